@@ -1,0 +1,90 @@
+//! The demo council, provider, people and care plans.
+
+use carefront_shared::domain::{CarePlan, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::invitation::{self, DEFAULT_LIFETIME, InvitationCode};
+use carefront_shared::random::Random;
+use carefront_shared::store::{Store, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+
+const COUNCIL: &str = "org-northshire-council";
+const PROVIDER: &str = "org-brookside-care";
+
+fn lines(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| (*item).to_owned()).collect()
+}
+
+/// Adds the demo data (leaving rows that already exist alone) and a fresh invitation for each
+/// demo service user.
+pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) -> Result<Vec<(Person, InvitationCode)>, StoreError> {
+    store
+        .insert_organisation(&Organisation { id: COUNCIL.into(), kind: OrganisationKind::Council, name: "Northshire County Council".into(), created_at: now })
+        .await?;
+    store
+        .insert_organisation(&Organisation { id: PROVIDER.into(), kind: OrganisationKind::Provider, name: "Brookside Home Care".into(), created_at: now })
+        .await?;
+    let review = |month| NaiveDate::from_ymd_opt(2027, month, 15).unwrap_or_default();
+    let people = [
+        (
+            Person {
+                id: "person-margaret".into(),
+                role: Role::ServiceUser,
+                display_name: "Margaret Okafor".into(),
+                organisation_id: None,
+                webauthn_handle: uuid::uuid!("6f1c3c2e-8a4b-4e0f-9d51-2f7b7c1a9e01"),
+                created_at: now,
+            },
+            CarePlan {
+                id: "care-plan-margaret".into(),
+                person_id: "person-margaret".into(),
+                summary: "Support at home each morning and evening so that Margaret can keep living independently after her hip operation.".into(),
+                outcomes: lines(&["Walk to the corner shop with her frame by the spring", "Keep cooking her own lunch", "Stay in touch with her church group"]),
+                support: lines(&[
+                    "Help to wash and dress in the morning",
+                    "Prompt to take medicines at 8am and 8pm",
+                    "Prepare a hot evening meal",
+                    "Check the house is warm and safe at night",
+                ]),
+                visit_schedule: lines(&["Every day, 8am to 8.45am", "Every day, 7pm to 7.30pm"]),
+                review_due: review(3),
+                written_by: "Priya Shah, Brookside Home Care".into(),
+                updated_at: now,
+            },
+        ),
+        (
+            Person {
+                id: "person-arthur".into(),
+                role: Role::ServiceUser,
+                display_name: "Arthur Jenkins".into(),
+                organisation_id: None,
+                webauthn_handle: uuid::uuid!("0b7d9a44-31f2-4c6e-8e0a-5d3f6b2c7a12"),
+                created_at: now,
+            },
+            CarePlan {
+                id: "care-plan-arthur".into(),
+                person_id: "person-arthur".into(),
+                summary: "A lunchtime visit on weekdays to help Arthur, who has early-stage dementia, eat well and take his tablets.".into(),
+                outcomes: lines(&["Eat a proper meal every day", "Keep going to the Tuesday lunch club with his daughter"]),
+                support: lines(&[
+                    "Prepare lunch and sit with Arthur while he eats",
+                    "Prompt and record his tablets",
+                    "Leave a note for his daughter in the diary",
+                ]),
+                visit_schedule: lines(&["Monday to Friday, 12.30pm to 1.15pm"]),
+                review_due: review(5),
+                written_by: "Tom Reid, Brookside Home Care".into(),
+                updated_at: now,
+            },
+        ),
+    ];
+    let mut invitations = Vec::new();
+    for (person, plan) in people {
+        store.insert_person(&person).await?;
+        if store.care_plan(&person.id).await?.is_none() {
+            store.upsert_care_plan(&plan).await?;
+        }
+        let (invitation, code) = invitation::issue(&person.id, Some(COUNCIL), now, DEFAULT_LIFETIME, random);
+        store.insert_invitation(&invitation).await?;
+        invitations.push((person, code));
+    }
+    Ok(invitations)
+}

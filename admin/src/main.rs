@@ -1,0 +1,102 @@
+//! carefront-admin: the command-line tool for council administrators and developers.
+//!
+//! ```text
+//! carefront-admin seed --base-url URL [--sql-out FILE] [--database FILE] [--links-out FILE]
+//! carefront-admin session-key
+//! ```
+
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use carefront_shared::random::{SeededRandom, token};
+use carefront_shared::sqlite::SqliteDatabase;
+use carefront_shared::store::SqlStore;
+
+const USAGE: &str = "usage:
+  carefront-admin seed --base-url URL [--sql-out FILE] [--database FILE] [--links-out FILE]
+      Adds the demo council, provider, two people and their care plans (idempotent) and a fresh
+      one-time invitation for each person. --sql-out writes the rows as SQL for
+      `wrangler d1 execute --file`; --database writes them into a SQLite file directly.
+  carefront-admin session-key
+      Prints a new random session key (base64url, 32 bytes) for SESSION_KEY.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("seed") => seed(&args[1..]),
+        Some("session-key") => random().map(|random| println!("{}", token(&random, 32))),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn random() -> Result<SeededRandom, String> {
+    let mut seed = [0_u8; 32];
+    getrandom::fill(&mut seed).map_err(|error| format!("no entropy: {error}"))?;
+    Ok(SeededRandom::from_seed(seed))
+}
+
+#[derive(Default)]
+struct SeedArgs {
+    base_url: Option<String>,
+    sql_out: Option<PathBuf>,
+    database: Option<PathBuf>,
+    links_out: Option<PathBuf>,
+}
+
+fn parse(args: &[String]) -> Result<SeedArgs, String> {
+    let mut parsed = SeedArgs::default();
+    let mut iter = args.iter();
+    while let Some(flag) = iter.next() {
+        let value = iter.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--base-url" => parsed.base_url = Some(value.trim_end_matches('/').to_owned()),
+            "--sql-out" => parsed.sql_out = Some(value.into()),
+            "--database" => parsed.database = Some(value.into()),
+            "--links-out" => parsed.links_out = Some(value.into()),
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn seed(args: &[String]) -> Result<(), String> {
+    let args = parse(args)?;
+    let base_url = args.base_url.ok_or_else(|| format!("--base-url is required\n{USAGE}"))?;
+    if args.sql_out.is_none() && args.database.is_none() {
+        return Err(format!("give --sql-out or --database\n{USAGE}"));
+    }
+    let database = match &args.database {
+        Some(path) => SqliteDatabase::open(path),
+        None => SqliteDatabase::in_memory(),
+    }
+    .map_err(|error| error.to_string())?;
+    let random = random()?;
+    let store = SqlStore::new(&database);
+    let invitations = pollster::block_on(demo::seed(&store, chrono::Utc::now(), &random)).map_err(|error| error.to_string())?;
+    if let Some(path) = &args.sql_out {
+        let sql = database.dump_inserts(|table| table != "invitations").map_err(|error| error.to_string())?;
+        std::fs::write(path, sql).map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    }
+    let links: Vec<serde_json::Value> = invitations
+        .iter()
+        .map(|(person, code)| serde_json::json!({ "person_id": person.id, "display_name": person.display_name, "code": code.to_string(), "url": format!("{base_url}/invitation?code={code}") }))
+        .collect();
+    if let Some(path) = &args.links_out {
+        let text = serde_json::to_string_pretty(&links).map_err(|error| error.to_string())?;
+        std::fs::write(path, text).map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    }
+    println!("One-time invitation links (valid 7 days):");
+    for link in &links {
+        println!("  {}: {}", link["display_name"].as_str().unwrap_or_default(), link["url"].as_str().unwrap_or_default());
+    }
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! The Cloudflare Workers entry: a thin adapter onto [`crate::handle`].
+
+use worker::{Context, Env, Request, Response, Result, event};
+
+#[event(fetch)]
+async fn fetch(request: Request, env: Env, _context: Context) -> Result<Response> {
+    carefront_workers::serve(request, &env, crate::MAX_BODY_BYTES, crate::handle, crate::unavailable).await
+}

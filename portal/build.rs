@@ -1,0 +1,36 @@
+//! Embeds the compiled static assets (`assets/dist/`, made by `scripts/build-assets`) with
+//! content-hashed names, so they can be cached for a year and still change on every release.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+const ASSETS: &[(&str, &str)] = &[("app.css", "text/css; charset=utf-8"), ("webauthn.js", "text/javascript; charset=utf-8"), ("icon.svg", "image/svg+xml")];
+
+fn main() {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dist");
+    println!("cargo::rerun-if-changed={}", dist.display());
+    let mut table = String::from("/// The embedded static assets.\npub static ASSETS: &[Asset] = &[\n");
+    for (name, content_type) in ASSETS {
+        let path = dist.join(name);
+        println!("cargo::rerun-if-changed={}", path.display());
+        let Ok(bytes) = std::fs::read(&path) else {
+            println!("cargo::error={} is missing: run scripts/build-assets first", path.display());
+            return;
+        };
+        let digest = Sha256::digest(&bytes);
+        let hash: String = digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect();
+        let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
+        let _ = writeln!(
+            table,
+            "    Asset {{ name: {name:?}, path: \"/assets/{stem}.{hash}.{extension}\", content_type: {content_type:?}, body: include_bytes!({path:?}) }},",
+            path = path.display().to_string()
+        );
+    }
+    table.push_str("];\n");
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("assets.rs");
+    if let Err(error) = std::fs::write(&out, table) {
+        println!("cargo::error=cannot write {}: {error}", out.display());
+    }
+}

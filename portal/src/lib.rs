@@ -1,0 +1,145 @@
+//! carefront's HTML portal for people receiving care and their family carers: one router,
+//! called with a plain HTTP request by every runtime entry (Workers, Spin, native tests).
+
+mod account;
+pub mod assets;
+mod enrolment;
+pub mod error;
+mod pages;
+mod visit;
+mod web;
+
+use carefront_shared::context::RequestContext;
+use http::{Method, StatusCode};
+use minijinja::context;
+
+use crate::error::PortalError;
+use crate::visit::Visit;
+
+/// Largest request body the portal reads: its forms and passkey responses are small.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// An HTTP request as every runtime hands it to the router.
+pub type Request = http::Request<Vec<u8>>;
+/// An HTTP response as the router hands it back.
+pub type Response = http::Response<Vec<u8>>;
+
+/// Answers one portal request.
+pub async fn handle(context: &RequestContext<'_>, request: Request) -> Response {
+    let mut response = match assets::by_path(request.uri().path()) {
+        Some(asset) if request.method() == Method::GET || request.method() == Method::HEAD => web::static_file(asset.content_type, asset.body),
+        _ => handle_page(context, &request).await,
+    };
+    web::apply_security_headers(&mut response);
+    response
+}
+
+async fn handle_page(context: &RequestContext<'_>, request: &Request) -> Response {
+    let mut visit = Visit::begin(context, request).await;
+    let response = match route(context, request, &mut visit).await {
+        Ok(response) => response,
+        Err(error) => error_response(context, request, &visit, &error),
+    };
+    visit.finish(response)
+}
+
+async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
+    if carefront_api::body_too_large(request, MAX_BODY_BYTES) {
+        return Err(PortalError::PayloadTooLarge);
+    }
+    visit.load_session(context).await?;
+    let path = request.uri().path();
+    let method = request.method().clone();
+    if method == Method::POST {
+        visit.check_csrf(context, request)?;
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        (Method::GET | Method::HEAD, [""]) => page(context, visit, "start.html", context! {}),
+        (Method::GET | Method::HEAD, ["invitation"]) => enrolment::invitation_page(context, request, visit),
+        (Method::POST, ["invitation"]) => enrolment::accept_invitation(context, request, visit).await,
+        (Method::GET | Method::HEAD, ["passkeys", "create"]) => enrolment::create_passkey_page(context, request, visit).await,
+        (Method::POST, ["passkeys", "create", "options"]) => enrolment::registration_options(context, request, visit).await,
+        (Method::POST, ["passkeys", "create", "finish"]) => enrolment::finish_registration(context, request, visit).await,
+        (Method::GET | Method::HEAD, ["sign-in"]) => enrolment::sign_in_page(context, request, visit),
+        (Method::POST, ["sign-in", "options"]) => enrolment::authentication_options(context, visit).await,
+        (Method::POST, ["sign-in", "finish"]) => enrolment::finish_authentication(context, request, visit).await,
+        (Method::POST, ["sign-out"]) => account::sign_out(context, visit).await,
+        (Method::GET | Method::HEAD, ["signed-out"]) => page(context, visit, "signed_out.html", context! {}),
+        (Method::GET | Method::HEAD, ["home"]) => account::home(context, visit).await,
+        (Method::GET | Method::HEAD, ["passkeys"]) => account::passkeys_page(context, request, visit).await,
+        (Method::POST, ["passkeys", id, "rename"]) => account::rename_passkey(context, request, visit, id).await,
+        (Method::POST, ["passkeys", id, "remove"]) => account::remove_passkey(context, visit, id).await,
+        (_, segments) => Err(match allowed_methods(segments) {
+            Some(allowed) => PortalError::MethodNotAllowed(allowed),
+            None => PortalError::NotFound,
+        }),
+    }
+}
+
+/// The methods a known path allows, for 405 answers; `None` for unknown paths.
+fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
+    match segments {
+        [""] | ["passkeys", "create"] | ["sign-in"] | ["signed-out"] | ["home"] | ["passkeys"] => Some("GET, HEAD"),
+        ["invitation"] => Some("GET, HEAD, POST"),
+        ["passkeys", "create", "options" | "finish"] | ["sign-in", "options" | "finish"] | ["sign-out"] | ["passkeys", _, "rename" | "remove"] => Some("POST"),
+        _ => None,
+    }
+}
+
+/// Renders a page for this visit (adds the CSRF token, who is signed in, and their preferences).
+fn page(context: &RequestContext<'_>, visit: &Visit, template: &str, extra: minijinja::Value) -> Result<Response, PortalError> {
+    page_with_status(context, visit, StatusCode::OK, template, extra)
+}
+
+/// Renders a page with a status other than 200 (a form shown again with an error).
+fn page_with_status(context: &RequestContext<'_>, visit: &Visit, status: StatusCode, template: &str, extra: minijinja::Value) -> Result<Response, PortalError> {
+    Ok(web::html(status, pages::render(template, visit.page_context(context, extra))?))
+}
+
+fn error_response(context: &RequestContext<'_>, request: &Request, visit: &Visit, error: &PortalError) -> Response {
+    let reference = error.needs_reference().then(|| carefront_shared::random::token(context.random, 6));
+    if let Some(reference) = &reference {
+        // The only record of a server-side failure: the runtime's log, keyed by the reference
+        // the person sees. No care information is in the message.
+        eprintln!("carefront-portal error {reference}: {} {}: {error}", request.method(), request.uri().path());
+    }
+    if matches!(error, PortalError::SignInRequired) && !wants_json(request) {
+        return web::redirect("/sign-in");
+    }
+    let mut response = if wants_json(request) {
+        error.problem(reference.as_deref()).into_response()
+    } else {
+        let (title, lines) = error.explain();
+        let body = pages::render("error.html", visit.page_context(context, context! { title, lines, reference }))
+            .unwrap_or_else(|_| format!("<!DOCTYPE html><title>{title}</title><h1>{title}</h1>"));
+        web::html(error.status(), body)
+    };
+    *response.status_mut() = error.status();
+    if let PortalError::MethodNotAllowed(allowed) = error {
+        response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static(allowed));
+    }
+    response
+}
+
+/// The answer when the runtime cannot build a request context (no database binding, no
+/// configuration, no entropy): a 503 page, with the reason in the log only.
+pub fn unavailable(reason: &str) -> Response {
+    eprintln!("carefront-portal unavailable: {reason}");
+    let error = PortalError::Store(carefront_shared::db::DbError::Unavailable(reason.to_owned()));
+    let (title, lines) = error.explain();
+    let body = pages::render("error.html", context! { title, lines, signed_in => false })
+        .unwrap_or_else(|_| format!("<!DOCTYPE html><title>{title}</title><h1>{title}</h1>"));
+    let mut response = web::html(StatusCode::SERVICE_UNAVAILABLE, body);
+    web::apply_security_headers(&mut response);
+    response
+}
+
+/// Script-facing endpoints (the passkey ceremonies) answer in JSON, pages in HTML.
+fn wants_json(request: &Request) -> bool {
+    let path = request.uri().path();
+    path.ends_with("/options") || path.ends_with("/finish")
+}
+
+#[cfg(all(target_family = "wasm", target_os = "unknown"))]
+mod workers_entry;

@@ -1,0 +1,47 @@
+//! Pages rendered by minijinja from templates embedded at build time (`.html` names, so
+//! auto-escaping is on).
+
+use std::sync::OnceLock;
+
+use minijinja::{Environment, Value};
+
+use crate::assets;
+use crate::error::PortalError;
+
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = templates![
+    "layout.html",
+    "start.html",
+    "invitation.html",
+    "create_passkey.html",
+    "sign_in.html",
+    "home.html",
+    "passkeys.html",
+    "signed_out.html",
+    "error.html"
+];
+
+fn environment() -> Result<&'static Environment<'static>, PortalError> {
+    static ENVIRONMENT: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
+    ENVIRONMENT
+        .get_or_init(|| {
+            let mut environment = Environment::new();
+            for (name, source) in TEMPLATES {
+                environment.add_template(name, source).map_err(|error| format!("template {name}: {error}"))?;
+            }
+            environment.add_function("asset", |name: &str| assets::url(name).unwrap_or("/assets/missing").to_owned());
+            Ok(environment)
+        })
+        .as_ref()
+        .map_err(|error| PortalError::Internal(error.clone()))
+}
+
+/// Renders the template `name` with `context`.
+pub fn render(name: &str, context: Value) -> Result<String, PortalError> {
+    environment()?.get_template(name).and_then(|template| template.render(context)).map_err(|error| PortalError::Internal(format!("rendering {name}: {error}")))
+}

@@ -1,0 +1,193 @@
+//! One visit: who is signed in (from the signed session cookie and the server-side row), the
+//! CSRF nonce, and the cookies to set or clear on the way out.
+
+use carefront_shared::context::RequestContext;
+use carefront_shared::domain::{Person, SessionRecord};
+use carefront_shared::random::token;
+use carefront_shared::session::{self, SESSION_COOKIE, SESSION_PURPOSE};
+use http::header;
+use minijinja::context;
+
+use crate::error::PortalError;
+use crate::web::{self, cookie, set_cookie};
+use crate::{Request, Response};
+
+/// Cookie holding the random nonce CSRF tokens are derived from.
+pub const CSRF_COOKIE: &str = "__Host-carefront_csrf";
+const CSRF_PURPOSE: &str = "csrf";
+
+/// The signed-in person of a visit.
+pub struct SignedIn {
+    /// Who they are.
+    pub person: Person,
+    /// Their session row's key.
+    pub session_hash: String,
+}
+
+/// What the portal knows about the browser making this request.
+pub struct Visit {
+    session_cookie: Option<String>,
+    csrf_nonce: String,
+    new_csrf_nonce: bool,
+    /// Set after the session cookie was checked.
+    pub signed_in: Option<SignedIn>,
+    clear_session_cookie: bool,
+    new_session_cookie: Option<String>,
+    extra_cookies: Vec<String>,
+}
+
+impl Visit {
+    /// Reads the cookies of a request (no store access yet).
+    pub async fn begin(context: &RequestContext<'_>, request: &Request) -> Visit {
+        let existing = cookie(request, CSRF_COOKIE)
+            .filter(|nonce| nonce.len() == 22 && nonce.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'));
+        let (csrf_nonce, new_csrf_nonce) = match existing {
+            Some(nonce) => (nonce.to_owned(), false),
+            None => (token(context.random, 16), true),
+        };
+        Visit {
+            session_cookie: cookie(request, SESSION_COOKIE).map(str::to_owned),
+            csrf_nonce,
+            new_csrf_nonce,
+            signed_in: None,
+            clear_session_cookie: false,
+            new_session_cookie: None,
+            extra_cookies: Vec::new(),
+        }
+    }
+
+    /// Checks the session cookie against its server-side row: a tampered cookie, a deleted or
+    /// expired row all mean "not signed in", and the stale cookie is cleared.
+    pub async fn load_session(&mut self, context: &RequestContext<'_>) -> Result<(), PortalError> {
+        let Some(value) = self.session_cookie.take() else { return Ok(()) };
+        let Some(id_hash) = session::open(&context.config.session_key, SESSION_PURPOSE, &value) else {
+            self.clear_session_cookie = true;
+            return Ok(());
+        };
+        let Some(record) = context.store.session(&id_hash).await? else {
+            self.clear_session_cookie = true;
+            return Ok(());
+        };
+        if session::check(&record, context.now).is_err() {
+            context.store.delete_session(&id_hash).await?;
+            self.clear_session_cookie = true;
+            return Ok(());
+        }
+        let Some(person) = context.store.person(&record.person_id).await? else {
+            context.store.delete_session(&id_hash).await?;
+            self.clear_session_cookie = true;
+            return Ok(());
+        };
+        if session::needs_touch(&record, context.now) {
+            context.store.touch_session(&id_hash, context.now).await?;
+        }
+        self.signed_in = Some(SignedIn { person, session_hash: id_hash });
+        Ok(())
+    }
+
+    /// The signed-in person, or the "sign in" answer.
+    pub fn require_person(&self) -> Result<&Person, PortalError> {
+        self.signed_in.as_ref().map(|signed_in| &signed_in.person).ok_or(PortalError::SignInRequired)
+    }
+
+    /// The CSRF token for forms and scripts on this visit's pages: bound to the browser's
+    /// nonce and to the session, so it changes at sign-in and sign-out.
+    pub fn csrf_token(&self, context: &RequestContext<'_>) -> String {
+        context.config.session_key.sign(CSRF_PURPOSE, &self.csrf_message())
+    }
+
+    fn csrf_message(&self) -> String {
+        let session = self.signed_in.as_ref().map_or("-", |signed_in| signed_in.session_hash.as_str());
+        format!("{}:{session}", self.csrf_nonce)
+    }
+
+    /// Refuses a state-changing request from another site, or without this visit's token
+    /// (form field `csrf`, or header `X-CSRF-Token` for scripts).
+    pub fn check_csrf(&self, context: &RequestContext<'_>, request: &Request) -> Result<(), PortalError> {
+        let headers = request.headers();
+        if let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok())
+            && origin != context.config.origin_header()
+        {
+            return Err(PortalError::Csrf);
+        }
+        if headers.get("sec-fetch-site").and_then(|value| value.to_str().ok()) == Some("cross-site") {
+            return Err(PortalError::Csrf);
+        }
+        if self.new_csrf_nonce {
+            return Err(PortalError::Csrf);
+        }
+        let presented = match headers.get("x-csrf-token").and_then(|value| value.to_str().ok()) {
+            Some(token) => Some(token.to_owned()),
+            None => form_token(request),
+        };
+        match presented {
+            Some(token) if context.config.session_key.verify(CSRF_PURPOSE, &self.csrf_message(), &token) => Ok(()),
+            _ => Err(PortalError::Csrf),
+        }
+    }
+
+    /// Signs the browser in as `person`: a new session row and cookie (rotation: any previous
+    /// session of this browser is deleted, so a fixed or stolen id is worthless).
+    pub async fn start_session(&mut self, context: &RequestContext<'_>, person: Person) -> Result<(), PortalError> {
+        if let Some(previous) = self.signed_in.take() {
+            context.store.delete_session(&previous.session_hash).await?;
+        }
+        let minted = session::mint(&context.config.session_key, SESSION_PURPOSE, context.random);
+        let record = SessionRecord { id_hash: minted.id_hash.clone(), person_id: person.id.clone(), created_at: context.now, last_seen_at: context.now };
+        context.store.insert_session(&record).await?;
+        self.new_session_cookie = Some(minted.cookie_value);
+        self.clear_session_cookie = false;
+        self.signed_in = Some(SignedIn { person, session_hash: minted.id_hash });
+        Ok(())
+    }
+
+    /// Signs the browser out: the row is deleted, so a copy of the cookie is dead too.
+    pub async fn end_session(&mut self, context: &RequestContext<'_>) -> Result<(), PortalError> {
+        if let Some(signed_in) = self.signed_in.take() {
+            context.store.delete_session(&signed_in.session_hash).await?;
+        }
+        self.clear_session_cookie = true;
+        self.new_session_cookie = None;
+        Ok(())
+    }
+
+    /// Sets another cookie on the response.
+    pub fn add_cookie(&mut self, cookie: String) {
+        self.extra_cookies.push(cookie);
+    }
+
+    /// The variables every page template gets.
+    pub fn page_context(&self, context: &RequestContext<'_>, extra: minijinja::Value) -> minijinja::Value {
+        let person = self.signed_in.as_ref().map(|signed_in| &signed_in.person);
+        let csrf = self.csrf_token(context);
+        context! {
+            signed_in => person.is_some(),
+            name => person.map(|person| person.display_name.clone()),
+            role => person.map(|person| person.role.as_str()),
+            csrf => csrf,
+            large_print => false,
+            ..extra
+        }
+    }
+
+    /// Adds the cookies this visit set or cleared to the response.
+    pub fn finish(self, mut response: Response) -> Response {
+        if self.new_csrf_nonce {
+            web::add_cookie(&mut response, &set_cookie(CSRF_COOKIE, &self.csrf_nonce, None));
+        }
+        if let Some(value) = &self.new_session_cookie {
+            web::add_cookie(&mut response, &set_cookie(SESSION_COOKIE, value, None));
+        } else if self.clear_session_cookie {
+            web::add_cookie(&mut response, &set_cookie(SESSION_COOKIE, "", Some(0)));
+        }
+        for cookie in &self.extra_cookies {
+            web::add_cookie(&mut response, cookie);
+        }
+        response
+    }
+}
+
+fn form_token(request: &Request) -> Option<String> {
+    let text = std::str::from_utf8(request.body()).ok()?;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(text).ok()?.into_iter().find(|(key, _)| key == "csrf").map(|(_, value)| value)
+}

@@ -1,0 +1,123 @@
+//! HTTP plumbing for the portal: cookies, forms, JSON bodies, responses and security headers.
+
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::PortalError;
+use crate::{Request, Response};
+
+/// The portal's Content Security Policy: no inline script or style, nothing from elsewhere.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The value of the cookie `name`, if the request carries it (the first one wins).
+pub fn cookie<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim_matches('"'))
+}
+
+/// A `Set-Cookie` value for a `__Host-` cookie: Secure, HttpOnly, SameSite=Lax, path `/`.
+/// `max_age` of `None` makes a browser-session cookie; `Some(0)` deletes it.
+pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>) -> String {
+    let mut cookie = format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax");
+    if let Some(seconds) = max_age {
+        cookie.push_str(&format!("; Max-Age={seconds}"));
+    }
+    cookie
+}
+
+/// Parses an `application/x-www-form-urlencoded` body.
+pub fn form<T: DeserializeOwned>(request: &Request) -> Result<T, PortalError> {
+    let content_type = content_type(request.headers());
+    if content_type != "application/x-www-form-urlencoded" {
+        return Err(PortalError::BadRequest(format!("expected a form, got {content_type:?}")));
+    }
+    let text = std::str::from_utf8(request.body()).map_err(|_| PortalError::BadRequest("the form is not valid UTF-8".into()))?;
+    serde_urlencoded::from_str(text).map_err(|error| PortalError::BadRequest(format!("malformed form: {error}")))
+}
+
+/// Parses a JSON body.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, PortalError> {
+    let content_type = content_type(request.headers());
+    if content_type != "application/json" {
+        return Err(PortalError::BadRequest(format!("expected JSON, got {content_type:?}")));
+    }
+    serde_json::from_slice(request.body()).map_err(|error| PortalError::BadRequest(format!("malformed JSON: {error}")))
+}
+
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|value| value.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// The query parameter `name`, decoded.
+pub fn query_param(request: &Request, name: &str) -> Option<String> {
+    let query = request.uri().query()?;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query).ok()?.into_iter().find(|(key, _)| key == name).map(|(_, value)| value)
+}
+
+fn response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// An HTML page.
+pub fn html(status: StatusCode, body: String) -> Response {
+    response(status, "text/html; charset=utf-8", body.into_bytes())
+}
+
+/// A JSON document.
+pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Result<Response, PortalError> {
+    let body = serde_json::to_vec(value).map_err(|error| PortalError::Internal(error.to_string()))?;
+    Ok(response(status, "application/json", body))
+}
+
+/// A 303 redirect to a path on this site (after a form POST, or to sign in).
+pub fn redirect(location: &'static str) -> Response {
+    let mut response = http::Response::new(Vec::new());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response.headers_mut().insert(header::LOCATION, HeaderValue::from_static(location));
+    response
+}
+
+/// A static file with a year-long, immutable cache lifetime (its URL changes with its content).
+pub fn static_file(content_type: &'static str, body: &'static [u8]) -> Response {
+    let mut response = response(StatusCode::OK, content_type, body.to_vec());
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    response
+}
+
+/// Adds a `Set-Cookie` header.
+pub fn add_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// Adds the security headers every portal response carries; pages are never cached.
+pub fn apply_security_headers(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}

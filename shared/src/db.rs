@@ -1,0 +1,110 @@
+//! The smallest SQL interface every backing store offers (D1, Spin SQLite, rusqlite), so that the
+//! SQL itself is written once, in [`crate::store::SqlStore`].
+
+use async_trait::async_trait;
+
+/// A value bound to or read from a SQL statement. Binary data is stored as base64url text so
+/// that every backend (D1 returns JSON) reads it back the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// A 64-bit integer (D1 carries it as a JavaScript number, exact up to 2^53).
+    Integer(i64),
+    /// Text.
+    Text(String),
+}
+
+impl From<&str> for Value {
+    fn from(text: &str) -> Self {
+        Value::Text(text.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(text: String) -> Self {
+        Value::Text(text)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(number: i64) -> Self {
+        Value::Integer(number)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Value::Null, Into::into)
+    }
+}
+
+/// One result row, columns in the order of the SELECT list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    /// The text in column `index`, or an error naming the column if it is not text.
+    pub fn text(&self, index: usize) -> Result<String, DbError> {
+        match self.0.get(index) {
+            Some(Value::Text(text)) => Ok(text.clone()),
+            other => Err(DbError::Decode(format!("column {index}: expected text, got {other:?}"))),
+        }
+    }
+
+    /// The text in column `index`, `None` for NULL.
+    pub fn optional_text(&self, index: usize) -> Result<Option<String>, DbError> {
+        match self.0.get(index) {
+            Some(Value::Null) => Ok(None),
+            _ => self.text(index).map(Some),
+        }
+    }
+
+    /// The integer in column `index`.
+    pub fn integer(&self, index: usize) -> Result<i64, DbError> {
+        match self.0.get(index) {
+            Some(Value::Integer(number)) => Ok(*number),
+            other => Err(DbError::Decode(format!("column {index}: expected integer, got {other:?}"))),
+        }
+    }
+}
+
+/// A statement and its parameters, for [`Database::batch`].
+#[derive(Debug, Clone)]
+pub struct Statement {
+    /// SQL text with `?1`-style placeholders.
+    pub sql: &'static str,
+    /// Parameters in placeholder order.
+    pub params: Vec<Value>,
+}
+
+/// Why a database call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DbError {
+    /// The backing store could not be reached or refused the call; retrying later may work.
+    #[error("the backing store is unavailable: {0}")]
+    Unavailable(String),
+    /// A constraint (unique key, foreign key, check, append-only trigger) rejected the write.
+    #[error("a constraint rejected the write: {0}")]
+    Constraint(String),
+    /// A row did not have the shape the code expected: a bug or a schema mismatch.
+    #[error("unexpected row shape: {0}")]
+    Decode(String),
+}
+
+/// The SQL capability of a runtime. No `Send` bound: Workers futures are not `Send`.
+#[async_trait(?Send)]
+pub trait Database {
+    /// Runs a query and returns all rows.
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
+    /// Runs a statement and returns how many rows it changed.
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+    /// Runs statements atomically: all or none.
+    async fn batch(&self, statements: &[Statement]) -> Result<(), DbError>;
+}
+
+/// Classifies a backend's error message: constraint failures are the caller's problem, anything
+/// else means the store is unavailable.
+pub fn classify_error(message: String) -> DbError {
+    if message.contains("constraint failed") || message.contains("append-only") { DbError::Constraint(message) } else { DbError::Unavailable(message) }
+}

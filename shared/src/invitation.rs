@@ -1,0 +1,193 @@
+//! One-time invitations: a code of a public selector and a secret verifier (held only as a
+//! hash), expiring, single use, and locked after too many wrong attempts.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::crypto::hash;
+use crate::domain::Invitation;
+use crate::random::{Random, new_id};
+
+/// How long an invitation lasts unless the issuer says otherwise.
+pub const DEFAULT_LIFETIME: Duration = Duration::days(7);
+/// Wrong verifiers tried against one invitation before it locks.
+pub const MAX_FAILED_ATTEMPTS: i64 = 5;
+/// Code attempts allowed from one source in [`RATE_WINDOW`].
+pub const MAX_ATTEMPTS_PER_SOURCE: i64 = 20;
+/// The window of the per-source attempt limit.
+pub const RATE_WINDOW: Duration = Duration::minutes(15);
+
+/// Crockford's base32 alphabet: no I, L, O or U, so a code read aloud or typed is unambiguous.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const SELECTOR_LEN: usize = 4;
+const VERIFIER_LEN: usize = 16;
+
+/// An invitation code as the person types or follows it, e.g. `7K2M-QX4D-9RTB-H3VW-ZP6N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationCode {
+    selector: String,
+    verifier: String,
+}
+
+impl InvitationCode {
+    /// A new random code (20 bits of selector, 80 bits of secret).
+    pub fn generate(random: &dyn Random) -> InvitationCode {
+        let mut bytes = [0_u8; SELECTOR_LEN + VERIFIER_LEN];
+        random.fill(&mut bytes);
+        let chars: String = bytes.iter().map(|byte| char::from(ALPHABET[usize::from(byte % 32)])).collect();
+        let (selector, verifier) = chars.split_at(SELECTOR_LEN);
+        InvitationCode { selector: selector.to_owned(), verifier: verifier.to_owned() }
+    }
+
+    /// Reads a code as a person might type it: any case, spaces or hyphens anywhere, and the
+    /// look-alike letters O, I and L read as 0, 1 and 1.
+    pub fn parse(text: &str) -> Option<InvitationCode> {
+        let mut chars = String::with_capacity(SELECTOR_LEN + VERIFIER_LEN);
+        for c in text.chars() {
+            let c = match c.to_ascii_uppercase() {
+                ' ' | '-' => continue,
+                'O' => '0',
+                'I' | 'L' => '1',
+                other => other,
+            };
+            if !c.is_ascii() || !ALPHABET.contains(&(c as u8)) || chars.len() == SELECTOR_LEN + VERIFIER_LEN {
+                return None;
+            }
+            chars.push(c);
+        }
+        (chars.len() == SELECTOR_LEN + VERIFIER_LEN).then(|| {
+            let (selector, verifier) = chars.split_at(SELECTOR_LEN);
+            InvitationCode { selector: selector.to_owned(), verifier: verifier.to_owned() }
+        })
+    }
+
+    /// The public half, used to find the invitation.
+    pub fn selector(&self) -> &str {
+        &self.selector
+    }
+
+    /// The hash of the secret half, as stored.
+    pub fn verifier_hash(&self) -> String {
+        hash(&format!("{}:{}", self.selector, self.verifier))
+    }
+}
+
+impl std::fmt::Display for InvitationCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let all = format!("{}{}", self.selector, self.verifier);
+        let groups: Vec<&str> = all.as_bytes().chunks(4).filter_map(|chunk| std::str::from_utf8(chunk).ok()).collect();
+        f.write_str(&groups.join("-"))
+    }
+}
+
+/// Issues an invitation for `person_id`: the row to store and the code to give the person.
+pub fn issue(person_id: &str, created_by: Option<&str>, now: DateTime<Utc>, lifetime: Duration, random: &dyn Random) -> (Invitation, InvitationCode) {
+    let code = InvitationCode::generate(random);
+    let invitation = Invitation {
+        id: new_id(random),
+        selector: code.selector().to_owned(),
+        verifier_hash: code.verifier_hash(),
+        person_id: person_id.to_owned(),
+        created_by: created_by.map(str::to_owned),
+        created_at: now,
+        expires_at: now + lifetime,
+        used_at: None,
+        failed_attempts: 0,
+    };
+    (invitation, code)
+}
+
+/// Why an invitation code was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvitationRefusal {
+    /// No invitation has this code (or the secret half is wrong).
+    #[error("the invitation code was not recognised")]
+    NotRecognised,
+    /// It was already used to create a passkey.
+    #[error("the invitation has already been used")]
+    AlreadyUsed,
+    /// Its time ran out.
+    #[error("the invitation has expired")]
+    Expired,
+    /// Too many wrong codes were tried against it.
+    #[error("the invitation is locked after too many wrong attempts")]
+    Locked,
+}
+
+/// Checks `code` against the invitation found by its selector (if any) at `now`. A wrong
+/// verifier is `NotRecognised` (the caller counts it against the invitation).
+pub fn check(invitation: Option<&Invitation>, code: &InvitationCode, now: DateTime<Utc>) -> Result<(), InvitationRefusal> {
+    let invitation = invitation.ok_or(InvitationRefusal::NotRecognised)?;
+    if invitation.failed_attempts >= MAX_FAILED_ATTEMPTS {
+        return Err(InvitationRefusal::Locked);
+    }
+    if invitation.verifier_hash != code.verifier_hash() {
+        return Err(InvitationRefusal::NotRecognised);
+    }
+    if invitation.used_at.is_some() {
+        return Err(InvitationRefusal::AlreadyUsed);
+    }
+    if now >= invitation.expires_at {
+        return Err(InvitationRefusal::Expired);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::SeededRandom;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + Duration::days(20_000)
+    }
+
+    #[test]
+    fn code_round_trips_through_display_and_sloppy_typing() {
+        let random = SeededRandom::new(9);
+        let code = InvitationCode::generate(&random);
+        let shown = code.to_string();
+        assert_eq!(shown.len(), 24);
+        assert_eq!(InvitationCode::parse(&shown), Some(code.clone()));
+        let sloppy = shown.to_lowercase().replace('-', " ");
+        assert_eq!(InvitationCode::parse(&sloppy), Some(code));
+        assert_eq!(InvitationCode::parse("0OIL-1111-1111-1111-1111"), InvitationCode::parse("0011111111111111111 1"));
+    }
+
+    #[test]
+    fn malformed_codes_are_refused() {
+        for text in ["", "ABCD", "ABCD-EFGH-JKMN-PQRS-TVWX-Y", "ABCD-EFGH-JKMN-PQRS-TVWU", "ABCD-EFGH-JKMN-PQRS-TVW€", "<script>"] {
+            assert_eq!(InvitationCode::parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn check_outcomes() {
+        let random = SeededRandom::new(10);
+        let (invitation, code) = issue("person", None, now(), DEFAULT_LIFETIME, &random);
+        let wrong = InvitationCode::parse(&format!("{}0000000000000000", code.selector())).unwrap();
+        let used = Invitation { used_at: Some(now()), ..invitation.clone() };
+        let locked = Invitation { failed_attempts: MAX_FAILED_ATTEMPTS, ..invitation.clone() };
+        type Case<'a> = (Option<&'a Invitation>, &'a InvitationCode, DateTime<Utc>, Result<(), InvitationRefusal>);
+        let cases: [Case<'_>; 7] = [
+            (Some(&invitation), &code, now(), Ok(())),
+            (Some(&invitation), &code, now() + DEFAULT_LIFETIME - Duration::seconds(1), Ok(())),
+            (Some(&invitation), &code, now() + DEFAULT_LIFETIME, Err(InvitationRefusal::Expired)),
+            (Some(&invitation), &wrong, now(), Err(InvitationRefusal::NotRecognised)),
+            (None, &code, now(), Err(InvitationRefusal::NotRecognised)),
+            (Some(&used), &code, now(), Err(InvitationRefusal::AlreadyUsed)),
+            (Some(&locked), &code, now(), Err(InvitationRefusal::Locked)),
+        ];
+        for (index, (invitation, code, at, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(check(invitation, code, at), expected, "case {index}");
+        }
+    }
+
+    #[test]
+    fn only_the_hash_of_the_secret_is_stored() {
+        let random = SeededRandom::new(11);
+        let (invitation, code) = issue("person", None, now(), DEFAULT_LIFETIME, &random);
+        let shown = code.to_string().replace('-', "");
+        assert!(!invitation.verifier_hash.contains(&shown[4..]));
+        assert_eq!(invitation.selector, &shown[..4]);
+    }
+}

@@ -1,0 +1,36 @@
+//! The numbered schema migrations, one set for every SQLite-dialect store. wrangler applies the
+//! same files to D1 (`migrations_dir`); native and test stores apply them with [`pending`].
+
+/// One numbered migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Its number, from 1, in order.
+    pub number: i64,
+    /// Its file name.
+    pub name: &'static str,
+    /// The SQL to run.
+    pub sql: &'static str,
+}
+
+/// All migrations in order.
+pub const MIGRATIONS: &[Migration] = &[Migration { number: 1, name: "0001_init.sql", sql: include_str!("../migrations/0001_init.sql") }];
+
+/// The migrations still to run on a database at schema version `current`.
+pub fn pending(current: i64) -> impl Iterator<Item = &'static Migration> {
+    MIGRATIONS.iter().filter(move |migration| migration.number > current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order_and_match_their_files() {
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.number, index as i64 + 1);
+            assert!(migration.name.starts_with(&format!("{:04}_", migration.number)));
+        }
+        let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap().count();
+        assert_eq!(files, MIGRATIONS.len(), "every file in migrations/ is listed in MIGRATIONS");
+    }
+}

@@ -1,0 +1,510 @@
+//! The `Store` trait every handler uses, and its one implementation over any SQLite-dialect
+//! [`Database`]: the SQL is written once for D1, Spin SQLite and rusqlite alike.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+
+use crate::db::{Database, DbError, Row, Value};
+use crate::domain::{AuditEvent, CarePlan, CeremonyKind, CeremonyRecord, Invitation, Organisation, PasskeyRecord, Person, Role, SessionRecord};
+
+/// Errors from the store are database errors.
+pub type StoreError = DbError;
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// What became of a request to remove a passkey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyRemoval {
+    /// It is gone.
+    Removed,
+    /// The person has no passkey with that id.
+    NotFound,
+    /// It is the person's only passkey, so it stays: they would be locked out.
+    LastOne,
+}
+
+/// Everything carefront keeps, behind one async interface (no `Send` bound).
+#[async_trait(?Send)]
+pub trait Store {
+    /// Checks that the store answers.
+    async fn health(&self) -> Result<()>;
+
+    /// Adds an organisation (or leaves an existing one with the same id alone).
+    async fn insert_organisation(&self, organisation: &Organisation) -> Result<()>;
+    /// Adds a person (or leaves an existing one with the same id alone).
+    async fn insert_person(&self, person: &Person) -> Result<()>;
+    /// The person with this id.
+    async fn person(&self, id: &str) -> Result<Option<Person>>;
+    /// The person whose passkeys carry this WebAuthn user handle.
+    async fn person_by_webauthn_handle(&self, handle: &uuid::Uuid) -> Result<Option<Person>>;
+
+    /// Stores a new invitation.
+    async fn insert_invitation(&self, invitation: &Invitation) -> Result<()>;
+    /// The invitation with this public selector.
+    async fn invitation_by_selector(&self, selector: &str) -> Result<Option<Invitation>>;
+    /// Counts a wrong code against an invitation.
+    async fn record_failed_invitation_attempt(&self, id: &str) -> Result<()>;
+    /// Marks an invitation used; `false` if it was already used (single use, atomically).
+    async fn consume_invitation(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    /// Counts one attempt under `key` in the fixed window starting at `window_start` and
+    /// returns the attempts in that window so far, this one included.
+    async fn count_attempt(&self, key: &str, window_start: DateTime<Utc>) -> Result<i64>;
+
+    /// Stores a new session.
+    async fn insert_session(&self, session: &SessionRecord) -> Result<()>;
+    /// The session with this id hash.
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>>;
+    /// Records that the session was used at `now`.
+    async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Ends a session: the row goes, so a copied cookie is dead.
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    /// Stores ceremony state.
+    async fn insert_ceremony(&self, ceremony: &CeremonyRecord) -> Result<()>;
+    /// Reads ceremony state without using it up (enrolments last across retries).
+    async fn ceremony(&self, id_hash: &str) -> Result<Option<CeremonyRecord>>;
+    /// Takes ceremony state: it is deleted in the same statement, so it is used at most once.
+    async fn take_ceremony(&self, id_hash: &str) -> Result<Option<CeremonyRecord>>;
+    /// Deletes ceremony state.
+    async fn delete_ceremony(&self, id_hash: &str) -> Result<()>;
+    /// Deletes ceremonies that expired before `now` (abandoned ones would otherwise pile up).
+    async fn delete_expired_ceremonies(&self, now: DateTime<Utc>) -> Result<()>;
+
+    /// Stores a newly registered passkey.
+    async fn insert_passkey(&self, passkey: &PasskeyRecord) -> Result<()>;
+    /// A person's passkeys, oldest first.
+    async fn passkeys(&self, person_id: &str) -> Result<Vec<PasskeyRecord>>;
+    /// The passkey with this WebAuthn credential id (base64url).
+    async fn passkey_by_credential_id(&self, credential_id: &str) -> Result<Option<PasskeyRecord>>;
+    /// Saves a passkey's updated counter and the time it was used.
+    async fn record_passkey_use(&self, passkey: &PasskeyRecord, now: DateTime<Utc>) -> Result<()>;
+    /// Renames one of the person's passkeys; `false` if they have no such passkey.
+    async fn rename_passkey(&self, person_id: &str, id: &str, name: &str) -> Result<bool>;
+    /// Removes one of the person's passkeys, never the last one.
+    async fn remove_passkey(&self, person_id: &str, id: &str) -> Result<PasskeyRemoval>;
+
+    /// Stores or replaces a person's care plan.
+    async fn upsert_care_plan(&self, plan: &CarePlan) -> Result<()>;
+    /// The person's care plan.
+    async fn care_plan(&self, person_id: &str) -> Result<Option<CarePlan>>;
+
+    /// Appends to the audit log (there is no way to change or remove an entry).
+    async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
+    /// The newest audit events about a person, newest first.
+    async fn audit_for_subject(&self, subject_id: &str, limit: i64) -> Result<Vec<AuditEvent>>;
+}
+
+/// The [`Store`] over any SQLite-dialect database.
+pub struct SqlStore<'a> {
+    db: &'a dyn Database,
+}
+
+impl<'a> SqlStore<'a> {
+    /// A store over `db`.
+    pub fn new(db: &'a dyn Database) -> Self {
+        SqlStore { db }
+    }
+
+    async fn one<T>(&self, sql: &str, params: &[Value], decode: fn(&Row) -> Result<T>) -> Result<Option<T>> {
+        self.db.query(sql, params).await?.first().map(decode).transpose()
+    }
+
+    async fn all<T>(&self, sql: &str, params: &[Value], decode: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+        self.db.query(sql, params).await?.iter().map(decode).collect()
+    }
+}
+
+/// Formats a time as stored: RFC 3339, UTC, milliseconds, so text order is time order.
+pub fn time_text(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn time(row: &Row, index: usize) -> Result<DateTime<Utc>> {
+    let text = row.text(index)?;
+    DateTime::parse_from_rfc3339(&text).map(|time| time.with_timezone(&Utc)).map_err(|_| DbError::Decode(format!("column {index}: not a time: {text}")))
+}
+
+fn optional_time(row: &Row, index: usize) -> Result<Option<DateTime<Utc>>> {
+    match row.optional_text(index)? {
+        None => Ok(None),
+        Some(_) => time(row, index).map(Some),
+    }
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &Row, index: usize) -> Result<T> {
+    serde_json::from_str(&row.text(index)?).map_err(|error| DbError::Decode(format!("column {index}: {error}")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value> {
+    serde_json::to_string(value).map(Value::Text).map_err(|error| DbError::Decode(error.to_string()))
+}
+
+const PERSON_COLUMNS: &str = "id, role, display_name, organisation_id, webauthn_handle, created_at";
+
+fn person(row: &Row) -> Result<Person> {
+    let role = row.text(1)?;
+    let handle = row.text(4)?;
+    Ok(Person {
+        id: row.text(0)?,
+        role: Role::parse(&role).ok_or_else(|| DbError::Decode(format!("unknown role {role}")))?,
+        display_name: row.text(2)?,
+        organisation_id: row.optional_text(3)?,
+        webauthn_handle: handle.parse().map_err(|_| DbError::Decode(format!("bad user handle {handle}")))?,
+        created_at: time(row, 5)?,
+    })
+}
+
+const INVITATION_COLUMNS: &str = "id, selector, verifier_hash, person_id, created_by, created_at, expires_at, used_at, failed_attempts";
+
+fn invitation(row: &Row) -> Result<Invitation> {
+    Ok(Invitation {
+        id: row.text(0)?,
+        selector: row.text(1)?,
+        verifier_hash: row.text(2)?,
+        person_id: row.text(3)?,
+        created_by: row.optional_text(4)?,
+        created_at: time(row, 5)?,
+        expires_at: time(row, 6)?,
+        used_at: optional_time(row, 7)?,
+        failed_attempts: row.integer(8)?,
+    })
+}
+
+const SESSION_COLUMNS: &str = "id_hash, person_id, created_at, last_seen_at";
+
+fn session(row: &Row) -> Result<SessionRecord> {
+    Ok(SessionRecord { id_hash: row.text(0)?, person_id: row.text(1)?, created_at: time(row, 2)?, last_seen_at: time(row, 3)? })
+}
+
+const CEREMONY_COLUMNS: &str = "id_hash, kind, person_id, invitation_id, state, created_at, expires_at";
+
+fn ceremony(row: &Row) -> Result<CeremonyRecord> {
+    let kind = row.text(1)?;
+    Ok(CeremonyRecord {
+        id_hash: row.text(0)?,
+        kind: CeremonyKind::parse(&kind).ok_or_else(|| DbError::Decode(format!("unknown ceremony kind {kind}")))?,
+        person_id: row.optional_text(2)?,
+        invitation_id: row.optional_text(3)?,
+        state: row.text(4)?,
+        created_at: time(row, 5)?,
+        expires_at: time(row, 6)?,
+    })
+}
+
+const PASSKEY_COLUMNS: &str = "id, person_id, credential_id, name, passkey, created_at, last_used_at";
+
+fn passkey(row: &Row) -> Result<PasskeyRecord> {
+    Ok(PasskeyRecord {
+        id: row.text(0)?,
+        person_id: row.text(1)?,
+        credential_id: row.text(2)?,
+        name: row.text(3)?,
+        passkey: json(row, 4)?,
+        created_at: time(row, 5)?,
+        last_used_at: optional_time(row, 6)?,
+    })
+}
+
+const CARE_PLAN_COLUMNS: &str = "id, person_id, summary, outcomes, support, visit_schedule, review_due, written_by, updated_at";
+
+fn care_plan(row: &Row) -> Result<CarePlan> {
+    let review = row.text(6)?;
+    Ok(CarePlan {
+        id: row.text(0)?,
+        person_id: row.text(1)?,
+        summary: row.text(2)?,
+        outcomes: json(row, 3)?,
+        support: json(row, 4)?,
+        visit_schedule: json(row, 5)?,
+        review_due: NaiveDate::parse_from_str(&review, "%Y-%m-%d").map_err(|_| DbError::Decode(format!("bad review date {review}")))?,
+        written_by: row.text(7)?,
+        updated_at: time(row, 8)?,
+    })
+}
+
+const AUDIT_COLUMNS: &str = "id, at, actor_id, acting_for, subject_id, action, category, basis, detail";
+
+fn audit_event(row: &Row) -> Result<AuditEvent> {
+    Ok(AuditEvent {
+        id: row.text(0)?,
+        at: time(row, 1)?,
+        actor_id: row.optional_text(2)?,
+        acting_for: row.optional_text(3)?,
+        subject_id: row.optional_text(4)?,
+        action: row.text(5)?,
+        category: row.optional_text(6)?,
+        basis: row.optional_text(7)?,
+        detail: row.text(8)?,
+    })
+}
+
+#[async_trait(?Send)]
+impl Store for SqlStore<'_> {
+    async fn health(&self) -> Result<()> {
+        self.db.query("SELECT 1", &[]).await.map(|_| ())
+    }
+
+    async fn insert_organisation(&self, organisation: &Organisation) -> Result<()> {
+        self.db
+            .execute(
+                "INSERT OR IGNORE INTO organisations (id, kind, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                &[
+                    organisation.id.as_str().into(),
+                    organisation.kind.as_str().into(),
+                    organisation.name.as_str().into(),
+                    time_text(organisation.created_at).into(),
+                ],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn insert_person(&self, person: &Person) -> Result<()> {
+        self.db
+            .execute(
+                "INSERT OR IGNORE INTO people (id, role, display_name, organisation_id, webauthn_handle, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    person.id.as_str().into(),
+                    person.role.as_str().into(),
+                    person.display_name.as_str().into(),
+                    person.organisation_id.as_deref().into(),
+                    person.webauthn_handle.to_string().into(),
+                    time_text(person.created_at).into(),
+                ],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn person(&self, id: &str) -> Result<Option<Person>> {
+        self.one(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = ?1"), &[id.into()], person).await
+    }
+
+    async fn person_by_webauthn_handle(&self, handle: &uuid::Uuid) -> Result<Option<Person>> {
+        self.one(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE webauthn_handle = ?1"), &[handle.to_string().into()], person).await
+    }
+
+    async fn insert_invitation(&self, invitation: &Invitation) -> Result<()> {
+        self.db
+            .execute(
+                &format!("INSERT INTO invitations ({INVITATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+                &[
+                    invitation.id.as_str().into(),
+                    invitation.selector.as_str().into(),
+                    invitation.verifier_hash.as_str().into(),
+                    invitation.person_id.as_str().into(),
+                    invitation.created_by.as_deref().into(),
+                    time_text(invitation.created_at).into(),
+                    time_text(invitation.expires_at).into(),
+                    invitation.used_at.map(time_text).into(),
+                    invitation.failed_attempts.into(),
+                ],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn invitation_by_selector(&self, selector: &str) -> Result<Option<Invitation>> {
+        self.one(&format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE selector = ?1"), &[selector.into()], invitation).await
+    }
+
+    async fn record_failed_invitation_attempt(&self, id: &str) -> Result<()> {
+        self.db.execute("UPDATE invitations SET failed_attempts = failed_attempts + 1 WHERE id = ?1", &[id.into()]).await.map(|_| ())
+    }
+
+    async fn consume_invitation(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let changed = self.db.execute("UPDATE invitations SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL", &[id.into(), time_text(now).into()]).await?;
+        Ok(changed == 1)
+    }
+
+    async fn count_attempt(&self, key: &str, window_start: DateTime<Utc>) -> Result<i64> {
+        let rows = self
+            .db
+            .query(
+                "INSERT INTO rate_limits (key, window_start, hits) VALUES (?1, ?2, 1)
+                 ON CONFLICT (key) DO UPDATE SET
+                   hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END,
+                   window_start = excluded.window_start
+                 RETURNING hits",
+                &[key.into(), time_text(window_start).into()],
+            )
+            .await?;
+        rows.first().ok_or_else(|| DbError::Decode("rate limit upsert returned no row".into()))?.integer(0)
+    }
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<()> {
+        self.db
+            .execute(
+                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4)"),
+                &[
+                    session.id_hash.as_str().into(),
+                    session.person_id.as_str().into(),
+                    time_text(session.created_at).into(),
+                    time_text(session.last_seen_at).into(),
+                ],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>> {
+        self.one(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id_hash = ?1"), &[id_hash.into()], session).await
+    }
+
+    async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        self.db.execute("UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1", &[id_hash.into(), time_text(now).into()]).await.map(|_| ())
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        self.db.execute("DELETE FROM sessions WHERE id_hash = ?1", &[id_hash.into()]).await.map(|_| ())
+    }
+
+    async fn insert_ceremony(&self, ceremony: &CeremonyRecord) -> Result<()> {
+        self.db
+            .execute(
+                &format!("INSERT INTO ceremonies ({CEREMONY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                &[
+                    ceremony.id_hash.as_str().into(),
+                    ceremony.kind.as_str().into(),
+                    ceremony.person_id.as_deref().into(),
+                    ceremony.invitation_id.as_deref().into(),
+                    ceremony.state.as_str().into(),
+                    time_text(ceremony.created_at).into(),
+                    time_text(ceremony.expires_at).into(),
+                ],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn ceremony(&self, id_hash: &str) -> Result<Option<CeremonyRecord>> {
+        self.one(&format!("SELECT {CEREMONY_COLUMNS} FROM ceremonies WHERE id_hash = ?1"), &[id_hash.into()], ceremony).await
+    }
+
+    async fn take_ceremony(&self, id_hash: &str) -> Result<Option<CeremonyRecord>> {
+        self.one(&format!("DELETE FROM ceremonies WHERE id_hash = ?1 RETURNING {CEREMONY_COLUMNS}"), &[id_hash.into()], ceremony).await
+    }
+
+    async fn delete_ceremony(&self, id_hash: &str) -> Result<()> {
+        self.db.execute("DELETE FROM ceremonies WHERE id_hash = ?1", &[id_hash.into()]).await.map(|_| ())
+    }
+
+    async fn delete_expired_ceremonies(&self, now: DateTime<Utc>) -> Result<()> {
+        self.db.execute("DELETE FROM ceremonies WHERE expires_at <= ?1", &[time_text(now).into()]).await.map(|_| ())
+    }
+
+    async fn insert_passkey(&self, passkey: &PasskeyRecord) -> Result<()> {
+        self.db
+            .execute(
+                &format!("INSERT INTO passkeys ({PASSKEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                &[
+                    passkey.id.as_str().into(),
+                    passkey.person_id.as_str().into(),
+                    passkey.credential_id.as_str().into(),
+                    passkey.name.as_str().into(),
+                    to_json(&passkey.passkey)?,
+                    time_text(passkey.created_at).into(),
+                    passkey.last_used_at.map(time_text).into(),
+                ],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn passkeys(&self, person_id: &str) -> Result<Vec<PasskeyRecord>> {
+        self.all(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE person_id = ?1 ORDER BY created_at, id"), &[person_id.into()], passkey).await
+    }
+
+    async fn passkey_by_credential_id(&self, credential_id: &str) -> Result<Option<PasskeyRecord>> {
+        self.one(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = ?1"), &[credential_id.into()], passkey).await
+    }
+
+    async fn record_passkey_use(&self, passkey: &PasskeyRecord, now: DateTime<Utc>) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE passkeys SET passkey = ?2, last_used_at = ?3 WHERE id = ?1",
+                &[passkey.id.as_str().into(), to_json(&passkey.passkey)?, time_text(now).into()],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn rename_passkey(&self, person_id: &str, id: &str, name: &str) -> Result<bool> {
+        let changed = self.db.execute("UPDATE passkeys SET name = ?3 WHERE id = ?1 AND person_id = ?2", &[id.into(), person_id.into(), name.into()]).await?;
+        Ok(changed == 1)
+    }
+
+    async fn remove_passkey(&self, person_id: &str, id: &str) -> Result<PasskeyRemoval> {
+        // One statement, so two concurrent removals cannot both see "two left" and leave none.
+        let changed = self
+            .db
+            .execute(
+                "DELETE FROM passkeys WHERE id = ?1 AND person_id = ?2 AND (SELECT COUNT(*) FROM passkeys WHERE person_id = ?2) > 1",
+                &[id.into(), person_id.into()],
+            )
+            .await?;
+        if changed == 1 {
+            return Ok(PasskeyRemoval::Removed);
+        }
+        let exists = self.db.query("SELECT 1 FROM passkeys WHERE id = ?1 AND person_id = ?2", &[id.into(), person_id.into()]).await?;
+        Ok(if exists.is_empty() { PasskeyRemoval::NotFound } else { PasskeyRemoval::LastOne })
+    }
+
+    async fn upsert_care_plan(&self, plan: &CarePlan) -> Result<()> {
+        self.db
+            .execute(
+                &format!(
+                    "INSERT INTO care_plans ({CARE_PLAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, outcomes = excluded.outcomes,
+                       support = excluded.support, visit_schedule = excluded.visit_schedule,
+                       review_due = excluded.review_due, written_by = excluded.written_by, updated_at = excluded.updated_at"
+                ),
+                &[
+                    plan.id.as_str().into(),
+                    plan.person_id.as_str().into(),
+                    plan.summary.as_str().into(),
+                    to_json(&plan.outcomes)?,
+                    to_json(&plan.support)?,
+                    to_json(&plan.visit_schedule)?,
+                    plan.review_due.format("%Y-%m-%d").to_string().into(),
+                    plan.written_by.as_str().into(),
+                    time_text(plan.updated_at).into(),
+                ],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn care_plan(&self, person_id: &str) -> Result<Option<CarePlan>> {
+        self.one(&format!("SELECT {CARE_PLAN_COLUMNS} FROM care_plans WHERE person_id = ?1"), &[person_id.into()], care_plan).await
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
+        self.db
+            .execute(
+                &format!("INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+                &[
+                    event.id.as_str().into(),
+                    time_text(event.at).into(),
+                    event.actor_id.as_deref().into(),
+                    event.acting_for.as_deref().into(),
+                    event.subject_id.as_deref().into(),
+                    event.action.as_str().into(),
+                    event.category.as_deref().into(),
+                    event.basis.as_deref().into(),
+                    event.detail.as_str().into(),
+                ],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn audit_for_subject(&self, subject_id: &str, limit: i64) -> Result<Vec<AuditEvent>> {
+        self.all(
+            &format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE subject_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2"),
+            &[subject_id.into(), limit.into()],
+            audit_event,
+        )
+        .await
+    }
+}

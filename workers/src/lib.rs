@@ -1,0 +1,151 @@
+//! The Cloudflare Workers adapter: D1 as a carefront [`Database`], conversion between
+//! `worker` and `http` requests and responses, and configuration, time and randomness from the
+//! Worker's environment. Only built for `wasm32-unknown-unknown`; the portal and API entries
+//! are a few lines on top of it.
+#![cfg(all(target_family = "wasm", target_os = "unknown"))]
+
+use async_trait::async_trait;
+use carefront_shared::config::Config;
+use carefront_shared::context::RequestContext;
+use carefront_shared::db::{Database, DbError, Row, Statement, Value, classify_error};
+use carefront_shared::random::SeededRandom;
+use carefront_shared::store::SqlStore;
+use chrono::{DateTime, Utc};
+use worker::wasm_bindgen::JsValue;
+
+/// The D1 binding name in `wrangler.toml`.
+pub const DATABASE_BINDING: &str = "DB";
+
+/// A D1 database as a carefront [`Database`].
+pub struct D1(worker::D1Database);
+
+impl D1 {
+    /// The database bound as [`DATABASE_BINDING`].
+    pub fn from_env(env: &worker::Env) -> Result<D1, DbError> {
+        env.d1(DATABASE_BINDING).map(D1).map_err(|error| DbError::Unavailable(format!("no D1 binding {DATABASE_BINDING}: {error}")))
+    }
+
+    fn prepare(&self, sql: &str, params: &[Value]) -> Result<worker::D1PreparedStatement, DbError> {
+        let values: Vec<JsValue> = params
+            .iter()
+            .map(|value| match value {
+                Value::Null => JsValue::NULL,
+                // Exact for every integer the schema stores (counters, attempts): below 2^53.
+                Value::Integer(number) => JsValue::from_f64(*number as f64),
+                Value::Text(text) => JsValue::from_str(text),
+            })
+            .collect();
+        self.0.prepare(sql).bind(&values).map_err(error)
+    }
+}
+
+fn error(error: worker::Error) -> DbError {
+    classify_error(error.to_string())
+}
+
+fn value(json: serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Number(number) => number.as_i64().or_else(|| number.as_f64().map(|float| float as i64)).map_or(Value::Null, Value::Integer),
+        serde_json::Value::String(text) => Value::Text(text),
+        other => Value::Text(other.to_string()),
+    }
+}
+
+#[async_trait(?Send)]
+impl Database for D1 {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let rows: Vec<Vec<serde_json::Value>> = self.prepare(sql, params)?.raw().await.map_err(error)?;
+        Ok(rows.into_iter().map(|row| Row(row.into_iter().map(value).collect())).collect())
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let result = self.prepare(sql, params)?.run().await.map_err(error)?;
+        Ok(result.meta().map_err(error)?.and_then(|meta| meta.changes).unwrap_or(0) as u64)
+    }
+
+    async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
+        let prepared = statements.iter().map(|statement| self.prepare(statement.sql, &statement.params)).collect::<Result<Vec<_>, _>>()?;
+        self.0.batch(prepared).await.map_err(error).map(|_| ())
+    }
+}
+
+/// Reads the configuration from the Worker's vars and secrets.
+pub fn config(env: &worker::Env) -> Result<Config, String> {
+    Config::from_lookup(|name| env.secret(name).map(|secret| secret.to_string()).or_else(|_| env.var(name).map(|var| var.to_string())).ok())
+        .map_err(|error| error.to_string())
+}
+
+/// The time now, from the JavaScript clock (`SystemTime` panics on this target).
+pub fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// A generator seeded from `crypto.getRandomValues`.
+pub fn random() -> Result<SeededRandom, String> {
+    let mut seed = [0_u8; 32];
+    getrandom::fill(&mut seed).map_err(|error| format!("no entropy: {error}"))?;
+    Ok(SeededRandom::from_seed(seed))
+}
+
+/// Converts a Workers request into an `http` request, reading the body only if it is within
+/// `limit` bytes (a larger declared body is left unread for the router to refuse with 413).
+pub async fn request(mut request: worker::Request, limit: usize) -> Result<http::Request<Vec<u8>>, String> {
+    let url = request.url().map_err(|error| error.to_string())?;
+    let declared = request.headers().get("content-length").ok().flatten().and_then(|value| value.parse::<usize>().ok());
+    let body = match declared {
+        Some(length) if length > limit => Vec::new(),
+        _ => request.bytes().await.unwrap_or_default(),
+    };
+    let path_and_query = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let mut builder = http::Request::builder().method(request.method().as_ref()).uri(path_and_query);
+    for (name, value) in request.headers().entries() {
+        builder = builder.header(name, value);
+    }
+    builder.body(body).map_err(|error| error.to_string())
+}
+
+/// Converts an `http` response into a Workers response.
+pub fn response(response: http::Response<Vec<u8>>) -> worker::Result<worker::Response> {
+    let (parts, body) = response.into_parts();
+    let headers = worker::Headers::new();
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            headers.append(name.as_str(), value)?;
+        }
+    }
+    Ok(worker::Response::from_bytes(body)?.with_status(parts.status.as_u16()).with_headers(headers))
+}
+
+/// Serves one fetch event: builds the request context from the Worker's bindings and hands
+/// the request to `handler`; `unavailable` answers when a binding or the entropy is missing.
+pub async fn serve(
+    request: worker::Request,
+    env: &worker::Env,
+    limit: usize,
+    handler: impl AsyncFn(&RequestContext<'_>, http::Request<Vec<u8>>) -> http::Response<Vec<u8>>,
+    unavailable: fn(&str) -> http::Response<Vec<u8>>,
+) -> worker::Result<worker::Response> {
+    let request = match self::request(request, limit).await {
+        Ok(request) => request,
+        Err(error) => return response(unavailable(&format!("unreadable request: {error}"))),
+    };
+    let config = match config(env) {
+        Ok(config) => config,
+        Err(error) => return response(unavailable(&error)),
+    };
+    let random = match random() {
+        Ok(random) => random,
+        Err(error) => return response(unavailable(&error)),
+    };
+    let database = match D1::from_env(env) {
+        Ok(database) => database,
+        Err(error) => return response(unavailable(&error.to_string())),
+    };
+    let store = SqlStore::new(&database);
+    let context = RequestContext { store: &store, config: &config, now: now(), random: &random };
+    response(handler(&context, request).await)
+}
