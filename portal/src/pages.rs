@@ -34,7 +34,8 @@ fn environment() -> Result<&'static Environment<'static>, PortalError> {
             for (name, source) in TEMPLATES {
                 environment.add_template(name, source).map_err(|error| format!("template {name}: {error}"))?;
             }
-            environment.add_function("asset", |name: &str| assets::url(name).unwrap_or("/assets/missing").to_owned());
+            // Asset paths are our own constants: mark them safe so they are not entity-escaped.
+            environment.add_function("asset", |name: &str| Value::from_safe_string(assets::url(name).unwrap_or("/assets/missing").to_owned()));
             Ok(environment)
         })
         .as_ref()

@@ -247,7 +247,7 @@ impl Store for SqlStore<'_> {
     async fn insert_organisation(&self, organisation: &Organisation) -> Result<()> {
         self.db
             .execute(
-                "INSERT OR IGNORE INTO organisations (id, kind, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO organisations (id, kind, name, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
                 &[
                     organisation.id.as_str().into(),
                     organisation.kind.as_str().into(),
@@ -262,7 +262,7 @@ impl Store for SqlStore<'_> {
     async fn insert_person(&self, person: &Person) -> Result<()> {
         self.db
             .execute(
-                "INSERT OR IGNORE INTO people (id, role, display_name, organisation_id, webauthn_handle, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO people (id, role, display_name, organisation_id, webauthn_handle, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
                 &[
                     person.id.as_str().into(),
                     person.role.as_str().into(),

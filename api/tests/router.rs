@@ -1,0 +1,82 @@
+//! Router tests of the JSON API against a real SQLite store and a store that is down.
+
+use carefront_api::{Request, handle};
+use carefront_shared::config::Config;
+use carefront_shared::context::RequestContext;
+use carefront_shared::db::{Database, DbError, Row, Statement, Value};
+use carefront_shared::random::SeededRandom;
+use carefront_shared::sqlite::SqliteDatabase;
+use carefront_shared::store::SqlStore;
+use chrono::DateTime;
+
+struct DownDatabase;
+
+#[async_trait::async_trait(?Send)]
+impl Database for DownDatabase {
+    async fn query(&self, _: &str, _: &[Value]) -> Result<Vec<Row>, DbError> {
+        Err(DbError::Unavailable("down".into()))
+    }
+    async fn execute(&self, _: &str, _: &[Value]) -> Result<u64, DbError> {
+        Err(DbError::Unavailable("down".into()))
+    }
+    async fn batch(&self, _: &[Statement]) -> Result<(), DbError> {
+        Err(DbError::Unavailable("down".into()))
+    }
+}
+
+fn call(database: &dyn Database, request: Request) -> (u16, String, serde_json::Value, http::HeaderMap) {
+    let config = Config::from_lookup(|name| match name {
+        "SESSION_KEY" => Some("c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE".into()),
+        "RP_ID" => Some("localhost".into()),
+        "ORIGIN" => Some("http://localhost:8787".into()),
+        _ => None,
+    })
+    .unwrap();
+    let store = SqlStore::new(database);
+    let random = SeededRandom::new(1);
+    let context = RequestContext { store: &store, config: &config, now: DateTime::UNIX_EPOCH, random: &random };
+    let response = pollster::block_on(handle(&context, request));
+    let content_type = response.headers().get("content-type").map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default();
+    let body = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
+    (response.status().as_u16(), content_type, body, response.headers().clone())
+}
+
+fn get(path: &str) -> Request {
+    http::Request::get(path).body(Vec::new()).unwrap()
+}
+
+#[test]
+fn health_checks_the_store() {
+    let database = SqliteDatabase::in_memory().unwrap();
+    let (status, content_type, body, headers) = call(&database, get("/api/v1/health"));
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    assert_eq!(body, serde_json::json!({ "status": "ok", "store": "ok" }));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "no-store");
+
+    let (status, content_type, body, _) = call(&DownDatabase, get("/api/v1/health"));
+    assert_eq!((status, content_type.as_str()), (503, "application/problem+json"));
+    assert_eq!(body["status"], 503);
+    assert_eq!(body["type"], "https://carefront.example/problems/store-unavailable");
+}
+
+#[test]
+fn errors_are_problem_documents() {
+    let database = SqliteDatabase::in_memory().unwrap();
+    let (status, content_type, body, _) = call(&database, get("/api/v1/nothing-here"));
+    assert_eq!((status, content_type.as_str()), (404, "application/problem+json"));
+    assert_eq!(body["title"], "Not Found");
+
+    let (status, _, body, headers) = call(&database, http::Request::post("/api/v1/health").body(b"{}".to_vec()).unwrap());
+    assert_eq!(status, 405);
+    assert_eq!(body["status"], 405);
+    assert_eq!(headers["allow"], "GET, HEAD");
+
+    let huge = http::Request::post("/api/v1/health").body(vec![b'x'; carefront_api::MAX_BODY_BYTES + 1]).unwrap();
+    let (status, _, body, _) = call(&database, huge);
+    assert_eq!((status, body["status"].as_u64()), (413, Some(413)));
+
+    let fallback = carefront_api::unavailable("no binding");
+    assert_eq!(fallback.status(), 503);
+    assert_eq!(fallback.headers()["content-type"], "application/problem+json");
+}

@@ -1,0 +1,256 @@
+//! A test harness: the portal router over an in-memory SQLite store, a cookie jar, a clock the
+//! test moves, and a software resident-key authenticator.
+
+#![allow(dead_code)]
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+
+use carefront_portal::{Request, Response, handle};
+use carefront_shared::config::Config;
+use carefront_shared::context::RequestContext;
+use carefront_shared::db::{Database, DbError, Row, Statement, Value};
+use carefront_shared::domain::{CarePlan, Person, Role};
+use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
+use carefront_shared::random::SeededRandom;
+use carefront_shared::sqlite::SqliteDatabase;
+use carefront_shared::store::{SqlStore, Store};
+use carefront_shared::webauthn_rs::prelude::{CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use webauthn_authenticator_rs::AuthenticatorBackend;
+use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+use webauthn_authenticator_rs::error::WebauthnCError;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs_proto::{AllowCredentials, CredProps, PublicKeyCredentialCreationOptions, PublicKeyCredentialRequestOptions};
+
+pub const ORIGIN: &str = "http://localhost:8787";
+
+pub fn config() -> Config {
+    Config::from_lookup(|name| match name {
+        "SESSION_KEY" => Some("c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE".into()),
+        "RP_ID" => Some("localhost".into()),
+        "ORIGIN" => Some(ORIGIN.into()),
+        _ => None,
+    })
+    .expect("test config")
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+/// A database that is down.
+pub struct DownDatabase;
+
+#[async_trait::async_trait(?Send)]
+impl Database for DownDatabase {
+    async fn query(&self, _: &str, _: &[Value]) -> Result<Vec<Row>, DbError> {
+        Err(DbError::Unavailable("the test database is down".into()))
+    }
+    async fn execute(&self, _: &str, _: &[Value]) -> Result<u64, DbError> {
+        Err(DbError::Unavailable("the test database is down".into()))
+    }
+    async fn batch(&self, _: &[Statement]) -> Result<(), DbError> {
+        Err(DbError::Unavailable("the test database is down".into()))
+    }
+}
+
+/// One browser talking to the portal.
+pub struct Portal {
+    pub db: SqliteDatabase,
+    pub config: Config,
+    pub random: SeededRandom,
+    pub now: Cell<DateTime<Utc>>,
+    pub cookies: RefCell<BTreeMap<String, String>>,
+    pub source: String,
+}
+
+impl Portal {
+    pub fn new() -> Portal {
+        Portal {
+            db: SqliteDatabase::in_memory().unwrap(),
+            config: config(),
+            random: SeededRandom::new(42),
+            now: Cell::new(start_time()),
+            cookies: RefCell::default(),
+            source: "192.0.2.1".into(),
+        }
+    }
+
+    pub fn store(&self) -> SqlStore<'_> {
+        SqlStore::new(&self.db)
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.now.set(self.now.get() + by);
+    }
+
+    /// Adds a service user with a care plan and returns them with a fresh invitation code.
+    pub fn person_with_invitation(&self, id: &str, name: &str) -> (Person, String) {
+        let store = self.store();
+        let person = Person {
+            id: id.into(),
+            role: Role::ServiceUser,
+            display_name: name.into(),
+            organisation_id: None,
+            webauthn_handle: carefront_shared::random::new_uuid(&self.random),
+            created_at: self.now.get(),
+        };
+        pollster::block_on(store.insert_person(&person)).unwrap();
+        let plan = CarePlan {
+            id: format!("plan-{id}"),
+            person_id: id.into(),
+            summary: format!("Care plan summary for {name}"),
+            outcomes: vec!["Stay at home".into()],
+            support: vec!["Help with breakfast".into()],
+            visit_schedule: vec!["Every day at 8am".into()],
+            review_due: NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
+            written_by: "A care coordinator".into(),
+            updated_at: self.now.get(),
+        };
+        pollster::block_on(store.upsert_care_plan(&plan)).unwrap();
+        let (invitation, code) = invitation::issue(id, None, self.now.get(), DEFAULT_LIFETIME, &self.random);
+        pollster::block_on(store.insert_invitation(&invitation)).unwrap();
+        (person, code.to_string())
+    }
+
+    /// Sends a request with this browser's cookies and keeps the cookies it sets.
+    pub fn send(&self, request: http::request::Builder, body: Vec<u8>) -> Response {
+        let cookie_header: Vec<String> = self.cookies.borrow().iter().map(|(name, value)| format!("{name}={value}")).collect();
+        let mut request = request.header("cf-connecting-ip", &self.source);
+        if !cookie_header.is_empty() {
+            request = request.header("cookie", cookie_header.join("; "));
+        }
+        let request: Request = request.body(body).unwrap();
+        let store = self.store();
+        let context = RequestContext { store: &store, config: &self.config, now: self.now.get(), random: &self.random };
+        let response = pollster::block_on(handle(&context, request));
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            assert!(name.starts_with("__Host-"), "cookie {name} has the __Host- prefix");
+            assert!(
+                attributes.contains("Secure") && attributes.contains("HttpOnly") && attributes.contains("SameSite=Lax") && attributes.contains("Path=/"),
+                "{text}"
+            );
+            if attributes.contains("Max-Age=0") {
+                self.cookies.borrow_mut().remove(name);
+            } else {
+                self.cookies.borrow_mut().insert(name.into(), value.into());
+            }
+        }
+        response
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.send(http::Request::get(path), Vec::new())
+    }
+
+    pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let body = serde_urlencoded::to_string(fields).unwrap().into_bytes();
+        self.send(http::Request::post(path).header("content-type", "application/x-www-form-urlencoded").header("origin", ORIGIN), body)
+    }
+
+    pub fn post_json(&self, path: &str, csrf: &str, body: &impl serde::Serialize) -> Response {
+        let body = serde_json::to_vec(body).unwrap();
+        self.send(http::Request::post(path).header("content-type", "application/json").header("origin", ORIGIN).header("x-csrf-token", csrf), body)
+    }
+
+    /// Fetches `path` and returns the CSRF token its page carries.
+    pub fn csrf_from(&self, path: &str) -> String {
+        let response = self.get(path);
+        assert_eq!(response.status(), 200, "GET {path}");
+        csrf_in(&text(&response)).unwrap_or_else(|| panic!("no CSRF token on {path}"))
+    }
+
+    /// Runs the invitation and passkey registration, as the browser and script would.
+    pub fn enrol(&self, code: &str, authenticator: &mut ResidentSoftPasskey) -> Response {
+        let csrf = self.csrf_from(&format!("/invitation?code={code}"));
+        let response = self.post_form("/invitation", &[("csrf", &csrf), ("code", code)]);
+        assert_eq!(response.status(), 303, "{}", text(&response));
+        assert_eq!(response.headers()["location"], "/passkeys/create");
+        self.register(authenticator)
+    }
+
+    /// Runs a passkey registration from /passkeys/create.
+    pub fn register(&self, authenticator: &mut ResidentSoftPasskey) -> Response {
+        let csrf = self.csrf_from("/passkeys/create");
+        let options = self.post_json("/passkeys/create/options", &csrf, &serde_json::json!({}));
+        assert_eq!(options.status(), 200, "{}", text(&options));
+        let options: CreationChallengeResponse = serde_json::from_slice(options.body()).unwrap();
+        let credential = authenticator.do_registration(Url::parse(ORIGIN).unwrap(), options).unwrap();
+        self.post_json("/passkeys/create/finish", &csrf, &credential)
+    }
+
+    /// Starts a sign-in and lets the authenticator answer it; returns the CSRF token and the
+    /// credential to post to /sign-in/finish.
+    pub fn sign_in_response(&self, authenticator: &mut ResidentSoftPasskey) -> (String, PublicKeyCredential) {
+        let csrf = self.csrf_from("/sign-in");
+        let options = self.post_json("/sign-in/options", &csrf, &serde_json::json!({}));
+        assert_eq!(options.status(), 200, "{}", text(&options));
+        let options: RequestChallengeResponse = serde_json::from_slice(options.body()).unwrap();
+        (csrf, authenticator.do_authentication(Url::parse(ORIGIN).unwrap(), options).unwrap())
+    }
+
+    pub fn sign_in(&self, authenticator: &mut ResidentSoftPasskey) -> Response {
+        let (csrf, credential) = self.sign_in_response(authenticator);
+        self.post_json("/sign-in/finish", &csrf, &credential)
+    }
+}
+
+pub fn text(response: &Response) -> String {
+    String::from_utf8_lossy(response.body()).into_owned()
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    for marker in ["name=\"csrf\" value=\"", "data-csrf-token=\""] {
+        if let Some(start) = html.find(marker) {
+            let rest = &html[start + marker.len()..];
+            return rest.split('"').next().map(str::to_owned);
+        }
+    }
+    None
+}
+
+/// webauthn-authenticator-rs's software passkey, made resident: it remembers the user handle of
+/// each credential it creates and, like a platform authenticator, finds its own credential and
+/// returns that handle when the relying party asks for a discoverable sign-in. (SoftPasskey
+/// itself refuses resident-key requests and answers only for listed credentials.)
+pub struct ResidentSoftPasskey {
+    inner: SoftPasskey,
+    handles: HashMap<Vec<u8>, Vec<u8>>,
+}
+
+impl ResidentSoftPasskey {
+    pub fn new() -> Self {
+        ResidentSoftPasskey { inner: SoftPasskey::new(true), handles: HashMap::new() }
+    }
+}
+
+impl AuthenticatorBackend for ResidentSoftPasskey {
+    fn perform_register(
+        &mut self,
+        origin: Url,
+        mut options: PublicKeyCredentialCreationOptions,
+        timeout_ms: u32,
+    ) -> Result<RegisterPublicKeyCredential, WebauthnCError> {
+        let selection = options.authenticator_selection.as_mut().expect("authenticator selection");
+        assert!(selection.require_resident_key, "the portal requires a resident key");
+        selection.require_resident_key = false;
+        selection.resident_key = None;
+        let user_handle = options.user.id.to_vec();
+        let mut credential = self.inner.perform_register(origin, options, timeout_ms)?;
+        self.handles.insert(credential.raw_id.to_vec(), user_handle);
+        credential.extensions.cred_props = Some(CredProps { rk: Some(true) });
+        Ok(credential)
+    }
+
+    fn perform_auth(&mut self, origin: Url, mut options: PublicKeyCredentialRequestOptions, timeout_ms: u32) -> Result<PublicKeyCredential, WebauthnCError> {
+        assert!(options.allow_credentials.is_empty(), "sign-in is discoverable");
+        options.allow_credentials = self.handles.keys().map(|id| AllowCredentials { type_: "public-key".into(), id: id.clone(), transports: None }).collect();
+        let mut credential = self.inner.perform_auth(origin, options, timeout_ms)?;
+        credential.response.user_handle = self.handles.get::<[u8]>(credential.raw_id.as_ref()).map(|handle| handle.clone().into());
+        Ok(credential)
+    }
+}
