@@ -1,5 +1,7 @@
 //! Router tests of the JSON API against a real SQLite store and a store that is down.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test loudly
+
 use carefront_api::{Request, handle};
 use carefront_shared::config::Config;
 use carefront_shared::context::RequestContext;

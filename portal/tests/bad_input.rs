@@ -1,5 +1,7 @@
 //! Bad input gets a clear 4xx answer, never a panic, and nothing is written.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test loudly
+
 mod support;
 
 use carefront_portal::{Request, handle};

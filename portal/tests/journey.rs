@@ -1,6 +1,8 @@
 //! Router tests: requests straight into the portal against a real SQLite store, including full
 //! passkey registration and sign-in with a software authenticator.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test loudly
+
 mod support;
 
 use carefront_shared::store::Store;

@@ -250,7 +250,7 @@ impl AuthenticatorBackend for ResidentSoftPasskey {
         assert!(options.allow_credentials.is_empty(), "sign-in is discoverable");
         options.allow_credentials = self.handles.keys().map(|id| AllowCredentials { type_: "public-key".into(), id: id.clone(), transports: None }).collect();
         let mut credential = self.inner.perform_auth(origin, options, timeout_ms)?;
-        credential.response.user_handle = self.handles.get::<[u8]>(credential.raw_id.as_ref()).map(|handle| handle.clone().into());
+        credential.response.user_handle = self.handles.get::<[u8]>(credential.raw_id.as_ref()).cloned();
         Ok(credential)
     }
 }
