@@ -1,13 +1,13 @@
 //! carefront's JSON API for providers' and the council's systems: `/api/v1/...`, RFC 9457
 //! problem documents for every error, one router for every runtime.
 
-pub mod problem;
 
 use carefront_shared::context::RequestContext;
 use http::{HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 
-pub use problem::{PROBLEM_JSON, Problem};
+pub use carefront_shared::problem::{PROBLEM_JSON, Problem};
+pub use carefront_shared::body_too_large;
 
 /// Largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -60,12 +60,6 @@ pub fn unavailable(reason: &str) -> Response {
         .into_response();
     apply_headers(&mut response);
     response
-}
-
-/// Whether the request declares or carries a body larger than `limit` bytes.
-pub fn body_too_large(request: &Request, limit: usize) -> bool {
-    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|value| value.to_str().ok()).and_then(|value| value.parse::<usize>().ok());
-    declared.is_some_and(|length| length > limit) || request.body().len() > limit
 }
 
 /// A 405 problem with an `Allow` list if the resource does not support the request's method.

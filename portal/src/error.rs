@@ -1,7 +1,7 @@
 //! Everything that can go wrong answering a portal request, and the one place it becomes a page
 //! or a problem document.
 
-use carefront_api::Problem;
+use carefront_shared::problem::Problem;
 use carefront_shared::db::DbError;
 use carefront_shared::passkey::PasskeyError;
 use http::StatusCode;

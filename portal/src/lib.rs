@@ -44,7 +44,7 @@ async fn handle_page(context: &RequestContext<'_>, request: &Request) -> Respons
 }
 
 async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
-    if carefront_api::body_too_large(request, MAX_BODY_BYTES) {
+    if carefront_shared::body_too_large(request, MAX_BODY_BYTES) {
         return Err(PortalError::PayloadTooLarge);
     }
     visit.load_session(context).await?;

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod invitation;
 pub mod migrations;
 pub mod passkey;
+pub mod problem;
 pub mod random;
 pub mod session;
 #[cfg(not(target_family = "wasm"))]
@@ -17,3 +18,9 @@ pub mod sqlite;
 pub mod store;
 
 pub use webauthn_rs;
+
+/// Whether the request declares or carries a body larger than `limit` bytes.
+pub fn body_too_large(request: &http::Request<Vec<u8>>, limit: usize) -> bool {
+    let declared = request.headers().get(http::header::CONTENT_LENGTH).and_then(|value| value.to_str().ok()).and_then(|value| value.parse::<usize>().ok());
+    declared.is_some_and(|length| length > limit) || request.body().len() > limit
+}
