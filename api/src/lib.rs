@@ -1,13 +1,12 @@
 //! carefront's JSON API for providers' and the council's systems: `/api/v1/...`, RFC 9457
 //! problem documents for every error, one router for every runtime.
 
-
 use carefront_shared::context::RequestContext;
 use http::{HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 
-pub use carefront_shared::problem::{PROBLEM_JSON, Problem};
 pub use carefront_shared::body_too_large;
+pub use carefront_shared::problem::{PROBLEM_JSON, Problem};
 
 /// Largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -98,3 +97,6 @@ fn apply_headers(response: &mut Response) {
 
 #[cfg(all(target_family = "wasm", target_os = "unknown"))]
 mod workers_entry;
+
+#[cfg(target_os = "wasi")]
+mod spin_entry;

@@ -1,9 +1,9 @@
 //! Everything that can go wrong answering a portal request, and the one place it becomes a page
 //! or a problem document.
 
-use carefront_shared::problem::Problem;
 use carefront_shared::db::DbError;
 use carefront_shared::passkey::PasskeyError;
+use carefront_shared::problem::Problem;
 use http::StatusCode;
 
 /// Why a portal request failed.

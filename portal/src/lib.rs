@@ -143,3 +143,6 @@ fn wants_json(request: &Request) -> bool {
 
 #[cfg(all(target_family = "wasm", target_os = "unknown"))]
 mod workers_entry;
+
+#[cfg(target_os = "wasi")]
+mod spin_entry;

@@ -1,0 +1,161 @@
+//! The Spin adapter: Spin SQLite as a carefront [`Database`], conversion between Spin's and our
+//! `http` requests and responses, and configuration, time and randomness for one request. Only
+//! built for `wasm32-wasip2`; the portal and API entries are a few lines on top of it.
+#![cfg(target_os = "wasi")]
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use carefront_shared::config::Config;
+use carefront_shared::context::RequestContext;
+use carefront_shared::db::{Database, DbError, Row, Statement, Value, classify_error};
+use carefront_shared::random::SeededRandom;
+use carefront_shared::store::SqlStore;
+use chrono::{DateTime, Utc};
+use http_body_util::Full;
+use spin_sdk::http::body::IncomingBodyExt as _;
+use spin_sdk::sqlite::{self, Connection};
+
+/// The SQLite database the components use (`sqlite_databases` in `spin.toml`).
+pub const DATABASE: &str = "default";
+
+/// The Spin variables carefront reads, and the configuration names they stand for.
+const VARIABLES: &[(&str, &str)] = &[("session_key", "SESSION_KEY"), ("rp_id", "RP_ID"), ("origin", "ORIGIN"), ("rp_name", "RP_NAME")];
+
+/// A Spin SQLite connection as a carefront [`Database`].
+pub struct SpinSqlite(Connection);
+
+impl SpinSqlite {
+    /// Opens the component's database.
+    pub async fn open() -> Result<SpinSqlite, DbError> {
+        Connection::open(DATABASE).await.map(SpinSqlite).map_err(|error| DbError::Unavailable(format!("cannot open SQLite database {DATABASE}: {error}")))
+    }
+
+    async fn run(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let params = params.iter().map(|value| match value {
+            Value::Null => sqlite::Value::Null,
+            Value::Integer(number) => sqlite::Value::Integer(*number),
+            Value::Text(text) => sqlite::Value::Text(text.clone()),
+        });
+        let result = self.0.execute(sql, params).await.map_err(error)?;
+        let rows = result.collect().await.map_err(error)?;
+        Ok(rows.into_iter().map(|row| Row(row.values.into_iter().map(value).collect())).collect())
+    }
+}
+
+fn error(error: sqlite::Error) -> DbError {
+    match error {
+        sqlite::Error::Io(message) => classify_error(message),
+        other => DbError::Unavailable(other.to_string()),
+    }
+}
+
+fn value(value: sqlite::Value) -> Value {
+    match value {
+        sqlite::Value::Null => Value::Null,
+        sqlite::Value::Integer(number) => Value::Integer(number),
+        // The schema stores no reals or blobs; keep them readable rather than fail.
+        sqlite::Value::Real(number) => Value::Text(number.to_string()),
+        sqlite::Value::Text(text) => Value::Text(text),
+        sqlite::Value::Blob(bytes) => Value::Text(String::from_utf8_lossy(&bytes).into_owned()),
+    }
+}
+
+#[async_trait(?Send)]
+impl Database for SpinSqlite {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        self.run(sql, params).await
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.run(sql, params).await?;
+        Ok(self.0.changes().await)
+    }
+
+    async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
+        self.run("BEGIN IMMEDIATE", &[]).await?;
+        for statement in statements {
+            if let Err(error) = self.run(statement.sql, &statement.params).await {
+                // The rollback's own failure would only hide the first error.
+                let _ = self.run("ROLLBACK", &[]).await;
+                return Err(error);
+            }
+        }
+        self.run("COMMIT", &[]).await.map(|_| ())
+    }
+}
+
+/// Reads the configuration from the component's Spin variables.
+pub async fn config() -> Result<Config, String> {
+    let mut values = HashMap::new();
+    for (variable, name) in VARIABLES {
+        if let Ok(value) = spin_sdk::variables::get(variable).await {
+            values.insert(*name, value);
+        }
+    }
+    Config::from_lookup(|name| values.get(name).cloned()).map_err(|error| error.to_string())
+}
+
+/// The time now, from the WASI wall clock.
+pub fn now() -> DateTime<Utc> {
+    DateTime::<Utc>::from(std::time::SystemTime::now())
+}
+
+/// A generator seeded from WASI's secure random source.
+pub fn random() -> Result<SeededRandom, String> {
+    let mut seed = [0_u8; 32];
+    getrandom::fill(&mut seed).map_err(|error| format!("no entropy: {error}"))?;
+    Ok(SeededRandom::from_seed(seed))
+}
+
+/// Converts a Spin request into an `http` request, reading the body only if it is within
+/// `limit` bytes (a larger declared body is left unread for the router to refuse with 413).
+pub async fn request(request: spin_sdk::http::Request, limit: usize) -> Result<http::Request<Vec<u8>>, String> {
+    let (parts, body) = request.into_parts();
+    let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|value| value.to_str().ok()).and_then(|value| value.parse::<usize>().ok());
+    let body = match declared {
+        Some(length) if length > limit => Vec::new(),
+        _ => body.bytes().await.map_err(|error| format!("unreadable body: {error:?}"))?.to_vec(),
+    };
+    let path_and_query = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |value| value.as_str().to_owned());
+    let mut builder = http::Request::builder().method(parts.method).uri(path_and_query);
+    for (name, value) in &parts.headers {
+        builder = builder.header(name, value);
+    }
+    builder.body(body).map_err(|error| error.to_string())
+}
+
+/// Converts an `http` response into one Spin can send.
+pub fn response(response: http::Response<Vec<u8>>) -> http::Response<Full<bytes::Bytes>> {
+    response.map(|body| Full::new(bytes::Bytes::from(body)))
+}
+
+/// Serves one request: builds the request context from Spin's capabilities and hands the
+/// request to `handler`; `unavailable` answers when the configuration, the entropy or the
+/// database is missing.
+pub async fn serve(
+    request: spin_sdk::http::Request,
+    limit: usize,
+    handler: impl AsyncFn(&RequestContext<'_>, http::Request<Vec<u8>>) -> http::Response<Vec<u8>>,
+    unavailable: fn(&str) -> http::Response<Vec<u8>>,
+) -> http::Response<Full<bytes::Bytes>> {
+    let request = match self::request(request, limit).await {
+        Ok(request) => request,
+        Err(error) => return response(unavailable(&error)),
+    };
+    let config = match config().await {
+        Ok(config) => config,
+        Err(error) => return response(unavailable(&error)),
+    };
+    let random = match random() {
+        Ok(random) => random,
+        Err(error) => return response(unavailable(&error)),
+    };
+    let database = match SpinSqlite::open().await {
+        Ok(database) => database,
+        Err(error) => return response(unavailable(&error.to_string())),
+    };
+    let store = SqlStore::new(&database);
+    let context = RequestContext { store: &store, config: &config, now: now(), random: &random };
+    response(handler(&context, request).await)
+}
