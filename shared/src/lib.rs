@@ -3,6 +3,7 @@
 //! runtime crate (`worker`, `spin-sdk`, `wasm-bindgen`) in its dependency tree.
 
 pub mod config;
+pub mod consent;
 pub mod context;
 pub mod crypto;
 pub mod db;

@@ -1,0 +1,266 @@
+//! Consent and delegation: grants, and the one pure decision that guards every read and write
+//! of care information. Deny by default; what is not granted does not exist for the actor.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Role;
+
+/// A category of care information, the unit of sharing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// The care plan.
+    CarePlan,
+    /// The provider's service user guide.
+    ServiceUserGuide,
+    /// Medicines and the administration record (eMAR).
+    Medication,
+    /// Visits and carers' notes.
+    VisitsAndNotes,
+    /// The care team and other contacts.
+    Contacts,
+    /// Letters, reports and discharge summaries.
+    Documents,
+    /// Format and communication needs.
+    Preferences,
+    /// Who has looked at the record.
+    AccessLog,
+}
+
+impl Category {
+    /// Every category, in display order.
+    pub const ALL: [Category; 8] = [
+        Category::CarePlan,
+        Category::ServiceUserGuide,
+        Category::Medication,
+        Category::VisitsAndNotes,
+        Category::Contacts,
+        Category::Documents,
+        Category::Preferences,
+        Category::AccessLog,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::CarePlan => "care_plan",
+            Category::ServiceUserGuide => "service_user_guide",
+            Category::Medication => "medication",
+            Category::VisitsAndNotes => "visits_and_notes",
+            Category::Contacts => "contacts",
+            Category::Documents => "documents",
+            Category::Preferences => "preferences",
+            Category::AccessLog => "access_log",
+        }
+    }
+
+    /// Parses a stored name; unknown names are refused.
+    pub fn parse(text: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|category| category.as_str() == text)
+    }
+}
+
+/// What an actor wants to do with a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Read it.
+    View,
+    /// Add comments and ask for corrections.
+    Contribute,
+}
+
+/// The legal footing of a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The person's own consent.
+    Consent,
+    /// A lasting power of attorney for health and welfare.
+    LastingPowerOfAttorney,
+    /// A court-appointed deputy.
+    CourtAppointedDeputy,
+    /// A best-interests decision under the Mental Capacity Act 2005.
+    BestInterests,
+    /// A statutory duty under the Care Act 2014 (the council's reviews).
+    StatutoryDuty,
+}
+
+impl Basis {
+    /// Whether a grant on this basis must cite evidence (anything but the person's own consent).
+    pub fn needs_evidence(self) -> bool {
+        self != Basis::Consent
+    }
+}
+
+/// Who a grant is to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum Grantee {
+    /// One person (a representative, a member of staff).
+    Person(String),
+    /// Everyone acting for an organisation (a provider, the council).
+    Organisation(String),
+}
+
+/// Access to one person's information, as granted (one version of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    /// Stable identifier across versions.
+    pub id: String,
+    /// Increases with every change; edits name the version they were based on.
+    pub version: i64,
+    /// Whose information it opens.
+    pub subject_id: String,
+    /// To whom.
+    pub grantee: Grantee,
+    /// Which categories.
+    pub categories: BTreeSet<Category>,
+    /// Which actions on them.
+    pub actions: BTreeSet<Action>,
+    /// Whether the grantee may also act for the person (manage their grants and preferences).
+    pub act_for: bool,
+    /// Why, in the grantor's words.
+    pub purpose: String,
+    /// From when.
+    pub starts_at: DateTime<Utc>,
+    /// Until when (`None`: until revoked).
+    pub ends_at: Option<DateTime<Utc>>,
+    /// On what footing.
+    pub basis: Basis,
+    /// The evidence reference, required where the basis is not consent.
+    pub evidence: Option<String>,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Grant {
+    /// Whether the grant is in force at `now`.
+    pub fn state(&self, now: DateTime<Utc>) -> GrantState {
+        if self.revoked_at.is_some_and(|revoked| revoked <= now) {
+            GrantState::Revoked
+        } else if now < self.starts_at {
+            GrantState::NotStarted
+        } else if self.ends_at.is_some_and(|ends| ends <= now) {
+            GrantState::Expired
+        } else {
+            GrantState::Active
+        }
+    }
+
+    fn is_to(&self, actor: &Actor) -> bool {
+        match &self.grantee {
+            Grantee::Person(id) => *id == actor.person_id,
+            Grantee::Organisation(id) => actor.organisation_id.as_deref() == Some(id.as_str()),
+        }
+    }
+}
+
+/// Where a grant stands at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantState {
+    /// In force.
+    Active,
+    /// Its start is in the future.
+    NotStarted,
+    /// Its end has passed.
+    Expired,
+    /// It was revoked.
+    Revoked,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Their person id.
+    pub person_id: String,
+    /// Their role.
+    pub role: Role,
+    /// The organisation they act for, if staff.
+    pub organisation_id: Option<String>,
+}
+
+/// What is being asked for about the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// A category of their care information.
+    Category(Category),
+    /// Their grants: seeing and changing who can see what, on their behalf.
+    Grants,
+}
+
+/// Why access was allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allowed {
+    /// It is the actor's own record.
+    OwnRecord,
+    /// A live grant allows it.
+    Grant {
+        /// The grant's id.
+        grant_id: String,
+        /// The grant's basis.
+        basis: Basis,
+    },
+}
+
+/// Why access was refused. The caller answers "not found" whatever the reason; the reason is
+/// for the audit trail and for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// No grant to this actor covers the request.
+    NoGrant,
+    /// A grant would cover it, but has not started.
+    NotStarted,
+    /// A grant would cover it, but has ended.
+    Expired,
+    /// A grant would cover it, but was revoked.
+    Revoked,
+}
+
+/// The outcome of [`decide`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead, and audit it under this reason.
+    Allow(Allowed),
+    /// Refuse: the thing does not exist for this actor.
+    Deny(Refused),
+}
+
+impl Decision {
+    /// Whether access is allowed.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allow(_))
+    }
+}
+
+/// Decides whether `actor`, acting for the person `subject_id`, may do `action` on `resource`,
+/// given that person's `grants`, at `now`. Pure: the same inputs always give the same answer.
+pub fn decide(actor: &Actor, subject_id: &str, action: Action, resource: Resource, grants: &[Grant], now: DateTime<Utc>) -> Decision {
+    if actor.person_id == subject_id && actor.role == Role::ServiceUser {
+        return Decision::Allow(Allowed::OwnRecord);
+    }
+    let covering = grants.iter().filter(|grant| grant.subject_id == subject_id && grant.is_to(actor)).filter(|grant| match resource {
+        Resource::Category(category) => grant.categories.contains(&category) && grant.actions.contains(&action),
+        // Acting for someone is a personal power (an attorney, a deputy, a trusted relative):
+        // never held by an organisation.
+        Resource::Grants => grant.act_for && matches!(grant.grantee, Grantee::Person(_)),
+    });
+    let mut refusal = Refused::NoGrant;
+    for grant in covering {
+        match grant.state(now) {
+            GrantState::Active => return Decision::Allow(Allowed::Grant { grant_id: grant.id.clone(), basis: grant.basis }),
+            // Report the most telling reason: revoked over expired over not started.
+            GrantState::Revoked => refusal = Refused::Revoked,
+            GrantState::Expired if refusal != Refused::Revoked => refusal = Refused::Expired,
+            GrantState::NotStarted if refusal == Refused::NoGrant => refusal = Refused::NotStarted,
+            _ => {}
+        }
+    }
+    Decision::Deny(refusal)
+}
