@@ -118,7 +118,7 @@ impl Visit {
         }
         let presented = match headers.get("x-csrf-token").and_then(|value| value.to_str().ok()) {
             Some(token) => Some(token.to_owned()),
-            None => form_token(request),
+            None => form_token(request)?,
         };
         match presented {
             Some(token) if context.config.session_key.verify(CSRF_PURPOSE, &self.csrf_message(), &token) => Ok(()),
@@ -187,7 +187,9 @@ impl Visit {
     }
 }
 
-fn form_token(request: &Request) -> Option<String> {
-    let text = std::str::from_utf8(request.body()).ok()?;
-    serde_urlencoded::from_str::<Vec<(String, String)>>(text).ok()?.into_iter().find(|(key, _)| key == "csrf").map(|(_, value)| value)
+/// The `csrf` field of a form body; a body that is not UTF-8 is malformed, not merely untrusted.
+fn form_token(request: &Request) -> Result<Option<String>, PortalError> {
+    let text = std::str::from_utf8(request.body()).map_err(|_| PortalError::BadRequest("the form is not valid UTF-8".into()))?;
+    let fields = serde_urlencoded::from_str::<Vec<(String, String)>>(text).unwrap_or_default();
+    Ok(fields.into_iter().find(|(key, _)| key == "csrf").map(|(_, value)| value))
 }

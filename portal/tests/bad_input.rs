@@ -101,7 +101,7 @@ fn oversize_malformed_and_non_utf8_bodies() {
     let mut invalid = format!("csrf={csrf}&code=").into_bytes();
     invalid.extend_from_slice(&[0xff, 0xfe, 0x41]);
     let response = form(invalid);
-    assert_eq!(response.status(), 403, "an unreadable body has no readable token");
+    assert_eq!(response.status(), 400, "a body that is not UTF-8 is malformed");
 
     let missing_field = form(format!("csrf={csrf}").into_bytes());
     assert_eq!(missing_field.status(), 400);
