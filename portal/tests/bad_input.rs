@@ -31,7 +31,7 @@ fn every_response_carries_the_security_headers() {
         );
         assert!(headers["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
         assert_eq!(headers["x-content-type-options"], "nosniff");
-        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["referrer-policy"], "same-origin");
     }
     let asset = portal.get(&stylesheet);
     assert_eq!(asset.headers()["content-type"], "text/css; charset=utf-8");
