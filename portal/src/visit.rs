@@ -160,9 +160,8 @@ impl Visit {
     pub fn page_context(&self, context: &RequestContext<'_>, extra: minijinja::Value) -> minijinja::Value {
         let person = self.signed_in.as_ref().map(|signed_in| &signed_in.person);
         let csrf = self.csrf_token(context);
-        // The page's own variables come first: merge_maps lets the first map that has a key win.
+        // The page's own variables win: merge_maps looks keys up from the last map backwards.
         minijinja::value::merge_maps([
-            extra,
             context! {
                 signed_in => person.is_some(),
                 name => person.map(|person| person.display_name.clone()),
@@ -170,6 +169,7 @@ impl Visit {
                 csrf => csrf,
                 large_print => false,
             },
+            extra,
         ])
     }
 

@@ -166,3 +166,16 @@ fn server_errors_carry_a_reference() {
     assert_eq!(problem.instance.as_deref(), Some("urn:carefront:error:abc123"));
     assert!(!problem.detail.unwrap_or_default().contains("boom"), "internal detail is not shown");
 }
+
+/// Regression: with `Referrer-Policy: no-referrer` browsers send `Origin: null` on form posts,
+/// which the CSRF check refuses; the portal now sends `same-origin` so same-site forms carry
+/// their real origin, and `null` is still refused.
+#[test]
+fn a_form_post_with_origin_null_is_refused() {
+    let portal = Portal::new();
+    let csrf = portal.csrf_from("/invitation");
+    let body = serde_urlencoded::to_string([("csrf", csrf.as_str()), ("code", "AAAA-AAAA-AAAA-AAAA-AAAA")]).unwrap().into_bytes();
+    let response = portal.send(http::Request::post("/invitation").header("content-type", "application/x-www-form-urlencoded").header("origin", "null"), body);
+    assert_eq!(response.status(), 403);
+    assert_eq!(portal.get("/invitation").headers()["referrer-policy"], "same-origin");
+}

@@ -214,3 +214,16 @@ fn one_persons_passkey_cannot_rename_or_remove_anothers() {
     assert_eq!(arthur.post_form(&format!("/passkeys/{margaret_key}/rename"), &[("csrf", &csrf), ("name", "mine")]).status(), 404);
     assert_eq!(arthur.post_form(&format!("/passkeys/{margaret_key}/remove"), &[("csrf", &csrf)]).status(), 404);
 }
+
+/// Regression: the enrolment page said "Welcome, None" because the signed-out visit's empty
+/// `name` overrode the page's own.
+#[test]
+fn the_create_passkey_page_welcomes_the_invited_person_by_name() {
+    let portal = Portal::new();
+    let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
+    let csrf = portal.csrf_from(&format!("/invitation?code={code}"));
+    assert_eq!(portal.post_form("/invitation", &[("csrf", &csrf), ("code", &code)]).status(), 303);
+    let page = text(&portal.get("/passkeys/create"));
+    assert!(page.contains("Welcome, Margaret Okafor"), "{page}");
+    assert!(!page.contains("None"), "{page}");
+}
