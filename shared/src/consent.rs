@@ -73,6 +73,21 @@ pub enum Action {
     Contribute,
 }
 
+impl Action {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::View => "view",
+            Action::Contribute => "contribute",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Action> {
+        [Action::View, Action::Contribute].into_iter().find(|action| action.as_str() == text)
+    }
+}
+
 /// The legal footing of a grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -90,6 +105,25 @@ pub enum Basis {
 }
 
 impl Basis {
+    /// Every basis.
+    pub const ALL: [Basis; 5] = [Basis::Consent, Basis::LastingPowerOfAttorney, Basis::CourtAppointedDeputy, Basis::BestInterests, Basis::StatutoryDuty];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Consent => "consent",
+            Basis::LastingPowerOfAttorney => "lasting_power_of_attorney",
+            Basis::CourtAppointedDeputy => "court_appointed_deputy",
+            Basis::BestInterests => "best_interests",
+            Basis::StatutoryDuty => "statutory_duty",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Basis> {
+        Basis::ALL.into_iter().find(|basis| basis.as_str() == text)
+    }
+
     /// Whether a grant on this basis must cite evidence (anything but the person's own consent).
     pub fn needs_evidence(self) -> bool {
         self != Basis::Consent
@@ -158,6 +192,62 @@ impl Grant {
             Grantee::Person(id) => *id == actor.person_id,
             Grantee::Organisation(id) => actor.organisation_id.as_deref() == Some(id.as_str()),
         }
+    }
+}
+
+/// Why a grant cannot be recorded as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GrantProblem {
+    /// It opens no category.
+    #[error("choose at least one kind of information")]
+    NoCategories,
+    /// It allows no action.
+    #[error("choose whether they may see, or also add to, the information")]
+    NoActions,
+    /// It ends before it starts.
+    #[error("the end date must be after the start date")]
+    EndsBeforeStart,
+    /// It would already have ended.
+    #[error("the end date must be in the future")]
+    EndsInThePast,
+    /// The basis is not the person's consent and no evidence is cited.
+    #[error("a legal basis other than consent needs an evidence reference")]
+    EvidenceMissing,
+    /// Act-for power given to an organisation.
+    #[error("only a person can act for someone")]
+    ActForOrganisation,
+    /// No purpose given.
+    #[error("say what the access is for")]
+    NoPurpose,
+}
+
+impl Grant {
+    /// Checks a new or changed grant at `now`.
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), GrantProblem> {
+        if self.categories.is_empty() {
+            return Err(GrantProblem::NoCategories);
+        }
+        if self.actions.is_empty() {
+            return Err(GrantProblem::NoActions);
+        }
+        if self.purpose.trim().is_empty() {
+            return Err(GrantProblem::NoPurpose);
+        }
+        if let Some(ends) = self.ends_at {
+            if ends <= self.starts_at {
+                return Err(GrantProblem::EndsBeforeStart);
+            }
+            if ends <= now && self.revoked_at.is_none() {
+                return Err(GrantProblem::EndsInThePast);
+            }
+        }
+        if self.basis.needs_evidence() && self.evidence.as_deref().is_none_or(|evidence| evidence.trim().is_empty()) {
+            return Err(GrantProblem::EvidenceMissing);
+        }
+        if self.act_for && matches!(self.grantee, Grantee::Organisation(_)) {
+            return Err(GrantProblem::ActForOrganisation);
+        }
+        Ok(())
     }
 }
 

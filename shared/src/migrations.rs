@@ -13,7 +13,10 @@ pub struct Migration {
 }
 
 /// All migrations in order.
-pub const MIGRATIONS: &[Migration] = &[Migration { number: 1, name: "0001_init.sql", sql: include_str!("../migrations/0001_init.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { number: 1, name: "0001_init.sql", sql: include_str!("../migrations/0001_init.sql") },
+    Migration { number: 2, name: "0002_grants.sql", sql: include_str!("../migrations/0002_grants.sql") },
+];
 
 /// The migrations still to run on a database at schema version `current`.
 pub fn pending(current: i64) -> impl Iterator<Item = &'static Migration> {

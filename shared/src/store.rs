@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
+use crate::consent::{Basis, Grant, Grantee};
 use crate::db::{Database, DbError, Row, Value};
 use crate::domain::{AuditEvent, CarePlan, CeremonyKind, CeremonyRecord, Invitation, Organisation, PasskeyRecord, Person, Role, SessionRecord};
 
@@ -20,6 +21,16 @@ pub enum PasskeyRemoval {
     NotFound,
     /// It is the person's only passkey, so it stays: they would be locked out.
     LastOne,
+}
+
+/// What became of an edit to a grant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GrantUpdate {
+    /// Saved as this new version.
+    Updated(i64),
+    /// Someone changed the grant since the edit's version: nothing was written. This is the
+    /// grant as it is now (`None` if there is no such grant for that person).
+    Conflict(Option<Box<Grant>>),
 }
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound).
@@ -87,6 +98,18 @@ pub trait Store {
     async fn upsert_care_plan(&self, plan: &CarePlan) -> Result<()>;
     /// The person's care plan.
     async fn care_plan(&self, person_id: &str) -> Result<Option<CarePlan>>;
+
+    /// Records a new grant (version 1); its history row is written by the database.
+    async fn insert_grant(&self, grant: &Grant, changed_at: DateTime<Utc>, acting_for: Option<&str>) -> Result<()>;
+    /// Every grant about a person, in any state, oldest first.
+    async fn grants_for_subject(&self, subject_id: &str) -> Result<Vec<Grant>>;
+    /// Every grant held by a person, directly or through their organisation.
+    async fn grants_held_by(&self, person_id: &str, organisation_id: Option<&str>) -> Result<Vec<Grant>>;
+    /// Saves an edit of a grant made from `grant.version`; if the stored grant has moved on,
+    /// nothing is written and the current grant comes back (optimistic concurrency).
+    async fn update_grant(&self, grant: &Grant, changed_at: DateTime<Utc>, acting_for: Option<&str>) -> Result<GrantUpdate>;
+    /// Every version of a grant as JSON snapshots, oldest first.
+    async fn grant_history(&self, grant_id: &str) -> Result<Vec<(i64, String)>>;
 
     /// Appends to the audit log (there is no way to change or remove an entry).
     async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
@@ -220,6 +243,59 @@ fn care_plan(row: &Row) -> Result<CarePlan> {
         written_by: row.text(7)?,
         updated_at: time(row, 8)?,
     })
+}
+
+const GRANT_COLUMNS: &str =
+    "id, version, subject_id, grantee_kind, grantee_id, categories, actions, act_for, purpose, starts_at, ends_at, basis, evidence, recorded_by, revoked_at";
+
+fn grant(row: &Row) -> Result<Grant> {
+    let kind = row.text(3)?;
+    let grantee_id = row.text(4)?;
+    let basis = row.text(11)?;
+    Ok(Grant {
+        id: row.text(0)?,
+        version: row.integer(1)?,
+        subject_id: row.text(2)?,
+        grantee: match kind.as_str() {
+            "person" => Grantee::Person(grantee_id),
+            "organisation" => Grantee::Organisation(grantee_id),
+            other => return Err(DbError::Decode(format!("unknown grantee kind {other}"))),
+        },
+        categories: json(row, 5)?,
+        actions: json(row, 6)?,
+        act_for: row.integer(7)? == 1,
+        purpose: row.text(8)?,
+        starts_at: time(row, 9)?,
+        ends_at: optional_time(row, 10)?,
+        basis: Basis::parse(&basis).ok_or_else(|| DbError::Decode(format!("unknown basis {basis}")))?,
+        evidence: row.optional_text(12)?,
+        recorded_by: row.text(13)?,
+        revoked_at: optional_time(row, 14)?,
+    })
+}
+
+fn grant_params(grant: &Grant) -> Result<Vec<Value>> {
+    let (kind, grantee_id) = match &grant.grantee {
+        Grantee::Person(id) => ("person", id.as_str()),
+        Grantee::Organisation(id) => ("organisation", id.as_str()),
+    };
+    Ok(vec![
+        grant.id.as_str().into(),
+        grant.version.into(),
+        grant.subject_id.as_str().into(),
+        kind.into(),
+        grantee_id.into(),
+        to_json(&grant.categories)?,
+        to_json(&grant.actions)?,
+        i64::from(grant.act_for).into(),
+        grant.purpose.as_str().into(),
+        time_text(grant.starts_at).into(),
+        grant.ends_at.map(time_text).into(),
+        grant.basis.as_str().into(),
+        grant.evidence.as_deref().into(),
+        grant.recorded_by.as_str().into(),
+        grant.revoked_at.map(time_text).into(),
+    ])
 }
 
 const AUDIT_COLUMNS: &str = "id, at, actor_id, acting_for, subject_id, action, category, basis, detail";
@@ -477,6 +553,72 @@ impl Store for SqlStore<'_> {
 
     async fn care_plan(&self, person_id: &str) -> Result<Option<CarePlan>> {
         self.one(&format!("SELECT {CARE_PLAN_COLUMNS} FROM care_plans WHERE person_id = ?1"), &[person_id.into()], care_plan).await
+    }
+
+    async fn insert_grant(&self, grant: &Grant, changed_at: DateTime<Utc>, acting_for: Option<&str>) -> Result<()> {
+        let mut params = grant_params(&Grant { version: 1, ..grant.clone() })?;
+        params.push(acting_for.into());
+        params.push(time_text(changed_at).into());
+        self.db
+            .execute(
+                &format!("INSERT INTO grants ({GRANT_COLUMNS}, acting_for, changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
+                &params,
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn grants_for_subject(&self, subject_id: &str) -> Result<Vec<Grant>> {
+        self.all(&format!("SELECT {GRANT_COLUMNS} FROM grants WHERE subject_id = ?1 ORDER BY starts_at, id"), &[subject_id.into()], grant).await
+    }
+
+    async fn grants_held_by(&self, person_id: &str, organisation_id: Option<&str>) -> Result<Vec<Grant>> {
+        self.all(
+            &format!(
+                "SELECT {GRANT_COLUMNS} FROM grants
+                 WHERE (grantee_kind = 'person' AND grantee_id = ?1) OR (grantee_kind = 'organisation' AND grantee_id = ?2)
+                 ORDER BY starts_at, id"
+            ),
+            &[person_id.into(), organisation_id.into()],
+            grant,
+        )
+        .await
+    }
+
+    async fn update_grant(&self, grant: &Grant, changed_at: DateTime<Utc>, acting_for: Option<&str>) -> Result<GrantUpdate> {
+        let mut params = grant_params(grant)?;
+        params.push(acting_for.into());
+        params.push(time_text(changed_at).into());
+        // One statement: the version check and the write cannot be split by another edit. The
+        // subject is part of the key, so a forged id for someone else's grant changes nothing.
+        let changed = self
+            .db
+            .execute(
+                "UPDATE grants SET version = version + 1, grantee_kind = ?4, grantee_id = ?5, categories = ?6, actions = ?7,
+                   act_for = ?8, purpose = ?9, starts_at = ?10, ends_at = ?11, basis = ?12, evidence = ?13, recorded_by = ?14,
+                   revoked_at = ?15, acting_for = ?16, changed_at = ?17
+                 WHERE id = ?1 AND version = ?2 AND subject_id = ?3",
+                &params,
+            )
+            .await?;
+        if changed == 1 {
+            return Ok(GrantUpdate::Updated(grant.version + 1));
+        }
+        let current = self
+            .one(
+                &format!("SELECT {GRANT_COLUMNS} FROM grants WHERE id = ?1 AND subject_id = ?2"),
+                &[grant.id.as_str().into(), grant.subject_id.as_str().into()],
+                self::grant,
+            )
+            .await?;
+        Ok(GrantUpdate::Conflict(current.map(Box::new)))
+    }
+
+    async fn grant_history(&self, grant_id: &str) -> Result<Vec<(i64, String)>> {
+        self.all("SELECT version, snapshot FROM grant_history WHERE grant_id = ?1 ORDER BY version", &[grant_id.into()], |row| {
+            Ok((row.integer(0)?, row.text(1)?))
+        })
+        .await
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<()> {

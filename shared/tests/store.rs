@@ -1,0 +1,206 @@
+//! The SQL store against real SQLite: grants with history and optimistic concurrency, the
+//! append-only tables, and single-use ceremonies.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use std::collections::BTreeSet;
+
+use carefront_shared::consent::{Action, Basis, Category, Grant, GrantProblem, Grantee};
+use carefront_shared::db::{Database, DbError};
+use carefront_shared::domain::{CeremonyKind, CeremonyRecord, Person, Role};
+use carefront_shared::sqlite::SqliteDatabase;
+use carefront_shared::store::{GrantUpdate, SqlStore, Store};
+use chrono::{DateTime, Duration, Utc};
+use pollster::block_on;
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+fn person(id: &str, handle: u128) -> Person {
+    Person {
+        id: id.into(),
+        role: Role::ServiceUser,
+        display_name: id.into(),
+        organisation_id: None,
+        webauthn_handle: uuid::Uuid::from_u128(handle),
+        created_at: now(),
+    }
+}
+
+fn grant() -> Grant {
+    Grant {
+        id: "grant-1".into(),
+        version: 1,
+        subject_id: "person-1".into(),
+        grantee: Grantee::Person("person-2".into()),
+        categories: BTreeSet::from([Category::Medication]),
+        actions: BTreeSet::from([Action::View]),
+        act_for: false,
+        purpose: "to help with my medicines".into(),
+        starts_at: now(),
+        ends_at: Some(now() + Duration::days(90)),
+        basis: Basis::Consent,
+        evidence: None,
+        recorded_by: "person-1".into(),
+        revoked_at: None,
+    }
+}
+
+fn seeded(db: &SqliteDatabase) -> SqlStore<'_> {
+    let store = SqlStore::new(db);
+    block_on(store.insert_person(&person("person-1", 1))).unwrap();
+    block_on(store.insert_person(&person("person-2", 2))).unwrap();
+    store
+}
+
+#[test]
+fn a_grant_round_trips_and_every_version_is_kept() {
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = seeded(&db);
+    block_on(store.insert_grant(&grant(), now(), None)).unwrap();
+    assert_eq!(block_on(store.grants_for_subject("person-1")).unwrap(), vec![grant()]);
+    assert_eq!(block_on(store.grants_held_by("person-2", None)).unwrap(), vec![grant()]);
+    assert!(block_on(store.grants_held_by("person-1", Some("org-x"))).unwrap().is_empty());
+
+    let widened = Grant { categories: BTreeSet::from([Category::Medication, Category::VisitsAndNotes]), ..grant() };
+    assert_eq!(block_on(store.update_grant(&widened, now() + Duration::hours(1), Some("person-1"))).unwrap(), GrantUpdate::Updated(2));
+    let revoked = Grant { version: 2, revoked_at: Some(now() + Duration::hours(2)), ..widened.clone() };
+    assert_eq!(block_on(store.update_grant(&revoked, now() + Duration::hours(2), None)).unwrap(), GrantUpdate::Updated(3));
+
+    let history = block_on(store.grant_history("grant-1")).unwrap();
+    assert_eq!(history.iter().map(|(version, _)| *version).collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(history[0].1.contains(r#""categories":["medication"]"#), "{}", history[0].1);
+    assert!(history[1].1.contains(r#""categories":["medication","visits_and_notes"]"#), "{}", history[1].1);
+    assert!(history[2].1.contains(r#""revoked_at":"2026-11-21T14:00:00.000Z""#), "{}", history[2].1);
+}
+
+#[test]
+fn a_stale_edit_is_a_conflict_and_writes_nothing() {
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = seeded(&db);
+    block_on(store.insert_grant(&grant(), now(), None)).unwrap();
+    let first = Grant { purpose: "first".into(), ..grant() };
+    let second = Grant { purpose: "second".into(), ..grant() };
+    assert_eq!(block_on(store.update_grant(&first, now(), None)).unwrap(), GrantUpdate::Updated(2));
+    match block_on(store.update_grant(&second, now(), None)).unwrap() {
+        GrantUpdate::Conflict(Some(current)) => assert_eq!((current.version, current.purpose.as_str()), (2, "first")),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(block_on(store.grant_history("grant-1")).unwrap().len(), 2);
+}
+
+#[test]
+fn concurrent_conflicting_edits_lose_no_update() {
+    let dir = std::env::temp_dir().join(format!("carefront-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("grants.db");
+    let _ = std::fs::remove_file(&path);
+    {
+        let db = SqliteDatabase::open(&path).unwrap();
+        let store = seeded(&db);
+        block_on(store.insert_grant(&grant(), now(), None)).unwrap();
+    }
+    let outcomes: Vec<GrantUpdate> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|index| {
+                let path = path.clone();
+                scope.spawn(move || {
+                    let db = SqliteDatabase::open(&path).unwrap();
+                    let store = SqlStore::new(&db);
+                    block_on(store.update_grant(&Grant { purpose: format!("edit {index}"), ..grant() }, now(), None)).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+    });
+    let winners = outcomes.iter().filter(|outcome| matches!(outcome, GrantUpdate::Updated(2))).count();
+    assert_eq!(winners, 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|outcome| matches!(outcome, GrantUpdate::Updated(2) | GrantUpdate::Conflict(Some(_)))));
+    let db = SqliteDatabase::open(&path).unwrap();
+    assert_eq!(block_on(SqlStore::new(&db).grant_history("grant-1")).unwrap().len(), 2, "one edit, one history row");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_forged_or_foreign_grant_id_changes_nothing() {
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = seeded(&db);
+    block_on(store.insert_grant(&grant(), now(), None)).unwrap();
+    let forged = Grant { id: "grant-nope".into(), ..grant() };
+    assert_eq!(block_on(store.update_grant(&forged, now(), None)).unwrap(), GrantUpdate::Conflict(None));
+    let foreign = Grant { subject_id: "person-2".into(), ..grant() };
+    assert_eq!(block_on(store.update_grant(&foreign, now(), None)).unwrap(), GrantUpdate::Conflict(None));
+    assert_eq!(block_on(store.grants_for_subject("person-1")).unwrap(), vec![grant()]);
+}
+
+#[test]
+fn grants_history_and_the_audit_log_cannot_be_rewritten() {
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = seeded(&db);
+    block_on(store.insert_grant(&grant(), now(), None)).unwrap();
+    block_on(db.execute("INSERT INTO audit_events (id, at, action) VALUES ('a', 't', 'x')", &[])).unwrap();
+    for sql in [
+        "DELETE FROM grants",
+        "UPDATE grant_history SET snapshot = '{}'",
+        "DELETE FROM grant_history",
+        "UPDATE audit_events SET action = 'y'",
+        "DELETE FROM audit_events",
+    ] {
+        assert!(matches!(block_on(db.execute(sql, &[])), Err(DbError::Constraint(_))), "{sql}");
+    }
+}
+
+#[test]
+fn the_schema_refuses_grants_that_make_no_sense() {
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = seeded(&db);
+    let bad = [
+        Grant { ends_at: Some(now() - Duration::days(1)), ..grant() },
+        Grant { basis: Basis::LastingPowerOfAttorney, evidence: None, ..grant() },
+        Grant { act_for: true, grantee: Grantee::Organisation("org-1".into()), ..grant() },
+    ];
+    for grant in bad {
+        assert!(matches!(block_on(store.insert_grant(&grant, now(), None)), Err(DbError::Constraint(_))), "{grant:?}");
+    }
+    assert!(block_on(store.grants_for_subject("person-1")).unwrap().is_empty());
+}
+
+#[test]
+fn grant_validation() {
+    let cases = [
+        (grant(), Ok(())),
+        (Grant { categories: BTreeSet::new(), ..grant() }, Err(GrantProblem::NoCategories)),
+        (Grant { actions: BTreeSet::new(), ..grant() }, Err(GrantProblem::NoActions)),
+        (Grant { purpose: " ".into(), ..grant() }, Err(GrantProblem::NoPurpose)),
+        (Grant { ends_at: Some(now()), ..grant() }, Err(GrantProblem::EndsBeforeStart)),
+        (Grant { starts_at: now() - Duration::days(10), ends_at: Some(now() - Duration::days(1)), ..grant() }, Err(GrantProblem::EndsInThePast)),
+        (Grant { basis: Basis::CourtAppointedDeputy, ..grant() }, Err(GrantProblem::EvidenceMissing)),
+        (Grant { basis: Basis::CourtAppointedDeputy, evidence: Some("COP 12345678".into()), ..grant() }, Ok(())),
+        (Grant { act_for: true, grantee: Grantee::Organisation("org".into()), ..grant() }, Err(GrantProblem::ActForOrganisation)),
+    ];
+    for (index, (grant, expected)) in cases.into_iter().enumerate() {
+        assert_eq!(grant.validate(now()), expected, "case {index}");
+    }
+}
+
+#[test]
+fn a_ceremony_can_be_taken_once() {
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = SqlStore::new(&db);
+    let ceremony = CeremonyRecord {
+        id_hash: "h".into(),
+        kind: CeremonyKind::Authenticate,
+        person_id: None,
+        invitation_id: None,
+        state: "{}".into(),
+        created_at: now(),
+        expires_at: now() + Duration::minutes(5),
+    };
+    block_on(store.insert_ceremony(&ceremony)).unwrap();
+    assert_eq!(block_on(store.take_ceremony("h")).unwrap(), Some(ceremony.clone()));
+    assert_eq!(block_on(store.take_ceremony("h")).unwrap(), None, "single use");
+    block_on(store.insert_ceremony(&ceremony)).unwrap();
+    block_on(store.delete_expired_ceremonies(now() + Duration::minutes(5))).unwrap();
+    assert_eq!(block_on(store.ceremony("h")).unwrap(), None, "expired ceremonies are swept");
+}
