@@ -6,6 +6,7 @@ pub mod assets;
 mod enrolment;
 pub mod error;
 mod pages;
+mod sharing;
 mod visit;
 mod web;
 
@@ -70,6 +71,9 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::GET | Method::HEAD, ["passkeys"]) => account::passkeys_page(context, request, visit).await,
         (Method::POST, ["passkeys", id, "rename"]) => account::rename_passkey(context, request, visit, id).await,
         (Method::POST, ["passkeys", id, "remove"]) => account::remove_passkey(context, visit, id).await,
+        (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit).await,
+        (Method::POST, ["access", id, "revoke"]) => sharing::revoke(context, request, visit, id).await,
+        (Method::GET | Method::HEAD, ["access-log"]) => sharing::access_log(context, request, visit).await,
         (_, segments) => Err(match allowed_methods(segments) {
             Some(allowed) => PortalError::MethodNotAllowed(allowed),
             None => PortalError::NotFound,
@@ -80,9 +84,13 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
 /// The methods a known path allows, for 405 answers; `None` for unknown paths.
 fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
     match segments {
-        [""] | ["passkeys", "create"] | ["sign-in"] | ["signed-out"] | ["home"] | ["passkeys"] => Some("GET, HEAD"),
+        [""] | ["passkeys", "create"] | ["sign-in"] | ["signed-out"] | ["home"] | ["passkeys"] | ["access"] | ["access-log"] => Some("GET, HEAD"),
         ["invitation"] => Some("GET, HEAD, POST"),
-        ["passkeys", "create", "options" | "finish"] | ["sign-in", "options" | "finish"] | ["sign-out"] | ["passkeys", _, "rename" | "remove"] => Some("POST"),
+        ["passkeys", "create", "options" | "finish"]
+        | ["sign-in", "options" | "finish"]
+        | ["sign-out"]
+        | ["passkeys", _, "rename" | "remove"]
+        | ["access", _, "revoke"] => Some("POST"),
         _ => None,
     }
 }

@@ -23,7 +23,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "home.html",
     "passkeys.html",
     "signed_out.html",
-    "error.html"
+    "error.html",
+    "access.html",
+    "access_log.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {
@@ -45,4 +47,20 @@ fn environment() -> Result<&'static Environment<'static>, PortalError> {
 /// Renders the template `name` with `context`.
 pub fn render(name: &str, context: Value) -> Result<String, PortalError> {
     environment()?.get_template(name).and_then(|template| template.render(context)).map_err(|error| PortalError::Internal(format!("rendering {name}: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_file_is_embedded_and_parses() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        let mut files: Vec<String> = std::fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        files.sort();
+        let mut embedded: Vec<String> = TEMPLATES.iter().map(|(name, _)| (*name).to_owned()).collect();
+        embedded.sort();
+        assert_eq!(files, embedded);
+        assert!(environment().is_ok());
+    }
 }

@@ -6,7 +6,9 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 use crate::consent::{Basis, Grant, Grantee};
 use crate::db::{Database, DbError, Row, Value};
-use crate::domain::{AuditEvent, CarePlan, CeremonyKind, CeremonyRecord, Invitation, Organisation, PasskeyRecord, Person, Role, SessionRecord};
+use crate::domain::{
+    AuditEvent, CarePlan, CeremonyKind, CeremonyRecord, Invitation, Organisation, OrganisationKind, PasskeyRecord, Person, Role, SessionRecord,
+};
 
 /// Errors from the store are database errors.
 pub type StoreError = DbError;
@@ -45,6 +47,8 @@ pub trait Store {
     async fn insert_person(&self, person: &Person) -> Result<()>;
     /// The person with this id.
     async fn person(&self, id: &str) -> Result<Option<Person>>;
+    /// The organisation with this id.
+    async fn organisation(&self, id: &str) -> Result<Option<Organisation>>;
     /// The person whose passkeys carry this WebAuthn user handle.
     async fn person_by_webauthn_handle(&self, handle: &uuid::Uuid) -> Result<Option<Person>>;
 
@@ -160,6 +164,20 @@ fn json<T: serde::de::DeserializeOwned>(row: &Row, index: usize) -> Result<T> {
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Value> {
     serde_json::to_string(value).map(Value::Text).map_err(|error| DbError::Decode(error.to_string()))
+}
+
+fn organisation(row: &Row) -> Result<Organisation> {
+    let kind = row.text(1)?;
+    Ok(Organisation {
+        id: row.text(0)?,
+        kind: match kind.as_str() {
+            "council" => OrganisationKind::Council,
+            "provider" => OrganisationKind::Provider,
+            other => return Err(DbError::Decode(format!("unknown organisation kind {other}"))),
+        },
+        name: row.text(2)?,
+        created_at: time(row, 3)?,
+    })
 }
 
 const PERSON_COLUMNS: &str = "id, role, display_name, organisation_id, webauthn_handle, created_at";
@@ -350,6 +368,10 @@ impl Store for SqlStore<'_> {
             )
             .await
             .map(|_| ())
+    }
+
+    async fn organisation(&self, id: &str) -> Result<Option<Organisation>> {
+        self.one("SELECT id, kind, name, created_at FROM organisations WHERE id = ?1", &[id.into()], organisation).await
     }
 
     async fn person(&self, id: &str) -> Result<Option<Person>> {

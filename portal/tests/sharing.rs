@@ -1,0 +1,153 @@
+//! "Who can see my information" and "Who has looked at my record", through the router.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test loudly
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
+use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
+use carefront_shared::store::Store;
+use chrono::Duration;
+use support::{Portal, ResidentSoftPasskey, csrf_in, text};
+
+fn setup() -> Portal {
+    let portal = Portal::new();
+    let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
+    assert_eq!(portal.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
+    let store = portal.store();
+    let now = portal.now.get();
+    pollster::block_on(store.insert_person(&Person {
+        id: "person-sam".into(),
+        role: Role::Representative,
+        display_name: "Sam Okafor".into(),
+        organisation_id: None,
+        webauthn_handle: uuid::Uuid::from_u128(77),
+        created_at: now,
+    }))
+    .unwrap();
+    pollster::block_on(store.insert_organisation(&Organisation {
+        id: "org-council".into(),
+        kind: OrganisationKind::Council,
+        name: "Northshire County Council".into(),
+        created_at: now,
+    }))
+    .unwrap();
+    let daughter = Grant {
+        id: "grant-sam".into(),
+        version: 1,
+        subject_id: "person-1".into(),
+        grantee: Grantee::Person("person-sam".into()),
+        categories: BTreeSet::from([Category::Medication, Category::VisitsAndNotes]),
+        actions: BTreeSet::from([Action::View]),
+        act_for: false,
+        purpose: "to help me with my tablets".into(),
+        starts_at: now,
+        ends_at: Some(now + Duration::days(100)),
+        basis: Basis::Consent,
+        evidence: None,
+        recorded_by: "person-1".into(),
+        revoked_at: None,
+    };
+    let council = Grant {
+        id: "grant-council".into(),
+        grantee: Grantee::Organisation("org-council".into()),
+        categories: Category::ALL.into_iter().collect(),
+        purpose: "statutory reviews".into(),
+        ends_at: None,
+        basis: Basis::StatutoryDuty,
+        evidence: Some("Care Act 2014 s.27".into()),
+        recorded_by: "org-council".into(),
+        ..daughter.clone()
+    };
+    pollster::block_on(store.insert_grant(&daughter, now, None)).unwrap();
+    pollster::block_on(store.insert_grant(&council, now, None)).unwrap();
+    portal
+}
+
+#[test]
+fn grants_are_shown_in_plain_language() {
+    let portal = setup();
+    let page = text(&portal.get("/access"));
+    assert!(page.contains("Sam Okafor can see your medicines and your visits and notes until 1 March 2027."), "{page}");
+    assert!(page.contains("Northshire County Council can see your care plan,"), "{page}");
+    assert!(page.contains("You cannot turn it off"), "{page}");
+    assert_eq!(page.matches("Stop this access").count(), 1, "only the daughter's access can be stopped");
+}
+
+#[test]
+fn revoking_stops_access_at_once_and_is_logged() {
+    let portal = setup();
+    let csrf = csrf_in(&text(&portal.get("/access"))).unwrap();
+    let response = portal.post_form("/access/grant-sam/revoke", &[("csrf", &csrf), ("version", "1")]);
+    assert_eq!(response.headers()["location"], "/access?done=stopped");
+    let grants = pollster::block_on(portal.store().grants_for_subject("person-1")).unwrap();
+    let sam = grants.iter().find(|grant| grant.id == "grant-sam").unwrap();
+    assert_eq!((sam.version, sam.revoked_at), (2, Some(portal.now.get())));
+    let page = text(&portal.get("/access?done=stopped"));
+    assert!(page.contains("Their access has stopped"));
+    assert!(page.contains("Sam Okafor could see your medicines and your visits and notes (you stopped this on 21 November 2026)."), "{page}");
+    let log = text(&portal.get("/access-log"));
+    assert!(log.contains("stopped Sam Okafor&#x27;s access") || log.contains("stopped Sam Okafor's access"), "{log}");
+}
+
+#[test]
+fn a_stale_revoke_is_a_conflict_that_shows_what_changed() {
+    let portal = setup();
+    let csrf = csrf_in(&text(&portal.get("/access"))).unwrap();
+    // Someone else widened the grant meanwhile (version 2).
+    let store = portal.store();
+    let mut grant = pollster::block_on(store.grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.id == "grant-sam").unwrap();
+    grant.categories.insert(Category::Contacts);
+    pollster::block_on(store.update_grant(&grant, portal.now.get(), None)).unwrap();
+
+    let response = portal.post_form("/access/grant-sam/revoke", &[("csrf", &csrf), ("version", "1")]);
+    assert_eq!(response.status(), 409);
+    let page = text(&response);
+    assert!(page.contains("changed after you opened the page") && page.contains("your contacts"), "{page}");
+    assert_eq!(pollster::block_on(store.grant_history("grant-sam")).unwrap().len(), 2, "nothing written");
+}
+
+#[test]
+fn forged_foreign_and_statutory_grants_cannot_be_revoked() {
+    let portal = setup();
+    let csrf = csrf_in(&text(&portal.get("/access"))).unwrap();
+    assert_eq!(portal.post_form("/access/grant-nope/revoke", &[("csrf", &csrf), ("version", "1")]).status(), 404);
+    assert_eq!(portal.post_form("/access/grant-council/revoke", &[("csrf", &csrf), ("version", "1")]).status(), 400);
+    assert_eq!(portal.post_form("/access/grant-sam/revoke", &[("csrf", &csrf), ("version", "not a number")]).status(), 400);
+    assert_eq!(portal.post_form("/access/grant-sam/revoke", &[("csrf", &csrf)]).status(), 400);
+
+    // Another person cannot touch Margaret's grants, nor see that they exist.
+    let other = Portal { db: portal.db, random: carefront_shared::random::SeededRandom::new(9), ..Portal::new() };
+    let (_, code) = other.person_with_invitation("person-2", "Arthur Jenkins");
+    assert_eq!(other.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
+    let csrf = csrf_in(&text(&other.get("/access"))).unwrap();
+    assert_eq!(other.post_form("/access/grant-sam/revoke", &[("csrf", &csrf), ("version", "1")]).status(), 404);
+    assert!(!text(&other.get("/access")).contains("Sam Okafor"));
+    let grants = pollster::block_on(other.store().grants_for_subject("person-1")).unwrap();
+    assert!(grants.iter().all(|grant| grant.revoked_at.is_none()), "nothing written");
+}
+
+#[test]
+fn the_access_log_shows_views_newest_first_and_filters_by_who() {
+    let portal = setup();
+    portal.advance(Duration::minutes(1));
+    portal.get("/home");
+    let log = text(&portal.get("/access-log"));
+    let viewed = log.find("looked at the care plan").unwrap();
+    let created = log.find("created a passkey").unwrap();
+    assert!(viewed < created, "newest first");
+    let filtered = text(&portal.get("/access-log?who=person-1"));
+    assert!(filtered.contains("looked at the care plan"));
+    let nobody = text(&portal.get("/access-log?who=person-unknown"));
+    assert!(nobody.contains("looked at the care plan"), "an unknown filter shows everything rather than leaking who exists");
+}
+
+#[test]
+fn signed_out_visitors_are_sent_to_sign_in() {
+    let portal = Portal::new();
+    for path in ["/access", "/access-log"] {
+        assert_eq!(portal.get(path).headers()["location"], "/sign-in", "{path}");
+    }
+}
