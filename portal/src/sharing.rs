@@ -197,16 +197,12 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
         return Err(PortalError::NotFound);
     }
     let events = context.store.audit_for_subject(&person.id, 500).await?;
+    let actor_ids: std::collections::BTreeSet<&String> = events.iter().filter_map(|event| event.actor_id.as_ref()).collect();
     let mut names: HashMap<String, String> = HashMap::new();
-    for id in events.iter().filter_map(|event| event.actor_id.clone()) {
-        if !names.contains_key(&id) {
-            let name = if id == person.id {
-                "You".to_owned()
-            } else {
-                context.store.person(&id).await?.map_or_else(|| "Someone".to_owned(), |other| other.display_name)
-            };
-            names.insert(id, name);
-        }
+    for id in actor_ids {
+        let name =
+            if *id == person.id { "You".to_owned() } else { context.store.person(id).await?.map_or_else(|| "Someone".to_owned(), |other| other.display_name) };
+        names.insert(id.clone(), name);
     }
     let who = web::query_param(request, "who").filter(|who| names.contains_key(who));
     let lines: Vec<LogLine> = events
