@@ -1,5 +1,8 @@
 //! The demo council, provider, people and care plans.
 
+use std::collections::BTreeSet;
+
+use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::domain::{CarePlan, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME, InvitationCode};
 use carefront_shared::random::Random;
@@ -82,9 +85,43 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
         if store.care_plan(&person.id).await?.is_none() {
             store.upsert_care_plan(&plan).await?;
         }
-        let (invitation, code) = invitation::issue(&person.id, Some(COUNCIL), now, DEFAULT_LIFETIME, random);
-        store.insert_invitation(&invitation).await?;
-        invitations.push((person, code));
+        invitations.push(invite(store, person, now, random).await?);
     }
+    // Margaret's son Sam helps with her medicines: a representative with her consent.
+    let sam = Person {
+        id: "person-sam".into(),
+        role: Role::Representative,
+        display_name: "Sam Okafor".into(),
+        organisation_id: None,
+        webauthn_handle: uuid::uuid!("2c9e5b71-6d0a-4f3e-a8c4-91b7e6d0f523"),
+        created_at: now,
+    };
+    store.insert_person(&sam).await?;
+    if !store.grants_for_subject("person-margaret").await?.iter().any(|grant| grant.id == "grant-margaret-sam") {
+        let grant = Grant {
+            id: "grant-margaret-sam".into(),
+            version: 1,
+            subject_id: "person-margaret".into(),
+            grantee: Grantee::Person(sam.id.clone()),
+            categories: BTreeSet::from([Category::CarePlan, Category::Medication]),
+            actions: BTreeSet::from([Action::View]),
+            act_for: false,
+            purpose: "to help me with my tablets and my care".into(),
+            starts_at: now,
+            ends_at: Some(now + chrono::Duration::days(180)),
+            basis: Basis::Consent,
+            evidence: None,
+            recorded_by: "person-margaret".into(),
+            revoked_at: None,
+        };
+        store.insert_grant(&grant, now, None).await?;
+    }
+    invitations.push(invite(store, sam, now, random).await?);
     Ok(invitations)
+}
+
+async fn invite(store: &dyn Store, person: Person, now: DateTime<Utc>, random: &dyn Random) -> Result<(Person, InvitationCode), StoreError> {
+    let (invitation, code) = invitation::issue(&person.id, Some(COUNCIL), now, DEFAULT_LIFETIME, random);
+    store.insert_invitation(&invitation).await?;
+    Ok((person, code))
 }

@@ -83,7 +83,15 @@ fn seed(args: &[String]) -> Result<(), String> {
     let store = SqlStore::new(&database);
     let invitations = pollster::block_on(demo::seed(&store, chrono::Utc::now(), &random)).map_err(|error| error.to_string())?;
     if let Some(path) = &args.sql_out {
-        let sql = database.dump_inserts(|table| table != "invitations").map_err(|error| error.to_string())?;
+        let sql = database
+            .dump_inserts(|table| match table {
+                // Fresh rows every run: a clash must fail, not silently print a dead link.
+                "invitations" => Some("INSERT"),
+                // Written by the grants trigger as the grant is inserted.
+                "grant_history" => None,
+                _ => Some("INSERT OR IGNORE"),
+            })
+            .map_err(|error| error.to_string())?;
         std::fs::write(path, sql).map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     }
     let links: Vec<serde_json::Value> = invitations

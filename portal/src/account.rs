@@ -1,52 +1,49 @@
 //! The signed-in person's own pages: "Your care", their passkeys, signing out.
 
 use carefront_shared::context::RequestContext;
-use carefront_shared::domain::AuditEvent;
 use carefront_shared::passkey::MAX_NAME_CHARS;
-use carefront_shared::random::new_id;
 use carefront_shared::store::PasskeyRemoval;
 use http::StatusCode;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
+use crate::care;
 use crate::enrolment::audit;
 use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
 use crate::{Request, Response, page, page_with_status};
 
-/// GET /home: "Your care", with the care plan summary. Reading it is audited.
+/// GET /home: "Your care" with the care plan summary for a service user; "People you support"
+/// for anyone acting with grants.
 pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
     let person = visit.require_person()?;
-    let plan = context.store.care_plan(&person.id).await?;
-    if let Some(plan) = &plan {
-        context
-            .store
-            .append_audit(&AuditEvent {
-                id: new_id(context.random),
-                at: context.now,
-                actor_id: Some(person.id.clone()),
-                acting_for: None,
-                subject_id: Some(plan.person_id.clone()),
-                action: "care_plan.viewed".into(),
-                category: Some("care_plan".into()),
-                basis: Some("own_record".into()),
-                detail: "The care plan summary was shown on the home page.".into(),
-            })
-            .await?;
+    let plan = match care::read_care_plan(context, person, &person.id).await {
+        Ok(plan) => plan.map(care::plan_view),
+        Err(PortalError::NotFound) => None,
+        Err(error) => return Err(error),
+    };
+    let supported = care::people_supported(context, person).await?;
+    page(context, visit, "home.html", context! { current => "home", plan, supported })
+}
+
+/// GET /people/{id}: the care information a representative or member of staff may see about
+/// one person; 404 when they may see nothing (it does not exist for them).
+pub async fn person_page(context: &RequestContext<'_>, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
+    let person = visit.require_person()?;
+    if subject_id == person.id {
+        return Ok(web::redirect("/home"));
     }
-    let plan = plan.map(|plan| {
-        context! {
-            summary => plan.summary,
-            outcomes => plan.outcomes,
-            support => plan.support,
-            visit_schedule => plan.visit_schedule,
-            review_due => plan.review_due.format("%-d %B %Y").to_string(),
-            written_by => plan.written_by,
-            updated_at => plan.updated_at.format("%-d %B %Y").to_string(),
-        }
-    });
-    page(context, visit, "home.html", context! { current => "home", plan })
+    let supported = care::people_supported(context, person).await?;
+    let Some(entry) = supported.into_iter().find(|entry| entry.id == subject_id) else {
+        return Err(PortalError::NotFound);
+    };
+    let plan = match care::read_care_plan(context, person, subject_id).await {
+        Ok(plan) => plan.map(care::plan_view),
+        Err(PortalError::NotFound) => None,
+        Err(error) => return Err(error),
+    };
+    page(context, visit, "person.html", context! { current => "home", subject => entry, plan })
 }
 
 #[derive(Serialize)]

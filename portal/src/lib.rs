@@ -3,6 +3,7 @@
 
 mod account;
 pub mod assets;
+mod care;
 mod enrolment;
 pub mod error;
 mod pages;
@@ -71,6 +72,7 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::GET | Method::HEAD, ["passkeys"]) => account::passkeys_page(context, request, visit).await,
         (Method::POST, ["passkeys", id, "rename"]) => account::rename_passkey(context, request, visit, id).await,
         (Method::POST, ["passkeys", id, "remove"]) => account::remove_passkey(context, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id]) => account::person_page(context, visit, id).await,
         (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit).await,
         (Method::POST, ["access", id, "revoke"]) => sharing::revoke(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["access-log"]) => sharing::access_log(context, request, visit).await,
@@ -84,7 +86,9 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
 /// The methods a known path allows, for 405 answers; `None` for unknown paths.
 fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
     match segments {
-        [""] | ["passkeys", "create"] | ["sign-in"] | ["signed-out"] | ["home"] | ["passkeys"] | ["access"] | ["access-log"] => Some("GET, HEAD"),
+        [""] | ["passkeys", "create"] | ["sign-in"] | ["signed-out"] | ["home"] | ["passkeys"] | ["access"] | ["access-log"] | ["people", _] => {
+            Some("GET, HEAD")
+        }
         ["invitation"] => Some("GET, HEAD, POST"),
         ["passkeys", "create", "options" | "finish"]
         | ["sign-in", "options" | "finish"]

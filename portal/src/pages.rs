@@ -26,6 +26,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "error.html",
     "access.html",
     "access_log.html",
+    "person.html",
+    "care_plan.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

@@ -78,7 +78,7 @@ fn forms_without_a_valid_csrf_token_or_from_another_site_are_refused() {
         body.clone(),
     );
     assert_eq!(cross_site.status(), 403);
-    let no_cookie = Portal { db: portal.db, ..Portal::new() };
+    let no_cookie = portal.other_browser(7);
     let response = no_cookie.send(http::Request::post("/invitation").header("content-type", "application/x-www-form-urlencoded"), body);
     assert_eq!(response.status(), 403, "a token is bound to its browser's cookie");
     assert_eq!(tables_snapshot(&no_cookie), before);

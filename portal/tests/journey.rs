@@ -92,7 +92,7 @@ fn an_invitation_is_single_use() {
     let portal = Portal::new();
     let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
     assert_eq!(portal.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
-    let other = Portal { db: portal.db, random: carefront_shared::random::SeededRandom::new(43), ..Portal::new() };
+    let other = portal.other_browser(43);
     let csrf = other.csrf_from("/invitation");
     let again = other.post_form("/invitation", &[("csrf", &csrf), ("code", &code)]);
     assert_eq!(again.status(), 410);
@@ -208,7 +208,7 @@ fn one_persons_passkey_cannot_rename_or_remove_anothers() {
     enrolled(&portal, "person-1", "Margaret Okafor");
     let margaret_page = text(&portal.get("/passkeys"));
     let margaret_key = margaret_page.split("/passkeys/").nth(1).unwrap().split('/').next().unwrap().to_owned();
-    let arthur = Portal { db: portal.db, random: carefront_shared::random::SeededRandom::new(43), ..Portal::new() };
+    let arthur = portal.other_browser(43);
     enrolled(&arthur, "person-2", "Arthur Jenkins");
     let csrf = csrf_in(&text(&arthur.get("/passkeys"))).unwrap();
     assert_eq!(arthur.post_form(&format!("/passkeys/{margaret_key}/rename"), &[("csrf", &csrf), ("name", "mine")]).status(), 404);

@@ -119,7 +119,7 @@ fn forged_foreign_and_statutory_grants_cannot_be_revoked() {
     assert_eq!(portal.post_form("/access/grant-sam/revoke", &[("csrf", &csrf)]).status(), 400);
 
     // Another person cannot touch Margaret's grants, nor see that they exist.
-    let other = Portal { db: portal.db, random: carefront_shared::random::SeededRandom::new(9), ..Portal::new() };
+    let other = portal.other_browser(9);
     let (_, code) = other.person_with_invitation("person-2", "Arthur Jenkins");
     assert_eq!(other.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
     let csrf = csrf_in(&text(&other.get("/access"))).unwrap();
@@ -150,4 +150,82 @@ fn signed_out_visitors_are_sent_to_sign_in() {
     for path in ["/access", "/access-log"] {
         assert_eq!(portal.get(path).headers()["location"], "/sign-in", "{path}");
     }
+}
+
+/// Sam, Margaret's son, enrolled in his own browser, holding `grant-sam` (and, if
+/// `with_care_plan`, the care plan too).
+fn sam_enrolled(portal: &Portal, with_care_plan: bool) -> Portal {
+    if with_care_plan {
+        let store = portal.store();
+        let mut grant = pollster::block_on(store.grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.id == "grant-sam").unwrap();
+        grant.categories.insert(Category::CarePlan);
+        pollster::block_on(store.update_grant(&grant, portal.now.get(), None)).unwrap();
+    }
+    let sam = portal.other_browser(11);
+    // Sam already exists (setup); give him an invitation of his own.
+    let (invitation, code) =
+        carefront_shared::invitation::issue("person-sam", None, sam.now.get(), carefront_shared::invitation::DEFAULT_LIFETIME, &sam.random);
+    pollster::block_on(sam.store().insert_invitation(&invitation)).unwrap();
+    assert_eq!(sam.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
+    sam
+}
+
+#[test]
+fn a_representative_sees_only_what_is_granted_and_margaret_sees_that_he_looked() {
+    let portal = setup();
+    let sam = sam_enrolled(&portal, true);
+    let home = text(&sam.get("/home"));
+    assert!(home.contains("People you support") && home.contains("/people/person-1"), "{home}");
+    assert!(home.contains("You can see their care plan, medicines, visits and notes until 1 March 2027."), "{home}");
+    let margaret = text(&sam.get("/people/person-1"));
+    assert!(margaret.contains("Margaret Okafor&#x27;s care plan") || margaret.contains("Margaret Okafor's care plan"), "{margaret}");
+    assert!(margaret.contains("Care plan summary for Margaret Okafor"));
+
+    // Arthur's record does not exist for Sam, nor does a made-up one.
+    let (_, _) = portal.person_with_invitation("person-2", "Arthur Jenkins");
+    assert_eq!(sam.get("/people/person-2").status(), 404);
+    assert_eq!(sam.get("/people/no-such-person").status(), 404);
+
+    portal.advance(Duration::minutes(1));
+    let log = text(&portal.get("/access-log"));
+    assert!(log.contains("Sam Okafor") && log.contains("looked at the care plan"), "{log}");
+}
+
+#[test]
+fn without_the_care_plan_category_a_representative_does_not_see_it() {
+    let portal = setup();
+    let sam = sam_enrolled(&portal, false);
+    let page = text(&sam.get("/people/person-1"));
+    assert!(!page.contains("Care plan summary for Margaret Okafor"), "{page}");
+    assert!(page.contains("medicines, visits and notes"), "{page}");
+}
+
+#[test]
+fn after_revocation_the_representatives_very_next_request_is_refused() {
+    let portal = setup();
+    let sam = sam_enrolled(&portal, true);
+    assert_eq!(sam.get("/people/person-1").status(), 200);
+    let csrf = csrf_in(&text(&portal.get("/access"))).unwrap();
+    assert_eq!(portal.post_form("/access/grant-sam/revoke", &[("csrf", &csrf), ("version", "2")]).status(), 303);
+    assert_eq!(sam.get("/people/person-1").status(), 404);
+    assert!(!text(&sam.get("/home")).contains("/people/person-1"));
+}
+
+#[test]
+fn an_expired_grant_is_gone() {
+    let portal = setup();
+    let sam = sam_enrolled(&portal, true);
+    assert_eq!(sam.get("/people/person-1").status(), 200);
+    let grant = pollster::block_on(portal.store().grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.id == "grant-sam").unwrap();
+    portal.now.set(grant.ends_at.unwrap());
+    assert_eq!(grant.state(portal.now.get()), carefront_shared::consent::GrantState::Expired);
+    // Sam's session has long ended too; what matters is that the record is gone for him even
+    // with a fresh session.
+    let fresh = portal.other_browser(12);
+    let (invitation, code) =
+        carefront_shared::invitation::issue("person-sam", None, fresh.now.get(), carefront_shared::invitation::DEFAULT_LIFETIME, &fresh.random);
+    pollster::block_on(fresh.store().insert_invitation(&invitation)).unwrap();
+    assert_eq!(fresh.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
+    assert_eq!(fresh.get("/people/person-1").status(), 404);
+    assert!(!text(&fresh.get("/home")).contains("/people/person-1"));
 }

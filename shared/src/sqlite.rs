@@ -40,11 +40,11 @@ impl SqliteDatabase {
         work(&mut connection).map_err(classify)
     }
 
-    /// Every row of every data table as `INSERT` statements, in creation order so foreign keys
-    /// hold: how demo data made natively is loaded into D1. Rows of tables for which
-    /// `keep_existing` is true become `INSERT OR IGNORE`, so loading twice is harmless; others
-    /// fail loudly on a clash.
-    pub fn dump_inserts(&self, keep_existing: impl Fn(&str) -> bool) -> Result<String, DbError> {
+    /// Every row of the data tables as SQL, in creation order so foreign keys hold: how demo
+    /// data made natively is loaded into D1. `verb` says, per table, how its rows are inserted
+    /// (`INSERT OR IGNORE` makes loading twice harmless, plain `INSERT` fails loudly on a clash)
+    /// or `None` to leave a table out (one the database fills itself, by trigger).
+    pub fn dump_inserts(&self, verb: impl Fn(&str) -> Option<&'static str>) -> Result<String, DbError> {
         self.with(|connection| {
             let tables: Vec<String> = connection
                 .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")?
@@ -52,7 +52,7 @@ impl SqliteDatabase {
                 .collect::<rusqlite::Result<_>>()?;
             let mut out = String::new();
             for table in tables {
-                let verb = if keep_existing(&table) { "INSERT OR IGNORE" } else { "INSERT" };
+                let Some(verb) = verb(&table) else { continue };
                 let mut statement = connection.prepare(&format!("SELECT * FROM \"{table}\""))?;
                 let columns = statement.column_count();
                 let mut rows = statement.query([])?;

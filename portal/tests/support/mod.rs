@@ -5,6 +5,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use carefront_portal::{Request, Response, handle};
 use carefront_shared::config::Config;
@@ -57,10 +58,10 @@ impl Database for DownDatabase {
 
 /// One browser talking to the portal.
 pub struct Portal {
-    pub db: SqliteDatabase,
+    pub db: Rc<SqliteDatabase>,
     pub config: Config,
     pub random: SeededRandom,
-    pub now: Cell<DateTime<Utc>>,
+    pub now: Rc<Cell<DateTime<Utc>>>,
     pub cookies: RefCell<BTreeMap<String, String>>,
     pub source: String,
 }
@@ -68,17 +69,17 @@ pub struct Portal {
 impl Portal {
     pub fn new() -> Portal {
         Portal {
-            db: SqliteDatabase::in_memory().unwrap(),
+            db: Rc::new(SqliteDatabase::in_memory().unwrap()),
             config: config(),
             random: SeededRandom::new(42),
-            now: Cell::new(start_time()),
+            now: Rc::new(Cell::new(start_time())),
             cookies: RefCell::default(),
             source: "192.0.2.1".into(),
         }
     }
 
     pub fn store(&self) -> SqlStore<'_> {
-        SqlStore::new(&self.db)
+        SqlStore::new(&*self.db)
     }
 
     pub fn advance(&self, by: Duration) {
@@ -112,6 +113,11 @@ impl Portal {
         let (invitation, code) = invitation::issue(id, None, self.now.get(), DEFAULT_LIFETIME, &self.random);
         pollster::block_on(store.insert_invitation(&invitation)).unwrap();
         (person, code.to_string())
+    }
+
+    /// Another browser on the same database and clock, with its own cookies and randomness.
+    pub fn other_browser(&self, seed: u64) -> Portal {
+        Portal { db: Rc::clone(&self.db), now: Rc::clone(&self.now), random: SeededRandom::new(seed), ..Portal::new() }
     }
 
     /// Sends a request with this browser's cookies and keeps the cookies it sets.

@@ -1,0 +1,128 @@
+//! Reading care information: every read goes through `decide` and is written to the audit log
+//! under the grant or basis that allowed it.
+
+use carefront_shared::consent::{self, Action, Actor, Allowed, Category, Decision, GrantState, Resource};
+use carefront_shared::context::RequestContext;
+use carefront_shared::domain::{AuditEvent, CarePlan, Person};
+use carefront_shared::random::new_id;
+use minijinja::{Value, context};
+use serde::Serialize;
+
+use crate::error::PortalError;
+
+/// The actor a person is when they read someone's information.
+pub fn actor(person: &Person) -> Actor {
+    Actor { person_id: person.id.clone(), role: person.role, organisation_id: person.organisation_id.clone() }
+}
+
+/// Decides whether `reader` may do `action` on `category` of `subject_id`'s record; what they
+/// may not see does not exist for them.
+pub async fn authorise(context: &RequestContext<'_>, reader: &Person, subject_id: &str, action: Action, category: Category) -> Result<Allowed, PortalError> {
+    let grants = context.store.grants_for_subject(subject_id).await?;
+    match consent::decide(&actor(reader), subject_id, action, Resource::Category(category), &grants, context.now) {
+        Decision::Allow(allowed) => Ok(allowed),
+        Decision::Deny(_) => Err(PortalError::NotFound),
+    }
+}
+
+/// Appends "reader looked at category of subject's record, under this grant or basis".
+pub async fn audit_read(
+    context: &RequestContext<'_>,
+    reader: &Person,
+    subject_id: &str,
+    category: Category,
+    allowed: &Allowed,
+    detail: &str,
+) -> Result<(), PortalError> {
+    let basis = match allowed {
+        Allowed::OwnRecord => "own_record".to_owned(),
+        Allowed::Grant { grant_id, basis } => format!("grant:{grant_id} ({})", basis.as_str()),
+    };
+    let event = AuditEvent {
+        id: new_id(context.random),
+        at: context.now,
+        actor_id: Some(reader.id.clone()),
+        acting_for: None,
+        subject_id: Some(subject_id.to_owned()),
+        action: format!("{}.viewed", category.as_str()),
+        category: Some(category.as_str().to_owned()),
+        basis: Some(basis),
+        detail: detail.to_owned(),
+    };
+    Ok(context.store.append_audit(&event).await?)
+}
+
+/// The subject's care plan, if `reader` may see it (404 otherwise); the read is audited.
+pub async fn read_care_plan(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<Option<CarePlan>, PortalError> {
+    let allowed = authorise(context, reader, subject_id, Action::View, Category::CarePlan).await?;
+    let plan = context.store.care_plan(subject_id).await?;
+    if plan.is_some() {
+        audit_read(context, reader, subject_id, Category::CarePlan, &allowed, "The care plan summary was shown.").await?;
+    }
+    Ok(plan)
+}
+
+/// The care plan as the templates show it.
+pub fn plan_view(plan: CarePlan) -> Value {
+    context! {
+        summary => plan.summary,
+        outcomes => plan.outcomes,
+        support => plan.support,
+        visit_schedule => plan.visit_schedule,
+        review_due => plan.review_due.format("%-d %B %Y").to_string(),
+        written_by => plan.written_by,
+        updated_at => plan.updated_at.format("%-d %B %Y").to_string(),
+    }
+}
+
+/// One person someone supports, with what they may see.
+#[derive(Debug, Clone, Serialize)]
+pub struct Supported {
+    /// The person's id.
+    pub id: String,
+    /// Their name.
+    pub name: String,
+    /// What the reader may see, in words.
+    pub categories: Vec<&'static str>,
+    /// When the reader's access ends, if it does.
+    pub until: Option<String>,
+}
+
+/// The people `reader` holds live grants for, with the categories granted.
+pub async fn people_supported(context: &RequestContext<'_>, reader: &Person) -> Result<Vec<Supported>, PortalError> {
+    let grants = context.store.grants_held_by(&reader.id, reader.organisation_id.as_deref()).await?;
+    let mut supported: Vec<Supported> = Vec::new();
+    for grant in grants.iter().filter(|grant| grant.state(context.now) == GrantState::Active && grant.subject_id != reader.id) {
+        let words: Vec<&'static str> = grant.categories.iter().map(|category| category_name(*category)).collect();
+        let until = grant.ends_at.map(|ends| ends.format("%-d %B %Y").to_string());
+        match supported.iter_mut().find(|entry| entry.id == grant.subject_id) {
+            Some(entry) => {
+                for word in words {
+                    if !entry.categories.contains(&word) {
+                        entry.categories.push(word);
+                    }
+                }
+            }
+            None => {
+                let name = context.store.person(&grant.subject_id).await?.map_or_else(|| "Someone".to_owned(), |subject| subject.display_name);
+                supported.push(Supported { id: grant.subject_id.clone(), name, categories: words, until });
+            }
+        }
+    }
+    supported.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(supported)
+}
+
+/// A category's name in a list ("care plan", "medicines").
+pub fn category_name(category: Category) -> &'static str {
+    match category {
+        Category::CarePlan => "care plan",
+        Category::ServiceUserGuide => "service user guide",
+        Category::Medication => "medicines",
+        Category::VisitsAndNotes => "visits and notes",
+        Category::Contacts => "contacts",
+        Category::Documents => "documents",
+        Category::Preferences => "format and communication needs",
+        Category::AccessLog => "access log",
+    }
+}
