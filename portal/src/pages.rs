@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "access_log.html",
     "person.html",
     "care_plan.html",
+    "messages.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {
