@@ -213,6 +213,38 @@ pub async fn authentication_options(context: &RequestContext<'_>, visit: &mut Vi
 
 /// POST /sign-in/finish: verifies the passkey against the stored ceremony and signs in.
 pub async fn finish_authentication(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
+    let (person, ceremony) = verify_assertion(context, request, visit).await?;
+    if ceremony.person_id.is_some() {
+        // A re-authentication ceremony cannot be turned into a sign-in.
+        return Err(PasskeyError::NoCeremony.into());
+    }
+    visit.start_session(context, person).await?;
+    web::json(StatusCode::OK, &Redirect { redirect: "/home" })
+}
+
+/// POST /reauthenticate/options: asks the signed-in person to prove themselves again with a
+/// passkey before they add or widen access.
+pub async fn reauthentication_options(context: &RequestContext<'_>, visit: &mut Visit) -> Result<Response, PortalError> {
+    let person_id = visit.require_person()?.id.clone();
+    let (options, state) = RelyingParty::new(context.config)?.start_authentication()?;
+    begin_ceremony(context, visit, CeremonyKind::Authenticate, Some(person_id), None, state).await?;
+    web::json(StatusCode::OK, &options)
+}
+
+/// POST /reauthenticate/finish: the passkey must be the signed-in person's own.
+pub async fn finish_reauthentication(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
+    let session_person = visit.require_person()?.id.clone();
+    let (person, ceremony) = verify_assertion(context, request, visit).await?;
+    if ceremony.person_id.as_deref() != Some(session_person.as_str()) || person.id != session_person {
+        return Err(PasskeyError::UnknownCredential.into());
+    }
+    visit.mark_verified(context).await?;
+    web::json(StatusCode::OK, &Redirect { redirect: "/access/add" })
+}
+
+/// Verifies a passkey assertion against this browser's authentication ceremony (used up in the
+/// process), records the passkey's use and audits it; returns who signed and the ceremony.
+async fn verify_assertion(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<(Person, CeremonyRecord), PortalError> {
     let response: PublicKeyCredential = web::json_body(request)?;
     let ceremony = take_ceremony(context, request, visit, CeremonyKind::Authenticate).await?;
     let relying_party = RelyingParty::new(context.config)?;
@@ -222,9 +254,12 @@ pub async fn finish_authentication(context: &RequestContext<'_>, request: &Reque
         context.store.passkey_by_credential_id(&credential_id).await?.filter(|record| record.person_id == person.id).ok_or(PasskeyError::UnknownCredential)?;
     relying_party.finish_authentication(&response, &ceremony.state, &mut record.passkey)?;
     context.store.record_passkey_use(&record, context.now).await?;
-    audit(context, Some(&person.id), &person.id, "session.signed_in", &format!("Signed in with {}.", record.name)).await?;
-    visit.start_session(context, person).await?;
-    web::json(StatusCode::OK, &Redirect { redirect: "/home" })
+    let (action, detail) = match ceremony.person_id {
+        Some(_) => ("session.reauthenticated", format!("Confirmed it was them with {}.", record.name)),
+        None => ("session.signed_in", format!("Signed in with {}.", record.name)),
+    };
+    audit(context, Some(&person.id), &person.id, action, &detail).await?;
+    Ok((person, ceremony))
 }
 
 async fn begin_ceremony(

@@ -74,6 +74,10 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::POST, ["passkeys", id, "remove"]) => account::remove_passkey(context, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id]) => account::person_page(context, visit, id).await,
         (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit).await,
+        (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit).await,
+        (Method::POST, ["access", "add"]) => sharing::add(context, request, visit).await,
+        (Method::POST, ["reauthenticate", "options"]) => enrolment::reauthentication_options(context, visit).await,
+        (Method::POST, ["reauthenticate", "finish"]) => enrolment::finish_reauthentication(context, request, visit).await,
         (Method::POST, ["access", id, "revoke"]) => sharing::revoke(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["access-log"]) => sharing::access_log(context, request, visit).await,
         (_, segments) => Err(match allowed_methods(segments) {
@@ -89,12 +93,13 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         [""] | ["passkeys", "create"] | ["sign-in"] | ["signed-out"] | ["home"] | ["passkeys"] | ["access"] | ["access-log"] | ["people", _] => {
             Some("GET, HEAD")
         }
-        ["invitation"] => Some("GET, HEAD, POST"),
+        ["invitation"] | ["access", "add"] => Some("GET, HEAD, POST"),
         ["passkeys", "create", "options" | "finish"]
         | ["sign-in", "options" | "finish"]
         | ["sign-out"]
         | ["passkeys", _, "rename" | "remove"]
-        | ["access", _, "revoke"] => Some("POST"),
+        | ["access", _, "revoke"]
+        | ["reauthenticate", "options" | "finish"] => Some("POST"),
         _ => None,
     }
 }

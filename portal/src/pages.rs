@@ -29,6 +29,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "person.html",
     "care_plan.html",
     "messages.html",
+    "confirm_identity.html",
+    "add_access.html",
+    "access_added.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

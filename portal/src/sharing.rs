@@ -1,14 +1,15 @@
 //! "Who can see my information" and "Who has looked at my record": the person's own view of
 //! their grants (in plain language, revocable at once) and of the access log.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use carefront_shared::consent::{self, Action, Actor, Basis, Category, Decision, Grant, GrantState, Grantee, Resource};
 use carefront_shared::context::RequestContext;
-use carefront_shared::domain::{AuditEvent, Person};
+use carefront_shared::domain::{AuditEvent, Person, Role};
+use carefront_shared::invitation;
 use carefront_shared::random::new_id;
 use carefront_shared::store::GrantUpdate;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use http::StatusCode;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -230,6 +231,165 @@ fn describe_event(event: &AuditEvent) -> String {
         "session.signed_in" => "signed in".into(),
         "session.signed_out" => "signed out".into(),
         "grant.revoked" => event.detail.trim_end_matches('.').replace("Stopped", "stopped"),
+        "grant.created" => event.detail.replace("Gave access: ", "gave access: ").trim_end_matches('.').to_owned(),
+        "session.reauthenticated" => "confirmed it was them with a passkey".into(),
         _ => event.detail.clone(),
     }
+}
+
+/// The "add someone" form as typed, shown again with its errors.
+#[derive(Debug, Default, Serialize)]
+struct AddForm {
+    name: String,
+    categories: Vec<String>,
+    contribute: bool,
+    day: String,
+    month: String,
+    year: String,
+    purpose: String,
+}
+
+impl AddForm {
+    fn parse(request: &Request) -> Result<AddForm, PortalError> {
+        let fields: Vec<(String, String)> = web::form(request)?;
+        let mut form = AddForm::default();
+        for (key, value) in fields {
+            match key.as_str() {
+                "name" => form.name = value.trim().to_owned(),
+                "categories" => form.categories.push(value),
+                "contribute" => form.contribute = value == "yes",
+                "ends-day" => form.day = value.trim().to_owned(),
+                "ends-month" => form.month = value.trim().to_owned(),
+                "ends-year" => form.year = value.trim().to_owned(),
+                "purpose" => form.purpose = value.trim().to_owned(),
+                _ => {}
+            }
+        }
+        Ok(form)
+    }
+}
+
+#[derive(Serialize)]
+struct FieldError {
+    field: &'static str,
+    message: String,
+}
+
+/// The categories someone may be given, in the form's order, with their labels.
+fn category_choices() -> Vec<minijinja::Value> {
+    Category::ALL.into_iter().map(|category| context! { value => category.as_str(), label => category_words(category) }).collect()
+}
+
+/// GET /access/add: the form, once the person has recently proved themselves with a passkey.
+pub async fn add_page(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
+    let signed_in = visit.signed_in.as_ref().ok_or(PortalError::SignInRequired)?;
+    guarded_grants(context, &signed_in.person).await?;
+    if !signed_in.recently_verified {
+        return page_with_status(context, visit, StatusCode::OK, "confirm_identity.html", context! { current => "access" });
+    }
+    let form = AddForm::default();
+    page_with_status(context, visit, StatusCode::OK, "add_access.html", context! { current => "access", form, choices => category_choices() })
+}
+
+/// POST /access/add: records the grant and a new representative, and shows the one-time
+/// invitation the person gives them.
+pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
+    let signed_in = visit.signed_in.as_ref().ok_or(PortalError::SignInRequired)?;
+    let person = &signed_in.person;
+    guarded_grants(context, person).await?;
+    if !signed_in.recently_verified {
+        return Ok(web::redirect("/access/add"));
+    }
+    let form = AddForm::parse(request)?;
+    let mut errors = Vec::new();
+    if form.name.is_empty() || form.name.chars().count() > 80 || form.name.chars().any(char::is_control) {
+        errors.push(FieldError { field: "name", message: "Enter their name, up to 80 characters".into() });
+    }
+    let categories: Option<BTreeSet<Category>> = form.categories.iter().map(|name| Category::parse(name)).collect();
+    let categories = match categories {
+        Some(categories) if !categories.is_empty() => categories,
+        Some(_) => {
+            errors.push(FieldError { field: "categories", message: "Choose at least one kind of information".into() });
+            BTreeSet::new()
+        }
+        None => return Err(PortalError::BadRequest("unknown category".into())),
+    };
+    let ends = match (form.day.parse::<u32>(), form.month.parse::<u32>(), form.year.parse::<i32>()) {
+        (Ok(day), Ok(month), Ok(year)) => NaiveDate::from_ymd_opt(year, month, day).and_then(|date| date.and_hms_opt(23, 59, 59)).map(|time| time.and_utc()),
+        _ => None,
+    };
+    match ends {
+        None => errors.push(FieldError { field: "ends-day", message: "Enter the date their access ends, for example 1 3 2027".into() }),
+        Some(ends) if ends <= context.now => errors.push(FieldError { field: "ends-day", message: "The date their access ends must be in the future".into() }),
+        Some(_) => {}
+    }
+    if form.purpose.is_empty() || form.purpose.chars().count() > 200 {
+        errors.push(FieldError { field: "purpose", message: "Say why they need to see it, up to 200 characters".into() });
+    }
+    if !errors.is_empty() {
+        return page_with_status(
+            context,
+            visit,
+            StatusCode::BAD_REQUEST,
+            "add_access.html",
+            context! { current => "access", form, errors, choices => category_choices() },
+        );
+    }
+    let representative = Person {
+        id: new_id(context.random),
+        role: Role::Representative,
+        display_name: form.name.clone(),
+        organisation_id: None,
+        webauthn_handle: carefront_shared::random::new_uuid(context.random),
+        created_at: context.now,
+    };
+    let mut actions = BTreeSet::from([Action::View]);
+    if form.contribute {
+        actions.insert(Action::Contribute);
+    }
+    let grant = Grant {
+        id: new_id(context.random),
+        version: 1,
+        subject_id: person.id.clone(),
+        grantee: Grantee::Person(representative.id.clone()),
+        categories,
+        actions,
+        act_for: false,
+        purpose: form.purpose.clone(),
+        starts_at: context.now,
+        ends_at: ends,
+        basis: Basis::Consent,
+        evidence: None,
+        recorded_by: person.id.clone(),
+        revoked_at: None,
+    };
+    grant.validate(context.now).map_err(|problem| PortalError::BadRequest(problem.to_string()))?;
+    context.store.insert_person(&representative).await?;
+    context.store.insert_grant(&grant, context.now, None).await?;
+    let (invitation, code) = invitation::issue(&representative.id, Some(&person.id), context.now, invitation::DEFAULT_LIFETIME, context.random);
+    context.store.insert_invitation(&invitation).await?;
+    let sentence = describe(&grant, &representative.display_name, context.now).sentence;
+    context
+        .store
+        .append_audit(&AuditEvent {
+            id: new_id(context.random),
+            at: context.now,
+            actor_id: Some(person.id.clone()),
+            acting_for: None,
+            subject_id: Some(person.id.clone()),
+            action: "grant.created".into(),
+            category: None,
+            basis: Some(format!("grant:{}", grant.id)),
+            detail: format!("Gave access: {sentence}"),
+        })
+        .await?;
+    let link = format!("{}invitation?code={code}", context.config.origin);
+    let expires = day(invitation.expires_at);
+    page_with_status(
+        context,
+        visit,
+        StatusCode::OK,
+        "access_added.html",
+        context! { current => "access", sentence, code => code.to_string(), link, expires, name => form.name },
+    )
 }

@@ -22,6 +22,8 @@ pub struct SignedIn {
     pub person: Person,
     /// Their session row's key.
     pub session_hash: String,
+    /// Whether they proved themselves with a passkey within the re-authentication window.
+    pub recently_verified: bool,
 }
 
 /// What the portal knows about the browser making this request.
@@ -81,7 +83,8 @@ impl Visit {
         if session::needs_touch(&record, context.now) {
             context.store.touch_session(&id_hash, context.now).await?;
         }
-        self.signed_in = Some(SignedIn { person, session_hash: id_hash });
+        let recently_verified = session::recently_verified(&record, context.now);
+        self.signed_in = Some(SignedIn { person, session_hash: id_hash, recently_verified });
         Ok(())
     }
 
@@ -133,11 +136,27 @@ impl Visit {
             context.store.delete_session(&previous.session_hash).await?;
         }
         let minted = session::mint(&context.config.session_key, SESSION_PURPOSE, context.random);
-        let record = SessionRecord { id_hash: minted.id_hash.clone(), person_id: person.id.clone(), created_at: context.now, last_seen_at: context.now };
+        // Signing in (or enrolling) is itself a passkey check with user verification.
+        let record = SessionRecord {
+            id_hash: minted.id_hash.clone(),
+            person_id: person.id.clone(),
+            created_at: context.now,
+            last_seen_at: context.now,
+            verified_at: context.now,
+        };
         context.store.insert_session(&record).await?;
         self.new_session_cookie = Some(minted.cookie_value);
         self.clear_session_cookie = false;
-        self.signed_in = Some(SignedIn { person, session_hash: minted.id_hash });
+        self.signed_in = Some(SignedIn { person, session_hash: minted.id_hash, recently_verified: true });
+        Ok(())
+    }
+
+    /// Records that the signed-in person just proved themselves with a passkey.
+    pub async fn mark_verified(&mut self, context: &RequestContext<'_>) -> Result<(), PortalError> {
+        if let Some(signed_in) = self.signed_in.as_mut() {
+            context.store.mark_session_verified(&signed_in.session_hash, context.now).await?;
+            signed_in.recently_verified = true;
+        }
         Ok(())
     }
 

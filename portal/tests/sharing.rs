@@ -229,3 +229,108 @@ fn an_expired_grant_is_gone() {
     assert_eq!(fresh.get("/people/person-1").status(), 404);
     assert!(!text(&fresh.get("/home")).contains("/people/person-1"));
 }
+
+fn add_form<'a>(csrf: &'a str, name: &'a str, categories: &[&'a str], ends: (&'a str, &'a str, &'a str)) -> Vec<(&'a str, &'a str)> {
+    let mut fields =
+        vec![("csrf", csrf), ("name", name), ("ends-day", ends.0), ("ends-month", ends.1), ("ends-year", ends.2), ("purpose", "to help me with my tablets")];
+    fields.extend(categories.iter().map(|category| ("categories", *category)));
+    fields
+}
+
+fn grant_count(portal: &Portal) -> usize {
+    pollster::block_on(portal.store().grants_for_subject("person-1")).unwrap().len()
+}
+
+#[test]
+fn adding_someone_makes_a_grant_and_an_invitation_they_can_use() {
+    let portal = setup();
+    let form_page = text(&portal.get("/access/add"));
+    assert!(form_page.contains("Let someone see your information"), "just signed in: no second prompt");
+    let csrf = csrf_in(&form_page).unwrap();
+    let before = grant_count(&portal);
+    let response = portal.post_form("/access/add", &add_form(&csrf, "Ada Okafor", &["medication"], ("1", "3", "2027")));
+    assert_eq!(response.status(), 200, "{}", text(&response));
+    let page = text(&response);
+    assert!(page.contains("Ada Okafor can see your medicines until 1 March 2027."), "{page}");
+    let code = page.split("Invitation code: <span class=\"govuk-!-font-weight-bold\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert_eq!(grant_count(&portal), before + 1);
+
+    let ada = portal.other_browser(21);
+    assert_eq!(ada.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
+    let home = text(&ada.get("/home"));
+    assert!(home.contains("You can see their medicines until 1 March 2027."), "{home}");
+    assert!(!text(&ada.get("/people/person-1")).contains("Care plan summary"), "medicines only: no care plan");
+    let log = text(&portal.get("/access-log"));
+    assert!(log.contains("gave access: Ada Okafor can see your medicines"), "{log}");
+}
+
+#[test]
+fn adding_someone_needs_a_recent_passkey_check() {
+    let portal = setup();
+    portal.advance(Duration::minutes(6));
+    let confirm = text(&portal.get("/access/add"));
+    assert!(confirm.contains("Confirm it is you") && confirm.contains("/reauthenticate/options"), "{confirm}");
+    let csrf = csrf_in(&confirm).unwrap();
+    let before = grant_count(&portal);
+    let refused = portal.post_form("/access/add", &add_form(&csrf, "Ada", &["medication"], ("1", "3", "2027")));
+    assert_eq!(refused.headers()["location"], "/access/add");
+    assert_eq!(grant_count(&portal), before, "nothing written");
+
+    // Another person's passkey cannot confirm for Margaret.
+    let other = portal.other_browser(31);
+    let (_, code) = other.person_with_invitation("person-2", "Arthur Jenkins");
+    let mut arthur = ResidentSoftPasskey::new();
+    assert_eq!(other.enrol(&code, &mut arthur).status(), 200);
+    let options = portal.post_json("/reauthenticate/options", &csrf, &serde_json::json!({}));
+    let options: carefront_shared::webauthn_rs::prelude::RequestChallengeResponse = serde_json::from_slice(options.body()).unwrap();
+    use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+    let assertion = arthur.do_authentication(url::Url::parse(support::ORIGIN).unwrap(), options).unwrap();
+    assert_eq!(portal.post_json("/reauthenticate/finish", &csrf, &assertion).status(), 400);
+    assert!(text(&portal.get("/access/add")).contains("Confirm it is you"));
+}
+
+#[test]
+fn reauthenticating_with_your_own_passkey_opens_the_form() {
+    let portal = Portal::new();
+    let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
+    let mut margaret = ResidentSoftPasskey::new();
+    assert_eq!(portal.enrol(&code, &mut margaret).status(), 200);
+    portal.advance(Duration::minutes(6));
+    let csrf = csrf_in(&text(&portal.get("/access/add"))).unwrap();
+    let options = portal.post_json("/reauthenticate/options", &csrf, &serde_json::json!({}));
+    let options: carefront_shared::webauthn_rs::prelude::RequestChallengeResponse = serde_json::from_slice(options.body()).unwrap();
+    use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+    let assertion = margaret.do_authentication(url::Url::parse(support::ORIGIN).unwrap(), options).unwrap();
+    let finished = portal.post_json("/reauthenticate/finish", &csrf, &assertion);
+    assert_eq!(finished.status(), 200, "{}", text(&finished));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(finished.body()).unwrap()["redirect"], "/access/add");
+    assert!(text(&portal.get("/access/add")).contains("Let someone see your information"));
+    // The re-authentication ceremony cannot be replayed as a sign-in.
+    let replay = portal.post_json("/sign-in/finish", &csrf, &assertion);
+    assert_eq!(replay.status(), 400);
+}
+
+#[test]
+fn bad_additions_are_refused_with_clear_errors_and_nothing_written() {
+    let portal = setup();
+    let csrf = csrf_in(&text(&portal.get("/access/add"))).unwrap();
+    let before = grant_count(&portal);
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        (add_form(&csrf, "", &["medication"], ("1", "3", "2027")), 400, "Enter their name"),
+        (add_form(&csrf, "Ada", &[], ("1", "3", "2027")), 400, "Choose at least one kind of information"),
+        (add_form(&csrf, "Ada", &["medication"], ("1", "1", "2020")), 400, "must be in the future"),
+        (add_form(&csrf, "Ada", &["medication"], ("31", "2", "2027")), 400, "Enter the date their access ends"),
+        (add_form(&csrf, "Ada", &["medication"], ("x", "y", "z")), 400, "Enter the date their access ends"),
+        (add_form(&csrf, "Ada", &["secrets"], ("1", "3", "2027")), 400, "could not understand"),
+        (add_form(&csrf, "<script>alert(1)</script>", &[], ("1", "3", "2027")), 400, "&lt;script&gt;"),
+    ];
+    for (fields, status, expected) in cases {
+        let response = portal.post_form("/access/add", &fields);
+        assert_eq!(response.status(), status, "{fields:?}");
+        let page = text(&response);
+        assert!(page.contains(expected), "{fields:?}: {page}");
+        assert!(!page.contains("<script>alert"), "escaped");
+    }
+    assert_eq!(grant_count(&portal), before, "nothing written");
+}

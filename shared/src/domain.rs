@@ -137,6 +137,8 @@ pub struct SessionRecord {
     pub created_at: DateTime<Utc>,
     /// When the session was last used (idle timeout counts from here).
     pub last_seen_at: DateTime<Utc>,
+    /// When the person last proved themselves with a passkey in this session.
+    pub verified_at: DateTime<Utc>,
 }
 
 /// What a ceremony row is for.

@@ -13,6 +13,8 @@ pub const SESSION_COOKIE: &str = "__Host-carefront_session";
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 /// A session older than this is over however busy it is.
 pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(12);
+/// How recent a passkey check must be before access is added or widened.
+pub const REAUTHENTICATION_WINDOW: Duration = Duration::minutes(5);
 /// Don't rewrite `last_seen_at` more often than this (saves a write per page view).
 pub const TOUCH_INTERVAL: Duration = Duration::minutes(1);
 
@@ -65,6 +67,11 @@ pub fn check(session: &SessionRecord, now: DateTime<Utc>) -> Result<(), SessionE
     }
 }
 
+/// Whether the person proved themselves with a passkey recently enough to widen access.
+pub fn recently_verified(session: &SessionRecord, now: DateTime<Utc>) -> bool {
+    now < session.verified_at + REAUTHENTICATION_WINDOW
+}
+
 /// Whether `last_seen_at` is stale enough to be worth a write.
 pub fn needs_touch(session: &SessionRecord, now: DateTime<Utc>) -> bool {
     now - session.last_seen_at >= TOUCH_INTERVAL
@@ -84,7 +91,7 @@ mod tests {
     }
 
     fn session(created: i64, seen: i64) -> SessionRecord {
-        SessionRecord { id_hash: "h".into(), person_id: "p".into(), created_at: at(created), last_seen_at: at(seen) }
+        SessionRecord { id_hash: "h".into(), person_id: "p".into(), created_at: at(created), last_seen_at: at(seen), verified_at: at(created) }
     }
 
     #[test]
@@ -139,6 +146,12 @@ mod tests {
         for (created, seen, now, expected) in cases {
             assert_eq!(check(&session(created, seen), at(now)), expected, "created {created} seen {seen} now {now}");
         }
+    }
+
+    #[test]
+    fn reauthentication_is_recent_for_five_minutes() {
+        assert!(recently_verified(&session(0, 0), at(4)));
+        assert!(!recently_verified(&session(0, 0), at(5)));
     }
 
     #[test]

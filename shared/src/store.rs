@@ -71,6 +71,8 @@ pub trait Store {
     async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>>;
     /// Records that the session was used at `now`.
     async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Records that the session's person just proved themselves with a passkey.
+    async fn mark_session_verified(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()>;
     /// Ends a session: the row goes, so a copied cookie is dead.
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
 
@@ -211,10 +213,17 @@ fn invitation(row: &Row) -> Result<Invitation> {
     })
 }
 
-const SESSION_COLUMNS: &str = "id_hash, person_id, created_at, last_seen_at";
+const SESSION_COLUMNS: &str = "id_hash, person_id, created_at, last_seen_at, verified_at";
 
 fn session(row: &Row) -> Result<SessionRecord> {
-    Ok(SessionRecord { id_hash: row.text(0)?, person_id: row.text(1)?, created_at: time(row, 2)?, last_seen_at: time(row, 3)? })
+    let created_at = time(row, 2)?;
+    Ok(SessionRecord {
+        id_hash: row.text(0)?,
+        person_id: row.text(1)?,
+        created_at,
+        last_seen_at: time(row, 3)?,
+        verified_at: optional_time(row, 4)?.unwrap_or(created_at),
+    })
 }
 
 const CEREMONY_COLUMNS: &str = "id_hash, kind, person_id, invitation_id, state, created_at, expires_at";
@@ -433,12 +442,13 @@ impl Store for SqlStore<'_> {
     async fn insert_session(&self, session: &SessionRecord) -> Result<()> {
         self.db
             .execute(
-                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4)"),
+                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
                 &[
                     session.id_hash.as_str().into(),
                     session.person_id.as_str().into(),
                     time_text(session.created_at).into(),
                     time_text(session.last_seen_at).into(),
+                    time_text(session.verified_at).into(),
                 ],
             )
             .await
@@ -451,6 +461,10 @@ impl Store for SqlStore<'_> {
 
     async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()> {
         self.db.execute("UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1", &[id_hash.into(), time_text(now).into()]).await.map(|_| ())
+    }
+
+    async fn mark_session_verified(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        self.db.execute("UPDATE sessions SET verified_at = ?2 WHERE id_hash = ?1", &[id_hash.into(), time_text(now).into()]).await.map(|_| ())
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<()> {
