@@ -1,7 +1,8 @@
 // e2e/browser.test.mjs — the passkey journeys in headless Chromium with a virtual authenticator:
 // invitation → create a passkey → home → passkeys → sign out → sign in; a tampered session
 // cookie and a replayed sign-in assertion are refused; a second person enrols on their own; and
-// axe-core finds no accessibility violations on the main pages at 320 px wide.
+// axe-core finds no accessibility violations on the main pages at 320 px wide. Runs against the
+// runtime named by CAREFRONT_RUNTIME (workers or spin; see e2e/harness.mjs).
 
 import AxeBuilder from '@axe-core/playwright';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   createPasskey, launchBrowser, newPerson, openInvitation, sessionCookie, signIn, waitForPath,
 } from './browser.mjs';
-import { startStack } from './harness.mjs';
+import { runtime, startStack } from './harness.mjs';
 import { Client, forms } from './http.mjs';
 
 let stack;
@@ -39,7 +40,7 @@ async function expectHome(page) {
   );
 }
 
-describe('a person with a passkey', () => {
+describe(`a person with a passkey (${runtime})`, () => {
   test('enrols from an invitation and lands on their care plan', async () => {
     first = await newPerson(browser);
     const { page } = first;
@@ -143,7 +144,7 @@ describe('a person with a passkey', () => {
   });
 });
 
-describe('a second person', () => {
+describe(`a second person (${runtime})`, () => {
   test('enrols with their own invitation in another browser and sees only their care', async () => {
     const second = await newPerson(browser);
     try {

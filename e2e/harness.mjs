@@ -1,18 +1,26 @@
-// e2e/harness.mjs — start an isolated carefront stack for one test run: the built portal and api
-// workers under `wrangler dev`, on free ports, sharing a fresh local D1 database (migrated and
-// seeded with the demo data), with their own session key. Used by e2e/*.test.mjs and bench/.
+// e2e/harness.mjs — start an isolated carefront stack for one test run, on one of two runtimes,
+// with a fresh database (migrated and seeded with the demo data) and its own session key:
 //
-//   const stack = await startStack();   // { portalUrl, apiUrl, invitations, stateDir, stop() }
+// - `workers` (default): the built portal and api workers under `wrangler dev`, on two free
+//   ports, sharing a fresh local D1 database. Needs scripts/build-wasm.
+// - `spin`: both Spin components under the local Spin host (spin-host/, carefront-spin-host) on
+//   one free port (`/api/...` → api, the rest → portal, as spin.toml routes them), with a fresh
+//   SQLite file made and seeded natively by carefront-admin. Needs scripts/build-spin and
+//   scripts/build-spin-host.
+//
+//   const stack = await startStack();   // { runtime, portalUrl, apiUrl, invitations, stateDir, stop() }
 //   ...
 //   await stack.stop();
 //
-// Needs the workers built (scripts/build-wasm) and node_modules installed (scripts/bootstrap).
+// The runtime is the `runtime` option, else the environment's CAREFRONT_RUNTIME, else `workers`.
+// CAREFRONT_SPIN_HOST overrides the host binary (default: the dev build in the cache).
+// Needs node_modules installed (scripts/bootstrap).
 // Set CAREFRONT_KEEP_E2E=1 to keep the temp dir (logs, database) after stop().
 
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +28,15 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+export const RUNTIMES = ['workers', 'spin'];
+
+/** The runtime the tests run against: CAREFRONT_RUNTIME, `workers` when unset. */
+export const runtime = process.env.CAREFRONT_RUNTIME || 'workers';
+
 const cache = process.env.CAREFRONT_CACHE ?? path.join(os.homedir(), '.cache', 'carefront');
+/** The local Spin host binary (scripts/build-spin-host builds the dev profile). */
+const spinHost = process.env.CAREFRONT_SPIN_HOST
+  ?? path.join(cache, 'target-spin-host', 'debug', 'carefront-spin-host');
 const env = {
   ...process.env,
   // wrangler needs Node 22, which the repo carries in node_modules.
@@ -62,12 +78,12 @@ async function freePorts(count) {
   return ports;
 }
 
-/** Wait until `url` answers 200, failing early if `child` exits. */
-async function waitForHttp(url, child, logFile, timeoutMs = 120_000) {
+/** Wait until `url` answers 200, failing early if `child` (named `name`) exits. */
+async function waitForHttp(url, child, logFile, name = 'wrangler', timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`wrangler exited before ${url} answered:\n${tail(logFile)}`);
+      throw new Error(`${name} exited before ${url} answered:\n${tail(logFile)}`);
     }
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
@@ -106,7 +122,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => process.exit(130));
 }
 
-/** Stop a detached child's whole process group (wrangler and its workerd). */
+/** Stop a detached child's whole process group (wrangler and its workerd, or the Spin host). */
 async function stopGroup(child) {
   const kill = (signal) => {
     try { process.kill(-child.pid, signal); } catch { /* already gone */ }
@@ -126,35 +142,27 @@ async function stopGroup(child) {
   running.delete(child.pid);
 }
 
+/** Start `cmd` detached (its own process group, so stop() ends all of it), output to `logFile`. */
+function startDetached(cmd, args, logFile, options) {
+  const out = openSync(logFile, 'w');
+  const child = spawn(cmd, args, { env, ...options, detached: true, stdio: ['ignore', out, out] });
+  running.add(child.pid);
+  return child;
+}
+
 /**
- * Start the stack. Options: `seed` (default true), `logLevel` of wrangler (default 'log':
- * one line per request in <dir>/portal.log and <dir>/api.log).
- * Resolves once both workers answer: the api's /api/v1/health and the portal's /.
+ * Create the temp dir and the stack object; `children` are the process groups stop() ends
+ * before it removes the dir.
  */
-export async function startStack({ seed = true, logLevel = 'log' } = {}) {
-  for (const crate of ['portal', 'api']) {
-    const entry = path.join(repoRoot, crate, 'build', 'worker', 'shim.mjs');
-    if (!existsSync(entry)) throw new Error(`${entry} is missing: run scripts/build-wasm first`);
-  }
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'carefront-e2e-'));
+async function newStack(runtimeName, url, children) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `carefront-e2e-${runtimeName}-`));
   tempDirs.add(dir);
-  const stateDir = path.join(dir, 'state');
-  const [portalPort, apiPort, portalInspector, apiInspector] = await freePorts(4);
-  // WebAuthn needs a host name, not an IP address, as relying-party id: bind 127.0.0.1, use localhost.
-  const portalUrl = `http://localhost:${portalPort}`;
-  const apiUrl = `http://localhost:${apiPort}`;
-
-  // The secret goes in an env file: with --env-file, wrangler ignores any developer .dev.vars.
-  const envFile = path.join(dir, 'secrets.env');
-  await writeFile(envFile, `SESSION_KEY=${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
-  const config = path.join(repoRoot, 'portal', 'wrangler.toml');
-  const children = [];
-
-  const stack = {
-    portalUrl,
-    apiUrl,
+  return {
+    runtime: runtimeName,
+    portalUrl: url.portal,
+    apiUrl: url.api,
     invitations: [],
-    stateDir,
+    stateDir: path.join(dir, 'state'),
     dir,
     async stop() {
       await Promise.all(children.map(stopGroup));
@@ -164,6 +172,38 @@ export async function startStack({ seed = true, logLevel = 'log' } = {}) {
       }
     },
   };
+}
+
+/**
+ * Start the stack. Options: `runtime` (`workers` or `spin`; default CAREFRONT_RUNTIME, else
+ * `workers`), `seed` (default true), `logLevel` of wrangler (default 'log': one line per request
+ * in <dir>/portal.log and <dir>/api.log; the Spin host always logs one line per request, in
+ * <dir>/spin.log). Resolves once the stack answers: the api's /api/v1/health and the portal's /.
+ */
+export async function startStack({ runtime: runtimeName = runtime, seed = true, logLevel = 'log' } = {}) {
+  if (!RUNTIMES.includes(runtimeName)) {
+    throw new Error(`unknown runtime ${JSON.stringify(runtimeName)} (CAREFRONT_RUNTIME): use ${RUNTIMES.join(' or ')}`);
+  }
+  return runtimeName === 'spin' ? startSpin({ seed }) : startWorkers({ seed, logLevel });
+}
+
+async function startWorkers({ seed, logLevel }) {
+  for (const crate of ['portal', 'api']) {
+    const entry = path.join(repoRoot, crate, 'build', 'worker', 'shim.mjs');
+    if (!existsSync(entry)) throw new Error(`${entry} is missing: run scripts/build-wasm first`);
+  }
+  const [portalPort, apiPort, portalInspector, apiInspector] = await freePorts(4);
+  // WebAuthn needs a host name, not an IP address, as relying-party id: bind 127.0.0.1, use localhost.
+  const portalUrl = `http://localhost:${portalPort}`;
+  const apiUrl = `http://localhost:${apiPort}`;
+  const children = [];
+  const stack = await newStack('workers', { portal: portalUrl, api: apiUrl }, children);
+  const { dir, stateDir } = stack;
+
+  // The secret goes in an env file: with --env-file, wrangler ignores any developer .dev.vars.
+  const envFile = path.join(dir, 'secrets.env');
+  await writeFile(envFile, `SESSION_KEY=${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  const config = path.join(repoRoot, 'portal', 'wrangler.toml');
 
   try {
     const d1 = ['carefront', '--local', '--persist-to', stateDir, '-c', config];
@@ -179,14 +219,12 @@ export async function startStack({ seed = true, logLevel = 'log' } = {}) {
 
     const start = (crate, port, inspectorPort) => {
       const logFile = path.join(dir, `${crate}.log`);
-      const out = openSync(logFile, 'w');
-      const child = spawn('wrangler', [
+      const child = startDetached('wrangler', [
         'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
         '--persist-to', stateDir, '--env-file', envFile,
         '--var', `ORIGIN:${portalUrl}`, '--var', 'RP_ID:localhost', '--var', 'RP_NAME:carefront',
         '--show-interactive-dev-session=false', '--log-level', logLevel,
-      ], { cwd: path.join(repoRoot, crate), env, detached: true, stdio: ['ignore', out, out] });
-      running.add(child.pid);
+      ], logFile, { cwd: path.join(repoRoot, crate) });
       children.push(child);
       return { child, logFile };
     };
@@ -195,6 +233,56 @@ export async function startStack({ seed = true, logLevel = 'log' } = {}) {
     await waitForHttp(`${apiUrl}/api/v1/health`, api.child, api.logFile);
     const portal = start('portal', portalPort, portalInspector);
     await waitForHttp(`${portalUrl}/`, portal.child, portal.logFile);
+    return stack;
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}
+
+async function startSpin({ seed }) {
+  for (const crate of ['portal', 'api']) {
+    const wasm = path.join(repoRoot, 'build', 'spin', `carefront_${crate}.wasm`);
+    if (!existsSync(wasm)) throw new Error(`${wasm} is missing: run scripts/build-spin first`);
+  }
+  if (!existsSync(spinHost)) throw new Error(`${spinHost} is missing: run scripts/build-spin-host first`);
+  if (!seed) {
+    // The host never migrates, and carefront-admin migrates only as part of seeding.
+    throw new Error('startStack({ seed: false }) is not supported on spin');
+  }
+  const [port] = await freePorts(1);
+  // One origin for both components, as spin.toml routes them; localhost for WebAuthn (see above).
+  const url = `http://localhost:${port}`;
+  const children = [];
+  const stack = await newStack('spin', { portal: url, api: url }, children);
+  const { dir, stateDir } = stack;
+
+  try {
+    // carefront-admin creates the file, applies the migrations and seeds it; the file name is
+    // the one the host (like Spin) uses for the `default` database in its state dir.
+    await mkdir(stateDir, { recursive: true });
+    const links = path.join(dir, 'invitations.json');
+    await run('cargo', ['run', '-q', '--release', '-p', 'carefront-admin', '--', 'seed',
+      '--base-url', url, '--database', path.join(stateDir, 'sqlite_db.db'), '--links-out', links],
+    { cwd: repoRoot });
+    stack.invitations = JSON.parse(await readFile(links, 'utf8'));
+
+    // Application variables from the environment, as Spin's environment provider reads them;
+    // none inherited from the developer's shell.
+    const hostEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('SPIN_VARIABLE_')));
+    Object.assign(hostEnv, {
+      SPIN_VARIABLE_SESSION_KEY: randomBytes(32).toString('base64url'),
+      SPIN_VARIABLE_RP_ID: 'localhost',
+      SPIN_VARIABLE_ORIGIN: url,
+      SPIN_VARIABLE_RP_NAME: 'carefront',
+    });
+    const logFile = path.join(dir, 'spin.log');
+    const child = startDetached(spinHost, [
+      '--manifest', path.join(repoRoot, 'spin.toml'), '--listen', `127.0.0.1:${port}`,
+      '--state-dir', stateDir,
+    ], logFile, { cwd: repoRoot, env: hostEnv });
+    children.push(child);
+    await waitForHttp(`${url}/api/v1/health`, child, logFile, 'carefront-spin-host');
     return stack;
   } catch (error) {
     await stack.stop();

@@ -18,6 +18,19 @@ export WASM_BINDGEN_BIN=$TOOLS_ROOT/bin/wasm-bindgen
 export WASM_OPT_BIN=$REPO_ROOT/node_modules/binaryen/bin/wasm-opt
 export ESBUILD_BIN=$REPO_ROOT/node_modules/esbuild/bin/esbuild
 
+# The local Spin host (spin-host/, a cargo workspace of its own, excluded from the main one) has its
+# own target dir and is built in the dev profile: its dependencies (wasmtime, cranelift) are
+# optimised there anyway, the component code is Cranelift's, and `cargo test` reuses the build.
+# CAREFRONT_SPIN_HOST (the binary the e2e harness, scripts/dev and bench/ run) may name another.
+export SPIN_HOST_TARGET_DIR=$CAREFRONT_CACHE/target-spin-host
+SPIN_HOST_BIN=$SPIN_HOST_TARGET_DIR/debug/carefront-spin-host
+export CAREFRONT_SPIN_HOST=${CAREFRONT_SPIN_HOST:-$SPIN_HOST_BIN}
+
+# spin_host_cargo SUBCOMMAND ARGS... — cargo on spin-host/ with its own target dir.
+spin_host_cargo() {
+  CARGO_TARGET_DIR=$SPIN_HOST_TARGET_DIR cargo "$1" --manifest-path "$REPO_ROOT/spin-host/Cargo.toml" "${@:2}"
+}
+
 # Keep wrangler off the network.
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 
