@@ -36,7 +36,7 @@ fn call(database: &dyn Database, request: Request) -> (u16, String, serde_json::
     .unwrap();
     let store = SqlStore::new(database);
     let random = SeededRandom::new(1);
-    let context = RequestContext { store: &store, config: &config, now: DateTime::UNIX_EPOCH, random: &random };
+    let context = RequestContext { store: &store, config: &config, now: DateTime::UNIX_EPOCH, random: &random, client: None };
     let response = pollster::block_on(handle(&context, request));
     let content_type = response.headers().get("content-type").map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default();
     let body = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);

@@ -46,7 +46,7 @@ pub fn invitation_page(context: &RequestContext<'_>, request: &Request, visit: &
 pub async fn accept_invitation(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
     let form: InvitationForm = web::form(request)?;
     let window_start = window_start(context.now);
-    if context.store.count_attempt(&format!("invitation:{}", client_source(request)), window_start).await? > MAX_ATTEMPTS_PER_SOURCE {
+    if context.store.count_attempt(&format!("invitation:{}", context.client.as_deref().unwrap_or("unknown")), window_start).await? > MAX_ATTEMPTS_PER_SOURCE {
         return Err(PortalError::TooManyRequests);
     }
     let Some(code) = InvitationCode::parse(&form.code) else {
@@ -107,14 +107,6 @@ fn refuse_code(context: &RequestContext<'_>, visit: &Visit, code: &str, status: 
 fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
     let seconds = RATE_WINDOW.num_seconds();
     DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(seconds), 0).unwrap_or(now)
-}
-
-/// Who is making the request, as far as the edge tells us (Cloudflare and Spin set these; a
-/// client cannot forge them through the platform).
-fn client_source(request: &Request) -> String {
-    let headers = request.headers();
-    let value = headers.get("cf-connecting-ip").or_else(|| headers.get("spin-client-addr")).and_then(|value| value.to_str().ok()).unwrap_or("unknown");
-    value.rsplit_once(':').filter(|(host, _)| host.contains('.') || host.ends_with(']')).map_or(value, |(host, _)| host).to_owned()
 }
 
 /// The accepted invitation this browser holds, if it is still live.

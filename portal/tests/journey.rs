@@ -227,3 +227,27 @@ fn the_create_passkey_page_welcomes_the_invited_person_by_name() {
     assert!(page.contains("Welcome, Margaret Okafor"), "{page}");
     assert!(!page.contains("None"), "{page}");
 }
+
+/// Regression: the router once took the source address from `CF-Connecting-IP` or
+/// `spin-client-addr` headers, which a client can send itself on Spin; now the runtime entry
+/// hands it over, and a header changes nothing.
+#[test]
+fn a_client_sent_address_header_does_not_escape_the_attempt_limit() {
+    let portal = Portal::new();
+    let csrf = portal.csrf_from("/invitation");
+    let body = serde_urlencoded::to_string([("csrf", csrf.as_str()), ("code", "AAAA-AAAA-AAAA-AAAA-AAAA")]).unwrap().into_bytes();
+    let mut statuses = Vec::new();
+    for attempt in 0..21 {
+        let spoofed = format!("198.51.100.{attempt}");
+        let response = portal.send(
+            http::Request::post("/invitation")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cf-connecting-ip", &spoofed)
+                .header("spin-client-addr", format!("{spoofed}:4000")),
+            body.clone(),
+        );
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|status| **status == 400).count(), 20);
+    assert_eq!(statuses.last(), Some(&429));
+}

@@ -17,4 +17,8 @@ pub struct RequestContext<'a> {
     pub now: DateTime<Utc>,
     /// Cryptographically secure randomness.
     pub random: &'a dyn Random,
+    /// The client's address as the platform vouches for it (Cloudflare's `CF-Connecting-IP`,
+    /// Spin's `spin-client-addr`), for per-source limits; `None` if the platform gave none.
+    /// The entry reads it, so the router never trusts a header a client could have sent.
+    pub client: Option<String>,
 }

@@ -22,9 +22,6 @@ pub const DATABASE: &str = "default";
 /// The Spin variables carefront reads, and the configuration names they stand for.
 const VARIABLES: &[(&str, &str)] = &[("session_key", "SESSION_KEY"), ("rp_id", "RP_ID"), ("origin", "ORIGIN"), ("rp_name", "RP_NAME")];
 
-/// Cloudflare's client-address header: only Cloudflare's edge sets it truthfully.
-const CLIENT_IP_FROM_CLOUDFLARE: &str = "cf-connecting-ip";
-
 /// A Spin SQLite connection as a carefront [`Database`].
 pub struct SpinSqlite(Connection);
 
@@ -123,12 +120,7 @@ pub async fn request(request: spin_sdk::http::Request, limit: usize) -> Result<h
     let path_and_query = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |value| value.as_str().to_owned());
     let mut builder = http::Request::builder().method(parts.method).uri(path_and_query);
     for (name, value) in &parts.headers {
-        // On Spin the client's address is `spin-client-addr`, which Spin sets. A `cf-connecting-ip`
-        // here was sent by the client (or a proxy nobody vouches for) and the router trusts it
-        // first: a fresh one per request would escape the per-source attempt limit.
-        if name != CLIENT_IP_FROM_CLOUDFLARE {
-            builder = builder.header(name, value);
-        }
+        builder = builder.header(name, value);
     }
     builder.body(body).map_err(|error| error.to_string())
 }
@@ -136,6 +128,16 @@ pub async fn request(request: spin_sdk::http::Request, limit: usize) -> Result<h
 /// Converts an `http` response into one Spin can send.
 pub fn response(response: http::Response<Vec<u8>>) -> http::Response<Full<bytes::Bytes>> {
     response.map(|body| Full::new(bytes::Bytes::from(body)))
+}
+
+/// The address part of `ip:port` or `[ipv6]:port`.
+fn client_ip(address: &str) -> String {
+    match address.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|byte| byte.is_ascii_digit()) && (host.contains('.') || host.ends_with(']')) => {
+            host.trim_matches(['[', ']']).to_owned()
+        }
+        _ => address.to_owned(),
+    }
 }
 
 /// Serves one request: builds the request context from Spin's capabilities and hands the
@@ -147,6 +149,8 @@ pub async fn serve(
     handler: impl AsyncFn(&RequestContext<'_>, http::Request<Vec<u8>>) -> http::Response<Vec<u8>>,
     unavailable: fn(&str) -> http::Response<Vec<u8>>,
 ) -> http::Response<Full<bytes::Bytes>> {
+    // Spin sets spin-client-addr ("ip:port") itself; a client-sent CF-Connecting-IP means nothing here.
+    let client = request.headers().get("spin-client-addr").and_then(|value| value.to_str().ok()).map(client_ip);
     let request = match self::request(request, limit).await {
         Ok(request) => request,
         Err(error) => return response(unavailable(&error)),
@@ -164,6 +168,6 @@ pub async fn serve(
         Err(error) => return response(unavailable(&error.to_string())),
     };
     let store = SqlStore::new(&database);
-    let context = RequestContext { store: &store, config: &config, now: now(), random: &random };
+    let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client };
     response(handler(&context, request).await)
 }

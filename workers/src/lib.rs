@@ -129,6 +129,8 @@ pub async fn serve(
     handler: impl AsyncFn(&RequestContext<'_>, http::Request<Vec<u8>>) -> http::Response<Vec<u8>>,
     unavailable: fn(&str) -> http::Response<Vec<u8>>,
 ) -> worker::Result<worker::Response> {
+    // Cloudflare's edge sets CF-Connecting-IP itself, overwriting any the client sent.
+    let client = request.headers().get("cf-connecting-ip").ok().flatten();
     let request = match self::request(request, limit).await {
         Ok(request) => request,
         Err(error) => return response(unavailable(&format!("unreadable request: {error}"))),
@@ -146,6 +148,6 @@ pub async fn serve(
         Err(error) => return response(unavailable(&error.to_string())),
     };
     let store = SqlStore::new(&database);
-    let context = RequestContext { store: &store, config: &config, now: now(), random: &random };
+    let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client };
     response(handler(&context, request).await)
 }

@@ -123,13 +123,13 @@ impl Portal {
     /// Sends a request with this browser's cookies and keeps the cookies it sets.
     pub fn send(&self, request: http::request::Builder, body: Vec<u8>) -> Response {
         let cookie_header: Vec<String> = self.cookies.borrow().iter().map(|(name, value)| format!("{name}={value}")).collect();
-        let mut request = request.header("cf-connecting-ip", &self.source);
+        let mut request = request;
         if !cookie_header.is_empty() {
             request = request.header("cookie", cookie_header.join("; "));
         }
         let request: Request = request.body(body).unwrap();
         let store = self.store();
-        let context = RequestContext { store: &store, config: &self.config, now: self.now.get(), random: &self.random };
+        let context = RequestContext { store: &store, config: &self.config, now: self.now.get(), random: &self.random, client: Some(self.source.clone()) };
         let response = pollster::block_on(handle(&context, request));
         for value in response.headers().get_all("set-cookie") {
             let text = value.to_str().unwrap();
