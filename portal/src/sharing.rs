@@ -155,20 +155,7 @@ pub async fn revoke(context: &RequestContext<'_>, request: &Request, visit: &Vis
     match context.store.update_grant(&revoked, context.now, None).await? {
         GrantUpdate::Updated(_) => {
             let name = grantee_name(context, &grant.grantee).await?;
-            context
-                .store
-                .append_audit(&AuditEvent {
-                    id: new_id(context.random),
-                    at: context.now,
-                    actor_id: Some(person.id.clone()),
-                    acting_for: None,
-                    subject_id: Some(person.id.clone()),
-                    action: "grant.revoked".into(),
-                    category: None,
-                    basis: Some(format!("grant:{}", grant.id)),
-                    detail: format!("Stopped {name}'s access."),
-                })
-                .await?;
+            audit_grant_change(context, person, "grant.revoked", &grant.id, format!("Stopped {name}'s access.")).await?;
             Ok(web::redirect("/access?done=stopped"))
         }
         GrantUpdate::Conflict(current) => {
@@ -181,6 +168,22 @@ pub async fn revoke(context: &RequestContext<'_>, request: &Request, visit: &Vis
             render_access(context, visit, StatusCode::CONFLICT, Some(message), None).await
         }
     }
+}
+
+/// Appends a consent change the person made to their own record to the audit log.
+async fn audit_grant_change(context: &RequestContext<'_>, person: &Person, action: &str, grant_id: &str, detail: String) -> Result<(), PortalError> {
+    let event = AuditEvent {
+        id: new_id(context.random),
+        at: context.now,
+        actor_id: Some(person.id.clone()),
+        acting_for: None,
+        subject_id: Some(person.id.clone()),
+        action: action.to_owned(),
+        category: None,
+        basis: Some(format!("grant:{grant_id}")),
+        detail,
+    };
+    Ok(context.store.append_audit(&event).await?)
 }
 
 #[derive(Serialize)]
@@ -369,20 +372,7 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit)
     let (invitation, code) = invitation::issue(&representative.id, Some(&person.id), context.now, invitation::DEFAULT_LIFETIME, context.random);
     context.store.insert_invitation(&invitation).await?;
     let sentence = describe(&grant, &representative.display_name, context.now).sentence;
-    context
-        .store
-        .append_audit(&AuditEvent {
-            id: new_id(context.random),
-            at: context.now,
-            actor_id: Some(person.id.clone()),
-            acting_for: None,
-            subject_id: Some(person.id.clone()),
-            action: "grant.created".into(),
-            category: None,
-            basis: Some(format!("grant:{}", grant.id)),
-            detail: format!("Gave access: {sentence}"),
-        })
-        .await?;
+    audit_grant_change(context, person, "grant.created", &grant.id, format!("Gave access: {sentence}")).await?;
     let link = format!("{}invitation?code={code}", context.config.origin);
     let expires = day(invitation.expires_at);
     page_with_status(
