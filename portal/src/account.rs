@@ -24,7 +24,8 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
         Err(error) => return Err(error),
     };
     let supported = care::people_supported(context, person).await?;
-    page(context, visit, "home.html", context! { current => "home", plan, supported })
+    let ending = crate::sharing::ending_soon(context, person).await?;
+    page(context, visit, "home.html", context! { current => "home", plan, supported, ending })
 }
 
 /// GET /people/{id}: the care information a representative or member of staff may see about

@@ -86,6 +86,16 @@ pub struct Supported {
     pub categories: Vec<&'static str>,
     /// When the reader's access ends, if it does.
     pub until: Option<String>,
+    /// Whether it ends within [`EXPIRY_NOTICE`].
+    pub ending_soon: bool,
+}
+
+/// How long before a grant ends both sides are told on their home pages.
+pub const EXPIRY_NOTICE: chrono::Duration = chrono::Duration::days(14);
+
+/// Whether a live grant ending at `ends_at` ends within the notice period after `now`.
+pub fn ends_soon(ends_at: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>) -> bool {
+    ends_at.is_some_and(|ends| ends > now && ends - now <= EXPIRY_NOTICE)
 }
 
 /// The people `reader` holds live grants for, with the categories granted.
@@ -95,8 +105,10 @@ pub async fn people_supported(context: &RequestContext<'_>, reader: &Person) -> 
     for grant in grants.iter().filter(|grant| grant.state(context.now) == GrantState::Active && grant.subject_id != reader.id) {
         let words: Vec<&'static str> = grant.categories.iter().map(|category| category_name(*category)).collect();
         let until = grant.ends_at.map(|ends| ends.format("%-d %B %Y").to_string());
+        let ending_soon = ends_soon(grant.ends_at, context.now);
         match supported.iter_mut().find(|entry| entry.id == grant.subject_id) {
             Some(entry) => {
+                entry.ending_soon |= ending_soon;
                 for word in words {
                     if !entry.categories.contains(&word) {
                         entry.categories.push(word);
@@ -105,7 +117,7 @@ pub async fn people_supported(context: &RequestContext<'_>, reader: &Person) -> 
             }
             None => {
                 let name = context.store.person(&grant.subject_id).await?.map_or_else(|| "Someone".to_owned(), |subject| subject.display_name);
-                supported.push(Supported { id: grant.subject_id.clone(), name, categories: words, until });
+                supported.push(Supported { id: grant.subject_id.clone(), name, categories: words, until, ending_soon });
             }
         }
     }

@@ -124,6 +124,21 @@ async fn render_access(
     page_with_status(context, visit, status, "access.html", context! { current => "access", live, ended, error, notice })
 }
 
+/// The sentences of the person's own grants that end within the notice period, for their home
+/// page ("Sam Okafor can see your medicines until 3 December 2026.").
+pub async fn ending_soon(context: &RequestContext<'_>, person: &Person) -> Result<Vec<String>, PortalError> {
+    if person.role != Role::ServiceUser {
+        return Ok(Vec::new());
+    }
+    let mut sentences = Vec::new();
+    for grant in context.store.grants_for_subject(&person.id).await? {
+        if grant.state(context.now) == GrantState::Active && crate::care::ends_soon(grant.ends_at, context.now) {
+            sentences.push(describe(&grant, &grantee_name(context, &grant.grantee).await?, context.now).sentence);
+        }
+    }
+    Ok(sentences)
+}
+
 /// The person's grants, if `decide` lets the visitor manage them (their own, or with act-for).
 async fn guarded_grants(context: &RequestContext<'_>, person: &Person) -> Result<Vec<Grant>, PortalError> {
     let grants = context.store.grants_for_subject(&person.id).await?;
@@ -209,9 +224,29 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
         names.insert(id.clone(), name);
     }
     let who = web::query_param(request, "who").filter(|who| names.contains_key(who));
+    let date = |name: &str| -> Result<Option<NaiveDate>, ()> {
+        match web::query_param(request, name).filter(|text| !text.trim().is_empty()) {
+            None => Ok(None),
+            Some(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map(Some).map_err(|_| ()),
+        }
+    };
+    let (from, to) = match (date("from"), date("to")) {
+        (Ok(from), Ok(to)) => (from, to),
+        _ => {
+            let error = "Enter dates like 2026-11-21";
+            return page_with_status(
+                context,
+                visit,
+                StatusCode::BAD_REQUEST,
+                "access_log.html",
+                context! { current => "access-log", lines => Vec::<LogLine>::new(), people => Vec::<minijinja::Value>::new(), error },
+            );
+        }
+    };
     let lines: Vec<LogLine> = events
         .iter()
         .filter(|event| who.is_none() || event.actor_id == who)
+        .filter(|event| from.is_none_or(|from| event.at.date_naive() >= from) && to.is_none_or(|to| event.at.date_naive() <= to))
         .map(|event| LogLine {
             when: event.at.format("%-d %B %Y at %H:%M").to_string(),
             who: event.actor_id.as_ref().and_then(|id| names.get(id)).cloned().unwrap_or_else(|| "carefront".to_owned()),
@@ -221,7 +256,9 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
     let mut people: Vec<(String, String)> = names.into_iter().collect();
     people.sort_by(|a, b| a.1.cmp(&b.1));
     let people: Vec<_> = people.into_iter().map(|(id, name)| context! { selected => who.as_deref() == Some(id.as_str()), id, name }).collect();
-    page_with_status(context, visit, StatusCode::OK, "access_log.html", context! { current => "access-log", lines, people, filtered => who.is_some() })
+    let (from, to) = (from.map(|date| date.to_string()), to.map(|date| date.to_string()));
+    let filtered = who.is_some() || from.is_some() || to.is_some();
+    page_with_status(context, visit, StatusCode::OK, "access_log.html", context! { current => "access-log", lines, people, filtered, from, to })
 }
 
 fn describe_event(event: &AuditEvent) -> String {

@@ -13,9 +13,15 @@ use chrono::Duration;
 use support::{Portal, ResidentSoftPasskey, csrf_in, text};
 
 fn setup() -> Portal {
+    setup_with_passkey().0
+}
+
+/// Margaret enrolled (and signed in) with her passkey, Sam and the council holding grants.
+fn setup_with_passkey() -> (Portal, ResidentSoftPasskey) {
     let portal = Portal::new();
     let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
-    assert_eq!(portal.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
+    let mut passkey = ResidentSoftPasskey::new();
+    assert_eq!(portal.enrol(&code, &mut passkey).status(), 200);
     let store = portal.store();
     let now = portal.now.get();
     pollster::block_on(store.insert_person(&Person {
@@ -63,7 +69,7 @@ fn setup() -> Portal {
     };
     pollster::block_on(store.insert_grant(&daughter, now, None)).unwrap();
     pollster::block_on(store.insert_grant(&council, now, None)).unwrap();
-    portal
+    (portal, passkey)
 }
 
 #[test]
@@ -333,4 +339,40 @@ fn bad_additions_are_refused_with_clear_errors_and_nothing_written() {
         assert!(!page.contains("<script>alert"), "escaped");
     }
     assert_eq!(grant_count(&portal), before, "nothing written");
+}
+
+#[test]
+fn both_sides_are_told_fourteen_days_before_a_grant_ends() {
+    let (portal, mut margaret) = setup_with_passkey();
+    sam_enrolled(&portal, true);
+    assert!(!text(&portal.get("/home")).contains("Access ending soon"), "100 days left");
+    portal.advance(Duration::days(86) + Duration::hours(1));
+    assert_eq!(portal.sign_in(&mut margaret).status(), 200);
+    let home = text(&portal.get("/home"));
+    assert!(home.contains("Access ending soon") && home.contains("Sam Okafor can see your care plan, your medicines"), "{home}");
+    // Sam's session has ended meanwhile; a fresh one sees the notice too.
+    let fresh = portal.other_browser(41);
+    let (invitation, code) =
+        carefront_shared::invitation::issue("person-sam", None, fresh.now.get(), carefront_shared::invitation::DEFAULT_LIFETIME, &fresh.random);
+    pollster::block_on(fresh.store().insert_invitation(&invitation)).unwrap();
+    assert_eq!(fresh.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
+    let sam_home = text(&fresh.get("/home"));
+    assert!(sam_home.contains("Your access ends soon"), "{sam_home}");
+}
+
+#[test]
+fn the_access_log_filters_by_date_and_refuses_bad_dates() {
+    let (portal, mut margaret) = setup_with_passkey();
+    portal.advance(Duration::days(2));
+    assert_eq!(portal.sign_in(&mut margaret).status(), 200);
+    portal.get("/home");
+    let all = text(&portal.get("/access-log"));
+    assert!(all.contains("created a passkey") && all.contains("looked at the care plan"));
+    let recent = text(&portal.get("/access-log?from=2026-11-22"));
+    assert!(recent.contains("looked at the care plan") && !recent.contains("created a passkey"), "{recent}");
+    let early = text(&portal.get("/access-log?to=2026-11-21"));
+    assert!(!early.contains("looked at the care plan") && early.contains("created a passkey"), "{early}");
+    let bad = portal.get("/access-log?from=21/11/2026");
+    assert_eq!(bad.status(), 400);
+    assert!(text(&bad).contains("Enter dates like 2026-11-21"));
 }
