@@ -37,7 +37,7 @@ pub async fn handle(context: &RequestContext<'_>, request: Request) -> Response 
 }
 
 async fn handle_page(context: &RequestContext<'_>, request: &Request) -> Response {
-    let mut visit = Visit::begin(context, request).await;
+    let mut visit = Visit::begin(context, request);
     let response = match route(context, request, &mut visit).await {
         Ok(response) => response,
         Err(error) => error_response(context, request, &visit, &error),

@@ -40,7 +40,7 @@ pub struct Visit {
 
 impl Visit {
     /// Reads the cookies of a request (no store access yet).
-    pub async fn begin(context: &RequestContext<'_>, request: &Request) -> Visit {
+    pub fn begin(context: &RequestContext<'_>, request: &Request) -> Visit {
         let existing = cookie(request, CSRF_COOKIE)
             .filter(|nonce| nonce.len() == 22 && nonce.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'));
         let (csrf_nonce, new_csrf_nonce) = match existing {
