@@ -13,6 +13,7 @@ pub mod migrations;
 pub mod passkey;
 pub mod problem;
 pub mod random;
+pub mod receipt;
 pub mod session;
 #[cfg(not(target_family = "wasm"))]
 pub mod sqlite;
