@@ -2,6 +2,7 @@
 //! problem documents for every error, one router for every runtime.
 
 use carefront_shared::context::RequestContext;
+use carefront_shared::receipt::ConsentReceipt;
 use http::{HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 
@@ -45,8 +46,36 @@ async fn route(context: &RequestContext<'_>, request: &Request) -> Result<Respon
                     .with_detail(error.to_string())),
             }
         }
+        "/api/v1/consent-receipts/verify" => {
+            if let Some(refusal) = refuse_method(request, &[Method::POST]) {
+                return Ok(refusal);
+            }
+            verify_receipt(context, request)
+        }
         _ => Err(Problem::new(StatusCode::NOT_FOUND).with_detail("There is no API resource at this path.")),
     }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceiptCheck {
+    valid: bool,
+    #[serde(rename = "consentReceiptID")]
+    consent_receipt_id: String,
+}
+
+/// POST /api/v1/consent-receipts/verify: whether a receipt presented later is one carefront
+/// issued, unchanged. Anyone may ask; the answer reveals nothing the receipt does not hold.
+fn verify_receipt(context: &RequestContext<'_>, request: &Request) -> Result<Response, Problem> {
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    if content_type.split(';').next().map(str::trim) != Some("application/json") {
+        return Err(Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE).with_detail("Send the receipt as application/json."));
+    }
+    let receipt: ConsentReceipt = serde_json::from_slice(request.body()).map_err(|error| {
+        Problem::new(StatusCode::BAD_REQUEST).with_type("malformed-receipt", "The receipt could not be read").with_detail(error.to_string())
+    })?;
+    let valid = carefront_shared::receipt::verify(&context.config.session_key, &receipt);
+    Ok(json(StatusCode::OK, &ReceiptCheck { valid, consent_receipt_id: receipt.body.consent_receipt_id }))
 }
 
 /// The answer when the runtime cannot build a request context: a 503 problem document, with

@@ -82,3 +82,55 @@ fn errors_are_problem_documents() {
     assert_eq!(fallback.status(), 503);
     assert_eq!(fallback.headers()["content-type"], "application/problem+json");
 }
+
+#[test]
+fn consent_receipts_are_verified() {
+    use carefront_shared::receipt::{Controller, PiiController, issue};
+    let database = SqliteDatabase::in_memory().unwrap();
+    let config = Config::from_lookup(|name| match name {
+        "SESSION_KEY" => Some("c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE".into()),
+        "RP_ID" => Some("localhost".into()),
+        "ORIGIN" => Some("http://localhost:8787".into()),
+        _ => None,
+    })
+    .unwrap();
+    let grant = carefront_shared::consent::Grant {
+        id: "g".into(),
+        version: 1,
+        subject_id: "p".into(),
+        grantee: carefront_shared::consent::Grantee::Person("s".into()),
+        categories: [carefront_shared::consent::Category::Medication].into(),
+        actions: [carefront_shared::consent::Action::View].into(),
+        act_for: false,
+        purpose: "tablets".into(),
+        starts_at: DateTime::UNIX_EPOCH,
+        ends_at: None,
+        basis: carefront_shared::consent::Basis::Consent,
+        evidence: None,
+        recorded_by: "p".into(),
+        revoked_at: None,
+    };
+    let controller = Controller {
+        details: PiiController { pii_controller: "Council".into(), contact: "DPO".into(), address: "Hall".into(), email: "e".into(), phone: "p".into() },
+        policy_url: "u".into(),
+    };
+    let receipt = issue(&config.session_key, &controller, &grant, "Sam", "granted", "r1".into(), DateTime::UNIX_EPOCH);
+    let post =
+        |body: Vec<u8>, content_type: &str| http::Request::post("/api/v1/consent-receipts/verify").header("content-type", content_type).body(body).unwrap();
+
+    let (status, _, body, _) = call(&database, post(serde_json::to_vec(&receipt).unwrap(), "application/json"));
+    assert_eq!((status, body["valid"].as_bool(), body["consentReceiptID"].as_str()), (200, Some(true), Some("r1")));
+
+    let mut tampered = serde_json::to_value(&receipt).unwrap();
+    tampered["services"][0]["purposes"][0]["purposeCategory"] = serde_json::json!(["medication", "care_plan"]);
+    let (status, _, body, _) = call(&database, post(serde_json::to_vec(&tampered).unwrap(), "application/json"));
+    assert_eq!((status, body["valid"].as_bool()), (200, Some(false)));
+
+    let (status, content_type, _, _) = call(&database, post(b"{not json".to_vec(), "application/json"));
+    assert_eq!((status, content_type.as_str()), (400, "application/problem+json"));
+    let mut extra = serde_json::to_value(&receipt).unwrap();
+    extra["unsigned"] = serde_json::json!(true);
+    assert_eq!(call(&database, post(serde_json::to_vec(&extra).unwrap(), "application/json")).0, 400);
+    assert_eq!(call(&database, post(serde_json::to_vec(&receipt).unwrap(), "text/plain")).0, 415);
+    assert_eq!(call(&database, get("/api/v1/consent-receipts/verify")).0, 405);
+}

@@ -79,6 +79,7 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::POST, ["reauthenticate", "options"]) => enrolment::reauthentication_options(context, visit).await,
         (Method::POST, ["reauthenticate", "finish"]) => enrolment::finish_reauthentication(context, request, visit).await,
         (Method::POST, ["access", id, "revoke"]) => sharing::revoke(context, request, visit, id).await,
+        (Method::GET | Method::HEAD, ["receipts", name]) => sharing::receipt_page(context, visit, name).await,
         (Method::GET | Method::HEAD, ["access-log"]) => sharing::access_log(context, request, visit).await,
         (_, segments) => Err(match allowed_methods(segments) {
             Some(allowed) => PortalError::MethodNotAllowed(allowed),

@@ -32,6 +32,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "confirm_identity.html",
     "add_access.html",
     "access_added.html",
+    "receipt.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

@@ -8,6 +8,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{AuditEvent, Person, Role};
 use carefront_shared::invitation;
 use carefront_shared::random::new_id;
+use carefront_shared::receipt;
 use carefront_shared::store::GrantUpdate;
 use chrono::{DateTime, NaiveDate, Utc};
 use http::StatusCode;
@@ -121,7 +122,18 @@ async fn render_access(
         let view = describe(grant, &grantee_name(context, &grant.grantee).await?, context.now);
         if matches!(grant.state(context.now), GrantState::Active | GrantState::NotStarted) { live.push(view) } else { ended.push(view) }
     }
-    page_with_status(context, visit, status, "access.html", context! { current => "access", live, ended, error, notice })
+    let receipts: Vec<_> = context
+        .store
+        .receipts_for_subject(&person.id)
+        .await?
+        .into_iter()
+        .map(|receipt| {
+            let issued = DateTime::from_timestamp(receipt.body.consent_timestamp, 0).map(day).unwrap_or_default();
+            let what = receipt.body.services.first().map(|service| service.service.clone()).unwrap_or_default();
+            context! { id => receipt.body.consent_receipt_id, issued, what, event => receipt.body.event }
+        })
+        .collect();
+    page_with_status(context, visit, status, "access.html", context! { current => "access", live, ended, error, notice, receipts })
 }
 
 /// The sentences of the person's own grants that end within the notice period, for their home
@@ -168,8 +180,9 @@ pub async fn revoke(context: &RequestContext<'_>, request: &Request, visit: &Vis
     }
     let revoked = Grant { version: form.version, revoked_at: Some(context.now), recorded_by: person.id.clone(), ..grant.clone() };
     match context.store.update_grant(&revoked, context.now, None).await? {
-        GrantUpdate::Updated(_) => {
+        GrantUpdate::Updated(version) => {
             let name = grantee_name(context, &grant.grantee).await?;
+            keep_receipt(context, person, &Grant { version, ..revoked }, &name, "revoked").await?;
             audit_grant_change(context, person, "grant.revoked", &grant.id, format!("Stopped {name}'s access.")).await?;
             Ok(web::redirect("/access?done=stopped"))
         }
@@ -183,6 +196,14 @@ pub async fn revoke(context: &RequestContext<'_>, request: &Request, visit: &Vis
             render_access(context, visit, StatusCode::CONFLICT, Some(message), None).await
         }
     }
+}
+
+/// Issues, signs and keeps the consent receipt for a grant change; returns its id.
+async fn keep_receipt(context: &RequestContext<'_>, person: &Person, grant: &Grant, grantee_name: &str, event: &str) -> Result<String, PortalError> {
+    let controller = context.store.receipt_controller().await?.ok_or_else(|| PortalError::Internal("no council to name on consent receipts".into()))?;
+    let receipt = receipt::issue(&context.config.session_key, &controller, grant, grantee_name, event, new_id(context.random), context.now);
+    context.store.insert_receipt(&person.id, &receipt, context.now).await?;
+    Ok(receipt.body.consent_receipt_id)
 }
 
 /// Appends a consent change the person made to their own record to the audit log.
@@ -410,6 +431,7 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit)
     context.store.insert_invitation(&invitation).await?;
     let sentence = describe(&grant, &representative.display_name, context.now).sentence;
     audit_grant_change(context, person, "grant.created", &grant.id, format!("Gave access: {sentence}")).await?;
+    let receipt_id = keep_receipt(context, person, &grant, &representative.display_name, "granted").await?;
     let link = format!("{}invitation?code={code}", context.config.origin);
     let expires = day(invitation.expires_at);
     page_with_status(
@@ -417,6 +439,26 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit)
         visit,
         StatusCode::OK,
         "access_added.html",
-        context! { current => "access", sentence, code => code.to_string(), link, expires, name => form.name },
+        context! { current => "access", sentence, code => code.to_string(), link, expires, name => form.name, receipt_id },
     )
+}
+
+/// GET /receipts/{id} (a page to print) and /receipts/{id}.json (the signed receipt to keep).
+pub async fn receipt_page(context: &RequestContext<'_>, visit: &Visit, name: &str) -> Result<Response, PortalError> {
+    let person = visit.require_person()?;
+    guarded_grants(context, person).await?;
+    let (id, as_json) = match name.strip_suffix(".json") {
+        Some(id) => (id, true),
+        None => (name, false),
+    };
+    let receipt = context.store.receipt(&person.id, id).await?.ok_or(PortalError::NotFound)?;
+    if as_json {
+        let mut response = web::json(StatusCode::OK, &receipt)?;
+        if let Ok(value) = http::HeaderValue::from_str(&format!("attachment; filename=\"carefront-consent-receipt-{id}.json\"")) {
+            response.headers_mut().insert(http::header::CONTENT_DISPOSITION, value);
+        }
+        return Ok(response);
+    }
+    let issued = DateTime::from_timestamp(receipt.body.consent_timestamp, 0).map(|at| at.format("%-d %B %Y at %H:%M UTC").to_string()).unwrap_or_default();
+    page_with_status(context, visit, StatusCode::OK, "receipt.html", context! { current => "access", receipt, issued, id })
 }

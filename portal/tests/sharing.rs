@@ -376,3 +376,57 @@ fn the_access_log_filters_by_date_and_refuses_bad_dates() {
     assert_eq!(bad.status(), 400);
     assert!(text(&bad).contains("Enter dates like 2026-11-21"));
 }
+
+#[test]
+fn every_grant_change_gives_a_receipt_that_verifies() {
+    let portal = setup();
+    let csrf = csrf_in(&text(&portal.get("/access/add"))).unwrap();
+    let added = text(&portal.post_form("/access/add", &add_form(&csrf, "Ada Okafor", &["medication"], ("1", "3", "2027"))));
+    let receipt_id = added.split("/receipts/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let page = text(&portal.get(&format!("/receipts/{receipt_id}")));
+    assert!(page.contains("Consent receipt") && page.contains("Ada Okafor may see care information") && page.contains("to help me with my tablets"), "{page}");
+    let download = portal.get(&format!("/receipts/{receipt_id}.json"));
+    assert_eq!(download.headers()["content-type"], "application/json");
+    assert!(download.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let receipt: serde_json::Value = serde_json::from_slice(download.body()).unwrap();
+    for field in [
+        "version",
+        "jurisdiction",
+        "consentTimestamp",
+        "collectionMethod",
+        "consentReceiptID",
+        "piiPrincipalId",
+        "piiControllers",
+        "policyUrl",
+        "services",
+        "sensitive",
+        "spiCat",
+        "signature",
+    ] {
+        assert!(receipt.get(field).is_some(), "Kantara field {field}");
+    }
+    assert_eq!(receipt["services"][0]["purposes"][0]["purposeCategory"], serde_json::json!(["medication"]));
+    let parsed: carefront_shared::receipt::ConsentReceipt = serde_json::from_value(receipt).unwrap();
+    assert!(carefront_shared::receipt::verify(&portal.config.session_key, &parsed));
+
+    // Stopping access gives a second receipt, listed on the page newest first.
+    portal.advance(Duration::minutes(1));
+    let grant = pollster::block_on(portal.store().grants_for_subject("person-1"))
+        .unwrap()
+        .into_iter()
+        .find(|grant| grant.purpose == "to help me with my tablets" && grant.categories.len() == 1 && grant.id != "grant-sam")
+        .unwrap();
+    let csrf = csrf_in(&text(&portal.get("/access"))).unwrap();
+    assert_eq!(portal.post_form(&format!("/access/{}/revoke", grant.id), &[("csrf", &csrf), ("version", "1")]).status(), 303);
+    let access = text(&portal.get("/access"));
+    let revoked = access.find("(revoked)").unwrap();
+    let granted = access.find("(granted)").unwrap();
+    assert!(revoked < granted, "{access}");
+
+    // Someone else's receipt does not exist for them.
+    let other = portal.other_browser(51);
+    let (_, code) = other.person_with_invitation("person-2", "Arthur Jenkins");
+    assert_eq!(other.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
+    assert_eq!(other.get(&format!("/receipts/{receipt_id}")).status(), 404);
+    assert_eq!(other.get(&format!("/receipts/{receipt_id}.json")).status(), 404);
+}

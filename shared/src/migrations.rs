@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 1, name: "0001_init.sql", sql: include_str!("../migrations/0001_init.sql") },
     Migration { number: 2, name: "0002_grants.sql", sql: include_str!("../migrations/0002_grants.sql") },
     Migration { number: 3, name: "0003_session_verification.sql", sql: include_str!("../migrations/0003_session_verification.sql") },
+    Migration { number: 4, name: "0004_consent_receipts.sql", sql: include_str!("../migrations/0004_consent_receipts.sql") },
 ];
 
 /// The migrations still to run on a database at schema version `current`.

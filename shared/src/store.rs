@@ -9,6 +9,7 @@ use crate::db::{Database, DbError, Row, Value};
 use crate::domain::{
     AuditEvent, CarePlan, CeremonyKind, CeremonyRecord, Invitation, Organisation, OrganisationKind, PasskeyRecord, Person, Role, SessionRecord,
 };
+use crate::receipt::{ConsentReceipt, Controller, PiiController};
 
 /// Errors from the store are database errors.
 pub type StoreError = DbError;
@@ -116,6 +117,17 @@ pub trait Store {
     async fn update_grant(&self, grant: &Grant, changed_at: DateTime<Utc>, acting_for: Option<&str>) -> Result<GrantUpdate>;
     /// Every version of a grant as JSON snapshots, oldest first.
     async fn grant_history(&self, grant_id: &str) -> Result<Vec<(i64, String)>>;
+
+    /// Sets an organisation's contact details (named on consent receipts).
+    async fn set_organisation_contact(&self, id: &str, email: &str, phone: &str, address: &str, privacy_url: &str) -> Result<()>;
+    /// The council named on consent receipts as the controller of the record.
+    async fn receipt_controller(&self) -> Result<Option<Controller>>;
+    /// Keeps a consent receipt (append-only).
+    async fn insert_receipt(&self, subject_id: &str, receipt: &ConsentReceipt, issued_at: DateTime<Utc>) -> Result<()>;
+    /// The receipt with this id, if it is about `subject_id`.
+    async fn receipt(&self, subject_id: &str, id: &str) -> Result<Option<ConsentReceipt>>;
+    /// A person's receipts, newest first.
+    async fn receipts_for_subject(&self, subject_id: &str) -> Result<Vec<ConsentReceipt>>;
 
     /// Appends to the audit log (there is no way to change or remove an entry).
     async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
@@ -655,6 +667,61 @@ impl Store for SqlStore<'_> {
             Ok((row.integer(0)?, row.text(1)?))
         })
         .await
+    }
+
+    async fn set_organisation_contact(&self, id: &str, email: &str, phone: &str, address: &str, privacy_url: &str) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE organisations SET contact_email = ?2, contact_phone = ?3, contact_address = ?4, privacy_url = ?5 WHERE id = ?1",
+                &[id.into(), email.into(), phone.into(), address.into(), privacy_url.into()],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn receipt_controller(&self) -> Result<Option<Controller>> {
+        self.one(
+            "SELECT name, contact_email, contact_phone, contact_address, privacy_url FROM organisations WHERE kind = 'council' ORDER BY created_at, id LIMIT 1",
+            &[],
+            |row| {
+                Ok(Controller {
+                    details: PiiController {
+                        pii_controller: row.text(0)?,
+                        contact: "Data protection officer".into(),
+                        address: row.text(3)?,
+                        email: row.text(1)?,
+                        phone: row.text(2)?,
+                    },
+                    policy_url: row.text(4)?,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn insert_receipt(&self, subject_id: &str, receipt: &ConsentReceipt, issued_at: DateTime<Utc>) -> Result<()> {
+        self.db
+            .execute(
+                "INSERT INTO consent_receipts (id, subject_id, grant_id, grant_version, issued_at, receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    receipt.body.consent_receipt_id.as_str().into(),
+                    subject_id.into(),
+                    receipt.body.grant_id.as_str().into(),
+                    receipt.body.grant_version.into(),
+                    time_text(issued_at).into(),
+                    to_json(receipt)?,
+                ],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn receipt(&self, subject_id: &str, id: &str) -> Result<Option<ConsentReceipt>> {
+        self.one("SELECT receipt FROM consent_receipts WHERE id = ?1 AND subject_id = ?2", &[id.into(), subject_id.into()], |row| json(row, 0)).await
+    }
+
+    async fn receipts_for_subject(&self, subject_id: &str) -> Result<Vec<ConsentReceipt>> {
+        self.all("SELECT receipt FROM consent_receipts WHERE subject_id = ?1 ORDER BY issued_at DESC, id DESC", &[subject_id.into()], |row| json(row, 0)).await
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
