@@ -26,14 +26,18 @@ impl Database for DownDatabase {
     }
 }
 
-fn call(database: &dyn Database, request: Request) -> (u16, String, serde_json::Value, http::HeaderMap) {
-    let config = Config::from_lookup(|name| match name {
+fn config() -> Config {
+    Config::from_lookup(|name| match name {
         "SESSION_KEY" => Some("c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE".into()),
         "RP_ID" => Some("localhost".into()),
         "ORIGIN" => Some("http://localhost:8787".into()),
         _ => None,
     })
-    .unwrap();
+    .unwrap()
+}
+
+fn call(database: &dyn Database, request: Request) -> (u16, String, serde_json::Value, http::HeaderMap) {
+    let config = config();
     let store = SqlStore::new(database);
     let random = SeededRandom::new(1);
     let context = RequestContext { store: &store, config: &config, now: DateTime::UNIX_EPOCH, random: &random, client: None };
@@ -87,13 +91,7 @@ fn errors_are_problem_documents() {
 fn consent_receipts_are_verified() {
     use carefront_shared::receipt::{Controller, PiiController, issue};
     let database = SqliteDatabase::in_memory().unwrap();
-    let config = Config::from_lookup(|name| match name {
-        "SESSION_KEY" => Some("c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE".into()),
-        "RP_ID" => Some("localhost".into()),
-        "ORIGIN" => Some("http://localhost:8787".into()),
-        _ => None,
-    })
-    .unwrap();
+    let config = config();
     let grant = carefront_shared::consent::Grant {
         id: "g".into(),
         version: 1,
