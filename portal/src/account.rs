@@ -60,6 +60,7 @@ pub async fn passkeys_page(context: &RequestContext<'_>, request: &Request, visi
     let notice = match web::query_param(request, "done").as_deref() {
         Some("renamed") => Some("Your passkey has been renamed."),
         Some("removed") => Some("Your passkey has been removed."),
+        Some("ended") => Some("That device has been signed out."),
         _ => None,
     };
     passkeys_with(context, visit, StatusCode::OK, None, notice).await
@@ -85,7 +86,39 @@ async fn passkeys_with(
             last_used: record.last_used_at.map(|at| at.format("%-d %B %Y at %H:%M").to_string()),
         })
         .collect();
-    page_with_status(context, visit, status, "passkeys.html", context! { current => "passkeys", passkeys, error, notice })
+    let this_session = visit.signed_in.as_ref().map(|signed_in| signed_in.session_hash.clone()).unwrap_or_default();
+    let sessions: Vec<_> = context
+        .store
+        .sessions_for_person(&person.id)
+        .await?
+        .into_iter()
+        .filter(|session| carefront_shared::session::check(session, context.now).is_ok())
+        .map(|session| {
+            context! {
+                this_device => session.id_hash == this_session,
+                started => session.created_at.format("%-d %B %Y at %H:%M").to_string(),
+                last_seen => session.last_seen_at.format("%-d %B %Y at %H:%M").to_string(),
+                id => session.id_hash,
+            }
+        })
+        .collect();
+    page_with_status(context, visit, status, "passkeys.html", context! { current => "passkeys", passkeys, sessions, error, notice })
+}
+
+#[derive(Deserialize)]
+struct EndSessionForm {
+    session: String,
+}
+
+/// POST /sessions/end: signs one of the person's other devices out (its row goes at once).
+pub async fn end_session(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
+    let person = visit.require_person()?;
+    let form: EndSessionForm = web::form(request)?;
+    if !context.store.delete_person_session(&person.id, &form.session).await? {
+        return Err(PortalError::NotFound);
+    }
+    audit(context, Some(&person.id), &person.id, "session.ended_elsewhere", "Signed out another device.").await?;
+    Ok(web::redirect("/passkeys?done=ended"))
 }
 
 #[derive(Deserialize)]

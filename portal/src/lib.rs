@@ -67,6 +67,7 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::POST, ["sign-in", "options"]) => enrolment::authentication_options(context, visit).await,
         (Method::POST, ["sign-in", "finish"]) => enrolment::finish_authentication(context, request, visit).await,
         (Method::POST, ["sign-out"]) => account::sign_out(context, visit).await,
+        (Method::POST, ["sessions", "end"]) => account::end_session(context, request, visit).await,
         (Method::GET | Method::HEAD, ["signed-out"]) => page(context, visit, "signed_out.html", context! {}),
         (Method::GET | Method::HEAD, ["home"]) => account::home(context, visit).await,
         (Method::GET | Method::HEAD, ["passkeys"]) => account::passkeys_page(context, request, visit).await,
@@ -91,13 +92,21 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
 /// The methods a known path allows, for 405 answers; `None` for unknown paths.
 fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
     match segments {
-        [""] | ["passkeys", "create"] | ["sign-in"] | ["signed-out"] | ["home"] | ["passkeys"] | ["access"] | ["access-log"] | ["people", _] => {
-            Some("GET, HEAD")
-        }
+        [""]
+        | ["passkeys", "create"]
+        | ["sign-in"]
+        | ["signed-out"]
+        | ["home"]
+        | ["passkeys"]
+        | ["access"]
+        | ["access-log"]
+        | ["people", _]
+        | ["receipts", _] => Some("GET, HEAD"),
         ["invitation"] | ["access", "add"] => Some("GET, HEAD, POST"),
         ["passkeys", "create", "options" | "finish"]
         | ["sign-in", "options" | "finish"]
         | ["sign-out"]
+        | ["sessions", "end"]
         | ["passkeys", _, "rename" | "remove"]
         | ["access", _, "revoke"]
         | ["reauthenticate", "options" | "finish"] => Some("POST"),

@@ -294,6 +294,7 @@ fn describe_event(event: &AuditEvent) -> String {
         "grant.revoked" => event.detail.trim_end_matches('.').replace("Stopped", "stopped"),
         "grant.created" => event.detail.replace("Gave access: ", "gave access: ").trim_end_matches('.').to_owned(),
         "session.reauthenticated" => "confirmed it was them with a passkey".into(),
+        "session.ended_elsewhere" => "signed out another device".into(),
         _ => event.detail.clone(),
     }
 }

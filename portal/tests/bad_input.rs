@@ -58,6 +58,16 @@ fn unknown_pages_and_wrong_methods() {
     assert_eq!(wrong.status(), 405);
     assert_eq!(wrong.headers()["allow"], "GET, HEAD");
     assert_eq!(portal.get("/sign-out").status(), 405);
+    for (method, path, allow) in [
+        ("GET", "/sessions/end", "POST"),
+        ("DELETE", "/receipts/r1", "GET, HEAD"),
+        ("PUT", "/access/add", "GET, HEAD, POST"),
+        ("GET", "/access/g1/revoke", "POST"),
+    ] {
+        let response = portal.send(http::Request::builder().method(method).uri(path), Vec::new());
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+    }
     assert_eq!(portal.get("/home").headers()["location"], "/sign-in");
 }
 

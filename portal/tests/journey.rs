@@ -251,3 +251,36 @@ fn a_client_sent_address_header_does_not_escape_the_attempt_limit() {
     assert_eq!(statuses.iter().filter(|status| **status == 400).count(), 20);
     assert_eq!(statuses.last(), Some(&429));
 }
+
+#[test]
+fn a_person_sees_where_they_are_signed_in_and_can_sign_another_device_out() {
+    let portal = Portal::new();
+    let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
+    let mut passkey = ResidentSoftPasskey::new();
+    assert_eq!(portal.enrol(&code, &mut passkey).status(), 200);
+    let tablet = portal.other_browser(61);
+    assert_eq!(tablet.sign_in(&mut passkey).status(), 200);
+    assert_eq!(tablet.get("/home").status(), 200);
+
+    let page = text(&portal.get("/passkeys"));
+    assert_eq!(page.matches("Signed in ").count(), 2, "{page}");
+    assert_eq!(page.matches("This device").count(), 1);
+    let other = page.split("name=\"session\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let csrf = csrf_in(&page).unwrap();
+    let ended = portal.post_form("/sessions/end", &[("csrf", &csrf), ("session", &other)]);
+    assert_eq!(ended.headers()["location"], "/passkeys?done=ended");
+    assert_eq!(tablet.get("/home").headers()["location"], "/sign-in", "the tablet's next request is signed out");
+    assert_eq!(portal.get("/home").status(), 200, "this device stays signed in");
+    assert_eq!(portal.post_form("/sessions/end", &[("csrf", &csrf), ("session", &other)]).status(), 404, "already gone");
+
+    // Someone else cannot end Margaret's sessions, even knowing the row's key.
+    let arthur = portal.other_browser(62);
+    let (_, code) = arthur.person_with_invitation("person-2", "Arthur Jenkins");
+    assert_eq!(arthur.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
+    let margaret_session = text(&portal.get("/passkeys")).matches("This device").count();
+    assert_eq!(margaret_session, 1);
+    let hashes = pollster::block_on(portal.store().sessions_for_person("person-1")).unwrap();
+    let csrf = csrf_in(&text(&arthur.get("/passkeys"))).unwrap();
+    assert_eq!(arthur.post_form("/sessions/end", &[("csrf", &csrf), ("session", &hashes[0].id_hash)]).status(), 404);
+    assert_eq!(portal.get("/home").status(), 200);
+}

@@ -72,6 +72,10 @@ pub trait Store {
     async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>>;
     /// Records that the session was used at `now`.
     async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()>;
+    /// A person's live session rows, newest first (for "where you are signed in").
+    async fn sessions_for_person(&self, person_id: &str) -> Result<Vec<SessionRecord>>;
+    /// Ends one of a person's sessions; `false` if they have no such session.
+    async fn delete_person_session(&self, person_id: &str, id_hash: &str) -> Result<bool>;
     /// Records that the session's person just proved themselves with a passkey.
     async fn mark_session_verified(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()>;
     /// Ends a session: the row goes, so a copied cookie is dead.
@@ -473,6 +477,15 @@ impl Store for SqlStore<'_> {
 
     async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()> {
         self.db.execute("UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1", &[id_hash.into(), time_text(now).into()]).await.map(|_| ())
+    }
+
+    async fn sessions_for_person(&self, person_id: &str) -> Result<Vec<SessionRecord>> {
+        self.all(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE person_id = ?1 ORDER BY created_at DESC, id_hash"), &[person_id.into()], session).await
+    }
+
+    async fn delete_person_session(&self, person_id: &str, id_hash: &str) -> Result<bool> {
+        let changed = self.db.execute("DELETE FROM sessions WHERE id_hash = ?1 AND person_id = ?2", &[id_hash.into(), person_id.into()]).await?;
+        Ok(changed == 1)
     }
 
     async fn mark_session_verified(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()> {
