@@ -19,7 +19,14 @@ let first; // the first person's browser context, page and authenticator
 const axeFindings = new Map(); // page name → violations
 
 before(async () => {
-  [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
+  // allSettled, so that a stack that fails to start does not leave Chromium running (and the
+  // test process hanging until its timeout): after() closes whatever did start.
+  const [started, launched] = await Promise.allSettled([startStack(), launchBrowser()]);
+  stack = started.value;
+  browser = launched.value;
+  for (const outcome of [started, launched]) {
+    if (outcome.status === 'rejected') throw outcome.reason;
+  }
   assert.ok(stack.invitations.length >= 2, 'the seed issues at least two invitations');
 });
 after(async () => {

@@ -65,16 +65,44 @@ function run(cmd, args, options = {}) {
   });
 }
 
-/** Distinct TCP ports that are free on 127.0.0.1 right now. */
+/**
+ * The lowest port the kernel hands out for `bind(0)` and outgoing connections (Linux:
+ * /proc/sys/net/ipv4/ip_local_port_range; 32768 elsewhere by default).
+ */
+function ephemeralLow() {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && low > 2048) return low;
+  } catch {
+    // not Linux
+  }
+  return 32768;
+}
+
+/** Whether 127.0.0.1:`port` can be bound right now. */
+function canBind(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Distinct TCP ports that are free on 127.0.0.1 right now, chosen at random BELOW the
+ * ephemeral range: wrangler, workerd, cargo and Chromium bind ephemeral ports of their own while
+ * the stack starts, and a port the kernel could hand to any of them is not ours to keep (CI
+ * once lost the portal's port that way).
+ */
 async function freePorts(count) {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise((resolve, reject) => {
-      const server = net.createServer().listen(0, '127.0.0.1', () => resolve(server));
-      server.on('error', reject);
-    })),
-  );
-  const ports = servers.map((s) => s.address().port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  const high = ephemeralLow();
+  const low = Math.max(1024, high - 12_000);
+  const ports = [];
+  for (let attempt = 0; ports.length < count; attempt++) {
+    if (attempt > 1000) throw new Error(`no ${count} free ports in ${low}..${high}`);
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (!ports.includes(port) && await canBind(port)) ports.push(port);
+  }
   return ports;
 }
 
