@@ -10,7 +10,7 @@ use carefront_shared::store::{Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 
 const COUNCIL: &str = "org-northshire-council";
-const PROVIDER: &str = "org-brookside-care";
+pub const PROVIDER: &str = "org-brookside-care";
 
 fn lines(items: &[&str]) -> Vec<String> {
     items.iter().map(|item| (*item).to_owned()).collect()
@@ -41,6 +41,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
                 person_id: "person-margaret".into(),
                 summary: "Support at home each morning and evening so that Margaret can keep living independently after her hip operation.".into(),
                 outcomes: lines(&["Walk to the corner shop with her frame by the spring", "Keep cooking her own lunch", "Stay in touch with her church group"]),
+                needs: lines(&["Help to get washed and dressed while her hip heals", "Reminders to take her medicines on time", "A hot meal in the evening"]),
                 support: lines(&[
                     "Help to wash and dress in the morning",
                     "Prompt to take medicines at 8am and 8pm",
@@ -48,6 +49,10 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
                     "Check the house is warm and safe at night",
                 ]),
                 visit_schedule: lines(&["Every day, 8am to 8.45am", "Every day, 7pm to 7.30pm"]),
+                risks: lines(&[
+                    "Falls: Margaret uses her frame indoors; carers keep the hallway clear and check her pendant alarm each visit",
+                    "Pressure sores: carers check her skin when helping her wash and tell the district nurse about any redness",
+                ]),
                 review_due: review(3),
                 written_by: "Priya Shah, Brookside Home Care".into(),
                 updated_at: now,
@@ -67,12 +72,14 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
                 person_id: "person-arthur".into(),
                 summary: "A lunchtime visit on weekdays to help Arthur, who has early-stage dementia, eat well and take his tablets.".into(),
                 outcomes: lines(&["Eat a proper meal every day", "Keep going to the Tuesday lunch club with his daughter"]),
+                needs: lines(&["Prompting to eat and drink enough", "Help to take his tablets at the right time"]),
                 support: lines(&[
                     "Prepare lunch and sit with Arthur while he eats",
                     "Prompt and record his tablets",
                     "Leave a note for his daughter in the diary",
                 ]),
                 visit_schedule: lines(&["Monday to Friday, 12.30pm to 1.15pm"]),
+                risks: lines(&["Forgetting to eat: carers note what Arthur ate, and tell his daughter if he misses two meals"]),
                 review_due: review(5),
                 written_by: "Tom Reid, Brookside Home Care".into(),
                 updated_at: now,
@@ -117,6 +124,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
         store.insert_grant(&grant, now, None).await?;
     }
     invitations.push(invite(store, sam, now, random).await?);
+    crate::demo_record::seed(store, now).await?;
     Ok(invitations)
 }
 

@@ -6,6 +6,7 @@
 //! ```
 
 mod demo;
+mod demo_record;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

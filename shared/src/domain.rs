@@ -198,10 +198,14 @@ pub struct CarePlan {
     pub summary: String,
     /// What the person wants to achieve.
     pub outcomes: Vec<String>,
+    /// What they need help with.
+    pub needs: Vec<String>,
     /// How support is given.
     pub support: Vec<String>,
     /// When carers visit.
     pub visit_schedule: Vec<String>,
+    /// Risks, and how they are reduced.
+    pub risks: Vec<String>,
     /// When the plan is next reviewed.
     pub review_due: NaiveDate,
     /// Who wrote the plan.

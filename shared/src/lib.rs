@@ -14,6 +14,7 @@ pub mod passkey;
 pub mod problem;
 pub mod random;
 pub mod receipt;
+pub mod record;
 pub mod session;
 #[cfg(not(target_family = "wasm"))]
 pub mod sqlite;

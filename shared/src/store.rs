@@ -36,9 +36,14 @@ pub enum GrantUpdate {
     Conflict(Option<Box<Grant>>),
 }
 
-/// Everything carefront keeps, behind one async interface (no `Send` bound).
+pub mod record;
+
+pub use record::RecordStore;
+
+/// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
+/// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store {
+pub trait Store: RecordStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 
@@ -271,7 +276,7 @@ fn passkey(row: &Row) -> Result<PasskeyRecord> {
     })
 }
 
-const CARE_PLAN_COLUMNS: &str = "id, person_id, summary, outcomes, support, visit_schedule, review_due, written_by, updated_at";
+const CARE_PLAN_COLUMNS: &str = "id, person_id, summary, outcomes, support, visit_schedule, review_due, written_by, updated_at, needs, risks";
 
 fn care_plan(row: &Row) -> Result<CarePlan> {
     let review = row.text(6)?;
@@ -285,6 +290,8 @@ fn care_plan(row: &Row) -> Result<CarePlan> {
         review_due: NaiveDate::parse_from_str(&review, "%Y-%m-%d").map_err(|_| DbError::Decode(format!("bad review date {review}")))?,
         written_by: row.text(7)?,
         updated_at: time(row, 8)?,
+        needs: json(row, 9)?,
+        risks: json(row, 10)?,
     })
 }
 
@@ -591,8 +598,9 @@ impl Store for SqlStore<'_> {
         self.db
             .execute(
                 &format!(
-                    "INSERT INTO care_plans ({CARE_PLAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    "INSERT INTO care_plans ({CARE_PLAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                      ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, outcomes = excluded.outcomes,
+                       needs = excluded.needs, risks = excluded.risks,
                        support = excluded.support, visit_schedule = excluded.visit_schedule,
                        review_due = excluded.review_due, written_by = excluded.written_by, updated_at = excluded.updated_at"
                 ),
@@ -606,6 +614,8 @@ impl Store for SqlStore<'_> {
                     plan.review_due.format("%Y-%m-%d").to_string().into(),
                     plan.written_by.as_str().into(),
                     time_text(plan.updated_at).into(),
+                    to_json(&plan.needs)?,
+                    to_json(&plan.risks)?,
                 ],
             )
             .await

@@ -9,7 +9,7 @@ use carefront_shared::consent::{Action, Basis, Category, Grant, GrantProblem, Gr
 use carefront_shared::db::{Database, DbError};
 use carefront_shared::domain::{CeremonyKind, CeremonyRecord, Person, Role};
 use carefront_shared::sqlite::SqliteDatabase;
-use carefront_shared::store::{GrantUpdate, SqlStore, Store};
+use carefront_shared::store::{GrantUpdate, RecordStore, SqlStore, Store};
 use chrono::{DateTime, Duration, Utc};
 use pollster::block_on;
 
@@ -203,4 +203,89 @@ fn a_ceremony_can_be_taken_once() {
     block_on(store.insert_ceremony(&ceremony)).unwrap();
     block_on(store.delete_expired_ceremonies(now() + Duration::minutes(5))).unwrap();
     assert_eq!(block_on(store.ceremony("h")).unwrap(), None, "expired ceremonies are swept");
+}
+
+#[test]
+fn visits_page_newest_first_with_a_cursor_that_survives_new_entries() {
+    use carefront_shared::record::{CareVisit, VisitStatus};
+    use carefront_shared::store::record::check_visit_cursor;
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = seeded(&db);
+    block_on(store.insert_organisation(&carefront_shared::domain::Organisation {
+        id: "org-1".into(),
+        kind: carefront_shared::domain::OrganisationKind::Provider,
+        name: "Provider".into(),
+        created_at: now(),
+    }))
+    .unwrap();
+    let visit = |day: i64, person: &str| CareVisit {
+        id: format!("visit-{person}-{day}"),
+        person_id: person.into(),
+        organisation_id: "org-1".into(),
+        starts_at: now() - Duration::days(day),
+        ends_at: now() - Duration::days(day) + Duration::minutes(30),
+        status: VisitStatus::Completed,
+        carers: "Jo".into(),
+        note: format!("day {day}"),
+        recorded_at: now(),
+    };
+    for day in 0..25 {
+        assert!(block_on(store.upsert_visit(&visit(day, "person-1"))).unwrap());
+    }
+    block_on(store.upsert_visit(&visit(100, "person-2"))).unwrap();
+    let first = block_on(store.visits("person-1", None, 10)).unwrap();
+    assert_eq!(first.items.iter().map(|v| v.note.as_str()).collect::<Vec<_>>()[..2], ["day 0", "day 1"]);
+    let cursor = first.next.clone().unwrap();
+    assert!(check_visit_cursor(&cursor).is_ok());
+    // A new visit arriving between pages does not shift the next page.
+    block_on(store.upsert_visit(&visit(-1, "person-1"))).unwrap();
+    let second = block_on(store.visits("person-1", Some(&cursor), 10)).unwrap();
+    assert_eq!(second.items[0].note, "day 10");
+    let third = block_on(store.visits("person-1", second.next.as_deref(), 10)).unwrap();
+    assert_eq!(third.items.len(), 5);
+    assert_eq!(third.next, None);
+    assert!(third.items.iter().all(|v| v.person_id == "person-1"), "never another person's visits");
+    assert!(check_visit_cursor("not a cursor").is_err());
+    // Another person's visit id cannot be overwritten through this person.
+    let mut hijack = visit(100, "person-1");
+    hijack.id = "visit-person-2-100".into();
+    assert!(!block_on(store.upsert_visit(&hijack)).unwrap());
+}
+
+#[test]
+fn administrations_are_append_only_and_a_retry_is_not_a_duplicate() {
+    use carefront_shared::record::{Administration, Medicine, Outcome};
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = seeded(&db);
+    let medicine = Medicine {
+        id: "med-1".into(),
+        person_id: "person-1".into(),
+        name: "Paracetamol".into(),
+        dose: "2 tablets".into(),
+        route: "By mouth".into(),
+        times: vec![chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap()],
+        as_needed: false,
+        instructions: String::new(),
+        prescriber: "Dr P".into(),
+        started_on: now().date_naive(),
+        stopped_on: None,
+    };
+    block_on(store.upsert_medicine(&medicine)).unwrap();
+    assert_eq!(block_on(store.medicines("person-1")).unwrap(), [medicine]);
+    let entry = Administration {
+        id: "mar-1".into(),
+        person_id: "person-1".into(),
+        medicine_id: "med-1".into(),
+        due_at: now(),
+        outcome: Outcome::Refused,
+        reason: Some("not now".into()),
+        recorded_by: "Jo".into(),
+        recorded_at: now(),
+    };
+    assert!(block_on(store.insert_administration(&entry)).unwrap());
+    assert!(!block_on(store.insert_administration(&entry)).unwrap(), "the same id twice is one entry");
+    let entries = block_on(store.administrations("person-1", now() - Duration::days(1), now() + Duration::days(1))).unwrap();
+    assert_eq!(entries, std::slice::from_ref(&entry));
+    let not_given_without_reason = Administration { id: "mar-2".into(), outcome: Outcome::NotGiven, reason: None, ..entry };
+    assert!(block_on(store.insert_administration(&not_given_without_reason)).is_err(), "the schema wants a reason");
 }
