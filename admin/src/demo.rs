@@ -124,6 +124,64 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
         store.insert_grant(&grant, now, None).await?;
     }
     invitations.push(invite(store, sam, now, random).await?);
+
+    // Staff: a council social worker and a provider care coordinator.
+    let staff = [
+        ("person-council-daniel", Role::CouncilStaff, "Daniel Hughes", COUNCIL, uuid::uuid!("8a0f4d2b-5e6c-4b71-9c3d-7e2a1f6b8d34")),
+        ("person-provider-priya", Role::ProviderStaff, "Priya Shah", PROVIDER, uuid::uuid!("c41e7b93-2d5a-4f08-b6e1-3a9c0d7f2e45")),
+    ];
+    for (id, role, name, organisation, handle) in staff {
+        let person =
+            Person { id: id.into(), role, display_name: name.into(), organisation_id: Some(organisation.into()), webauthn_handle: handle, created_at: now };
+        store.insert_person(&person).await?;
+        invitations.push(invite(store, person, now, random).await?);
+    }
+    // The council's statutory access for reviews, and the provider's access to give care, for
+    // both service users.
+    for subject in ["person-margaret", "person-arthur"] {
+        let existing = store.grants_for_subject(subject).await?;
+        let short = subject.trim_start_matches("person-");
+        let council = Grant {
+            id: format!("grant-{short}-council"),
+            version: 1,
+            subject_id: subject.into(),
+            grantee: Grantee::Organisation(COUNCIL.into()),
+            categories: Category::ALL.into_iter().collect(),
+            actions: BTreeSet::from([Action::View]),
+            act_for: false,
+            purpose: "to review your care and support, and keep you safe".into(),
+            starts_at: now,
+            ends_at: None,
+            basis: Basis::StatutoryDuty,
+            evidence: Some("Care Act 2014, sections 27 (review of care and support plans) and 42 (safeguarding enquiries)".into()),
+            recorded_by: "person-council-daniel".into(),
+            revoked_at: None,
+        };
+        let provider = Grant {
+            id: format!("grant-{short}-provider"),
+            grantee: Grantee::Organisation(PROVIDER.into()),
+            categories: BTreeSet::from([
+                Category::CarePlan,
+                Category::ServiceUserGuide,
+                Category::Medication,
+                Category::VisitsAndNotes,
+                Category::Contacts,
+                Category::Documents,
+                Category::Preferences,
+            ]),
+            actions: BTreeSet::from([Action::View, Action::Contribute]),
+            purpose: "to plan and give your care at home".into(),
+            basis: Basis::Consent,
+            evidence: None,
+            recorded_by: subject.into(),
+            ..council.clone()
+        };
+        for grant in [council, provider] {
+            if !existing.iter().any(|other| other.id == grant.id) {
+                store.insert_grant(&grant, now, None).await?;
+            }
+        }
+    }
     crate::demo_record::seed(store, now).await?;
     Ok(invitations)
 }
