@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::care;
 use crate::enrolment::audit;
 use crate::error::PortalError;
+use crate::record;
 use crate::visit::Visit;
 use crate::web;
 use crate::{Request, Response, page, page_with_status};
@@ -25,7 +26,8 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
     };
     let supported = care::people_supported(context, person).await?;
     let ending = crate::sharing::ending_soon(context, person).await?;
-    page(context, visit, "home.html", context! { current => "home", plan, supported, ending })
+    let sections = if person.role == carefront_shared::domain::Role::ServiceUser { record::sections(context, person, &person.id).await? } else { Vec::new() };
+    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, sections })
 }
 
 /// GET /people/{id}: the care information a representative or member of staff may see about
@@ -44,7 +46,8 @@ pub async fn person_page(context: &RequestContext<'_>, visit: &Visit, subject_id
         Err(PortalError::NotFound) => None,
         Err(error) => return Err(error),
     };
-    page(context, visit, "person.html", context! { current => "home", subject => entry, plan })
+    let sections = record::sections(context, person, subject_id).await?;
+    page(context, visit, "person.html", context! { current => "home", subject => entry, plan, sections })
 }
 
 #[derive(Serialize)]

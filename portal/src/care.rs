@@ -67,7 +67,9 @@ pub fn plan_view(plan: CarePlan) -> Value {
     context! {
         summary => plan.summary,
         outcomes => plan.outcomes,
+        needs => plan.needs,
         support => plan.support,
+        risks => plan.risks,
         visit_schedule => plan.visit_schedule,
         review_due => plan.review_due.format("%-d %B %Y").to_string(),
         written_by => plan.written_by,

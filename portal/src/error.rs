@@ -12,6 +12,10 @@ pub enum PortalError {
     /// The request was malformed (bad form, bad JSON, invalid UTF-8).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The request was understood but cannot be used; the message is written for the person
+    /// and shown to them.
+    #[error("{0}")]
+    Unusable(String),
     /// A form or script request arrived without a valid CSRF token, or from another site.
     #[error("the request failed the CSRF check")]
     Csrf,
@@ -45,7 +49,7 @@ impl PortalError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            PortalError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PortalError::BadRequest(_) | PortalError::Unusable(_) => StatusCode::BAD_REQUEST,
             PortalError::Csrf => StatusCode::FORBIDDEN,
             PortalError::NotFound => StatusCode::NOT_FOUND,
             PortalError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -63,6 +67,7 @@ impl PortalError {
     pub fn explain(&self) -> (&'static str, Vec<String>) {
         match self {
             PortalError::BadRequest(_) => ("Sorry, we could not understand that request", vec!["Go back and try again.".into()]),
+            PortalError::Unusable(message) => ("Sorry, we could not understand that request", vec![message.clone(), "Go back and try again.".into()]),
             PortalError::Csrf => (
                 "Your form has expired",
                 vec![

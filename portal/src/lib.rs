@@ -7,6 +7,7 @@ mod care;
 mod enrolment;
 pub mod error;
 mod pages;
+mod record;
 mod sharing;
 mod visit;
 mod web;
@@ -74,6 +75,13 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::POST, ["passkeys", id, "rename"]) => account::rename_passkey(context, request, visit, id).await,
         (Method::POST, ["passkeys", id, "remove"]) => account::remove_passkey(context, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id]) => account::person_page(context, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "care-plan"]) => record::care_plan(context, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "guide"]) => record::guide(context, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "medicines"]) => record::medicines(context, request, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "visits"]) => record::visits(context, request, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "contacts"]) => record::contacts(context, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "documents"]) => record::documents(context, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "documents", document]) => record::download(context, visit, id, document).await,
         (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit).await,
         (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit).await,
         (Method::POST, ["access", "add"]) => sharing::add(context, request, visit).await,
@@ -101,6 +109,8 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["access"]
         | ["access-log"]
         | ["people", _]
+        | ["people", _, "care-plan" | "guide" | "medicines" | "visits" | "contacts" | "documents"]
+        | ["people", _, "documents", _]
         | ["receipts", _] => Some("GET, HEAD"),
         ["invitation"] | ["access", "add"] => Some("GET, HEAD, POST"),
         ["passkeys", "create", "options" | "finish"]

@@ -33,6 +33,14 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "add_access.html",
     "access_added.html",
     "receipt.html",
+    "record_header.html",
+    "record_sections.html",
+    "record_care_plan.html",
+    "record_guide.html",
+    "record_medicines.html",
+    "record_visits.html",
+    "record_contacts.html",
+    "record_documents.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

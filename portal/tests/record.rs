@@ -1,0 +1,287 @@
+//! The care record pages through the router: every category for the person, only the granted
+//! ones for a family carer (the rest do not exist for them), every view in the access log.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test loudly
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
+use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
+use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
+use carefront_shared::record::{
+    Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, GuideSection, Medicine, Outcome, ServiceUserGuide, VisitStatus,
+};
+use carefront_shared::store::{GrantUpdate, RecordStore, Store};
+use chrono::{Duration, NaiveTime};
+use pollster::block_on;
+use support::{Portal, ResidentSoftPasskey, text};
+
+const PAGES: [&str; 6] = ["care-plan", "guide", "medicines", "visits", "contacts", "documents"];
+
+/// Margaret (person-1), enrolled and signed in, with a full record.
+fn margaret() -> Portal {
+    let portal = Portal::new();
+    let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
+    let mut passkey = ResidentSoftPasskey::new();
+    assert_eq!(portal.enrol(&code, &mut passkey).status(), 200);
+    let store = portal.store();
+    let now = portal.now.get();
+    block_on(store.insert_organisation(&Organisation { id: "org-care".into(), kind: OrganisationKind::Provider, name: "Brookside".into(), created_at: now }))
+        .unwrap();
+    let at = |hour| NaiveTime::from_hms_opt(hour, 0, 0).unwrap();
+    let medicine = Medicine {
+        id: "med-para".into(),
+        person_id: "person-1".into(),
+        name: "Paracetamol 500 mg tablets".into(),
+        dose: "2 tablets".into(),
+        route: "By mouth".into(),
+        times: vec![at(8), at(20)],
+        as_needed: false,
+        instructions: "No more than 8 in 24 hours.".into(),
+        prescriber: "Dr Patel".into(),
+        started_on: now.date_naive() - Duration::days(30),
+        stopped_on: None,
+    };
+    block_on(store.upsert_medicine(&medicine)).unwrap();
+    block_on(store.upsert_medicine(&Medicine {
+        id: "med-old".into(),
+        name: "Amoxicillin (stopped)".into(),
+        stopped_on: Some(now.date_naive() - Duration::days(20)),
+        ..medicine.clone()
+    }))
+    .unwrap();
+    block_on(store.insert_allergy(&Allergy {
+        id: "allergy-1".into(),
+        person_id: "person-1".into(),
+        substance: "Penicillin".into(),
+        reaction: "Rash".into(),
+        recorded_at: now,
+    }))
+    .unwrap();
+    let yesterday = now.date_naive() - Duration::days(1);
+    for (id, hour, outcome, reason) in [("a1", 8, Outcome::Given, None), ("a2", 20, Outcome::Refused, Some("Felt sick"))] {
+        block_on(store.insert_administration(&Administration {
+            id: id.into(),
+            person_id: "person-1".into(),
+            medicine_id: "med-para".into(),
+            due_at: yesterday.and_time(at(hour)).and_utc(),
+            outcome,
+            reason: reason.map(Into::into),
+            recorded_by: "Jo Adeyemi".into(),
+            recorded_at: now,
+        }))
+        .unwrap();
+    }
+    for day in 0..25 {
+        let starts_at = now - Duration::days(day) - Duration::hours(1);
+        block_on(store.upsert_visit(&CareVisit {
+            id: format!("visit-{day:02}"),
+            person_id: "person-1".into(),
+            organisation_id: "org-care".into(),
+            starts_at,
+            ends_at: starts_at + Duration::minutes(45),
+            status: VisitStatus::Completed,
+            carers: "Jo Adeyemi".into(),
+            note: format!("Visit note number {day}."),
+            recorded_at: now,
+        }))
+        .unwrap();
+    }
+    block_on(store.upsert_contact(&Contact {
+        id: "c1".into(),
+        person_id: "person-1".into(),
+        kind: ContactKind::OutOfHours,
+        name: "On-call manager".into(),
+        role: "Out of hours".into(),
+        phone: "01632 960 199".into(),
+        email: String::new(),
+        available: "6pm to 8am".into(),
+        position: 1,
+    }))
+    .unwrap();
+    let body = b"Home on 3 November with a frame.\n";
+    let document =
+        Document::check("doc-1".into(), "person-1".into(), "Discharge summary", DocumentKind::DischargeSummary, "text/plain", body, "Brookside".into(), now)
+            .unwrap();
+    block_on(store.insert_document(&document, body)).unwrap();
+    block_on(store.upsert_guide(&ServiceUserGuide {
+        person_id: "person-1".into(),
+        organisation_id: "org-care".into(),
+        title: "Brookside: your guide".into(),
+        sections: vec![GuideSection { heading: "If a carer is late".into(), body: "Ring the office.\n\nWe will call you back.".into() }],
+        updated_at: now,
+    }))
+    .unwrap();
+    portal
+}
+
+/// Dana, Margaret's daughter, granted medicines only, enrolled in her own browser.
+fn daughter(portal: &Portal) -> Portal {
+    let store = portal.store();
+    let now = portal.now.get();
+    block_on(store.insert_person(&Person {
+        id: "person-dana".into(),
+        role: Role::Representative,
+        display_name: "Dana Okafor".into(),
+        organisation_id: None,
+        webauthn_handle: uuid::Uuid::from_u128(99),
+        created_at: now,
+    }))
+    .unwrap();
+    block_on(store.insert_grant(
+        &Grant {
+            id: "grant-dana".into(),
+            version: 1,
+            subject_id: "person-1".into(),
+            grantee: Grantee::Person("person-dana".into()),
+            categories: BTreeSet::from([Category::Medication]),
+            actions: BTreeSet::from([Action::View]),
+            act_for: false,
+            purpose: "to help with my tablets".into(),
+            starts_at: now,
+            ends_at: Some(now + Duration::days(60)),
+            basis: Basis::Consent,
+            evidence: None,
+            recorded_by: "person-1".into(),
+            revoked_at: None,
+        },
+        now,
+        None,
+    ))
+    .unwrap();
+    let (invitation, code) = invitation::issue("person-dana", Some("person-1"), now, DEFAULT_LIFETIME, &portal.random);
+    block_on(store.insert_invitation(&invitation)).unwrap();
+    let browser = portal.other_browser(7);
+    let mut passkey = ResidentSoftPasskey::new();
+    assert_eq!(browser.enrol(&code.to_string(), &mut passkey).status(), 200);
+    browser
+}
+
+#[test]
+fn the_person_reads_every_category_and_each_view_is_logged() {
+    let portal = margaret();
+    let home = text(&portal.get("/home"));
+    for page in PAGES {
+        assert!(home.contains(&format!("href=\"/people/person-1/{page}\"")), "home links to {page}: {home}");
+    }
+    let expectations = [
+        ("care-plan", "Risks, and how they are kept low"),
+        ("guide", "We will call you back."),
+        ("medicines", "Penicillin"),
+        ("visits", "Visit note number 0."),
+        ("contacts", "href=\"tel:01632960199\""),
+        ("documents", "Discharge summary"),
+    ];
+    for (page, expected) in expectations {
+        let response = portal.get(&format!("/people/person-1/{page}"));
+        assert_eq!(response.status(), 200, "{page}");
+        assert!(text(&response).contains(expected), "{page} shows {expected:?}: {}", text(&response));
+    }
+    let log = block_on(portal.store().audit_for_subject("person-1", 100)).unwrap();
+    for category in ["care_plan", "service_user_guide", "medication", "visits_and_notes", "contacts", "documents"] {
+        assert!(
+            log.iter().any(|event| event.action == format!("{category}.viewed") && event.actor_id.as_deref() == Some("person-1")),
+            "{category} view logged"
+        );
+    }
+    let access_log = text(&portal.get("/access-log"));
+    assert!(access_log.contains("looked at the medicines"), "{access_log}");
+}
+
+#[test]
+fn the_medicines_page_shows_the_week_as_a_grid_and_as_a_list() {
+    let portal = margaret();
+    let page = text(&portal.get("/people/person-1/medicines"));
+    assert!(page.contains("Paracetamol 500 mg tablets"));
+    assert!(!page.contains("Amoxicillin (stopped)"), "a medicine stopped three weeks ago is neither current nor in this week");
+    assert!(page.contains("app-dose--given"), "{page}");
+    assert!(page.contains("app-dose--refused"));
+    assert!(page.contains("app-dose--missing"), "a past dose with no record is shown as a gap");
+    assert!(page.contains("20:00, Paracetamol 500 mg tablets: refused – Felt sick (recorded by Jo Adeyemi)"), "{page}");
+    // An earlier week: the stopped medicine was current then.
+    let from = (portal.now.get().date_naive() - Duration::days(27)).format("%Y-%m-%d").to_string();
+    let earlier = text(&portal.get(&format!("/people/person-1/medicines?from={from}")));
+    assert!(earlier.contains("Amoxicillin (stopped)"));
+    assert!(earlier.contains("Later week"));
+    for bad in ["yesterday", "2026-13-01", "1900-01-01"] {
+        assert_eq!(portal.get(&format!("/people/person-1/medicines?from={bad}")).status(), 400, "{bad}");
+    }
+}
+
+#[test]
+fn visits_come_a_page_at_a_time_newest_first() {
+    let portal = margaret();
+    let first = text(&portal.get("/people/person-1/visits"));
+    assert!(first.contains("Visit note number 0.") && first.contains("Visit note number 9."));
+    assert!(!first.contains("Visit note number 10."));
+    let next = first.split("href=\"?after=").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_owned();
+    let second = text(&portal.get(&format!("/people/person-1/visits?after={next}")));
+    assert!(second.contains("Visit note number 10.") && !second.contains("Visit note number 9."));
+    assert!(second.contains("Newest visits"));
+    let response = portal.get("/people/person-1/visits?after=not-a-cursor");
+    assert_eq!(response.status(), 400);
+    assert!(text(&response).contains("Start again from the first page."), "{}", text(&response));
+}
+
+#[test]
+fn documents_download_as_attachments_with_their_own_type() {
+    let portal = margaret();
+    let response = portal.get("/people/person-1/documents/doc-1");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"carefront-doc1.txt\"");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.body(), b"Home on 3 November with a frame.\n");
+    assert_eq!(portal.get("/people/person-1/documents/doc-404").status(), 404);
+    let log = block_on(portal.store().audit_for_subject("person-1", 10)).unwrap();
+    assert!(log.iter().any(|event| event.detail.contains("opened the document") && event.detail.contains("Discharge summary")));
+}
+
+#[test]
+fn a_family_carer_sees_only_what_was_granted_and_loses_it_at_once_on_revocation() {
+    let portal = margaret();
+    let dana = daughter(&portal);
+    let overview = text(&dana.get("/people/person-1"));
+    assert!(overview.contains("href=\"/people/person-1/medicines\""));
+    assert!(!overview.contains("href=\"/people/person-1/visits\""), "no link to what she cannot see");
+    assert_eq!(dana.get("/people/person-1/medicines").status(), 200);
+    for page in ["care-plan", "guide", "visits", "contacts", "documents", "documents/doc-1"] {
+        let response = dana.get(&format!("/people/person-1/{page}"));
+        assert_eq!(response.status(), 404, "{page} does not exist for her");
+        assert!(!text(&response).contains("Margaret"), "a 404 names nobody");
+    }
+    let log = block_on(portal.store().audit_for_subject("person-1", 100)).unwrap();
+    let hers: Vec<_> = log.iter().filter(|event| event.actor_id.as_deref() == Some("person-dana")).collect();
+    assert!(hers.iter().any(|event| event.action == "medication.viewed" && event.basis.as_deref() == Some("grant:grant-dana (consent)")));
+    assert!(hers.iter().all(|event| event.action != "visits_and_notes.viewed"), "refused reads are not views");
+    // Margaret sees Dana's look in her access log.
+    assert!(text(&portal.get("/access-log")).contains("Dana Okafor"));
+
+    // Margaret revokes: Dana's very next request is refused.
+    let store = portal.store();
+    let grant = block_on(store.grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.id == "grant-dana").unwrap();
+    let revoked = Grant { revoked_at: Some(portal.now.get()), ..grant };
+    assert!(matches!(block_on(store.update_grant(&revoked, portal.now.get(), None)).unwrap(), GrantUpdate::Updated(2)));
+    assert_eq!(dana.get("/people/person-1/medicines").status(), 404);
+}
+
+#[test]
+fn nobody_else_can_open_any_page_and_strangers_must_sign_in() {
+    let portal = margaret();
+    let (_, code) = portal.person_with_invitation("person-2", "Arthur Jenkins");
+    let arthur = portal.other_browser(11);
+    let mut passkey = ResidentSoftPasskey::new();
+    assert_eq!(arthur.enrol(&code, &mut passkey).status(), 200);
+    for page in PAGES {
+        assert_eq!(arthur.get(&format!("/people/person-1/{page}")).status(), 404, "{page}");
+        assert_eq!(arthur.get(&format!("/people/person-404/{page}")).status(), 404, "{page} of nobody");
+    }
+    let stranger = portal.other_browser(12);
+    let response = stranger.get("/people/person-1/medicines");
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/sign-in");
+    let csrf = portal.csrf_from("/home");
+    assert_eq!(portal.post_form("/people/person-1/medicines", &[("csrf", &csrf)]).status(), 405);
+}
