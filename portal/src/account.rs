@@ -27,7 +27,7 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
     let supported = care::people_supported(context, person).await?;
     let ending = crate::sharing::ending_soon(context, person).await?;
     let sections = if person.role == carefront_shared::domain::Role::ServiceUser { record::sections(context, person, &person.id).await? } else { Vec::new() };
-    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, sections })
+    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, sections, me => person.id })
 }
 
 /// GET /people/{id}: the care information a representative or member of staff may see about
@@ -47,7 +47,8 @@ pub async fn person_page(context: &RequestContext<'_>, visit: &Visit, subject_id
         Err(error) => return Err(error),
     };
     let sections = record::sections(context, person, subject_id).await?;
-    page(context, visit, "person.html", context! { current => "home", subject => entry, plan, sections })
+    let flags = crate::needs::flags(context, subject_id).await?;
+    page(context, visit, "person.html", context! { current => "home", subject => entry, plan, sections, flags })
 }
 
 #[derive(Serialize)]

@@ -6,6 +6,7 @@ pub mod assets;
 mod care;
 mod enrolment;
 pub mod error;
+mod needs;
 mod pages;
 mod record;
 mod sharing;
@@ -82,6 +83,8 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::GET | Method::HEAD, ["people", id, "contacts"]) => record::contacts(context, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "documents"]) => record::documents(context, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "documents", document]) => record::download(context, visit, id, document).await,
+        (Method::GET | Method::HEAD, ["people", id, "needs"]) => needs::page(context, request, visit, id).await,
+        (Method::POST, ["people", id, "needs"]) => needs::save(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit).await,
         (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit).await,
         (Method::POST, ["access", "add"]) => sharing::add(context, request, visit).await,
@@ -112,7 +115,7 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["people", _, "care-plan" | "guide" | "medicines" | "visits" | "contacts" | "documents"]
         | ["people", _, "documents", _]
         | ["receipts", _] => Some("GET, HEAD"),
-        ["invitation"] | ["access", "add"] => Some("GET, HEAD, POST"),
+        ["invitation"] | ["access", "add"] | ["people", _, "needs"] => Some("GET, HEAD, POST"),
         ["passkeys", "create", "options" | "finish"]
         | ["sign-in", "options" | "finish"]
         | ["sign-out"]

@@ -41,6 +41,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "record_visits.html",
     "record_contacts.html",
     "record_documents.html",
+    "needs.html",
+    "needs_flag.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

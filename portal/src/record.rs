@@ -32,7 +32,8 @@ pub fn slug(category: Category) -> Option<&'static str> {
         Category::VisitsAndNotes => Some("visits"),
         Category::Contacts => Some("contacts"),
         Category::Documents => Some("documents"),
-        Category::Preferences | Category::AccessLog => None,
+        Category::Preferences => Some("needs"),
+        Category::AccessLog => None,
     }
 }
 
@@ -48,7 +49,8 @@ fn heading(category: Category, own: bool) -> &'static str {
         (Category::Contacts, false) => "Contacts",
         (Category::Documents, true) => "Your documents",
         (Category::Documents, false) => "Documents",
-        (Category::Preferences, _) => "Format and communication needs",
+        (Category::Preferences, true) => "How you like to get information",
+        (Category::Preferences, false) => "Format and communication needs",
         (Category::AccessLog, _) => "Who has looked at the record",
     }
 }
@@ -72,6 +74,8 @@ struct Subject {
     name: String,
     own: bool,
     back_label: String,
+    /// Their format and communication needs, flagged for anyone else who sees them.
+    needs: Vec<String>,
 }
 
 /// Decides, then names the subject. Refusal is 404 before anything about them is read.
@@ -80,7 +84,8 @@ async fn open(context: &RequestContext<'_>, reader: &Person, subject_id: &str, c
     let own = reader.id == subject_id;
     let name = if own { reader.display_name.clone() } else { context.store.person(subject_id).await?.ok_or(PortalError::NotFound)?.display_name };
     let back_label = if own { "Your care".to_owned() } else { format!("{name}'s care") };
-    Ok((allowed, Subject { id: subject_id.to_owned(), name, own, back_label }))
+    let needs = if own { Vec::new() } else { crate::needs::flags(context, subject_id).await? };
+    Ok((allowed, Subject { id: subject_id.to_owned(), name, own, back_label, needs }))
 }
 
 fn day(time: DateTime<Utc>) -> String {
@@ -372,6 +377,6 @@ mod tests {
     #[test]
     fn every_record_page_has_a_path() {
         let paths: Vec<_> = Category::ALL.into_iter().filter_map(slug).collect();
-        assert_eq!(paths, ["care-plan", "guide", "medicines", "visits", "contacts", "documents"]);
+        assert_eq!(paths, ["care-plan", "guide", "medicines", "visits", "contacts", "documents", "needs"]);
     }
 }

@@ -3,6 +3,7 @@
 
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{Person, SessionRecord};
+use carefront_shared::needs::Presentation;
 use carefront_shared::random::token;
 use carefront_shared::session::{self, SESSION_COOKIE, SESSION_PURPOSE};
 use http::header;
@@ -24,6 +25,8 @@ pub struct SignedIn {
     pub session_hash: String,
     /// Whether they proved themselves with a passkey within the re-authentication window.
     pub recently_verified: bool,
+    /// How pages are shown to them, from their recorded format needs.
+    pub presentation: Presentation,
 }
 
 /// What the portal knows about the browser making this request.
@@ -84,7 +87,9 @@ impl Visit {
             context.store.touch_session(&id_hash, context.now).await?;
         }
         let recently_verified = session::recently_verified(&record, context.now);
-        self.signed_in = Some(SignedIn { person, session_hash: id_hash, recently_verified });
+        // Their own format needs shape every page they see (large print, easy read).
+        let presentation = Presentation::of(&context.store.needs(&person.id, false).await?);
+        self.signed_in = Some(SignedIn { person, session_hash: id_hash, recently_verified, presentation });
         Ok(())
     }
 
@@ -147,7 +152,8 @@ impl Visit {
         context.store.insert_session(&record).await?;
         self.new_session_cookie = Some(minted.cookie_value);
         self.clear_session_cookie = false;
-        self.signed_in = Some(SignedIn { person, session_hash: minted.id_hash, recently_verified: true });
+        let presentation = Presentation::of(&context.store.needs(&person.id, false).await?);
+        self.signed_in = Some(SignedIn { person, session_hash: minted.id_hash, recently_verified: true, presentation });
         Ok(())
     }
 
@@ -178,6 +184,7 @@ impl Visit {
     /// The variables every page template gets.
     pub fn page_context(&self, context: &RequestContext<'_>, extra: minijinja::Value) -> minijinja::Value {
         let person = self.signed_in.as_ref().map(|signed_in| &signed_in.person);
+        let presentation = self.signed_in.as_ref().map(|signed_in| signed_in.presentation).unwrap_or_default();
         let csrf = self.csrf_token(context);
         // The page's own variables win: merge_maps looks keys up from the last map backwards.
         minijinja::value::merge_maps([
@@ -186,7 +193,8 @@ impl Visit {
                 name => person.map(|person| person.display_name.clone()),
                 role => person.map(|person| person.role.as_str()),
                 csrf => csrf,
-                large_print => false,
+                large_print => presentation.large_print,
+                easy_read => presentation.easy_read,
             },
             extra,
         ])

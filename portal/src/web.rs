@@ -93,6 +93,16 @@ pub fn redirect(location: &'static str) -> Response {
     response
 }
 
+/// A 303 redirect to a path built at run time; it must be a path on this site.
+pub fn redirect_to(location: &str) -> Response {
+    let mut response = http::Response::new(Vec::new());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    let safe = location.starts_with('/') && !location.starts_with("//") && !location.contains('\\');
+    let value = HeaderValue::from_str(if safe { location } else { "/home" }).unwrap_or(HeaderValue::from_static("/home"));
+    response.headers_mut().insert(header::LOCATION, value);
+    response
+}
+
 /// A static file with a year-long, immutable cache lifetime (its URL changes with its content).
 pub fn static_file(content_type: &'static str, body: &'static [u8]) -> Response {
     let mut response = response(StatusCode::OK, content_type, body.to_vec());

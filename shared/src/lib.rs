@@ -2,6 +2,7 @@
 //! `Store` trait and the one SQL schema. Pure: no clock, no RNG, no I/O of its own, and no
 //! runtime crate (`worker`, `spin-sdk`, `wasm-bindgen`) in its dependency tree.
 
+pub mod comments;
 pub mod config;
 pub mod consent;
 pub mod context;
@@ -10,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod invitation;
 pub mod migrations;
+pub mod needs;
 pub mod passkey;
 pub mod problem;
 pub mod random;

@@ -37,13 +37,15 @@ pub enum GrantUpdate {
 }
 
 pub mod record;
+pub mod voice;
 
 pub use record::RecordStore;
+pub use voice::VoiceStore;
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: RecordStore {
+pub trait Store: RecordStore + VoiceStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 

@@ -289,3 +289,97 @@ fn administrations_are_append_only_and_a_retry_is_not_a_duplicate() {
     let not_given_without_reason = Administration { id: "mar-2".into(), outcome: Outcome::NotGiven, reason: None, ..entry };
     assert!(block_on(store.insert_administration(&not_given_without_reason)).is_err(), "the schema wants a reason");
 }
+
+#[test]
+fn needs_are_ended_not_changed_and_the_feed_sees_both() {
+    use carefront_shared::needs::{Need, RecordedNeed};
+    use carefront_shared::store::VoiceStore;
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = seeded(&db);
+    let recorded = |id: &str, person: &str, need| RecordedNeed {
+        id: id.into(),
+        person_id: person.into(),
+        need,
+        detail: String::new(),
+        recorded_by: person.into(),
+        recorded_by_name: person.into(),
+        acting_for: None,
+        consent_discussion_id: None,
+        recorded_at: now(),
+        ended_at: None,
+    };
+    block_on(store.change_needs(
+        "person-1",
+        &[],
+        &[recorded("n1", "person-1", Need::LargePrint24), recorded("n2", "person-1", Need::EasyRead)],
+        "person-1",
+        now(),
+    ))
+    .unwrap();
+    block_on(store.change_needs("person-2", &[], &[recorded("n3", "person-2", Need::Braille)], "person-2", now())).unwrap();
+    // Ending someone else's need through person-1 does nothing.
+    block_on(store.change_needs("person-1", &["n3".into(), "n2".into()], &[], "person-1", now() + Duration::hours(1))).unwrap();
+    let live: Vec<_> = block_on(store.needs("person-1", false)).unwrap().into_iter().map(|need| need.id).collect();
+    assert_eq!(live, ["n1"]);
+    assert_eq!(block_on(store.needs("person-1", true)).unwrap().len(), 2);
+    assert_eq!(block_on(store.needs("person-2", false)).unwrap().len(), 1);
+    let feed = block_on(store.need_changes(&["person-1".into()], 0, 10)).unwrap();
+    let changes: Vec<_> = feed.iter().map(|change| (change.need.id.as_str(), change.change.as_str())).collect();
+    assert_eq!(changes, [("n1", "recorded"), ("n2", "recorded"), ("n2", "ended")]);
+    let after = block_on(store.need_changes(&["person-1".into(), "person-2".into()], feed[1].seq, 10)).unwrap();
+    assert_eq!(after.iter().map(|change| change.need.id.as_str()).collect::<Vec<_>>(), ["n3", "n2"]);
+    // The schema refuses rewriting a need, un-ending it, or deleting it.
+    for sql in [
+        "UPDATE format_needs SET need = 'braille' WHERE id = 'n1'",
+        "UPDATE format_needs SET ended_at = NULL WHERE id = 'n2'",
+        "DELETE FROM format_needs WHERE id = 'n1'",
+        "DELETE FROM format_need_changes",
+    ] {
+        assert!(block_on(db.execute(sql, &[])).is_err(), "{sql}");
+    }
+}
+
+#[test]
+fn a_comment_is_answered_once_per_version() {
+    use carefront_shared::comments::{Comment, CommentKind, CommentStatus};
+    use carefront_shared::store::VoiceStore;
+    use carefront_shared::store::voice::{Answer, CommentAnswer};
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = seeded(&db);
+    let comment = Comment {
+        id: "c1".into(),
+        person_id: "person-1".into(),
+        category: Category::Medication,
+        entry_id: Some("med-1".into()),
+        entry_label: "Paracetamol".into(),
+        kind: CommentKind::Correction,
+        body: "I stopped taking this in October.".into(),
+        author_id: "person-1".into(),
+        author_name: "Margaret".into(),
+        acting_for: None,
+        created_at: now(),
+        status: CommentStatus::Open,
+        response: None,
+        responded_by: None,
+        responded_at: None,
+        version: 1,
+    };
+    block_on(store.insert_comment(&comment)).unwrap();
+    assert_eq!(block_on(store.comments("person-1")).unwrap(), std::slice::from_ref(&comment));
+    assert_eq!(block_on(store.comment("person-2", "c1")).unwrap(), None, "only through its own person");
+    let first = block_on(store.answer_comment(
+        "person-1",
+        "c1",
+        1,
+        &Answer { status: CommentStatus::Corrected, response: "Removed from the list.", responded_by: "Brookside" },
+        now(),
+    ))
+    .unwrap();
+    assert_eq!(first, CommentAnswer::Saved(2));
+    let stale = block_on(store.answer_comment("person-1", "c1", 1, &Answer { status: CommentStatus::Declined, response: "No.", responded_by: "Other" }, now()))
+        .unwrap();
+    let CommentAnswer::Conflict(Some(current)) = stale else { panic!("a stale answer must conflict") };
+    assert_eq!((current.status, current.response.as_deref()), (CommentStatus::Corrected, Some("Removed from the list.")));
+    assert!(block_on(store.answer_comment("person-1", "c1", 2, &Answer { status: CommentStatus::Open, response: "x", responded_by: "y" }, now())).is_err());
+    assert!(block_on(db.execute("DELETE FROM comments", &[])).is_err());
+}
