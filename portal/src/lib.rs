@@ -4,6 +4,7 @@
 mod account;
 pub mod assets;
 mod care;
+mod comments;
 mod enrolment;
 pub mod error;
 mod needs;
@@ -85,6 +86,9 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::GET | Method::HEAD, ["people", id, "documents", document]) => record::download(context, visit, id, document).await,
         (Method::GET | Method::HEAD, ["people", id, "needs"]) => needs::page(context, request, visit, id).await,
         (Method::POST, ["people", id, "needs"]) => needs::save(context, request, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "comments"]) => comments::list(context, request, visit, id).await,
+        (Method::POST, ["people", id, "comments"]) => comments::add(context, request, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "comments", "new"]) => comments::new_page(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit).await,
         (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit).await,
         (Method::POST, ["access", "add"]) => sharing::add(context, request, visit).await,
@@ -114,8 +118,9 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["people", _]
         | ["people", _, "care-plan" | "guide" | "medicines" | "visits" | "contacts" | "documents"]
         | ["people", _, "documents", _]
+        | ["people", _, "comments", "new"]
         | ["receipts", _] => Some("GET, HEAD"),
-        ["invitation"] | ["access", "add"] | ["people", _, "needs"] => Some("GET, HEAD, POST"),
+        ["invitation"] | ["access", "add"] | ["people", _, "needs" | "comments"] => Some("GET, HEAD, POST"),
         ["passkeys", "create", "options" | "finish"]
         | ["sign-in", "options" | "finish"]
         | ["sign-out"]

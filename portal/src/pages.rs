@@ -43,6 +43,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "record_documents.html",
     "needs.html",
     "needs_flag.html",
+    "comment_link.html",
+    "record_footer.html",
+    "comment_new.html",
+    "comments.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

@@ -76,6 +76,10 @@ struct Subject {
     back_label: String,
     /// Their format and communication needs, flagged for anyone else who sees them.
     needs: Vec<String>,
+    /// Whether the reader may comment on this category.
+    contribute: bool,
+    /// The category's stored name (for comment links).
+    category: &'static str,
 }
 
 /// Decides, then names the subject. Refusal is 404 before anything about them is read.
@@ -85,7 +89,8 @@ async fn open(context: &RequestContext<'_>, reader: &Person, subject_id: &str, c
     let name = if own { reader.display_name.clone() } else { context.store.person(subject_id).await?.ok_or(PortalError::NotFound)?.display_name };
     let back_label = if own { "Your care".to_owned() } else { format!("{name}'s care") };
     let needs = if own { Vec::new() } else { crate::needs::flags(context, subject_id).await? };
-    Ok((allowed, Subject { id: subject_id.to_owned(), name, own, back_label, needs }))
+    let contribute = own || authorise(context, reader, subject_id, Action::Contribute, category).await.is_ok();
+    Ok((allowed, Subject { id: subject_id.to_owned(), name, own, back_label, needs, contribute, category: category.as_str() }))
 }
 
 fn day(time: DateTime<Utc>) -> String {
@@ -190,7 +195,7 @@ pub async fn medicines(context: &RequestContext<'_>, request: &Request, visit: &
         .map(|medicine| {
             let times: Vec<String> = medicine.times.iter().map(|time| time.format("%H:%M").to_string()).collect();
             context! {
-                name => medicine.name, dose => medicine.dose, route => medicine.route, times, as_needed => medicine.as_needed,
+                id => medicine.id, name => medicine.name, dose => medicine.dose, route => medicine.route, times, as_needed => medicine.as_needed,
                 instructions => medicine.instructions, prescriber => medicine.prescriber, since => medicine.started_on.format("%-d %B %Y").to_string(),
             }
         })
@@ -262,7 +267,7 @@ pub async fn visits(context: &RequestContext<'_>, request: &Request, visit: &Vis
             context! {
                 when => entry.starts_at.format("%A %-d %B %Y").to_string(),
                 time => format!("{} to {}", entry.starts_at.format("%H:%M"), entry.ends_at.format("%H:%M")),
-                status, tag, carers => entry.carers, paragraphs,
+                id => entry.id, status, tag, carers => entry.carers, paragraphs,
             }
         })
         .collect();

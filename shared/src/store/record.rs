@@ -44,6 +44,8 @@ pub trait RecordStore {
     /// Stores a visit, or replaces one with the same id and person. `false` if the id belongs to
     /// another person's visit (nothing is written).
     async fn upsert_visit(&self, visit: &CareVisit) -> Result<bool>;
+    /// One of the person's visits.
+    async fn visit(&self, person_id: &str, id: &str) -> Result<Option<CareVisit>>;
     /// One page of the person's visits, newest first, starting after `cursor`.
     async fn visits(&self, person_id: &str, cursor: Option<&str>, limit: i64) -> Result<Page<CareVisit>>;
 
@@ -352,6 +354,10 @@ impl RecordStore for SqlStore<'_> {
             )
             .await?;
         Ok(changed > 0)
+    }
+
+    async fn visit(&self, person_id: &str, id: &str) -> Result<Option<CareVisit>> {
+        self.one(&format!("SELECT {VISIT_COLUMNS} FROM care_visits WHERE person_id = ?1 AND id = ?2"), &[person_id.into(), id.into()], visit).await
     }
 
     async fn visits(&self, person_id: &str, cursor: Option<&str>, limit: i64) -> Result<Page<CareVisit>> {
