@@ -171,9 +171,79 @@ describe(`a second person (${runtime})`, () => {
   });
 });
 
+describe(`a person shares their medicines with their daughter (${runtime})`, () => {
+  // The first person (Margaret, signed in above) lets her daughter see her medicines only.
+  test('grants medicines only; the daughter sees them, gets "not found" for visits, and loses access at once on revocation', async () => {
+    const { page } = first;
+    const margaretId = stack.invitations[0].person_id;
+
+    // Her own record pages, checked for accessibility on the way.
+    await page.goto(`${stack.portalUrl}/people/${margaretId}/medicines`);
+    await page.getByRole('heading', { name: 'Your medicines' }).waitFor();
+    await axe(page, 'medicines');
+    await page.goto(`${stack.portalUrl}/people/${margaretId}/visits`);
+    await axe(page, 'visits');
+    await page.goto(`${stack.portalUrl}/people/${margaretId}/needs`);
+    await axe(page, 'needs');
+
+    // Adding someone asks for the passkey again, unless she used it in the last few minutes.
+    await page.goto(`${stack.portalUrl}/access/add`);
+    if (await page.locator('[data-webauthn="authenticate"]').count() > 0) {
+      const confirmed = page.waitForResponse((r) => new URL(r.url()).pathname === '/reauthenticate/finish');
+      await page.locator('[data-webauthn="authenticate"]').click();
+      assert.equal((await confirmed).status(), 200, 'the passkey confirmed it was her');
+    }
+    await page.getByLabel('Their name').waitFor();
+    await page.getByLabel('Their name').fill('Dana Okafor');
+    await page.getByLabel('Your medicines').check();
+    const ends = new Date(Date.now() + 30 * 24 * 3600 * 1000);
+    await page.getByLabel('Day').fill(String(ends.getUTCDate()));
+    await page.getByLabel('Month').fill(String(ends.getUTCMonth() + 1));
+    await page.getByLabel('Year').fill(String(ends.getUTCFullYear()));
+    await page.getByLabel('Why do they need to see it?').fill('to help me with my tablets');
+    await page.getByRole('button', { name: /give access/i }).click();
+    const code = (await page.locator('main').innerText()).match(/Invitation code:\s*([0-9A-Z-]+)/)?.[1];
+    assert.ok(code, 'the invitation code is shown once');
+
+    const dana = await newPerson(browser);
+    try {
+      await openInvitation(dana.page, { url: `${stack.portalUrl}/invitation?code=${code}` });
+      await createPasskey(dana.page);
+      await dana.page.getByRole('link', { name: stack.invitations[0].display_name }).click();
+      await waitForPath(dana.page, `/people/${margaretId}`);
+      const overview = await dana.page.locator('main').innerText();
+      assert.ok(!/Visits and notes/.test(overview), 'no link to visits she may not see');
+      const medicines = await dana.page.goto(`${stack.portalUrl}/people/${margaretId}/medicines`);
+      assert.equal(medicines.status(), 200);
+      assert.ok((await dana.page.locator('main').innerText()).includes('Paracetamol'), 'she sees the medicines');
+      const visits = await dana.page.goto(`${stack.portalUrl}/people/${margaretId}/visits`);
+      assert.equal(visits.status(), 404, 'visit notes do not exist for her');
+      assert.ok((await dana.page.title()).startsWith('Page not found'));
+
+      // Margaret stops Dana's access.
+      await page.goto(`${stack.portalUrl}/access`);
+      const danaGrant = page.locator('.govuk-summary-card').filter({ hasText: 'Dana Okafor' }).first();
+      await danaGrant.getByRole('button', { name: /stop/i }).click();
+      await page.waitForURL((url) => url.pathname === '/access' && url.search.includes('done=stopped'));
+
+      // Dana's very next request is refused.
+      const after = await dana.page.goto(`${stack.portalUrl}/people/${margaretId}/medicines`);
+      assert.equal(after.status(), 404, 'revocation is immediate');
+
+      // Margaret's access log shows Dana's look at her medicines.
+      await page.goto(`${stack.portalUrl}/access-log`);
+      const log = await page.locator('main').innerText();
+      assert.ok(/Dana Okafor[\s\S]*looked at the medicines/.test(log) || /looked at the medicines[\s\S]*Dana Okafor/.test(log),
+        `the access log shows Dana's view:\n${log}`);
+    } finally {
+      await dana.context.close();
+    }
+  });
+});
+
 test('axe-core finds no accessibility violations at 320 px', () => {
   assert.deepEqual([...axeFindings.keys()].sort(),
-    ['create passkey', 'home', 'invitation', 'passkeys', 'start']);
+    ['create passkey', 'home', 'invitation', 'medicines', 'needs', 'passkeys', 'start', 'visits']);
   const report = [...axeFindings]
     .flatMap(([name, violations]) => violations.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}\n`
       + v.nodes.map((n) => `    ${n.target.join(' ')}`).join('\n')));

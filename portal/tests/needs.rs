@@ -76,7 +76,8 @@ fn save(browser: &Portal, subject: &str, fields: &[(&str, &str)]) -> carefront_p
 #[test]
 fn the_person_records_needs_and_every_page_follows_them() {
     let portal = margaret();
-    assert!(!text(&portal.get("/home")).contains("app-large-print"));
+    let before = text(&portal.get("/home"));
+    assert!(!before.contains("app-large-print") && !before.contains("easy read"));
     let response = save(
         &portal,
         "person-1",
@@ -92,6 +93,11 @@ fn the_person_records_needs_and_every_page_follows_them() {
     assert_eq!(response.headers()["location"], "/people/person-1/needs?done=saved");
     let home = text(&portal.get("/home"));
     assert!(home.contains("class=\"govuk-template app-large-print app-large-print--24\""), "{home}");
+    // Easy read: plain-language summaries with symbols on the key pages.
+    assert!(home.contains("Your care: easy read"), "{home}");
+    let plan = text(&portal.get("/people/person-1/care-plan"));
+    assert!(plan.contains("Your care plan: easy read") && plan.contains("What you want") && plan.contains("Stay at home"), "{plan}");
+    assert!(text(&portal.get("/people/person-1/medicines")).contains("Your medicines: easy read"));
     let page = text(&portal.get("/people/person-1/needs?done=saved"));
     assert!(page.contains("Saved."));
     assert!(page.contains("Requires written information in at least 24 point sans serif font (SNOMED CT 957351000000102)"), "{page}");
