@@ -2,6 +2,7 @@
 //! contacts, documents and emergency summaries for Margaret and Arthur, dated from the time
 //! the seed runs so that the week grid and the timeline always have recent entries.
 
+use carefront_shared::discussion::{Discussion, Method, Participant, Role, Status, Topic};
 use carefront_shared::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, EmergencySummary, GuideSection, Medicine, Outcome, ServiceUserGuide,
     VisitStatus,
@@ -327,6 +328,30 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> Result<(), StoreErro
         })
         .await?;
     store.upsert_guide(&guide(margaret, now)).await?;
+    let discussion = Discussion {
+        id: "discussion-margaret-1".into(),
+        person_id: margaret.into(),
+        organisation_id: PROVIDER.into(),
+        held_on: now.date_naive() - Duration::days(3),
+        method: Method::HomeVisit,
+        participants: vec![
+            Participant { role: Role::Person, name: "Margaret Okafor".into() },
+            Participant { role: Role::Family, name: "Sam Okafor".into() },
+            Participant { role: Role::Staff, name: "Priya Shah".into() },
+        ],
+        covered: Topic::ALL.to_vec(),
+        decisions: "Margaret's records are kept in carefront, with a paper copy of her care plan in the kitchen drawer. Sam can see her care plan and medicines for six months.".into(),
+        persons_words: "I'm happy for Sam to see my tablets, he sorts out my prescriptions. I don't want the neighbours knowing my business.".into(),
+        recorded_by: "Priya Shah, Brookside Home Care".into(),
+        recorded_at: now,
+        status: Status::Awaiting,
+        response: None,
+        responded_by: None,
+        acting_for: None,
+        responded_at: None,
+        version: 1,
+    };
+    store.insert_discussion(&discussion, Some("demo-discussion-margaret-1")).await?;
 
     // Arthur Jenkins.
     let arthur = "person-arthur";

@@ -27,7 +27,8 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
     let supported = care::people_supported(context, person).await?;
     let ending = crate::sharing::ending_soon(context, person).await?;
     let sections = if person.role == carefront_shared::domain::Role::ServiceUser { record::sections(context, person, &person.id).await? } else { Vec::new() };
-    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, sections, me => person.id })
+    let discussions = if person.role == carefront_shared::domain::Role::ServiceUser { crate::discussions::awaiting(context, &person.id).await? } else { 0 };
+    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, sections, me => person.id, discussions })
 }
 
 /// GET /people/{id}: the care information a representative or member of staff may see about

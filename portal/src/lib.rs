@@ -5,6 +5,7 @@ mod account;
 pub mod assets;
 mod care;
 mod comments;
+mod discussions;
 mod enrolment;
 pub mod error;
 mod needs;
@@ -89,6 +90,8 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::GET | Method::HEAD, ["people", id, "comments"]) => comments::list(context, request, visit, id).await,
         (Method::POST, ["people", id, "comments"]) => comments::add(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "comments", "new"]) => comments::new_page(context, request, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "discussions"]) => discussions::list(context, request, visit, id).await,
+        (Method::POST, ["people", id, "discussions", discussion]) => discussions::answer(context, request, visit, id, discussion).await,
         (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit).await,
         (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit).await,
         (Method::POST, ["access", "add"]) => sharing::add(context, request, visit).await,
@@ -119,6 +122,7 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["people", _, "care-plan" | "guide" | "medicines" | "visits" | "contacts" | "documents"]
         | ["people", _, "documents", _]
         | ["people", _, "comments", "new"]
+        | ["people", _, "discussions"]
         | ["receipts", _] => Some("GET, HEAD"),
         ["invitation"] | ["access", "add"] | ["people", _, "needs" | "comments"] => Some("GET, HEAD, POST"),
         ["passkeys", "create", "options" | "finish"]
@@ -127,6 +131,7 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["sessions", "end"]
         | ["passkeys", _, "rename" | "remove"]
         | ["access", _, "revoke"]
+        | ["people", _, "discussions", _]
         | ["reauthenticate", "options" | "finish"] => Some("POST"),
         _ => None,
     }

@@ -47,6 +47,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "record_footer.html",
     "comment_new.html",
     "comments.html",
+    "discussions.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

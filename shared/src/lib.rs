@@ -8,6 +8,7 @@ pub mod consent;
 pub mod context;
 pub mod crypto;
 pub mod db;
+pub mod discussion;
 pub mod domain;
 pub mod invitation;
 pub mod migrations;

@@ -36,16 +36,18 @@ pub enum GrantUpdate {
     Conflict(Option<Box<Grant>>),
 }
 
+pub mod discussion;
 pub mod record;
 pub mod voice;
 
+pub use discussion::DiscussionStore;
 pub use record::RecordStore;
 pub use voice::VoiceStore;
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: RecordStore + VoiceStore {
+pub trait Store: RecordStore + VoiceStore + DiscussionStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 

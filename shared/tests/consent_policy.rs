@@ -158,9 +158,10 @@ proptest! {
     fn an_allowed_decision_names_a_live_grant_that_covers_it(actor in any_actor(), grants in prop::collection::vec(arbitrary_grant(), 0..6), resource in any_resource(), view in any::<bool>()) {
         let action = if view { Action::View } else { Action::Contribute };
         if let Decision::Allow(carefront_shared::consent::Allowed::Grant { grant_id, .. }) = decide(&actor, SUBJECT, action, resource, &grants, now()) {
-            let grant = grants.iter().find(|grant| grant.id == grant_id).unwrap();
-            prop_assert_eq!(grant.state(now()), carefront_shared::consent::GrantState::Active);
-            prop_assert_eq!(grant.subject_id.as_str(), SUBJECT);
+            // Generated ids may repeat: some grant with that id must be live and about the subject.
+            prop_assert!(grants.iter().any(|grant| grant.id == grant_id
+                && grant.state(now()) == carefront_shared::consent::GrantState::Active
+                && grant.subject_id == SUBJECT));
         }
     }
 }

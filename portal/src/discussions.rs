@@ -1,0 +1,141 @@
+//! "Conversations about your information": the consent discussions providers recorded with the
+//! person, which the person — or someone acting for them — confirms or disputes.
+
+use carefront_shared::consent::{self, Action, Resource};
+use carefront_shared::context::RequestContext;
+use carefront_shared::discussion::{Discussion, Status};
+use carefront_shared::domain::{AuditEvent, Person};
+use carefront_shared::random::new_id;
+use carefront_shared::store::discussion::Answered;
+use http::StatusCode;
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use crate::care::actor;
+use crate::error::PortalError;
+use crate::visit::Visit;
+use crate::web;
+use crate::{Request, Response, page_with_status};
+
+/// The person themselves, or someone holding the act-for power; everyone else: 404.
+async fn may_answer(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<(), PortalError> {
+    if reader.id == subject_id && reader.role == carefront_shared::domain::Role::ServiceUser {
+        return Ok(());
+    }
+    let grants = context.store.grants_for_subject(subject_id).await?;
+    if consent::decide(&actor(reader), subject_id, Action::View, Resource::Grants, &grants, context.now).is_allowed() {
+        Ok(())
+    } else {
+        Err(PortalError::NotFound)
+    }
+}
+
+/// The discussions still waiting for the person's answer (for the home page notice).
+pub async fn awaiting(context: &RequestContext<'_>, subject_id: &str) -> Result<usize, PortalError> {
+    Ok(context.store.discussions(subject_id).await?.iter().filter(|discussion| discussion.status == Status::Awaiting).count())
+}
+
+async fn view(context: &RequestContext<'_>, discussion: &Discussion) -> Result<Value, PortalError> {
+    let provider =
+        context.store.organisation(&discussion.organisation_id).await?.map_or_else(|| "Your care provider".to_owned(), |organisation| organisation.name);
+    let participants: Vec<String> = discussion.participants.iter().map(|participant| format!("{} ({})", participant.name, participant.role.words())).collect();
+    let covered: Vec<&str> = discussion.covered.iter().map(|topic| topic.words()).collect();
+    Ok(context! {
+        id => discussion.id, version => discussion.version, provider,
+        held_on => discussion.held_on.format("%-d %B %Y").to_string(), method => discussion.method.words(),
+        participants, covered, decisions => discussion.decisions, words => discussion.persons_words,
+        status => discussion.status.as_str(), response => discussion.response,
+        answered => discussion.responded_at.map(|at| at.format("%-d %B %Y").to_string()),
+    })
+}
+
+/// GET /people/{id}/discussions.
+pub async fn list(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
+    let notice = match web::query_param(request, "done").as_deref() {
+        Some("confirmed") => Some("Thank you. The care provider can see that you said this is right."),
+        Some("disputed") => Some("Thank you. The care provider can see what you said, and should contact you to put it right."),
+        _ => None,
+    };
+    render(context, visit, subject_id, StatusCode::OK, None, notice).await
+}
+
+async fn render(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    subject_id: &str,
+    status: StatusCode,
+    error: Option<(&str, &str)>,
+    notice: Option<&str>,
+) -> Result<Response, PortalError> {
+    let reader = visit.require_person()?;
+    may_answer(context, reader, subject_id).await?;
+    let own = reader.id == subject_id;
+    let name = if own { reader.display_name.clone() } else { context.store.person(subject_id).await?.ok_or(PortalError::NotFound)?.display_name };
+    let mut items = Vec::new();
+    for discussion in context.store.discussions(subject_id).await? {
+        items.push(view(context, &discussion).await?);
+    }
+    let (error_id, error) = match error {
+        Some((id, message)) => (Some(id), Some(message)),
+        None => (None, None),
+    };
+    let subject = context! { id => subject_id, name, own };
+    page_with_status(context, visit, status, "discussions.html", context! { current => "home", subject, items, error, error_id, notice })
+}
+
+#[derive(Deserialize)]
+struct AnswerForm {
+    version: i64,
+    answer: Option<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+/// POST /people/{id}/discussions/{discussion}: "this is right", or "this is not right" with why.
+pub async fn answer(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str, id: &str) -> Result<Response, PortalError> {
+    let reader = visit.require_person()?;
+    may_answer(context, reader, subject_id).await?;
+    let form: AnswerForm = web::form(request)?;
+    let discussion = context.store.discussion(subject_id, id).await?.ok_or(PortalError::NotFound)?;
+    let status = match form.answer.as_deref() {
+        Some("right") => Status::Confirmed,
+        Some("not-right") => Status::Disputed,
+        Some(_) => return Err(PortalError::BadRequest("unknown answer".into())),
+        None => return render(context, visit, subject_id, StatusCode::BAD_REQUEST, Some((id, "Choose whether this is right")), None).await,
+    };
+    let comment = form.comment.trim();
+    if comment.chars().count() > 2000 || comment.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return render(context, visit, subject_id, StatusCode::BAD_REQUEST, Some((id, "Write up to 2,000 characters")), None).await;
+    }
+    if status == Status::Disputed && comment.is_empty() {
+        return render(context, visit, subject_id, StatusCode::BAD_REQUEST, Some((id, "Say what is not right, so the care provider can put it right")), None)
+            .await;
+    }
+    let acting_for = (reader.id != subject_id).then_some(subject_id);
+    let response = (!comment.is_empty()).then_some(comment);
+    match context.store.answer_discussion(subject_id, id, form.version, status, response, &reader.id, acting_for, context.now).await? {
+        Answered::Saved(_) => {}
+        Answered::Conflict => {
+            let message = "This was answered or changed after you opened the page, so nothing was saved. Check it below.";
+            return render(context, visit, subject_id, StatusCode::CONFLICT, Some((id, message)), None).await;
+        }
+    }
+    let provider =
+        context.store.organisation(&discussion.organisation_id).await?.map_or_else(|| "the care provider".to_owned(), |organisation| organisation.name);
+    let (action, verb) = if status == Status::Confirmed { ("consent_discussion.confirmed", "confirmed") } else { ("consent_discussion.disputed", "disputed") };
+    context
+        .store
+        .append_audit(&AuditEvent {
+            id: new_id(context.random),
+            at: context.now,
+            actor_id: Some(reader.id.clone()),
+            acting_for: acting_for.map(str::to_owned),
+            subject_id: Some(subject_id.to_owned()),
+            action: action.into(),
+            category: None,
+            basis: Some(format!("consent_discussion:{id}")),
+            detail: format!("{verb} the record of a conversation with {provider} on {}", discussion.held_on.format("%-d %B %Y")),
+        })
+        .await?;
+    Ok(web::redirect_to(&format!("/people/{subject_id}/discussions?done={verb}")))
+}
