@@ -5,6 +5,7 @@ mod account;
 pub mod assets;
 mod care;
 mod comments;
+mod council;
 mod discussions;
 mod enrolment;
 pub mod error;
@@ -91,6 +92,7 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::POST, ["people", id, "comments"]) => comments::add(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "comments", "new"]) => comments::new_page(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "discussions"]) => discussions::list(context, request, visit, id).await,
+        (Method::GET | Method::HEAD, ["council", "monitoring"]) => council::monitoring(context, visit).await,
         (Method::POST, ["people", id, "discussions", discussion]) => discussions::answer(context, request, visit, id, discussion).await,
         (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit).await,
         (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit).await,
@@ -123,6 +125,7 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["people", _, "documents", _]
         | ["people", _, "comments", "new"]
         | ["people", _, "discussions"]
+        | ["council", "monitoring"]
         | ["receipts", _] => Some("GET, HEAD"),
         ["invitation"] | ["access", "add"] | ["people", _, "needs" | "comments"] => Some("GET, HEAD, POST"),
         ["passkeys", "create", "options" | "finish"]

@@ -48,6 +48,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "comment_new.html",
     "comments.html",
     "discussions.html",
+    "council_monitoring.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

@@ -12,6 +12,7 @@ pub mod discussion;
 pub mod domain;
 pub mod invitation;
 pub mod migrations;
+pub mod monitoring;
 pub mod needs;
 pub mod passkey;
 pub mod problem;

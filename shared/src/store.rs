@@ -59,6 +59,8 @@ pub trait Store: RecordStore + VoiceStore + DiscussionStore {
     async fn person(&self, id: &str) -> Result<Option<Person>>;
     /// The organisation with this id.
     async fn organisation(&self, id: &str) -> Result<Option<Organisation>>;
+    /// Every organisation of a kind, by name.
+    async fn organisations(&self, kind: OrganisationKind) -> Result<Vec<Organisation>>;
     /// The person whose passkeys carry this WebAuthn user handle.
     async fn person_by_webauthn_handle(&self, handle: &uuid::Uuid) -> Result<Option<Person>>;
 
@@ -408,6 +410,14 @@ impl Store for SqlStore<'_> {
 
     async fn organisation(&self, id: &str) -> Result<Option<Organisation>> {
         self.one("SELECT id, kind, name, created_at FROM organisations WHERE id = ?1", &[id.into()], organisation).await
+    }
+
+    async fn organisations(&self, kind: OrganisationKind) -> Result<Vec<Organisation>> {
+        let kind = match kind {
+            OrganisationKind::Council => "council",
+            OrganisationKind::Provider => "provider",
+        };
+        self.all("SELECT id, kind, name, created_at FROM organisations WHERE kind = ?1 ORDER BY name, id", &[kind.into()], organisation).await
     }
 
     async fn person(&self, id: &str) -> Result<Option<Person>> {
