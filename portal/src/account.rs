@@ -44,7 +44,8 @@ pub async fn person_page(context: &RequestContext<'_>, visit: &Visit, subject_id
         Err(PortalError::NotFound) => None,
         Err(error) => return Err(error),
     };
-    page(context, visit, "person.html", context! { current => "home", subject => entry, plan })
+    let manage = crate::sharing::may_manage(context, person, subject_id).await?;
+    page(context, visit, "person.html", context! { current => "home", subject => entry, plan, manage })
 }
 
 #[derive(Serialize)]

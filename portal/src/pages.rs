@@ -33,6 +33,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "add_access.html",
     "access_added.html",
     "receipt.html",
+    "edit_access.html",
+    "grant_conflict.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {
