@@ -49,7 +49,8 @@ pub async fn person_page(context: &RequestContext<'_>, visit: &Visit, subject_id
     };
     let sections = record::sections(context, person, subject_id).await?;
     let flags = crate::needs::flags(context, subject_id).await?;
-    page(context, visit, "person.html", context! { current => "home", subject => entry, plan, sections, flags })
+    let manage = crate::sharing::may_manage(context, person, subject_id).await?;
+    page(context, visit, "person.html", context! { current => "home", subject => entry, plan, sections, flags, manage })
 }
 
 #[derive(Serialize)]

@@ -231,7 +231,9 @@ pub async fn finish_reauthentication(context: &RequestContext<'_>, request: &Req
         return Err(PasskeyError::UnknownCredential.into());
     }
     visit.mark_verified(context).await?;
-    web::json(StatusCode::OK, &Redirect { redirect: "/access/add" })
+    // Back to the page that asked (adding someone, or a change that gives more), if it is one.
+    let next = web::query_param(request, "next").filter(|path| crate::sharing::is_return_path(path));
+    web::json(StatusCode::OK, &serde_json::json!({ "redirect": next.as_deref().unwrap_or("/access/add") }))
 }
 
 /// Verifies a passkey assertion against this browser's authentication ceremony (used up in the

@@ -94,14 +94,24 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::GET | Method::HEAD, ["people", id, "discussions"]) => discussions::list(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["council", "monitoring"]) => council::monitoring(context, visit).await,
         (Method::POST, ["people", id, "discussions", discussion]) => discussions::answer(context, request, visit, id, discussion).await,
-        (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit).await,
-        (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit).await,
-        (Method::POST, ["access", "add"]) => sharing::add(context, request, visit).await,
+        (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit, None).await,
+        (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit, None).await,
+        (Method::POST, ["access", "add"]) => sharing::add(context, request, visit, None).await,
+        (Method::GET | Method::HEAD, ["access", grant, "edit"]) => sharing::edit_page(context, request, visit, None, grant).await,
+        (Method::POST, ["access", grant, "edit"]) => sharing::edit(context, request, visit, None, grant).await,
+        (Method::GET | Method::HEAD, ["people", id, "access"]) => sharing::access_page(context, request, visit, Some(id)).await,
+        (Method::GET | Method::HEAD, ["people", id, "access", "add"]) => sharing::add_page(context, visit, Some(id)).await,
+        (Method::POST, ["people", id, "access", "add"]) => sharing::add(context, request, visit, Some(id)).await,
+        (Method::GET | Method::HEAD, ["people", id, "access", grant, "edit"]) => sharing::edit_page(context, request, visit, Some(id), grant).await,
+        (Method::POST, ["people", id, "access", grant, "edit"]) => sharing::edit(context, request, visit, Some(id), grant).await,
+        (Method::POST, ["people", id, "access", grant, "revoke"]) => sharing::revoke(context, request, visit, Some(id), grant).await,
+        (Method::GET | Method::HEAD, ["people", id, "receipts", name]) => sharing::receipt_page(context, visit, Some(id), name).await,
+        (Method::GET | Method::HEAD, ["people", id, "access-log"]) => sharing::access_log(context, request, visit, Some(id)).await,
         (Method::POST, ["reauthenticate", "options"]) => enrolment::reauthentication_options(context, visit).await,
         (Method::POST, ["reauthenticate", "finish"]) => enrolment::finish_reauthentication(context, request, visit).await,
-        (Method::POST, ["access", id, "revoke"]) => sharing::revoke(context, request, visit, id).await,
-        (Method::GET | Method::HEAD, ["receipts", name]) => sharing::receipt_page(context, visit, name).await,
-        (Method::GET | Method::HEAD, ["access-log"]) => sharing::access_log(context, request, visit).await,
+        (Method::POST, ["access", id, "revoke"]) => sharing::revoke(context, request, visit, None, id).await,
+        (Method::GET | Method::HEAD, ["receipts", name]) => sharing::receipt_page(context, visit, None, name).await,
+        (Method::GET | Method::HEAD, ["access-log"]) => sharing::access_log(context, request, visit, None).await,
         (_, segments) => Err(match allowed_methods(segments) {
             Some(allowed) => PortalError::MethodNotAllowed(allowed),
             None => PortalError::NotFound,
@@ -126,8 +136,15 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["people", _, "comments", "new"]
         | ["people", _, "discussions"]
         | ["council", "monitoring"]
-        | ["receipts", _] => Some("GET, HEAD"),
-        ["invitation"] | ["access", "add"] | ["people", _, "needs" | "comments"] => Some("GET, HEAD, POST"),
+        | ["receipts", _]
+        | ["people", _, "access" | "access-log"]
+        | ["people", _, "receipts", _] => Some("GET, HEAD"),
+        ["invitation"]
+        | ["access", "add"]
+        | ["people", _, "needs" | "comments"]
+        | ["access", _, "edit"]
+        | ["people", _, "access", "add"]
+        | ["people", _, "access", _, "edit"] => Some("GET, HEAD, POST"),
         ["passkeys", "create", "options" | "finish"]
         | ["sign-in", "options" | "finish"]
         | ["sign-out"]
@@ -135,6 +152,7 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["passkeys", _, "rename" | "remove"]
         | ["access", _, "revoke"]
         | ["people", _, "discussions", _]
+        | ["people", _, "access", _, "revoke"]
         | ["reauthenticate", "options" | "finish"] => Some("POST"),
         _ => None,
     }

@@ -49,6 +49,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "comments.html",
     "discussions.html",
     "council_monitoring.html",
+    "edit_access.html",
+    "grant_conflict.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

@@ -430,3 +430,282 @@ fn every_grant_change_gives_a_receipt_that_verifies() {
     assert_eq!(other.get(&format!("/receipts/{receipt_id}")).status(), 404);
     assert_eq!(other.get(&format!("/receipts/{receipt_id}.json")).status(), 404);
 }
+
+/// A page's text with the entities minijinja writes turned back into characters.
+fn page(response: &carefront_portal::Response) -> String {
+    text(response).replace("&#x27;", "'").replace("&#x2f;", "/").replace("&quot;", "\"").replace("&amp;", "&")
+}
+
+fn edit_form<'a>(csrf: &'a str, version: &'a str, categories: &[&'a str], ends: (&'a str, &'a str, &'a str)) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("csrf", csrf),
+        ("version", version),
+        ("ends", "date"),
+        ("ends-day", ends.0),
+        ("ends-month", ends.1),
+        ("ends-year", ends.2),
+        ("purpose", "to help me with my tablets"),
+    ];
+    fields.extend(categories.iter().map(|category| ("categories", *category)));
+    fields
+}
+
+fn sams_grant(portal: &Portal) -> Grant {
+    pollster::block_on(portal.store().grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.id == "grant-sam").unwrap()
+}
+
+fn history(portal: &Portal, grant_id: &str) -> usize {
+    pollster::block_on(portal.store().grant_history(grant_id)).unwrap().len()
+}
+
+/// Proves the signed-in person again with `passkey`, finishing at `finish` (as the confirm page
+/// names it); returns where the page script is sent next.
+fn reauthenticate(portal: &Portal, passkey: &mut ResidentSoftPasskey, csrf: &str, finish: &str) -> String {
+    use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+    let options = portal.post_json("/reauthenticate/options", csrf, &serde_json::json!({}));
+    let options: carefront_shared::webauthn_rs::prelude::RequestChallengeResponse = serde_json::from_slice(options.body()).unwrap();
+    let assertion = passkey.do_authentication(url::Url::parse(support::ORIGIN).unwrap(), options).unwrap();
+    let finished = portal.post_json(finish, csrf, &assertion);
+    assert_eq!(finished.status(), 200, "{}", text(&finished));
+    serde_json::from_slice::<serde_json::Value>(finished.body()).unwrap()["redirect"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn narrowing_a_grant_applies_at_once_without_a_passkey_check() {
+    let portal = setup();
+    portal.advance(Duration::minutes(6));
+    let form = page(&portal.get("/access/grant-sam/edit"));
+    assert!(form.contains("Change Sam Okafor's access") && form.contains("At the moment: Sam Okafor can see your medicines"), "{form}");
+    assert!(
+        form.contains("value=\"medication\" checked") && form.contains("value=\"visits_and_notes\" checked") && !form.contains("value=\"care_plan\" checked")
+    );
+    assert!(form.contains("you will be asked to use your passkey again"), "{form}");
+    let csrf = csrf_in(&form).unwrap();
+    let narrowed = portal.post_form("/access/grant-sam/edit", &edit_form(&csrf, "1", &["medication"], ("1", "2", "2027")));
+    assert_eq!(narrowed.status(), 303, "{}", text(&narrowed));
+    assert_eq!(narrowed.headers()["location"], "/access?done=changed");
+    let grant = sams_grant(&portal);
+    assert_eq!((grant.version, grant.categories.clone()), (2, BTreeSet::from([Category::Medication])));
+    assert_eq!(grant.ends_at.unwrap().date_naive().to_string(), "2027-02-01");
+    let access = page(&portal.get("/access?done=changed"));
+    assert!(access.contains("Their access has been changed.") && access.contains("Sam Okafor can see your medicines until 1 February 2027."), "{access}");
+    let receipt = &pollster::block_on(portal.store().receipts_for_subject("person-1")).unwrap()[0];
+    assert_eq!((receipt.body.event.as_str(), receipt.body.grant_version), ("changed", 2));
+    assert!(receipt.body.collection_method.contains("by the person, signed in with their passkey"), "{}", receipt.body.collection_method);
+    assert!(carefront_shared::receipt::verify(&portal.config.session_key, receipt));
+    let events = pollster::block_on(portal.store().audit_for_subject("person-1", 50)).unwrap();
+    let changed = events.iter().find(|event| event.action == "grant.changed").unwrap();
+    assert_eq!((changed.actor_id.as_deref(), changed.acting_for.as_deref()), (Some("person-1"), None));
+    let log = page(&portal.get("/access-log"));
+    assert!(
+        log.contains("changed Sam Okafor's access: they can no longer see your visits and notes; it now ends on 1 February 2027 instead of 1 March 2027"),
+        "{log}"
+    );
+
+    // Saving it as it is changes nothing and writes nothing.
+    let csrf = csrf_in(&text(&portal.get("/access/grant-sam/edit"))).unwrap();
+    let same = portal.post_form("/access/grant-sam/edit", &edit_form(&csrf, "2", &["medication"], ("1", "2", "2027")));
+    assert_eq!(same.headers()["location"], "/access?done=unchanged");
+    assert_eq!(history(&portal, "grant-sam"), 2);
+}
+
+#[test]
+fn giving_more_needs_a_fresh_passkey_check_and_keeps_what_was_typed() {
+    let (portal, mut margaret) = setup_with_passkey();
+    portal.advance(Duration::minutes(6));
+    let csrf = csrf_in(&text(&portal.get("/access/grant-sam/edit"))).unwrap();
+    let wider = edit_form(&csrf, "1", &["care_plan", "medication", "visits_and_notes"], ("1", "3", "2027"));
+    let mut with_power = edit_form(&csrf, "1", &["medication", "visits_and_notes"], ("1", "3", "2027"));
+    with_power.push(("act-for", "yes"));
+    let mut no_end = edit_form(&csrf, "1", &["medication", "visits_and_notes"], ("", "", ""));
+    no_end.retain(|(key, _)| *key != "ends");
+    no_end.push(("ends", "none"));
+    let mut comment = edit_form(&csrf, "1", &["medication", "visits_and_notes"], ("1", "3", "2027"));
+    comment.push(("contribute", "yes"));
+    let later = edit_form(&csrf, "1", &["medication", "visits_and_notes"], ("2", "3", "2027"));
+    for fields in [&with_power, &no_end, &comment, &later, &wider] {
+        let asked = portal.post_form("/access/grant-sam/edit", fields);
+        assert_eq!(asked.status(), 200, "{fields:?}");
+        let asked = page(&asked);
+        assert!(asked.contains("Confirm it is you") && asked.contains("You are giving Sam Okafor more access"), "{asked}");
+        assert_eq!(history(&portal, "grant-sam"), 1, "nothing written before the passkey check: {fields:?}");
+    }
+    let confirm = page(&portal.post_form("/access/grant-sam/edit", &wider));
+    let finish = confirm.split("data-finish-url=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(finish.starts_with("/reauthenticate/finish?next="), "{finish}");
+
+    let next = reauthenticate(&portal, &mut margaret, &csrf, &finish);
+    assert!(next.starts_with("/access/grant-sam/edit?draft="), "{next}");
+    let held = page(&portal.get(&next));
+    assert!(held.contains("value=\"care_plan\" checked"), "the change typed before the check is kept: {held}");
+    // A draft someone else made up is not filled in.
+    let forged = next.replace("check=", "check=x");
+    assert!(!page(&portal.get(&forged)).contains("value=\"care_plan\" checked"));
+    let other = portal.other_browser(71);
+    let (_, code) = other.person_with_invitation("person-2", "Arthur Jenkins");
+    assert_eq!(other.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
+    assert_eq!(other.get(&next).status(), 404, "another person's browser");
+
+    let csrf = csrf_in(&held).unwrap();
+    let saved = portal.post_form("/access/grant-sam/edit", &edit_form(&csrf, "1", &["care_plan", "medication", "visits_and_notes"], ("1", "3", "2027")));
+    assert_eq!(saved.headers()["location"], "/access?done=changed");
+    let grant = sams_grant(&portal);
+    assert_eq!((grant.version, grant.categories.contains(&Category::CarePlan)), (2, true));
+    let receipt = &pollster::block_on(portal.store().receipts_for_subject("person-1")).unwrap()[0];
+    assert!(receipt.body.collection_method.contains("after confirming it was them with their passkey"));
+    assert!(page(&portal.get("/access-log")).contains("changed Sam Okafor's access: they can now also see your care plan"));
+    // The page to come back to is only ever one of these pages on this site.
+    for forged in ["https%3A%2F%2Fevil.example%2Faccess", "%2F%2Fevil.example%2Faccess", "%2Fhome"] {
+        let next = reauthenticate(&portal, &mut margaret, &csrf, &format!("/reauthenticate/finish?next={forged}"));
+        assert_eq!(next, "/access/add", "{forged}");
+    }
+}
+
+#[test]
+fn a_stale_change_is_a_conflict_that_shows_both_versions_and_writes_nothing() {
+    let portal = setup();
+    let csrf = csrf_in(&text(&portal.get("/access/grant-sam/edit"))).unwrap();
+    // Meanwhile the grant gains the contacts (version 2).
+    let mut grant = sams_grant(&portal);
+    grant.categories.insert(Category::Contacts);
+    pollster::block_on(portal.store().update_grant(&grant, portal.now.get(), None)).unwrap();
+    let receipts = pollster::block_on(portal.store().receipts_for_subject("person-1")).unwrap().len();
+
+    let stale = portal.post_form("/access/grant-sam/edit", &edit_form(&csrf, "1", &["medication"], ("1", "2", "2027")));
+    assert_eq!(stale.status(), 409);
+    let stale = page(&stale);
+    assert!(stale.contains("Nothing has been saved"), "{stale}");
+    assert!(
+        stale.contains("How it is now") && stale.contains("Sam Okafor can see your medicines, your visits and notes and your contacts until 1 March 2027."),
+        "{stale}"
+    );
+    assert!(stale.contains("What you asked for") && stale.contains("Sam Okafor can see your medicines until 1 February 2027."), "{stale}");
+    assert!(stale.contains("They can no longer see your visits and notes and your contacts"), "{stale}");
+    assert!(stale.contains("It now ends on 1 February 2027 instead of 1 March 2027"), "{stale}");
+    assert!(stale.contains("href=\"/access/grant-sam/edit\""), "start again: {stale}");
+    assert_eq!(history(&portal, "grant-sam"), 2, "nothing written");
+    assert_eq!(sams_grant(&portal).categories.len(), 3);
+    assert_eq!(pollster::block_on(portal.store().receipts_for_subject("person-1")).unwrap().len(), receipts, "no receipt");
+}
+
+#[test]
+fn two_browsers_changing_the_same_grant_at_once_cannot_lose_an_update() {
+    let (portal, mut margaret) = setup_with_passkey();
+    let phone = portal.other_browser(81);
+    assert_eq!(phone.sign_in(&mut margaret).status(), 200);
+    let first = csrf_in(&text(&portal.get("/access/grant-sam/edit"))).unwrap();
+    let second = csrf_in(&text(&phone.get("/access/grant-sam/edit"))).unwrap();
+    let medicines_only = portal.post_form("/access/grant-sam/edit", &edit_form(&first, "1", &["medication"], ("1", "3", "2027")));
+    let visits_only = phone.post_form("/access/grant-sam/edit", &edit_form(&second, "1", &["visits_and_notes"], ("1", "3", "2027")));
+    assert_eq!((medicines_only.status().as_u16(), visits_only.status().as_u16()), (303, 409));
+    assert!(page(&visits_only).contains("Sam Okafor can see your medicines until 1 March 2027."), "the loser sees the winner's version");
+    let grant = sams_grant(&portal);
+    assert_eq!((grant.version, grant.categories), (2, BTreeSet::from([Category::Medication])));
+    assert_eq!(history(&portal, "grant-sam"), 2);
+    // Revoking from a page opened before the change is refused the same way.
+    let stale_revoke = phone.post_form("/access/grant-sam/revoke", &[("csrf", &second), ("version", "1")]);
+    assert_eq!(stale_revoke.status(), 409);
+    assert!(sams_grant(&portal).revoked_at.is_none());
+}
+
+#[test]
+fn bad_changes_are_refused_with_clear_errors_and_nothing_written() {
+    let portal = setup();
+    let now = portal.now.get();
+    let store = portal.store();
+    // A grant that starts next month, Arthur's grant, and one that was stopped.
+    let later = Grant {
+        id: "grant-later".into(),
+        version: 1,
+        subject_id: "person-1".into(),
+        grantee: Grantee::Person("person-sam".into()),
+        categories: BTreeSet::from([Category::Documents]),
+        actions: BTreeSet::from([Action::View]),
+        act_for: false,
+        purpose: "while I am away".into(),
+        starts_at: now + Duration::days(30),
+        ends_at: Some(now + Duration::days(60)),
+        basis: Basis::Consent,
+        evidence: None,
+        recorded_by: "person-1".into(),
+        revoked_at: None,
+    };
+    let arthurs = Grant { id: "grant-arthur".into(), subject_id: "person-2".into(), starts_at: now, ..later.clone() };
+    let stopped = Grant { id: "grant-stopped".into(), starts_at: now, revoked_at: Some(now), ..later.clone() };
+    pollster::block_on(store.insert_person(&Person {
+        id: "person-2".into(),
+        role: Role::ServiceUser,
+        display_name: "Arthur Jenkins".into(),
+        organisation_id: None,
+        webauthn_handle: uuid::Uuid::from_u128(90),
+        created_at: now,
+    }))
+    .unwrap();
+    for grant in [&later, &arthurs, &stopped] {
+        pollster::block_on(store.insert_grant(grant, now, None)).unwrap();
+    }
+    let snapshot = || -> (Vec<Grant>, Vec<Grant>, usize, Vec<usize>) {
+        (
+            pollster::block_on(store.grants_for_subject("person-1")).unwrap(),
+            pollster::block_on(store.grants_for_subject("person-2")).unwrap(),
+            pollster::block_on(store.receipts_for_subject("person-1")).unwrap().len(),
+            ["grant-sam", "grant-later", "grant-arthur", "grant-stopped", "grant-council"].iter().map(|id| history(&portal, id)).collect(),
+        )
+    };
+    let before = snapshot();
+    let csrf = csrf_in(&text(&portal.get("/access"))).unwrap();
+
+    for path in ["/access/grant-nope/edit", "/access/grant-arthur/edit", "/people/person-2/access/grant-arthur/edit"] {
+        assert_eq!(portal.get(path).status(), 404, "GET {path}");
+        assert_eq!(portal.post_form(path, &edit_form(&csrf, "1", &["medication"], ("1", "3", "2027"))).status(), 404, "POST {path}");
+    }
+    assert_eq!(portal.get("/access/grant-council/edit").status(), 400);
+    assert!(page(&portal.get("/access/grant-stopped/edit")).contains("already ended"));
+
+    let mut no_version = edit_form(&csrf, "1", &["medication"], ("1", "3", "2027"));
+    no_version.retain(|(key, _)| *key != "version");
+    let mut no_purpose = edit_form(&csrf, "1", &["medication"], ("1", "3", "2027"));
+    no_purpose.retain(|(key, _)| *key != "purpose");
+    let mut odd_end = edit_form(&csrf, "1", &["medication"], ("1", "3", "2027"));
+    odd_end.retain(|(key, _)| *key != "ends");
+    odd_end.push(("ends", "forever"));
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        ("/access/grant-sam/edit", edit_form(&csrf, "1", &["medication"], ("1", "1", "2020")), "must be in the future"),
+        ("/access/grant-sam/edit", edit_form(&csrf, "1", &["medication"], ("31", "2", "2027")), "Enter the date their access ends"),
+        ("/access/grant-sam/edit", edit_form(&csrf, "1", &[], ("1", "3", "2027")), "Choose at least one kind of information"),
+        ("/access/grant-sam/edit", edit_form(&csrf, "1", &["medication", "secrets"], ("1", "3", "2027")), "could not understand"),
+        ("/access/grant-sam/edit", no_version, "could not understand"),
+        ("/access/grant-sam/edit", edit_form(&csrf, "two", &["medication"], ("1", "3", "2027")), "could not understand"),
+        ("/access/grant-sam/edit", no_purpose, "Say why they need to see it"),
+        ("/access/grant-sam/edit", odd_end, "could not understand"),
+        ("/access/grant-later/edit", edit_form(&csrf, "1", &["documents"], ("1", "12", "2026")), "must be after it starts, on 21 December 2026"),
+        ("/access/grant-council/edit", edit_form(&csrf, "1", &["medication"], ("1", "3", "2027")), "cannot be turned off or changed"),
+        ("/access/grant-stopped/edit", edit_form(&csrf, "1", &["documents"], ("1", "3", "2027")), "already ended"),
+    ];
+    for (path, fields, expected) in cases {
+        let response = portal.post_form(path, &fields);
+        assert_eq!(response.status(), 400, "{path} {fields:?}");
+        let body = page(&response);
+        assert!(body.contains(expected), "{path} {fields:?}: {body}");
+    }
+    assert_eq!(snapshot(), before, "nothing written");
+}
+
+#[test]
+fn the_person_can_let_someone_act_for_them_when_adding_them() {
+    let portal = setup();
+    let form = page(&portal.get("/access/add"));
+    assert!(
+        form.contains("Can they act for you?") && form.contains("They cannot give themselves more access, pass this power on, or turn off the council"),
+        "{form}"
+    );
+    let csrf = csrf_in(&form).unwrap();
+    let mut fields = add_form(&csrf, "Ada Okafor", &["medication"], ("1", "3", "2027"));
+    fields.push(("act-for", "yes"));
+    let added = page(&portal.post_form("/access/add", &fields));
+    assert!(added.contains("They can also act for you"), "{added}");
+    let ada = pollster::block_on(portal.store().grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.act_for).unwrap();
+    assert!(matches!(ada.grantee, Grantee::Person(_)) && ada.categories == BTreeSet::from([Category::Medication]));
+    assert!(page(&portal.get("/access-log")).contains("gave access: Ada Okafor can see your medicines until 1 March 2027. They can also act for you"));
+}

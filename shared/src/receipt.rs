@@ -161,6 +161,12 @@ pub fn issue(
         grant_version: grant.version,
         event: event.to_owned(),
     };
+    seal(key, body)
+}
+
+/// Signs a receipt body the caller completed after [`issue`] (for example who collected the
+/// consent and how, when someone acting for the person made the change).
+pub fn seal(key: &SigningKey, body: ReceiptBody) -> ConsentReceipt {
     let signature = sign(key, &body);
     ConsentReceipt { body, signature }
 }

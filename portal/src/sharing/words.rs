@@ -1,0 +1,279 @@
+//! Grants and their changes in plain language, told either to the person themselves ("your
+//! medicines") or to someone acting for them ("Margaret Okafor's medicines").
+
+use carefront_shared::consent::{Action, Basis, Category, Grant, GrantState};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Whose information a page talks about.
+#[derive(Debug, Clone, Copy)]
+pub enum Whose<'a> {
+    /// The reader's own.
+    You,
+    /// Someone else's, named.
+    Named(&'a str),
+}
+
+/// How a category is told: "your medicines", "Margaret Okafor's medicines".
+pub fn category_words(category: Category, whose: Whose<'_>) -> String {
+    match whose {
+        Whose::You => own_category_words(category).to_owned(),
+        Whose::Named(name) => match category {
+            Category::CarePlan => format!("{name}'s care plan"),
+            Category::ServiceUserGuide => format!("{name}'s service user guide"),
+            Category::Medication => format!("{name}'s medicines"),
+            Category::VisitsAndNotes => format!("{name}'s visits and notes"),
+            Category::Contacts => format!("{name}'s contacts"),
+            Category::Documents => format!("{name}'s documents"),
+            Category::Preferences => format!("how {name} likes to get information"),
+            Category::AccessLog => format!("who has looked at {name}'s record"),
+        },
+    }
+}
+
+fn own_category_words(category: Category) -> &'static str {
+    match category {
+        Category::CarePlan => "your care plan",
+        Category::ServiceUserGuide => "your service user guide",
+        Category::Medication => "your medicines",
+        Category::VisitsAndNotes => "your visits and notes",
+        Category::Contacts => "your contacts",
+        Category::Documents => "your documents",
+        Category::Preferences => "how you like to get information",
+        Category::AccessLog => "who has looked at your record",
+    }
+}
+
+/// Retells a sentence written to the person ("… can see your medicines and your contacts") for
+/// someone else reading about them ("… can see Margaret Okafor's medicines and contacts"). Audit
+/// details are written to the person, whose log it is; this is how others allowed to read it see
+/// them. The name is said once; later things in the same sentence are plainly theirs.
+pub fn retold(text: &str, whose: Whose<'_>) -> String {
+    let Whose::Named(name) = whose else { return text.to_owned() };
+    let mut told = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut named = false;
+    while let Some((at, category)) =
+        Category::ALL.into_iter().filter_map(|category| rest.find(own_category_words(category)).map(|at| (at, category))).min_by_key(|(at, _)| *at)
+    {
+        told.push_str(&rest[..at]);
+        let phrase = own_category_words(category);
+        match phrase.strip_prefix("your ") {
+            Some(noun) if named => told.push_str(noun),
+            _ => told.push_str(&category_words(category, whose)),
+        }
+        named = true;
+        rest = &rest[at + phrase.len()..];
+    }
+    told.push_str(rest);
+    told.replace("your information", &format!("{name}'s information"))
+        .replace("act for you", &format!("act for {name}"))
+        .replace("(you stopped this on", "(stopped on")
+}
+
+/// "a, b and c".
+pub fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// "1 March 2027".
+pub fn day(time: DateTime<Utc>) -> String {
+    time.format("%-d %B %Y").to_string()
+}
+
+/// The first letter in capitals, for a label that starts a line.
+pub fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// One grant as the access pages show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrantView {
+    /// The grant's id, for its forms and links.
+    pub id: String,
+    /// The version the forms are based on.
+    pub version: i64,
+    /// "Sam Okafor can see your medicines until 1 March 2027."
+    pub sentence: String,
+    /// Why, act-for power and legal basis, in words.
+    pub detail: String,
+    /// Whether the reader may stop it.
+    pub revocable: bool,
+    /// Whether the reader may change it.
+    pub editable: bool,
+}
+
+/// Says a grant in plain language: "Sam Okafor can see your medicines until 1 March 2027."
+pub fn sentence(grant: &Grant, grantee_name: &str, whose: Whose<'_>, now: DateTime<Utc>) -> String {
+    let categories: Vec<String> = grant.categories.iter().map(|category| category_words(*category, Whose::You)).collect();
+    let verb = if grant.actions.contains(&Action::Contribute) { "can see and comment on" } else { "can see" };
+    let period = match (grant.state(now), grant.ends_at) {
+        (GrantState::NotStarted, Some(ends)) => format!(" from {} until {}", day(grant.starts_at), day(ends)),
+        (GrantState::NotStarted, None) => format!(" from {}", day(grant.starts_at)),
+        (GrantState::Active, Some(ends)) => format!(" until {}", day(ends)),
+        (GrantState::Expired, Some(ends)) => format!(" (ended {})", day(ends)),
+        (GrantState::Revoked, _) => grant.revoked_at.map(|at| format!(" (you stopped this on {})", day(at))).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let verb = match grant.state(now) {
+        GrantState::Active | GrantState::NotStarted => verb.to_owned(),
+        _ => verb.replacen("can", "could", 1),
+    };
+    retold(&format!("{grantee_name} {verb} {}{period}.", list(&categories)), whose)
+}
+
+/// Why the grant exists, whether it carries the act-for power, and its legal basis.
+pub fn detail(grant: &Grant, whose: Whose<'_>) -> String {
+    let mut detail = format!("Why: {}.", grant.purpose.trim_end_matches('.'));
+    if grant.act_for {
+        detail.push_str(&match whose {
+            Whose::You => " They can also act for you: change who can see your information, and your preferences.".to_owned(),
+            Whose::Named(name) => format!(" They can also act for {name}: change who can see this information, and {name}'s preferences."),
+        });
+    }
+    match (grant.basis, whose) {
+        (Basis::StatutoryDuty, Whose::You) => detail.push_str(
+            " This is the council's legal duty under the Care Act 2014, to review your care and keep you safe. You cannot turn it off, but every look is recorded and shown to you below.",
+        ),
+        (Basis::StatutoryDuty, Whose::Named(name)) => detail.push_str(&format!(
+            " This is the council's legal duty under the Care Act 2014, to review {name}'s care and keep them safe. It cannot be turned off, but every look is recorded and shown to {name}."
+        )),
+        (Basis::LastingPowerOfAttorney, Whose::You) => detail.push_str(" This is because they hold a lasting power of attorney for your health and welfare."),
+        (Basis::LastingPowerOfAttorney, Whose::Named(name)) => {
+            detail.push_str(&format!(" This is because they hold a lasting power of attorney for {name}'s health and welfare."))
+        }
+        (Basis::CourtAppointedDeputy, Whose::You) => detail.push_str(" This is because a court appointed them as your deputy."),
+        (Basis::CourtAppointedDeputy, Whose::Named(name)) => detail.push_str(&format!(" This is because a court appointed them as {name}'s deputy.")),
+        (Basis::BestInterests, Whose::You) => detail.push_str(" This was decided in your best interests."),
+        (Basis::BestInterests, Whose::Named(name)) => detail.push_str(&format!(" This was decided in {name}'s best interests.")),
+        (Basis::Consent, _) => {}
+    }
+    detail
+}
+
+/// What changed between two versions of a grant, one phrase per change: "they can now also see
+/// your care plan", "it now ends on 1 March 2027 instead of 1 June 2027".
+pub fn changes(before: &Grant, after: &Grant, whose: Whose<'_>) -> Vec<String> {
+    let mut changes = Vec::new();
+    let words =
+        |categories: Vec<&Category>| -> String { list(&categories.into_iter().map(|category| category_words(*category, Whose::You)).collect::<Vec<_>>()) };
+    let added: Vec<&Category> = after.categories.difference(&before.categories).collect();
+    if !added.is_empty() {
+        changes.push(format!("they can now also see {}", words(added)));
+    }
+    let removed: Vec<&Category> = before.categories.difference(&after.categories).collect();
+    if !removed.is_empty() {
+        changes.push(format!("they can no longer see {}", words(removed)));
+    }
+    match (before.actions.contains(&Action::Contribute), after.actions.contains(&Action::Contribute)) {
+        (false, true) => changes.push("they can now also add comments and ask for corrections".into()),
+        (true, false) => changes.push("they can no longer add comments or ask for corrections".into()),
+        _ => {}
+    }
+    match (before.ends_at, after.ends_at) {
+        (Some(old), Some(new)) if day(old) != day(new) => changes.push(format!("it now ends on {} instead of {}", day(new), day(old))),
+        (Some(old), None) => changes.push(format!("it no longer has an end date (it was {})", day(old))),
+        (None, Some(new)) => changes.push(format!("it now ends on {}", day(new))),
+        _ => {}
+    }
+    match (before.act_for, after.act_for) {
+        (false, true) => changes.push("they can now act for you".into()),
+        (true, false) => changes.push("they can no longer act for you".into()),
+        _ => {}
+    }
+    if before.purpose.trim() != after.purpose.trim() {
+        changes.push(format!("the reason is now: {}", after.purpose.trim().trim_end_matches('.')));
+    }
+    match (before.revoked_at, after.revoked_at) {
+        (None, Some(at)) => changes.push(format!("it was stopped on {}", day(at))),
+        (Some(_), None) => changes.push("it was started again".into()),
+        _ => {}
+    }
+    changes.into_iter().map(|change| retold(&change, whose)).collect()
+}
+
+/// The labels of the category checkboxes, in the form's order.
+pub fn category_choices(whose: Whose<'_>) -> Vec<minijinja::Value> {
+    Category::ALL
+        .into_iter()
+        .map(|category| minijinja::context! { value => category.as_str(), label => capitalised(&category_words(category, whose)) })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeSet;
+
+    use carefront_shared::consent::Grantee;
+
+    use super::*;
+
+    fn grant() -> Grant {
+        let now = DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z").unwrap().with_timezone(&Utc);
+        Grant {
+            id: "g".into(),
+            version: 1,
+            subject_id: "p".into(),
+            grantee: Grantee::Person("s".into()),
+            categories: BTreeSet::from([Category::Medication, Category::VisitsAndNotes]),
+            actions: BTreeSet::from([Action::View]),
+            act_for: false,
+            purpose: "tablets".into(),
+            starts_at: now,
+            ends_at: Some(now + chrono::Duration::days(100)),
+            basis: Basis::Consent,
+            evidence: None,
+            recorded_by: "p".into(),
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn a_grant_is_told_to_the_person_and_to_someone_acting_for_them() {
+        let grant = grant();
+        let now = grant.starts_at;
+        assert_eq!(sentence(&grant, "Sam", Whose::You, now), "Sam can see your medicines and your visits and notes until 1 March 2027.");
+        assert_eq!(
+            sentence(&grant, "Sam", Whose::Named("Margaret Okafor"), now),
+            "Sam can see Margaret Okafor's medicines and visits and notes until 1 March 2027."
+        );
+        let told = sentence(&grant, "Sam", Whose::You, now);
+        assert_eq!(retold(&told, Whose::Named("Margaret Okafor")), sentence(&grant, "Sam", Whose::Named("Margaret Okafor"), now));
+    }
+
+    #[test]
+    fn every_change_is_named() {
+        let before = grant();
+        let mut after = before.clone();
+        after.categories = BTreeSet::from([Category::Medication, Category::CarePlan]);
+        after.actions.insert(Action::Contribute);
+        after.ends_at = None;
+        after.act_for = true;
+        after.purpose = "everything".into();
+        let said = changes(&before, &after, Whose::You);
+        assert_eq!(
+            said,
+            vec![
+                "they can now also see your care plan",
+                "they can no longer see your visits and notes",
+                "they can now also add comments and ask for corrections",
+                "it no longer has an end date (it was 1 March 2027)",
+                "they can now act for you",
+                "the reason is now: everything",
+            ]
+        );
+        assert!(changes(&before, &before, Whose::You).is_empty());
+        let told = changes(&before, &after, Whose::Named("Margaret"));
+        assert_eq!((told[0].as_str(), told[4].as_str()), ("they can now also see Margaret's care plan", "they can now act for Margaret"));
+    }
+}
