@@ -8,6 +8,7 @@ pub mod context;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod emergency;
 pub mod invitation;
 pub mod migrations;
 pub mod passkey;

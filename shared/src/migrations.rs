@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 3, name: "0003_session_verification.sql", sql: include_str!("../migrations/0003_session_verification.sql") },
     Migration { number: 4, name: "0004_consent_receipts.sql", sql: include_str!("../migrations/0004_consent_receipts.sql") },
     Migration { number: 5, name: "0005_care_record.sql", sql: include_str!("../migrations/0005_care_record.sql") },
+    Migration { number: 6, name: "0006_emergency_access.sql", sql: include_str!("../migrations/0006_emergency_access.sql") },
 ];
 
 /// The migrations still to run on a database at schema version `current`.

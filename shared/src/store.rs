@@ -36,14 +36,16 @@ pub enum GrantUpdate {
     Conflict(Option<Box<Grant>>),
 }
 
+pub mod emergency;
 pub mod record;
 
+pub use emergency::EmergencyStore;
 pub use record::RecordStore;
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: RecordStore {
+pub trait Store: RecordStore + EmergencyStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 
