@@ -25,7 +25,8 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
     };
     let supported = care::people_supported(context, person).await?;
     let ending = crate::sharing::ending_soon(context, person).await?;
-    page(context, visit, "home.html", context! { current => "home", plan, supported, ending })
+    let emergency = crate::emergency::home_notice(context, person, &supported).await?;
+    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, emergency })
 }
 
 /// GET /people/{id}: the care information a representative or member of staff may see about
@@ -44,7 +45,8 @@ pub async fn person_page(context: &RequestContext<'_>, visit: &Visit, subject_id
         Err(PortalError::NotFound) => None,
         Err(error) => return Err(error),
     };
-    page(context, visit, "person.html", context! { current => "home", subject => entry, plan })
+    let emergency = crate::emergency::person_notice(context, person, &entry).await?;
+    page(context, visit, "person.html", context! { current => "home", subject => entry, plan, emergency })
 }
 
 #[derive(Serialize)]

@@ -33,6 +33,13 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "add_access.html",
     "access_added.html",
     "receipt.html",
+    "emergency_form.html",
+    "emergency_record.html",
+    "emergency_confirm.html",
+    "emergency_code.html",
+    "emergency_code_issued.html",
+    "emergency_council.html",
+    "emergency_banner.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {
