@@ -3,9 +3,10 @@
 use std::collections::BTreeSet;
 
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
-use carefront_shared::domain::{CarePlan, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::domain::{AuditEvent, CarePlan, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::emergency::{self, EmergencyCode, EmergencyCodeRecord};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME, InvitationCode};
-use carefront_shared::random::Random;
+use carefront_shared::random::{Random, new_id};
 use carefront_shared::store::{Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -184,6 +185,39 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
     }
     crate::demo_record::seed(store, now).await?;
     Ok(invitations)
+}
+
+/// Turns on a fresh emergency code for Margaret (ending any earlier one), as the council's social
+/// worker on its statutory duty: the code for the paper copy in her home, and for the e2e tests.
+pub async fn emergency_code(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) -> Result<(EmergencyCodeRecord, EmergencyCode), StoreError> {
+    let basis = format!("grant:grant-margaret-council ({})", Basis::StatutoryDuty.as_str());
+    let (record, code) = emergency::issue("person-margaret", "person-council-daniel", &basis, now, random);
+    store.replace_emergency_code(&record).await?;
+    let event = AuditEvent {
+        id: new_id(random),
+        at: now,
+        actor_id: Some(record.issued_by.clone()),
+        acting_for: None,
+        subject_id: Some(record.person_id.clone()),
+        action: "emergency.code_turned_on".into(),
+        category: None,
+        basis: Some(basis),
+        detail: "Turned on an emergency code for paramedics and other clinicians.".into(),
+    };
+    store.append_audit(&event).await?;
+    Ok((record, code))
+}
+
+/// SQL ending the live emergency code of `record`'s person (and what it opened) in a database
+/// seeded before, to run ahead of the dumped INSERT of `record`: one live code per person.
+pub fn end_earlier_emergency_code_sql(record: &EmergencyCodeRecord) -> String {
+    let quote = |text: &str| format!("'{}'", text.replace('\'', "''"));
+    let (person, at, by) = (quote(&record.person_id), quote(&carefront_shared::store::time_text(record.issued_at)), quote(&record.issued_by));
+    format!(
+        "UPDATE emergency_accesses SET ended_at = {at} WHERE ended_at IS NULL AND expires_at > {at} \
+         AND code_id IN (SELECT id FROM emergency_codes WHERE person_id = {person} AND ended_at IS NULL);\n\
+         UPDATE emergency_codes SET ended_at = {at}, ended_by = {by}, end_reason = 'replaced' WHERE person_id = {person} AND ended_at IS NULL;\n"
+    )
 }
 
 async fn invite(store: &dyn Store, person: Person, now: DateTime<Utc>, random: &dyn Random) -> Result<(Person, InvitationCode), StoreError> {

@@ -17,8 +17,9 @@ use carefront_shared::store::SqlStore;
 
 const USAGE: &str = "usage:
   carefront-admin seed --base-url URL [--sql-out FILE] [--database FILE] [--links-out FILE]
-      Adds the demo council, provider, two people and their care plans (idempotent) and a fresh
-      one-time invitation for each person. --sql-out writes the rows as SQL for
+      Adds the demo council, provider, two people and their care plans (idempotent), a fresh
+      one-time invitation for each person and a fresh emergency code for Margaret (in the links
+      file as emergency_code). --sql-out writes the rows as SQL for
       `wrangler d1 execute --file`; --database writes them into a SQLite file directly.
   carefront-admin session-key
       Prints a new random session key (base64url, 32 bytes) for SESSION_KEY.";
@@ -82,22 +83,33 @@ fn seed(args: &[String]) -> Result<(), String> {
     .map_err(|error| error.to_string())?;
     let random = random()?;
     let store = SqlStore::new(&database);
-    let invitations = pollster::block_on(demo::seed(&store, chrono::Utc::now(), &random)).map_err(|error| error.to_string())?;
+    let now = chrono::Utc::now();
+    let invitations = pollster::block_on(demo::seed(&store, now, &random)).map_err(|error| error.to_string())?;
+    let (emergency, emergency_code) = pollster::block_on(demo::emergency_code(&store, now, &random)).map_err(|error| error.to_string())?;
     if let Some(path) = &args.sql_out {
         let sql = database
             .dump_inserts(|table| match table {
                 // Fresh rows every run: a clash must fail, not silently print a dead link.
                 "invitations" => Some("INSERT"),
+                // A fresh code, after the statement below ends any earlier live one.
+                "emergency_codes" => Some("INSERT"),
                 // Written by the grants trigger as the grant is inserted.
                 "grant_history" => None,
                 _ => Some("INSERT OR IGNORE"),
             })
             .map_err(|error| error.to_string())?;
+        let sql = format!("{}{sql}", demo::end_earlier_emergency_code_sql(&emergency));
         std::fs::write(path, sql).map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     }
     let links: Vec<serde_json::Value> = invitations
         .iter()
-        .map(|(person, code)| serde_json::json!({ "person_id": person.id, "display_name": person.display_name, "code": code.to_string(), "url": format!("{base_url}/invitation?code={code}") }))
+        .map(|(person, code)| {
+            let mut link = serde_json::json!({ "person_id": person.id, "display_name": person.display_name, "code": code.to_string(), "url": format!("{base_url}/invitation?code={code}") });
+            if person.id == emergency.person_id {
+                link["emergency_code"] = serde_json::json!(emergency_code.to_string());
+            }
+            link
+        })
         .collect();
     if let Some(path) = &args.links_out {
         let text = serde_json::to_string_pretty(&links).map_err(|error| error.to_string())?;
@@ -107,5 +119,6 @@ fn seed(args: &[String]) -> Result<(), String> {
     for link in &links {
         println!("  {}: {}", link["display_name"].as_str().unwrap_or_default(), link["url"].as_str().unwrap_or_default());
     }
+    println!("Emergency code for Margaret Okafor (a paramedic enters it at {base_url}/emergency): {emergency_code}");
     Ok(())
 }

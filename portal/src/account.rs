@@ -28,7 +28,8 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
     let ending = crate::sharing::ending_soon(context, person).await?;
     let sections = if person.role == carefront_shared::domain::Role::ServiceUser { record::sections(context, person, &person.id).await? } else { Vec::new() };
     let discussions = if person.role == carefront_shared::domain::Role::ServiceUser { crate::discussions::awaiting(context, &person.id).await? } else { 0 };
-    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, sections, me => person.id, discussions })
+    let emergency = crate::emergency::home_notice(context, person, &supported).await?;
+    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency })
 }
 
 /// GET /people/{id}: the care information a representative or member of staff may see about
@@ -50,7 +51,8 @@ pub async fn person_page(context: &RequestContext<'_>, visit: &Visit, subject_id
     let sections = record::sections(context, person, subject_id).await?;
     let flags = crate::needs::flags(context, subject_id).await?;
     let manage = crate::sharing::may_manage(context, person, subject_id).await?;
-    page(context, visit, "person.html", context! { current => "home", subject => entry, plan, sections, flags, manage })
+    let emergency = crate::emergency::person_notice(context, person, &entry).await?;
+    page(context, visit, "person.html", context! { current => "home", subject => entry, plan, sections, flags, manage, emergency })
 }
 
 #[derive(Serialize)]

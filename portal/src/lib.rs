@@ -7,6 +7,7 @@ mod care;
 mod comments;
 mod council;
 mod discussions;
+mod emergency;
 mod enrolment;
 pub mod error;
 mod needs;
@@ -112,6 +113,21 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::POST, ["access", id, "revoke"]) => sharing::revoke(context, request, visit, None, id).await,
         (Method::GET | Method::HEAD, ["receipts", name]) => sharing::receipt_page(context, visit, None, name).await,
         (Method::GET | Method::HEAD, ["access-log"]) => sharing::access_log(context, request, visit, None).await,
+        (Method::GET | Method::HEAD, ["emergency"]) => emergency::entry_page(context, request, visit).await,
+        (Method::POST, ["emergency"]) => emergency::use_code(context, request, visit).await,
+        (Method::GET | Method::HEAD, ["emergency", "record"]) => emergency::record(context, request, visit).await,
+        (Method::POST, ["emergency", "leave"]) => emergency::leave(context, request, visit).await,
+        (Method::GET | Method::HEAD, ["emergency-code"]) => emergency::manage(context, request, visit, None).await,
+        (Method::POST, ["emergency-code"]) => emergency::change(context, request, visit, None).await,
+        (Method::POST, ["emergency-code", "reauthenticate", "options"]) => emergency::reauthentication_options(context, visit, None).await,
+        (Method::POST, ["emergency-code", "reauthenticate", "finish"]) => emergency::finish_reauthentication(context, request, visit, None).await,
+        (Method::GET | Method::HEAD, ["people", id, "emergency-code"]) => emergency::manage(context, request, visit, Some(id)).await,
+        (Method::POST, ["people", id, "emergency-code"]) => emergency::change(context, request, visit, Some(id)).await,
+        (Method::POST, ["people", id, "emergency-code", "reauthenticate", "options"]) => emergency::reauthentication_options(context, visit, Some(id)).await,
+        (Method::POST, ["people", id, "emergency-code", "reauthenticate", "finish"]) => {
+            emergency::finish_reauthentication(context, request, visit, Some(id)).await
+        }
+        (Method::GET | Method::HEAD, ["council", "emergency-access"]) => emergency::council_list(context, visit).await,
         (_, segments) => Err(match allowed_methods(segments) {
             Some(allowed) => PortalError::MethodNotAllowed(allowed),
             None => PortalError::NotFound,
@@ -154,6 +170,12 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["people", _, "discussions", _]
         | ["people", _, "access", _, "revoke"]
         | ["reauthenticate", "options" | "finish"] => Some("POST"),
+        // Emergency access (emergency.rs).
+        ["emergency", "record"] | ["council", "emergency-access"] => Some("GET, HEAD"),
+        ["emergency"] | ["emergency-code"] | ["people", _, "emergency-code"] => Some("GET, HEAD, POST"),
+        ["emergency", "leave"]
+        | ["emergency-code", "reauthenticate", "options" | "finish"]
+        | ["people", _, "emergency-code", "reauthenticate", "options" | "finish"] => Some("POST"),
         _ => None,
     }
 }

@@ -51,6 +51,13 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "council_monitoring.html",
     "edit_access.html",
     "grant_conflict.html",
+    "emergency_form.html",
+    "emergency_record.html",
+    "emergency_confirm.html",
+    "emergency_code.html",
+    "emergency_code_issued.html",
+    "emergency_council.html",
+    "emergency_banner.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod discussion;
 pub mod domain;
+pub mod emergency;
 pub mod invitation;
 pub mod migrations;
 pub mod monitoring;

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 5, name: "0005_care_record.sql", sql: include_str!("../migrations/0005_care_record.sql") },
     Migration { number: 6, name: "0006_needs_and_comments.sql", sql: include_str!("../migrations/0006_needs_and_comments.sql") },
     Migration { number: 7, name: "0007_consent_discussions.sql", sql: include_str!("../migrations/0007_consent_discussions.sql") },
+    Migration { number: 8, name: "0008_emergency_access.sql", sql: include_str!("../migrations/0008_emergency_access.sql") },
 ];
 
 /// The migrations still to run on a database at schema version `current`.

@@ -37,17 +37,19 @@ pub enum GrantUpdate {
 }
 
 pub mod discussion;
+pub mod emergency;
 pub mod record;
 pub mod voice;
 
 pub use discussion::DiscussionStore;
+pub use emergency::EmergencyStore;
 pub use record::RecordStore;
 pub use voice::VoiceStore;
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: RecordStore + VoiceStore + DiscussionStore {
+pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 

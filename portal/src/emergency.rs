@@ -1,0 +1,694 @@
+//! Emergency (break-glass) access. A clinician enters the person's emergency code at
+//! `/emergency` with their name, role and organisation and reads the person's medicines,
+//! allergies and emergency summary for four hours, under an opaque token in a cookie. The person
+//! (or someone acting for them, or the council on its statutory duty) turns the code on, gets a
+//! new one or turns it off; every use is audited and shown on the home pages of the person and
+//! their representatives, and listed for the council.
+//!
+//! Emergency reads do not go through `decide`: no grant is involved. The live access row is the
+//! authority, it opens exactly three things, and every look is written to the audit log under
+//! `emergency_access:<id>`.
+
+use std::collections::HashMap;
+
+use carefront_shared::consent::{self, Action, Allowed, Basis, Category, Decision, GrantState, Grantee, Resource};
+use carefront_shared::context::RequestContext;
+use carefront_shared::db::DbError;
+use carefront_shared::domain::{AuditEvent, Person, Role};
+use carefront_shared::emergency::{
+    self, AccessState, Clinician, ClinicianProblem, CodeRefusal, EmergencyAccess, EmergencyCode, EmergencyCodeRecord, MAX_ATTEMPTS_PER_SOURCE,
+    MAX_FAILED_ATTEMPTS,
+};
+use carefront_shared::random::new_id;
+use carefront_shared::session;
+use chrono::{DateTime, Utc};
+use http::{HeaderValue, StatusCode, header};
+use minijinja::{Value, context};
+use serde::{Deserialize, Serialize};
+
+use crate::care::{self, Supported};
+use crate::error::PortalError;
+use crate::visit::Visit;
+use crate::web::{self, cookie};
+use crate::{Request, Response, page_with_status};
+
+/// Cookie holding the clinician's emergency access token.
+const ACCESS_COOKIE: &str = "__Host-carefront_emergency";
+const ACCESS_PURPOSE: &str = "emergency";
+/// Most accesses the council's list shows.
+const COUNCIL_LIST_LIMIT: i64 = 100;
+/// What a clinician sees, in the words of the audit log and the home pages.
+const WHAT_THEY_SEE: &str = "medicines, allergies and emergency summary";
+
+/// `Set-Cookie` for the emergency token: `__Host-`, Secure, HttpOnly and SameSite=Strict, so it
+/// never rides on a request started by another site; it lasts no longer than the access.
+fn access_cookie(value: &str, max_age: i64) -> String {
+    format!("{ACCESS_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}")
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%-d %B %Y at %H:%M").to_string()
+}
+
+/// "18:05", or "01:05 on 22 November 2026" when it is another day than `from`.
+fn until_after(from: DateTime<Utc>, until: DateTime<Utc>) -> String {
+    if from.date_naive() == until.date_naive() { until.format("%H:%M").to_string() } else { until.format("%H:%M on %-d %B %Y").to_string() }
+}
+
+/// A 303 to a path built at run time (the `web::redirect` helper takes constants).
+fn see_other(location: &str) -> Result<Response, PortalError> {
+    let value = HeaderValue::from_str(location).map_err(|_| PortalError::BadRequest("not a valid address".into()))?;
+    let mut response = http::Response::new(Vec::new());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response.headers_mut().insert(header::LOCATION, value);
+    Ok(response)
+}
+
+#[allow(clippy::too_many_arguments)] // one audit row's columns
+async fn audit(
+    context: &RequestContext<'_>,
+    actor_id: Option<&str>,
+    acting_for: Option<&str>,
+    subject_id: &str,
+    action: &str,
+    category: Option<Category>,
+    basis: String,
+    detail: String,
+) -> Result<(), PortalError> {
+    let event = AuditEvent {
+        id: new_id(context.random),
+        at: context.now,
+        actor_id: actor_id.map(str::to_owned),
+        acting_for: acting_for.map(str::to_owned),
+        subject_id: Some(subject_id.to_owned()),
+        action: action.to_owned(),
+        category: category.map(|category| category.as_str().to_owned()),
+        basis: Some(basis),
+        detail,
+    };
+    Ok(context.store.append_audit(&event).await?)
+}
+
+async fn person_name(context: &RequestContext<'_>, id: &str) -> Result<String, PortalError> {
+    Ok(context.store.person(id).await?.map_or_else(|| "Someone".to_owned(), |person| person.display_name))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The clinician's side: /emergency, /emergency/record, /emergency/leave
+// ---------------------------------------------------------------------------------------------
+
+/// The form as typed, shown again with its errors (each field cut short for display).
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+struct CodeForm {
+    code: String,
+    name: String,
+    role: String,
+    organisation: String,
+}
+
+impl CodeForm {
+    fn shown(&self) -> CodeForm {
+        let cut = |text: &str| text.chars().take(120).collect::<String>();
+        CodeForm { code: cut(&self.code), name: cut(&self.name), role: cut(&self.role), organisation: cut(&self.organisation) }
+    }
+}
+
+#[derive(Serialize)]
+struct FieldError {
+    field: &'static str,
+    message: String,
+}
+
+fn clinician_error(problem: ClinicianProblem) -> FieldError {
+    let field = match problem {
+        ClinicianProblem::Name => "name",
+        ClinicianProblem::Role => "role",
+        ClinicianProblem::Organisation => "organisation",
+    };
+    FieldError { field, message: problem.to_string() }
+}
+
+fn code_error(message: &str) -> Vec<FieldError> {
+    vec![FieldError { field: "code", message: message.to_owned() }]
+}
+
+fn form_page(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    status: StatusCode,
+    form: &CodeForm,
+    errors: Vec<FieldError>,
+    notice: Option<&str>,
+) -> Result<Response, PortalError> {
+    page_with_status(context, visit, status, "emergency_form.html", context! { form => form.shown(), errors, notice })
+}
+
+/// The access this browser's cookie stands for, if any (live or not).
+async fn presented_access(context: &RequestContext<'_>, request: &Request) -> Result<Option<EmergencyAccess>, PortalError> {
+    let Some(token_hash) = cookie(request, ACCESS_COOKIE).and_then(|value| session::open(&context.config.session_key, ACCESS_PURPOSE, value)) else {
+        return Ok(None);
+    };
+    Ok(context.store.emergency_access_by_token(&token_hash).await?)
+}
+
+/// GET /emergency: the public form for a clinician (no sign-in).
+pub async fn entry_page(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
+    let notice = match web::query_param(request, "ended").as_deref() {
+        Some("left") => Some("You have left the record. To see it again, enter the emergency code again."),
+        Some("expired") => Some("Your 4 hours of emergency access have ended. If you still need the record, enter the emergency code again."),
+        Some("closed") => Some("Your emergency access was ended because the person's emergency code was changed or turned off."),
+        _ => None,
+    };
+    let open = presented_access(context, request).await?.filter(|access| access.state(context.now) == AccessState::Live).is_some();
+    page_with_status(context, visit, StatusCode::OK, "emergency_form.html", context! { form => CodeForm::default(), notice, open })
+}
+
+/// POST /emergency: checks the code (limited per source, and locked per code after repeated
+/// wrong tries) and, if it is good, opens four hours of read-only access in this browser.
+pub async fn use_code(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
+    let form: CodeForm = web::form(request)?;
+    let source = format!("emergency:{}", context.client.as_deref().unwrap_or("unknown"));
+    if context.store.count_attempt(&source, emergency::window_start(context.now)).await? > MAX_ATTEMPTS_PER_SOURCE {
+        let errors = code_error("Too many codes have been tried from this device. Wait 15 minutes, then try again");
+        return form_page(context, visit, StatusCode::TOO_MANY_REQUESTS, &form, errors, None);
+    }
+    let code = EmergencyCode::parse(&form.code);
+    let clinician = Clinician::parse(&form.name, &form.role, &form.organisation);
+    let (code, clinician) = match (code, clinician) {
+        (Some(code), Ok(clinician)) => (code, clinician),
+        (code, clinician) => {
+            let mut errors = Vec::new();
+            if code.is_none() {
+                errors.extend(code_error("Enter the emergency code as it is written, for example 7K2M-QX4D-9RTB-H3VW"));
+            }
+            if let Err(problems) = clinician {
+                errors.extend(problems.into_iter().map(clinician_error));
+            }
+            return form_page(context, visit, StatusCode::BAD_REQUEST, &form, errors, None);
+        }
+    };
+    let candidates = context.store.emergency_codes_by_selector(code.selector()).await?;
+    let record = match emergency::check(&candidates, &code) {
+        Ok(record) => record.clone(),
+        Err(refusal) => {
+            if refusal == CodeRefusal::NotRecognised {
+                count_wrong_code(context, &candidates).await?;
+            }
+            return refuse(context, visit, &form, refusal);
+        }
+    };
+    let minted = session::mint(&context.config.session_key, ACCESS_PURPOSE, context.random);
+    let access = EmergencyAccess::start(&record, clinician, minted.id_hash, context.now, context.random);
+    match context.store.insert_emergency_access(&access).await {
+        Ok(()) => {}
+        // The code was changed between the check and now: the database refused.
+        Err(DbError::Constraint(_)) => return refuse(context, visit, &form, CodeRefusal::NoLongerInUse),
+        Err(error) => return Err(error.into()),
+    }
+    let detail = format!(
+        "{} used the emergency code. They can see the {WHAT_THEY_SEE} until {}.",
+        access.clinician.describe(),
+        until_after(access.started_at, access.expires_at)
+    );
+    audit(context, None, None, &access.person_id, "emergency.access_started", Some(Category::Medication), access.basis(), detail).await?;
+    visit.add_cookie(access_cookie(&minted.cookie_value, emergency::ACCESS_LIFETIME.num_seconds()));
+    Ok(web::redirect("/emergency/record"))
+}
+
+/// Counts a wrong code against each live code with its selector; the try that locks one is
+/// written to that person's audit log.
+async fn count_wrong_code(context: &RequestContext<'_>, candidates: &[EmergencyCodeRecord]) -> Result<(), PortalError> {
+    for candidate in candidates.iter().filter(|candidate| candidate.is_live()) {
+        if context.store.record_failed_emergency_attempt(&candidate.id).await? == Some(MAX_FAILED_ATTEMPTS) {
+            let detail =
+                format!("Wrong emergency codes were entered {MAX_FAILED_ATTEMPTS} times, so the emergency code is locked until a new one is turned on.");
+            audit(context, None, None, &candidate.person_id, "emergency.code_locked", None, format!("emergency_code:{}", candidate.id), detail).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The same answer for every wrong code, whether or not anyone's code is like it.
+fn refuse(context: &RequestContext<'_>, visit: &Visit, form: &CodeForm, refusal: CodeRefusal) -> Result<Response, PortalError> {
+    let (status, message) = match refusal {
+        CodeRefusal::NotRecognised => (StatusCode::BAD_REQUEST, "This emergency code was not recognised. Check it and try again"),
+        CodeRefusal::NoLongerInUse => (
+            StatusCode::GONE,
+            "This emergency code is no longer in use: it was replaced or turned off. Look for a newer code in the home, or ask the person or their family",
+        ),
+        CodeRefusal::Locked => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "This emergency code is locked because wrong codes were entered too many times. The person, their family or the council must turn on a new code",
+        ),
+    };
+    form_page(context, visit, status, form, code_error(message), None)
+}
+
+#[derive(Serialize)]
+struct MedicineView {
+    name: String,
+    dose: String,
+    route: String,
+    when: String,
+    instructions: String,
+    prescriber: String,
+    since: String,
+}
+
+/// GET /emergency/record: the person's medicines, allergies and emergency summary, while the
+/// access is live; each look is audited.
+pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
+    let Some(access) = presented_access(context, request).await? else {
+        if cookie(request, ACCESS_COOKIE).is_some() {
+            visit.add_cookie(access_cookie("", 0));
+        }
+        return Ok(web::redirect("/emergency"));
+    };
+    match access.state(context.now) {
+        AccessState::Live => {}
+        state => {
+            visit.add_cookie(access_cookie("", 0));
+            return Ok(web::redirect(if state == AccessState::Expired { "/emergency?ended=expired" } else { "/emergency?ended=closed" }));
+        }
+    }
+    let subject = person_name(context, &access.person_id).await?;
+    let summary = context.store.emergency_summary(&access.person_id).await?;
+    let allergies = context.store.allergies(&access.person_id).await?;
+    let today = context.now.date_naive();
+    let medicines: Vec<MedicineView> = context
+        .store
+        .medicines(&access.person_id)
+        .await?
+        .into_iter()
+        .filter(|medicine| medicine.current_on(today))
+        .map(|medicine| {
+            let mut when: Vec<String> = medicine.times.iter().map(|time| time.format("%H:%M").to_string()).collect();
+            if medicine.as_needed {
+                when.push("when needed".into());
+            }
+            MedicineView {
+                name: medicine.name,
+                dose: medicine.dose,
+                route: medicine.route,
+                when: when.join(", "),
+                instructions: medicine.instructions,
+                prescriber: medicine.prescriber,
+                since: medicine.started_on.format("%-d %B %Y").to_string(),
+            }
+        })
+        .collect();
+    let detail = format!("{} looked at the {WHAT_THEY_SEE} with the emergency code.", access.clinician.describe());
+    audit(context, None, None, &access.person_id, "emergency.viewed", Some(Category::Medication), access.basis(), detail).await?;
+    let summary = summary.map(|summary| {
+        context! {
+            summary => summary.summary,
+            conditions => summary.conditions,
+            communication => summary.communication,
+            next_of_kin => summary.next_of_kin,
+            updated => summary.updated_at.format("%-d %B %Y").to_string(),
+        }
+    });
+    let allergies: Vec<Value> = allergies.into_iter().map(|allergy| context! { substance => allergy.substance, reaction => allergy.reaction }).collect();
+    page_with_status(
+        context,
+        visit,
+        StatusCode::OK,
+        "emergency_record.html",
+        context! {
+            subject,
+            summary,
+            allergies,
+            medicines,
+            clinician => access.clinician.describe(),
+            until => when(access.expires_at),
+        },
+    )
+}
+
+/// POST /emergency/leave: ends the access at once and forgets the cookie.
+pub async fn leave(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
+    if let Some(access) = presented_access(context, request).await?
+        && access.state(context.now) == AccessState::Live
+        && context.store.end_emergency_access(&access.id, context.now).await?
+    {
+        let detail = format!("{} left the record.", access.clinician.describe());
+        audit(context, None, None, &access.person_id, "emergency.left", None, access.basis(), detail).await?;
+    }
+    visit.add_cookie(access_cookie("", 0));
+    Ok(web::redirect("/emergency?ended=left"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Turning the code on, getting a new one, turning it off
+// ---------------------------------------------------------------------------------------------
+
+/// What lets someone manage a person's emergency code.
+enum Authority {
+    /// It is their own record.
+    Own,
+    /// They hold the act-for power under this grant.
+    ActFor { grant_id: String, basis: Basis },
+    /// Council staff, on the council's statutory duty under this grant.
+    Council { grant_id: String },
+}
+
+impl Authority {
+    fn basis(&self) -> String {
+        match self {
+            Authority::Own => "own_record".to_owned(),
+            Authority::ActFor { grant_id, basis } => format!("grant:{grant_id} ({})", basis.as_str()),
+            Authority::Council { grant_id } => format!("grant:{grant_id} ({})", Basis::StatutoryDuty.as_str()),
+        }
+    }
+
+    /// The council may turn a code on or get a new one (so a paramedic can always be let in),
+    /// but turning it off is for the person and those acting for them.
+    fn may_turn_off(&self) -> bool {
+        !matches!(self, Authority::Council { .. })
+    }
+
+    fn acting_for<'a>(&self, subject_id: &'a str) -> Option<&'a str> {
+        matches!(self, Authority::ActFor { .. }).then_some(subject_id)
+    }
+}
+
+/// Whether `person` may manage `subject_id`'s emergency code; what they may not manage does not
+/// exist for them.
+async fn authority(context: &RequestContext<'_>, person: &Person, subject_id: &str) -> Result<Authority, PortalError> {
+    if person.id == subject_id {
+        return if person.role == Role::ServiceUser { Ok(Authority::Own) } else { Err(PortalError::NotFound) };
+    }
+    let grants = context.store.grants_for_subject(subject_id).await?;
+    if person.role == Role::CouncilStaff {
+        let council = person.organisation_id.as_deref();
+        return grants
+            .iter()
+            .find(|grant| {
+                grant.basis == Basis::StatutoryDuty
+                    && grant.state(context.now) == GrantState::Active
+                    && matches!(&grant.grantee, Grantee::Organisation(id) if Some(id.as_str()) == council)
+            })
+            .map(|grant| Authority::Council { grant_id: grant.id.clone() })
+            .ok_or(PortalError::NotFound);
+    }
+    match consent::decide(&care::actor(person), subject_id, Action::Contribute, Resource::Grants, &grants, context.now) {
+        Decision::Allow(Allowed::Grant { grant_id, basis }) => Ok(Authority::ActFor { grant_id, basis }),
+        _ => Err(PortalError::NotFound),
+    }
+}
+
+/// The page for managing `subject`'s code: `/emergency-code` for one's own.
+fn manage_path(person: &Person, subject_id: &str) -> String {
+    if person.id == subject_id { "/emergency-code".to_owned() } else { format!("/people/{subject_id}/emergency-code") }
+}
+
+/// Who turned a code on, as the viewer reads it.
+async fn issuer(context: &RequestContext<'_>, viewer: &Person, issued_by: &str) -> Result<String, PortalError> {
+    if issued_by == viewer.id {
+        return Ok("you".to_owned());
+    }
+    let Some(person) = context.store.person(issued_by).await? else { return Ok("someone".to_owned()) };
+    let organisation = match &person.organisation_id {
+        Some(id) => context.store.organisation(id).await?.map(|organisation| organisation.name),
+        None => None,
+    };
+    Ok(match organisation {
+        Some(organisation) => format!("{}, {organisation}", person.display_name),
+        None => person.display_name,
+    })
+}
+
+/// GET /emergency-code and /people/{id}/emergency-code.
+pub async fn manage(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: Option<&str>) -> Result<Response, PortalError> {
+    let notice = match web::query_param(request, "done").as_deref() {
+        Some("off") => Some("The emergency code is turned off. It no longer works."),
+        _ => None,
+    };
+    render_manage(context, visit, subject_id, notice).await
+}
+
+async fn render_manage(context: &RequestContext<'_>, visit: &Visit, subject_id: Option<&str>, notice: Option<&str>) -> Result<Response, PortalError> {
+    let signed_in = visit.signed_in.as_ref().ok_or(PortalError::SignInRequired)?;
+    let person = &signed_in.person;
+    let subject_id = subject_id.unwrap_or(&person.id);
+    let authority = authority(context, person, subject_id).await?;
+    let own = matches!(authority, Authority::Own);
+    let path = manage_path(person, subject_id);
+    let subject = person_name(context, subject_id).await?;
+    if !signed_in.recently_verified {
+        return page_with_status(context, visit, StatusCode::OK, "emergency_confirm.html", context! { current => "home", path, own, subject });
+    }
+    let live = match context.store.live_emergency_code(subject_id).await? {
+        Some(code) => Some(context! {
+            since => when(code.issued_at),
+            by => issuer(context, person, &code.issued_by).await?,
+            locked => code.is_locked(),
+        }),
+        None => None,
+    };
+    let uses = use_sentences(context, subject_id, if own { None } else { Some(subject.as_str()) }).await?;
+    page_with_status(
+        context,
+        visit,
+        StatusCode::OK,
+        "emergency_code.html",
+        context! { current => "home", path, own, subject, live, uses, notice, may_turn_off => authority.may_turn_off() },
+    )
+}
+
+#[derive(Deserialize)]
+struct ChangeForm {
+    action: String,
+}
+
+/// POST /emergency-code and /people/{id}/emergency-code: `action=new` turns on a new code
+/// (ending the old one) and shows it once; `action=off` turns the code off.
+pub async fn change(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: Option<&str>) -> Result<Response, PortalError> {
+    let signed_in = visit.signed_in.as_ref().ok_or(PortalError::SignInRequired)?;
+    let person = &signed_in.person;
+    let subject_id = subject_id.unwrap_or(&person.id);
+    let authority = authority(context, person, subject_id).await?;
+    let path = manage_path(person, subject_id);
+    if !signed_in.recently_verified {
+        return see_other(&path);
+    }
+    let form: ChangeForm = web::form(request)?;
+    match form.action.as_str() {
+        "new" => turn_on(context, visit, person, subject_id, &authority, &path).await,
+        "off" if authority.may_turn_off() => {
+            if context.store.turn_off_emergency_code(subject_id, &person.id, context.now).await? {
+                let detail = "Turned off the emergency code. It no longer works.".to_owned();
+                audit(context, Some(&person.id), authority.acting_for(subject_id), subject_id, "emergency.code_turned_off", None, authority.basis(), detail)
+                    .await?;
+            }
+            see_other(&format!("{path}?done=off"))
+        }
+        "off" => Err(PortalError::NotFound),
+        _ => Err(PortalError::BadRequest("unknown action".into())),
+    }
+}
+
+async fn turn_on(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    person: &Person,
+    subject_id: &str,
+    authority: &Authority,
+    path: &str,
+) -> Result<Response, PortalError> {
+    let replacing = context.store.live_emergency_code(subject_id).await?.is_some();
+    let (record, code) = emergency::issue(subject_id, &person.id, &authority.basis(), context.now, context.random);
+    context.store.replace_emergency_code(&record).await?;
+    let (action, detail) = if replacing {
+        ("emergency.code_replaced", "Turned on a new emergency code. The old code no longer works.")
+    } else {
+        ("emergency.code_turned_on", "Turned on an emergency code for paramedics and other clinicians.")
+    };
+    audit(context, Some(&person.id), authority.acting_for(subject_id), subject_id, action, None, authority.basis(), detail.to_owned()).await?;
+    let own = matches!(authority, Authority::Own);
+    let subject = person_name(context, subject_id).await?;
+    let address = format!("{}emergency", context.config.origin);
+    page_with_status(
+        context,
+        visit,
+        StatusCode::OK,
+        "emergency_code_issued.html",
+        context! { current => "home", code => code.to_string(), address, replacing, own, subject, path },
+    )
+}
+
+#[derive(Serialize)]
+struct Redirect {
+    redirect: String,
+}
+
+/// POST …/emergency-code/reauthenticate/options: a passkey check before a code is changed.
+pub async fn reauthentication_options(context: &RequestContext<'_>, visit: &mut Visit, subject_id: Option<&str>) -> Result<Response, PortalError> {
+    let person = visit.require_person()?.clone();
+    authority(context, &person, subject_id.unwrap_or(&person.id)).await?;
+    crate::enrolment::reauthentication_options(context, visit).await
+}
+
+/// POST …/emergency-code/reauthenticate/finish: as `/reauthenticate/finish`, then back to the
+/// emergency code page rather than to adding access.
+pub async fn finish_reauthentication(
+    context: &RequestContext<'_>,
+    request: &Request,
+    visit: &mut Visit,
+    subject_id: Option<&str>,
+) -> Result<Response, PortalError> {
+    let person = visit.require_person()?.clone();
+    let subject_id = subject_id.unwrap_or(&person.id);
+    authority(context, &person, subject_id).await?;
+    crate::enrolment::finish_reauthentication(context, request, visit).await?;
+    web::json(StatusCode::OK, &Redirect { redirect: manage_path(&person, subject_id) })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Telling people: home pages, a supported person's page, the council's list
+// ---------------------------------------------------------------------------------------------
+
+/// Sentences about the accesses to `subject_id`'s record in the notice period, newest first:
+/// in the second person when `about` is `None`, else about the person named.
+async fn use_sentences(context: &RequestContext<'_>, subject_id: &str, about: Option<&str>) -> Result<Vec<String>, PortalError> {
+    let accesses = context.store.emergency_accesses_for_person(subject_id, emergency::notice_since(context.now)).await?;
+    Ok(accesses.iter().map(|access| use_sentence(access, about, context.now)).collect())
+}
+
+/// "Alex Smith (Paramedic, North West Ambulance Service) used your emergency code on
+/// 21 November 2026 at 14:05. They could see your medicines, allergies and emergency summary
+/// until 18:05."
+fn use_sentence(access: &EmergencyAccess, about: Option<&str>, now: DateTime<Utc>) -> String {
+    let (whose_code, whose_record) = match about {
+        None => ("your emergency code".to_owned(), "your".to_owned()),
+        Some(name) => (format!("the emergency code for {name}"), format!("{name}'s")),
+    };
+    let verb = if access.state(now) == AccessState::Live { "can" } else { "could" };
+    format!(
+        "{} used {whose_code} on {}. They {verb} see {whose_record} {WHAT_THEY_SEE} until {}.",
+        access.clinician.describe(),
+        when(access.started_at),
+        until_after(access.started_at, access.until())
+    )
+}
+
+#[derive(Serialize, Default)]
+struct Notice {
+    uses: Vec<String>,
+    locked: Vec<String>,
+    manage_path: Option<String>,
+    code_on: Option<bool>,
+    council_path: Option<&'static str>,
+    own: bool,
+}
+
+/// What the home page says about emergency access: uses of the person's own code and of the
+/// codes of the people they support (representatives), and a locked code; the way to the
+/// emergency code page (service users) or to the council's list (council staff).
+pub async fn home_notice(context: &RequestContext<'_>, person: &Person, supported: &[Supported]) -> Result<Value, PortalError> {
+    let mut notice = Notice::default();
+    match person.role {
+        Role::ServiceUser => {
+            notice.own = true;
+            notice.uses = use_sentences(context, &person.id, None).await?;
+            let live = context.store.live_emergency_code(&person.id).await?;
+            if live.as_ref().is_some_and(EmergencyCodeRecord::is_locked) {
+                notice.locked.push("your emergency code".to_owned());
+            }
+            notice.code_on = Some(live.is_some());
+            notice.manage_path = Some("/emergency-code".to_owned());
+        }
+        Role::CouncilStaff => notice.council_path = Some("/council/emergency-access"),
+        Role::Representative | Role::ProviderStaff => {}
+    }
+    if matches!(person.role, Role::ServiceUser | Role::Representative) {
+        for entry in supported {
+            notice.uses.extend(use_sentences(context, &entry.id, Some(&entry.name)).await?);
+        }
+    }
+    Ok(Value::from_serialize(&notice))
+}
+
+/// What a supported person's page says about emergency access to their record, and the way to
+/// their emergency code page for someone who may manage it.
+pub async fn person_notice(context: &RequestContext<'_>, viewer: &Person, subject: &Supported) -> Result<Value, PortalError> {
+    let mut notice = Notice { uses: use_sentences(context, &subject.id, Some(&subject.name)).await?, ..Notice::default() };
+    match authority(context, viewer, &subject.id).await {
+        Ok(_) => {
+            let live = context.store.live_emergency_code(&subject.id).await?;
+            if live.as_ref().is_some_and(EmergencyCodeRecord::is_locked) {
+                notice.locked.push(format!("the emergency code for {}", subject.name));
+            }
+            notice.code_on = Some(live.is_some());
+            notice.manage_path = Some(manage_path(viewer, &subject.id));
+        }
+        Err(PortalError::NotFound) => {}
+        Err(error) => return Err(error),
+    }
+    Ok(Value::from_serialize(&notice))
+}
+
+#[derive(Serialize)]
+struct AccessRow {
+    started: String,
+    name: String,
+    role: String,
+    organisation: String,
+    subject_id: String,
+    subject: String,
+    until: String,
+    live: bool,
+}
+
+/// GET /council/emergency-access: for council staff, the newest emergency accesses to the
+/// records the council may see the access log of, and the people whose code they may turn on.
+pub async fn council_list(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
+    let person = visit.require_person()?;
+    if person.role != Role::CouncilStaff {
+        return Err(PortalError::NotFound);
+    }
+    let actor = care::actor(person);
+    let mut visible: HashMap<String, Option<(String, Allowed)>> = HashMap::new();
+    let mut rows = Vec::new();
+    for access in context.store.recent_emergency_accesses(COUNCIL_LIST_LIMIT).await? {
+        if !visible.contains_key(&access.person_id) {
+            let grants = context.store.grants_for_subject(&access.person_id).await?;
+            let allowed = match consent::decide(&actor, &access.person_id, Action::View, Resource::Category(Category::AccessLog), &grants, context.now) {
+                Decision::Allow(allowed) => Some((person_name(context, &access.person_id).await?, allowed)),
+                Decision::Deny(_) => None,
+            };
+            visible.insert(access.person_id.clone(), allowed);
+        }
+        let Some(Some((subject, _))) = visible.get(&access.person_id) else { continue };
+        rows.push(AccessRow {
+            started: when(access.started_at),
+            subject: subject.clone(),
+            subject_id: access.person_id.clone(),
+            until: until_after(access.started_at, access.until()),
+            live: access.state(context.now) == AccessState::Live,
+            name: access.clinician.name,
+            role: access.clinician.role,
+            organisation: access.clinician.organisation,
+        });
+    }
+    // Who looked at a record is part of that record's access log: each person shown is told.
+    for (subject_id, entry) in &visible {
+        if let Some((_, allowed)) = entry {
+            care::audit_read(context, person, subject_id, Category::AccessLog, allowed, "The council's list of emergency access to records was shown.").await?;
+        }
+    }
+    let mut people = Vec::new();
+    for entry in care::people_supported(context, person).await? {
+        if authority(context, person, &entry.id).await.is_ok() {
+            let live = context.store.live_emergency_code(&entry.id).await?;
+            let status = match &live {
+                Some(code) if code.is_locked() => "Locked after wrong codes".to_owned(),
+                Some(code) => format!("On since {}", code.issued_at.format("%-d %B %Y")),
+                None => "Off".to_owned(),
+            };
+            people.push(context! { path => manage_path(person, &entry.id), name => entry.name, status });
+        }
+    }
+    page_with_status(context, visit, StatusCode::OK, "emergency_council.html", context! { current => "home", rows, people })
+}
