@@ -5,6 +5,7 @@
 pub mod config;
 pub mod consent;
 pub mod context;
+pub mod credential;
 pub mod crypto;
 pub mod db;
 pub mod domain;

@@ -36,14 +36,16 @@ pub enum GrantUpdate {
     Conflict(Option<Box<Grant>>),
 }
 
+pub mod credential;
 pub mod record;
 
+pub use credential::CredentialStore;
 pub use record::RecordStore;
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: RecordStore {
+pub trait Store: RecordStore + CredentialStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 
