@@ -4,6 +4,7 @@
 mod account;
 pub mod assets;
 mod care;
+mod council_credentials;
 mod enrolment;
 pub mod error;
 mod pages;
@@ -82,6 +83,11 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::POST, ["access", id, "revoke"]) => sharing::revoke(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["receipts", name]) => sharing::receipt_page(context, visit, name).await,
         (Method::GET | Method::HEAD, ["access-log"]) => sharing::access_log(context, request, visit).await,
+        (Method::GET | Method::HEAD, ["council", "credentials"]) => council_credentials::list_page(context, request, visit).await,
+        (Method::GET | Method::HEAD, ["council", "credentials", "new"]) => council_credentials::new_page(context, visit).await,
+        (Method::POST, ["council", "credentials", "new"]) => council_credentials::create(context, request, visit).await,
+        (Method::POST, ["council", "credentials", "reauthenticate", "finish"]) => council_credentials::finish_reauthentication(context, request, visit).await,
+        (Method::POST, ["council", "credentials", key_id, "revoke"]) => council_credentials::revoke(context, visit, key_id).await,
         (_, segments) => Err(match allowed_methods(segments) {
             Some(allowed) => PortalError::MethodNotAllowed(allowed),
             None => PortalError::NotFound,
@@ -101,15 +107,18 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["access"]
         | ["access-log"]
         | ["people", _]
-        | ["receipts", _] => Some("GET, HEAD"),
-        ["invitation"] | ["access", "add"] => Some("GET, HEAD, POST"),
+        | ["receipts", _]
+        | ["council", "credentials"] => Some("GET, HEAD"),
+        ["invitation"] | ["access", "add"] | ["council", "credentials", "new"] => Some("GET, HEAD, POST"),
         ["passkeys", "create", "options" | "finish"]
         | ["sign-in", "options" | "finish"]
         | ["sign-out"]
         | ["sessions", "end"]
         | ["passkeys", _, "rename" | "remove"]
         | ["access", _, "revoke"]
-        | ["reauthenticate", "options" | "finish"] => Some("POST"),
+        | ["reauthenticate", "options" | "finish"]
+        | ["council", "credentials", "reauthenticate", "finish"]
+        | ["council", "credentials", _, "revoke"] => Some("POST"),
         _ => None,
     }
 }

@@ -33,6 +33,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "add_access.html",
     "access_added.html",
     "receipt.html",
+    "council_credentials.html",
+    "council_credentials_confirm.html",
+    "council_credentials_new.html",
+    "council_credentials_created.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {
