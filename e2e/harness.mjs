@@ -1,5 +1,6 @@
 // e2e/harness.mjs — start an isolated carefront stack for one test run, on one of two runtimes,
-// with a fresh database (migrated and seeded with the demo data) and its own session key:
+// with a fresh database (migrated and seeded with the demo data) and its own session and
+// credential keys:
 //
 // - `workers` (default): the built portal and api workers under `wrangler dev`, on two free
 //   ports, sharing a fresh local D1 database. Needs scripts/build-wasm.
@@ -8,7 +9,8 @@
 //   SQLite file made and seeded natively by carefront-admin. Needs scripts/build-spin and
 //   scripts/build-spin-host.
 //
-//   const stack = await startStack();   // { runtime, portalUrl, apiUrl, invitations, stateDir, stop() }
+//   const stack = await startStack();
+//   // { runtime, portalUrl, apiUrl, invitations, credentials, credentialKey, stateDir, stop() }
 //   ...
 //   await stack.stop();
 //
@@ -51,6 +53,22 @@ const env = {
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
   NO_COLOR: '1',
 };
+
+/**
+ * The system credentials the seed makes (`carefront-admin seed --credential ORG:PERMISSIONS`),
+ * which land in `stack.credentials` as { organisation_id, name, key_id, secret, permissions }
+ * so the API tests can sign requests (e2e/sign.mjs) on either runtime.
+ */
+export const SEED_CREDENTIALS = [
+  'org-brookside-care:people:read',
+  'org-brookside-care:needs:read',
+  'org-northshire-council:people:read,monitoring:read',
+];
+
+/** The seed's arguments for SEED_CREDENTIALS, written to `file`. */
+function credentialArgs(file) {
+  return [...SEED_CREDENTIALS.flatMap((spec) => ['--credential', spec]), '--credentials-out', file];
+}
 
 /** Run a command to completion; reject with its output if it fails. */
 function run(cmd, args, options = {}) {
@@ -190,6 +208,9 @@ async function newStack(runtimeName, url, children) {
     portalUrl: url.portal,
     apiUrl: url.api,
     invitations: [],
+    credentials: [],
+    // The deployment's CREDENTIAL_KEY (base64url): every credential's key is derived from it.
+    credentialKey: randomBytes(32).toString('base64url'),
     stateDir: path.join(dir, 'state'),
     dir,
     async stop() {
@@ -230,7 +251,7 @@ async function startWorkers({ seed, logLevel }) {
 
   // The secret goes in an env file: with --env-file, wrangler ignores any developer .dev.vars.
   const envFile = path.join(dir, 'secrets.env');
-  await writeFile(envFile, `SESSION_KEY=${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  await writeFile(envFile, `SESSION_KEY=${randomBytes(32).toString('base64url')}\nCREDENTIAL_KEY=${stack.credentialKey}\n`, { mode: 0o600 });
   const config = path.join(repoRoot, 'portal', 'wrangler.toml');
 
   try {
@@ -239,10 +260,13 @@ async function startWorkers({ seed, logLevel }) {
     if (seed) {
       const sql = path.join(dir, 'seed.sql');
       const links = path.join(dir, 'invitations.json');
+      const credentials = path.join(dir, 'credentials.json');
       await run('cargo', ['run', '-q', '--release', '-p', 'carefront-admin', '--', 'seed',
-        '--base-url', portalUrl, '--sql-out', sql, '--links-out', links], { cwd: repoRoot });
+        '--base-url', portalUrl, '--sql-out', sql, '--links-out', links, ...credentialArgs(credentials)],
+      { cwd: repoRoot, env: { ...env, CREDENTIAL_KEY: stack.credentialKey } });
       await run('wrangler', ['d1', 'execute', ...d1, '--file', sql, '-y'], { cwd: repoRoot });
       stack.invitations = JSON.parse(await readFile(links, 'utf8'));
+      stack.credentials = JSON.parse(await readFile(credentials, 'utf8'));
     }
 
     const start = (crate, port, inspectorPort) => {
@@ -290,16 +314,20 @@ async function startSpin({ seed }) {
     // the one the host (like Spin) uses for the `default` database in its state dir.
     await mkdir(stateDir, { recursive: true });
     const links = path.join(dir, 'invitations.json');
+    const credentials = path.join(dir, 'credentials.json');
     await run('cargo', ['run', '-q', '--release', '-p', 'carefront-admin', '--', 'seed',
-      '--base-url', url, '--database', path.join(stateDir, 'sqlite_db.db'), '--links-out', links],
-    { cwd: repoRoot });
+      '--base-url', url, '--database', path.join(stateDir, 'sqlite_db.db'), '--links-out', links,
+      ...credentialArgs(credentials)],
+    { cwd: repoRoot, env: { ...env, CREDENTIAL_KEY: stack.credentialKey } });
     stack.invitations = JSON.parse(await readFile(links, 'utf8'));
+    stack.credentials = JSON.parse(await readFile(credentials, 'utf8'));
 
     // Application variables from the environment, as Spin's environment provider reads them;
     // none inherited from the developer's shell.
     const hostEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('SPIN_VARIABLE_')));
     Object.assign(hostEnv, {
       SPIN_VARIABLE_SESSION_KEY: randomBytes(32).toString('base64url'),
+      SPIN_VARIABLE_CREDENTIAL_KEY: stack.credentialKey,
       SPIN_VARIABLE_RP_ID: 'localhost',
       SPIN_VARIABLE_ORIGIN: url,
       SPIN_VARIABLE_RP_NAME: 'carefront',

@@ -2,9 +2,13 @@
 //!
 //! ```text
 //! carefront-admin seed --base-url URL [--sql-out FILE] [--database FILE] [--links-out FILE]
+//!                      [--credential ORG:PERMISSIONS]... [--credentials-out FILE]
 //! carefront-admin session-key
+//! carefront-admin credential create | revoke | list ...
+//! carefront-admin credential-key
 //! ```
 
+mod credential;
 mod demo;
 mod demo_record;
 
@@ -17,10 +21,14 @@ use carefront_shared::store::SqlStore;
 
 const USAGE: &str = "usage:
   carefront-admin seed --base-url URL [--sql-out FILE] [--database FILE] [--links-out FILE]
+                       [--credential ORG:PERMISSIONS]... [--credentials-out FILE]
       Adds the demo council, provider, two people and their care plans (idempotent), a fresh
       one-time invitation for each person and a fresh emergency code for Margaret (in the links
       file as emergency_code). --sql-out writes the rows as SQL for
       `wrangler d1 execute --file`; --database writes them into a SQLite file directly.
+      Each --credential (e.g. org-brookside-care:people:read,needs:read) also makes a system
+      credential for that organisation's system (needs CREDENTIAL_KEY in the environment);
+      --credentials-out writes them, secrets included, as JSON for tests and local use.
   carefront-admin session-key
       Prints a new random session key (base64url, 32 bytes) for SESSION_KEY.";
 
@@ -28,8 +36,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("seed") => seed(&args[1..]),
-        Some("session-key") => random().map(|random| println!("{}", token(&random, 32))),
-        _ => Err(USAGE.to_owned()),
+        Some("session-key" | "credential-key") => random().map(|random| println!("{}", token(&random, 32))),
+        Some("credential") => random().and_then(|random| credential::run(&args[1..], &random, chrono::Utc::now())),
+        _ => Err(format!("{USAGE}\n{}", credential::USAGE)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -52,6 +61,8 @@ struct SeedArgs {
     sql_out: Option<PathBuf>,
     database: Option<PathBuf>,
     links_out: Option<PathBuf>,
+    credentials: Vec<String>,
+    credentials_out: Option<PathBuf>,
 }
 
 fn parse(args: &[String]) -> Result<SeedArgs, String> {
@@ -64,6 +75,8 @@ fn parse(args: &[String]) -> Result<SeedArgs, String> {
             "--sql-out" => parsed.sql_out = Some(value.into()),
             "--database" => parsed.database = Some(value.into()),
             "--links-out" => parsed.links_out = Some(value.into()),
+            "--credential" => parsed.credentials.push(value.clone()),
+            "--credentials-out" => parsed.credentials_out = Some(value.into()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
@@ -86,11 +99,13 @@ fn seed(args: &[String]) -> Result<(), String> {
     let now = chrono::Utc::now();
     let invitations = pollster::block_on(demo::seed(&store, now, &random)).map_err(|error| error.to_string())?;
     let (emergency, emergency_code) = pollster::block_on(demo::emergency_code(&store, now, &random)).map_err(|error| error.to_string())?;
+    let credentials = seed_credentials(&store, &args.credentials, &random, now)?;
     if let Some(path) = &args.sql_out {
         let sql = database
             .dump_inserts(|table| match table {
-                // Fresh rows every run: a clash must fail, not silently print a dead link.
-                "invitations" => Some("INSERT"),
+                // Fresh rows every run: a clash must fail, not silently print a dead link or secret.
+                "invitations" | "system_credentials" => Some("INSERT"),
+                "api_nonces" => None,
                 // A fresh code, after the statement below ends any earlier live one.
                 "emergency_codes" => Some("INSERT"),
                 // Written by the grants trigger as the grant is inserted.
@@ -120,5 +135,46 @@ fn seed(args: &[String]) -> Result<(), String> {
         println!("  {}: {}", link["display_name"].as_str().unwrap_or_default(), link["url"].as_str().unwrap_or_default());
     }
     println!("Emergency code for Margaret Okafor (a paramedic enters it at {base_url}/emergency): {emergency_code}");
+    if !credentials.is_empty() {
+        let issued: Vec<serde_json::Value> = credentials
+            .iter()
+            .map(|issued| {
+                let credential = &issued.credential;
+                let permissions: Vec<&str> = credential.permissions.iter().map(|permission| permission.as_str()).collect();
+                serde_json::json!({ "organisation_id": credential.organisation_id, "name": credential.name, "key_id": credential.key_id, "secret": issued.secret, "permissions": permissions })
+            })
+            .collect();
+        if let Some(path) = &args.credentials_out {
+            let text = serde_json::to_string_pretty(&issued).map_err(|error| error.to_string())?;
+            std::fs::write(path, text).map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+        }
+        println!("System credentials (the secrets are shown only now):");
+        for issued in &credentials {
+            let credential = &issued.credential;
+            let permissions: Vec<&str> = credential.permissions.iter().map(|permission| permission.as_str()).collect();
+            println!("  {} ({}): key id {}, secret {}", credential.organisation_id, permissions.join(", "), credential.key_id, issued.secret);
+        }
+    }
     Ok(())
+}
+
+/// Makes the system credentials asked for with `--credential ORG:PERMISSIONS`.
+fn seed_credentials(
+    store: &SqlStore<'_>,
+    specs: &[String],
+    random: &SeededRandom,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<carefront_shared::credential::IssuedCredential>, String> {
+    if specs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = credential::key_from_env()?;
+    let mut issued = Vec::new();
+    for spec in specs {
+        let (organisation, permissions) =
+            spec.split_once(':').ok_or_else(|| format!("--credential {spec:?}: expected ORGANISATION:PERMISSION[,PERMISSION...]"))?;
+        let permissions = carefront_shared::credential::parse_permissions(permissions)?;
+        issued.push(pollster::block_on(credential::create_in_store(store, &key, organisation, "Demo system", permissions, random, now))?);
+    }
+    Ok(issued)
 }

@@ -1,13 +1,26 @@
 //! carefront's JSON API for providers' and the council's systems: `/api/v1/...`, RFC 9457
-//! problem documents for every error, one router for every runtime.
+//! problem documents for every error, one router for every runtime. Every route is in
+//! [`routes::ROUTES`]; all but a few public ones need a request signed with a system
+//! credential ([`auth`]), and the handler gets the [`Caller`].
+
+mod auth;
+mod people;
+pub mod routes;
 
 use carefront_shared::context::RequestContext;
+use carefront_shared::db::DbError;
 use carefront_shared::receipt::ConsentReceipt;
 use http::{HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 
+pub use auth::Caller;
 pub use carefront_shared::body_too_large;
 pub use carefront_shared::problem::{PROBLEM_JSON, Problem};
+
+use crate::routes::{Handler, Public, Resolution, Signed};
+
+/// The OpenAPI 3.1 document describing every route, served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// Largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -25,34 +38,64 @@ struct Health {
 
 /// Answers one API request.
 pub async fn handle(context: &RequestContext<'_>, request: Request) -> Response {
-    let mut response = route(context, &request).await.unwrap_or_else(Problem::into_response);
+    let mut response = route(context, &request).await;
+    if request.method() == Method::HEAD {
+        response.body_mut().clear();
+    }
     apply_headers(&mut response);
     response
 }
 
-async fn route(context: &RequestContext<'_>, request: &Request) -> Result<Response, Problem> {
+async fn route(context: &RequestContext<'_>, request: &Request) -> Response {
     if body_too_large(request, MAX_BODY_BYTES) {
-        return Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE).with_detail(format!("Request bodies are limited to {MAX_BODY_BYTES} bytes.")));
+        return Problem::new(StatusCode::PAYLOAD_TOO_LARGE).with_detail(format!("Request bodies are limited to {MAX_BODY_BYTES} bytes.")).into_response();
     }
-    match request.uri().path() {
-        "/api/v1/health" => {
-            if let Some(refusal) = refuse_method(request, &[Method::GET, Method::HEAD]) {
-                return Ok(refusal);
+    let (route, values) = match routes::resolve(request.method(), request.uri().path()) {
+        Resolution::Found(route, values) => (route, values),
+        Resolution::MethodNotAllowed(allowed) => return method_not_allowed(&allowed),
+        Resolution::NotFound => return Problem::new(StatusCode::NOT_FOUND).with_detail("There is no API resource at this path.").into_response(),
+    };
+    let answer = match route.handler {
+        Handler::Public(endpoint) => public(context, request, endpoint).await,
+        Handler::Signed(permission, endpoint) => {
+            let caller = match auth::authenticate(context, request).await {
+                Ok(caller) => caller,
+                Err(refusal) => return refusal,
+            };
+            if !caller.may(permission) {
+                return Problem::new(StatusCode::FORBIDDEN)
+                    .with_type("permission-required", "The credential lacks a permission")
+                    .with_detail(format!("This credential does not have the {} permission. Ask the council for a credential that has it.", permission.as_str()))
+                    .into_response();
             }
-            match context.store.health().await {
-                Ok(()) => Ok(json(StatusCode::OK, &Health { status: "ok", store: "ok" })),
-                Err(error) => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE)
-                    .with_type("store-unavailable", "The backing store is unavailable")
-                    .with_detail(error.to_string())),
-            }
+            signed(context, request, &caller, endpoint, &values).await
         }
-        "/api/v1/consent-receipts/verify" => {
-            if let Some(refusal) = refuse_method(request, &[Method::POST]) {
-                return Ok(refusal);
-            }
-            verify_receipt(context, request)
+    };
+    answer.unwrap_or_else(Problem::into_response)
+}
+
+async fn public(context: &RequestContext<'_>, request: &Request, endpoint: Public) -> Result<Response, Problem> {
+    match endpoint {
+        Public::Health => match context.store.health().await {
+            Ok(()) => Ok(json(StatusCode::OK, &Health { status: "ok", store: "ok" })),
+            Err(error) => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+                .with_type("store-unavailable", "The backing store is unavailable")
+                .with_detail(error.to_string())),
+        },
+        Public::OpenApi => {
+            let mut response = http::Response::new(OPENAPI.as_bytes().to_vec());
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            Ok(response)
         }
-        _ => Err(Problem::new(StatusCode::NOT_FOUND).with_detail("There is no API resource at this path.")),
+        Public::VerifyReceipt => verify_receipt(context, request),
+    }
+}
+
+async fn signed(context: &RequestContext<'_>, request: &Request, caller: &Caller, endpoint: Signed, values: &[&str]) -> Result<Response, Problem> {
+    match (endpoint, values) {
+        (Signed::ListPeople, []) => people::list(context, request, caller).await,
+        (Signed::ShowPerson, [id]) => people::show(context, caller, id).await,
+        _ => Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR).with_detail("The route table and its handlers disagree.")),
     }
 }
 
@@ -90,17 +133,45 @@ pub fn unavailable(reason: &str) -> Response {
     response
 }
 
-/// A 405 problem with an `Allow` list if the resource does not support the request's method.
-fn refuse_method(request: &Request, methods: &[Method]) -> Option<Response> {
-    if methods.contains(request.method()) {
-        return None;
-    }
-    let allowed = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+/// A 405 problem with the `Allow` list of the resource.
+fn method_not_allowed(allowed: &str) -> Response {
     let mut response = Problem::new(StatusCode::METHOD_NOT_ALLOWED).with_detail(format!("This resource allows {allowed}.")).into_response();
-    if let Ok(value) = HeaderValue::from_str(&allowed) {
+    if let Ok(value) = HeaderValue::from_str(allowed) {
         response.headers_mut().insert(header::ALLOW, value);
     }
-    Some(response)
+    response
+}
+
+/// A problem document with extension members (RFC 9457 section 3.2) beside the standard ones.
+fn problem_with(problem: Problem, extensions: serde_json::Map<String, serde_json::Value>) -> Response {
+    let mut response = problem.clone().into_response();
+    if extensions.is_empty() {
+        return response;
+    }
+    if let Ok(serde_json::Value::Object(mut members)) = serde_json::to_value(&problem) {
+        members.extend(extensions);
+        if let Ok(body) = serde_json::to_vec(&members) {
+            *response.body_mut() = body;
+        }
+    }
+    response
+}
+
+/// The problem for a failed store call: 503 if the store is unavailable (try again), else 500
+/// with a reference that is also in the log.
+fn store_problem(context: &RequestContext<'_>, error: DbError) -> Problem {
+    match error {
+        DbError::Unavailable(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+            .with_type("store-unavailable", "The backing store is unavailable")
+            .with_detail("Try again in a few minutes."),
+        other => {
+            let reference = carefront_shared::random::token(context.random, 6);
+            eprintln!("carefront-api error {reference}: {other}");
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR)
+                .with_detail("Something went wrong on our side. Quote the instance reference if you report it.")
+                .with_instance(format!("urn:carefront:error:{reference}"))
+        }
+    }
 }
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {

@@ -29,6 +29,7 @@ fn config() -> Result<Config, String> {
     Config::from_lookup(|name| match name {
         "SESSION_KEY" => Some("YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2gta2V5".into()),
         "RP_ID" => Some("localhost".into()),
+        "CREDENTIAL_KEY" => Some("Y3JlZGVudGlhbC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ".into()),
         "ORIGIN" => Some("http://localhost:8787".into()),
         _ => None,
     })

@@ -6,6 +6,7 @@ pub mod assets;
 mod care;
 mod comments;
 mod council;
+mod council_credentials;
 mod discussions;
 mod emergency;
 mod enrolment;
@@ -128,6 +129,11 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
             emergency::finish_reauthentication(context, request, visit, Some(id)).await
         }
         (Method::GET | Method::HEAD, ["council", "emergency-access"]) => emergency::council_list(context, visit).await,
+        (Method::GET | Method::HEAD, ["council", "credentials"]) => council_credentials::list_page(context, request, visit).await,
+        (Method::GET | Method::HEAD, ["council", "credentials", "new"]) => council_credentials::new_page(context, visit).await,
+        (Method::POST, ["council", "credentials", "new"]) => council_credentials::create(context, request, visit).await,
+        (Method::POST, ["council", "credentials", "reauthenticate", "finish"]) => council_credentials::finish_reauthentication(context, request, visit).await,
+        (Method::POST, ["council", "credentials", key_id, "revoke"]) => council_credentials::revoke(context, visit, key_id).await,
         (_, segments) => Err(match allowed_methods(segments) {
             Some(allowed) => PortalError::MethodNotAllowed(allowed),
             None => PortalError::NotFound,
@@ -154,13 +160,15 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["council", "monitoring"]
         | ["receipts", _]
         | ["people", _, "access" | "access-log"]
-        | ["people", _, "receipts", _] => Some("GET, HEAD"),
+        | ["people", _, "receipts", _]
+        | ["council", "credentials"] => Some("GET, HEAD"),
         ["invitation"]
         | ["access", "add"]
         | ["people", _, "needs" | "comments"]
         | ["access", _, "edit"]
         | ["people", _, "access", "add"]
-        | ["people", _, "access", _, "edit"] => Some("GET, HEAD, POST"),
+        | ["people", _, "access", _, "edit"]
+        | ["council", "credentials", "new"] => Some("GET, HEAD, POST"),
         ["passkeys", "create", "options" | "finish"]
         | ["sign-in", "options" | "finish"]
         | ["sign-out"]
@@ -169,7 +177,9 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["access", _, "revoke"]
         | ["people", _, "discussions", _]
         | ["people", _, "access", _, "revoke"]
-        | ["reauthenticate", "options" | "finish"] => Some("POST"),
+        | ["reauthenticate", "options" | "finish"]
+        | ["council", "credentials", "reauthenticate", "finish"]
+        | ["council", "credentials", _, "revoke"] => Some("POST"),
         // Emergency access (emergency.rs).
         ["emergency", "record"] | ["council", "emergency-access"] => Some("GET, HEAD"),
         ["emergency"] | ["emergency-code"] | ["people", _, "emergency-code"] => Some("GET, HEAD, POST"),

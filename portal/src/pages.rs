@@ -58,6 +58,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "emergency_code_issued.html",
     "emergency_council.html",
     "emergency_banner.html",
+    "council_credentials.html",
+    "council_credentials_confirm.html",
+    "council_credentials_new.html",
+    "council_credentials_created.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

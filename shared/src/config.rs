@@ -4,6 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use url::Url;
 
+use crate::credential::CredentialKey;
 use crate::crypto::SigningKey;
 
 /// Everything a handler needs to know about its deployment.
@@ -17,6 +18,9 @@ pub struct Config {
     pub origin: Url,
     /// The relying-party name shown by authenticators.
     pub rp_name: String,
+    /// The secret every system credential's signing key is derived from (at least 32 bytes).
+    /// Rotating it invalidates every credential at once.
+    pub credential_key: CredentialKey,
 }
 
 impl std::fmt::Debug for Config {
@@ -26,6 +30,7 @@ impl std::fmt::Debug for Config {
             .field("rp_id", &self.rp_id)
             .field("origin", &self.origin.as_str())
             .field("rp_name", &self.rp_name)
+            .field("credential_key", &"<redacted>")
             .finish()
     }
 }
@@ -48,7 +53,7 @@ pub enum ConfigError {
 
 impl Config {
     /// Builds the configuration from a lookup of named settings (`SESSION_KEY`, `RP_ID`,
-    /// `ORIGIN`, `RP_NAME`); the runtime entry supplies the lookup.
+    /// `ORIGIN`, `RP_NAME`, `CREDENTIAL_KEY`); the runtime entry supplies the lookup.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let required = |name: &'static str| lookup(name).filter(|value| !value.trim().is_empty()).ok_or(ConfigError::Missing(name));
         let session_key = URL_SAFE_NO_PAD
@@ -64,11 +69,37 @@ impl Config {
             return Err(ConfigError::Invalid { name: "ORIGIN", reason: "its host is not RP_ID or a subdomain of it" });
         }
         let rp_name = lookup("RP_NAME").filter(|name| !name.trim().is_empty()).unwrap_or_else(|| "carefront".to_owned());
-        Ok(Config { session_key, rp_id, origin, rp_name })
+        let credential_key = CredentialKey::from_base64url(&required("CREDENTIAL_KEY")?)
+            .ok_or(ConfigError::Invalid { name: "CREDENTIAL_KEY", reason: "not base64url of at least 32 bytes" })?;
+        Ok(Config { session_key, rp_id, origin, rp_name, credential_key })
     }
 
     /// The origin as browsers send it in the `Origin` header (no trailing slash).
     pub fn origin_header(&self) -> String {
         self.origin.origin().ascii_serialization()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(credential_key: Option<&str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| match name {
+            "SESSION_KEY" => Some("c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE".into()),
+            "RP_ID" => Some("localhost".into()),
+            "ORIGIN" => Some("http://localhost:8787".into()),
+            "CREDENTIAL_KEY" => credential_key.map(str::to_owned),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn the_credential_key_is_required_and_at_least_32_bytes() {
+        assert_eq!(lookup(None).unwrap_err(), ConfigError::Missing("CREDENTIAL_KEY"));
+        assert!(matches!(lookup(Some("c2hvcnQ")), Err(ConfigError::Invalid { name: "CREDENTIAL_KEY", .. })));
+        assert!(matches!(lookup(Some("not base64url!")), Err(ConfigError::Invalid { name: "CREDENTIAL_KEY", .. })));
+        let config = lookup(Some("Y3JlZGVudGlhbC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ")).unwrap();
+        assert!(!format!("{config:?}").contains("Y3JlZGVudGlh"));
     }
 }

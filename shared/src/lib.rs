@@ -6,6 +6,7 @@ pub mod comments;
 pub mod config;
 pub mod consent;
 pub mod context;
+pub mod credential;
 pub mod crypto;
 pub mod db;
 pub mod discussion;

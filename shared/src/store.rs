@@ -36,11 +36,13 @@ pub enum GrantUpdate {
     Conflict(Option<Box<Grant>>),
 }
 
+pub mod credential;
 pub mod discussion;
 pub mod emergency;
 pub mod record;
 pub mod voice;
 
+pub use credential::CredentialStore;
 pub use discussion::DiscussionStore;
 pub use emergency::EmergencyStore;
 pub use record::RecordStore;
@@ -49,7 +51,7 @@ pub use voice::VoiceStore;
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore {
+pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 

@@ -20,7 +20,8 @@ use spin_sdk::sqlite::{self, Connection};
 pub const DATABASE: &str = "default";
 
 /// The Spin variables carefront reads, and the configuration names they stand for.
-const VARIABLES: &[(&str, &str)] = &[("session_key", "SESSION_KEY"), ("rp_id", "RP_ID"), ("origin", "ORIGIN"), ("rp_name", "RP_NAME")];
+const VARIABLES: &[(&str, &str)] =
+    &[("session_key", "SESSION_KEY"), ("rp_id", "RP_ID"), ("origin", "ORIGIN"), ("rp_name", "RP_NAME"), ("credential_key", "CREDENTIAL_KEY")];
 
 /// A Spin SQLite connection as a carefront [`Database`].
 pub struct SpinSqlite(Connection);

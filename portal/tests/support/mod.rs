@@ -30,6 +30,7 @@ pub fn config() -> Config {
     Config::from_lookup(|name| match name {
         "SESSION_KEY" => Some("c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE".into()),
         "RP_ID" => Some("localhost".into()),
+        "CREDENTIAL_KEY" => Some("Y3JlZGVudGlhbC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ".into()),
         "ORIGIN" => Some(ORIGIN.into()),
         _ => None,
     })

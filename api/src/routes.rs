@@ -1,0 +1,127 @@
+//! The API's route table: every path and method, and who may call it. The router dispatches
+//! from it and the OpenAPI test reads it, so the document and the router cannot drift apart.
+
+use carefront_shared::credential::Permission;
+use http::Method;
+
+/// Endpoints anyone may call, unsigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Public {
+    /// `GET /api/v1/health`.
+    Health,
+    /// `GET /api/v1/openapi.json`.
+    OpenApi,
+    /// `POST /api/v1/consent-receipts/verify`.
+    VerifyReceipt,
+}
+
+/// Endpoints for signed requests from a system credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signed {
+    /// `GET /api/v1/people`.
+    ListPeople,
+    /// `GET /api/v1/people/{id}`.
+    ShowPerson,
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    /// Anyone.
+    Public(Public),
+    /// A signed request whose credential has this permission.
+    Signed(Permission, Signed),
+}
+
+/// One route: a method on a path pattern (`{name}` matches one non-empty segment).
+#[derive(Debug)]
+pub struct Route {
+    /// The method (`HEAD` is answered wherever `GET` is).
+    pub method: Method,
+    /// The path pattern, exactly as the OpenAPI document names it.
+    pub path: &'static str,
+    /// What answers it.
+    pub handler: Handler,
+}
+
+/// Every route of the API.
+pub static ROUTES: &[Route] = &[
+    Route { method: Method::GET, path: "/api/v1/health", handler: Handler::Public(Public::Health) },
+    Route { method: Method::GET, path: "/api/v1/openapi.json", handler: Handler::Public(Public::OpenApi) },
+    Route { method: Method::POST, path: "/api/v1/consent-receipts/verify", handler: Handler::Public(Public::VerifyReceipt) },
+    Route { method: Method::GET, path: "/api/v1/people", handler: Handler::Signed(Permission::PeopleRead, Signed::ListPeople) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}", handler: Handler::Signed(Permission::PeopleRead, Signed::ShowPerson) },
+];
+
+/// What the table says about a request.
+#[derive(Debug)]
+pub enum Resolution<'a> {
+    /// This route, with the values of its `{…}` segments in order.
+    Found(&'static Route, Vec<&'a str>),
+    /// The path exists but not for this method: the methods it allows, for `Allow`.
+    MethodNotAllowed(String),
+    /// No route has this path.
+    NotFound,
+}
+
+/// The values of `pattern`'s `{…}` segments if `path` matches it.
+pub fn matches<'a>(pattern: &str, path: &'a str) -> Option<Vec<&'a str>> {
+    let mut pattern_segments = pattern.split('/');
+    let mut path_segments = path.split('/');
+    let mut values = Vec::new();
+    loop {
+        match (pattern_segments.next(), path_segments.next()) {
+            (None, None) => return Some(values),
+            (Some(expected), Some(actual)) if expected.starts_with('{') && expected.ends_with('}') => {
+                if actual.is_empty() {
+                    return None;
+                }
+                values.push(actual);
+            }
+            (Some(expected), Some(actual)) if expected == actual => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Finds the route for `method` and `path`.
+pub fn resolve<'a>(method: &Method, path: &'a str) -> Resolution<'a> {
+    let wanted = if method == Method::HEAD { &Method::GET } else { method };
+    let mut allowed: Vec<&str> = Vec::new();
+    for route in ROUTES {
+        let Some(values) = matches(route.path, path) else { continue };
+        if route.method == wanted {
+            return Resolution::Found(route, values);
+        }
+        allowed.push(route.method.as_str());
+        if route.method == Method::GET {
+            allowed.push(Method::HEAD.as_str());
+        }
+    }
+    if allowed.is_empty() { Resolution::NotFound } else { Resolution::MethodNotAllowed(allowed.join(", ")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_whole_segments() {
+        assert_eq!(matches("/api/v1/people/{id}", "/api/v1/people/person-1"), Some(vec!["person-1"]));
+        assert_eq!(matches("/api/v1/people/{id}", "/api/v1/people/"), None);
+        assert_eq!(matches("/api/v1/people/{id}", "/api/v1/people"), None);
+        assert_eq!(matches("/api/v1/people/{id}", "/api/v1/people/a/b"), None);
+        assert_eq!(matches("/api/v1/people", "/api/v1/people"), Some(vec![]));
+        assert_eq!(matches("/api/v1/people", "/api/v1/peoplex"), None);
+    }
+
+    #[test]
+    fn head_is_get_and_other_methods_are_listed() {
+        assert!(matches!(resolve(&Method::HEAD, "/api/v1/people"), Resolution::Found(route, _) if route.method == Method::GET));
+        match resolve(&Method::DELETE, "/api/v1/people/x") {
+            Resolution::MethodNotAllowed(allowed) => assert_eq!(allowed, "GET, HEAD"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(resolve(&Method::GET, "/api/v1/nothing"), Resolution::NotFound));
+    }
+}

@@ -1,0 +1,223 @@
+//! A test harness for the API: the router over an in-memory SQLite store, a clock the test
+//! moves, demo organisations, people and grants, and a client that signs requests with a
+//! system credential exactly as the README describes.
+
+#![allow(dead_code)]
+
+use std::cell::Cell;
+use std::collections::BTreeSet;
+
+use carefront_api::{Request, handle};
+use carefront_shared::config::Config;
+use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
+use carefront_shared::context::RequestContext;
+use carefront_shared::credential::{self, DerivedKey, Permission};
+use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
+use carefront_shared::random::{SeededRandom, token};
+use carefront_shared::sqlite::SqliteDatabase;
+use carefront_shared::store::{CredentialStore, SqlStore, Store};
+use chrono::{DateTime, Duration, Utc};
+
+pub const CREDENTIAL_KEY: &str = "Y3JlZGVudGlhbC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ";
+pub const COUNCIL: &str = "org-council";
+pub const PROVIDER: &str = "org-provider";
+pub const OTHER_PROVIDER: &str = "org-other-provider";
+
+pub fn config_with_key(credential_key: &str) -> Config {
+    Config::from_lookup(|name| match name {
+        "SESSION_KEY" => Some("c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE".into()),
+        "RP_ID" => Some("localhost".into()),
+        "CREDENTIAL_KEY" => Some(credential_key.into()),
+        "ORIGIN" => Some("http://localhost:8787".into()),
+        _ => None,
+    })
+    .unwrap()
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+/// A system credential as its system holds it.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub key_id: String,
+    pub secret: String,
+}
+
+/// An answer, decoded.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: serde_json::Value,
+    pub headers: http::HeaderMap,
+}
+
+pub struct Api {
+    pub db: SqliteDatabase,
+    pub config: Config,
+    pub now: Cell<DateTime<Utc>>,
+    pub random: SeededRandom,
+    nonces: Cell<u64>,
+}
+
+impl Api {
+    /// An empty store.
+    pub fn empty() -> Api {
+        Api {
+            db: SqliteDatabase::in_memory().unwrap(),
+            config: config_with_key(CREDENTIAL_KEY),
+            now: Cell::new(start_time()),
+            random: SeededRandom::new(7),
+            nonces: Cell::new(0),
+        }
+    }
+
+    /// The council, a provider and another provider; Margaret and Arthur supported by the
+    /// provider (consent) and the council (statutory duty); Olive only by the other provider.
+    pub fn new() -> Api {
+        let api = Api::empty();
+        let store = api.store();
+        for (id, kind, name) in [
+            (COUNCIL, OrganisationKind::Council, "Northshire County Council"),
+            (PROVIDER, OrganisationKind::Provider, "Brookside Home Care"),
+            (OTHER_PROVIDER, OrganisationKind::Provider, "Riverside Care"),
+        ] {
+            pollster::block_on(store.insert_organisation(&Organisation { id: id.into(), kind, name: name.into(), created_at: start_time() })).unwrap();
+        }
+        for (id, name) in [("person-margaret", "Margaret Okafor"), ("person-arthur", "Arthur Jenkins"), ("person-olive", "Olive Brown")] {
+            api.person(id, name);
+        }
+        for subject in ["person-margaret", "person-arthur"] {
+            api.grant(&format!("grant-{subject}-provider"), subject, PROVIDER, &[Category::CarePlan, Category::Medication], Basis::Consent);
+            api.grant(&format!("grant-{subject}-council"), subject, COUNCIL, &Category::ALL, Basis::StatutoryDuty);
+        }
+        api.grant("grant-olive-other", "person-olive", OTHER_PROVIDER, &[Category::CarePlan], Basis::Consent);
+        api
+    }
+
+    pub fn store(&self) -> SqlStore<'_> {
+        SqlStore::new(&self.db)
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.now.set(self.now.get() + by);
+    }
+
+    pub fn person(&self, id: &str, name: &str) {
+        let handle = carefront_shared::random::new_uuid(&self.random);
+        let person = Person {
+            id: id.into(),
+            role: Role::ServiceUser,
+            display_name: name.into(),
+            organisation_id: None,
+            webauthn_handle: handle,
+            created_at: start_time(),
+        };
+        pollster::block_on(self.store().insert_person(&person)).unwrap();
+    }
+
+    pub fn grant(&self, id: &str, subject: &str, organisation: &str, categories: &[Category], basis: Basis) -> Grant {
+        let grant = Grant {
+            id: id.into(),
+            version: 1,
+            subject_id: subject.into(),
+            grantee: Grantee::Organisation(organisation.into()),
+            categories: categories.iter().copied().collect(),
+            actions: BTreeSet::from([Action::View, Action::Contribute]),
+            act_for: false,
+            purpose: "to give care".into(),
+            starts_at: start_time(),
+            ends_at: None,
+            basis,
+            evidence: (basis != Basis::Consent).then(|| "Care Act 2014 s.27".into()),
+            recorded_by: subject.into(),
+            revoked_at: None,
+        };
+        pollster::block_on(self.store().insert_grant(&grant, start_time(), None)).unwrap();
+        grant
+    }
+
+    /// Makes a credential for `organisation` with `permissions`.
+    pub fn credential(&self, organisation: &str, permissions: &[Permission]) -> Held {
+        let store = self.store();
+        let organisation = pollster::block_on(store.organisation(organisation)).unwrap().unwrap();
+        let issued = credential::issue(
+            &self.config.credential_key,
+            &organisation,
+            "Test system",
+            permissions.iter().copied().collect(),
+            "person-admin",
+            &self.random,
+            self.now.get(),
+        )
+        .unwrap();
+        pollster::block_on(store.insert_credential(&issued.credential)).unwrap();
+        Held { key_id: issued.credential.key_id, secret: issued.secret }
+    }
+
+    pub fn new_nonce(&self) -> String {
+        self.nonces.set(self.nonces.get() + 1);
+        format!("nonce-{:016}", self.nonces.get())
+    }
+
+    /// A request signed by `held` at `at` with `nonce`.
+    pub fn signed_at(&self, held: &Held, method: &str, path: &str, body: &[u8], at: DateTime<Utc>, nonce: &str) -> Request {
+        let key = DerivedKey::from_secret(&held.secret).unwrap();
+        let headers = credential::sign_request(&key, &held.key_id, method, path, body, at.timestamp(), nonce);
+        http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", headers.authorization)
+            .header("carefront-timestamp", headers.timestamp)
+            .header("carefront-nonce", headers.nonce)
+            .header("content-digest", headers.content_digest)
+            .body(body.to_vec())
+            .unwrap()
+    }
+
+    /// A GET signed now with a fresh nonce.
+    pub fn signed_get(&self, held: &Held, path: &str) -> Request {
+        self.signed_at(held, "GET", path, b"", self.now.get(), &self.new_nonce())
+    }
+
+    pub fn call(&self, request: Request) -> Reply {
+        self.call_with(&self.config, request)
+    }
+
+    pub fn call_with(&self, config: &Config, request: Request) -> Reply {
+        let store = self.store();
+        let random = SeededRandom::new(self.nonces.get() + 1000);
+        let context = RequestContext { store: &store, config, now: self.now.get(), random: &random, client: None };
+        let response = pollster::block_on(handle(&context, request));
+        let content_type = response.headers().get("content-type").map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default();
+        let body = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
+        Reply { status: response.status().as_u16(), content_type, body, headers: response.headers().clone() }
+    }
+
+    pub fn get(&self, held: &Held, path: &str) -> Reply {
+        self.call(self.signed_get(held, path))
+    }
+
+    /// How many nonces the store holds (a refused request must not add one).
+    pub fn nonce_rows(&self) -> usize {
+        use carefront_shared::db::Database;
+        pollster::block_on(self.db.query("SELECT 1 FROM api_nonces", &[])).unwrap().len()
+    }
+
+    /// The audit actions recorded about `subject`.
+    pub fn audit_actions(&self, subject: &str) -> Vec<String> {
+        pollster::block_on(self.store().audit_for_subject(subject, 1000)).unwrap().into_iter().map(|event| event.action).collect()
+    }
+
+    /// A random-looking string for tests that need one.
+    pub fn token(&self) -> String {
+        token(&self.random, 16)
+    }
+}
+
+/// The problem type's slug (`https://carefront.example/problems/<slug>`).
+pub fn problem_type(reply: &Reply) -> String {
+    reply.body["type"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_owned()
+}

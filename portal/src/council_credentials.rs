@@ -1,0 +1,260 @@
+//! System credentials, for council staff: see every organisation's credentials, make one
+//! (after confirming with a passkey again; its secret is shown once and never again) and revoke
+//! one at once. Everyone else gets "page not found". Every change is audited.
+
+use std::collections::{BTreeSet, HashMap};
+
+use carefront_shared::context::RequestContext;
+use carefront_shared::credential::{self, CredentialProblem, Permission, SystemCredential};
+use carefront_shared::domain::{AuditEvent, OrganisationKind, Person, Role};
+use carefront_shared::random::new_id;
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use minijinja::context;
+use serde::Serialize;
+
+use crate::error::PortalError;
+use crate::visit::Visit;
+use crate::{Request, Response, enrolment, page_with_status, web};
+
+/// The signed-in person if they are council staff; the page does not exist for anyone else.
+fn council_staff(visit: &Visit) -> Result<&Person, PortalError> {
+    let person = visit.require_person()?;
+    if person.role == Role::CouncilStaff { Ok(person) } else { Err(PortalError::NotFound) }
+}
+
+fn when(time: DateTime<Utc>) -> String {
+    time.format("%-d %B %Y at %H:%M UTC").to_string()
+}
+
+#[derive(Serialize)]
+struct PermissionView {
+    name: &'static str,
+    description: &'static str,
+}
+
+fn permission_views(permissions: &BTreeSet<Permission>) -> Vec<PermissionView> {
+    permissions.iter().map(|permission| PermissionView { name: permission.as_str(), description: permission.describe() }).collect()
+}
+
+#[derive(Serialize)]
+struct CredentialView {
+    key_id: String,
+    name: String,
+    permissions: Vec<PermissionView>,
+    created: String,
+    created_by: String,
+    last_used: Option<String>,
+    revoked: Option<String>,
+}
+
+async fn creator_name(context: &RequestContext<'_>, names: &mut HashMap<String, String>, id: &str) -> Result<String, PortalError> {
+    if let Some(name) = names.get(id) {
+        return Ok(name.clone());
+    }
+    let name = match context.store.person(id).await? {
+        Some(person) => person.display_name,
+        None if id == credential::CREATED_BY_ADMIN_TOOL => "the carefront-admin tool".to_owned(),
+        None => "someone".to_owned(),
+    };
+    names.insert(id.to_owned(), name.clone());
+    Ok(name)
+}
+
+/// GET /council/credentials: every organisation's credentials, live ones with "Revoke".
+pub async fn list_page(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
+    council_staff(visit)?;
+    let notice = web::query_param(request, "done")
+        .filter(|done| done == "revoked")
+        .map(|_| "The credential is revoked. Every request signed with it is refused from now on.");
+    let mut names = HashMap::new();
+    let mut organisations = Vec::new();
+    for organisation in context.store.all_organisations().await? {
+        let mut credentials = Vec::new();
+        for credential in context.store.credentials_for_organisation(&organisation.id).await? {
+            credentials.push(CredentialView {
+                created_by: creator_name(context, &mut names, &credential.created_by).await?,
+                key_id: credential.key_id,
+                name: credential.name,
+                permissions: permission_views(&credential.permissions),
+                created: when(credential.created_at),
+                last_used: credential.last_used_at.map(when),
+                revoked: credential.revoked_at.map(when),
+            });
+        }
+        let kind = match organisation.kind {
+            OrganisationKind::Council => "Council",
+            OrganisationKind::Provider => "Care provider",
+        };
+        organisations.push(context! { name => organisation.name, kind, credentials });
+    }
+    page_with_status(context, visit, StatusCode::OK, "council_credentials.html", context! { current => "credentials", organisations, notice })
+}
+
+/// The "make a credential" form as typed, shown again with its errors.
+#[derive(Debug, Default, Serialize)]
+struct CreateForm {
+    organisation: String,
+    name: String,
+    permissions: Vec<String>,
+}
+
+impl CreateForm {
+    fn parse(request: &Request) -> Result<CreateForm, PortalError> {
+        let fields: Vec<(String, String)> = web::form(request)?;
+        let mut form = CreateForm::default();
+        for (key, value) in fields {
+            match key.as_str() {
+                "organisation" => form.organisation = value.trim().to_owned(),
+                "name" => form.name = value.trim().to_owned(),
+                "permissions" => form.permissions.push(value),
+                _ => {}
+            }
+        }
+        Ok(form)
+    }
+}
+
+#[derive(Serialize)]
+struct FieldError {
+    field: &'static str,
+    message: String,
+}
+
+async fn render_form(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    status: StatusCode,
+    form: &CreateForm,
+    errors: Vec<FieldError>,
+) -> Result<Response, PortalError> {
+    let organisations: Vec<minijinja::Value> = context
+        .store
+        .all_organisations()
+        .await?
+        .into_iter()
+        .map(|organisation| {
+            let council = organisation.kind == OrganisationKind::Council;
+            context! { id => organisation.id, name => organisation.name, council }
+        })
+        .collect();
+    let choices: Vec<minijinja::Value> = Permission::ALL
+        .into_iter()
+        .map(|permission| context! { value => permission.as_str(), label => permission.describe(), council_only => permission.council_only() })
+        .collect();
+    page_with_status(context, visit, status, "council_credentials_new.html", context! { current => "credentials", form, errors, organisations, choices })
+}
+
+/// GET /council/credentials/new: the form, once the staff member has recently confirmed it is
+/// them with their passkey.
+pub async fn new_page(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
+    council_staff(visit)?;
+    if !visit.signed_in.as_ref().is_some_and(|signed_in| signed_in.recently_verified) {
+        return page_with_status(context, visit, StatusCode::OK, "council_credentials_confirm.html", context! { current => "credentials" });
+    }
+    render_form(context, visit, StatusCode::OK, &CreateForm::default(), Vec::new()).await
+}
+
+/// POST /council/credentials/reauthenticate/finish: the passkey check of the shared
+/// re-authentication ceremony, then back to the form.
+pub async fn finish_reauthentication(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
+    council_staff(visit)?;
+    enrolment::finish_reauthentication(context, request, visit).await?;
+    web::json(StatusCode::OK, &serde_json::json!({ "redirect": "/council/credentials/new" }))
+}
+
+/// POST /council/credentials/new: makes the credential and shows its secret, this once.
+pub async fn create(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
+    let person = council_staff(visit)?;
+    if !visit.signed_in.as_ref().is_some_and(|signed_in| signed_in.recently_verified) {
+        return Ok(web::redirect("/council/credentials/new"));
+    }
+    let form = CreateForm::parse(request)?;
+    let permissions: BTreeSet<Permission> = form
+        .permissions
+        .iter()
+        .map(|name| Permission::parse(name))
+        .collect::<Option<_>>()
+        .ok_or_else(|| PortalError::BadRequest("unknown permission".into()))?;
+    let organisation = match form.organisation.as_str() {
+        "" => None,
+        id => context.store.organisation(id).await?,
+    };
+    let Some(organisation) = organisation else {
+        let error = FieldError { field: "organisation", message: "Choose the organisation whose system will use it".into() };
+        return render_form(context, visit, StatusCode::BAD_REQUEST, &form, vec![error]).await;
+    };
+    let issued = match credential::issue(&context.config.credential_key, &organisation, &form.name, permissions, &person.id, context.random, context.now) {
+        Ok(issued) => issued,
+        Err(problem) => {
+            let error = match problem {
+                CredentialProblem::BadName => FieldError { field: "name", message: "Say which system will use it, in up to 80 characters".into() },
+                CredentialProblem::NoPermissions => FieldError { field: "permissions", message: "Choose at least one thing the system may do".into() },
+                CredentialProblem::CouncilOnly(permission) => FieldError {
+                    field: "permissions",
+                    message: format!("Only the council's own systems can have \u{201c}{}\u{201d}: untick it, or choose the council", permission.describe()),
+                },
+            };
+            return render_form(context, visit, StatusCode::BAD_REQUEST, &form, vec![error]).await;
+        }
+    };
+    let credential = &issued.credential;
+    context.store.insert_credential(credential).await?;
+    audit(
+        context,
+        person,
+        "credential.created",
+        format!("Made system credential {} for {}'s system ({}): {}.", credential.key_id, organisation.name, credential.name, names(credential)),
+    )
+    .await?;
+    page_with_status(
+        context,
+        visit,
+        StatusCode::OK,
+        "council_credentials_created.html",
+        context! {
+            current => "credentials",
+            organisation => organisation.name,
+            name => credential.name.clone(),
+            key_id => credential.key_id.clone(),
+            secret => issued.secret.clone(),
+            permissions => permission_views(&credential.permissions),
+        },
+    )
+}
+
+fn names(credential: &SystemCredential) -> String {
+    credential.permissions.iter().map(|permission| permission.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// POST /council/credentials/{key id}/revoke: revokes it at once; its next request is refused.
+pub async fn revoke(context: &RequestContext<'_>, visit: &Visit, key_id: &str) -> Result<Response, PortalError> {
+    let person = council_staff(visit)?;
+    let credential = context.store.credential(key_id).await?.ok_or(PortalError::NotFound)?;
+    if context.store.revoke_credential(&credential.key_id, context.now).await? {
+        audit(
+            context,
+            person,
+            "credential.revoked",
+            format!("Revoked system credential {} ({}) of {}.", credential.key_id, credential.name, credential.organisation_id),
+        )
+        .await?;
+    }
+    Ok(web::redirect("/council/credentials?done=revoked"))
+}
+
+/// Appends a change to the credentials (about no one's record: no subject).
+async fn audit(context: &RequestContext<'_>, person: &Person, action: &str, detail: String) -> Result<(), PortalError> {
+    let event = AuditEvent {
+        id: new_id(context.random),
+        at: context.now,
+        actor_id: Some(person.id.clone()),
+        acting_for: None,
+        subject_id: None,
+        action: action.to_owned(),
+        category: None,
+        basis: None,
+        detail,
+    };
+    Ok(context.store.append_audit(&event).await?)
+}

@@ -1,0 +1,227 @@
+//! The council's system credentials page, through the router: council staff only (404 for
+//! everyone else), a fresh passkey check before a credential is made, its secret shown once,
+//! and revoking that takes effect at once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test loudly
+
+mod support;
+
+use carefront_shared::credential::{self, DerivedKey, Permission};
+use carefront_shared::db::Database;
+use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
+use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
+use carefront_shared::store::{CredentialStore, Store};
+use chrono::Duration;
+use support::{Portal, ResidentSoftPasskey, csrf_in, text};
+use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+
+const COUNCIL: &str = "org-council";
+const PROVIDER: &str = "org-provider";
+
+/// Daniel, council staff, enrolled and signed in with his passkey (so recently verified).
+fn council_signed_in() -> (Portal, ResidentSoftPasskey) {
+    let portal = Portal::new();
+    let store = portal.store();
+    let now = portal.now.get();
+    for (id, kind, name) in [(COUNCIL, OrganisationKind::Council, "Northshire County Council"), (PROVIDER, OrganisationKind::Provider, "Brookside Home Care")] {
+        pollster::block_on(store.insert_organisation(&Organisation { id: id.into(), kind, name: name.into(), created_at: now })).unwrap();
+    }
+    let daniel = Person {
+        id: "person-daniel".into(),
+        role: Role::CouncilStaff,
+        display_name: "Daniel Hughes".into(),
+        organisation_id: Some(COUNCIL.into()),
+        webauthn_handle: uuid::Uuid::from_u128(501),
+        created_at: now,
+    };
+    pollster::block_on(store.insert_person(&daniel)).unwrap();
+    let (invitation, code) = invitation::issue(&daniel.id, None, now, DEFAULT_LIFETIME, &portal.random);
+    pollster::block_on(store.insert_invitation(&invitation)).unwrap();
+    let mut passkey = ResidentSoftPasskey::new();
+    assert_eq!(portal.enrol(&code.to_string(), &mut passkey).status(), 200);
+    (portal, passkey)
+}
+
+fn create_form<'a>(csrf: &'a str, organisation: &'a str, name: &'a str, permissions: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![("csrf", csrf), ("organisation", organisation), ("name", name)];
+    fields.extend(permissions.iter().map(|permission| ("permissions", *permission)));
+    fields
+}
+
+fn credential_count(portal: &Portal) -> usize {
+    pollster::block_on(portal.db.query("SELECT 1 FROM system_credentials", &[])).unwrap().len()
+}
+
+/// Makes a credential through the page and returns (key id, secret) as shown.
+fn make(portal: &Portal, organisation: &str, permissions: &[&str]) -> (String, String) {
+    let csrf = portal.csrf_from("/council/credentials/new");
+    let response = portal.post_form("/council/credentials/new", &create_form(&csrf, organisation, "Rostering system", permissions));
+    let page = text(&response);
+    assert_eq!(response.status(), 200, "{page}");
+    let value = |id: &str| {
+        let marker = format!("id=\"{id}\">");
+        let start = page.find(&marker).unwrap_or_else(|| panic!("no {id} on {page}")) + marker.len();
+        page[start..].split('<').next().unwrap().to_owned()
+    };
+    let key_id = page.split("<code class=\"govuk-!-text-break-word\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    (key_id, value("secret"))
+}
+
+#[test]
+fn council_staff_make_a_credential_and_see_its_secret_once() {
+    let (portal, _) = council_signed_in();
+    let list = text(&portal.get("/council/credentials"));
+    assert!(list.contains("System credentials") && list.contains("No credentials yet"), "{list}");
+
+    let (key_id, secret) = make(&portal, PROVIDER, &["people:read", "needs:read"]);
+    let stored = pollster::block_on(portal.store().credential(&key_id)).unwrap().unwrap();
+    assert_eq!(stored.organisation_id, PROVIDER);
+    assert_eq!(stored.permissions, [Permission::PeopleRead, Permission::NeedsRead].into());
+    assert_eq!(stored.created_by, "person-daniel");
+    assert_eq!(DerivedKey::from_secret(&secret).unwrap().fingerprint(), stored.fingerprint, "the secret shown is the credential's key");
+    assert_eq!(portal.config.credential_key.derive(&key_id).secret(), secret);
+
+    // Never again: not on the list, not in the store, not in the audit log.
+    let list = text(&portal.get("/council/credentials"));
+    assert!(list.contains(&key_id) && list.contains("Rostering system") && list.contains("Daniel Hughes"), "{list}");
+    assert!(!list.contains(&secret));
+    let dump = portal.db.dump_inserts(|_| Some("INSERT")).unwrap();
+    assert!(!dump.contains(&secret), "the secret is stored nowhere");
+    let audited = pollster::block_on(portal.db.query("SELECT actor_id, detail FROM audit_events WHERE action = 'credential.created'", &[])).unwrap();
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].text(0).unwrap(), "person-daniel");
+    assert!(audited[0].text(1).unwrap().contains(&key_id));
+}
+
+#[test]
+fn making_a_credential_needs_a_recent_passkey_check() {
+    let (portal, mut passkey) = council_signed_in();
+    portal.advance(Duration::minutes(6));
+    let confirm = text(&portal.get("/council/credentials/new"));
+    assert!(confirm.contains("Confirm it is you") && confirm.contains("/council/credentials/reauthenticate/finish"), "{confirm}");
+    let csrf = csrf_in(&confirm).unwrap();
+    let refused = portal.post_form("/council/credentials/new", &create_form(&csrf, PROVIDER, "Rota", &["people:read"]));
+    assert_eq!((refused.status().as_u16(), refused.headers()["location"].to_str().unwrap()), (303, "/council/credentials/new"));
+    assert_eq!(credential_count(&portal), 0, "nothing written");
+
+    let options = portal.post_json("/reauthenticate/options", &csrf, &serde_json::json!({}));
+    let options: carefront_shared::webauthn_rs::prelude::RequestChallengeResponse = serde_json::from_slice(options.body()).unwrap();
+    let assertion = passkey.do_authentication(url::Url::parse(support::ORIGIN).unwrap(), options).unwrap();
+    let finished = portal.post_json("/council/credentials/reauthenticate/finish", &csrf, &assertion);
+    assert_eq!(finished.status(), 200, "{}", text(&finished));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(finished.body()).unwrap()["redirect"], "/council/credentials/new");
+    assert!(text(&portal.get("/council/credentials/new")).contains("Make a system credential"));
+    make(&portal, PROVIDER, &["people:read"]);
+    assert_eq!(credential_count(&portal), 1);
+}
+
+#[test]
+fn bad_requests_are_refused_with_clear_errors_and_nothing_written() {
+    let (portal, _) = council_signed_in();
+    let csrf = portal.csrf_from("/council/credentials/new");
+    for (fields, message) in [
+        (create_form(&csrf, "", "Rota", &["people:read"]), "Choose the organisation"),
+        (create_form(&csrf, "org-nowhere", "Rota", &["people:read"]), "Choose the organisation"),
+        (create_form(&csrf, PROVIDER, "", &["people:read"]), "Say which system will use it"),
+        (create_form(&csrf, PROVIDER, "Rota", &[]), "Choose at least one thing"),
+        (create_form(&csrf, PROVIDER, "Rota", &["people:read", "export:read"]), "Only the council"),
+    ] {
+        let response = portal.post_form("/council/credentials/new", &fields);
+        let page = text(&response);
+        assert_eq!(response.status(), 400, "{fields:?}");
+        assert!(page.contains(message) && page.contains("govuk-error-summary"), "{fields:?}: {page}");
+    }
+    let unknown = portal.post_form("/council/credentials/new", &create_form(&csrf, PROVIDER, "Rota", &["everything:write"]));
+    assert_eq!(unknown.status(), 400);
+    assert_eq!(credential_count(&portal), 0);
+
+    // The council's own system may export.
+    make(&portal, COUNCIL, &["export:read", "monitoring:read"]);
+    assert_eq!(credential_count(&portal), 1);
+}
+
+#[test]
+fn revoking_takes_effect_at_once_and_is_audited() {
+    let (portal, _) = council_signed_in();
+    let (key_id, secret) = make(&portal, PROVIDER, &["people:read"]);
+
+    // A request signed with it verifies now…
+    let sign = || {
+        let headers = credential::sign_request(
+            &DerivedKey::from_secret(&secret).unwrap(),
+            &key_id,
+            "GET",
+            "/api/v1/people",
+            b"",
+            portal.now.get().timestamp(),
+            "nonce-0000000000000001",
+        );
+        http::Request::get("/api/v1/people")
+            .header("authorization", headers.authorization)
+            .header(credential::TIMESTAMP_HEADER, headers.timestamp)
+            .header(credential::NONCE_HEADER, headers.nonce)
+            .header(credential::DIGEST_HEADER, headers.content_digest)
+            .body(Vec::new())
+            .unwrap()
+    };
+    let accepted = |portal: &Portal| {
+        let verified = credential::verify_request(&portal.config.credential_key, &sign(), portal.now.get()).unwrap();
+        credential::check_credential(pollster::block_on(portal.store().credential(&key_id)).unwrap(), &verified).is_ok()
+    };
+    assert!(accepted(&portal));
+
+    let csrf = portal.csrf_from("/council/credentials");
+    let response = portal.post_form(&format!("/council/credentials/{key_id}/revoke"), &[("csrf", &csrf)]);
+    assert_eq!(response.headers()["location"], "/council/credentials?done=revoked");
+    // …and not a moment after.
+    assert!(!accepted(&portal));
+    let page = text(&portal.get("/council/credentials?done=revoked"));
+    assert!(page.contains("The credential is revoked") && page.contains("Revoked"), "{page}");
+    assert!(!page.contains(&format!("/council/credentials/{key_id}/revoke")), "no second revoke button");
+
+    // Revoking twice changes nothing; an unknown key id is 404.
+    assert_eq!(portal.post_form(&format!("/council/credentials/{key_id}/revoke"), &[("csrf", &csrf)]).status(), 303);
+    assert_eq!(portal.post_form("/council/credentials/ck_unknown/revoke", &[("csrf", &csrf)]).status(), 404);
+    let audited = pollster::block_on(portal.db.query("SELECT actor_id FROM audit_events WHERE action = 'credential.revoked'", &[])).unwrap();
+    assert_eq!(audited.len(), 1);
+}
+
+#[test]
+fn everyone_but_council_staff_gets_page_not_found() {
+    let (portal, _) = council_signed_in();
+    let (key_id, _) = make(&portal, PROVIDER, &["people:read"]);
+
+    // A service user, and provider staff, signed in in other browsers.
+    let service_user = portal.other_browser(11);
+    let (_, code) = service_user.person_with_invitation("person-margaret", "Margaret Okafor");
+    assert_eq!(service_user.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
+    let staff = portal.other_browser(12);
+    let priya = Person {
+        id: "person-priya".into(),
+        role: Role::ProviderStaff,
+        display_name: "Priya Shah".into(),
+        organisation_id: Some(PROVIDER.into()),
+        webauthn_handle: uuid::Uuid::from_u128(502),
+        created_at: portal.now.get(),
+    };
+    pollster::block_on(portal.store().insert_person(&priya)).unwrap();
+    let (invitation, code) = invitation::issue(&priya.id, None, portal.now.get(), DEFAULT_LIFETIME, &staff.random);
+    pollster::block_on(portal.store().insert_invitation(&invitation)).unwrap();
+    assert_eq!(staff.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
+
+    for browser in [&service_user, &staff] {
+        for path in ["/council/credentials", "/council/credentials/new"] {
+            assert_eq!(browser.get(path).status(), 404, "{path}");
+        }
+        let csrf = browser.csrf_from("/home");
+        assert_eq!(browser.post_form("/council/credentials/new", &create_form(&csrf, PROVIDER, "Mine", &["people:read"])).status(), 404);
+        assert_eq!(browser.post_form(&format!("/council/credentials/{key_id}/revoke"), &[("csrf", &csrf)]).status(), 404);
+    }
+    assert_eq!(credential_count(&portal), 1, "nothing written");
+    assert!(pollster::block_on(portal.store().credential(&key_id)).unwrap().unwrap().revoked_at.is_none());
+
+    let stranger = portal.other_browser(13);
+    let response = stranger.get("/council/credentials");
+    assert_eq!((response.status().as_u16(), response.headers()["location"].to_str().unwrap()), (303, "/sign-in"));
+    assert_eq!(portal.send(http::Request::delete("/council/credentials"), Vec::new()).status(), 405);
+}

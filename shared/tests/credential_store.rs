@@ -1,0 +1,143 @@
+//! System credentials and request nonces in the SQL store against real SQLite: a credential is
+//! stored without its key, revoked for good, never deleted or changed; each nonce is taken once
+//! until it expires.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use std::collections::BTreeSet;
+
+use carefront_shared::credential::{self, CredentialKey, Permission, SystemCredential};
+use carefront_shared::db::{Database, DbError};
+use carefront_shared::domain::{AuditEvent, Organisation, OrganisationKind};
+use carefront_shared::random::SeededRandom;
+use carefront_shared::sqlite::SqliteDatabase;
+use carefront_shared::store::{CredentialStore, SqlStore, Store};
+use chrono::{DateTime, Duration, Utc};
+use pollster::block_on;
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+fn provider() -> Organisation {
+    Organisation { id: "org-provider".into(), kind: OrganisationKind::Provider, name: "Brookside Home Care".into(), created_at: now() }
+}
+
+fn setup(database: &SqliteDatabase) -> (SqlStore<'_>, SystemCredential, String) {
+    let store = SqlStore::new(database);
+    block_on(store.insert_organisation(&provider())).unwrap();
+    let key = CredentialKey::new(&[5; 32]).unwrap();
+    let issued =
+        credential::issue(&key, &provider(), "Rostering", BTreeSet::from([Permission::PeopleRead]), "person-daniel", &SeededRandom::new(1), now()).unwrap();
+    block_on(store.insert_credential(&issued.credential)).unwrap();
+    (store, issued.credential, issued.secret)
+}
+
+#[test]
+fn a_credential_is_stored_without_its_key_and_read_back() {
+    let database = SqliteDatabase::in_memory().unwrap();
+    let (store, credential, secret) = setup(&database);
+    assert_eq!(block_on(store.credential(&credential.key_id)).unwrap(), Some(credential.clone()));
+    assert_eq!(block_on(store.credential("ck_unknown")).unwrap(), None);
+    assert_eq!(block_on(store.credentials_for_organisation("org-provider")).unwrap(), vec![credential.clone()]);
+    assert!(block_on(store.credentials_for_organisation("org-other")).unwrap().is_empty());
+
+    let dump = database.dump_inserts(|_| Some("INSERT")).unwrap();
+    assert!(dump.contains(&credential.fingerprint) && dump.contains("[\"people:read\"]"), "{dump}");
+    assert!(!dump.contains(&secret), "the secret is stored nowhere");
+
+    let duplicate = block_on(store.insert_credential(&credential));
+    assert!(matches!(duplicate, Err(DbError::Constraint(_))), "{duplicate:?}");
+    let orphan = SystemCredential { key_id: "ck_orphan".into(), organisation_id: "org-nowhere".into(), ..credential };
+    assert!(matches!(block_on(store.insert_credential(&orphan)), Err(DbError::Constraint(_))), "the organisation must exist");
+}
+
+#[test]
+fn revoking_is_once_and_for_good_and_credentials_are_never_deleted_or_changed() {
+    let database = SqliteDatabase::in_memory().unwrap();
+    let (store, credential, _) = setup(&database);
+    assert!(block_on(store.revoke_credential(&credential.key_id, now())).unwrap());
+    assert!(!block_on(store.revoke_credential(&credential.key_id, now() + Duration::hours(1))).unwrap(), "already revoked");
+    assert!(!block_on(store.revoke_credential("ck_unknown", now())).unwrap());
+    assert_eq!(block_on(store.credential(&credential.key_id)).unwrap().unwrap().revoked_at, Some(now()));
+
+    let key_id = credential.key_id.as_str();
+    for sql in [
+        "UPDATE system_credentials SET revoked_at = NULL WHERE key_id = ?1",
+        "UPDATE system_credentials SET permissions = '[\"export:read\"]' WHERE key_id = ?1",
+        "UPDATE system_credentials SET organisation_id = 'org-provider' WHERE key_id = ?1",
+        "DELETE FROM system_credentials WHERE key_id = ?1",
+    ] {
+        let result = block_on(database.execute(sql, &[key_id.into()]));
+        assert!(matches!(result, Err(DbError::Constraint(_))), "{sql}: {result:?}");
+    }
+    // Using it is still recorded (the row's one changing column besides revocation).
+    block_on(store.record_credential_use(key_id, now() + Duration::minutes(1))).unwrap();
+    assert_eq!(block_on(store.credential(key_id)).unwrap().unwrap().last_used_at, Some(now() + Duration::minutes(1)));
+}
+
+#[test]
+fn a_nonce_is_taken_once_until_it_expires() {
+    let database = SqliteDatabase::in_memory().unwrap();
+    let (store, credential, _) = setup(&database);
+    let key_id = credential.key_id.as_str();
+    let expires = now() + Duration::minutes(5);
+    assert!(block_on(store.take_nonce(key_id, "nonce-aaaaaaaaaaaaaaaa", expires, now())).unwrap());
+    assert!(!block_on(store.take_nonce(key_id, "nonce-aaaaaaaaaaaaaaaa", expires, now())).unwrap(), "a replay");
+    assert!(!block_on(store.take_nonce(key_id, "nonce-aaaaaaaaaaaaaaaa", expires, expires)).unwrap(), "still remembered at the edge of the window");
+    assert!(block_on(store.take_nonce("ck_other", "nonce-aaaaaaaaaaaaaaaa", expires, now())).unwrap(), "nonces are per credential");
+    assert!(block_on(store.take_nonce(key_id, "nonce-bbbbbbbbbbbbbbbb", expires, now())).unwrap());
+
+    // Once expired it is free again (its old request is refused for its timestamp anyway).
+    let later = expires + Duration::seconds(1);
+    assert!(block_on(store.take_nonce(key_id, "nonce-aaaaaaaaaaaaaaaa", later + Duration::minutes(5), later)).unwrap());
+    assert!(!block_on(store.take_nonce(key_id, "nonce-aaaaaaaaaaaaaaaa", later + Duration::minutes(5), later)).unwrap());
+}
+
+#[test]
+fn expired_nonces_are_purged() {
+    let database = SqliteDatabase::in_memory().unwrap();
+    let (store, credential, _) = setup(&database);
+    let key_id = credential.key_id.as_str();
+    block_on(store.take_nonce(key_id, "nonce-old-aaaaaaaaaaaaa", now(), now() - Duration::minutes(5))).unwrap();
+    block_on(store.take_nonce(key_id, "nonce-new-aaaaaaaaaaaaa", now() + Duration::minutes(5), now())).unwrap();
+    assert_eq!(block_on(store.purge_expired_nonces(now())).unwrap(), 0, "a nonce expiring now is kept");
+    assert_eq!(block_on(store.purge_expired_nonces(now() + Duration::seconds(1))).unwrap(), 1);
+    let left = block_on(database.query("SELECT nonce FROM api_nonces", &[])).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].text(0).unwrap(), "nonce-new-aaaaaaaaaaaaa");
+}
+
+#[test]
+fn organisations_are_listed_by_name_and_audit_events_appended_together() {
+    let database = SqliteDatabase::in_memory().unwrap();
+    let store = SqlStore::new(&database);
+    block_on(store.insert_organisation(&provider())).unwrap();
+    block_on(store.insert_organisation(&Organisation {
+        id: "org-council".into(),
+        kind: OrganisationKind::Council,
+        name: "Aardley Council".into(),
+        created_at: now(),
+    }))
+    .unwrap();
+    let names: Vec<String> = block_on(store.all_organisations()).unwrap().into_iter().map(|organisation| organisation.name).collect();
+    assert_eq!(names, ["Aardley Council", "Brookside Home Care"]);
+
+    let event = |id: &str, subject: &str| AuditEvent {
+        id: id.into(),
+        at: now(),
+        actor_id: Some("credential:ck_a".into()),
+        acting_for: None,
+        subject_id: Some(subject.into()),
+        action: "api.person_listed".into(),
+        category: None,
+        basis: Some("grant:g".into()),
+        detail: "listed".into(),
+    };
+    block_on(store.append_audits(&[])).unwrap();
+    block_on(store.append_audits(&[event("a1", "person-1"), event("a2", "person-2")])).unwrap();
+    assert_eq!(block_on(store.audit_for_subject("person-2", 10)).unwrap(), vec![event("a2", "person-2")]);
+    // All or none: a clash in the batch writes nothing.
+    assert!(block_on(store.append_audits(&[event("a3", "person-3"), event("a1", "person-1")])).is_err());
+    assert!(block_on(store.audit_for_subject("person-3", 10)).unwrap().is_empty());
+}
