@@ -224,7 +224,9 @@ describe(`a person shares their medicines with their daughter (${runtime})`, () 
       await page.goto(`${stack.portalUrl}/access`);
       const danaGrant = page.locator('.govuk-summary-card').filter({ hasText: 'Dana Okafor' }).first();
       await danaGrant.getByRole('button', { name: /stop/i }).click();
-      await page.waitForURL((url) => url.pathname === '/access' && url.search.includes('done=stopped'));
+      await page.waitForURL((url) => url.pathname === '/access' && url.search.includes('done=stopped')).catch(async (error) => {
+        throw new Error(`${error.message}\nthe page is ${page.url()}:\n${await page.locator('main').innerText()}`);
+      });
 
       // Dana's very next request is refused.
       const after = await dana.page.goto(`${stack.portalUrl}/people/${margaretId}/medicines`);

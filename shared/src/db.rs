@@ -97,7 +97,9 @@ pub enum DbError {
 pub trait Database {
     /// Runs a query and returns all rows.
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
-    /// Runs a statement and returns how many rows it changed.
+    /// Runs a statement and returns how many rows it changed. D1 also counts the rows its
+    /// triggers wrote (an UPDATE of one grant reports 2: the grant and its history row), so
+    /// callers test for "more than none", never for exactly one.
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
     /// Runs statements atomically: all or none.
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError>;

@@ -462,7 +462,7 @@ impl Store for SqlStore<'_> {
 
     async fn consume_invitation(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
         let changed = self.db.execute("UPDATE invitations SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL", &[id.into(), time_text(now).into()]).await?;
-        Ok(changed == 1)
+        Ok(changed > 0)
     }
 
     async fn count_attempt(&self, key: &str, window_start: DateTime<Utc>) -> Result<i64> {
@@ -510,7 +510,7 @@ impl Store for SqlStore<'_> {
 
     async fn delete_person_session(&self, person_id: &str, id_hash: &str) -> Result<bool> {
         let changed = self.db.execute("DELETE FROM sessions WHERE id_hash = ?1 AND person_id = ?2", &[id_hash.into(), person_id.into()]).await?;
-        Ok(changed == 1)
+        Ok(changed > 0)
     }
 
     async fn mark_session_verified(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()> {
@@ -593,7 +593,7 @@ impl Store for SqlStore<'_> {
 
     async fn rename_passkey(&self, person_id: &str, id: &str, name: &str) -> Result<bool> {
         let changed = self.db.execute("UPDATE passkeys SET name = ?3 WHERE id = ?1 AND person_id = ?2", &[id.into(), person_id.into(), name.into()]).await?;
-        Ok(changed == 1)
+        Ok(changed > 0)
     }
 
     async fn remove_passkey(&self, person_id: &str, id: &str) -> Result<PasskeyRemoval> {
@@ -605,7 +605,7 @@ impl Store for SqlStore<'_> {
                 &[id.into(), person_id.into()],
             )
             .await?;
-        if changed == 1 {
+        if changed > 0 {
             return Ok(PasskeyRemoval::Removed);
         }
         let exists = self.db.query("SELECT 1 FROM passkeys WHERE id = ?1 AND person_id = ?2", &[id.into(), person_id.into()]).await?;
@@ -690,7 +690,7 @@ impl Store for SqlStore<'_> {
                 &params,
             )
             .await?;
-        if changed == 1 {
+        if changed > 0 {
             return Ok(GrantUpdate::Updated(grant.version + 1));
         }
         let current = self

@@ -90,7 +90,7 @@ impl CredentialStore for SqlStore<'_> {
             .db
             .execute("UPDATE system_credentials SET revoked_at = ?2 WHERE key_id = ?1 AND revoked_at IS NULL", &[key_id.into(), time_text(now).into()])
             .await?;
-        Ok(changed == 1)
+        Ok(changed > 0)
     }
 
     async fn record_credential_use(&self, key_id: &str, now: DateTime<Utc>) -> Result<()> {
@@ -108,7 +108,7 @@ impl CredentialStore for SqlStore<'_> {
                 &[key_id.into(), nonce.into(), time_text(expires_at).into(), time_text(now).into()],
             )
             .await?;
-        Ok(changed == 1)
+        Ok(changed > 0)
     }
 
     async fn purge_expired_nonces(&self, now: DateTime<Utc>) -> Result<u64> {

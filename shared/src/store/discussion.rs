@@ -107,7 +107,7 @@ impl DiscussionStore for SqlStore<'_> {
                 ],
             )
             .await?;
-        if changed == 1 {
+        if changed > 0 {
             return Ok(Recorded::New(Discussion { status: Status::Awaiting, version: 1, ..discussion.clone() }));
         }
         let existing = self
@@ -173,6 +173,6 @@ impl DiscussionStore for SqlStore<'_> {
                 ],
             )
             .await?;
-        Ok(if changed == 1 { Answered::Saved(version + 1) } else { Answered::Conflict })
+        Ok(if changed > 0 { Answered::Saved(version + 1) } else { Answered::Conflict })
     }
 }

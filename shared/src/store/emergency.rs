@@ -167,7 +167,7 @@ impl EmergencyStore for SqlStore<'_> {
     async fn end_emergency_access(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
         let changed =
             self.db.execute("UPDATE emergency_accesses SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL", &[id.into(), time_text(now).into()]).await?;
-        Ok(changed == 1)
+        Ok(changed > 0)
     }
 
     async fn emergency_accesses_for_person(&self, person_id: &str, since: DateTime<Utc>) -> Result<Vec<EmergencyAccess>> {

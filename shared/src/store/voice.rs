@@ -219,6 +219,6 @@ impl VoiceStore for SqlStore<'_> {
                 &[status.as_str().into(), response.into(), responded_by.into(), time_text(now).into(), person_id.into(), id.into(), version.into()],
             )
             .await?;
-        if changed == 1 { Ok(CommentAnswer::Saved(version + 1)) } else { Ok(CommentAnswer::Conflict(self.comment(person_id, id).await?.map(Box::new))) }
+        if changed > 0 { Ok(CommentAnswer::Saved(version + 1)) } else { Ok(CommentAnswer::Conflict(self.comment(person_id, id).await?.map(Box::new))) }
     }
 }
