@@ -13,6 +13,7 @@ mod enrolment;
 pub mod error;
 mod needs;
 mod pages;
+mod print;
 mod record;
 mod sharing;
 mod visit;
@@ -95,6 +96,7 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::GET | Method::HEAD, ["people", id, "comments", "new"]) => comments::new_page(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "discussions"]) => discussions::list(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["council", "monitoring"]) => council::monitoring(context, visit).await,
+        (Method::GET | Method::HEAD, ["people", id, "print"]) => print::paper_copy(context, visit, id).await,
         (Method::POST, ["people", id, "discussions", discussion]) => discussions::answer(context, request, visit, id, discussion).await,
         (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit, None).await,
         (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit, None).await,
@@ -158,6 +160,7 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["people", _, "comments", "new"]
         | ["people", _, "discussions"]
         | ["council", "monitoring"]
+        | ["people", _, "print"]
         | ["receipts", _]
         | ["people", _, "access" | "access-log"]
         | ["people", _, "receipts", _]

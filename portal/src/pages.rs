@@ -49,6 +49,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "comments.html",
     "discussions.html",
     "council_monitoring.html",
+    "print.html",
     "edit_access.html",
     "grant_conflict.html",
     "emergency_form.html",

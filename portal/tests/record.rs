@@ -285,3 +285,28 @@ fn nobody_else_can_open_any_page_and_strangers_must_sign_in() {
     let csrf = portal.csrf_from("/home");
     assert_eq!(portal.post_form("/people/person-1/medicines", &[("csrf", &csrf)]).status(), 405);
 }
+
+#[test]
+fn the_paper_copy_has_the_plan_medicines_allergies_and_access_and_records_who_printed_it() {
+    let portal = margaret();
+    let response = portal.get("/people/person-1/print");
+    assert_eq!(response.status(), 200);
+    let page = text(&response);
+    for expected in [
+        "Margaret Okafor: care plan and medicines",
+        "Penicillin",
+        "Paracetamol 500 mg tablets",
+        "08:00, 20:00",
+        "Your care plan",
+        "On-call manager",
+        "Printed ",
+    ] {
+        assert!(page.contains(expected), "{expected}: {page}");
+    }
+    assert!(page.contains("No emergency code is turned on."));
+    let log = block_on(portal.store().audit_for_subject("person-1", 5)).unwrap();
+    assert!(log.iter().any(|event| event.action == "paper_copy.printed" && event.actor_id.as_deref() == Some("person-1")));
+    // Dana may see the medicines but not the care plan: no paper copy for her.
+    let dana = daughter(&portal);
+    assert_eq!(dana.get("/people/person-1/print").status(), 404);
+}
