@@ -7,10 +7,12 @@
 //!   day `HH:MM:SS`; document contents are standard base64 (with padding); ids are carefront's.
 //!   Fields, in order: `format`, `generated_at`, `person`, `care_plan`, `guide`, `medicines`,
 //!   `allergies`, `administrations` (oldest first), `visits` (newest first), `contacts`,
-//!   `documents` (`document` metadata and `content_base64`), `emergency_summary`, `grants` (each
-//!   `grant` as it is now, its `state` when the export was made, and every stored `history`
-//!   version), `consent_receipts`, `access_log` (newest first) and `parties` (the name and kind
-//!   of everyone the rest mentions by id). Passkeys and sign-in sessions are left out: they are
+//!   `documents` (`document` metadata and `content_base64`), `emergency_summary`,
+//!   `format_needs` (current and ended), `comments` (comments and correction requests, with
+//!   their answers), `consent_discussions` (with the person's answer), `grants` (each `grant` as
+//!   it is now, its `state` when the export was made, and every stored `history` version),
+//!   `consent_receipts`, `access_log` (newest first) and `parties` (the name and kind of everyone
+//!   the rest mentions by id). Passkeys and sign-in sessions are left out: they are
 //!   security material, not care information, and the person manages them on their own pages.
 //! - **a FHIR R4 `Bundle`** ([`fhir_bundle`]) of type `collection`: a set of resources gathered
 //!   for distribution with no further processing rules. Not `document`: that type needs a
@@ -27,8 +29,10 @@
 //! (`Communication.encounter` points at the visit: R4 has no note on `Encounter` itself); each
 //! grant a `Consent` (scope `patient-privacy`); each representative who holds a grant a
 //! `RelatedPerson`; each document, the service user guide and the emergency summary a
-//! `DocumentReference` with the contents inline. Grant history, consent receipts and the access
-//! log are in carefront's JSON only.
+//! `DocumentReference` with the contents inline; each format or communication need a `Flag` (with
+//! its SNOMED CT code from the Accessible Information Standard where there is one). Grant
+//! history, consent receipts, comments, consent discussions and the access log are in
+//! carefront's JSON only.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,9 +43,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha1::{Digest as _, Sha1};
 
+use crate::comments::Comment;
 use crate::consent::{Action, Basis, Category, Grant, GrantState, Grantee};
 use crate::db::DbError;
+use crate::discussion::Discussion;
 use crate::domain::{AuditEvent, CarePlan, Role};
+use crate::needs::{RecordedNeed, SNOMED_CT};
 use crate::receipt::ConsentReceipt;
 use crate::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, EmergencySummary, Medicine, Outcome, ServiceUserGuide, VisitStatus,
@@ -146,6 +153,12 @@ pub struct RecordExport {
     pub documents: Vec<ExportedDocument>,
     /// What a paramedic or GP needs first.
     pub emergency_summary: Option<EmergencySummary>,
+    /// Format and communication needs, current and ended.
+    pub format_needs: Vec<RecordedNeed>,
+    /// Comments and correction requests, with their answers.
+    pub comments: Vec<Comment>,
+    /// Consent discussions the provider recorded, with the person's answer.
+    pub consent_discussions: Vec<Discussion>,
     /// Who can or could see the record, and every change.
     pub grants: Vec<ExportedGrant>,
     /// The person's consent receipts, newest first.
@@ -173,6 +186,9 @@ impl RecordExport {
             (!self.contacts.is_empty(), "contacts"),
             (!self.documents.is_empty(), "documents"),
             (self.emergency_summary.is_some(), "emergency summary"),
+            (!self.format_needs.is_empty(), "format and communication needs"),
+            (!self.comments.is_empty(), "comments and corrections"),
+            (!self.consent_discussions.is_empty(), "consent discussions"),
             (!self.grants.is_empty(), "who can see the record"),
             (!self.consent_receipts.is_empty(), "consent receipts"),
             (!self.access_log.is_empty(), "access log"),
@@ -195,6 +211,7 @@ impl RecordExport {
         add(!self.visits.is_empty(), Category::VisitsAndNotes);
         add(!self.contacts.is_empty(), Category::Contacts);
         add(!self.documents.is_empty(), Category::Documents);
+        add(!self.format_needs.is_empty(), Category::Preferences);
         add(!self.access_log.is_empty(), Category::AccessLog);
         categories
     }
@@ -261,6 +278,9 @@ pub async fn gather(store: &dyn Store, person_id: &str, now: DateTime<Utc>) -> R
         contacts: store.contacts(person_id).await?,
         documents,
         emergency_summary: store.emergency_summary(person_id).await?,
+        format_needs: store.needs(person_id, true).await?,
+        comments: store.comments(person_id).await?,
+        consent_discussions: store.discussions(person_id).await?,
         grants,
         consent_receipts: store.receipts_for_subject(person_id).await?,
         access_log: store.audit_for_subject(person_id, i64::MAX).await?,
@@ -294,6 +314,7 @@ async fn parties(store: &dyn Store, export: &RecordExport) -> Result<Vec<Party>,
         ids.extend(event.actor_id.as_deref());
         ids.extend(event.acting_for.as_deref());
     }
+    ids.extend(export.consent_discussions.iter().map(|discussion| discussion.organisation_id.as_str()));
     let mut found = Vec::new();
     for id in ids {
         if let Some(person) = store.person(id).await? {
@@ -471,7 +492,7 @@ fn resource_types(category: Category) -> &'static [&'static str] {
         Category::VisitsAndNotes => &["Encounter", "Communication"],
         Category::Contacts => &["Patient"],
         Category::Documents => &["DocumentReference"],
-        Category::Preferences => &["Patient"],
+        Category::Preferences => &["Flag"],
         Category::AccessLog => &["AuditEvent"],
     }
 }
@@ -850,6 +871,32 @@ impl BundleBuilder<'_> {
         }
     }
 
+    /// A `Flag` per format or communication need, as the Accessible Information Standard asks.
+    fn add_needs(&mut self) {
+        for recorded in &self.export.format_needs {
+            let detail = recorded.detail.trim();
+            let words = if detail.is_empty() { recorded.need.label().to_owned() } else { format!("{}: {detail}", recorded.need.label()) };
+            let mut code = json!({ "text": words });
+            if let Some((snomed, term)) = recorded.need.snomed() {
+                code["coding"] = json!([coding(SNOMED_CT, snomed, term)]);
+            }
+            let mut period = json!({ "start": fhir_time(recorded.recorded_at) });
+            if let Some(ended) = recorded.ended_at {
+                period["end"] = json!(fhir_time(ended.max(recorded.recorded_at)));
+            }
+            let resource = json!({
+                "resourceType": "Flag",
+                "status": if recorded.ended_at.is_some() { "inactive" } else { "active" },
+                "category": [text("Format and communication need (Accessible Information Standard)")],
+                "code": code,
+                "subject": self.patient(),
+                "period": period,
+                "author": { "display": recorded.recorded_by_name },
+            });
+            self.add("format-need", &recorded.id, resource);
+        }
+    }
+
     fn document_reference(&self, title: &str, kind: &str, author: Value, date: DateTime<Utc>, content_type: &str, body: &[u8]) -> Value {
         json!({
             "resourceType": "DocumentReference",
@@ -932,6 +979,7 @@ pub fn fhir_bundle(export: &RecordExport, identifier_base: &str) -> Value {
     builder.add_visits();
     builder.add_consents();
     builder.add_documents();
+    builder.add_needs();
     let bundle_name = format!("{}@{}", export.person.id, fhir_time(export.generated_at));
     json!({
         "resourceType": "Bundle",

@@ -74,7 +74,11 @@ fn gathering_takes_every_section_and_follows_every_page() {
     assert_eq!(names["org-council"], "Northshire Council");
     assert_eq!(names["person-dan"], "Daniel Hughes");
     assert_eq!(names["org-care"], "Brookside");
-    assert_eq!(export.sections().len(), 11, "{:?}", export.sections());
+    assert_eq!(export.format_needs.len(), 3, "ended needs too");
+    assert_eq!(export.comments.len(), 1);
+    assert_eq!(export.consent_discussions.len(), 1);
+    assert_eq!(export.sections().len(), 14, "{:?}", export.sections());
+    assert_eq!(export.categories().len(), 8, "every category has something");
     let empty = SqliteDatabase::in_memory().unwrap();
     assert!(block_on(export::gather(&SqlStore::new(&empty), "nobody", now())).unwrap().is_none());
 }
@@ -106,6 +110,7 @@ fn the_bundle_has_every_resource_type_and_its_references_resolve() {
         "Consent",
         "DocumentReference",
         "Encounter",
+        "Flag",
         "Goal",
         "Medication",
         "MedicationAdministration",
@@ -217,6 +222,22 @@ fn visits_are_encounters_and_their_notes_communications() {
     assert_eq!(note["payload"][0]["contentString"], "Note 0");
     assert_eq!(note["status"], "completed");
     assert_eq!(encounter_status(VisitStatus::Planned), "planned");
+}
+
+#[test]
+fn format_needs_are_flags_with_their_snomed_codes() {
+    let bundle = fhir_bundle(&record(), "https://care.example.gov.uk");
+    let large_print = by_id(&bundle, "Flag", "format-need", "need-24");
+    assert_eq!(large_print["status"], "active");
+    assert_eq!(
+        large_print["code"]["coding"][0],
+        json!({ "system": "http://snomed.info/sct", "code": "957351000000102", "display": "Requires written information in at least 24 point sans serif font" })
+    );
+    let letter = by_id(&bundle, "Flag", "format-need", "need-letter");
+    assert_eq!(letter["status"], "inactive");
+    assert_eq!(letter["period"]["end"], "2026-11-01T10:00:00Z");
+    let other = by_id(&bundle, "Flag", "format-need", "need-other");
+    assert_eq!(other["code"], json!({ "text": "Other needs: Please ring before visiting" }), "free text has no SNOMED code");
 }
 
 #[test]

@@ -1,15 +1,19 @@
 //! A care record with every section and every state the export maps: current, stopped and
 //! as-needed medicines; given, refused and not-given doses; completed and missed visits; live,
 //! revoked and expired grants on consent, a lasting power of attorney and a statutory duty; a
-//! consent receipt and an access-log entry. More visits than one page of the store. Used by
+//! consent receipt and an access-log entry; format needs current and ended, a correction
+//! request and a consent discussion. More visits than one page of the store. Used by
 //! `shared/tests/export.rs` and by `examples/export_fixture.rs` (whose bundle the FHIR
 //! validation in `e2e/unit/fhir-export.test.mjs` checks).
 
 use std::collections::BTreeSet;
 
+use carefront_shared::comments::{Comment, CommentKind, CommentStatus};
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::crypto::SigningKey;
+use carefront_shared::discussion::{self, Discussion, Method, Participant, Topic};
 use carefront_shared::domain::{AuditEvent, CarePlan, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::needs::{Need, RecordedNeed};
 use carefront_shared::receipt::{self, Controller, PiiController};
 use carefront_shared::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, EmergencySummary, GuideSection, Medicine, Outcome, ServiceUserGuide,
@@ -230,6 +234,69 @@ pub async fn seed(store: &dyn Store) -> Result<(), StoreError> {
     let key = SigningKey::new(&[3; 32]).map_err(|_| problem("signing key"))?;
     store.insert_receipt(PERSON, &receipt::issue(&key, &controller, &sam, "Sam", "granted", "receipt-1".into(), now), now).await?;
     store.update_grant(&Grant { revoked_at: Some(at("2026-11-01T00:00:00Z")), ..sam }, now, None).await?;
+    let need = |id: &str, need, detail: &str| RecordedNeed {
+        id: id.into(),
+        person_id: PERSON.into(),
+        need,
+        detail: detail.into(),
+        recorded_by: PERSON.into(),
+        recorded_by_name: "Margaret Okafor".into(),
+        acting_for: None,
+        consent_discussion_id: None,
+        recorded_at: at("2026-10-01T10:00:00Z"),
+        ended_at: None,
+    };
+    let first = [need("need-24", Need::LargePrint24, ""), need("need-letter", Need::ContactByLetter, "")];
+    store.change_needs(PERSON, &[], &first, PERSON, at("2026-10-01T10:00:00Z")).await?;
+    let later = [need("need-other", Need::Other, "Please ring before visiting")];
+    store.change_needs(PERSON, &["need-letter".to_owned()], &later, PERSON, at("2026-11-01T10:00:00Z")).await?;
+    store
+        .insert_comment(&Comment {
+            id: "comment-1".into(),
+            person_id: PERSON.into(),
+            category: Category::Medication,
+            entry_id: Some("current".into()),
+            entry_label: "current 500 mg tablets".into(),
+            kind: CommentKind::Correction,
+            body: "I take these with breakfast, not at 8".into(),
+            author_id: PERSON.into(),
+            author_name: "Margaret Okafor".into(),
+            acting_for: None,
+            created_at: now,
+            status: CommentStatus::Open,
+            response: None,
+            responded_by: None,
+            responded_at: None,
+            version: 1,
+        })
+        .await?;
+    store
+        .insert_discussion(
+            &Discussion {
+                id: "discussion-1".into(),
+                person_id: PERSON.into(),
+                organisation_id: "org-care".into(),
+                held_on: day("2026-11-20"),
+                method: Method::HomeVisit,
+                participants: vec![
+                    Participant { role: discussion::Role::Person, name: "Margaret Okafor".into() },
+                    Participant { role: discussion::Role::Staff, name: "Priya Shah".into() },
+                ],
+                covered: vec![Topic::ElectronicRecords, Topic::WhoCanSee],
+                decisions: "Records in carefront; Sam sees medicines.".into(),
+                persons_words: "I want Sam to help with my tablets.".into(),
+                recorded_by: "Priya Shah".into(),
+                recorded_at: now,
+                status: discussion::Status::Awaiting,
+                response: None,
+                responded_by: None,
+                acting_for: None,
+                responded_at: None,
+                version: 1,
+            },
+            None,
+        )
+        .await?;
     store
         .append_audit(&AuditEvent {
             id: "audit-1".into(),
