@@ -97,7 +97,7 @@ pub async fn export_record(store: &dyn Store, person_id: &str, fhir: bool, origi
         action: "record.exported".into(),
         category: None,
         basis: Some("council administrator (carefront-admin)".into()),
-        detail: format!("A council administrator exported the whole record as {rendering}: {}", record.sections().join(", ")),
+        detail: format!("a council administrator exported a copy of the whole record as {rendering}, with: {}", record.sections().join(", ")),
     };
     store.append_audit(&event).await.map_err(|error| error.to_string())?;
     let bytes = if fhir { serde_json::to_vec_pretty(&export::fhir_bundle(&record, origin)) } else { record.to_json() };
