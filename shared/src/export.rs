@@ -9,11 +9,12 @@
 //!   `allergies`, `administrations` (oldest first), `visits` (newest first), `contacts`,
 //!   `documents` (`document` metadata and `content_base64`), `emergency_summary`,
 //!   `format_needs` (current and ended), `comments` (comments and correction requests, with
-//!   their answers), `consent_discussions` (with the person's answer), `grants` (each `grant` as
+//!   their answers), `consent_discussions` (with the person's answer), `emergency_accesses` (each
+//!   clinician who used the emergency code, and when), `grants` (each `grant` as
 //!   it is now, its `state` when the export was made, and every stored `history` version),
 //!   `consent_receipts`, `access_log` (newest first) and `parties` (the name and kind of everyone
-//!   the rest mentions by id). Passkeys and sign-in sessions are left out: they are
-//!   security material, not care information, and the person manages them on their own pages.
+//!   the rest mentions by id). Passkeys, sign-in sessions and the secrets behind the emergency
+//!   code are left out: they are security material, not care information.
 //! - **a FHIR R4 `Bundle`** ([`fhir_bundle`]) of type `collection`: a set of resources gathered
 //!   for distribution with no further processing rules. Not `document`: that type needs a
 //!   `Composition` attested by an author as one clinical document, which a download of everything
@@ -31,8 +32,8 @@
 //! `RelatedPerson`; each document, the service user guide and the emergency summary a
 //! `DocumentReference` with the contents inline; each format or communication need a `Flag` (with
 //! its SNOMED CT code from the Accessible Information Standard where there is one). Grant
-//! history, consent receipts, comments, consent discussions and the access log are in
-//! carefront's JSON only.
+//! history, consent receipts, comments, consent discussions, uses of the emergency code and the
+//! access log are in carefront's JSON only.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,6 +49,7 @@ use crate::consent::{Action, Basis, Category, Grant, GrantState, Grantee};
 use crate::db::DbError;
 use crate::discussion::Discussion;
 use crate::domain::{AuditEvent, CarePlan, Role};
+use crate::emergency::EmergencyAccess;
 use crate::needs::{RecordedNeed, SNOMED_CT};
 use crate::receipt::ConsentReceipt;
 use crate::record::{
@@ -100,6 +102,39 @@ pub struct ExportedGrant {
     pub state: GrantState,
     /// Every version, oldest first.
     pub history: Vec<GrantVersion>,
+}
+
+/// One use of the person's emergency code by a clinician (without the access token's hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedEmergencyAccess {
+    /// carefront's id for it (the access log names it `emergency_access:<id>`).
+    pub id: String,
+    /// The clinician's name, as they gave it.
+    pub clinician_name: String,
+    /// Their role ("Paramedic").
+    pub clinician_role: String,
+    /// Their organisation.
+    pub clinician_organisation: String,
+    /// When the code was accepted.
+    pub started_at: DateTime<Utc>,
+    /// When the access would have ended by itself.
+    pub expires_at: DateTime<Utc>,
+    /// When it ended early, if it did.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl From<EmergencyAccess> for ExportedEmergencyAccess {
+    fn from(access: EmergencyAccess) -> Self {
+        ExportedEmergencyAccess {
+            id: access.id,
+            clinician_name: access.clinician.name,
+            clinician_role: access.clinician.role,
+            clinician_organisation: access.clinician.organisation,
+            started_at: access.started_at,
+            expires_at: access.expires_at,
+            ended_at: access.ended_at,
+        }
+    }
 }
 
 /// Whether a party is a person or an organisation.
@@ -159,6 +194,8 @@ pub struct RecordExport {
     pub comments: Vec<Comment>,
     /// Consent discussions the provider recorded, with the person's answer.
     pub consent_discussions: Vec<Discussion>,
+    /// Every use of the emergency code.
+    pub emergency_accesses: Vec<ExportedEmergencyAccess>,
     /// Who can or could see the record, and every change.
     pub grants: Vec<ExportedGrant>,
     /// The person's consent receipts, newest first.
@@ -189,6 +226,7 @@ impl RecordExport {
             (!self.format_needs.is_empty(), "format and communication needs"),
             (!self.comments.is_empty(), "comments and corrections"),
             (!self.consent_discussions.is_empty(), "consent discussions"),
+            (!self.emergency_accesses.is_empty(), "uses of the emergency code"),
             (!self.grants.is_empty(), "who can see the record"),
             (!self.consent_receipts.is_empty(), "consent receipts"),
             (!self.access_log.is_empty(), "access log"),
@@ -281,6 +319,7 @@ pub async fn gather(store: &dyn Store, person_id: &str, now: DateTime<Utc>) -> R
         format_needs: store.needs(person_id, true).await?,
         comments: store.comments(person_id).await?,
         consent_discussions: store.discussions(person_id).await?,
+        emergency_accesses: store.emergency_accesses_for_person(person_id, earliest).await?.into_iter().map(Into::into).collect(),
         grants,
         consent_receipts: store.receipts_for_subject(person_id).await?,
         access_log: store.audit_for_subject(person_id, i64::MAX).await?,

@@ -77,7 +77,9 @@ fn gathering_takes_every_section_and_follows_every_page() {
     assert_eq!(export.format_needs.len(), 3, "ended needs too");
     assert_eq!(export.comments.len(), 1);
     assert_eq!(export.consent_discussions.len(), 1);
-    assert_eq!(export.sections().len(), 14, "{:?}", export.sections());
+    assert_eq!(export.emergency_accesses.len(), 1);
+    assert_eq!(export.emergency_accesses[0].clinician_role, "Paramedic");
+    assert_eq!(export.sections().len(), 15, "{:?}", export.sections());
     assert_eq!(export.categories().len(), 8, "every category has something");
     let empty = SqliteDatabase::in_memory().unwrap();
     assert!(block_on(export::gather(&SqlStore::new(&empty), "nobody", now())).unwrap().is_none());
@@ -90,6 +92,7 @@ fn the_json_export_round_trips() {
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(text.contains("\"format\": \"carefront-record-export/1\""), "{}", &text[..200]);
     assert!(!text.contains("webauthn_handle"), "passkey material stays out");
+    assert!(!text.contains("secret-token-hash") && !text.contains("not-a-real-hash"), "so do the emergency code's secrets");
     let back: RecordExport = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(back, export);
 }

@@ -2,7 +2,7 @@
 //! as-needed medicines; given, refused and not-given doses; completed and missed visits; live,
 //! revoked and expired grants on consent, a lasting power of attorney and a statutory duty; a
 //! consent receipt and an access-log entry; format needs current and ended, a correction
-//! request and a consent discussion. More visits than one page of the store. Used by
+//! request, a consent discussion and a use of the emergency code. More visits than one page of the store. Used by
 //! `shared/tests/export.rs` and by `examples/export_fixture.rs` (whose bundle the FHIR
 //! validation in `e2e/unit/fhir-export.test.mjs` checks).
 
@@ -13,6 +13,7 @@ use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::crypto::SigningKey;
 use carefront_shared::discussion::{self, Discussion, Method, Participant, Topic};
 use carefront_shared::domain::{AuditEvent, CarePlan, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::emergency::{Clinician, EmergencyAccess, EmergencyCodeRecord};
 use carefront_shared::needs::{Need, RecordedNeed};
 use carefront_shared::receipt::{self, Controller, PiiController};
 use carefront_shared::record::{
@@ -296,6 +297,33 @@ pub async fn seed(store: &dyn Store) -> Result<(), StoreError> {
             },
             None,
         )
+        .await?;
+    store
+        .replace_emergency_code(&EmergencyCodeRecord {
+            id: "code-1".into(),
+            person_id: PERSON.into(),
+            selector: "ABCD".into(),
+            verifier_hash: "not-a-real-hash".into(),
+            issued_by: PERSON.into(),
+            basis: "own_record".into(),
+            issued_at: at("2026-11-01T00:00:00Z"),
+            ended_at: None,
+            ended_by: None,
+            end_reason: None,
+            failed_attempts: 0,
+        })
+        .await?;
+    store
+        .insert_emergency_access(&EmergencyAccess {
+            id: "emergency-1".into(),
+            token_hash: "secret-token-hash".into(),
+            code_id: "code-1".into(),
+            person_id: PERSON.into(),
+            clinician: Clinician { name: "Alex Smith".into(), role: "Paramedic".into(), organisation: "North West Ambulance Service".into() },
+            started_at: at("2026-11-10T03:00:00Z"),
+            expires_at: at("2026-11-10T07:00:00Z"),
+            ended_at: Some(at("2026-11-10T03:40:00Z")),
+        })
         .await?;
     store
         .append_audit(&AuditEvent {
