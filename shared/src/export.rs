@@ -270,6 +270,10 @@ fn all_time() -> Result<(DateTime<Utc>, DateTime<Utc>), StoreError> {
     at(1, 1, 1).zip(at(9999, 12, 31)).ok_or_else(|| DbError::Decode("no time range".into()))
 }
 
+/// More access-log entries than any one record will have, yet exact as a JavaScript number (D1
+/// receives parameters as doubles; `i64::MAX` would not survive the trip as a `LIMIT`).
+const ACCESS_LOG_LIMIT: i64 = 100_000_000;
+
 /// How many visits to read at a time (the store's largest page).
 const VISIT_PAGE: i64 = 200;
 
@@ -322,7 +326,7 @@ pub async fn gather(store: &dyn Store, person_id: &str, now: DateTime<Utc>) -> R
         emergency_accesses: store.emergency_accesses_for_person(person_id, earliest).await?.into_iter().map(Into::into).collect(),
         grants,
         consent_receipts: store.receipts_for_subject(person_id).await?,
-        access_log: store.audit_for_subject(person_id, i64::MAX).await?,
+        access_log: store.audit_for_subject(person_id, ACCESS_LOG_LIMIT).await?,
         parties: Vec::new(),
         person: ExportedPerson {
             id: person.id,
