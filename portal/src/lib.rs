@@ -11,6 +11,7 @@ mod discussions;
 mod emergency;
 mod enrolment;
 pub mod error;
+mod export;
 mod needs;
 mod pages;
 mod print;
@@ -89,6 +90,8 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::GET | Method::HEAD, ["people", id, "contacts"]) => record::contacts(context, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "documents"]) => record::documents(context, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "documents", document]) => record::download(context, visit, id, document).await,
+        (Method::GET | Method::HEAD, ["people", id, "download"]) => export::page_for(context, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "download", file]) => export::file(context, request, visit, id, file).await,
         (Method::GET | Method::HEAD, ["people", id, "needs"]) => needs::page(context, request, visit, id).await,
         (Method::POST, ["people", id, "needs"]) => needs::save(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "comments"]) => comments::list(context, request, visit, id).await,
@@ -157,6 +160,8 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["people", _]
         | ["people", _, "care-plan" | "guide" | "medicines" | "visits" | "contacts" | "documents"]
         | ["people", _, "documents", _]
+        | ["people", _, "download"]
+        | ["people", _, "download", _]
         | ["people", _, "comments", "new"]
         | ["people", _, "discussions"]
         | ["council", "monitoring"]

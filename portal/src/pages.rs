@@ -63,6 +63,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "council_credentials_confirm.html",
     "council_credentials_new.html",
     "council_credentials_created.html",
+    "download.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {
