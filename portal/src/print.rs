@@ -61,6 +61,8 @@ pub async fn paper_copy(context: &RequestContext<'_>, visit: &Visit, subject_id:
     let code_on = context.store.live_emergency_code(subject_id).await?.is_some();
     let live_needs = context.store.needs(subject_id, false).await?;
     let paper_wanted = needs::wants_paper_copy(&live_needs);
+    // The paper is for the person: it is printed at their size, whoever prints it.
+    let large_print = needs::Presentation::of(&live_needs).large_print;
 
     context
         .store
@@ -85,7 +87,7 @@ pub async fn paper_copy(context: &RequestContext<'_>, visit: &Visit, subject_id:
         "print.html",
         context! {
             current => "home", print_view => true, subject_id, name => subject.display_name, own => reader.id == subject_id, manages,
-            plan, medicines, allergies, contacts, access, code_on, paper_wanted, printed, emergency_url,
+            plan, medicines, allergies, contacts, access, code_on, paper_wanted, printed, emergency_url, large_print,
         },
     )
 }

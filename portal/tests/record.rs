@@ -306,6 +306,14 @@ fn the_paper_copy_has_the_plan_medicines_allergies_and_access_and_records_who_pr
     assert!(page.contains("No emergency code is turned on."));
     let log = block_on(portal.store().audit_for_subject("person-1", 5)).unwrap();
     assert!(log.iter().any(|event| event.action == "paper_copy.printed" && event.actor_id.as_deref() == Some("person-1")));
+    assert!(!page.contains("app-large-print"));
+    // Printed at the person's own size, whoever prints it.
+    let csrf = portal.csrf_from("/people/person-1/needs");
+    assert_eq!(
+        portal.post_form("/people/person-1/needs", &[("csrf", &csrf), ("large-print", "large_print_28"), ("paper", "paper_copy_at_home")]).status(),
+        303
+    );
+    assert!(text(&portal.get("/people/person-1/print")).contains("app-large-print--28"));
     // Dana may see the medicines but not the care plan: no paper copy for her.
     let dana = daughter(&portal);
     assert_eq!(dana.get("/people/person-1/print").status(), 404);
