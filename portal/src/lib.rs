@@ -100,6 +100,7 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::GET | Method::HEAD, ["people", id, "discussions"]) => discussions::list(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["council", "monitoring"]) => council::monitoring(context, visit).await,
         (Method::GET | Method::HEAD, ["people", id, "print"]) => print::paper_copy(context, visit, id).await,
+        (Method::POST, ["people", id, "print"]) => print::paper_copy_with_code(context, request, visit, id).await,
         (Method::POST, ["people", id, "discussions", discussion]) => discussions::answer(context, request, visit, id, discussion).await,
         (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit, None).await,
         (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit, None).await,
@@ -165,14 +166,13 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["people", _, "comments", "new"]
         | ["people", _, "discussions"]
         | ["council", "monitoring"]
-        | ["people", _, "print"]
         | ["receipts", _]
         | ["people", _, "access" | "access-log"]
         | ["people", _, "receipts", _]
         | ["council", "credentials"] => Some("GET, HEAD"),
         ["invitation"]
         | ["access", "add"]
-        | ["people", _, "needs" | "comments"]
+        | ["people", _, "needs" | "comments" | "print"]
         | ["access", _, "edit"]
         | ["people", _, "access", "add"]
         | ["people", _, "access", _, "edit"]

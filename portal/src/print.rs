@@ -6,19 +6,46 @@
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::AuditEvent;
+use carefront_shared::emergency;
 use carefront_shared::needs;
 use carefront_shared::random::new_id;
 use http::StatusCode;
 use minijinja::{Value, context};
+use serde::Deserialize;
 
 use crate::care::{self, authorise};
 use crate::error::PortalError;
 use crate::visit::Visit;
-use crate::{Response, page_with_status};
+use crate::web;
+use crate::{Request, Response, page_with_status};
+
+#[derive(Deserialize)]
+struct WithCode {
+    code: String,
+}
+
+/// POST /people/{id}/print: the paper copy with the emergency code written in, straight after it
+/// was turned on (the only time anyone sees it: carefront keeps only its hash). The code must be
+/// the person's live one.
+pub async fn paper_copy_with_code(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
+    let form: WithCode = web::form(request)?;
+    let reader = visit.require_person()?;
+    authorise(context, reader, subject_id, Action::View, Category::CarePlan).await?;
+    let code = emergency::EmergencyCode::parse(&form.code).ok_or_else(|| PortalError::Unusable("That is not an emergency code.".into()))?;
+    let live: Vec<_> = context.store.live_emergency_code(subject_id).await?.into_iter().collect();
+    if emergency::check(&live, &code).is_err() {
+        return Err(PortalError::Unusable("That is not the emergency code in use now. Turn on a new code to print it.".into()));
+    }
+    render(context, visit, subject_id, Some(code.to_string())).await
+}
 
 /// GET /people/{id}/print: for the person, someone acting for them, or anyone who may see both
 /// the care plan and the medicines (the council, the provider).
 pub async fn paper_copy(context: &RequestContext<'_>, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
+    render(context, visit, subject_id, None).await
+}
+
+async fn render(context: &RequestContext<'_>, visit: &Visit, subject_id: &str, code: Option<String>) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
     authorise(context, reader, subject_id, Action::View, Category::CarePlan).await?;
     authorise(context, reader, subject_id, Action::View, Category::Medication).await?;
@@ -87,7 +114,7 @@ pub async fn paper_copy(context: &RequestContext<'_>, visit: &Visit, subject_id:
         "print.html",
         context! {
             current => "home", print_view => true, subject_id, name => subject.display_name, own => reader.id == subject_id, manages,
-            plan, medicines, allergies, contacts, access, code_on, paper_wanted, printed, emergency_url, large_print,
+            plan, medicines, allergies, contacts, access, code_on, paper_wanted, printed, emergency_url, large_print, code,
         },
     )
 }

@@ -318,3 +318,24 @@ fn the_paper_copy_has_the_plan_medicines_allergies_and_access_and_records_who_pr
     let dana = daughter(&portal);
     assert_eq!(dana.get("/people/person-1/print").status(), 404);
 }
+
+#[test]
+fn the_paper_copy_carries_the_emergency_code_only_when_it_is_the_live_one() {
+    use carefront_shared::emergency;
+    use carefront_shared::store::EmergencyStore;
+    let portal = margaret();
+    let (record, code) = emergency::issue("person-1", "person-1", "own_record", portal.now.get(), &portal.random);
+    block_on(portal.store().replace_emergency_code(&record)).unwrap();
+    let blank = text(&portal.get("/people/person-1/print"));
+    assert!(blank.contains("an emergency code is turned on") && blank.contains("____ - ____"), "{blank}");
+    let csrf = portal.csrf_from("/home");
+    let response = portal.post_form("/people/person-1/print", &[("csrf", &csrf), ("code", &code.to_string())]);
+    assert_eq!(response.status(), 200);
+    let page = text(&response);
+    assert!(page.contains(&code.to_string()) && page.contains("localhost:8787&#x2f;emergency") && page.contains("Paracetamol"), "{page}");
+    let (_, other) = emergency::issue("person-1", "person-1", "own_record", portal.now.get(), &portal.random);
+    let wrong = portal.post_form("/people/person-1/print", &[("csrf", &csrf), ("code", &other.to_string())]);
+    assert_eq!(wrong.status(), 400);
+    assert!(!text(&wrong).contains(&other.to_string()), "a code that is not live is never printed");
+    assert_eq!(portal.post_form("/people/person-1/print", &[("csrf", &csrf), ("code", "<script>")]).status(), 400);
+}
