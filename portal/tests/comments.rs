@@ -8,15 +8,12 @@ mod support;
 use std::collections::BTreeSet;
 
 use carefront_shared::comments::CommentStatus;
-use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
-use carefront_shared::domain::{Person, Role};
-use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
+use carefront_shared::consent::{Action, Category, Grant};
 use carefront_shared::record::Medicine;
 use carefront_shared::store::voice::Answer;
 use carefront_shared::store::{RecordStore, Store, VoiceStore};
-use chrono::Duration;
 use pollster::block_on;
-use support::{Portal, ResidentSoftPasskey, text};
+use support::{Holding, Portal, ResidentSoftPasskey, text};
 
 fn margaret() -> Portal {
     let portal = Portal::new();
@@ -43,43 +40,7 @@ fn margaret() -> Portal {
 }
 
 fn daughter(portal: &Portal, actions: &[Action]) -> Portal {
-    let store = portal.store();
-    let now = portal.now.get();
-    block_on(store.insert_person(&Person {
-        id: "person-dana".into(),
-        role: Role::Representative,
-        display_name: "Dana Okafor".into(),
-        organisation_id: None,
-        webauthn_handle: uuid::Uuid::from_u128(4242),
-        created_at: now,
-    }))
-    .unwrap();
-    block_on(store.insert_grant(
-        &Grant {
-            id: "grant-dana".into(),
-            version: 1,
-            subject_id: "person-1".into(),
-            grantee: Grantee::Person("person-dana".into()),
-            categories: BTreeSet::from([Category::Medication]),
-            actions: actions.iter().copied().collect(),
-            act_for: false,
-            purpose: "to help with my tablets".into(),
-            starts_at: now,
-            ends_at: Some(now + Duration::days(30)),
-            basis: Basis::Consent,
-            evidence: None,
-            recorded_by: "person-1".into(),
-            revoked_at: None,
-        },
-        now,
-        None,
-    ))
-    .unwrap();
-    let (invitation, code) = invitation::issue("person-dana", Some("person-1"), now, DEFAULT_LIFETIME, &portal.random);
-    block_on(store.insert_invitation(&invitation)).unwrap();
-    let browser = portal.other_browser(31);
-    assert_eq!(browser.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
-    browser
+    support::representative(portal, "person-dana", "Dana Okafor", Holding { categories: &[Category::Medication], actions, act_for: false }, 31)
 }
 
 fn send(browser: &Portal, subject: &str, fields: &[(&str, &str)]) -> carefront_portal::Response {
@@ -151,7 +112,7 @@ fn a_viewer_cannot_comment_but_a_contributor_can_and_sees_only_their_categories(
 
     // With "contribute" she can comment, and it is recorded as acting for Margaret.
     let store = portal.store();
-    let grant = block_on(store.grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.id == "grant-dana").unwrap();
+    let grant = block_on(store.grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.id == "grant-person-dana").unwrap();
     let wider = Grant { actions: BTreeSet::from([Action::View, Action::Contribute]), ..grant };
     block_on(store.update_grant(&wider, portal.now.get(), None)).unwrap();
     assert!(text(&viewer.get("/people/person-1/medicines")).contains("Comment or ask for a correction"));

@@ -8,14 +8,11 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
-use carefront_shared::domain::{Person, Role};
-use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
+use carefront_shared::consent::{Action, Category};
 use carefront_shared::needs::Need;
 use carefront_shared::store::{Store, VoiceStore};
-use chrono::Duration;
 use pollster::block_on;
-use support::{Portal, ResidentSoftPasskey, text};
+use support::{Holding, Portal, ResidentSoftPasskey, text};
 
 fn margaret() -> Portal {
     let portal = Portal::new();
@@ -26,43 +23,7 @@ fn margaret() -> Portal {
 
 /// A representative of person-1 with the given categories (and act-for power), signed in.
 fn representative(portal: &Portal, id: &str, categories: &[Category], act_for: bool, seed: u64) -> Portal {
-    let store = portal.store();
-    let now = portal.now.get();
-    block_on(store.insert_person(&Person {
-        id: id.into(),
-        role: Role::Representative,
-        display_name: format!("Rep {id}"),
-        organisation_id: None,
-        webauthn_handle: uuid::Uuid::from_u128(u128::from(seed) + 1000),
-        created_at: now,
-    }))
-    .unwrap();
-    block_on(store.insert_grant(
-        &Grant {
-            id: format!("grant-{id}"),
-            version: 1,
-            subject_id: "person-1".into(),
-            grantee: Grantee::Person(id.into()),
-            categories: categories.iter().copied().collect::<BTreeSet<_>>(),
-            actions: BTreeSet::from([Action::View]),
-            act_for,
-            purpose: "to help".into(),
-            starts_at: now,
-            ends_at: Some(now + Duration::days(30)),
-            basis: if act_for { Basis::LastingPowerOfAttorney } else { Basis::Consent },
-            evidence: act_for.then(|| "LPA registered 2025".into()),
-            recorded_by: "person-1".into(),
-            revoked_at: None,
-        },
-        now,
-        None,
-    ))
-    .unwrap();
-    let (invitation, code) = invitation::issue(id, Some("person-1"), now, DEFAULT_LIFETIME, &portal.random);
-    block_on(store.insert_invitation(&invitation)).unwrap();
-    let browser = portal.other_browser(seed);
-    assert_eq!(browser.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
-    browser
+    support::representative(portal, id, &format!("Rep {id}"), Holding { categories, actions: &[Action::View], act_for }, seed)
 }
 
 fn save(browser: &Portal, subject: &str, fields: &[(&str, &str)]) -> carefront_portal::Response {

@@ -5,15 +5,11 @@
 
 mod support;
 
-use std::collections::BTreeSet;
-
-use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
-use carefront_shared::domain::{Person, Role};
-use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
+use carefront_shared::consent::{Action, Category, Grant};
 use carefront_shared::store::{GrantUpdate, Store};
 use chrono::Duration;
 use pollster::block_on;
-use support::{Portal, ResidentSoftPasskey, text};
+use support::{Holding, Portal, ResidentSoftPasskey, text};
 
 const PAGES: [&str; 6] = ["care-plan", "guide", "medicines", "visits", "contacts", "documents"];
 
@@ -23,44 +19,7 @@ fn margaret() -> Portal {
 
 /// Dana, Margaret's daughter, granted medicines only, enrolled in her own browser.
 fn daughter(portal: &Portal) -> Portal {
-    let store = portal.store();
-    let now = portal.now.get();
-    block_on(store.insert_person(&Person {
-        id: "person-dana".into(),
-        role: Role::Representative,
-        display_name: "Dana Okafor".into(),
-        organisation_id: None,
-        webauthn_handle: uuid::Uuid::from_u128(99),
-        created_at: now,
-    }))
-    .unwrap();
-    block_on(store.insert_grant(
-        &Grant {
-            id: "grant-dana".into(),
-            version: 1,
-            subject_id: "person-1".into(),
-            grantee: Grantee::Person("person-dana".into()),
-            categories: BTreeSet::from([Category::Medication]),
-            actions: BTreeSet::from([Action::View]),
-            act_for: false,
-            purpose: "to help with my tablets".into(),
-            starts_at: now,
-            ends_at: Some(now + Duration::days(60)),
-            basis: Basis::Consent,
-            evidence: None,
-            recorded_by: "person-1".into(),
-            revoked_at: None,
-        },
-        now,
-        None,
-    ))
-    .unwrap();
-    let (invitation, code) = invitation::issue("person-dana", Some("person-1"), now, DEFAULT_LIFETIME, &portal.random);
-    block_on(store.insert_invitation(&invitation)).unwrap();
-    let browser = portal.other_browser(7);
-    let mut passkey = ResidentSoftPasskey::new();
-    assert_eq!(browser.enrol(&code.to_string(), &mut passkey).status(), 200);
-    browser
+    support::representative(portal, "person-dana", "Dana Okafor", Holding { categories: &[Category::Medication], actions: &[Action::View], act_for: false }, 7)
 }
 
 #[test]
@@ -158,14 +117,14 @@ fn a_family_carer_sees_only_what_was_granted_and_loses_it_at_once_on_revocation(
     }
     let log = block_on(portal.store().audit_for_subject("person-1", 100)).unwrap();
     let hers: Vec<_> = log.iter().filter(|event| event.actor_id.as_deref() == Some("person-dana")).collect();
-    assert!(hers.iter().any(|event| event.action == "medication.viewed" && event.basis.as_deref() == Some("grant:grant-dana (consent)")));
+    assert!(hers.iter().any(|event| event.action == "medication.viewed" && event.basis.as_deref() == Some("grant:grant-person-dana (consent)")));
     assert!(hers.iter().all(|event| event.action != "visits_and_notes.viewed"), "refused reads are not views");
     // Margaret sees Dana's look in her access log.
     assert!(text(&portal.get("/access-log")).contains("Dana Okafor"));
 
     // Margaret revokes: Dana's very next request is refused.
     let store = portal.store();
-    let grant = block_on(store.grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.id == "grant-dana").unwrap();
+    let grant = block_on(store.grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.id == "grant-person-dana").unwrap();
     let revoked = Grant { revoked_at: Some(portal.now.get()), ..grant };
     assert!(matches!(block_on(store.update_grant(&revoked, portal.now.get(), None)).unwrap(), GrantUpdate::Updated(2)));
     assert_eq!(dana.get("/people/person-1/medicines").status(), 404);

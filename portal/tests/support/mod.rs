@@ -364,3 +364,50 @@ pub fn margaret_with_full_record() -> Portal {
     .unwrap();
     portal
 }
+
+/// What a test representative holds on person-1's record.
+pub struct Holding<'a> {
+    pub categories: &'a [carefront_shared::consent::Category],
+    pub actions: &'a [carefront_shared::consent::Action],
+    /// With the act-for power (recorded as a lasting power of attorney).
+    pub act_for: bool,
+}
+
+/// A representative `id` named `name` holding a live grant on person-1's record, enrolled with
+/// a passkey in a browser of their own (`seed`).
+pub fn representative(portal: &Portal, id: &str, name: &str, holding: Holding<'_>, seed: u64) -> Portal {
+    use carefront_shared::consent::{Basis, Grant, Grantee};
+    let store = portal.store();
+    let now = portal.now.get();
+    block_on(store.insert_person(&Person {
+        id: id.into(),
+        role: Role::Representative,
+        display_name: name.into(),
+        organisation_id: None,
+        webauthn_handle: uuid::Uuid::from_u128(u128::from(seed) + 10_000),
+        created_at: now,
+    }))
+    .unwrap();
+    let grant = Grant {
+        id: format!("grant-{id}"),
+        version: 1,
+        subject_id: "person-1".into(),
+        grantee: Grantee::Person(id.into()),
+        categories: holding.categories.iter().copied().collect(),
+        actions: holding.actions.iter().copied().collect(),
+        act_for: holding.act_for,
+        purpose: "to help".into(),
+        starts_at: now,
+        ends_at: Some(now + Duration::days(60)),
+        basis: if holding.act_for { Basis::LastingPowerOfAttorney } else { Basis::Consent },
+        evidence: holding.act_for.then(|| "LPA registered 2025".into()),
+        recorded_by: "person-1".into(),
+        revoked_at: None,
+    };
+    block_on(store.insert_grant(&grant, now, None)).unwrap();
+    let (invitation, code) = invitation::issue(id, Some("person-1"), now, DEFAULT_LIFETIME, &portal.random);
+    block_on(store.insert_invitation(&invitation)).unwrap();
+    let browser = portal.other_browser(seed);
+    assert_eq!(browser.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
+    browser
+}
