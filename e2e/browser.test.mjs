@@ -243,9 +243,64 @@ describe(`a person shares their medicines with their daughter (${runtime})`, () 
   });
 });
 
+describe(`the person's whole record, in normal and large print (${runtime})`, () => {
+  const pages = ['care-plan', 'guide', 'medicines', 'visits', 'contacts', 'documents', 'needs', 'comments', 'discussions', 'print'];
+
+  test('every page of the record passes axe-core at 320 px, then again in large print', async () => {
+    const { page } = first;
+    const margaretId = stack.invitations[0].person_id;
+    for (const name of pages) {
+      const response = await page.goto(`${stack.portalUrl}/people/${margaretId}/${name}`);
+      assert.equal(response.status(), 200, name);
+      await axe(page, name);
+    }
+    for (const path of ['/access', '/access-log']) {
+      await page.goto(`${stack.portalUrl}${path}`);
+      await axe(page, path.slice(1));
+    }
+    // She asks for large print, 24 point: every page follows.
+    await page.goto(`${stack.portalUrl}/people/${margaretId}/needs`);
+    await page.getByLabel('Yes, at least 24 point').check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL((url) => url.search.includes('done=saved'));
+    for (const name of ['home', ...pages]) {
+      await page.goto(name === 'home' ? `${stack.portalUrl}/home` : `${stack.portalUrl}/people/${margaretId}/${name}`);
+      assert.ok(await page.locator('html.app-large-print--24').count() === 1, `${name} is in large print`);
+      await axe(page, `${name} (large print)`);
+    }
+  });
+
+  test('turns on an emergency code and prints the paper copy with it and the medicines', async () => {
+    const { page } = first;
+    await page.goto(`${stack.portalUrl}/emergency-code`);
+    if (await page.locator('[data-webauthn="authenticate"]').count() > 0) {
+      const confirmed = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/reauthenticate/finish'));
+      await page.locator('[data-webauthn="authenticate"]').click();
+      assert.equal((await confirmed).status(), 200);
+      await page.waitForURL((url) => url.pathname === '/emergency-code');
+    }
+    await page.getByRole('button', { name: /turn on an emergency code|get a new emergency code/i }).click();
+    const code = (await page.locator('.govuk-panel__body strong').innerText()).trim();
+    assert.match(code, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
+    await page.getByRole('button', { name: 'Make the paper copy with this code' }).click();
+    await page.waitForURL((url) => url.pathname.endsWith('/print'));
+    await page.emulateMedia({ media: 'print' });
+    const printed = await page.locator('body').innerText();
+    assert.ok(printed.includes(code), 'the code is on the paper copy');
+    assert.ok(printed.includes('Paracetamol'), 'the medicines are on the paper copy');
+    assert.ok(printed.includes('/emergency'), 'with where a paramedic enters it');
+    assert.equal(await page.locator('.govuk-service-navigation').isVisible(), false, 'no portal menu on paper');
+    const pdf = await page.pdf({ format: 'A4' });
+    assert.ok(pdf.subarray(0, 5).toString() === '%PDF-' && pdf.length > 10_000, `a PDF of ${pdf.length} bytes`);
+    await page.emulateMedia({ media: 'screen' });
+  });
+});
+
 test('axe-core finds no accessibility violations at 320 px', () => {
   assert.deepEqual([...axeFindings.keys()].sort(),
-    ['create passkey', 'home', 'invitation', 'medicines', 'needs', 'passkeys', 'start', 'visits']);
+    [
+    'access', 'access-log', 'care-plan', 'care-plan (large print)', 'comments', 'comments (large print)', 'contacts', 'contacts (large print)', 'create passkey', 'discussions', 'discussions (large print)', 'documents', 'documents (large print)', 'guide', 'guide (large print)', 'home', 'home (large print)', 'invitation', 'medicines', 'medicines (large print)', 'needs', 'needs (large print)', 'passkeys', 'print', 'print (large print)', 'start', 'visits', 'visits (large print)',
+  ]);
   const report = [...axeFindings]
     .flatMap(([name, violations]) => violations.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}\n`
       + v.nodes.map((n) => `    ${n.target.join(' ')}`).join('\n')));

@@ -11,6 +11,9 @@ const ASSETS: &[(&str, &str)] = &[("app.css", "text/css; charset=utf-8"), ("weba
 fn main() {
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dist");
     println!("cargo::rerun-if-changed={}", dist.display());
+    // Modification times alone have missed a rebuilt stylesheet (written in the same second as a
+    // build); the scripts also pass a digest of the assets' contents.
+    println!("cargo::rerun-if-env-changed=CAREFRONT_ASSETS_DIGEST");
     let mut table = String::from("/// The embedded static assets.\npub static ASSETS: &[Asset] = &[\n");
     for (name, content_type) in ASSETS {
         let path = dist.join(name);

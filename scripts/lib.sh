@@ -62,3 +62,8 @@ quietly() {
   local logfile=$1; shift
   "$@" >"$logfile" 2>&1 </dev/null || { cat "$logfile" >&2; die "failed: $* (log: $logfile)"; }
 }
+
+# A digest of the portal's built assets: portal/build.rs re-embeds them whenever it changes.
+assets_digest() {
+  cat "$REPO_ROOT"/portal/assets/dist/* 2>/dev/null | sha256sum | cut -c1-16
+}

@@ -6,11 +6,13 @@
 //! carefront-admin session-key
 //! carefront-admin credential create | revoke | list ...
 //! carefront-admin credential-key
+//! carefront-admin export --person ID [--fhir] (--database FILE | --demo) [--origin URL] [--out FILE]
 //! ```
 
 mod credential;
 mod demo;
 mod demo_record;
+mod export;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,7 +32,12 @@ const USAGE: &str = "usage:
       credential for that organisation's system (needs CREDENTIAL_KEY in the environment);
       --credentials-out writes them, secrets included, as JSON for tests and local use.
   carefront-admin session-key
-      Prints a new random session key (base64url, 32 bytes) for SESSION_KEY.";
+      Prints a new random session key (base64url, 32 bytes) for SESSION_KEY.
+  carefront-admin export --person ID [--fhir] (--database FILE | --demo) [--origin URL] [--out FILE]
+      Writes everything held about one person as carefront's JSON (carefront-record-export/1),
+      or with --fhir as a FHIR R4 Bundle, to FILE or standard output, and logs the export in
+      their access log. --demo exports from the demo data seeded into memory; --origin (default
+      http://localhost:8787) names the deployment in the bundle's identifiers.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +45,7 @@ fn main() -> ExitCode {
         Some("seed") => seed(&args[1..]),
         Some("session-key" | "credential-key") => random().map(|random| println!("{}", token(&random, 32))),
         Some("credential") => random().and_then(|random| credential::run(&args[1..], &random, chrono::Utc::now())),
+        Some("export") => export::parse(&args[1..], USAGE).and_then(|parsed| export::run(&parsed, chrono::Utc::now(), &random()?)),
         _ => Err(format!("{USAGE}\n{}", credential::USAGE)),
     };
     match result {

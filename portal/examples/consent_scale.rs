@@ -6,35 +6,20 @@
 
 use std::time::Instant;
 
-use carefront_portal::handle;
 use carefront_shared::config::Config;
 use carefront_shared::consent::{Action, Actor, Category, Grant, Resource, decide};
-use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, Statement, Value};
-use carefront_shared::domain::{Role, SessionRecord};
-use carefront_shared::random::SeededRandom;
-use carefront_shared::session;
+use carefront_shared::domain::Role;
 use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{SqlStore, Store, time_text};
-use chrono::{DateTime, Duration, Utc};
+
+#[path = "support/bench.rs"]
+mod bench;
+
+use bench::{config, median_and_p99, now};
 
 const GRANTS_PER_PERSON: usize = 10;
 const ROUNDS: usize = 2_000;
-
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default()
-}
-
-fn config() -> Result<Config, String> {
-    Config::from_lookup(|name| match name {
-        "SESSION_KEY" => Some("YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2gta2V5".into()),
-        "RP_ID" => Some("localhost".into()),
-        "CREDENTIAL_KEY" => Some("Y3JlZGVudGlhbC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ".into()),
-        "ORIGIN" => Some("http://localhost:8787".into()),
-        _ => None,
-    })
-    .map_err(|error| error.to_string())
-}
 
 /// Fills a store with `people` service users, each with `GRANTS_PER_PERSON` grants to others.
 fn populate(db: &SqliteDatabase, people: usize) -> Result<(), String> {
@@ -69,12 +54,6 @@ fn populate(db: &SqliteDatabase, people: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn median_and_p99(mut samples: Vec<f64>) -> (f64, f64) {
-    samples.sort_by(f64::total_cmp);
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.99))
-}
-
 /// (decide incl. loading the grants, the /access page) medians and p99s in microseconds.
 fn measure(db: &SqliteDatabase, people: usize, config: &Config) -> Result<[(f64, f64); 2], String> {
     let store = SqlStore::new(db);
@@ -91,26 +70,8 @@ fn measure(db: &SqliteDatabase, people: usize, config: &Config) -> Result<[(f64,
             decide_samples.push(started.elapsed().as_secs_f64() * 1e6);
         }
     }
-    let random = SeededRandom::new(7);
-    let minted = session::mint(&config.session_key, session::SESSION_PURPOSE, &random);
-    let record = SessionRecord { id_hash: minted.id_hash, person_id: subject.clone(), created_at: now(), last_seen_at: now(), verified_at: now() };
-    pollster::block_on(store.insert_session(&record)).map_err(|error| error.to_string())?;
-    let mut page_samples = Vec::with_capacity(ROUNDS);
-    for round in 0..ROUNDS + ROUNDS / 10 {
-        let request = http::Request::get("/access")
-            .header("cookie", format!("__Host-carefront_session={}", minted.cookie_value))
-            .body(Vec::new())
-            .map_err(|error| error.to_string())?;
-        let context = RequestContext { store: &store, config, now: now() + Duration::milliseconds(round as i64), random: &random, client: None };
-        let started = Instant::now();
-        let response = pollster::block_on(handle(&context, request));
-        if round >= ROUNDS / 10 {
-            page_samples.push(started.elapsed().as_secs_f64() * 1e6);
-        }
-        if response.status() != 200 {
-            return Err(format!("/access answered {}", response.status()));
-        }
-    }
+    let cookie = bench::sign_in(&store, config, &subject)?;
+    let (page_samples, _) = bench::time_page(&store, config, &cookie, "/access", ROUNDS)?;
     Ok([median_and_p99(decide_samples), median_and_p99(page_samples)])
 }
 

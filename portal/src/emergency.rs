@@ -514,7 +514,7 @@ async fn turn_on(
         visit,
         StatusCode::OK,
         "emergency_code_issued.html",
-        context! { current => "home", code => code.to_string(), address, replacing, own, subject, path },
+        context! { current => "home", code => code.to_string(), address, replacing, own, subject, path, subject_id },
     )
 }
 

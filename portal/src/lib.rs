@@ -11,8 +11,10 @@ mod discussions;
 mod emergency;
 mod enrolment;
 pub mod error;
+mod export;
 mod needs;
 mod pages;
+mod print;
 mod record;
 mod sharing;
 mod visit;
@@ -88,6 +90,8 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::GET | Method::HEAD, ["people", id, "contacts"]) => record::contacts(context, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "documents"]) => record::documents(context, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "documents", document]) => record::download(context, visit, id, document).await,
+        (Method::GET | Method::HEAD, ["people", id, "download"]) => export::page_for(context, visit, id).await,
+        (Method::GET | Method::HEAD, ["people", id, "download", file]) => export::file(context, request, visit, id, file).await,
         (Method::GET | Method::HEAD, ["people", id, "needs"]) => needs::page(context, request, visit, id).await,
         (Method::POST, ["people", id, "needs"]) => needs::save(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "comments"]) => comments::list(context, request, visit, id).await,
@@ -95,6 +99,8 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::GET | Method::HEAD, ["people", id, "comments", "new"]) => comments::new_page(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["people", id, "discussions"]) => discussions::list(context, request, visit, id).await,
         (Method::GET | Method::HEAD, ["council", "monitoring"]) => council::monitoring(context, visit).await,
+        (Method::GET | Method::HEAD, ["people", id, "print"]) => print::paper_copy(context, visit, id).await,
+        (Method::POST, ["people", id, "print"]) => print::paper_copy_with_code(context, request, visit, id).await,
         (Method::POST, ["people", id, "discussions", discussion]) => discussions::answer(context, request, visit, id, discussion).await,
         (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit, None).await,
         (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit, None).await,
@@ -155,6 +161,8 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["people", _]
         | ["people", _, "care-plan" | "guide" | "medicines" | "visits" | "contacts" | "documents"]
         | ["people", _, "documents", _]
+        | ["people", _, "download"]
+        | ["people", _, "download", _]
         | ["people", _, "comments", "new"]
         | ["people", _, "discussions"]
         | ["council", "monitoring"]
@@ -164,7 +172,7 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["council", "credentials"] => Some("GET, HEAD"),
         ["invitation"]
         | ["access", "add"]
-        | ["people", _, "needs" | "comments"]
+        | ["people", _, "needs" | "comments" | "print"]
         | ["access", _, "edit"]
         | ["people", _, "access", "add"]
         | ["people", _, "access", _, "edit"]

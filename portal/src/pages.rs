@@ -49,6 +49,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "comments.html",
     "discussions.html",
     "council_monitoring.html",
+    "print.html",
     "edit_access.html",
     "grant_conflict.html",
     "emergency_form.html",
@@ -62,6 +63,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "council_credentials_confirm.html",
     "council_credentials_new.html",
     "council_credentials_created.html",
+    "download.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

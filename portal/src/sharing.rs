@@ -157,6 +157,17 @@ async fn grantee_name(context: &RequestContext<'_>, grantee: &Grantee) -> Result
     })
 }
 
+/// Every live grant about the person in plain language (for the paper copy), told to the person.
+pub async fn live_sentences(context: &RequestContext<'_>, subject_id: &str) -> Result<Vec<String>, PortalError> {
+    let mut sentences = Vec::new();
+    for grant in context.store.grants_for_subject(subject_id).await? {
+        if matches!(grant.state(context.now), GrantState::Active | GrantState::NotStarted) {
+            sentences.push(words::sentence(&grant, &grantee_name(context, &grant.grantee).await?, words::Whose::You, context.now));
+        }
+    }
+    Ok(sentences)
+}
+
 /// A 303 to a path built for this request (the shared helper takes only fixed paths).
 fn see_other(location: &str) -> Response {
     let mut response = http::Response::new(Vec::new());

@@ -165,3 +165,17 @@ fn a_viewer_cannot_comment_but_a_contributor_can_and_sees_only_their_categories(
     let margaret_sees = text(&portal.get("/people/person-1/comments"));
     assert!(margaret_sees.contains("Sent by Dana Okafor") && margaret_sees.contains("Sent by you"), "{margaret_sees}");
 }
+
+#[test]
+fn script_in_a_comment_is_text_everywhere_it_is_shown() {
+    let portal = margaret();
+    let script = "<script>alert('x')</script><img src=x onerror=alert(1)>";
+    assert_eq!(send(&portal, "person-1", &[("category", "medication"), ("entry", "med-1"), ("kind", "comment"), ("body", script)]).status(), 303);
+    let stored = block_on(portal.store().comments("person-1")).unwrap();
+    assert_eq!(stored[0].body, script, "kept exactly as written");
+    for page in ["/people/person-1/comments", "/access-log"] {
+        let html = text(&portal.get(page));
+        assert!(!html.contains("<script>alert") && !html.contains("<img src=x"), "{page} shows it as text");
+    }
+    assert!(text(&portal.get("/people/person-1/comments")).contains("&lt;script&gt;alert("));
+}

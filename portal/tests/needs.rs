@@ -98,6 +98,7 @@ fn the_person_records_needs_and_every_page_follows_them() {
     let plan = text(&portal.get("/people/person-1/care-plan"));
     assert!(plan.contains("Your care plan: easy read") && plan.contains("What you want") && plan.contains("Stay at home"), "{plan}");
     assert!(text(&portal.get("/people/person-1/medicines")).contains("Your medicines: easy read"));
+    assert!(text(&portal.get("/access")).contains("Who can see your care: easy read"));
     let page = text(&portal.get("/people/person-1/needs?done=saved"));
     assert!(page.contains("Saved."));
     assert!(page.contains("Requires written information in at least 24 point sans serif font (SNOMED CT 957351000000102)"), "{page}");

@@ -8,113 +8,17 @@ mod support;
 use std::collections::BTreeSet;
 
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
-use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
+use carefront_shared::domain::{Person, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
-use carefront_shared::record::{
-    Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, GuideSection, Medicine, Outcome, ServiceUserGuide, VisitStatus,
-};
-use carefront_shared::store::{GrantUpdate, RecordStore, Store};
-use chrono::{Duration, NaiveTime};
+use carefront_shared::store::{GrantUpdate, Store};
+use chrono::Duration;
 use pollster::block_on;
 use support::{Portal, ResidentSoftPasskey, text};
 
 const PAGES: [&str; 6] = ["care-plan", "guide", "medicines", "visits", "contacts", "documents"];
 
-/// Margaret (person-1), enrolled and signed in, with a full record.
 fn margaret() -> Portal {
-    let portal = Portal::new();
-    let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
-    let mut passkey = ResidentSoftPasskey::new();
-    assert_eq!(portal.enrol(&code, &mut passkey).status(), 200);
-    let store = portal.store();
-    let now = portal.now.get();
-    block_on(store.insert_organisation(&Organisation { id: "org-care".into(), kind: OrganisationKind::Provider, name: "Brookside".into(), created_at: now }))
-        .unwrap();
-    let at = |hour| NaiveTime::from_hms_opt(hour, 0, 0).unwrap();
-    let medicine = Medicine {
-        id: "med-para".into(),
-        person_id: "person-1".into(),
-        name: "Paracetamol 500 mg tablets".into(),
-        dose: "2 tablets".into(),
-        route: "By mouth".into(),
-        times: vec![at(8), at(20)],
-        as_needed: false,
-        instructions: "No more than 8 in 24 hours.".into(),
-        prescriber: "Dr Patel".into(),
-        started_on: now.date_naive() - Duration::days(30),
-        stopped_on: None,
-    };
-    block_on(store.upsert_medicine(&medicine)).unwrap();
-    block_on(store.upsert_medicine(&Medicine {
-        id: "med-old".into(),
-        name: "Amoxicillin (stopped)".into(),
-        stopped_on: Some(now.date_naive() - Duration::days(20)),
-        ..medicine.clone()
-    }))
-    .unwrap();
-    block_on(store.insert_allergy(&Allergy {
-        id: "allergy-1".into(),
-        person_id: "person-1".into(),
-        substance: "Penicillin".into(),
-        reaction: "Rash".into(),
-        recorded_at: now,
-    }))
-    .unwrap();
-    let yesterday = now.date_naive() - Duration::days(1);
-    for (id, hour, outcome, reason) in [("a1", 8, Outcome::Given, None), ("a2", 20, Outcome::Refused, Some("Felt sick"))] {
-        block_on(store.insert_administration(&Administration {
-            id: id.into(),
-            person_id: "person-1".into(),
-            medicine_id: "med-para".into(),
-            due_at: yesterday.and_time(at(hour)).and_utc(),
-            outcome,
-            reason: reason.map(Into::into),
-            recorded_by: "Jo Adeyemi".into(),
-            recorded_at: now,
-        }))
-        .unwrap();
-    }
-    for day in 0..25 {
-        let starts_at = now - Duration::days(day) - Duration::hours(1);
-        block_on(store.upsert_visit(&CareVisit {
-            id: format!("visit-{day:02}"),
-            person_id: "person-1".into(),
-            organisation_id: "org-care".into(),
-            starts_at,
-            ends_at: starts_at + Duration::minutes(45),
-            status: VisitStatus::Completed,
-            carers: "Jo Adeyemi".into(),
-            note: format!("Visit note number {day}."),
-            recorded_at: now,
-        }))
-        .unwrap();
-    }
-    block_on(store.upsert_contact(&Contact {
-        id: "c1".into(),
-        person_id: "person-1".into(),
-        kind: ContactKind::OutOfHours,
-        name: "On-call manager".into(),
-        role: "Out of hours".into(),
-        phone: "01632 960 199".into(),
-        email: String::new(),
-        available: "6pm to 8am".into(),
-        position: 1,
-    }))
-    .unwrap();
-    let body = b"Home on 3 November with a frame.\n";
-    let document =
-        Document::check("doc-1".into(), "person-1".into(), "Discharge summary", DocumentKind::DischargeSummary, "text/plain", body, "Brookside".into(), now)
-            .unwrap();
-    block_on(store.insert_document(&document, body)).unwrap();
-    block_on(store.upsert_guide(&ServiceUserGuide {
-        person_id: "person-1".into(),
-        organisation_id: "org-care".into(),
-        title: "Brookside: your guide".into(),
-        sections: vec![GuideSection { heading: "If a carer is late".into(), body: "Ring the office.\n\nWe will call you back.".into() }],
-        updated_at: now,
-    }))
-    .unwrap();
-    portal
+    support::margaret_with_full_record()
 }
 
 /// Dana, Margaret's daughter, granted medicines only, enrolled in her own browser.
@@ -284,4 +188,71 @@ fn nobody_else_can_open_any_page_and_strangers_must_sign_in() {
     assert_eq!(response.headers()["location"], "/sign-in");
     let csrf = portal.csrf_from("/home");
     assert_eq!(portal.post_form("/people/person-1/medicines", &[("csrf", &csrf)]).status(), 405);
+}
+
+#[test]
+fn the_paper_copy_has_the_plan_medicines_allergies_and_access_and_records_who_printed_it() {
+    let portal = margaret();
+    let response = portal.get("/people/person-1/print");
+    assert_eq!(response.status(), 200);
+    let page = text(&response);
+    for expected in [
+        "Margaret Okafor: care plan and medicines",
+        "Penicillin",
+        "Paracetamol 500 mg tablets",
+        "08:00, 20:00",
+        "Your care plan",
+        "On-call manager",
+        "Printed ",
+    ] {
+        assert!(page.contains(expected), "{expected}: {page}");
+    }
+    assert!(page.contains("No emergency code is turned on."));
+    let log = block_on(portal.store().audit_for_subject("person-1", 5)).unwrap();
+    assert!(log.iter().any(|event| event.action == "paper_copy.printed" && event.actor_id.as_deref() == Some("person-1")));
+    assert!(!page.contains("app-large-print"));
+    // Printed at the person's own size, whoever prints it.
+    let csrf = portal.csrf_from("/people/person-1/needs");
+    assert_eq!(
+        portal.post_form("/people/person-1/needs", &[("csrf", &csrf), ("large-print", "large_print_28"), ("paper", "paper_copy_at_home")]).status(),
+        303
+    );
+    assert!(text(&portal.get("/people/person-1/print")).contains("app-large-print--28"));
+    // Dana may see the medicines but not the care plan: no paper copy for her.
+    let dana = daughter(&portal);
+    assert_eq!(dana.get("/people/person-1/print").status(), 404);
+}
+
+#[test]
+fn the_paper_copy_carries_the_emergency_code_only_when_it_is_the_live_one() {
+    use carefront_shared::emergency;
+    use carefront_shared::store::EmergencyStore;
+    let portal = margaret();
+    let (record, code) = emergency::issue("person-1", "person-1", "own_record", portal.now.get(), &portal.random);
+    block_on(portal.store().replace_emergency_code(&record)).unwrap();
+    let blank = text(&portal.get("/people/person-1/print"));
+    assert!(blank.contains("an emergency code is turned on") && blank.contains("____ - ____"), "{blank}");
+    let csrf = portal.csrf_from("/home");
+    let response = portal.post_form("/people/person-1/print", &[("csrf", &csrf), ("code", &code.to_string())]);
+    assert_eq!(response.status(), 200);
+    let page = text(&response);
+    assert!(page.contains(&code.to_string()) && page.contains("localhost:8787&#x2f;emergency") && page.contains("Paracetamol"), "{page}");
+    let (_, other) = emergency::issue("person-1", "person-1", "own_record", portal.now.get(), &portal.random);
+    let wrong = portal.post_form("/people/person-1/print", &[("csrf", &csrf), ("code", &other.to_string())]);
+    assert_eq!(wrong.status(), 400);
+    assert!(!text(&wrong).contains(&other.to_string()), "a code that is not live is never printed");
+    assert_eq!(portal.post_form("/people/person-1/print", &[("csrf", &csrf), ("code", "<script>")]).status(), 400);
+}
+
+#[test]
+fn paging_past_the_end_says_so_and_changes_nothing() {
+    use base64::Engine as _;
+    let portal = margaret();
+    let before = block_on(portal.store().audit_for_subject("person-1", 500)).unwrap().len();
+    let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("2000-01-01T00:00:00.000Z|visit-00");
+    let response = portal.get(&format!("/people/person-1/visits?after={cursor}"));
+    assert_eq!(response.status(), 200);
+    assert!(text(&response).contains("There are no older visits."));
+    let after = block_on(portal.store().audit_for_subject("person-1", 500)).unwrap().len();
+    assert_eq!(after, before + 1, "only the view is logged");
 }

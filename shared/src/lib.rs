@@ -12,6 +12,7 @@ pub mod db;
 pub mod discussion;
 pub mod domain;
 pub mod emergency;
+pub mod export;
 pub mod invitation;
 pub mod migrations;
 pub mod monitoring;

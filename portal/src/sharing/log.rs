@@ -55,6 +55,13 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
             "You".to_owned()
         } else if *id == subject.id {
             subject.display_name.clone()
+        } else if let Some(key_id) = id.strip_prefix("credential:") {
+            // A provider's or the council's computer system, through the API.
+            let organisation = match context.store.credential(key_id).await? {
+                Some(credential) => context.store.organisation(&credential.organisation_id).await?.map(|organisation| organisation.name),
+                None => None,
+            };
+            format!("{}'s computer system", organisation.unwrap_or_else(|| "An organisation".to_owned()))
         } else {
             context.store.person(id).await?.map_or_else(|| "Someone".to_owned(), |other| other.display_name)
         };
@@ -98,7 +105,8 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
 
 /// "Sam Okafor", or "Sam Okafor, acting for you" when they acted for the person.
 fn who_did_it(event: &AuditEvent, names: &HashMap<String, String>, viewer_id: &str, subject_name: &str) -> String {
-    let actor = event.actor_id.as_ref().and_then(|id| names.get(id)).cloned().unwrap_or_else(|| "carefront".to_owned());
+    let nobody = if event.action.starts_with("emergency.") { "A clinician with the emergency code" } else { "carefront" };
+    let actor = event.actor_id.as_ref().and_then(|id| names.get(id)).cloned().unwrap_or_else(|| nobody.to_owned());
     match &event.acting_for {
         Some(whom) if event.actor_id.as_ref() != Some(whom) => {
             let whom = if whom == viewer_id { "you" } else { subject_name };

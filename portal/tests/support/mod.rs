@@ -11,13 +11,17 @@ use carefront_portal::{Request, Response, handle};
 use carefront_shared::config::Config;
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
-use carefront_shared::domain::{CarePlan, Person, Role};
+use carefront_shared::domain::{CarePlan, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
 use carefront_shared::random::SeededRandom;
+use carefront_shared::record::{
+    Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, GuideSection, Medicine, Outcome, ServiceUserGuide, VisitStatus,
+};
 use carefront_shared::sqlite::SqliteDatabase;
-use carefront_shared::store::{SqlStore, Store};
+use carefront_shared::store::{RecordStore, SqlStore, Store};
 use carefront_shared::webauthn_rs::prelude::{CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use pollster::block_on;
 use webauthn_authenticator_rs::AuthenticatorBackend;
 use webauthn_authenticator_rs::WebauthnAuthenticator as _;
 use webauthn_authenticator_rs::error::WebauthnCError;
@@ -262,4 +266,101 @@ impl AuthenticatorBackend for ResidentSoftPasskey {
         credential.response.user_handle = self.handles.get::<[u8]>(credential.raw_id.as_ref()).cloned();
         Ok(credential)
     }
+}
+
+/// Margaret (person-1), enrolled and signed in, with a full record.
+pub fn margaret_with_full_record() -> Portal {
+    let portal = Portal::new();
+    let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
+    let mut passkey = ResidentSoftPasskey::new();
+    assert_eq!(portal.enrol(&code, &mut passkey).status(), 200);
+    let store = portal.store();
+    let now = portal.now.get();
+    block_on(store.insert_organisation(&Organisation { id: "org-care".into(), kind: OrganisationKind::Provider, name: "Brookside".into(), created_at: now }))
+        .unwrap();
+    let at = |hour| NaiveTime::from_hms_opt(hour, 0, 0).unwrap();
+    let medicine = Medicine {
+        id: "med-para".into(),
+        person_id: "person-1".into(),
+        name: "Paracetamol 500 mg tablets".into(),
+        dose: "2 tablets".into(),
+        route: "By mouth".into(),
+        times: vec![at(8), at(20)],
+        as_needed: false,
+        instructions: "No more than 8 in 24 hours.".into(),
+        prescriber: "Dr Patel".into(),
+        started_on: now.date_naive() - Duration::days(30),
+        stopped_on: None,
+    };
+    block_on(store.upsert_medicine(&medicine)).unwrap();
+    block_on(store.upsert_medicine(&Medicine {
+        id: "med-old".into(),
+        name: "Amoxicillin (stopped)".into(),
+        stopped_on: Some(now.date_naive() - Duration::days(20)),
+        ..medicine.clone()
+    }))
+    .unwrap();
+    block_on(store.insert_allergy(&Allergy {
+        id: "allergy-1".into(),
+        person_id: "person-1".into(),
+        substance: "Penicillin".into(),
+        reaction: "Rash".into(),
+        recorded_at: now,
+    }))
+    .unwrap();
+    let yesterday = now.date_naive() - Duration::days(1);
+    for (id, hour, outcome, reason) in [("a1", 8, Outcome::Given, None), ("a2", 20, Outcome::Refused, Some("Felt sick"))] {
+        block_on(store.insert_administration(&Administration {
+            id: id.into(),
+            person_id: "person-1".into(),
+            medicine_id: "med-para".into(),
+            due_at: yesterday.and_time(at(hour)).and_utc(),
+            outcome,
+            reason: reason.map(Into::into),
+            recorded_by: "Jo Adeyemi".into(),
+            recorded_at: now,
+        }))
+        .unwrap();
+    }
+    for day in 0..25 {
+        let starts_at = now - Duration::days(day) - Duration::hours(1);
+        block_on(store.upsert_visit(&CareVisit {
+            id: format!("visit-{day:02}"),
+            person_id: "person-1".into(),
+            organisation_id: "org-care".into(),
+            starts_at,
+            ends_at: starts_at + Duration::minutes(45),
+            status: VisitStatus::Completed,
+            carers: "Jo Adeyemi".into(),
+            note: format!("Visit note number {day}."),
+            recorded_at: now,
+        }))
+        .unwrap();
+    }
+    block_on(store.upsert_contact(&Contact {
+        id: "c1".into(),
+        person_id: "person-1".into(),
+        kind: ContactKind::OutOfHours,
+        name: "On-call manager".into(),
+        role: "Out of hours".into(),
+        phone: "01632 960 199".into(),
+        email: String::new(),
+        available: "6pm to 8am".into(),
+        position: 1,
+    }))
+    .unwrap();
+    let body = b"Home on 3 November with a frame.\n";
+    let document =
+        Document::check("doc-1".into(), "person-1".into(), "Discharge summary", DocumentKind::DischargeSummary, "text/plain", body, "Brookside".into(), now)
+            .unwrap();
+    block_on(store.insert_document(&document, body)).unwrap();
+    block_on(store.upsert_guide(&ServiceUserGuide {
+        person_id: "person-1".into(),
+        organisation_id: "org-care".into(),
+        title: "Brookside: your guide".into(),
+        sections: vec![GuideSection { heading: "If a carer is late".into(), body: "Ring the office.\n\nWe will call you back.".into() }],
+        updated_at: now,
+    }))
+    .unwrap();
+    portal
 }
