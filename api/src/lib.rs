@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod comments;
 mod discussions;
+mod export;
 mod failure;
 mod idempotency;
 mod monitoring;
@@ -125,6 +126,7 @@ async fn signed(context: &RequestContext<'_>, request: &Request, caller: &Caller
         (Signed::Comments, []) => comments::list(context, request, caller).await,
         (Signed::AnswerComment, [id, comment]) => comments::answer(context, request, caller, id, comment).await,
         (Signed::Monitoring, []) => monitoring::report(context, request, caller).await,
+        (Signed::Export, [id]) => export::record(context, request, caller, id).await,
         _ => Err(failure::internal("the route table and its handlers disagree")),
     }
 }

@@ -58,6 +58,8 @@ pub enum Signed {
     AnswerComment,
     /// `GET /api/v1/monitoring`.
     Monitoring,
+    /// `GET /api/v1/people/{id}/export`.
+    Export,
 }
 
 /// Who may call a route.
@@ -129,6 +131,7 @@ pub static ROUTES: &[Route] = &[
         handler: Handler::Signed(Permission::CommentsWrite, Signed::AnswerComment),
     },
     Route { method: Method::GET, path: "/api/v1/monitoring", handler: Handler::Signed(Permission::MonitoringRead, Signed::Monitoring) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/export", handler: Handler::Signed(Permission::ExportRead, Signed::Export) },
 ];
 
 /// What the table says about a request.

@@ -131,8 +131,8 @@ fn every_write_takes_an_idempotency_key_and_documents_its_refusals() {
 }
 
 /// Whether `value` fits `schema` (the parts of JSON Schema the document uses: $ref, type,
-/// properties, required, additionalProperties for objects that list their properties, items,
-/// enum, const, oneOf); what does not fit, by JSON pointer.
+/// properties, required, items, enum, const, oneOf; an object that lists its properties holds
+/// no others unless `additionalProperties` is true); what does not fit, by JSON pointer.
 fn misfits(document: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
     if let Some(reference) = schema["$ref"].as_str() {
         return misfits(document, document.pointer(reference.strip_prefix('#').unwrap()).unwrap(), value, at);
@@ -179,6 +179,7 @@ fn misfits(document: &Value, schema: &Value, value: &Value, at: &str) -> Vec<Str
         for (name, member) in members {
             match properties.get(name) {
                 Some(property) => wrong.extend(misfits(document, property, member, &format!("{at}/{name}"))),
+                None if schema["additionalProperties"] == true => {}
                 None => wrong.push(format!("{at}/{name} is not in the schema")),
             }
         }
@@ -242,6 +243,14 @@ fn the_answers_fit_the_documented_schemas() {
         let reply = api.get(&provider, path);
         assert_eq!(reply.status, 200, "{path}: {:#}", reply.body);
         assert_fits(&document, pattern, "get", 200, &reply.body);
+    }
+    for (path, content_type) in
+        [("/api/v1/people/person-margaret/export", "application/json"), ("/api/v1/people/person-margaret/export?format=fhir", "application/fhir+json")]
+    {
+        let reply = api.get(&council, path);
+        assert_eq!((reply.status, reply.content_type.as_str()), (200, content_type));
+        let schema = &document["paths"]["/api/v1/people/{id}/export"]["get"]["responses"]["200"]["content"][content_type]["schema"];
+        assert_eq!(misfits(&document, schema, &reply.body, ""), Vec::<String>::new(), "{path}");
     }
     let report = api.get(&council, "/api/v1/monitoring");
     assert_fits(&document, "/api/v1/monitoring", "get", 200, &report.body);
