@@ -81,7 +81,12 @@ pub fn invalid(status: StatusCode, params: Vec<InvalidParam>) -> ApiError {
 /// What an organisation may not see does not exist for it, and neither does what does not exist:
 /// one answer for both, so that the answer tells nothing.
 pub fn not_found() -> ApiError {
-    Problem::new(StatusCode::NOT_FOUND).with_detail("There is no such person, or nothing here your organisation may see.").into()
+    not_found_problem().into()
+}
+
+/// The problem of [`not_found`].
+pub fn not_found_problem() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND).with_detail("There is no such person, or nothing here your organisation may see.")
 }
 
 /// The person's record has nothing of this kind yet (only ever said to a caller allowed to see it).

@@ -144,7 +144,7 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
 /// GET /api/v1/people/{id}: the person's name, what the organisation may see, and the live
 /// grants that allow it; 404 if it may see nothing of them (or there is no such person).
 pub async fn show(context: &RequestContext<'_>, caller: &Caller, subject_id: &str) -> Result<Response, Problem> {
-    let not_found = || Problem::new(StatusCode::NOT_FOUND).with_detail("There is no person with this id that your organisation supports.");
+    let not_found = crate::failure::not_found_problem;
     let grants = organisation_grants(context, caller).await?;
     let access = access_to(&caller.actor(), subject_id, &grants, context.now);
     if access.categories.is_empty() {

@@ -93,3 +93,37 @@ fn providers_never_read_the_report() {
     let council_without = api.credential(COUNCIL, &[Permission::PeopleRead]);
     assert_eq!(api.get(&council_without, "/api/v1/monitoring").status, 403);
 }
+
+#[test]
+fn a_discussion_recorded_through_the_api_and_confirmed_by_the_person_counts_in_the_report() {
+    let api = Api::new();
+    let provider = api.credential(PROVIDER, &[Permission::ConsentDiscussionsWrite]);
+    let body = serde_json::json!({
+        "heldOn": "2026-11-20",
+        "method": "phone",
+        "participants": [{ "role": "person", "name": "Arthur Jenkins" }],
+        "covered": ["electronic_records", "who_can_see"],
+        "decisions": "Records in carefront; only the care team sees them.",
+        "personsWords": "That suits me.",
+    });
+    let recorded = api.post(&provider, "/api/v1/people/person-arthur/consent-discussions", Some("journey"), &body);
+    assert_eq!(recorded.status, 201, "{:#}", recorded.body);
+    let id = recorded.body["id"].as_str().unwrap();
+    let council = api.credential(COUNCIL, &[Permission::MonitoringRead]);
+    let ours =
+        |reply: &support::Reply| reply.body["providers"].as_array().unwrap().iter().find(|provider| provider["organisationId"] == PROVIDER).unwrap().clone();
+    let before = ours(&api.get(&council, "/api/v1/monitoring"));
+    assert_eq!((before["confirmedDiscussions"].as_i64(), before["awaitingDiscussions"].as_i64()), (Some(0), Some(1)));
+
+    // Arthur confirms it in the portal (the store call the portal's answer page makes).
+    pollster::block_on(api.store().answer_discussion("person-arthur", id, 1, Status::Confirmed, None, "person-arthur", None, api.now.get())).unwrap();
+    let after = ours(&api.get(&council, "/api/v1/monitoring"));
+    assert_eq!(
+        (after["confirmedDiscussions"].as_i64(), after["awaitingDiscussions"].as_i64(), after["confirmedPercent"].as_i64()),
+        (Some(1), Some(0), Some(50))
+    );
+    // And the provider sees his answer.
+    let listed = api.get(&provider, "/api/v1/consent-discussions?status=confirmed");
+    assert_eq!(listed.body["items"][0]["id"], id);
+    assert_eq!(listed.body["items"][0]["answeredBy"], "person");
+}

@@ -293,3 +293,35 @@ fn without_a_live_grant_to_contribute_it_is_404_and_without_the_permission_403()
     assert_eq!(api.post(&council, VISITS, Some("k"), &visit()).status, 201, "the test council's grant allows contributing");
     assert_eq!(api.rows("SELECT 1 FROM care_visits"), 1);
 }
+
+#[test]
+fn a_replayed_signed_write_is_refused_before_idempotency_and_writes_nothing() {
+    let api = api();
+    let held = writer(&api);
+    let request = api.signed_post(&held, VISITS, Some("replayed"), &visit());
+    let copy = http::Request::builder()
+        .method("POST")
+        .uri(VISITS)
+        .header("authorization", request.headers()["authorization"].clone())
+        .header("carefront-timestamp", request.headers()["carefront-timestamp"].clone())
+        .header("carefront-nonce", request.headers()["carefront-nonce"].clone())
+        .header("content-digest", request.headers()["content-digest"].clone())
+        .header("content-type", "application/json")
+        .header("idempotency-key", "replayed")
+        .body(request.body().clone())
+        .unwrap();
+    assert_eq!(api.call(request).status, 201);
+    // The same signed bytes again: a replay (401), not a retry — a retry is signed afresh.
+    let replayed = api.call(copy);
+    assert_eq!((replayed.status, problem_type(&replayed).as_str()), (401, "replayed-request"));
+
+    // A body changed under its signature, and a revoked credential: refused, nothing written.
+    let mut tampered = api.signed_post(&held, VISITS, Some("tampered"), &visit());
+    *tampered.body_mut() = serde_json::to_vec(&json!({ "note": "changed" })).unwrap();
+    assert_eq!(problem_type(&api.call(tampered)), "digest-mismatch");
+    pollster::block_on(carefront_shared::store::CredentialStore::revoke_credential(&api.store(), &held.key_id, api.now.get())).unwrap();
+    let revoked = api.post(&held, VISITS, Some("after-revocation"), &visit());
+    assert_eq!((revoked.status, problem_type(&revoked).as_str()), (401, "invalid-credentials"));
+    assert_eq!(visit_rows(&api), 1);
+    assert_eq!(api.rows("SELECT 1 FROM api_idempotency_keys"), 1);
+}
