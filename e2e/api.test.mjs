@@ -2,8 +2,10 @@
 // CAREFRONT_RUNTIME (e2e/harness.mjs): requests signed with the system credentials the seed made
 // (stack.credentials, e2e/sign.mjs) are answered; replayed, skewed, mis-digested, forged and
 // unsigned ones are refused with the right problem document; a missing permission is 403; a
-// person the organisation does not support is 404; pages follow their next links. The same
-// checks in depth are the Rust tests in api/tests/.
+// person the organisation does not support is 404; pages follow their next links; the record
+// categories the provider's grant allows are read (needs with their SNOMED CT codes); a visit
+// note written twice with one Idempotency-Key is stored once; the council reads the monitoring
+// report and exports a whole record. The same checks in depth are the Rust tests in api/tests/.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -154,5 +156,79 @@ describe(`signed api (${runtime})`, () => {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
     });
     assert.equal(verify.status, 400, 'reached the handler: the receipt is malformed');
+  });
+
+  test('the provider reads what its grant allows: current medicines, and needs with SNOMED CT codes', async () => {
+    const records = credential('org-brookside-care', 'record:read');
+    const response = await signedFetch(stack.apiUrl, records, '/api/v1/people/person-margaret/medicines');
+    assert.equal(response.status, 200, await response.clone().text());
+    const medicines = await response.json();
+    assert.ok(medicines.medicines.length > 0, 'Margaret has current medicines');
+    for (const medicine of medicines.medicines) assert.ok(medicine.stoppedOn === null || medicine.stoppedOn > medicines.on, 'current only');
+    assert.ok(Array.isArray(medicines.allergies));
+
+    const needs = await signedFetch(stack.apiUrl, credential('org-brookside-care', 'needs:read', 'people:read'), '/api/v1/people/person-margaret/needs');
+    assert.equal(needs.status, 200, await needs.clone().text());
+    const page = await needs.json();
+    for (const need of page.items) {
+      if (need.snomed) assert.equal(need.snomed.system, 'http://snomed.info/sct');
+    }
+    // Sam is nobody the provider supports: his record does not exist for it.
+    await refused(await signedFetch(stack.apiUrl, records, '/api/v1/people/person-sam/medicines'), 404, 'about:blank');
+  });
+
+  test('a visit note sent twice with one Idempotency-Key is stored once; another body with that key is refused', async () => {
+    const writer = credential('org-brookside-care', 'visits:write');
+    const path = '/api/v1/people/person-margaret/visits';
+    const startsAt = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60 * 60_000);
+    const body = JSON.stringify({
+      startsAt: startsAt.toISOString(),
+      endsAt: new Date(startsAt.getTime() + 30 * 60_000).toISOString(),
+      status: 'completed',
+      carers: 'Jo Bloggs',
+      note: `End-to-end visit note ${runtime}`,
+    });
+    const key = `e2e-visit-${runtime}-${Date.now()}`;
+    const post = (payload) => signedFetch(stack.apiUrl, writer, path, {
+      method: 'POST', body: payload, headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    });
+    const first = await post(body);
+    assert.equal(first.status, 201, await first.clone().text());
+    const made = await first.json();
+    const again = await post(body);
+    assert.equal(again.status, 200, await again.clone().text());
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(await again.json(), made);
+    const reused = await post(JSON.stringify({ ...JSON.parse(body), note: 'Something else' }));
+    const problem = await refused(reused, 422, 'idempotency-key-reused');
+    assert.match(problem.detail, /different body/);
+
+    const listed = await signedFetch(stack.apiUrl, writer, `${path}?limit=100`);
+    assert.equal(listed.status, 200);
+    const visits = (await listed.json()).items.filter((visit) => visit.note === `End-to-end visit note ${runtime}`);
+    assert.equal(visits.length, 1, 'stored once');
+    assert.equal(visits[0].id, made.id);
+
+    await refused(await post('not json'), 400, 'malformed-json');
+  });
+
+  test('the council reads the monitoring report and exports a whole record; a provider cannot', async () => {
+    const monitoring = await signedFetch(stack.apiUrl, council(), '/api/v1/monitoring');
+    assert.equal(monitoring.status, 200, await monitoring.clone().text());
+    const report = await monitoring.json();
+    const brookside = report.providers.find((provider) => provider.organisationId === 'org-brookside-care');
+    assert.equal(brookside.people, 2);
+    assert.equal(typeof brookside.emergencyAccesses, 'number');
+
+    const exporter = credential('org-northshire-council', 'export:read');
+    const json = await signedFetch(stack.apiUrl, exporter, '/api/v1/people/person-margaret/export');
+    assert.equal(json.status, 200, await json.clone().text());
+    assert.equal((await json.json()).format, 'carefront-record-export/1');
+    const fhir = await signedFetch(stack.apiUrl, exporter, '/api/v1/people/person-margaret/export?format=fhir');
+    assert.equal(fhir.status, 200);
+    assert.match(type(fhir), /^application\/fhir\+json/);
+    assert.equal((await fhir.json()).resourceType, 'Bundle');
+
+    await refused(await signedFetch(stack.apiUrl, provider(), '/api/v1/monitoring'), 403, 'permission-required');
   });
 });

@@ -63,6 +63,8 @@ export const SEED_CREDENTIALS = [
   'org-brookside-care:people:read',
   'org-brookside-care:needs:read',
   'org-northshire-council:people:read,monitoring:read',
+  'org-brookside-care:record:read,visits:write,medication:write,consent-discussions:write,comments:write',
+  'org-northshire-council:export:read',
 ];
 
 /** The seed's arguments for SEED_CREDENTIALS, written to `file`. */

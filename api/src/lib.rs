@@ -3,9 +3,21 @@
 //! [`routes::ROUTES`]; all but a few public ones need a request signed with a system
 //! credential ([`auth`]), and the handler gets the [`Caller`].
 
+mod access;
 mod auth;
+mod body;
+mod comments;
+mod discussions;
+mod export;
+mod failure;
+mod idempotency;
+mod monitoring;
+mod needs;
 mod people;
+mod query;
+mod record;
 pub mod routes;
+mod writes;
 
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
@@ -17,6 +29,7 @@ pub use auth::Caller;
 pub use carefront_shared::body_too_large;
 pub use carefront_shared::problem::{PROBLEM_JSON, Problem};
 
+use crate::failure::ApiError;
 use crate::routes::{Handler, Public, Resolution, Signed};
 
 /// The OpenAPI 3.1 document describing every route, served at `/api/v1/openapi.json`.
@@ -56,7 +69,7 @@ async fn route(context: &RequestContext<'_>, request: &Request) -> Response {
         Resolution::NotFound => return Problem::new(StatusCode::NOT_FOUND).with_detail("There is no API resource at this path.").into_response(),
     };
     let answer = match route.handler {
-        Handler::Public(endpoint) => public(context, request, endpoint).await,
+        Handler::Public(endpoint) => public(context, request, endpoint).await.map_err(ApiError::from),
         Handler::Signed(permission, endpoint) => {
             let caller = match auth::authenticate(context, request).await {
                 Ok(caller) => caller,
@@ -71,7 +84,7 @@ async fn route(context: &RequestContext<'_>, request: &Request) -> Response {
             signed(context, request, &caller, endpoint, &values).await
         }
     };
-    answer.unwrap_or_else(Problem::into_response)
+    answer.unwrap_or_else(ApiError::into_response)
 }
 
 async fn public(context: &RequestContext<'_>, request: &Request, endpoint: Public) -> Result<Response, Problem> {
@@ -91,11 +104,30 @@ async fn public(context: &RequestContext<'_>, request: &Request, endpoint: Publi
     }
 }
 
-async fn signed(context: &RequestContext<'_>, request: &Request, caller: &Caller, endpoint: Signed, values: &[&str]) -> Result<Response, Problem> {
+async fn signed(context: &RequestContext<'_>, request: &Request, caller: &Caller, endpoint: Signed, values: &[&str]) -> Result<Response, ApiError> {
     match (endpoint, values) {
-        (Signed::ListPeople, []) => people::list(context, request, caller).await,
-        (Signed::ShowPerson, [id]) => people::show(context, caller, id).await,
-        _ => Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR).with_detail("The route table and its handlers disagree.")),
+        (Signed::ListPeople, []) => Ok(people::list(context, request, caller).await?),
+        (Signed::ShowPerson, [id]) => Ok(people::show(context, caller, id).await?),
+        (Signed::CarePlan, [id]) => record::care_plan(context, request, caller, id).await,
+        (Signed::Guide, [id]) => record::guide(context, request, caller, id).await,
+        (Signed::Medicines, [id]) => record::medicines(context, request, caller, id).await,
+        (Signed::ListAdministrations, [id]) => record::administrations(context, request, caller, id).await,
+        (Signed::RecordAdministration, [id]) => writes::record_administration(context, request, caller, id).await,
+        (Signed::ListVisits, [id]) => record::visits(context, request, caller, id).await,
+        (Signed::RecordVisit, [id]) => writes::record_visit(context, request, caller, id).await,
+        (Signed::Contacts, [id]) => record::contacts(context, request, caller, id).await,
+        (Signed::Documents, [id]) => record::documents(context, request, caller, id).await,
+        (Signed::Document, [id, document]) => record::document(context, request, caller, id, document).await,
+        (Signed::PersonNeeds, [id]) => needs::for_person(context, request, caller, id).await,
+        (Signed::NeedChanges, []) => needs::changes(context, request, caller).await,
+        (Signed::PersonDiscussions, [id]) => discussions::for_person(context, request, caller, id).await,
+        (Signed::RecordDiscussion, [id]) => discussions::record(context, request, caller, id).await,
+        (Signed::OrganisationDiscussions, []) => discussions::for_organisation(context, request, caller).await,
+        (Signed::Comments, []) => comments::list(context, request, caller).await,
+        (Signed::AnswerComment, [id, comment]) => comments::answer(context, request, caller, id, comment).await,
+        (Signed::Monitoring, []) => monitoring::report(context, request, caller).await,
+        (Signed::Export, [id]) => export::record(context, request, caller, id).await,
+        _ => Err(failure::internal("the route table and its handlers disagree")),
     }
 }
 

@@ -6,24 +6,18 @@
 
 use std::collections::BTreeSet;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use carefront_shared::consent::{self, Action, Actor, Allowed, Basis, Category, Decision, Grant, GrantState, Resource};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::AuditEvent;
 use carefront_shared::problem::Problem;
 use carefront_shared::random::new_id;
 use chrono::{DateTime, Utc};
-use http::{HeaderValue, StatusCode, header};
+use http::StatusCode;
 use serde::Serialize;
 
 use crate::auth::Caller;
+use crate::query::{Query, encode_cursor, next_link, page_response};
 use crate::{Request, Response, json, store_problem};
-
-/// Items per page when the caller does not say.
-pub const DEFAULT_LIMIT: usize = 50;
-/// The most items a page holds.
-pub const MAX_LIMIT: usize = 100;
 
 /// What the caller may do with one category of a person's record.
 #[derive(Debug, Serialize)]
@@ -39,12 +33,6 @@ struct PersonSummary {
     name: String,
     categories: Vec<CategoryAccess>,
     href: String,
-}
-
-#[derive(Debug, Serialize)]
-struct PeoplePage {
-    items: Vec<PersonSummary>,
-    next: Option<String>,
 }
 
 /// One live grant to the organisation, as its system sees it.
@@ -110,60 +98,7 @@ fn audit(context: &RequestContext<'_>, caller: &Caller, subject_id: &str, action
     }
 }
 
-/// The query of a page request: `limit` (1 to 100) and `cursor` (opaque), nothing else.
-struct PageQuery {
-    limit: usize,
-    after: Option<String>,
-}
-
-fn bad_query(slug: &str, title: &str, detail: impl Into<String>) -> Problem {
-    Problem::new(StatusCode::BAD_REQUEST).with_type(slug, title).with_detail(detail)
-}
-
-impl PageQuery {
-    fn parse(query: Option<&str>) -> Result<PageQuery, Problem> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
-            .map_err(|_| bad_query("malformed-query", "The query string is malformed", "Use limit=N and cursor=… only."))?;
-        let (mut limit, mut cursor) = (None, None);
-        for (name, value) in pairs {
-            let slot = match name.as_str() {
-                "limit" => &mut limit,
-                "cursor" => &mut cursor,
-                other => {
-                    return Err(bad_query("unknown-parameter", "Unknown query parameter", format!("{other} is not a parameter here: use limit and cursor.")));
-                }
-            };
-            if slot.replace(value).is_some() {
-                return Err(bad_query("malformed-query", "The query string is malformed", format!("{name} is given twice.")));
-            }
-        }
-        let limit = match limit {
-            None => DEFAULT_LIMIT,
-            Some(text) => match text.parse::<usize>() {
-                Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
-                _ => return Err(bad_query("bad-limit", "The limit is not valid", format!("limit must be a whole number from 1 to {MAX_LIMIT}."))),
-            },
-        };
-        let after = cursor
-            .map(|cursor| {
-                decode_cursor(&cursor).ok_or_else(|| bad_query("bad-cursor", "The cursor is not valid", "Use the next link of the previous page as it is."))
-            })
-            .transpose()?;
-        Ok(PageQuery { limit, after })
-    }
-}
-
-const CURSOR_PREFIX: &str = "people:";
-
-/// A cursor names the last person of the page (opaque to clients, stable under inserts).
-fn encode_cursor(last_id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{last_id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<String> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    text.strip_prefix(CURSOR_PREFIX).filter(|id| !id.is_empty()).map(str::to_owned)
-}
+const CURSOR_SCOPE: &str = "people";
 
 /// The grants to the caller's organisation (all states: `decide` judges them).
 async fn organisation_grants(context: &RequestContext<'_>, caller: &Caller) -> Result<Vec<Grant>, Problem> {
@@ -173,14 +108,15 @@ async fn organisation_grants(context: &RequestContext<'_>, caller: &Caller) -> R
 
 /// GET /api/v1/people: the people the organisation supports, by id, one page at a time.
 pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Caller) -> Result<Response, Problem> {
-    let query = PageQuery::parse(request.uri().query())?;
+    let query = Query::parse(request.uri().query(), &["limit", "cursor"])?;
+    let (limit, after) = (query.limit()?, query.cursor(CURSOR_SCOPE)?);
     let grants = organisation_grants(context, caller).await?;
     let actor = caller.actor();
     let subjects: BTreeSet<&str> = grants
         .iter()
         .filter(|grant| grant.state(context.now) == GrantState::Active)
         .map(|grant| grant.subject_id.as_str())
-        .filter(|subject| query.after.as_deref().is_none_or(|after| *subject > after))
+        .filter(|subject| after.as_deref().is_none_or(|after| *subject > after))
         .collect();
     let (mut items, mut events, mut more) = (Vec::new(), Vec::new(), false);
     for subject_id in subjects {
@@ -188,7 +124,7 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
         if access.categories.is_empty() {
             continue;
         }
-        if items.len() == query.limit {
+        if items.len() == limit {
             more = true;
             break;
         }
@@ -199,20 +135,16 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
     }
     context.store.append_audits(&events).await.map_err(|error| store_problem(context, error))?;
     let next = match items.last() {
-        Some(last) if more => Some(format!("/api/v1/people?limit={}&cursor={}", query.limit, encode_cursor(&last.id))),
+        Some(last) if more => Some(next_link("/api/v1/people", &[], limit, &encode_cursor(CURSOR_SCOPE, &last.id))),
         _ => None,
     };
-    let mut response = json(StatusCode::OK, &PeoplePage { items, next: next.clone() });
-    if let Some(value) = next.and_then(|next| HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")).ok()) {
-        response.headers_mut().insert(header::LINK, value);
-    }
-    Ok(response)
+    Ok(page_response(items, next))
 }
 
 /// GET /api/v1/people/{id}: the person's name, what the organisation may see, and the live
 /// grants that allow it; 404 if it may see nothing of them (or there is no such person).
 pub async fn show(context: &RequestContext<'_>, caller: &Caller, subject_id: &str) -> Result<Response, Problem> {
-    let not_found = || Problem::new(StatusCode::NOT_FOUND).with_detail("There is no person with this id that your organisation supports.");
+    let not_found = crate::failure::not_found_problem;
     let grants = organisation_grants(context, caller).await?;
     let access = access_to(&caller.actor(), subject_id, &grants, context.now);
     if access.categories.is_empty() {
@@ -236,27 +168,4 @@ pub async fn show(context: &RequestContext<'_>, caller: &Caller, subject_id: &st
     let event = audit(context, caller, subject_id, "api.person_viewed", &access.allowed_by, detail);
     context.store.append_audit(&event).await.map_err(|error| store_problem(context, error))?;
     Ok(json(StatusCode::OK, &PersonDetail { id: person.id, name: person.display_name, categories: access.categories, grants: live }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_foreign_ones_are_refused() {
-        assert_eq!(decode_cursor(&encode_cursor("person-1")).as_deref(), Some("person-1"));
-        assert_eq!(decode_cursor("not base64!"), None);
-        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("visits:x")), None);
-        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("people:")), None);
-    }
-
-    #[test]
-    fn page_queries_are_strict() {
-        let parsed = PageQuery::parse(None).unwrap();
-        assert_eq!((parsed.limit, parsed.after), (DEFAULT_LIMIT, None));
-        assert_eq!(PageQuery::parse(Some("limit=100")).unwrap().limit, 100);
-        for bad in ["limit=0", "limit=101", "limit=x", "limit=1&limit=2", "sort=name", "cursor=%%%", "cursor=abc"] {
-            assert!(PageQuery::parse(Some(bad)).is_err(), "{bad}");
-        }
-    }
 }

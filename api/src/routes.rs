@@ -22,6 +22,44 @@ pub enum Signed {
     ListPeople,
     /// `GET /api/v1/people/{id}`.
     ShowPerson,
+    /// `GET /api/v1/people/{id}/care-plan`.
+    CarePlan,
+    /// `GET /api/v1/people/{id}/guide`.
+    Guide,
+    /// `GET /api/v1/people/{id}/medicines`.
+    Medicines,
+    /// `GET /api/v1/people/{id}/medication-administrations`.
+    ListAdministrations,
+    /// `POST /api/v1/people/{id}/medication-administrations`.
+    RecordAdministration,
+    /// `GET /api/v1/people/{id}/visits`.
+    ListVisits,
+    /// `POST /api/v1/people/{id}/visits`.
+    RecordVisit,
+    /// `GET /api/v1/people/{id}/contacts`.
+    Contacts,
+    /// `GET /api/v1/people/{id}/documents`.
+    Documents,
+    /// `GET /api/v1/people/{id}/documents/{doc}`.
+    Document,
+    /// `GET /api/v1/people/{id}/needs`.
+    PersonNeeds,
+    /// `GET /api/v1/needs/changes`.
+    NeedChanges,
+    /// `GET /api/v1/people/{id}/consent-discussions`.
+    PersonDiscussions,
+    /// `POST /api/v1/people/{id}/consent-discussions`.
+    RecordDiscussion,
+    /// `GET /api/v1/consent-discussions`.
+    OrganisationDiscussions,
+    /// `GET /api/v1/comments`.
+    Comments,
+    /// `POST /api/v1/people/{id}/comments/{comment}/answer`.
+    AnswerComment,
+    /// `GET /api/v1/monitoring`.
+    Monitoring,
+    /// `GET /api/v1/people/{id}/export`.
+    Export,
 }
 
 /// Who may call a route.
@@ -51,6 +89,49 @@ pub static ROUTES: &[Route] = &[
     Route { method: Method::POST, path: "/api/v1/consent-receipts/verify", handler: Handler::Public(Public::VerifyReceipt) },
     Route { method: Method::GET, path: "/api/v1/people", handler: Handler::Signed(Permission::PeopleRead, Signed::ListPeople) },
     Route { method: Method::GET, path: "/api/v1/people/{id}", handler: Handler::Signed(Permission::PeopleRead, Signed::ShowPerson) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/care-plan", handler: Handler::Signed(Permission::RecordRead, Signed::CarePlan) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/guide", handler: Handler::Signed(Permission::RecordRead, Signed::Guide) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/medicines", handler: Handler::Signed(Permission::RecordRead, Signed::Medicines) },
+    Route {
+        method: Method::GET,
+        path: "/api/v1/people/{id}/medication-administrations",
+        handler: Handler::Signed(Permission::RecordRead, Signed::ListAdministrations),
+    },
+    Route {
+        method: Method::POST,
+        path: "/api/v1/people/{id}/medication-administrations",
+        handler: Handler::Signed(Permission::MedicationWrite, Signed::RecordAdministration),
+    },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/visits", handler: Handler::Signed(Permission::RecordRead, Signed::ListVisits) },
+    Route { method: Method::POST, path: "/api/v1/people/{id}/visits", handler: Handler::Signed(Permission::VisitsWrite, Signed::RecordVisit) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/contacts", handler: Handler::Signed(Permission::RecordRead, Signed::Contacts) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/documents", handler: Handler::Signed(Permission::RecordRead, Signed::Documents) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/documents/{doc}", handler: Handler::Signed(Permission::RecordRead, Signed::Document) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/needs", handler: Handler::Signed(Permission::NeedsRead, Signed::PersonNeeds) },
+    Route { method: Method::GET, path: "/api/v1/needs/changes", handler: Handler::Signed(Permission::NeedsRead, Signed::NeedChanges) },
+    Route {
+        method: Method::GET,
+        path: "/api/v1/people/{id}/consent-discussions",
+        handler: Handler::Signed(Permission::ConsentDiscussionsWrite, Signed::PersonDiscussions),
+    },
+    Route {
+        method: Method::POST,
+        path: "/api/v1/people/{id}/consent-discussions",
+        handler: Handler::Signed(Permission::ConsentDiscussionsWrite, Signed::RecordDiscussion),
+    },
+    Route {
+        method: Method::GET,
+        path: "/api/v1/consent-discussions",
+        handler: Handler::Signed(Permission::ConsentDiscussionsWrite, Signed::OrganisationDiscussions),
+    },
+    Route { method: Method::GET, path: "/api/v1/comments", handler: Handler::Signed(Permission::CommentsWrite, Signed::Comments) },
+    Route {
+        method: Method::POST,
+        path: "/api/v1/people/{id}/comments/{comment}/answer",
+        handler: Handler::Signed(Permission::CommentsWrite, Signed::AnswerComment),
+    },
+    Route { method: Method::GET, path: "/api/v1/monitoring", handler: Handler::Signed(Permission::MonitoringRead, Signed::Monitoring) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/export", handler: Handler::Signed(Permission::ExportRead, Signed::Export) },
 ];
 
 /// What the table says about a request.

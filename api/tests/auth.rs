@@ -182,8 +182,10 @@ fn the_public_routes_need_no_signature_and_everything_else_does() {
     assert_eq!(api.call(verify).status, 400, "reached the handler: the receipt is malformed");
     for route in carefront_api::routes::ROUTES {
         if let carefront_api::routes::Handler::Signed(..) = route.handler {
-            let path = route.path.replace("{id}", "person-margaret");
-            assert_refused(&plain(&path), 401, "unauthenticated");
+            let path = route.path.replace("{id}", "person-margaret").replace("{doc}", "doc-1").replace("{comment}", "comment-1");
+            let request =
+                http::Request::builder().method(route.method.clone()).uri(&path).header("content-type", "application/json").body(b"{}".to_vec()).unwrap();
+            assert_refused(&api.call(request), 401, "unauthenticated");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The OpenAPI document and the router cannot drift apart: every route of the route table is
 //! in the document (with the same security and permission), every operation in the document is
-//! routed, and the document is what `GET /api/v1/openapi.json` serves.
+//! routed, every write documents its Idempotency-Key, the answers the router gives fit the
+//! schemas the document names, and the document is what `GET /api/v1/openapi.json` serves.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test loudly
 
@@ -9,8 +10,12 @@ mod support;
 use std::collections::BTreeSet;
 
 use carefront_api::routes::{Handler, ROUTES, Resolution, resolve};
+use carefront_shared::consent::{Basis, Category};
+use carefront_shared::credential::Permission;
+use carefront_shared::needs::Need;
 use http::Method;
-use support::Api;
+use serde_json::{Value, json};
+use support::{Api, COUNCIL, PROVIDER};
 
 fn document() -> serde_json::Value {
     serde_json::from_str(carefront_api::OPENAPI).unwrap()
@@ -41,7 +46,8 @@ fn every_route_is_documented_and_every_documented_operation_is_routed() {
 
     // And the router really answers each documented operation by that route.
     for (path, method) in &documented {
-        let concrete = path.replace("{id}", "some-id");
+        let concrete: Vec<&str> = path.split('/').map(|segment| if segment.starts_with('{') { "some-id" } else { segment }).collect();
+        let concrete = concrete.join("/");
         let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
         match resolve(&method, &concrete) {
             Resolution::Found(route, _) => assert_eq!(route.path, path),
@@ -109,4 +115,185 @@ fn the_document_is_served() {
     assert_eq!(reply.body, document());
     let head = api.call(http::Request::head("/api/v1/openapi.json").body(Vec::new()).unwrap());
     assert_eq!((head.status, head.body), (200, serde_json::Value::Null), "HEAD has no body");
+}
+
+#[test]
+fn every_write_takes_an_idempotency_key_and_documents_its_refusals() {
+    let document = document();
+    for route in ROUTES.iter().filter(|route| route.method == Method::POST && matches!(route.handler, Handler::Signed(..))) {
+        let operation = &document["paths"][route.path]["post"];
+        let parameters = operation["parameters"].as_array().unwrap();
+        assert!(parameters.iter().any(|parameter| parameter["$ref"] == "#/components/parameters/IdempotencyKey"), "{}", route.path);
+        for status in ["400", "404", "413", "415", "422"] {
+            assert!(operation["responses"].get(status).is_some(), "{} documents {status}", route.path);
+        }
+    }
+}
+
+/// Whether `value` fits `schema` (the parts of JSON Schema the document uses: $ref, type,
+/// properties, required, items, enum, const, oneOf; an object that lists its properties holds
+/// no others unless `additionalProperties` is true); what does not fit, by JSON pointer.
+fn misfits(document: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        return misfits(document, document.pointer(reference.strip_prefix('#').unwrap()).unwrap(), value, at);
+    }
+    if let Some(branches) = schema["oneOf"].as_array() {
+        let fitting = branches.iter().filter(|branch| misfits(document, branch, value, at).is_empty()).count();
+        return if fitting == 1 { Vec::new() } else { vec![format!("{at}: fits {fitting} of oneOf")] };
+    }
+    let mut wrong = Vec::new();
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(number) if number.is_i64() || number.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let allowed: Vec<&str> = match &schema["type"] {
+        Value::String(one) => vec![one.as_str()],
+        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let fits_type = allowed.is_empty() || allowed.contains(&kind) || (kind == "integer" && allowed.contains(&"number"));
+    if !fits_type {
+        return vec![format!("{at}: {kind} is not {allowed:?}")];
+    }
+    if let Some(values) = schema["enum"].as_array()
+        && !values.contains(value)
+    {
+        wrong.push(format!("{at}: {value} is not one of {values:?}"));
+    }
+    if let Some(constant) = schema.get("const")
+        && constant != value
+    {
+        wrong.push(format!("{at}: {value} is not {constant}"));
+    }
+    if let (Value::Object(members), Some(properties)) = (value, schema["properties"].as_object()) {
+        for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if !members.contains_key(required) {
+                wrong.push(format!("{at}: {required} is missing"));
+            }
+        }
+        for (name, member) in members {
+            match properties.get(name) {
+                Some(property) => wrong.extend(misfits(document, property, member, &format!("{at}/{name}"))),
+                None if schema["additionalProperties"] == true => {}
+                None => wrong.push(format!("{at}/{name} is not in the schema")),
+            }
+        }
+    }
+    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+        for (index, item) in items.iter().enumerate() {
+            wrong.extend(misfits(document, item_schema, item, &format!("{at}/{index}")));
+        }
+    }
+    wrong
+}
+
+fn assert_fits(document: &Value, path: &str, method: &str, status: u16, body: &Value) {
+    let response = &document["paths"][path][method]["responses"][status.to_string()];
+    let response = match response["$ref"].as_str() {
+        Some(reference) => document.pointer(reference.strip_prefix('#').unwrap()).unwrap(),
+        None => response,
+    };
+    let content = response["content"].as_object().unwrap_or_else(|| panic!("{method} {path} documents {status}"));
+    let schema = content.get("application/json").or_else(|| content.get("application/problem+json")).unwrap()["schema"].clone();
+    let wrong = misfits(document, &schema, body, "");
+    assert!(wrong.is_empty(), "{method} {path} {status}: {wrong:#?}\n{body:#}");
+}
+
+#[test]
+fn the_answers_fit_the_documented_schemas() {
+    let document = document();
+    let api = Api::new();
+    api.seed_record("person-margaret", 3);
+    api.grant("grant-more", "person-margaret", PROVIDER, &Category::ALL, Basis::Consent);
+    api.seed_needs("person-margaret", &[Need::EasyRead, Need::Other], 1);
+    api.seed_comment("person-margaret", "c1", Category::CarePlan, 2);
+    api.seed_discussion("person-margaret", PROVIDER, "d1", 3);
+    let council = api.credential(COUNCIL, &Permission::ALL);
+    let provider = api.credential(
+        PROVIDER,
+        &[
+            Permission::RecordRead,
+            Permission::VisitsWrite,
+            Permission::MedicationWrite,
+            Permission::ConsentDiscussionsWrite,
+            Permission::NeedsRead,
+            Permission::CommentsWrite,
+        ],
+    );
+    let gets = [
+        ("/api/v1/people/{id}/care-plan", "/api/v1/people/person-margaret/care-plan"),
+        ("/api/v1/people/{id}/guide", "/api/v1/people/person-margaret/guide"),
+        ("/api/v1/people/{id}/medicines", "/api/v1/people/person-margaret/medicines"),
+        ("/api/v1/people/{id}/medication-administrations", "/api/v1/people/person-margaret/medication-administrations?limit=1"),
+        ("/api/v1/people/{id}/visits", "/api/v1/people/person-margaret/visits?limit=1"),
+        ("/api/v1/people/{id}/contacts", "/api/v1/people/person-margaret/contacts"),
+        ("/api/v1/people/{id}/documents", "/api/v1/people/person-margaret/documents"),
+        ("/api/v1/people/{id}/needs", "/api/v1/people/person-margaret/needs"),
+        ("/api/v1/needs/changes", "/api/v1/needs/changes?limit=1"),
+        ("/api/v1/people/{id}/consent-discussions", "/api/v1/people/person-margaret/consent-discussions"),
+        ("/api/v1/consent-discussions", "/api/v1/consent-discussions"),
+        ("/api/v1/comments", "/api/v1/comments?status=open"),
+    ];
+    for (pattern, path) in gets {
+        let reply = api.get(&provider, path);
+        assert_eq!(reply.status, 200, "{path}: {:#}", reply.body);
+        assert_fits(&document, pattern, "get", 200, &reply.body);
+    }
+    for (path, content_type) in
+        [("/api/v1/people/person-margaret/export", "application/json"), ("/api/v1/people/person-margaret/export?format=fhir", "application/fhir+json")]
+    {
+        let reply = api.get(&council, path);
+        assert_eq!((reply.status, reply.content_type.as_str()), (200, content_type));
+        let schema = &document["paths"]["/api/v1/people/{id}/export"]["get"]["responses"]["200"]["content"][content_type]["schema"];
+        assert_eq!(misfits(&document, schema, &reply.body, ""), Vec::<String>::new(), "{path}");
+    }
+    let report = api.get(&council, "/api/v1/monitoring");
+    assert_fits(&document, "/api/v1/monitoring", "get", 200, &report.body);
+    let people = api.get(&council, "/api/v1/people?limit=1");
+    assert_fits(&document, "/api/v1/people", "get", 200, &people.body);
+    let person = api.get(&council, "/api/v1/people/person-margaret");
+    assert_fits(&document, "/api/v1/people/{id}", "get", 200, &person.body);
+
+    let visit = json!({ "startsAt": "2026-11-21T08:00:00Z", "endsAt": "2026-11-21T08:30:00Z", "status": "completed", "carers": "Jo", "note": "Fine." });
+    let dose = json!({ "medicineId": "med-person-margaret-paracetamol", "dueAt": "2026-11-21T08:00:00Z", "outcome": "refused", "reason": "Not now", "recordedBy": "Jo" });
+    let discussion = json!({
+        "heldOn": "2026-11-20", "method": "video", "participants": [{ "role": "advocate", "name": "Ann" }],
+        "covered": ["formats"], "decisions": "Large print.", "personsWords": "Bigger letters please.",
+    });
+    let answer = json!({ "version": 1, "status": "answered", "response": "Thank you." });
+    let posts = [
+        ("/api/v1/people/{id}/visits", "/api/v1/people/person-margaret/visits", visit, 201),
+        ("/api/v1/people/{id}/medication-administrations", "/api/v1/people/person-margaret/medication-administrations", dose, 201),
+        ("/api/v1/people/{id}/consent-discussions", "/api/v1/people/person-margaret/consent-discussions", discussion, 201),
+        ("/api/v1/people/{id}/comments/{comment}/answer", "/api/v1/people/person-margaret/comments/c1/answer", answer, 200),
+    ];
+    for (pattern, path, body, status) in posts {
+        let reply = api.post(&provider, path, Some(pattern), &body);
+        assert_eq!(reply.status, status, "{path}: {:#}", reply.body);
+        assert_fits(&document, pattern, "post", status, &reply.body);
+        let retry = api.post(&provider, path, Some(pattern), &body);
+        assert_eq!((retry.status, retry.headers["idempotent-replayed"].to_str().unwrap()), (200, "true"));
+        assert_fits(&document, pattern, "post", 200, &retry.body);
+        let reused = api.post(&provider, path, Some("/api/v1/people/{id}/visits"), &body);
+        if !pattern.ends_with("/visits") {
+            assert_eq!(reused.status, 422, "the same key on another route is another request");
+            assert_fits(&document, pattern, "post", 422, &reused.body);
+        }
+        let invalid = api.post(&provider, path, Some("schema-check-2"), &json!({ "unknown": 1 }));
+        assert_eq!(invalid.status, 400);
+        assert_fits(&document, pattern, "post", 400, &invalid.body);
+    }
+    let conflict = api.post(
+        &provider,
+        "/api/v1/people/person-margaret/comments/c1/answer",
+        Some("late"),
+        &json!({ "version": 1, "status": "declined", "response": "No." }),
+    );
+    assert_eq!(conflict.status, 409);
+    assert_fits(&document, "/api/v1/people/{id}/comments/{comment}/answer", "post", 409, &conflict.body);
 }

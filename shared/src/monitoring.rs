@@ -1,7 +1,8 @@
 //! The council's monitoring report for one provider: whether it evidences consent discussions
-//! with the people it supports, what they disputed, whose format needs are recorded, and who
-//! chose no paper copy. Figures are counts of people the provider supports today (a live
-//! grant to the organisation), never of rows.
+//! with the people it supports, what they disputed, whose format needs are recorded, who chose
+//! no paper copy, and how often clinicians opened their records with the emergency code.
+//! Figures are counts of people the provider supports today (a live grant to the
+//! organisation), never of rows; emergency accesses are counted one by one.
 
 use std::collections::BTreeSet;
 
@@ -38,6 +39,9 @@ pub struct ProviderReport {
     pub no_paper_copy: usize,
     /// People with a paper copy in the home (the default).
     pub paper_copy: usize,
+    /// Emergency accesses (a clinician using the person's emergency code) to these people's
+    /// records started in the last 12 months.
+    pub emergency_accesses: usize,
 }
 
 impl ProviderReport {
@@ -69,8 +73,10 @@ pub async fn provider_report(store: &dyn Store, organisation_id: &str, now: Date
         })
         .count();
     let disputed = discussions.iter().filter(|d| d.status == Status::Disputed).count();
-    let (mut open_comments, mut needs_recorded, mut no_paper_copy) = (0, 0, 0);
+    let (mut open_comments, mut needs_recorded, mut no_paper_copy, mut emergency_accesses) = (0, 0, 0, 0);
+    let accesses_since = now - Duration::days(365);
     for person in &people {
+        emergency_accesses += store.emergency_accesses_for_person(person, accesses_since).await?.len();
         open_comments += store.comments(person).await?.iter().filter(|comment| comment.status == CommentStatus::Open).count();
         let needs = store.needs(person, false).await?;
         if needs.iter().any(|need| !matches!(need.need, Need::PaperCopyAtHome | Need::NoPaperCopies)) {
@@ -91,5 +97,6 @@ pub async fn provider_report(store: &dyn Store, organisation_id: &str, now: Date
         needs_recorded,
         no_paper_copy,
         paper_copy: people.len() - no_paper_copy,
+        emergency_accesses,
     }))
 }

@@ -39,19 +39,21 @@ pub enum GrantUpdate {
 pub mod credential;
 pub mod discussion;
 pub mod emergency;
+pub mod idempotency;
 pub mod record;
 pub mod voice;
 
 pub use credential::CredentialStore;
 pub use discussion::DiscussionStore;
 pub use emergency::EmergencyStore;
+pub use idempotency::IdempotencyStore;
 pub use record::RecordStore;
 pub use voice::VoiceStore;
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore {
+pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 

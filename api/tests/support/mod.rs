@@ -4,14 +4,20 @@
 
 #![allow(dead_code)]
 
+pub mod seed;
+
 use std::cell::Cell;
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use carefront_api::{Request, handle};
 use carefront_shared::config::Config;
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, DerivedKey, Permission};
+use carefront_shared::db::{Database, DbError, Row, Statement, Value};
 use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
 use carefront_shared::random::{SeededRandom, token};
 use carefront_shared::sqlite::SqliteDatabase;
@@ -52,6 +58,7 @@ pub struct Reply {
     pub content_type: String,
     pub body: serde_json::Value,
     pub headers: http::HeaderMap,
+    pub bytes: Vec<u8>,
 }
 
 pub struct Api {
@@ -190,19 +197,59 @@ impl Api {
         let store = self.store();
         let random = SeededRandom::new(self.nonces.get() + 1000);
         let context = RequestContext { store: &store, config, now: self.now.get(), random: &random, client: None };
-        let response = pollster::block_on(handle(&context, request));
-        let content_type = response.headers().get("content-type").map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default();
-        let body = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
-        Reply { status: response.status().as_u16(), content_type, body, headers: response.headers().clone() }
+        reply(pollster::block_on(handle(&context, request)))
     }
 
     pub fn get(&self, held: &Held, path: &str) -> Reply {
         self.call(self.signed_get(held, path))
     }
 
+    /// A POST of `body` (JSON) signed now with a fresh nonce, with `key` as its Idempotency-Key.
+    pub fn signed_post(&self, held: &Held, path: &str, key: Option<&str>, body: &serde_json::Value) -> Request {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let mut request = self.signed_at(held, "POST", path, &bytes, self.now.get(), &self.new_nonce());
+        request.headers_mut().insert("content-type", "application/json".parse().unwrap());
+        if let Some(key) = key {
+            request.headers_mut().insert("idempotency-key", key.parse().unwrap());
+        }
+        request
+    }
+
+    pub fn post(&self, held: &Held, path: &str, key: Option<&str>, body: &serde_json::Value) -> Reply {
+        self.call(self.signed_post(held, path, key, body))
+    }
+
+    /// Answers `requests` all at once on one thread: every store call of each yields to the
+    /// others first, so they interleave as concurrent requests do on a runtime.
+    pub fn call_concurrently(&self, requests: Vec<Request>) -> Vec<Reply> {
+        let yielding = YieldingDatabase { inner: &self.db };
+        let store = SqlStore::new(&yielding);
+        let randoms: Vec<SeededRandom> = (0..requests.len()).map(|index| SeededRandom::new(5000 + index as u64 + self.nonces.get())).collect();
+        let contexts: Vec<RequestContext<'_>> =
+            randoms.iter().map(|random| RequestContext { store: &store, config: &self.config, now: self.now.get(), random, client: None }).collect();
+        let mut futures: Vec<Pin<Box<dyn Future<Output = carefront_api::Response> + '_>>> =
+            contexts.iter().zip(requests).map(|(context, request)| Box::pin(handle(context, request)) as Pin<Box<dyn Future<Output = _>>>).collect();
+        let mut done: Vec<Option<carefront_api::Response>> = futures.iter().map(|_| None).collect();
+        let mut poll = Context::from_waker(Waker::noop());
+        while done.iter().any(Option::is_none) {
+            for (future, slot) in futures.iter_mut().zip(done.iter_mut()) {
+                if slot.is_none()
+                    && let Poll::Ready(response) = future.as_mut().poll(&mut poll)
+                {
+                    *slot = Some(response);
+                }
+            }
+        }
+        done.into_iter().map(|response| reply(response.unwrap())).collect()
+    }
+
+    /// How many rows `sql` (a SELECT) returns.
+    pub fn rows(&self, sql: &str) -> usize {
+        pollster::block_on(self.db.query(sql, &[])).unwrap().len()
+    }
+
     /// How many nonces the store holds (a refused request must not add one).
     pub fn nonce_rows(&self) -> usize {
-        use carefront_shared::db::Database;
         pollster::block_on(self.db.query("SELECT 1 FROM api_nonces", &[])).unwrap().len()
     }
 
@@ -214,6 +261,49 @@ impl Api {
     /// A random-looking string for tests that need one.
     pub fn token(&self) -> String {
         token(&self.random, 16)
+    }
+}
+
+fn reply(response: carefront_api::Response) -> Reply {
+    let content_type = response.headers().get("content-type").map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default();
+    let body = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
+    Reply { status: response.status().as_u16(), content_type, body, headers: response.headers().clone(), bytes: response.body().clone() }
+}
+
+/// Returns `Pending` once, so that another request runs before this one goes on.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            context.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// A database whose every call lets the other requests run first.
+struct YieldingDatabase<'a> {
+    inner: &'a SqliteDatabase,
+}
+
+#[async_trait::async_trait(?Send)]
+impl Database for YieldingDatabase<'_> {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        YieldOnce(false).await;
+        self.inner.query(sql, params).await
+    }
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        YieldOnce(false).await;
+        self.inner.execute(sql, params).await
+    }
+    async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
+        YieldOnce(false).await;
+        self.inner.batch(statements).await
     }
 }
 

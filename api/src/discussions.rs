@@ -1,0 +1,268 @@
+//! Consent discussions through the API: a provider records the evidence that it discussed the
+//! person's choices about their information with them
+//! (`POST /api/v1/people/{id}/consent-discussions`), and reads its discussions back with the
+//! person's answer — confirmed, disputed (with their words) or still awaited
+//! (`GET /api/v1/people/{id}/consent-discussions`, `GET /api/v1/consent-discussions`). The
+//! person answers in the portal. An organisation sees only its own discussions, and only with
+//! people it supports now.
+
+use std::collections::BTreeSet;
+
+use carefront_shared::consent::Grant;
+use carefront_shared::context::RequestContext;
+use carefront_shared::discussion::{Discussion, DiscussionProblem, Method, Participant, Role, Status, Topic};
+use carefront_shared::store::discussion::Recorded;
+use carefront_shared::store::time_text;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::access::{authorise_support, basis, event, log, organisation_grants, supports};
+use crate::auth::Caller;
+use crate::body::{self, Checks};
+use crate::failure::{ApiError, Stored};
+use crate::idempotency::{self, Idempotent};
+use crate::query::{self, Order, Query, bad_query, next_link, page_of, page_response};
+use crate::{Request, Response};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParticipantInput {
+    role: Role,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DiscussionInput {
+    held_on: NaiveDate,
+    method: Method,
+    participants: Vec<ParticipantInput>,
+    covered: Vec<Topic>,
+    decisions: String,
+    persons_words: String,
+}
+
+fn members() -> Vec<body::Member> {
+    vec![
+        body::required::<NaiveDate>("heldOn"),
+        body::required::<Method>("method"),
+        body::required::<Vec<ParticipantInput>>("participants"),
+        body::required::<Vec<Topic>>("covered"),
+        body::required::<String>("decisions"),
+        body::required::<String>("personsWords"),
+    ]
+}
+
+/// Where `Discussion::check`'s problems are in the API's body.
+fn field_of(problem: &DiscussionProblem) -> (&'static str, &'static str) {
+    match problem {
+        DiscussionProblem::BadDate => ("heldOn", "heldOn must be a date in the last ten years, not in the future."),
+        DiscussionProblem::NoPerson => ("participants", "participants must include the person (role person), or who spoke for them (family or advocate)."),
+        DiscussionProblem::BadParticipant => ("participants", "Every participant needs a name of up to 100 characters."),
+        DiscussionProblem::NothingCovered => ("covered", "covered must list at least one topic."),
+        DiscussionProblem::BadText("decisions") => ("decisions", "decisions must be 1 to 4,000 characters."),
+        DiscussionProblem::BadText(_) => ("personsWords", "personsWords must be 1 to 4,000 characters: the person's own words."),
+    }
+}
+
+/// Who answered, as the provider is told: the person, or someone acting for them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum AnsweredBy {
+    Person,
+    Representative,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DiscussionView {
+    id: String,
+    person_id: String,
+    organisation_id: String,
+    held_on: NaiveDate,
+    method: Method,
+    participants: Vec<Participant>,
+    covered: Vec<Topic>,
+    decisions: String,
+    persons_words: String,
+    recorded_at: DateTime<Utc>,
+    /// The person's answer: awaiting, confirmed or disputed.
+    status: Status,
+    /// What they said (always when disputed).
+    response: Option<String>,
+    answered_by: Option<AnsweredBy>,
+    responded_at: Option<DateTime<Utc>>,
+    version: i64,
+}
+
+impl From<Discussion> for DiscussionView {
+    fn from(discussion: Discussion) -> DiscussionView {
+        let answered_by = discussion.responded_at.map(|_| if discussion.acting_for.is_some() { AnsweredBy::Representative } else { AnsweredBy::Person });
+        DiscussionView {
+            id: discussion.id,
+            person_id: discussion.person_id,
+            organisation_id: discussion.organisation_id,
+            held_on: discussion.held_on,
+            method: discussion.method,
+            participants: discussion.participants,
+            covered: discussion.covered,
+            decisions: discussion.decisions,
+            persons_words: discussion.persons_words,
+            recorded_at: discussion.recorded_at,
+            status: discussion.status,
+            response: discussion.response,
+            answered_by,
+            responded_at: discussion.responded_at,
+            version: discussion.version,
+        }
+    }
+}
+
+/// The organisation's discussion with `id` about the person, if there is one.
+async fn own_discussion(context: &RequestContext<'_>, caller: &Caller, person_id: &str, id: &str) -> Result<Option<Discussion>, ApiError> {
+    let found = context.store.discussion(person_id, id).await.or_problem(context)?;
+    Ok(found.filter(|discussion| discussion.organisation_id == caller.organisation.id))
+}
+
+/// POST /api/v1/people/{id}/consent-discussions: the evidence of one discussion, as held.
+pub async fn record(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str) -> Result<Response, ApiError> {
+    let key = idempotency::key(request)?;
+    let body = body::json_value(request)?;
+    let input: DiscussionInput = body::read(&body, &members())?;
+    let allowed = authorise_support(context, caller, person_id).await?;
+    let idempotent = Idempotent::new(key, request, &body);
+    if let Some(id) = idempotent.earlier(context, caller).await?
+        && let Some(discussion) = own_discussion(context, caller, person_id, &id).await?
+    {
+        return Ok(idempotency::replayed(&DiscussionView::from(discussion)));
+    }
+    let mut covered: Vec<Topic> = Vec::new();
+    for topic in input.covered {
+        if !covered.contains(&topic) {
+            covered.push(topic);
+        }
+    }
+    let mut discussion = Discussion {
+        id: String::new(),
+        person_id: person_id.to_owned(),
+        organisation_id: caller.organisation.id.clone(),
+        held_on: input.held_on,
+        method: input.method,
+        participants: input
+            .participants
+            .into_iter()
+            .map(|participant| Participant { role: participant.role, name: participant.name.trim().to_owned() })
+            .collect(),
+        covered,
+        decisions: input.decisions.trim().to_owned(),
+        persons_words: input.persons_words.trim().to_owned(),
+        recorded_by: caller.actor().person_id,
+        recorded_at: context.now,
+        status: Status::Awaiting,
+        response: None,
+        responded_by: None,
+        acting_for: None,
+        responded_at: None,
+        version: 1,
+    };
+    let mut checks = Checks::default();
+    checks.require(discussion.participants.len() <= 20, "participants", "List at most 20 participants.");
+    if let Err(problem) = discussion.check(context.now) {
+        let (name, reason) = field_of(&problem);
+        checks.require(false, name, reason);
+    }
+    checks.finish()?;
+
+    let (id, claimed) = idempotent.claim(context, caller, None).await?;
+    if !claimed && let Some(existing) = own_discussion(context, caller, person_id, &id).await? {
+        return Ok(idempotency::replayed(&DiscussionView::from(existing)));
+    }
+    discussion.id = id;
+    // The store's own key (namespaced, so keys recorded elsewhere never meet the API's) makes
+    // the insert itself idempotent too: a retry racing this one finds the same row.
+    let store_key = format!("api:{}", idempotent.key());
+    let discussion = match context.store.insert_discussion(&discussion, Some(&store_key)).await.or_problem(context)? {
+        Recorded::New(discussion) => discussion,
+        Recorded::Existing(existing) => return Ok(idempotency::replayed(&DiscussionView::from(existing))),
+    };
+    let detail = format!(
+        "{} recorded a discussion with you on {} about your information, for you to confirm or dispute.",
+        caller.described(),
+        discussion.held_on.format("%-d %B %Y")
+    );
+    log(context, &[event(context, caller, person_id, "api.consent_discussion_recorded", None, basis(&allowed), detail)]).await?;
+    Ok(idempotency::created(&DiscussionView::from(discussion)))
+}
+
+/// Newest held first, then newest recorded.
+fn discussion_key(discussion: &Discussion) -> String {
+    format!("{}|{}|{}", discussion.held_on.format("%Y-%m-%d"), time_text(discussion.recorded_at), discussion.id)
+}
+
+/// GET /api/v1/people/{id}/consent-discussions: the organisation's discussions with the person.
+pub async fn for_person(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str) -> Result<Response, ApiError> {
+    let query = Query::parse(request.uri().query(), &["limit", "cursor"])?;
+    let (limit, after) = (query.limit()?, query.cursor("discussions")?);
+    let allowed = authorise_support(context, caller, person_id).await?;
+    let own: Vec<Discussion> = context
+        .store
+        .discussions(person_id)
+        .await
+        .or_problem(context)?
+        .into_iter()
+        .filter(|discussion| discussion.organisation_id == caller.organisation.id)
+        .collect();
+    let (page, next) = page_of(own, discussion_key, Order::Descending, after.as_deref(), limit);
+    let detail = format!("{} read the consent discussions it recorded with you, and your answers.", caller.described());
+    log(context, &[event(context, caller, person_id, "api.consent_discussions_read", None, basis(&allowed), detail)]).await?;
+    let next = next.map(|key| next_link(&format!("/api/v1/people/{person_id}/consent-discussions"), &[], limit, &query::encode_cursor("discussions", &key)));
+    Ok(page_response(page.into_iter().map(DiscussionView::from).collect(), next))
+}
+
+/// GET /api/v1/consent-discussions?status=&since=: the organisation's discussions with the
+/// people it supports now, held on or after `since` (default: ten years back), newest first.
+pub async fn for_organisation(context: &RequestContext<'_>, request: &Request, caller: &Caller) -> Result<Response, ApiError> {
+    let query = Query::parse(request.uri().query(), &["status", "since", "limit", "cursor"])?;
+    let (limit, after) = (query.limit()?, query.cursor("organisation-discussions")?);
+    let status = match query.get("status") {
+        None => None,
+        Some(text) => {
+            Some(Status::parse(text).ok_or_else(|| bad_query("bad-status", "The status is not valid", "status must be awaiting, confirmed or disputed."))?)
+        }
+    };
+    let since = match query.get("since") {
+        None => context.now.date_naive() - Duration::days(3660),
+        Some(text) => {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad_query("bad-date", "The date is not valid", "since must be a date like 2026-01-31."))?
+        }
+    };
+    let (grants, subjects) = organisation_grants(context, caller).await?;
+    let discussions = context.store.organisation_discussions(&caller.organisation.id, since).await.or_problem(context)?;
+    let shown: Vec<Discussion> = discussions
+        .into_iter()
+        .filter(|discussion| status.is_none_or(|status| discussion.status == status))
+        .filter(|discussion| subjects.contains(&discussion.person_id) && supports(caller, &discussion.person_id, &grants, context.now).is_some())
+        .collect();
+    let (page, next) = page_of(shown, discussion_key, Order::Descending, after.as_deref(), limit);
+    log(context, &read_events(context, caller, &page, &grants)).await?;
+    let mut params = Vec::new();
+    if let Some(status) = status {
+        params.push(("status", status.as_str().to_owned()));
+    }
+    params.push(("since", since.format("%Y-%m-%d").to_string()));
+    let next = next.map(|key| next_link("/api/v1/consent-discussions", &params, limit, &query::encode_cursor("organisation-discussions", &key)));
+    Ok(page_response(page.into_iter().map(DiscussionView::from).collect(), next))
+}
+
+/// One event per person whose discussions are on the page.
+fn read_events(context: &RequestContext<'_>, caller: &Caller, page: &[Discussion], grants: &[Grant]) -> Vec<carefront_shared::domain::AuditEvent> {
+    let people: BTreeSet<&str> = page.iter().map(|discussion| discussion.person_id.as_str()).collect();
+    people
+        .into_iter()
+        .filter_map(|person_id| {
+            let allowed = supports(caller, person_id, grants, context.now)?;
+            let detail = format!("{} read the consent discussions it recorded with you, and your answers.", caller.described());
+            Some(event(context, caller, person_id, "api.consent_discussions_read", None, basis(&allowed), detail))
+        })
+        .collect()
+}
