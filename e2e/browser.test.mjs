@@ -12,6 +12,7 @@ import {
 } from './browser.mjs';
 import { runtime, startStack } from './harness.mjs';
 import { Client, forms } from './http.mjs';
+import { signedFetch } from './sign.mjs';
 
 let stack;
 let browser;
@@ -296,10 +297,58 @@ describe(`the person's whole record, in normal and large print (${runtime})`, ()
   });
 });
 
+describe(`a consent discussion from the provider's system to the person and the council (${runtime})`, () => {
+  test('the provider records it through the API, the person confirms it, the council\'s report counts it', async () => {
+    const { page } = first;
+    const margaretId = stack.invitations[0].person_id;
+    const provider = stack.credentials.find((c) => c.organisation_id === 'org-brookside-care' && c.permissions.includes('consent-discussions:write'));
+    const council = stack.credentials.find((c) => c.permissions.includes('monitoring:read'));
+    assert.ok(provider && council, 'the seed made both credentials');
+    const confirmedNow = async () => {
+      const response = await signedFetch(stack.apiUrl, council, '/api/v1/monitoring');
+      assert.equal(response.status, 200);
+      const report = await response.json();
+      return report.providers.find((row) => row.organisationId === 'org-brookside-care').confirmedDiscussions;
+    };
+    const before = await confirmedNow();
+
+    const body = JSON.stringify({
+      heldOn: new Date().toISOString().slice(0, 10),
+      method: 'phone',
+      participants: [{ role: 'person', name: stack.invitations[0].display_name }, { role: 'staff', name: 'Priya Shah' }],
+      covered: ['electronic_records', 'who_can_see', 'changing_their_mind'],
+      decisions: 'Records stay in carefront; the council keeps its statutory access.',
+      personsWords: 'I am happy with that, as long as I can see who looks.',
+    });
+    const created = await signedFetch(stack.apiUrl, provider, `/api/v1/people/${margaretId}/consent-discussions`, {
+      method: 'POST', body, headers: { 'content-type': 'application/json', 'idempotency-key': `browser-journey-${runtime}` },
+    });
+    assert.equal(created.status, 201, await created.text());
+
+    // Margaret sees it on her home page and confirms it in the browser.
+    await page.goto(`${stack.portalUrl}/home`);
+    await page.getByRole('link', { name: 'Check it is right' }).click();
+    await page.waitForURL((url) => url.pathname.endsWith('/discussions'));
+    const card = page.locator('.govuk-summary-card').filter({ hasText: 'as long as I can see who looks' });
+    await card.getByLabel('Yes, this is right').check();
+    await card.getByRole('button', { name: 'Send your answer' }).click();
+    await page.waitForURL((url) => url.search.includes('done=confirmed'));
+    await axe(page, 'discussions (answered)');
+
+    // The provider sees her answer; the council's report counts it.
+    const theirs = await signedFetch(stack.apiUrl, provider, `/api/v1/people/${margaretId}/consent-discussions`);
+    assert.equal(theirs.status, 200);
+    const listing = await theirs.json();
+    const items = listing.items ?? listing.discussions ?? listing;
+    assert.ok(items.some((item) => item.personsWords?.includes('as long as I can see who looks') && item.status === 'confirmed'), JSON.stringify(listing));
+    assert.equal(await confirmedNow(), before + 1, 'the monitoring report counts the confirmed discussion');
+  });
+});
+
 test('axe-core finds no accessibility violations at 320 px', () => {
   assert.deepEqual([...axeFindings.keys()].sort(),
     [
-    'access', 'access-log', 'care-plan', 'care-plan (large print)', 'comments', 'comments (large print)', 'contacts', 'contacts (large print)', 'create passkey', 'discussions', 'discussions (large print)', 'documents', 'documents (large print)', 'guide', 'guide (large print)', 'home', 'home (large print)', 'invitation', 'medicines', 'medicines (large print)', 'needs', 'needs (large print)', 'passkeys', 'print', 'print (large print)', 'start', 'visits', 'visits (large print)',
+    'access', 'access-log', 'care-plan', 'care-plan (large print)', 'comments', 'comments (large print)', 'contacts', 'contacts (large print)', 'create passkey', 'discussions', 'discussions (answered)', 'discussions (large print)', 'documents', 'documents (large print)', 'guide', 'guide (large print)', 'home', 'home (large print)', 'invitation', 'medicines', 'medicines (large print)', 'needs', 'needs (large print)', 'passkeys', 'print', 'print (large print)', 'start', 'visits', 'visits (large print)',
   ]);
   const report = [...axeFindings]
     .flatMap(([name, violations]) => violations.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}\n`
