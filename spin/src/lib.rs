@@ -97,9 +97,11 @@ pub async fn config() -> Result<Config, String> {
     Config::from_lookup(|name| values.get(name).cloned()).map_err(|error| error.to_string())
 }
 
-/// The time now, from the WASI wall clock.
+/// The time now, from the WASI wall clock, to the millisecond: the precision the store keeps and
+/// the Workers clock gives, so a value answered at once and the same value read back agree.
 pub fn now() -> DateTime<Utc> {
-    DateTime::<Utc>::from(std::time::SystemTime::now())
+    let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
 }
 
 /// A generator seeded from WASI's secure random source.
