@@ -9,7 +9,11 @@ use sha2::{Digest, Sha256};
 const ASSETS: &[(&str, &str)] = &[("app.css", "text/css; charset=utf-8"), ("webauthn.js", "text/javascript; charset=utf-8"), ("icon.svg", "image/svg+xml")];
 
 fn main() {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dist");
+    // The directory of the checkout being built, read when the script runs: a build script
+    // compiled for one checkout is reused for another that shares the target directory, so the
+    // compile-time `env!` would point at the wrong tree.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let dist = Path::new(&manifest_dir).join("assets/dist");
     println!("cargo::rerun-if-changed={}", dist.display());
     // Modification times alone have missed a rebuilt stylesheet (written in the same second as a
     // build); the scripts also pass a digest of the assets' contents.
