@@ -51,6 +51,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "council_monitoring.html",
     "print.html",
     "edit_access.html",
+    "grant_fields.html",
     "grant_conflict.html",
     "emergency_form.html",
     "emergency_record.html",

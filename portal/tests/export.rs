@@ -7,17 +7,12 @@
 
 mod support;
 
-use std::collections::BTreeSet;
-
-use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
-use carefront_shared::domain::{Person, Role};
+use carefront_shared::consent::{Action, Category, Grant};
 use carefront_shared::export::{FORMAT, RecordExport};
-use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
 use carefront_shared::record::{Allergy, Document, DocumentKind};
 use carefront_shared::store::{GrantUpdate, RecordStore, Store};
-use chrono::Duration;
 use pollster::block_on;
-use support::{Portal, ResidentSoftPasskey, text};
+use support::{Holding, Portal, ResidentSoftPasskey, text};
 
 const FILES: [&str; 2] = ["/people/person-1/download/record.json", "/people/person-1/download/record.fhir.json"];
 
@@ -45,43 +40,11 @@ fn margaret() -> Portal {
     portal
 }
 
-/// A representative with a live grant on Margaret's record (act-for power or not), enrolled in
+/// A representative who may see all of Margaret's record (act-for power or not), enrolled in
 /// their own browser.
 fn representative(portal: &Portal, id: &str, act_for: bool, seed: u64) -> Portal {
-    let store = portal.store();
-    let now = portal.now.get();
-    block_on(store.insert_person(&Person {
-        id: id.into(),
-        role: Role::Representative,
-        display_name: format!("Representative {id}"),
-        organisation_id: None,
-        webauthn_handle: uuid::Uuid::from_u128(u128::from(seed) + 1000),
-        created_at: now,
-    }))
-    .unwrap();
-    let grant = Grant {
-        id: format!("grant-{id}"),
-        version: 1,
-        subject_id: "person-1".into(),
-        grantee: Grantee::Person(id.into()),
-        categories: Category::ALL.into_iter().collect(),
-        actions: BTreeSet::from([Action::View]),
-        act_for,
-        purpose: "to look after my affairs".into(),
-        starts_at: now,
-        ends_at: Some(now + Duration::days(60)),
-        basis: if act_for { Basis::LastingPowerOfAttorney } else { Basis::Consent },
-        evidence: act_for.then(|| "LPA registration LP-1234".into()),
-        recorded_by: "person-1".into(),
-        revoked_at: None,
-    };
-    block_on(store.insert_grant(&grant, now, None)).unwrap();
-    let (invitation, code) = invitation::issue(id, Some("person-1"), now, DEFAULT_LIFETIME, &portal.random);
-    block_on(store.insert_invitation(&invitation)).unwrap();
-    let browser = portal.other_browser(seed);
-    let mut passkey = ResidentSoftPasskey::new();
-    assert_eq!(browser.enrol(&code.to_string(), &mut passkey).status(), 200);
-    browser
+    let holding = Holding { categories: &Category::ALL, actions: &[Action::View], act_for };
+    support::representative(portal, id, &format!("Representative {id}"), holding, seed)
 }
 
 fn downloads(portal: &Portal) -> Vec<carefront_shared::domain::AuditEvent> {

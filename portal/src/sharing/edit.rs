@@ -344,29 +344,9 @@ async fn conflict(context: &RequestContext<'_>, visit: &Visit, subject: &Subject
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use carefront_shared::consent::Basis;
-
     use super::*;
 
-    fn grant() -> Grant {
-        let now = DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z").unwrap().with_timezone(&Utc);
-        Grant {
-            id: "g".into(),
-            version: 1,
-            subject_id: "p".into(),
-            grantee: Grantee::Person("s".into()),
-            categories: BTreeSet::from([Category::Medication, Category::VisitsAndNotes]),
-            actions: BTreeSet::from([Action::View]),
-            act_for: false,
-            purpose: "tablets".into(),
-            starts_at: now,
-            ends_at: Some(now + chrono::Duration::days(100)),
-            basis: Basis::Consent,
-            evidence: None,
-            recorded_by: "p".into(),
-            revoked_at: None,
-        }
-    }
+    use super::super::words::tests::grant;
 
     #[test]
     fn anything_more_widens_and_anything_less_narrows() {

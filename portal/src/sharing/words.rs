@@ -209,7 +209,7 @@ pub fn category_choices(whose: Whose<'_>) -> Vec<minijinja::Value> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
 
     use std::collections::BTreeSet;
@@ -218,7 +218,8 @@ mod tests {
 
     use super::*;
 
-    fn grant() -> Grant {
+    /// A grant for the tests of this module and of `edit`.
+    pub(in crate::sharing) fn grant() -> Grant {
         let now = DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z").unwrap().with_timezone(&Utc);
         Grant {
             id: "g".into(),
