@@ -28,7 +28,8 @@ fn populate(db: &SqliteDatabase, people: usize) -> Result<(), String> {
         let mut statements = Vec::new();
         for index in chunk_start..(chunk_start + 5_000).min(people) {
             statements.push(Statement {
-                sql: "INSERT INTO people (id, role, display_name, organisation_id, webauthn_handle, created_at) VALUES (?1, 'service_user', ?2, NULL, ?3, ?4)",
+                sql: "INSERT INTO people (id, role, display_name, organisation_id, webauthn_handle, created_at) VALUES (?1, 'service_user', ?2, NULL, ?3, ?4)"
+                    .into(),
                 params: vec![
                     format!("p{index}").into(),
                     format!("Person {index}").into(),
@@ -44,7 +45,7 @@ fn populate(db: &SqliteDatabase, people: usize) -> Result<(), String> {
                 let grantee = format!("p{}", (index + grant + 1) % people.max(1));
                 statements.push(Statement {
                     sql: "INSERT INTO grants (id, version, subject_id, grantee_kind, grantee_id, categories, actions, act_for, purpose, starts_at, ends_at, basis, evidence, recorded_by, acting_for, revoked_at, changed_at)
-                          VALUES (?1, 1, ?2, 'person', ?3, '[\"medication\",\"visits_and_notes\"]', '[\"view\"]', 0, 'help', ?4, NULL, 'consent', NULL, ?2, NULL, NULL, ?4)",
+                          VALUES (?1, 1, ?2, 'person', ?3, '[\"medication\",\"visits_and_notes\"]', '[\"view\"]', 0, 'help', ?4, NULL, 'consent', NULL, ?2, NULL, NULL, ?4)".into(),
                     params: vec![format!("g{index}-{grant}").into(), format!("p{index}").into(), Value::Text(grantee), created.clone().into()],
                 });
             }

@@ -84,7 +84,8 @@ fn populate(db: &SqliteDatabase, days: i64) -> Result<(), String> {
                 }
                 statements.push(Statement {
                     sql: "INSERT INTO administrations (id, person_id, medicine_id, due_at, outcome, reason, recorded_by, recorded_at)
-                          VALUES (?1, 'person-bench', ?2, ?3, 'given', NULL, 'Jo Adeyemi', ?3)",
+                          VALUES (?1, 'person-bench', ?2, ?3, 'given', NULL, 'Jo Adeyemi', ?3)"
+                        .into(),
                     params: vec![format!("mar-{name}-{day}-{text}").into(), format!("med-{name}").into(), time_text(due_at).into()],
                 });
             }

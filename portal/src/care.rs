@@ -1,9 +1,10 @@
-//! Reading care information: every read goes through `decide` and is written to the audit log
-//! under the grant or basis that allowed it.
+//! Reading care information: every read takes a [`Permit`] the consent decision made, and is
+//! written to the audit log under the grant or basis the permit names.
 
-use carefront_shared::consent::{self, Action, Actor, Allowed, Category, Decision, GrantState, Resource};
+use carefront_shared::access::Permit;
+use carefront_shared::consent::{Action, Actor, Category, GrantState};
 use carefront_shared::context::RequestContext;
-use carefront_shared::domain::{AuditEvent, CarePlan, Person};
+use carefront_shared::domain::{CarePlan, Person};
 use carefront_shared::random::new_id;
 use minijinja::{Value, context};
 use serde::Serialize;
@@ -15,49 +16,25 @@ pub fn actor(person: &Person) -> Actor {
     Actor { person_id: person.id.clone(), role: person.role, organisation_id: person.organisation_id.clone() }
 }
 
-/// Decides whether `reader` may do `action` on `category` of `subject_id`'s record; what they
-/// may not see does not exist for them.
-pub async fn authorise(context: &RequestContext<'_>, reader: &Person, subject_id: &str, action: Action, category: Category) -> Result<Allowed, PortalError> {
+/// Asks for leave for `reader` to do `action` on `category` of `subject_id`'s record; what they
+/// may not see does not exist for them (404).
+pub async fn ask_permit(context: &RequestContext<'_>, reader: &Person, subject_id: &str, action: Action, category: Category) -> Result<Permit, PortalError> {
     let grants = context.store.grants_for_subject(subject_id).await?;
-    match consent::decide(&actor(reader), subject_id, action, Resource::Category(category), &grants, context.now) {
-        Decision::Allow(allowed) => Ok(allowed),
-        Decision::Deny(_) => Err(PortalError::NotFound),
-    }
+    Permit::ask(&actor(reader), subject_id, action, category, &grants, context.now).map_err(|_| PortalError::NotFound)
 }
 
-/// Appends "reader looked at category of subject's record, under this grant or basis".
-pub async fn audit_read(
-    context: &RequestContext<'_>,
-    reader: &Person,
-    subject_id: &str,
-    category: Category,
-    allowed: &Allowed,
-    detail: &str,
-) -> Result<(), PortalError> {
-    let basis = match allowed {
-        Allowed::OwnRecord => "own_record".to_owned(),
-        Allowed::Grant { grant_id, basis } => format!("grant:{grant_id} ({})", basis.as_str()),
-    };
-    let event = AuditEvent {
-        id: new_id(context.random),
-        at: context.now,
-        actor_id: Some(reader.id.clone()),
-        acting_for: None,
-        subject_id: Some(subject_id.to_owned()),
-        action: format!("{}.viewed", category.as_str()),
-        category: Some(category.as_str().to_owned()),
-        basis: Some(basis),
-        detail: detail.to_owned(),
-    };
+/// Appends "looked at `category`" under `permit` to the person's access log.
+pub async fn audit_view(context: &RequestContext<'_>, permit: &Permit, category: Category, detail: &str) -> Result<(), PortalError> {
+    let event = permit.viewed(new_id(context.random), category, detail).map_err(|error| PortalError::Internal(error.to_string()))?;
     Ok(context.store.append_audit(&event).await?)
 }
 
 /// The subject's care plan, if `reader` may see it (404 otherwise); the read is audited.
 pub async fn read_care_plan(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<Option<CarePlan>, PortalError> {
-    let allowed = authorise(context, reader, subject_id, Action::View, Category::CarePlan).await?;
-    let plan = context.store.care_plan(subject_id).await?;
+    let permit = ask_permit(context, reader, subject_id, Action::View, Category::CarePlan).await?;
+    let plan = context.store.care_plan(&permit).await?;
     if plan.is_some() {
-        audit_read(context, reader, subject_id, Category::CarePlan, &allowed, "The care plan summary was shown.").await?;
+        audit_view(context, &permit, Category::CarePlan, "The care plan summary was shown.").await?;
     }
     Ok(plan)
 }

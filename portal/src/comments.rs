@@ -2,16 +2,19 @@
 //! comment to any entry or ask for it to be corrected, and follow its status. Providers and the
 //! council answer them (through the API).
 
+use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::comments::{self, Comment, CommentKind, CommentStatus};
-use carefront_shared::consent::{self, Action, Allowed, Category, Resource};
+use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
-use carefront_shared::domain::{AuditEvent, Person};
+use carefront_shared::domain::Person;
+use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
+use carefront_shared::store::{Store as _, VoiceStore as _};
 use http::StatusCode;
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use crate::care::{actor, authorise};
+use crate::care::{actor, ask_permit};
 use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
@@ -43,14 +46,14 @@ fn category_words(category: Category) -> &'static str {
 
 /// The entry a comment is about, looked up in the subject's own record (never taken from the
 /// form): its label, or 404 if the subject has no such entry in that category.
-async fn entry_label(context: &RequestContext<'_>, subject_id: &str, category: Category, entry: Option<&str>) -> Result<String, PortalError> {
+async fn entry_label(context: &RequestContext<'_>, permit: &Permit, category: Category, entry: Option<&str>) -> Result<String, PortalError> {
     let Some(entry) = entry.filter(|entry| !entry.is_empty()) else { return Ok(String::new()) };
     let label = match category {
-        Category::Medication => context.store.medicines(subject_id).await?.into_iter().find(|medicine| medicine.id == entry).map(|medicine| medicine.name),
+        Category::Medication => context.store.medicines(permit).await?.into_iter().find(|medicine| medicine.id == entry).map(|medicine| medicine.name),
         Category::VisitsAndNotes => {
-            context.store.visit(subject_id, entry).await?.map(|visit| format!("The visit on {}", visit.starts_at.format("%-d %B %Y at %H:%M")))
+            context.store.visit(permit, entry).await?.map(|visit| format!("The visit on {}", visit.starts_at.format("%-d %B %Y at %H:%M")))
         }
-        Category::Documents => context.store.document(subject_id, entry).await?.map(|(document, _)| document.title),
+        Category::Documents => context.store.document(permit, entry).await?.map(|(document, _)| document.title),
         _ => None,
     };
     label.ok_or(PortalError::NotFound)
@@ -60,12 +63,9 @@ fn parse_category(text: Option<&str>) -> Result<Category, PortalError> {
     text.and_then(Category::parse).filter(|category| COMMENTABLE.contains(category)).ok_or_else(|| PortalError::BadRequest("unknown category".into()))
 }
 
-/// Whether the reader may add to this category of the subject's record.
-async fn may_contribute(context: &RequestContext<'_>, reader: &Person, subject_id: &str, category: Category) -> Result<Allowed, PortalError> {
-    if reader.id == subject_id {
-        return Ok(Allowed::OwnRecord);
-    }
-    authorise(context, reader, subject_id, Action::Contribute, category).await
+/// The reader's leave to add to this category of the subject's record (404 without it).
+async fn may_contribute(context: &RequestContext<'_>, reader: &Person, subject_id: &str, category: Category) -> Result<Permit, PortalError> {
+    ask_permit(context, reader, subject_id, Action::Contribute, category).await
 }
 
 async fn subject_name(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<String, PortalError> {
@@ -79,9 +79,9 @@ async fn subject_name(context: &RequestContext<'_>, reader: &Person, subject_id:
 pub async fn new_page(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
     let category = parse_category(web::query_param(request, "category").as_deref())?;
-    may_contribute(context, reader, subject_id, category).await?;
+    let permit = may_contribute(context, reader, subject_id, category).await?;
     let entry = web::query_param(request, "entry").filter(|entry| !entry.is_empty());
-    let label = entry_label(context, subject_id, category, entry.as_deref()).await?;
+    let label = entry_label(context, &permit, category, entry.as_deref()).await?;
     let name = subject_name(context, reader, subject_id).await?;
     let form = context! { category => category.as_str(), entry, kind => "comment", body => "" };
     render_form(context, visit, StatusCode::OK, subject_id, &name, reader.id == subject_id, category, &label, form, None)
@@ -120,9 +120,9 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
     let reader = visit.require_person()?;
     let form: NewComment = web::form(request)?;
     let category = parse_category(Some(&form.category))?;
-    let allowed = may_contribute(context, reader, subject_id, category).await?;
+    let permit = may_contribute(context, reader, subject_id, category).await?;
     let entry = Some(form.entry.as_str()).filter(|entry| !entry.is_empty());
-    let label = entry_label(context, subject_id, category, entry).await?;
+    let label = entry_label(context, &permit, category, entry).await?;
     let kind = CommentKind::parse(&form.kind).ok_or_else(|| PortalError::BadRequest("unknown comment kind".into()))?;
     let body = match comments::check_text(&form.body) {
         Ok(body) => body.to_owned(),
@@ -152,27 +152,16 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
         responded_at: None,
         version: 1,
     };
-    context.store.insert_comment(&comment).await?;
     let about = if label.is_empty() { category_words(category).to_owned() } else { label };
     let what = if kind == CommentKind::Correction { "asked for a correction to" } else { "commented on" };
-    let basis = match allowed {
-        Allowed::OwnRecord => "own_record".to_owned(),
-        Allowed::Grant { grant_id, basis } => format!("grant:{grant_id} ({})", basis.as_str()),
-    };
-    context
-        .store
-        .append_audit(&AuditEvent {
-            id: new_id(context.random),
-            at: context.now,
-            actor_id: Some(reader.id.clone()),
-            acting_for,
-            subject_id: Some(subject_id.to_owned()),
-            action: "comment.added".into(),
-            category: Some(category.as_str().into()),
-            basis: Some(basis),
-            detail: format!("{what} {about}"),
-        })
-        .await?;
+    let event = permit
+        .event(new_id(context.random), AuditAction::CommentAdded, category, format!("{what} {about}"))
+        .map_err(|error| PortalError::Internal(error.to_string()))?;
+    // The comment and its line in the access log: both, or neither.
+    let recorder = Recorder::new();
+    recorder.store().insert_comment(&comment).await?;
+    recorder.store().append_audit(&event).await?;
+    context.store.apply(&recorder.into_plan()).await?;
     Ok(web::redirect_to(&format!("/people/{subject_id}/comments?done=sent")))
 }
 
@@ -181,12 +170,9 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
 pub async fn list(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
     let own = reader.id == subject_id;
-    let grants = if own { Vec::new() } else { context.store.grants_for_subject(subject_id).await? };
-    let who = actor(reader);
-    let visible = |category: Category| own || consent::decide(&who, subject_id, Action::View, Resource::Category(category), &grants, context.now).is_allowed();
-    if !own && !COMMENTABLE.into_iter().any(visible) {
-        return Err(PortalError::NotFound);
-    }
+    let grants = context.store.grants_for_subject(subject_id).await?;
+    let permit = Permit::ask_each(&actor(reader), subject_id, Action::View, &COMMENTABLE, &grants, context.now).map_err(|_| PortalError::NotFound)?;
+    let visible = |category: Category| permit.covers(category);
     let name = subject_name(context, reader, subject_id).await?;
     let items: Vec<Value> = context
         .store
@@ -212,20 +198,8 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, visit: &Visit
             }
         })
         .collect();
-    context
-        .store
-        .append_audit(&AuditEvent {
-            id: new_id(context.random),
-            at: context.now,
-            actor_id: Some(reader.id.clone()),
-            acting_for: None,
-            subject_id: Some(subject_id.to_owned()),
-            action: "comments.viewed".into(),
-            category: None,
-            basis: Some(if own { "own_record".into() } else { "grants".into() }),
-            detail: "looked at the comments and corrections".into(),
-        })
-        .await?;
+    let event = permit.overall_event(new_id(context.random), AuditAction::CommentsViewed, "looked at the comments and corrections");
+    context.store.append_audit(&event).await?;
     let notice = web::query_param(request, "done").filter(|done| done == "sent").map(|_| "Sent. The care provider will answer; you will see the answer here.");
     let subject = context! { id => subject_id, name, own };
     page_with_status(context, visit, StatusCode::OK, "comments.html", context! { current => "home", subject, items, notice })

@@ -3,8 +3,9 @@
 //! council's statutory grant on the ordinary record pages, where every look is logged and shown
 //! to the person.
 
+use carefront_shared::access::{self, AuditAction};
 use carefront_shared::context::RequestContext;
-use carefront_shared::domain::{AuditEvent, OrganisationKind, Person, Role};
+use carefront_shared::domain::{OrganisationKind, Person, Role};
 use carefront_shared::monitoring;
 use carefront_shared::random::new_id;
 use http::StatusCode;
@@ -43,20 +44,16 @@ pub async fn monitoring(context: &RequestContext<'_>, visit: &Visit) -> Result<R
         }
         rows.push(context! { percent => report.confirmed_percent(), report, people });
     }
-    context
-        .store
-        .append_audit(&AuditEvent {
-            id: new_id(context.random),
-            at: context.now,
-            actor_id: Some(staff.id.clone()),
-            acting_for: None,
-            subject_id: None,
-            action: "monitoring.viewed".into(),
-            category: None,
-            basis: Some("statutory_duty".into()),
-            detail: "looked at the providers' monitoring report".into(),
-        })
-        .await?;
+    let event = access::statutory_event(
+        new_id(context.random),
+        context.now,
+        &staff.id,
+        None,
+        AuditAction::MonitoringViewed,
+        None,
+        "looked at the providers' monitoring report",
+    );
+    context.store.append_audit(&event).await?;
     let generated = context.now.format("%-d %B %Y at %H:%M UTC").to_string();
     page_with_status(context, visit, StatusCode::OK, "council_monitoring.html", context! { current => "home", wide => true, rows, generated })
 }

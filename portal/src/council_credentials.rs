@@ -4,9 +4,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use carefront_shared::access::{self, AuditAction};
 use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, CredentialProblem, Permission, SystemCredential};
-use carefront_shared::domain::{AuditEvent, OrganisationKind, Person, Role};
+use carefront_shared::domain::{OrganisationKind, Person, Role};
 use carefront_shared::random::new_id;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
@@ -245,16 +246,7 @@ pub async fn revoke(context: &RequestContext<'_>, visit: &Visit, key_id: &str) -
 
 /// Appends a change to the credentials (about no one's record: no subject).
 async fn audit(context: &RequestContext<'_>, person: &Person, action: &str, detail: String) -> Result<(), PortalError> {
-    let event = AuditEvent {
-        id: new_id(context.random),
-        at: context.now,
-        actor_id: Some(person.id.clone()),
-        acting_for: None,
-        subject_id: None,
-        action: action.to_owned(),
-        category: None,
-        basis: None,
-        detail,
-    };
+    let action = AuditAction::parse(action).ok_or_else(|| PortalError::Internal(format!("unknown audit action {action}")))?;
+    let event = access::administration_event(new_id(context.random), context.now, Some(&person.id), action, detail);
     Ok(context.store.append_audit(&event).await?)
 }

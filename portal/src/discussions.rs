@@ -1,12 +1,15 @@
 //! "Conversations about your information": the consent discussions providers recorded with the
 //! person, which the person — or someone acting for them — confirms or disputes.
 
-use carefront_shared::consent::{self, Action, Resource};
+use carefront_shared::access::{AuditAction, Power};
+use carefront_shared::consent::Action;
 use carefront_shared::context::RequestContext;
+use carefront_shared::db::DbError;
 use carefront_shared::discussion::{Discussion, Status};
-use carefront_shared::domain::{AuditEvent, Person};
+use carefront_shared::domain::Person;
+use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
-use carefront_shared::store::discussion::Answered;
+use carefront_shared::store::{DiscussionStore as _, Store as _};
 use http::StatusCode;
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -18,16 +21,9 @@ use crate::web;
 use crate::{Request, Response, page_with_status};
 
 /// The person themselves, or someone holding the act-for power; everyone else: 404.
-async fn may_answer(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<(), PortalError> {
-    if reader.id == subject_id && reader.role == carefront_shared::domain::Role::ServiceUser {
-        return Ok(());
-    }
+async fn may_answer(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<Power, PortalError> {
     let grants = context.store.grants_for_subject(subject_id).await?;
-    if consent::decide(&actor(reader), subject_id, Action::View, Resource::Grants, &grants, context.now).is_allowed() {
-        Ok(())
-    } else {
-        Err(PortalError::NotFound)
-    }
+    Power::ask(&actor(reader), subject_id, Action::Contribute, &grants, context.now).map_err(|_| PortalError::NotFound)
 }
 
 /// The discussions still waiting for the person's answer (for the home page notice).
@@ -94,7 +90,7 @@ struct AnswerForm {
 /// POST /people/{id}/discussions/{discussion}: "this is right", or "this is not right" with why.
 pub async fn answer(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str, id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
-    may_answer(context, reader, subject_id).await?;
+    let power = may_answer(context, reader, subject_id).await?;
     let form: AnswerForm = web::form(request)?;
     let discussion = context.store.discussion(subject_id, id).await?.ok_or(PortalError::NotFound)?;
     let status = match form.answer.as_deref() {
@@ -111,31 +107,24 @@ pub async fn answer(context: &RequestContext<'_>, request: &Request, visit: &Vis
         return render(context, visit, subject_id, StatusCode::BAD_REQUEST, Some((id, "Say what is not right, so the care provider can put it right")), None)
             .await;
     }
-    let acting_for = (reader.id != subject_id).then_some(subject_id);
+    let acting_for = power.acting_for();
     let response = (!comment.is_empty()).then_some(comment);
-    match context.store.answer_discussion(subject_id, id, form.version, status, response, &reader.id, acting_for, context.now).await? {
-        Answered::Saved(_) => {}
-        Answered::Conflict => {
+    let provider =
+        context.store.organisation(&discussion.organisation_id).await?.map_or_else(|| "the care provider".to_owned(), |organisation| organisation.name);
+    let (action, verb) =
+        if status == Status::Confirmed { (AuditAction::DiscussionConfirmed, "confirmed") } else { (AuditAction::DiscussionDisputed, "disputed") };
+    let detail = format!("{verb} the record of a conversation with {provider} on {}", discussion.held_on.format("%-d %B %Y"));
+    // The answer and its line in the access log: both, or neither (a stale answer stops both).
+    let recorder = Recorder::new();
+    recorder.store().answer_discussion(subject_id, id, form.version, status, response, &reader.id, acting_for, context.now).await?;
+    recorder.store().append_audit(&power.event(new_id(context.random), action, None, detail)).await?;
+    match context.store.apply(&recorder.into_plan()).await {
+        Ok(()) => {}
+        Err(DbError::Constraint(_)) => {
             let message = "This was answered or changed after you opened the page, so nothing was saved. Check it below.";
             return render(context, visit, subject_id, StatusCode::CONFLICT, Some((id, message)), None).await;
         }
+        Err(error) => return Err(error.into()),
     }
-    let provider =
-        context.store.organisation(&discussion.organisation_id).await?.map_or_else(|| "the care provider".to_owned(), |organisation| organisation.name);
-    let (action, verb) = if status == Status::Confirmed { ("consent_discussion.confirmed", "confirmed") } else { ("consent_discussion.disputed", "disputed") };
-    context
-        .store
-        .append_audit(&AuditEvent {
-            id: new_id(context.random),
-            at: context.now,
-            actor_id: Some(reader.id.clone()),
-            acting_for: acting_for.map(str::to_owned),
-            subject_id: Some(subject_id.to_owned()),
-            action: action.into(),
-            category: None,
-            basis: Some(format!("consent_discussion:{id}")),
-            detail: format!("{verb} the record of a conversation with {provider} on {}", discussion.held_on.format("%-d %B %Y")),
-        })
-        .await?;
     Ok(web::redirect_to(&format!("/people/{subject_id}/discussions?done={verb}")))
 }

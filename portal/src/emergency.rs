@@ -11,7 +11,8 @@
 
 use std::collections::HashMap;
 
-use carefront_shared::consent::{self, Action, Allowed, Basis, Category, Decision, GrantState, Grantee, Resource};
+use carefront_shared::access::{self, AuditAction, Permit, Power};
+use carefront_shared::consent::{Action, Basis, Category, GrantState, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
 use carefront_shared::domain::{AuditEvent, Person, Role};
@@ -19,8 +20,10 @@ use carefront_shared::emergency::{
     self, AccessState, Clinician, ClinicianProblem, CodeRefusal, EmergencyAccess, EmergencyCode, EmergencyCodeRecord, MAX_ATTEMPTS_PER_SOURCE,
     MAX_FAILED_ATTEMPTS,
 };
+use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::session;
+use carefront_shared::store::{EmergencyStore as _, Store as _};
 use chrono::{DateTime, Utc};
 use http::{HeaderValue, StatusCode, header};
 use minijinja::{Value, context};
@@ -64,29 +67,10 @@ fn see_other(location: &str) -> Result<Response, PortalError> {
     Ok(response)
 }
 
-#[allow(clippy::too_many_arguments)] // one audit row's columns
-async fn audit(
-    context: &RequestContext<'_>,
-    actor_id: Option<&str>,
-    acting_for: Option<&str>,
-    subject_id: &str,
-    action: &str,
-    category: Option<Category>,
-    basis: String,
-    detail: String,
-) -> Result<(), PortalError> {
-    let event = AuditEvent {
-        id: new_id(context.random),
-        at: context.now,
-        actor_id: actor_id.map(str::to_owned),
-        acting_for: acting_for.map(str::to_owned),
-        subject_id: Some(subject_id.to_owned()),
-        action: action.to_owned(),
-        category: category.map(|category| category.as_str().to_owned()),
-        basis: Some(basis),
-        detail,
-    };
-    Ok(context.store.append_audit(&event).await?)
+/// The audit event for a clinician's `action` under their live emergency access.
+fn clinician_event(context: &RequestContext<'_>, access: &EmergencyAccess, action: AuditAction, detail: String) -> Result<AuditEvent, PortalError> {
+    let permit = Permit::emergency(access, context.now).map_err(|_| PortalError::NotFound)?;
+    permit.event(new_id(context.random), action, Category::Medication, detail).map_err(|error| PortalError::Internal(error.to_string()))
 }
 
 async fn person_name(context: &RequestContext<'_>, id: &str) -> Result<String, PortalError> {
@@ -211,7 +195,7 @@ pub async fn use_code(context: &RequestContext<'_>, request: &Request, visit: &m
         access.clinician.describe(),
         until_after(access.started_at, access.expires_at)
     );
-    audit(context, None, None, &access.person_id, "emergency.access_started", Some(Category::Medication), access.basis(), detail).await?;
+    context.store.append_audit(&clinician_event(context, &access, AuditAction::EmergencyAccessStarted, detail)?).await?;
     visit.add_cookie(access_cookie(&minted.cookie_value, emergency::ACCESS_LIFETIME.num_seconds()));
     Ok(web::redirect("/emergency/record"))
 }
@@ -223,7 +207,10 @@ async fn count_wrong_code(context: &RequestContext<'_>, candidates: &[EmergencyC
         if context.store.record_failed_emergency_attempt(&candidate.id).await? == Some(MAX_FAILED_ATTEMPTS) {
             let detail =
                 format!("Wrong emergency codes were entered {MAX_FAILED_ATTEMPTS} times, so the emergency code is locked until a new one is turned on.");
-            audit(context, None, None, &candidate.person_id, "emergency.code_locked", None, format!("emergency_code:{}", candidate.id), detail).await?;
+            context
+                .store
+                .append_audit(&access::account_event(new_id(context.random), context.now, None, &candidate.person_id, AuditAction::EmergencyCodeLocked, detail))
+                .await?;
         }
     }
     Ok(())
@@ -273,12 +260,13 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &mut
         }
     }
     let subject = person_name(context, &access.person_id).await?;
-    let summary = context.store.emergency_summary(&access.person_id).await?;
-    let allergies = context.store.allergies(&access.person_id).await?;
+    let permit = Permit::emergency(&access, context.now).map_err(|_| PortalError::NotFound)?;
+    let summary = context.store.emergency_summary(&permit).await?;
+    let allergies = context.store.allergies(&permit).await?;
     let today = context.now.date_naive();
     let medicines: Vec<MedicineView> = context
         .store
-        .medicines(&access.person_id)
+        .medicines(&permit)
         .await?
         .into_iter()
         .filter(|medicine| medicine.current_on(today))
@@ -299,7 +287,7 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &mut
         })
         .collect();
     let detail = format!("{} looked at the {WHAT_THEY_SEE} with the emergency code.", access.clinician.describe());
-    audit(context, None, None, &access.person_id, "emergency.viewed", Some(Category::Medication), access.basis(), detail).await?;
+    context.store.append_audit(&clinician_event(context, &access, AuditAction::EmergencyViewed, detail)?).await?;
     let summary = summary.map(|summary| {
         context! {
             summary => summary.summary,
@@ -330,10 +318,13 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &mut
 pub async fn leave(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
     if let Some(access) = presented_access(context, request).await?
         && access.state(context.now) == AccessState::Live
-        && context.store.end_emergency_access(&access.id, context.now).await?
     {
-        let detail = format!("{} left the record.", access.clinician.describe());
-        audit(context, None, None, &access.person_id, "emergency.left", None, access.basis(), detail).await?;
+        let event = clinician_event(context, &access, AuditAction::EmergencyLeft, format!("{} left the record.", access.clinician.describe()))?;
+        // Ending the access and its line in the access log: both, or neither.
+        let recorder = Recorder::new();
+        recorder.store().end_emergency_access(&access.id, context.now).await?;
+        recorder.store().append_audit(&event).await?;
+        context.store.apply(&recorder.into_plan()).await?;
     }
     visit.add_cookie(access_cookie("", 0));
     Ok(web::redirect("/emergency?ended=left"))
@@ -346,9 +337,9 @@ pub async fn leave(context: &RequestContext<'_>, request: &Request, visit: &mut 
 /// What lets someone manage a person's emergency code.
 enum Authority {
     /// It is their own record.
-    Own,
-    /// They hold the act-for power under this grant.
-    ActFor { grant_id: String, basis: Basis },
+    Own(Power),
+    /// They hold the act-for power.
+    ActFor(Power),
     /// Council staff, on the council's statutory duty under this grant.
     Council { grant_id: String },
 }
@@ -356,8 +347,8 @@ enum Authority {
 impl Authority {
     fn basis(&self) -> String {
         match self {
-            Authority::Own => "own_record".to_owned(),
-            Authority::ActFor { grant_id, basis } => format!("grant:{grant_id} ({})", basis.as_str()),
+            Authority::Own(_) => "own_record".to_owned(),
+            Authority::ActFor(power) => power.act_for_grant().map(|grant| format!("grant:{} ({})", grant.id, grant.basis.as_str())).unwrap_or_default(),
             Authority::Council { grant_id } => format!("grant:{grant_id} ({})", Basis::StatutoryDuty.as_str()),
         }
     }
@@ -368,19 +359,21 @@ impl Authority {
         !matches!(self, Authority::Council { .. })
     }
 
-    fn acting_for<'a>(&self, subject_id: &'a str) -> Option<&'a str> {
-        matches!(self, Authority::ActFor { .. }).then_some(subject_id)
+    /// The audit event for `action` on the person's code under this authority.
+    fn event(&self, context: &RequestContext<'_>, person: &Person, subject_id: &str, action: AuditAction, detail: &str) -> AuditEvent {
+        let id = new_id(context.random);
+        match self {
+            Authority::Own(power) | Authority::ActFor(power) => power.event(id, action, None, detail),
+            Authority::Council { .. } => access::statutory_event(id, context.now, &person.id, Some(subject_id), action, None, detail),
+        }
     }
 }
 
 /// Whether `person` may manage `subject_id`'s emergency code; what they may not manage does not
 /// exist for them.
 async fn authority(context: &RequestContext<'_>, person: &Person, subject_id: &str) -> Result<Authority, PortalError> {
-    if person.id == subject_id {
-        return if person.role == Role::ServiceUser { Ok(Authority::Own) } else { Err(PortalError::NotFound) };
-    }
     let grants = context.store.grants_for_subject(subject_id).await?;
-    if person.role == Role::CouncilStaff {
+    if person.role == Role::CouncilStaff && person.id != subject_id {
         let council = person.organisation_id.as_deref();
         return grants
             .iter()
@@ -392,10 +385,8 @@ async fn authority(context: &RequestContext<'_>, person: &Person, subject_id: &s
             .map(|grant| Authority::Council { grant_id: grant.id.clone() })
             .ok_or(PortalError::NotFound);
     }
-    match consent::decide(&care::actor(person), subject_id, Action::Contribute, Resource::Grants, &grants, context.now) {
-        Decision::Allow(Allowed::Grant { grant_id, basis }) => Ok(Authority::ActFor { grant_id, basis }),
-        _ => Err(PortalError::NotFound),
-    }
+    let power = Power::ask(&care::actor(person), subject_id, Action::Contribute, &grants, context.now).map_err(|_| PortalError::NotFound)?;
+    Ok(if power.acting_for().is_some() { Authority::ActFor(power) } else { Authority::Own(power) })
 }
 
 /// The page for managing `subject`'s code: `/emergency-code` for one's own.
@@ -433,7 +424,7 @@ async fn render_manage(context: &RequestContext<'_>, visit: &Visit, subject_id: 
     let person = &signed_in.person;
     let subject_id = subject_id.unwrap_or(&person.id);
     let authority = authority(context, person, subject_id).await?;
-    let own = matches!(authority, Authority::Own);
+    let own = matches!(authority, Authority::Own(_));
     let path = manage_path(person, subject_id);
     let subject = person_name(context, subject_id).await?;
     if !signed_in.recently_verified {
@@ -477,10 +468,14 @@ pub async fn change(context: &RequestContext<'_>, request: &Request, visit: &Vis
     match form.action.as_str() {
         "new" => turn_on(context, visit, person, subject_id, &authority, &path).await,
         "off" if authority.may_turn_off() => {
-            if context.store.turn_off_emergency_code(subject_id, &person.id, context.now).await? {
-                let detail = "Turned off the emergency code. It no longer works.".to_owned();
-                audit(context, Some(&person.id), authority.acting_for(subject_id), subject_id, "emergency.code_turned_off", None, authority.basis(), detail)
-                    .await?;
+            if context.store.live_emergency_code(subject_id).await?.is_some() {
+                let event =
+                    authority.event(context, person, subject_id, AuditAction::EmergencyCodeTurnedOff, "Turned off the emergency code. It no longer works.");
+                // The code's end and its line in the access log: both, or neither.
+                let recorder = Recorder::new();
+                recorder.store().turn_off_emergency_code(subject_id, &person.id, context.now).await?;
+                recorder.store().append_audit(&event).await?;
+                context.store.apply(&recorder.into_plan()).await?;
             }
             see_other(&format!("{path}?done=off"))
         }
@@ -499,14 +494,18 @@ async fn turn_on(
 ) -> Result<Response, PortalError> {
     let replacing = context.store.live_emergency_code(subject_id).await?.is_some();
     let (record, code) = emergency::issue(subject_id, &person.id, &authority.basis(), context.now, context.random);
-    context.store.replace_emergency_code(&record).await?;
     let (action, detail) = if replacing {
-        ("emergency.code_replaced", "Turned on a new emergency code. The old code no longer works.")
+        (AuditAction::EmergencyCodeReplaced, "Turned on a new emergency code. The old code no longer works.")
     } else {
-        ("emergency.code_turned_on", "Turned on an emergency code for paramedics and other clinicians.")
+        (AuditAction::EmergencyCodeTurnedOn, "Turned on an emergency code for paramedics and other clinicians.")
     };
-    audit(context, Some(&person.id), authority.acting_for(subject_id), subject_id, action, None, authority.basis(), detail.to_owned()).await?;
-    let own = matches!(authority, Authority::Own);
+    // The new code, the old one's end and the line in the access log: all, or none — so a
+    // code is never live without the person being told, nor shown without being live.
+    let recorder = Recorder::new();
+    recorder.store().replace_emergency_code(&record).await?;
+    recorder.store().append_audit(&authority.event(context, person, subject_id, action, detail)).await?;
+    context.store.apply(&recorder.into_plan()).await?;
+    let own = matches!(authority, Authority::Own(_));
     let subject = person_name(context, subject_id).await?;
     let address = format!("{}emergency", context.config.origin);
     page_with_status(
@@ -649,14 +648,14 @@ pub async fn council_list(context: &RequestContext<'_>, visit: &Visit) -> Result
         return Err(PortalError::NotFound);
     }
     let actor = care::actor(person);
-    let mut visible: HashMap<String, Option<(String, Allowed)>> = HashMap::new();
+    let mut visible: HashMap<String, Option<(String, Permit)>> = HashMap::new();
     let mut rows = Vec::new();
     for access in context.store.recent_emergency_accesses(COUNCIL_LIST_LIMIT).await? {
         if !visible.contains_key(&access.person_id) {
             let grants = context.store.grants_for_subject(&access.person_id).await?;
-            let allowed = match consent::decide(&actor, &access.person_id, Action::View, Resource::Category(Category::AccessLog), &grants, context.now) {
-                Decision::Allow(allowed) => Some((person_name(context, &access.person_id).await?, allowed)),
-                Decision::Deny(_) => None,
+            let allowed = match Permit::ask(&actor, &access.person_id, Action::View, Category::AccessLog, &grants, context.now) {
+                Ok(permit) => Some((person_name(context, &access.person_id).await?, permit)),
+                Err(_) => None,
             };
             visible.insert(access.person_id.clone(), allowed);
         }
@@ -673,10 +672,8 @@ pub async fn council_list(context: &RequestContext<'_>, visit: &Visit) -> Result
         });
     }
     // Who looked at a record is part of that record's access log: each person shown is told.
-    for (subject_id, entry) in &visible {
-        if let Some((_, allowed)) = entry {
-            care::audit_read(context, person, subject_id, Category::AccessLog, allowed, "The council's list of emergency access to records was shown.").await?;
-        }
+    for (_, permit) in visible.values().flatten() {
+        care::audit_view(context, permit, Category::AccessLog, "The council's list of emergency access to records was shown.").await?;
     }
     let mut people = Vec::new();
     for entry in care::people_supported(context, person).await? {

@@ -1,8 +1,9 @@
 //! Getting in: invitation codes, creating passkeys, and signing in with them.
 
+use carefront_shared::access::{self, AuditAction};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
-use carefront_shared::domain::{AuditEvent, CeremonyKind, CeremonyRecord, PasskeyRecord, Person};
+use carefront_shared::domain::{CeremonyKind, CeremonyRecord, PasskeyRecord, Person};
 use carefront_shared::invitation::{self, InvitationCode, InvitationRefusal, MAX_ATTEMPTS_PER_SOURCE, RATE_WINDOW};
 use carefront_shared::passkey::{self, CEREMONY_LIFETIME, ENROLMENT_LIFETIME, PasskeyError, RelyingParty};
 use carefront_shared::random::new_id;
@@ -292,18 +293,9 @@ async fn take_ceremony(context: &RequestContext<'_>, request: &Request, visit: &
     Ok(passkey::check_ceremony(ceremony, kind, context.now)?)
 }
 
-/// Appends an audit event about `subject_id`.
+/// Appends an audit event about `subject_id`'s account.
 pub async fn audit(context: &RequestContext<'_>, actor_id: Option<&str>, subject_id: &str, action: &str, detail: &str) -> Result<(), PortalError> {
-    let event = AuditEvent {
-        id: new_id(context.random),
-        at: context.now,
-        actor_id: actor_id.map(str::to_owned),
-        acting_for: None,
-        subject_id: Some(subject_id.to_owned()),
-        action: action.to_owned(),
-        category: None,
-        basis: None,
-        detail: detail.to_owned(),
-    };
+    let action = AuditAction::parse(action).ok_or_else(|| PortalError::Internal(format!("unknown audit action {action}")))?;
+    let event = access::account_event(new_id(context.random), context.now, actor_id, subject_id, action, detail);
     Ok(context.store.append_audit(&event).await?)
 }

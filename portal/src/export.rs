@@ -1,12 +1,13 @@
 //! "Download everything": `GET /people/{id}/download` says what the files hold, and
 //! `/people/{id}/download/record.json` (carefront's own JSON) and `record.fhir.json` (a FHIR R4
 //! Bundle) are the files, at once and at no charge. For the person themselves, and for a
-//! representative who may act for them (`decide` on their grants); for anyone else the pages do
+//! representative who may act for them (a [`Power`]), holding only what they may see; for anyone else the pages do
 //! not exist. Every download is one entry in the person's access log, naming what it held.
 
-use carefront_shared::consent::{self, Action, Allowed, Decision, Resource};
+use carefront_shared::access::{AuditAction, Permit, Power};
+use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
-use carefront_shared::domain::{AuditEvent, Person};
+use carefront_shared::domain::Person;
 use carefront_shared::export::{self, RecordExport};
 use carefront_shared::random::new_id;
 use http::{HeaderValue, Method, StatusCode, header};
@@ -68,23 +69,22 @@ struct Subject {
 }
 
 /// Decides whether `reader` may download `subject_id`'s record: their own, or with a live
-/// act-for power. Refusal is 404 before anything about the person is read.
-async fn authorise(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<(Allowed, Subject), PortalError> {
+/// act-for power — and then only what they may see themselves. Refusal is 404 before anything
+/// about the person is read.
+async fn authorise(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<(Power, Permit, Subject), PortalError> {
     let grants = context.store.grants_for_subject(subject_id).await?;
-    let allowed = match consent::decide(&actor(reader), subject_id, Action::View, Resource::Grants, &grants, context.now) {
-        Decision::Allow(allowed) => allowed,
-        Decision::Deny(_) => return Err(PortalError::NotFound),
-    };
-    let own = allowed == Allowed::OwnRecord;
+    let power = Power::ask(&actor(reader), subject_id, Action::View, &grants, context.now).map_err(|_| PortalError::NotFound)?;
+    let permit = Permit::ask_each(&actor(reader), subject_id, Action::View, &Category::ALL, &grants, context.now).map_err(|_| PortalError::NotFound)?;
+    let own = power.acting_for().is_none();
     let name = if own { reader.display_name.clone() } else { context.store.person(subject_id).await?.ok_or(PortalError::NotFound)?.display_name };
     let back_label = if own { "Your care".to_owned() } else { format!("{name}'s care") };
-    Ok((allowed, Subject { id: subject_id.to_owned(), name, own, back_label }))
+    Ok((power, permit, Subject { id: subject_id.to_owned(), name, own, back_label }))
 }
 
 /// GET /people/{id}/download: what the files hold, and the two links.
 pub async fn page_for(context: &RequestContext<'_>, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
-    let (_, subject) = authorise(context, reader, subject_id).await?;
+    let (_, _, subject) = authorise(context, reader, subject_id).await?;
     page(context, visit, "download.html", context! { current => "home", subject })
 }
 
@@ -93,17 +93,17 @@ pub async fn page_for(context: &RequestContext<'_>, visit: &Visit, subject_id: &
 pub async fn file(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str, name: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
     let rendering = Rendering::from_name(name).ok_or(PortalError::NotFound)?;
-    let (allowed, _) = authorise(context, reader, subject_id).await?;
+    let (power, permit, _) = authorise(context, reader, subject_id).await?;
     let body = if request.method() == Method::HEAD {
         Vec::new()
     } else {
-        let record = export::gather(context.store, subject_id, context.now).await?.ok_or(PortalError::NotFound)?;
+        let record = export::gather(context.store, &permit, true, context.now).await?.ok_or(PortalError::NotFound)?;
         let body = match rendering {
             Rendering::Json => record.to_json(),
             Rendering::Fhir => serde_json::to_vec_pretty(&export::fhir_bundle(&record, &context.config.origin_header())),
         }
         .map_err(|error| PortalError::Internal(format!("rendering the export: {error}")))?;
-        audit_download(context, reader, subject_id, &allowed, rendering, &record).await?;
+        audit_download(context, &power, rendering, &record).await?;
         body
     };
     let mut response = http::Response::new(body);
@@ -119,31 +119,11 @@ pub async fn file(context: &RequestContext<'_>, request: &Request, visit: &Visit
 
 /// One entry in the person's access log for a download: who, for whom, under which power, and
 /// what the file held (the category is left empty: it is every category at once).
-async fn audit_download(
-    context: &RequestContext<'_>,
-    reader: &Person,
-    subject_id: &str,
-    allowed: &Allowed,
-    rendering: Rendering,
-    record: &RecordExport,
-) -> Result<(), PortalError> {
-    let (basis, acting_for) = match allowed {
-        Allowed::OwnRecord => ("own_record".to_owned(), None),
-        Allowed::Grant { grant_id, basis } => (format!("act_for grant:{grant_id} ({})", basis.as_str()), Some(subject_id.to_owned())),
-    };
+async fn audit_download(context: &RequestContext<'_>, power: &Power, rendering: Rendering, record: &RecordExport) -> Result<(), PortalError> {
     let sections = record.sections();
     let held = if sections.is_empty() { "nothing is recorded yet".to_owned() } else { sections.join(", ") };
-    let event = AuditEvent {
-        id: new_id(context.random),
-        at: context.now,
-        actor_id: Some(reader.id.clone()),
-        acting_for,
-        subject_id: Some(subject_id.to_owned()),
-        action: "record.downloaded".into(),
-        category: None,
-        basis: Some(basis),
-        detail: format!("downloaded a copy of the whole record as {}, with: {held}", rendering.words()),
-    };
+    let detail = format!("downloaded a copy of the whole record as {}, with: {held}", rendering.words());
+    let event = power.event(new_id(context.random), AuditAction::RecordDownloaded, None, detail);
     Ok(context.store.append_audit(&event).await?)
 }
 

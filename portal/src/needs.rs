@@ -5,15 +5,18 @@
 
 use std::collections::BTreeSet;
 
-use carefront_shared::consent::{self, Action, Allowed, Category, Resource};
+use carefront_shared::access::{self, AuditAction, Permit, Power};
+use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{AuditEvent, Person};
 use carefront_shared::needs::{self, Need, RecordedNeed};
+use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
+use carefront_shared::store::{Store as _, VoiceStore as _};
 use http::StatusCode;
 use minijinja::{Value, context};
 
-use crate::care::{actor, audit_read};
+use crate::care::actor;
 use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
@@ -23,35 +26,51 @@ use crate::{Request, Response, page_with_status};
 const CHECKBOXES: [Need; 7] =
     [Need::EasyRead, Need::Braille, Need::ElectronicAudio, Need::BslInterpreter, Need::InformationByEmail, Need::ContactByLetter, Need::ContactViaCarer];
 
-/// What the reader may do with the subject's needs.
-struct Access {
-    allowed: Allowed,
-    may_change: bool,
+/// On what footing the reader sees the subject's needs.
+enum Access {
+    /// Their own needs (whatever their role: everyone who uses carefront can say how they want
+    /// it).
+    Own,
+    /// A grant of the preferences category; `power` when they may also change them.
+    Granted { permit: Permit, power: Option<Power> },
+    /// The act-for power alone: they may change the needs, and so see them.
+    ActingFor(Power),
 }
 
-/// Reading needs: the person themselves (whatever their role: everyone who uses carefront can
-/// say how they want it), or a grant of the preferences category; changing them: the person,
-/// or someone holding the act-for power.
+impl Access {
+    fn may_change(&self) -> bool {
+        match self {
+            Access::Own | Access::ActingFor(_) => true,
+            Access::Granted { power, .. } => power.is_some(),
+        }
+    }
+
+    /// The audit event for `action` on the needs under this access.
+    fn event(&self, context: &RequestContext<'_>, reader: &Person, action: AuditAction, detail: String) -> Result<AuditEvent, PortalError> {
+        let id = new_id(context.random);
+        Ok(match self {
+            Access::Own => access::own_event(id, context.now, &reader.id, action, Some(Category::Preferences), detail),
+            Access::Granted { power: Some(power), .. } | Access::ActingFor(power) => power.category_event(id, action, Category::Preferences, detail),
+            Access::Granted { permit, power: None } => {
+                permit.event(id, action, Category::Preferences, detail).map_err(|error| PortalError::Internal(error.to_string()))?
+            }
+        })
+    }
+}
+
+/// Reading needs: the person themselves, or a grant of the preferences category; changing
+/// them: the person, or someone holding the act-for power.
 async fn access(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<Access, PortalError> {
     if reader.id == subject_id {
-        return Ok(Access { allowed: Allowed::OwnRecord, may_change: true });
+        return Ok(Access::Own);
     }
     let grants = context.store.grants_for_subject(subject_id).await?;
     let who = actor(reader);
-    let may_change = consent::decide(&who, subject_id, Action::View, Resource::Grants, &grants, context.now).is_allowed();
-    match consent::decide(&who, subject_id, Action::View, Resource::Category(Category::Preferences), &grants, context.now) {
-        consent::Decision::Allow(allowed) => Ok(Access { allowed, may_change }),
-        consent::Decision::Deny(_) if may_change => {
-            let grant_id = grants
-                .iter()
-                .find(|grant| {
-                    grant.act_for && consent::decide(&who, subject_id, Action::View, Resource::Grants, std::slice::from_ref(*grant), context.now).is_allowed()
-                })
-                .map(|grant| (grant.id.clone(), grant.basis));
-            let (grant_id, basis) = grant_id.ok_or(PortalError::NotFound)?;
-            Ok(Access { allowed: Allowed::Grant { grant_id, basis }, may_change })
-        }
-        consent::Decision::Deny(_) => Err(PortalError::NotFound),
+    let power = Power::ask(&who, subject_id, Action::Contribute, &grants, context.now).ok();
+    match (Permit::ask(&who, subject_id, Action::View, Category::Preferences, &grants, context.now), power) {
+        (Ok(permit), power) => Ok(Access::Granted { permit, power }),
+        (Err(_), Some(power)) => Ok(Access::ActingFor(power)),
+        (Err(_), None) => Err(PortalError::NotFound),
     }
 }
 
@@ -59,9 +78,17 @@ fn label(need: &RecordedNeed) -> String {
     if need.need == Need::Other { format!("{}: {}", need.need.label(), need.detail) } else { need.need.label().to_owned() }
 }
 
-/// The needs to flag wherever someone sees the person (empty when none are recorded).
+/// The needs to flag wherever someone sees the person (empty when none are recorded). The
+/// person's own words about another need stay on their needs page, for those granted it.
 pub async fn flags(context: &RequestContext<'_>, subject_id: &str) -> Result<Vec<String>, PortalError> {
-    Ok(context.store.needs(subject_id, false).await?.iter().filter(|need| need.need != Need::PaperCopyAtHome).map(label).collect())
+    Ok(context
+        .store
+        .needs(subject_id, false)
+        .await?
+        .iter()
+        .filter(|need| need.need != Need::PaperCopyAtHome)
+        .map(|need| need.need.label().to_owned())
+        .collect())
 }
 
 /// The form's answers.
@@ -129,9 +156,10 @@ fn sentence(text: &str) -> String {
 pub async fn page(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
     let access = access(context, reader, subject_id).await?;
-    audit_read(context, reader, subject_id, Category::Preferences, &access.allowed, "looked at the format and communication needs").await?;
+    let event = access.event(context, reader, AuditAction::Viewed(Category::Preferences), "looked at the format and communication needs".into())?;
+    context.store.append_audit(&event).await?;
     let notice = web::query_param(request, "done").filter(|done| done == "saved").map(|_| "Saved. Everyone who supports you will see these needs.");
-    render(context, visit, reader, subject_id, access.may_change, StatusCode::OK, None, notice).await
+    render(context, visit, reader, subject_id, access.may_change(), StatusCode::OK, None, notice).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -197,7 +225,7 @@ async fn render(
 pub async fn save(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
     let access = access(context, reader, subject_id).await?;
-    if !access.may_change {
+    if !access.may_change() {
         return Err(PortalError::NotFound);
     }
     let answers = Answers::parse(request)?;
@@ -228,7 +256,6 @@ pub async fn save(context: &RequestContext<'_>, request: &Request, visit: &Visit
         return Ok(web::redirect_to(&format!("/people/{subject_id}/needs?done=saved")));
     }
     let ended_ids: Vec<String> = ended.iter().map(|need| need.id.clone()).collect();
-    context.store.change_needs(subject_id, &ended_ids, &added, &reader.id, context.now).await?;
     let mut parts = Vec::new();
     if !added.is_empty() {
         parts.push(format!("added {}", added.iter().map(label).collect::<Vec<_>>().join(", ")));
@@ -236,23 +263,11 @@ pub async fn save(context: &RequestContext<'_>, request: &Request, visit: &Visit
     if !ended.is_empty() {
         parts.push(format!("removed {}", ended.iter().map(|need| label(need)).collect::<Vec<_>>().join(", ")));
     }
-    let basis = match &access.allowed {
-        Allowed::OwnRecord => "own_record".to_owned(),
-        Allowed::Grant { grant_id, basis } => format!("grant:{grant_id} ({})", basis.as_str()),
-    };
-    context
-        .store
-        .append_audit(&AuditEvent {
-            id: new_id(context.random),
-            at: context.now,
-            actor_id: Some(reader.id.clone()),
-            acting_for: (reader.id != subject_id).then(|| subject_id.to_owned()),
-            subject_id: Some(subject_id.to_owned()),
-            action: "preferences.changed".into(),
-            category: Some(Category::Preferences.as_str().into()),
-            basis: Some(basis),
-            detail: format!("changed the format and communication needs: {}", parts.join("; ")),
-        })
-        .await?;
+    let event = access.event(context, reader, AuditAction::PreferencesChanged, format!("changed the format and communication needs: {}", parts.join("; ")))?;
+    // The change and its line in the access log: both, or neither.
+    let recorder = Recorder::new();
+    recorder.store().change_needs(subject_id, &ended_ids, &added, &reader.id, context.now).await?;
+    recorder.store().append_audit(&event).await?;
+    context.store.apply(&recorder.into_plan()).await?;
     Ok(web::redirect_to(&format!("/people/{subject_id}/needs?done=saved")))
 }

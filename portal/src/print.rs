@@ -3,9 +3,9 @@
 //! emergency code. Printed from the browser; print CSS leaves out the portal's chrome, and large
 //! print applies as on every page. Each print is recorded: when, and by whom.
 
+use carefront_shared::access::{AuditAction, Permit, Power};
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
-use carefront_shared::domain::AuditEvent;
 use carefront_shared::emergency;
 use carefront_shared::needs;
 use carefront_shared::random::new_id;
@@ -13,11 +13,14 @@ use http::StatusCode;
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use crate::care::{self, authorise};
+use crate::care;
 use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
 use crate::{Request, Response, page_with_status};
+
+/// What the paper copy may hold.
+const PRINTED: [Category; 3] = [Category::CarePlan, Category::Medication, Category::Contacts];
 
 #[derive(Deserialize)]
 struct WithCode {
@@ -30,7 +33,7 @@ struct WithCode {
 pub async fn paper_copy_with_code(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let form: WithCode = web::form(request)?;
     let reader = visit.require_person()?;
-    authorise(context, reader, subject_id, Action::View, Category::CarePlan).await?;
+    care::ask_permit(context, reader, subject_id, Action::View, Category::CarePlan).await?;
     let code = emergency::EmergencyCode::parse(&form.code).ok_or_else(|| PortalError::Unusable("That is not an emergency code.".into()))?;
     let live: Vec<_> = context.store.live_emergency_code(subject_id).await?.into_iter().collect();
     if emergency::check(&live, &code).is_err() {
@@ -47,16 +50,21 @@ pub async fn paper_copy(context: &RequestContext<'_>, visit: &Visit, subject_id:
 
 async fn render(context: &RequestContext<'_>, visit: &Visit, subject_id: &str, code: Option<String>) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
-    authorise(context, reader, subject_id, Action::View, Category::CarePlan).await?;
-    authorise(context, reader, subject_id, Action::View, Category::Medication).await?;
+    let grants = context.store.grants_for_subject(subject_id).await?;
+    // The paper copy needs the care plan and the medicines; who to call only with the contacts.
+    let permit = Permit::ask_each(&care::actor(reader), subject_id, Action::View, &PRINTED, &grants, context.now).map_err(|_| PortalError::NotFound)?;
+    if !(permit.covers(Category::CarePlan) && permit.covers(Category::Medication)) {
+        return Err(PortalError::NotFound);
+    }
     let subject = if reader.id == subject_id { reader.clone() } else { context.store.person(subject_id).await?.ok_or(PortalError::NotFound)? };
-    let manages = reader.id == subject_id || crate::sharing::may_manage(context, reader, subject_id).await?;
+    let power = Power::ask(&care::actor(reader), subject_id, Action::View, &grants, context.now).ok();
+    let manages = power.is_some();
 
-    let plan = context.store.care_plan(subject_id).await?.map(care::plan_view);
+    let plan = context.store.care_plan(&permit).await?.map(care::plan_view);
     let today = context.now.date_naive();
     let medicines: Vec<Value> = context
         .store
-        .medicines(subject_id)
+        .medicines(&permit)
         .await?
         .into_iter()
         .filter(|medicine| medicine.current_on(today))
@@ -68,17 +76,9 @@ async fn render(context: &RequestContext<'_>, visit: &Visit, subject_id: &str, c
             context! { name => medicine.name, dose => medicine.dose, route => medicine.route, when => when.join(", "), instructions => medicine.instructions, prescriber => medicine.prescriber }
         })
         .collect();
-    let allergies: Vec<Value> = context
-        .store
-        .allergies(subject_id)
-        .await?
-        .into_iter()
-        .map(|allergy| context! { substance => allergy.substance, reaction => allergy.reaction })
-        .collect();
-    let contacts: Vec<Value> = context
-        .store
-        .contacts(subject_id)
-        .await?
+    let allergies: Vec<Value> =
+        context.store.allergies(&permit).await?.into_iter().map(|allergy| context! { substance => allergy.substance, reaction => allergy.reaction }).collect();
+    let contacts: Vec<Value> = if permit.covers(Category::Contacts) { context.store.contacts(&permit).await? } else { Vec::new() }
         .into_iter()
         .filter(|contact| !contact.phone.is_empty())
         .map(|contact| context! { name => contact.name, role => contact.role, phone => contact.phone })
@@ -91,20 +91,15 @@ async fn render(context: &RequestContext<'_>, visit: &Visit, subject_id: &str, c
     // The paper is for the person: it is printed at their size, whoever prints it.
     let large_print = needs::Presentation::of(&live_needs).large_print;
 
-    context
-        .store
-        .append_audit(&AuditEvent {
-            id: new_id(context.random),
-            at: context.now,
-            actor_id: Some(reader.id.clone()),
-            acting_for: (reader.id != subject_id).then(|| subject_id.to_owned()),
-            subject_id: Some(subject_id.to_owned()),
-            action: "paper_copy.printed".into(),
-            category: Some(Category::CarePlan.as_str().into()),
-            basis: Some(if reader.id == subject_id { "own_record".into() } else { "grants".into() }),
-            detail: "made the paper copy of the care plan and medicines to print".into(),
-        })
-        .await?;
+    let detail = "made the paper copy of the care plan and medicines to print";
+    // Acting for the person only when they hold the power to; otherwise under their own grants.
+    let event = match &power {
+        Some(power) => power.category_event(new_id(context.random), AuditAction::PaperCopyPrinted, Category::CarePlan, detail),
+        None => permit
+            .event(new_id(context.random), AuditAction::PaperCopyPrinted, Category::CarePlan, detail)
+            .map_err(|error| PortalError::Internal(error.to_string()))?,
+    };
+    context.store.append_audit(&event).await?;
     let printed = format!("{} by {}", context.now.format("%-d %B %Y at %H:%M"), reader.display_name);
     let emergency_url = format!("{}/emergency", context.config.origin.as_str().trim_end_matches('/'));
     page_with_status(

@@ -4,7 +4,8 @@
 //! `decide` first — what the reader may not see does not exist for them (404) — and every view
 //! is written to the access log.
 
-use carefront_shared::consent::{self, Action, Allowed, Category, Resource};
+use carefront_shared::access::Permit;
+use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::Person;
 use carefront_shared::record::{self, Contact, ContactKind, DocumentKind, Dose, Outcome, VisitStatus};
@@ -14,7 +15,7 @@ use http::{HeaderValue, StatusCode, header};
 use minijinja::{Value, context};
 use serde::Serialize;
 
-use crate::care::{self, actor, audit_read, authorise};
+use crate::care::{self, actor, ask_permit, audit_view};
 use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
@@ -62,7 +63,7 @@ pub async fn sections(context: &RequestContext<'_>, reader: &Person, subject_id:
     Ok(Category::ALL
         .into_iter()
         .filter_map(|category| slug(category).map(|slug| (category, slug)))
-        .filter(|(category, _)| consent::decide(&actor(reader), subject_id, Action::View, Resource::Category(*category), &grants, context.now).is_allowed())
+        .filter(|(category, _)| Permit::ask(&actor(reader), subject_id, Action::View, *category, &grants, context.now).is_ok())
         .map(|(category, slug)| context! { subject_id, title => heading(category, own), slug })
         .collect())
 }
@@ -83,14 +84,14 @@ struct Subject {
 }
 
 /// Decides, then names the subject. Refusal is 404 before anything about them is read.
-async fn open(context: &RequestContext<'_>, reader: &Person, subject_id: &str, category: Category) -> Result<(Allowed, Subject), PortalError> {
-    let allowed = authorise(context, reader, subject_id, Action::View, category).await?;
+async fn open(context: &RequestContext<'_>, reader: &Person, subject_id: &str, category: Category) -> Result<(Permit, Subject), PortalError> {
+    let permit = ask_permit(context, reader, subject_id, Action::View, category).await?;
     let own = reader.id == subject_id;
     let name = if own { reader.display_name.clone() } else { context.store.person(subject_id).await?.ok_or(PortalError::NotFound)?.display_name };
     let back_label = if own { "Your care".to_owned() } else { format!("{name}'s care") };
     let needs = if own { Vec::new() } else { crate::needs::flags(context, subject_id).await? };
-    let contribute = own || authorise(context, reader, subject_id, Action::Contribute, category).await.is_ok();
-    Ok((allowed, Subject { id: subject_id.to_owned(), name, own, back_label, needs, contribute, category: category.as_str() }))
+    let contribute = own || ask_permit(context, reader, subject_id, Action::Contribute, category).await.is_ok();
+    Ok((permit, Subject { id: subject_id.to_owned(), name, own, back_label, needs, contribute, category: category.as_str() }))
 }
 
 fn day(time: DateTime<Utc>) -> String {
@@ -100,18 +101,18 @@ fn day(time: DateTime<Utc>) -> String {
 /// GET /people/{id}/care-plan: the whole care plan.
 pub async fn care_plan(context: &RequestContext<'_>, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
-    let (allowed, subject) = open(context, reader, subject_id, Category::CarePlan).await?;
-    let plan = context.store.care_plan(subject_id).await?;
-    audit_read(context, reader, subject_id, Category::CarePlan, &allowed, "looked at the care plan").await?;
+    let (permit, subject) = open(context, reader, subject_id, Category::CarePlan).await?;
+    let plan = context.store.care_plan(&permit).await?;
+    audit_view(context, &permit, Category::CarePlan, "looked at the care plan").await?;
     page(context, visit, "record_care_plan.html", context! { current => "home", subject, plan => plan.map(care::plan_view) })
 }
 
 /// GET /people/{id}/guide: the provider's service user guide.
 pub async fn guide(context: &RequestContext<'_>, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
-    let (allowed, subject) = open(context, reader, subject_id, Category::ServiceUserGuide).await?;
-    let guide = context.store.guide(subject_id).await?;
-    audit_read(context, reader, subject_id, Category::ServiceUserGuide, &allowed, "looked at the service user guide").await?;
+    let (permit, subject) = open(context, reader, subject_id, Category::ServiceUserGuide).await?;
+    let guide = context.store.guide(&permit).await?;
+    audit_view(context, &permit, Category::ServiceUserGuide, "looked at the service user guide").await?;
     let guide = guide.map(|guide| {
         let sections: Vec<Value> = guide
             .sections
@@ -172,22 +173,14 @@ fn week_start(request: &Request, today: NaiveDate) -> Result<NaiveDate, PortalEr
 /// record, as a grid and as a list.
 pub async fn medicines(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
-    let (allowed, subject) = open(context, reader, subject_id, Category::Medication).await?;
+    let (permit, subject) = open(context, reader, subject_id, Category::Medication).await?;
     let today = context.now.date_naive();
     let from = week_start(request, today)?;
-    let medicines = context.store.medicines(subject_id).await?;
-    let allergies = context.store.allergies(subject_id).await?;
+    let medicines = context.store.medicines(&permit).await?;
+    let allergies = context.store.allergies(&permit).await?;
     let start = from.and_hms_opt(0, 0, 0).map(|time| time.and_utc()).ok_or_else(|| PortalError::BadRequest("bad date".into()))?;
-    let entries = context.store.administrations(subject_id, start, start + Duration::days(7)).await?;
-    audit_read(
-        context,
-        reader,
-        subject_id,
-        Category::Medication,
-        &allowed,
-        &format!("looked at the medicines and the record of doses from {}", from.format("%-d %B %Y")),
-    )
-    .await?;
+    let entries = context.store.administrations(&permit, start, start + Duration::days(7)).await?;
+    audit_view(context, &permit, Category::Medication, &format!("looked at the medicines and the record of doses from {}", from.format("%-d %B %Y"))).await?;
 
     let current: Vec<Value> = medicines
         .iter()
@@ -246,13 +239,13 @@ pub async fn medicines(context: &RequestContext<'_>, request: &Request, visit: &
 /// GET /people/{id}/visits: the visits and carers' notes, newest first, a page at a time.
 pub async fn visits(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
-    let (allowed, subject) = open(context, reader, subject_id, Category::VisitsAndNotes).await?;
+    let (permit, subject) = open(context, reader, subject_id, Category::VisitsAndNotes).await?;
     let cursor = web::query_param(request, "after").filter(|cursor| !cursor.is_empty());
     if let Some(cursor) = &cursor {
         check_visit_cursor(cursor).map_err(|_| PortalError::Unusable("That page of visits does not exist. Start again from the first page.".into()))?;
     }
-    let page_of = context.store.visits(subject_id, cursor.as_deref(), VISITS_PER_PAGE).await?;
-    audit_read(context, reader, subject_id, Category::VisitsAndNotes, &allowed, "looked at the visits and carers' notes").await?;
+    let page_of = context.store.visits(&permit, cursor.as_deref(), VISITS_PER_PAGE).await?;
+    audit_view(context, &permit, Category::VisitsAndNotes, "looked at the visits and carers' notes").await?;
     let items: Vec<Value> = page_of
         .items
         .iter()
@@ -296,9 +289,9 @@ fn tel(phone: &str) -> Option<String> {
 /// GET /people/{id}/contacts: the care team, provider office, social worker, out-of-hours.
 pub async fn contacts(context: &RequestContext<'_>, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
-    let (allowed, subject) = open(context, reader, subject_id, Category::Contacts).await?;
-    let contacts = context.store.contacts(subject_id).await?;
-    audit_read(context, reader, subject_id, Category::Contacts, &allowed, "looked at the contacts").await?;
+    let (permit, subject) = open(context, reader, subject_id, Category::Contacts).await?;
+    let contacts = context.store.contacts(&permit).await?;
+    audit_view(context, &permit, Category::Contacts, "looked at the contacts").await?;
     let groups: Vec<Value> = ContactKind::ALL
         .into_iter()
         .filter_map(|kind| {
@@ -331,9 +324,9 @@ fn size(bytes: i64) -> String {
 /// GET /people/{id}/documents: letters, reports and discharge summaries.
 pub async fn documents(context: &RequestContext<'_>, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
-    let (allowed, subject) = open(context, reader, subject_id, Category::Documents).await?;
-    let documents = context.store.documents(subject_id).await?;
-    audit_read(context, reader, subject_id, Category::Documents, &allowed, "looked at the list of documents").await?;
+    let (permit, subject) = open(context, reader, subject_id, Category::Documents).await?;
+    let documents = context.store.documents(&permit).await?;
+    audit_view(context, &permit, Category::Documents, "looked at the list of documents").await?;
     let items: Vec<Value> = documents
         .iter()
         .map(|document| {
@@ -351,9 +344,9 @@ pub async fn documents(context: &RequestContext<'_>, visit: &Visit, subject_id: 
 /// GET /people/{id}/documents/{document}: the file itself, as an attachment.
 pub async fn download(context: &RequestContext<'_>, visit: &Visit, subject_id: &str, document_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
-    let allowed = authorise(context, reader, subject_id, Action::View, Category::Documents).await?;
-    let (document, body) = context.store.document(subject_id, document_id).await?.ok_or(PortalError::NotFound)?;
-    audit_read(context, reader, subject_id, Category::Documents, &allowed, &format!("opened the document \u{201c}{}\u{201d}", document.title)).await?;
+    let permit = ask_permit(context, reader, subject_id, Action::View, Category::Documents).await?;
+    let (document, body) = context.store.document(&permit, document_id).await?.ok_or(PortalError::NotFound)?;
+    audit_view(context, &permit, Category::Documents, &format!("opened the document \u{201c}{}\u{201d}", document.title)).await?;
     let extension = if document.content_type == "application/pdf" { "pdf" } else { "txt" };
     let mut response = http::Response::new(body);
     let headers = response.headers_mut();

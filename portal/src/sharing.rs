@@ -1,7 +1,7 @@
 //! "Who can see my information" and "Who has looked at my record": a person's grants (in plain
 //! language, changeable and revocable) and their access log, for the person themselves at
 //! `/access…`, and for someone holding the act-for power for them at `/people/{id}/access…`.
-//! Every request resolves its [`Subject`] through `consent::decide` first; whoever may not
+//! Every request resolves its [`Subject`] through a [`Power`] first; whoever may not
 //! manage the person's grants gets "not found".
 
 mod add;
@@ -9,12 +9,15 @@ mod edit;
 mod log;
 mod words;
 
-use carefront_shared::consent::{self, Action, Actor, Allowed, Basis, Decision, Grant, GrantState, Grantee, Resource};
+use carefront_shared::access::{AuditAction, Permit, Power};
+use carefront_shared::consent::{Action, Actor, Basis, Category, Grant, GrantState, Grantee};
 use carefront_shared::context::RequestContext;
+use carefront_shared::db::DbError;
 use carefront_shared::domain::{AuditEvent, Person, Role};
+use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
-use carefront_shared::receipt;
-use carefront_shared::store::GrantUpdate;
+use carefront_shared::receipt::{self, ConsentReceipt};
+use carefront_shared::store::Store as _;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use minijinja::context;
@@ -38,22 +41,16 @@ pub struct Subject {
     grants: Vec<Grant>,
     /// Who is asking: the person themselves, or someone acting for them.
     actor: Person,
-    /// When the actor acts for the person: the grant that gives them the act-for power.
-    power: Option<Power>,
+    /// The actor's leave to manage the person's grants: their own, or an act-for power.
+    power: Power,
     /// The request's clock, for whether grants are live.
     now: DateTime<Utc>,
-}
-
-/// The grant under which someone acts for a person.
-struct Power {
-    grant_id: String,
-    basis: Basis,
 }
 
 impl Subject {
     /// Whether the actor is acting for someone else.
     fn acting(&self) -> bool {
-        self.power.is_some()
+        self.power.acting_for().is_some()
     }
 
     /// Who the pages talk about: "your", or the person by name.
@@ -69,7 +66,12 @@ impl Subject {
 
     /// The person acted for, if the actor is acting for someone (stored with every change).
     fn acting_for(&self) -> Option<&str> {
-        self.power.as_ref().map(|_| self.person.id.as_str())
+        self.power.acting_for()
+    }
+
+    /// The audit event for looking at or changing the person's grants, under the actor's power.
+    fn event(&self, context: &RequestContext<'_>, action: AuditAction, grant_id: Option<&str>, detail: String) -> AuditEvent {
+        self.power.event(new_id(context.random), action, grant_id, detail)
     }
 
     /// One of the person's grants; a forged id or another person's grant does not exist here.
@@ -132,18 +134,14 @@ async fn resolve(context: &RequestContext<'_>, visit: &Visit, subject_id: Option
         _ => actor.clone(),
     };
     let grants = context.store.grants_for_subject(&person.id).await?;
-    let power = match consent::decide(&actor_of(&actor), &person.id, action, Resource::Grants, &grants, context.now) {
-        Decision::Allow(Allowed::OwnRecord) => None,
-        Decision::Allow(Allowed::Grant { grant_id, basis }) => Some(Power { grant_id, basis }),
-        Decision::Deny(_) => return Err(PortalError::NotFound),
-    };
+    let power = Power::ask(&actor_of(&actor), &person.id, action, &grants, context.now).map_err(|_| PortalError::NotFound)?;
     Ok(Subject { person, grants, actor, power, now: context.now })
 }
 
 /// Whether `person` may manage `subject_id`'s grants (the link on the person page).
 pub async fn may_manage(context: &RequestContext<'_>, person: &Person, subject_id: &str) -> Result<bool, PortalError> {
     let grants = context.store.grants_for_subject(subject_id).await?;
-    Ok(consent::decide(&actor_of(person), subject_id, Action::View, Resource::Grants, &grants, context.now).is_allowed())
+    Ok(Power::ask(&actor_of(person), subject_id, Action::View, &grants, context.now).is_ok())
 }
 
 fn actor_of(person: &Person) -> Actor {
@@ -187,7 +185,7 @@ pub async fn access_page(context: &RequestContext<'_>, request: &Request, visit:
         _ => None,
     };
     if subject.acting() {
-        audit_grant_event(context, &subject, "grants.viewed", None, "Looked at who can see the information.".into()).await?;
+        context.store.append_audit(&subject.event(context, AuditAction::GrantsViewed, None, "Looked at who can see the information.".into())).await?;
     }
     render_access(context, visit, &subject, StatusCode::OK, None, notice).await
 }
@@ -216,15 +214,7 @@ async fn render_access(
             context! { id => receipt.body.consent_receipt_id, issued, what, event => receipt.body.event }
         })
         .collect();
-    let log_allowed = consent::decide(
-        &actor_of(&subject.actor),
-        &subject.person.id,
-        Action::View,
-        Resource::Category(consent::Category::AccessLog),
-        &subject.grants,
-        context.now,
-    )
-    .is_allowed();
+    let log_allowed = Permit::ask(&actor_of(&subject.actor), &subject.person.id, Action::View, Category::AccessLog, &subject.grants, context.now).is_ok();
     let extra = context! { current => "access", live, ended, error, notice, receipts, log_allowed };
     page_with_status(context, visit, status, "access.html", minijinja::value::merge_maps([subject.page_context(), extra]))
 }
@@ -276,18 +266,25 @@ pub async fn revoke(context: &RequestContext<'_>, request: &Request, visit: &Vis
         return Ok(see_other(&done));
     }
     let revoked = Grant { version: form.version, revoked_at: Some(context.now), recorded_by: subject.actor.id.clone(), ..grant.clone() };
-    match context.store.update_grant(&revoked, context.now, subject.acting_for()).await? {
-        GrantUpdate::Updated(version) => {
-            let name = grantee_name(context, &grant.grantee).await?;
-            keep_receipt(context, &subject, &Grant { version, ..revoked }, &name, "revoked", false).await?;
-            audit_grant_event(context, &subject, "grant.revoked", Some(&grant.id), format!("Stopped {name}'s access.")).await?;
+    let name = grantee_name(context, &grant.grantee).await?;
+    let saved = Grant { version: form.version + 1, ..revoked.clone() };
+    let receipt = receipt(context, &subject, &saved, &name, "revoked", false).await?;
+    let event = subject.event(context, AuditAction::GrantRevoked, Some(&grant.id), format!("Stopped {name}'s access."));
+    // The change, its receipt and its line in the access log: all, or none.
+    let recorder = Recorder::new();
+    recorder.store().update_grant(&revoked, context.now, subject.acting_for()).await?;
+    recorder.store().insert_receipt(&subject.person.id, &receipt, context.now).await?;
+    recorder.store().append_audit(&event).await?;
+    match context.store.apply(&recorder.into_plan()).await {
+        Ok(()) => {
             // Someone who stopped their own act-for power can no longer see these pages.
             if subject.acting() && !may_manage(context, &subject.actor, &subject.person.id).await? {
                 return Ok(web::redirect("/home"));
             }
             Ok(see_other(&done))
         }
-        GrantUpdate::Conflict(current) => {
+        Err(DbError::Constraint(_)) => {
+            let current = context.store.grants_for_subject(&subject.person.id).await?.into_iter().find(|current| current.id == grant.id);
             let now_reads = match current {
                 Some(current) => words::sentence(&current, &grantee_name(context, &current.grantee).await?, subject.whose(), context.now),
                 None => "This access no longer exists.".to_owned(),
@@ -297,13 +294,14 @@ pub async fn revoke(context: &RequestContext<'_>, request: &Request, visit: &Vis
             let subject = resolve(context, visit, subject_id, Action::View).await?;
             render_access(context, visit, &subject, StatusCode::CONFLICT, Some(message), None).await
         }
+        Err(error) => Err(error.into()),
     }
 }
 
 /// How a change was made, for its consent receipt.
 fn collection_method(subject: &Subject, confirmed: bool) -> String {
     let how = if confirmed { "after confirming it was them with their passkey" } else { "signed in with their passkey" };
-    match &subject.power {
+    match subject.power.act_for_grant() {
         None => format!("In the carefront portal, by the person, {how}"),
         Some(power) => {
             let footing = match power.basis {
@@ -318,46 +316,22 @@ fn collection_method(subject: &Subject, confirmed: bool) -> String {
     }
 }
 
-/// Issues, signs and keeps the consent receipt for a grant change (always the person's, whoever
-/// made the change); returns its id. `confirmed`: the change was made after a fresh passkey check.
-async fn keep_receipt(
+/// Issues and signs the consent receipt for a grant change (always the person's, whoever made
+/// the change), for the change's plan to keep. `confirmed`: the change was made after a fresh
+/// passkey check.
+async fn receipt(
     context: &RequestContext<'_>,
     subject: &Subject,
     grant: &Grant,
     grantee_name: &str,
     event: &str,
     confirmed: bool,
-) -> Result<String, PortalError> {
+) -> Result<ConsentReceipt, PortalError> {
     let controller = context.store.receipt_controller().await?.ok_or_else(|| PortalError::Internal("no council to name on consent receipts".into()))?;
     let issued = receipt::issue(&context.config.session_key, &controller, grant, grantee_name, event, new_id(context.random), context.now);
     let mut body = issued.body;
     body.collection_method = collection_method(subject, confirmed);
-    let receipt = receipt::seal(&context.config.session_key, body);
-    context.store.insert_receipt(&subject.person.id, &receipt, context.now).await?;
-    Ok(receipt.body.consent_receipt_id)
-}
-
-/// Appends a look at, or change of, the person's grants to their access log: who, acting for
-/// whom, under which grant.
-async fn audit_grant_event(context: &RequestContext<'_>, subject: &Subject, action: &str, grant_id: Option<&str>, detail: String) -> Result<(), PortalError> {
-    let changed = grant_id.map(|id| format!("grant:{id}"));
-    let basis = match (&subject.power, changed) {
-        (None, changed) => changed,
-        (Some(power), Some(changed)) => Some(format!("{changed}; act_for grant:{} ({})", power.grant_id, power.basis.as_str())),
-        (Some(power), None) => Some(format!("act_for grant:{} ({})", power.grant_id, power.basis.as_str())),
-    };
-    let event = AuditEvent {
-        id: new_id(context.random),
-        at: context.now,
-        actor_id: Some(subject.actor.id.clone()),
-        acting_for: subject.acting_for().map(str::to_owned),
-        subject_id: Some(subject.person.id.clone()),
-        action: action.to_owned(),
-        category: None,
-        basis,
-        detail,
-    };
-    Ok(context.store.append_audit(&event).await?)
+    Ok(receipt::seal(&context.config.session_key, body))
 }
 
 /// The re-authentication page: the visitor proves it is them with their passkey, then comes back
@@ -385,7 +359,10 @@ pub async fn receipt_page(context: &RequestContext<'_>, visit: &Visit, subject_i
     };
     let receipt = context.store.receipt(&subject.person.id, id).await?.ok_or(PortalError::NotFound)?;
     if subject.acting() {
-        audit_grant_event(context, &subject, "receipt.viewed", Some(&receipt.body.grant_id), "Looked at a consent receipt.".into()).await?;
+        context
+            .store
+            .append_audit(&subject.event(context, AuditAction::ReceiptViewed, Some(&receipt.body.grant_id), "Looked at a consent receipt.".into()))
+            .await?;
     }
     if as_json {
         let mut response = web::json(StatusCode::OK, &receipt)?;

@@ -186,13 +186,6 @@ impl Grant {
             GrantState::Active
         }
     }
-
-    fn is_to(&self, actor: &Actor) -> bool {
-        match &self.grantee {
-            Grantee::Person(id) => *id == actor.person_id,
-            Grantee::Organisation(id) => actor.organisation_id.as_deref() == Some(id.as_str()),
-        }
-    }
 }
 
 /// Why a grant cannot be recorded as it is.
@@ -274,83 +267,4 @@ pub struct Actor {
     pub role: Role,
     /// The organisation they act for, if staff.
     pub organisation_id: Option<String>,
-}
-
-/// What is being asked for about the person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
-    /// A category of their care information.
-    Category(Category),
-    /// Their grants: seeing and changing who can see what, on their behalf.
-    Grants,
-}
-
-/// Why access was allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Allowed {
-    /// It is the actor's own record.
-    OwnRecord,
-    /// A live grant allows it.
-    Grant {
-        /// The grant's id.
-        grant_id: String,
-        /// The grant's basis.
-        basis: Basis,
-    },
-}
-
-/// Why access was refused. The caller answers "not found" whatever the reason; the reason is
-/// for the audit trail and for tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    /// No grant to this actor covers the request.
-    NoGrant,
-    /// A grant would cover it, but has not started.
-    NotStarted,
-    /// A grant would cover it, but has ended.
-    Expired,
-    /// A grant would cover it, but was revoked.
-    Revoked,
-}
-
-/// The outcome of [`decide`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Go ahead, and audit it under this reason.
-    Allow(Allowed),
-    /// Refuse: the thing does not exist for this actor.
-    Deny(Refused),
-}
-
-impl Decision {
-    /// Whether access is allowed.
-    pub fn is_allowed(&self) -> bool {
-        matches!(self, Decision::Allow(_))
-    }
-}
-
-/// Decides whether `actor`, acting for the person `subject_id`, may do `action` on `resource`,
-/// given that person's `grants`, at `now`. Pure: the same inputs always give the same answer.
-pub fn decide(actor: &Actor, subject_id: &str, action: Action, resource: Resource, grants: &[Grant], now: DateTime<Utc>) -> Decision {
-    if actor.person_id == subject_id && actor.role == Role::ServiceUser {
-        return Decision::Allow(Allowed::OwnRecord);
-    }
-    let covering = grants.iter().filter(|grant| grant.subject_id == subject_id && grant.is_to(actor)).filter(|grant| match resource {
-        Resource::Category(category) => grant.categories.contains(&category) && grant.actions.contains(&action),
-        // Acting for someone is a personal power (an attorney, a deputy, a trusted relative):
-        // never held by an organisation.
-        Resource::Grants => grant.act_for && matches!(grant.grantee, Grantee::Person(_)),
-    });
-    let mut refusal = Refused::NoGrant;
-    for grant in covering {
-        match grant.state(now) {
-            GrantState::Active => return Decision::Allow(Allowed::Grant { grant_id: grant.id.clone(), basis: grant.basis }),
-            // Report the most telling reason: revoked over expired over not started.
-            GrantState::Revoked => refusal = Refused::Revoked,
-            GrantState::Expired if refusal != Refused::Revoked => refusal = Refused::Expired,
-            GrantState::NotStarted if refusal == Refused::NoGrant => refusal = Refused::NotStarted,
-            _ => {}
-        }
-    }
-    Decision::Deny(refusal)
 }

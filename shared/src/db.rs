@@ -73,7 +73,7 @@ impl Row {
 #[derive(Debug, Clone)]
 pub struct Statement {
     /// SQL text with `?1`-style placeholders.
-    pub sql: &'static str,
+    pub sql: std::borrow::Cow<'static, str>,
     /// Parameters in placeholder order.
     pub params: Vec<Value>,
 }
@@ -90,6 +90,16 @@ pub enum DbError {
     /// A row did not have the shape the code expected: a bug or a schema mismatch.
     #[error("unexpected row shape: {0}")]
     Decode(String),
+    /// A read of care information whose permit does not cover it: a bug in the caller, refused
+    /// before the database was asked.
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
+}
+
+impl From<crate::access::NotCovered> for DbError {
+    fn from(error: crate::access::NotCovered) -> DbError {
+        DbError::NotPermitted(error.to_string())
+    }
 }
 
 /// The SQL capability of a runtime. No `Send` bound: Workers futures are not `Send`.

@@ -214,7 +214,8 @@ pub struct CarePlan {
     pub updated_at: DateTime<Utc>,
 }
 
-/// One entry of the append-only audit log.
+/// One entry of the append-only audit log. Built only by [`crate::access`] (from a permit, a
+/// power or a named account or administration act), never field by field in a handler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// Stable identifier.
@@ -228,11 +229,11 @@ pub struct AuditEvent {
     /// Whose record it concerns.
     pub subject_id: Option<String>,
     /// What happened, e.g. `care_plan.viewed`, `session.signed_in`.
-    pub action: String,
+    pub action: crate::access::AuditAction,
     /// The category of care information read or changed, if any.
-    pub category: Option<String>,
+    pub category: Option<crate::consent::Category>,
     /// The grant or legal basis that allowed it, if any.
-    pub basis: Option<String>,
+    pub basis: Option<crate::access::AuditBasis>,
     /// Plain-language detail.
     pub detail: String,
 }

@@ -44,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha1::{Digest as _, Sha1};
 
+use crate::access::Permit;
 use crate::comments::Comment;
 use crate::consent::{Action, Basis, Category, Grant, GrantState, Grantee};
 use crate::db::DbError;
@@ -277,15 +278,20 @@ const ACCESS_LOG_LIMIT: i64 = 100_000_000;
 /// How many visits to read at a time (the store's largest page).
 const VISIT_PAGE: i64 = 200;
 
-/// Gathers everything held about `person_id` at `now`; `None` if there is no such person.
-/// Reads only: who may ask, and the audit entry for asking, are the caller's business.
-pub async fn gather(store: &dyn Store, person_id: &str, now: DateTime<Utc>) -> Result<Option<RecordExport>, StoreError> {
+/// Gathers what `permit` covers of the person's record at `now` (everything, for the person
+/// themselves or the council's statutory export; a representative's download holds only what
+/// they may see); `None` if there is no such person. Their grants, receipts and consent
+/// discussions are only in it when `with_consent` (whoever manages the person's grants).
+/// Reads only: the audit entry for asking is the caller's business.
+pub async fn gather(store: &dyn Store, permit: &Permit, with_consent: bool, now: DateTime<Utc>) -> Result<Option<RecordExport>, StoreError> {
+    let person_id = permit.subject_id();
     let Some(person) = store.person(person_id).await? else { return Ok(None) };
     let (earliest, latest) = all_time()?;
+    let covers = |category| permit.covers(category);
     let mut visits = Vec::new();
     let mut cursor: Option<String> = None;
-    loop {
-        let page = store.visits(person_id, cursor.as_deref(), VISIT_PAGE).await?;
+    while covers(Category::VisitsAndNotes) {
+        let page = store.visits(permit, cursor.as_deref(), VISIT_PAGE).await?;
         visits.extend(page.items);
         match page.next {
             Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
@@ -293,40 +299,49 @@ pub async fn gather(store: &dyn Store, person_id: &str, now: DateTime<Utc>) -> R
         }
     }
     let mut documents = Vec::new();
-    for document in store.documents(person_id).await? {
-        if let Some((document, body)) = store.document(person_id, &document.id).await? {
-            documents.push(ExportedDocument { document, content_base64: STANDARD.encode(body) });
+    if covers(Category::Documents) {
+        for document in store.documents(permit).await? {
+            if let Some((document, body)) = store.document(permit, &document.id).await? {
+                documents.push(ExportedDocument { document, content_base64: STANDARD.encode(body) });
+            }
         }
     }
     let mut grants = Vec::new();
-    for grant in store.grants_for_subject(person_id).await? {
-        let history = store
-            .grant_history(&grant.id)
-            .await?
-            .into_iter()
-            .map(|(version, snapshot)| GrantVersion { version, snapshot: serde_json::from_str(&snapshot).unwrap_or(Value::String(snapshot)) })
-            .collect();
-        grants.push(ExportedGrant { state: grant.state(now), grant, history });
+    if with_consent {
+        for grant in store.grants_for_subject(person_id).await? {
+            let history = store
+                .grant_history(&grant.id)
+                .await?
+                .into_iter()
+                .map(|(version, snapshot)| GrantVersion { version, snapshot: serde_json::from_str(&snapshot).unwrap_or(Value::String(snapshot)) })
+                .collect();
+            grants.push(ExportedGrant { state: grant.state(now), grant, history });
+        }
     }
+    let medication = covers(Category::Medication);
     let mut export = RecordExport {
         format: FORMAT.to_owned(),
         generated_at: now,
-        care_plan: store.care_plan(person_id).await?,
-        guide: store.guide(person_id).await?,
-        medicines: store.medicines(person_id).await?,
-        allergies: store.allergies(person_id).await?,
-        administrations: store.administrations(person_id, earliest, latest).await?,
+        care_plan: if covers(Category::CarePlan) { store.care_plan(permit).await? } else { None },
+        guide: if covers(Category::ServiceUserGuide) { store.guide(permit).await? } else { None },
+        medicines: if medication { store.medicines(permit).await? } else { Vec::new() },
+        allergies: if medication { store.allergies(permit).await? } else { Vec::new() },
+        administrations: if medication { store.administrations(permit, earliest, latest).await? } else { Vec::new() },
         visits,
-        contacts: store.contacts(person_id).await?,
+        contacts: if covers(Category::Contacts) { store.contacts(permit).await? } else { Vec::new() },
         documents,
-        emergency_summary: store.emergency_summary(person_id).await?,
-        format_needs: store.needs(person_id, true).await?,
-        comments: store.comments(person_id).await?,
-        consent_discussions: store.discussions(person_id).await?,
-        emergency_accesses: store.emergency_accesses_for_person(person_id, earliest).await?.into_iter().map(Into::into).collect(),
+        emergency_summary: if medication { store.emergency_summary(permit).await? } else { None },
+        format_needs: if covers(Category::Preferences) { store.needs(person_id, true).await? } else { Vec::new() },
+        comments: store.comments(person_id).await?.into_iter().filter(|comment| covers(comment.category)).collect(),
+        consent_discussions: if with_consent { store.discussions(person_id).await? } else { Vec::new() },
+        emergency_accesses: if covers(Category::AccessLog) {
+            store.emergency_accesses_for_person(person_id, earliest).await?.into_iter().map(Into::into).collect()
+        } else {
+            Vec::new()
+        },
         grants,
-        consent_receipts: store.receipts_for_subject(person_id).await?,
-        access_log: store.audit_for_subject(person_id, ACCESS_LOG_LIMIT).await?,
+        consent_receipts: if with_consent { store.receipts_for_subject(person_id).await? } else { Vec::new() },
+        access_log: if covers(Category::AccessLog) { store.audit_for_subject(permit, ACCESS_LOG_LIMIT).await? } else { Vec::new() },
         parties: Vec::new(),
         person: ExportedPerson {
             id: person.id,

@@ -2,6 +2,7 @@
 //! `Store` trait and the one SQL schema. Pure: no clock, no RNG, no I/O of its own, and no
 //! runtime crate (`worker`, `spin-sdk`, `wasm-bindgen`) in its dependency tree.
 
+pub mod access;
 pub mod comments;
 pub mod config;
 pub mod consent;
@@ -18,6 +19,7 @@ pub mod migrations;
 pub mod monitoring;
 pub mod needs;
 pub mod passkey;
+pub mod plan;
 pub mod problem;
 pub mod random;
 pub mod receipt;

@@ -128,7 +128,7 @@ impl Database for SqliteDatabase {
         self.with(|connection| {
             let transaction = connection.transaction()?;
             for statement in statements {
-                transaction.prepare_cached(statement.sql)?.execute(rusqlite::params_from_iter(bind(&statement.params)))?;
+                transaction.prepare_cached(&statement.sql)?.execute(rusqlite::params_from_iter(bind(&statement.params)))?;
             }
             transaction.commit()
         })

@@ -4,11 +4,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
-use crate::consent::{Basis, Grant, Grantee};
+use crate::access::{AuditAction, AuditBasis, Permit};
+use crate::consent::{Basis, Category, Grant, Grantee};
 use crate::db::{Database, DbError, Row, Value};
 use crate::domain::{
     AuditEvent, CarePlan, CeremonyKind, CeremonyRecord, Invitation, Organisation, OrganisationKind, PasskeyRecord, Person, Role, SessionRecord,
 };
+use crate::plan::Plan;
 use crate::receipt::{ConsentReceipt, Controller, PiiController};
 
 /// Errors from the store are database errors.
@@ -47,7 +49,7 @@ pub use credential::CredentialStore;
 pub use discussion::DiscussionStore;
 pub use emergency::EmergencyStore;
 pub use idempotency::IdempotencyStore;
-pub use record::RecordStore;
+pub use record::{Page, RecordStore};
 pub use voice::VoiceStore;
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
@@ -125,7 +127,7 @@ pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore + C
     /// Stores or replaces a person's care plan.
     async fn upsert_care_plan(&self, plan: &CarePlan) -> Result<()>;
     /// The person's care plan.
-    async fn care_plan(&self, person_id: &str) -> Result<Option<CarePlan>>;
+    async fn care_plan(&self, permit: &Permit) -> Result<Option<CarePlan>>;
 
     /// Records a new grant (version 1); its history row is written by the database.
     async fn insert_grant(&self, grant: &Grant, changed_at: DateTime<Utc>, acting_for: Option<&str>) -> Result<()>;
@@ -152,8 +154,31 @@ pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore + C
 
     /// Appends to the audit log (there is no way to change or remove an entry).
     async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
+    /// Applies a change's plan atomically: every statement, or none.
+    async fn apply(&self, plan: &Plan) -> Result<()>;
     /// The newest audit events about a person, newest first.
-    async fn audit_for_subject(&self, subject_id: &str, limit: i64) -> Result<Vec<AuditEvent>>;
+    async fn audit_for_subject(&self, permit: &Permit, limit: i64) -> Result<Vec<AuditEvent>>;
+    /// One page of a person's access log, newest first, filtered in the database (never loaded
+    /// whole and filtered after, so nothing can flush an entry out of sight).
+    async fn audit_page(&self, permit: &Permit, filter: &AuditFilter, cursor: Option<&str>, limit: i64) -> Result<Page<AuditEvent>>;
+    /// Everyone who appears in a person's access log (`None`: no one signed in), for its filter.
+    async fn audit_actors(&self, permit: &Permit) -> Result<Vec<Option<String>>>;
+}
+
+/// Stops a plan (or a direct edit) unless the grant is still at the version the edit was made
+/// from (see [`Plan::guard`]).
+const GRANT_VERSION_GUARD: &str =
+    "INSERT INTO plan_guards (reason) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM grants WHERE id = ?2 AND version = ?3 AND subject_id = ?4)";
+
+/// Which entries of an access log to show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only what this actor did.
+    pub actor_id: Option<String>,
+    /// Only from this time on.
+    pub from: Option<DateTime<Utc>>,
+    /// Only before this time.
+    pub before: Option<DateTime<Utc>>,
 }
 
 /// The [`Store`] over any SQLite-dialect database.
@@ -169,6 +194,18 @@ impl<'a> SqlStore<'a> {
 
     async fn one<T>(&self, sql: &str, params: &[Value], decode: fn(&Row) -> Result<T>) -> Result<Option<T>> {
         self.db.query(sql, params).await?.first().map(decode).transpose()
+    }
+
+    /// Runs a plan guard (see [`Plan::guard`]): `false` if it stopped, because what it checks
+    /// has changed. In a plan, the same statement stops the whole batch.
+    async fn guard(&self, sql: &str, params: &[Value]) -> Result<bool> {
+        let mut bound = vec![Value::Text(crate::plan::STALE.to_owned())];
+        bound.extend_from_slice(params);
+        match self.db.execute(sql, &bound).await {
+            Ok(_) => Ok(true),
+            Err(DbError::Constraint(_)) => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     async fn all<T>(&self, sql: &str, params: &[Value], decode: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
@@ -369,9 +406,15 @@ fn audit_event(row: &Row) -> Result<AuditEvent> {
         actor_id: row.optional_text(2)?,
         acting_for: row.optional_text(3)?,
         subject_id: row.optional_text(4)?,
-        action: row.text(5)?,
-        category: row.optional_text(6)?,
-        basis: row.optional_text(7)?,
+        action: {
+            let text = row.text(5)?;
+            AuditAction::parse(&text).ok_or_else(|| DbError::Decode(format!("unknown audit action {text}")))?
+        },
+        category: match row.optional_text(6)? {
+            None => None,
+            Some(text) => Some(Category::parse(&text).ok_or_else(|| DbError::Decode(format!("unknown category {text}")))?),
+        },
+        basis: row.optional_text(7)?.map(AuditBasis::stored),
         detail: row.text(8)?,
     })
 }
@@ -642,7 +685,8 @@ impl Store for SqlStore<'_> {
             .map(|_| ())
     }
 
-    async fn care_plan(&self, person_id: &str) -> Result<Option<CarePlan>> {
+    async fn care_plan(&self, permit: &Permit) -> Result<Option<CarePlan>> {
+        let person_id = permit.subject_for(Category::CarePlan)?;
         self.one(&format!("SELECT {CARE_PLAN_COLUMNS} FROM care_plans WHERE person_id = ?1"), &[person_id.into()], care_plan).await
     }
 
@@ -680,18 +724,24 @@ impl Store for SqlStore<'_> {
         let mut params = grant_params(grant)?;
         params.push(acting_for.into());
         params.push(time_text(changed_at).into());
-        // One statement: the version check and the write cannot be split by another edit. The
+        // The guard stops a stale edit (in a plan it stops the whole batch); the UPDATE repeats
+        // the check, so the version test and the write cannot be split by another edit. The
         // subject is part of the key, so a forged id for someone else's grant changes nothing.
-        let changed = self
-            .db
-            .execute(
-                "UPDATE grants SET version = version + 1, grantee_kind = ?4, grantee_id = ?5, categories = ?6, actions = ?7,
-                   act_for = ?8, purpose = ?9, starts_at = ?10, ends_at = ?11, basis = ?12, evidence = ?13, recorded_by = ?14,
-                   revoked_at = ?15, acting_for = ?16, changed_at = ?17
-                 WHERE id = ?1 AND version = ?2 AND subject_id = ?3",
-                &params,
-            )
-            .await?;
+        let fresh = self.guard(GRANT_VERSION_GUARD, &[grant.id.as_str().into(), grant.version.into(), grant.subject_id.as_str().into()]).await?;
+        let changed = match fresh {
+            true => {
+                self.db
+                    .execute(
+                        "UPDATE grants SET version = version + 1, grantee_kind = ?4, grantee_id = ?5, categories = ?6, actions = ?7,
+                           act_for = ?8, purpose = ?9, starts_at = ?10, ends_at = ?11, basis = ?12, evidence = ?13, recorded_by = ?14,
+                           revoked_at = ?15, acting_for = ?16, changed_at = ?17
+                         WHERE id = ?1 AND version = ?2 AND subject_id = ?3",
+                        &params,
+                    )
+                    .await?
+            }
+            false => 0,
+        };
         if changed > 0 {
             return Ok(GrantUpdate::Updated(grant.version + 1));
         }
@@ -768,31 +818,64 @@ impl Store for SqlStore<'_> {
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
-        self.db
-            .execute(
-                &format!("INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
-                &[
-                    event.id.as_str().into(),
-                    time_text(event.at).into(),
-                    event.actor_id.as_deref().into(),
-                    event.acting_for.as_deref().into(),
-                    event.subject_id.as_deref().into(),
-                    event.action.as_str().into(),
-                    event.category.as_deref().into(),
-                    event.basis.as_deref().into(),
-                    event.detail.as_str().into(),
-                ],
-            )
-            .await
-            .map(|_| ())
+        let statement = crate::plan::audit_statement(event);
+        self.db.execute(&statement.sql, &statement.params).await.map(|_| ())
     }
 
-    async fn audit_for_subject(&self, subject_id: &str, limit: i64) -> Result<Vec<AuditEvent>> {
+    async fn apply(&self, plan: &Plan) -> Result<()> {
+        if plan.is_empty() {
+            return Ok(());
+        }
+        self.db.batch(plan.statements()).await
+    }
+
+    async fn audit_for_subject(&self, permit: &Permit, limit: i64) -> Result<Vec<AuditEvent>> {
+        let subject_id = permit.subject_for(Category::AccessLog)?;
         self.all(
             &format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE subject_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2"),
             &[subject_id.into(), limit.into()],
             audit_event,
         )
         .await
+    }
+    async fn audit_page(&self, permit: &Permit, filter: &AuditFilter, cursor: Option<&str>, limit: i64) -> Result<Page<AuditEvent>> {
+        let subject_id = permit.subject_for(Category::AccessLog)?;
+        let limit = limit.clamp(1, 200);
+        let (after_at, after_id) = match cursor {
+            None => (Value::Null, Value::Null),
+            Some(cursor) => {
+                let (at, id) = record::parse_cursor(cursor).ok_or_else(|| DbError::Decode(record::BadCursor.to_string()))?;
+                (Value::Text(at), Value::Text(id))
+            }
+        };
+        let mut items = self
+            .all(
+                &format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_events
+                     WHERE subject_id = ?1 AND (?2 IS NULL OR actor_id = ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4)
+                       AND (?5 IS NULL OR at < ?5 OR (at = ?5 AND id < ?6))
+                     ORDER BY at DESC, id DESC LIMIT ?7"
+                ),
+                &[
+                    subject_id.into(),
+                    filter.actor_id.as_deref().into(),
+                    filter.from.map(time_text).into(),
+                    filter.before.map(time_text).into(),
+                    after_at,
+                    after_id,
+                    (limit + 1).into(),
+                ],
+                audit_event,
+            )
+            .await?;
+        let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let next = if more { items.last().map(|event| record::cursor_of(event.at, &event.id)) } else { None };
+        Ok(Page { items, next })
+    }
+
+    async fn audit_actors(&self, permit: &Permit) -> Result<Vec<Option<String>>> {
+        let subject_id = permit.subject_for(Category::AccessLog)?;
+        self.all("SELECT DISTINCT actor_id FROM audit_events WHERE subject_id = ?1", &[subject_id.into()], |row| row.optional_text(0)).await
     }
 }

@@ -76,7 +76,7 @@ impl Database for SpinSqlite {
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
         self.run("BEGIN IMMEDIATE", &[]).await?;
         for statement in statements {
-            if let Err(error) = self.run(statement.sql, &statement.params).await {
+            if let Err(error) = self.run(&statement.sql, &statement.params).await {
                 // The rollback's own failure would only hide the first error.
                 let _ = self.run("ROLLBACK", &[]).await;
                 return Err(error);

@@ -65,7 +65,7 @@ impl Database for D1 {
     }
 
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
-        let prepared = statements.iter().map(|statement| self.prepare(statement.sql, &statement.params)).collect::<Result<Vec<_>, _>>()?;
+        let prepared = statements.iter().map(|statement| self.prepare(&statement.sql, &statement.params)).collect::<Result<Vec<_>, _>>()?;
         self.0.batch(prepared).await.map_err(error).map(|_| ())
     }
 }

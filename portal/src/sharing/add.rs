@@ -3,18 +3,21 @@
 
 use std::collections::BTreeSet;
 
+use carefront_shared::access::{AboveCeiling, AuditAction};
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{Person, Role};
 use carefront_shared::invitation;
+use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
+use carefront_shared::store::Store as _;
 use chrono::NaiveDate;
 use http::StatusCode;
 use minijinja::context;
 use serde::Serialize;
 
 use super::words::{self, Whose, day};
-use super::{Subject, audit_grant_event, confirm_identity, keep_receipt, resolve, see_other};
+use super::{Subject, confirm_identity, receipt, resolve, see_other};
 use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
@@ -177,15 +180,28 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
         revoked_at: None,
     };
     grant.validate(context.now).map_err(|problem| PortalError::BadRequest(problem.to_string()))?;
-    context.store.insert_person(&representative).await?;
-    context.store.insert_grant(&grant, context.now, subject.acting_for()).await?;
+    // Someone acting for the person gives at most what they hold themselves.
+    if let Err(above) = subject.power.check_ceiling(&subject.grants, &grant) {
+        let field = if matches!(above, AboveCeiling::LastsLonger) { "ends-day" } else { "categories" };
+        let message = words::capitalised(&above.to_string());
+        return render_form(context, visit, &subject, StatusCode::BAD_REQUEST, &form, &[FieldError { field, message }]);
+    }
     let (invitation, code) = invitation::issue(&representative.id, Some(&subject.actor.id), context.now, invitation::DEFAULT_LIFETIME, context.random);
-    context.store.insert_invitation(&invitation).await?;
     // The log line and the receipt are the person's, whoever made the change.
     let told = words::sentence(&grant, &representative.display_name, Whose::You, context.now);
     let act_for = if grant.act_for { " They can also act for you." } else { "" };
-    audit_grant_event(context, &subject, "grant.created", Some(&grant.id), format!("Gave access: {told}{act_for}")).await?;
-    let receipt_id = keep_receipt(context, &subject, &grant, &representative.display_name, "granted", true).await?;
+    let event = subject.event(context, AuditAction::GrantCreated, Some(&grant.id), format!("Gave access: {told}{act_for}"));
+    let receipt = receipt(context, &subject, &grant, &representative.display_name, "granted", true).await?;
+    // The person, their access, their invitation, the receipt and the log line: all, or none.
+    let recorder = Recorder::new();
+    let writes = recorder.store();
+    writes.insert_person(&representative).await?;
+    writes.insert_grant(&grant, context.now, subject.acting_for()).await?;
+    writes.insert_invitation(&invitation).await?;
+    writes.append_audit(&event).await?;
+    writes.insert_receipt(&subject.person.id, &receipt, context.now).await?;
+    context.store.apply(&recorder.into_plan()).await?;
+    let receipt_id = receipt.body.consent_receipt_id;
     let sentence = words::sentence(&grant, &representative.display_name, subject.whose(), context.now);
     let link = format!("{}invitation?code={code}", context.config.origin);
     let expires = day(invitation.expires_at);

@@ -5,9 +5,12 @@
 
 use std::collections::BTreeSet;
 
+use carefront_shared::access::{AboveCeiling, AuditAction};
 use carefront_shared::consent::{Action, Category, Grant, GrantProblem, GrantState, Grantee};
 use carefront_shared::context::RequestContext;
-use carefront_shared::store::GrantUpdate;
+use carefront_shared::db::DbError;
+use carefront_shared::plan::Recorder;
+use carefront_shared::store::Store as _;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use http::StatusCode;
 use minijinja::context;
@@ -15,7 +18,7 @@ use serde::Serialize;
 
 use super::add::FieldError;
 use super::words::{self, day};
-use super::{Subject, audit_grant_event, confirm_identity, grantee_name, keep_receipt, render_access, resolve, see_other};
+use super::{Subject, confirm_identity, grantee_name, receipt, render_access, resolve, see_other};
 use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
@@ -281,6 +284,14 @@ pub async fn edit(context: &RequestContext<'_>, request: &Request, visit: &Visit
         return render_access(context, visit, &subject, StatusCode::BAD_REQUEST, Some(ended), None).await;
     }
     let widening = widens(&current, &proposed);
+    // Someone acting for the person gives at most what they hold themselves.
+    if widening
+        && !subject.is_actors_own(&current)
+        && let Err(above) = subject.power.check_ceiling(&subject.grants, &proposed)
+    {
+        let field = if matches!(above, AboveCeiling::LastsLonger) { "ends-day" } else { "categories" };
+        errors.push(FieldError { field, message: words::capitalised(&above.to_string()) });
+    }
     if widening && subject.is_actors_own(&current) {
         // Acting for someone never widens the actor's own access: only the person can.
         errors.push(FieldError {
@@ -302,20 +313,28 @@ pub async fn edit(context: &RequestContext<'_>, request: &Request, visit: &Visit
         );
         return confirm_identity(context, visit, &subject, reason, &draft_path(context, visit, &subject, grant_id, &form));
     }
-    match context.store.update_grant(&proposed, context.now, subject.acting_for()).await? {
-        GrantUpdate::Updated(version) => {
-            let name = grantee_name(context, &current.grantee).await?;
-            let saved = Grant { version, ..proposed };
-            keep_receipt(context, &subject, &saved, &name, "changed", confirmed).await?;
-            let told = words::changes(&current, &saved, words::Whose::You).join("; ");
-            audit_grant_event(context, &subject, "grant.changed", Some(&current.id), format!("Changed {name}'s access: {told}.")).await?;
+    let name = grantee_name(context, &current.grantee).await?;
+    let saved = Grant { version: proposed.version + 1, ..proposed.clone() };
+    let receipt = receipt(context, &subject, &saved, &name, "changed", confirmed).await?;
+    let told = words::changes(&current, &saved, words::Whose::You).join("; ");
+    let event = subject.event(context, AuditAction::GrantChanged, Some(&current.id), format!("Changed {name}'s access: {told}."));
+    // The change, its receipt and its line in the access log: all, or none.
+    let recorder = Recorder::new();
+    recorder.store().update_grant(&proposed, context.now, subject.acting_for()).await?;
+    recorder.store().insert_receipt(&subject.person.id, &receipt, context.now).await?;
+    recorder.store().append_audit(&event).await?;
+    match context.store.apply(&recorder.into_plan()).await {
+        Ok(()) => {
             if subject.acting() && !super::may_manage(context, &subject.actor, &subject.person.id).await? {
                 return Ok(web::redirect("/home"));
             }
             Ok(see_other(&format!("{}/access?done=changed", subject.prefix())))
         }
-        GrantUpdate::Conflict(Some(now)) => conflict(context, visit, &subject, &now, &proposed).await,
-        GrantUpdate::Conflict(None) => Err(PortalError::NotFound),
+        Err(DbError::Constraint(_)) => match context.store.grants_for_subject(&subject.person.id).await?.into_iter().find(|grant| grant.id == current.id) {
+            Some(now) => conflict(context, visit, &subject, &now, &proposed).await,
+            None => Err(PortalError::NotFound),
+        },
+        Err(error) => Err(error.into()),
     }
 }
 

@@ -1,11 +1,14 @@
 //! "Who has looked at my record": the person's access log in plain language, newest first,
 //! filterable by who and when; also shown to a representative granted the access log category.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use carefront_shared::consent::{self, Action, Allowed, Category, Decision, Resource};
+use carefront_shared::access::Permit;
+use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
-use carefront_shared::domain::AuditEvent;
+use carefront_shared::domain::{AuditEvent, Person};
+use carefront_shared::store::AuditFilter;
+use carefront_shared::store::record::check_visit_cursor;
 use chrono::NaiveDate;
 use http::StatusCode;
 use minijinja::context;
@@ -13,6 +16,7 @@ use serde::Serialize;
 
 use super::actor_of;
 use super::words::{Whose, retold};
+use crate::care::audit_view;
 use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
@@ -35,11 +39,8 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
         _ => viewer.clone(),
     };
     let grants = context.store.grants_for_subject(&subject.id).await?;
-    let allowed = match consent::decide(&actor_of(viewer), &subject.id, Action::View, Resource::Category(Category::AccessLog), &grants, context.now) {
-        Decision::Allow(allowed) => allowed,
-        Decision::Deny(_) => return Err(PortalError::NotFound),
-    };
-    let own = allowed == Allowed::OwnRecord;
+    let permit = Permit::ask(&actor_of(viewer), &subject.id, Action::View, Category::AccessLog, &grants, context.now).map_err(|_| PortalError::NotFound)?;
+    let own = permit.is_own_record();
     let whose = if own { Whose::You } else { Whose::Named(&subject.display_name) };
     let prefix = if own { String::new() } else { format!("/people/{}", subject.id) };
     let page = |status: StatusCode, extra: minijinja::Value| {
@@ -47,27 +48,11 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
         page_with_status(context, visit, status, "access_log.html", minijinja::value::merge_maps([base, extra]))
     };
 
-    let events = context.store.audit_for_subject(&subject.id, 500).await?;
-    let actor_ids: BTreeSet<&String> = events.iter().filter_map(|event| event.actor_id.as_ref()).collect();
     let mut names: HashMap<String, String> = HashMap::new();
-    for id in actor_ids {
-        let name = if *id == viewer.id {
-            "You".to_owned()
-        } else if *id == subject.id {
-            subject.display_name.clone()
-        } else if let Some(key_id) = id.strip_prefix("credential:") {
-            // A provider's or the council's computer system, through the API.
-            let organisation = match context.store.credential(key_id).await? {
-                Some(credential) => context.store.organisation(&credential.organisation_id).await?.map(|organisation| organisation.name),
-                None => None,
-            };
-            format!("{}'s computer system", organisation.unwrap_or_else(|| "An organisation".to_owned()))
-        } else {
-            context.store.person(id).await?.map_or_else(|| "Someone".to_owned(), |other| other.display_name)
-        };
-        names.insert(id.clone(), name);
+    for id in context.store.audit_actors(&permit).await?.into_iter().flatten() {
+        let name = actor_name(context, &id, viewer, &subject).await?;
+        names.insert(id, name);
     }
-    let who = web::query_param(request, "who").filter(|who| names.contains_key(who));
     let date = |name: &str| -> Result<Option<NaiveDate>, ()> {
         match web::query_param(request, name).filter(|text| !text.trim().is_empty()) {
             None => Ok(None),
@@ -81,31 +66,97 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
             return page(StatusCode::BAD_REQUEST, context! { lines => Vec::<LogLine>::new(), people => Vec::<minijinja::Value>::new(), error });
         }
     };
-    let lines: Vec<LogLine> = events
-        .iter()
-        .filter(|event| who.is_none() || event.actor_id == who)
-        .filter(|event| from.is_none_or(|from| event.at.date_naive() >= from) && to.is_none_or(|to| event.at.date_naive() <= to))
-        .map(|event| LogLine {
-            when: event.at.format("%-d %B %Y at %H:%M").to_string(),
-            who: who_did_it(event, &names, &viewer.id, &subject.display_name),
-            what: describe_event(event, whose),
-        })
-        .collect();
+    let cursor = web::query_param(request, "after").filter(|cursor| !cursor.is_empty());
+    if let Some(cursor) = &cursor {
+        check_visit_cursor(cursor).map_err(|_| PortalError::Unusable("That page of the record does not exist. Start again from the first page.".into()))?;
+    }
+    let who = web::query_param(request, "who").filter(|who| !who.is_empty());
+    // Someone who never looked (or an id made up) shows nothing, never everything.
+    let known = who.as_ref().is_none_or(|who| names.contains_key(who));
+    let filter = AuditFilter {
+        actor_id: who.clone(),
+        from: from.and_then(|from| from.and_hms_opt(0, 0, 0)).map(|time| time.and_utc()),
+        before: to.and_then(|to| to.succ_opt()).and_then(|next| next.and_hms_opt(0, 0, 0)).map(|time| time.and_utc()),
+    };
+    let (events, next) = if known {
+        let page_of = context.store.audit_page(&permit, &filter, cursor.as_deref(), PER_PAGE).await?;
+        (page_of.items, page_of.next)
+    } else {
+        (Vec::new(), None)
+    };
+    let lines = summarised(&events, &names, &viewer.id, &subject.display_name, whose);
     if !own {
         // Reading someone's access log is itself a read of their care information.
-        crate::care::audit_read(context, viewer, &subject.id, Category::AccessLog, &allowed, "Who has looked at the record was shown.").await?;
+        audit_view(context, &permit, Category::AccessLog, "Who has looked at the record was shown.").await?;
     }
     let mut people: Vec<(String, String)> = names.into_iter().collect();
     people.sort_by(|a, b| a.1.cmp(&b.1));
     let people: Vec<_> = people.into_iter().map(|(id, name)| context! { selected => who.as_deref() == Some(id.as_str()), id, name }).collect();
     let (from, to) = (from.map(|date| date.to_string()), to.map(|date| date.to_string()));
     let filtered = who.is_some() || from.is_some() || to.is_some();
-    page(StatusCode::OK, context! { lines, people, filtered, from, to })
+    let next = next.map(|next| {
+        let mut query: Vec<(&str, String)> = vec![("after", next)];
+        query.extend(who.clone().map(|who| ("who", who)));
+        query.extend(from.clone().map(|from| ("from", from)));
+        query.extend(to.clone().map(|to| ("to", to)));
+        format!("{prefix}/access-log?{}", serde_urlencoded::to_string(query).unwrap_or_default())
+    });
+    let first_page = cursor.is_none();
+    page(StatusCode::OK, context! { lines, people, filtered, from, to, next, first_page, newest => format!("{prefix}/access-log") })
+}
+
+/// How many entries a page of the access log shows.
+const PER_PAGE: i64 = 50;
+
+/// The name the viewer sees for whoever did something.
+async fn actor_name(context: &RequestContext<'_>, id: &str, viewer: &Person, subject: &Person) -> Result<String, PortalError> {
+    Ok(if id == viewer.id {
+        "You".to_owned()
+    } else if id == subject.id {
+        subject.display_name.clone()
+    } else if let Some(key_id) = id.strip_prefix("credential:") {
+        // A provider's or the council's computer system, through the API.
+        let organisation = match context.store.credential(key_id).await? {
+            Some(credential) => context.store.organisation(&credential.organisation_id).await?.map(|organisation| organisation.name),
+            None => None,
+        };
+        format!("{}'s computer system", organisation.unwrap_or_else(|| "An organisation".to_owned()))
+    } else {
+        context.store.person(id).await?.map_or_else(|| "Someone".to_owned(), |other| other.display_name)
+    })
+}
+
+/// The page's lines: one per entry, except that a computer system's reads of the same thing on
+/// the same day are told once, with how many there were (never dropped).
+fn summarised(events: &[AuditEvent], names: &HashMap<String, String>, viewer_id: &str, subject_name: &str, whose: Whose<'_>) -> Vec<LogLine> {
+    let mut lines: Vec<(Option<(String, String, NaiveDate)>, usize, LogLine)> = Vec::new();
+    for event in events {
+        let key = event
+            .actor_id
+            .as_ref()
+            .filter(|id| id.starts_with("credential:"))
+            .map(|id| (id.clone(), event.action.as_str().into_owned(), event.at.date_naive()));
+        if let (Some(key), Some((Some(last), count, line))) = (&key, lines.last_mut())
+            && key == last
+        {
+            *count += 1;
+            line.when = event.at.format("%-d %B %Y").to_string();
+            line.what = format!("{} ({count} times that day)", describe_event(event, whose));
+            continue;
+        }
+        let line = LogLine {
+            when: event.at.format("%-d %B %Y at %H:%M").to_string(),
+            who: who_did_it(event, names, viewer_id, subject_name),
+            what: describe_event(event, whose),
+        };
+        lines.push((key, 1, line));
+    }
+    lines.into_iter().map(|(_, _, line)| line).collect()
 }
 
 /// "Sam Okafor", or "Sam Okafor, acting for you" when they acted for the person.
 fn who_did_it(event: &AuditEvent, names: &HashMap<String, String>, viewer_id: &str, subject_name: &str) -> String {
-    let nobody = if event.action.starts_with("emergency.") { "A clinician with the emergency code" } else { "carefront" };
+    let nobody = if event.action.as_str().starts_with("emergency.") { "A clinician with the emergency code" } else { "carefront" };
     let actor = event.actor_id.as_ref().and_then(|id| names.get(id)).cloned().unwrap_or_else(|| nobody.to_owned());
     match &event.acting_for {
         Some(whom) if event.actor_id.as_ref() != Some(whom) => {
@@ -118,7 +169,7 @@ fn who_did_it(event: &AuditEvent, names: &HashMap<String, String>, viewer_id: &s
 
 /// What happened, in words for whoever reads the log (audit details are written to the person).
 fn describe_event(event: &AuditEvent, whose: Whose<'_>) -> String {
-    let said = match event.action.as_str() {
+    let said = match event.action.as_str().as_ref() {
         "care_plan.viewed" => "looked at the care plan".into(),
         "access_log.viewed" => "looked at who has looked at your record".into(),
         "grants.viewed" => "looked at who can see your information".into(),
@@ -143,6 +194,8 @@ fn describe_event(event: &AuditEvent, whose: Whose<'_>) -> String {
 mod tests {
     use chrono::DateTime;
 
+    use carefront_shared::access::AuditAction;
+
     use super::*;
 
     fn event(action: &str, detail: &str, acting_for: Option<&str>) -> AuditEvent {
@@ -152,7 +205,7 @@ mod tests {
             actor_id: Some("sam".into()),
             acting_for: acting_for.map(str::to_owned),
             subject_id: Some("margaret".into()),
-            action: action.into(),
+            action: AuditAction::parse(action).unwrap_or(AuditAction::GrantChanged),
             category: None,
             basis: None,
             detail: detail.into(),

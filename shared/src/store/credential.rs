@@ -123,24 +123,7 @@ impl CredentialStore for SqlStore<'_> {
         if events.is_empty() {
             return Ok(());
         }
-        let statements: Vec<Statement> = events
-            .iter()
-            .map(|event| Statement {
-                sql: "INSERT INTO audit_events (id, at, actor_id, acting_for, subject_id, action, category, basis, detail)
-                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params: vec![
-                    event.id.as_str().into(),
-                    time_text(event.at).into(),
-                    event.actor_id.as_deref().into(),
-                    event.acting_for.as_deref().into(),
-                    event.subject_id.as_deref().into(),
-                    event.action.as_str().into(),
-                    event.category.as_deref().into(),
-                    event.basis.as_deref().into(),
-                    event.detail.as_str().into(),
-                ],
-            })
-            .collect();
+        let statements: Vec<Statement> = events.iter().map(crate::plan::audit_statement).collect();
         self.db.batch(&statements).await
     }
 }

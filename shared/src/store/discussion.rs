@@ -156,6 +156,15 @@ impl DiscussionStore for SqlStore<'_> {
         if status == Status::Awaiting {
             return Err(DbError::Decode("an answer must confirm or dispute".into()));
         }
+        let fresh = self
+            .guard(
+                "INSERT INTO plan_guards (reason) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM consent_discussions WHERE person_id = ?2 AND id = ?3 AND version = ?4)",
+                &[person_id.into(), id.into(), version.into()],
+            )
+            .await?;
+        if !fresh {
+            return Ok(Answered::Conflict);
+        }
         let changed = self
             .db
             .execute(

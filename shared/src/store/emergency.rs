@@ -84,14 +84,14 @@ impl EmergencyStore for SqlStore<'_> {
         let now = time_text(code.issued_at);
         self.db
             .batch(&[
-                Statement { sql: END_OPEN_ACCESSES, params: vec![code.person_id.as_str().into(), now.clone().into()] },
+                Statement { sql: END_OPEN_ACCESSES.into(), params: vec![code.person_id.as_str().into(), now.clone().into()] },
                 Statement {
-                    sql: "UPDATE emergency_codes SET ended_at = ?2, ended_by = ?3, end_reason = 'replaced' WHERE person_id = ?1 AND ended_at IS NULL",
+                    sql: "UPDATE emergency_codes SET ended_at = ?2, ended_by = ?3, end_reason = 'replaced' WHERE person_id = ?1 AND ended_at IS NULL".into(),
                     params: vec![code.person_id.as_str().into(), now.into(), code.issued_by.as_str().into()],
                 },
                 Statement {
                     sql: "INSERT INTO emergency_codes (id, person_id, selector, verifier_hash, issued_by, basis, issued_at, ended_at, ended_by, end_reason, failed_attempts)
-                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, NULL, 0)",
+                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, NULL, 0)".into(),
                     params: vec![
                         code.id.as_str().into(),
                         code.person_id.as_str().into(),
@@ -112,9 +112,9 @@ impl EmergencyStore for SqlStore<'_> {
         }
         self.db
             .batch(&[
-                Statement { sql: END_OPEN_ACCESSES, params: vec![person_id.into(), time_text(now).into()] },
+                Statement { sql: END_OPEN_ACCESSES.into(), params: vec![person_id.into(), time_text(now).into()] },
                 Statement {
-                    sql: "UPDATE emergency_codes SET ended_at = ?2, ended_by = ?3, end_reason = 'turned_off' WHERE person_id = ?1 AND ended_at IS NULL",
+                    sql: "UPDATE emergency_codes SET ended_at = ?2, ended_by = ?3, end_reason = 'turned_off' WHERE person_id = ?1 AND ended_at IS NULL".into(),
                     params: vec![person_id.into(), time_text(now).into(), ended_by.into()],
                 },
             ])

@@ -5,6 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use super::{Result, SqlStore, json, time, time_text, to_json};
+use crate::access::Permit;
+use crate::consent::Category;
 use crate::db::{DbError, Row, Value};
 use crate::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, EmergencySummary, Medicine, Outcome, ServiceUserGuide, VisitStatus,
@@ -25,46 +27,46 @@ pub trait RecordStore {
     /// Stores or replaces the person's service user guide.
     async fn upsert_guide(&self, guide: &ServiceUserGuide) -> Result<()>;
     /// The person's service user guide.
-    async fn guide(&self, person_id: &str) -> Result<Option<ServiceUserGuide>>;
+    async fn guide(&self, permit: &Permit) -> Result<Option<ServiceUserGuide>>;
 
     /// Stores a medicine, or replaces one with the same id and person.
     async fn upsert_medicine(&self, medicine: &Medicine) -> Result<()>;
     /// The person's medicines, current and stopped, by name.
-    async fn medicines(&self, person_id: &str) -> Result<Vec<Medicine>>;
+    async fn medicines(&self, permit: &Permit) -> Result<Vec<Medicine>>;
     /// Records an allergy.
     async fn insert_allergy(&self, allergy: &Allergy) -> Result<()>;
     /// The person's allergies.
-    async fn allergies(&self, person_id: &str) -> Result<Vec<Allergy>>;
+    async fn allergies(&self, permit: &Permit) -> Result<Vec<Allergy>>;
     /// Appends to the administration record (entries are never changed; a correction is a new
     /// entry). `false` if an entry with this id exists already (a retried write).
     async fn insert_administration(&self, entry: &Administration) -> Result<bool>;
     /// The person's administration record due in `[from, to)`, oldest first.
-    async fn administrations(&self, person_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Administration>>;
+    async fn administrations(&self, permit: &Permit, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Administration>>;
 
     /// Stores a visit, or replaces one with the same id and person. `false` if the id belongs to
     /// another person's visit (nothing is written).
     async fn upsert_visit(&self, visit: &CareVisit) -> Result<bool>;
     /// One of the person's visits.
-    async fn visit(&self, person_id: &str, id: &str) -> Result<Option<CareVisit>>;
+    async fn visit(&self, permit: &Permit, id: &str) -> Result<Option<CareVisit>>;
     /// One page of the person's visits, newest first, starting after `cursor`.
-    async fn visits(&self, person_id: &str, cursor: Option<&str>, limit: i64) -> Result<Page<CareVisit>>;
+    async fn visits(&self, permit: &Permit, cursor: Option<&str>, limit: i64) -> Result<Page<CareVisit>>;
 
     /// Stores a contact, or replaces one with the same id and person.
     async fn upsert_contact(&self, contact: &Contact) -> Result<()>;
     /// The person's contacts, in display order.
-    async fn contacts(&self, person_id: &str) -> Result<Vec<Contact>>;
+    async fn contacts(&self, permit: &Permit) -> Result<Vec<Contact>>;
 
     /// Keeps a document (checked with [`Document::check`]) and its contents.
     async fn insert_document(&self, document: &Document, body: &[u8]) -> Result<()>;
     /// The person's documents, newest first (without contents).
-    async fn documents(&self, person_id: &str) -> Result<Vec<Document>>;
+    async fn documents(&self, permit: &Permit) -> Result<Vec<Document>>;
     /// One of the person's documents and its contents.
-    async fn document(&self, person_id: &str, id: &str) -> Result<Option<(Document, Vec<u8>)>>;
+    async fn document(&self, permit: &Permit, id: &str) -> Result<Option<(Document, Vec<u8>)>>;
 
     /// Stores or replaces the person's emergency summary.
     async fn upsert_emergency_summary(&self, summary: &EmergencySummary) -> Result<()>;
     /// The person's emergency summary.
-    async fn emergency_summary(&self, person_id: &str) -> Result<Option<EmergencySummary>>;
+    async fn emergency_summary(&self, permit: &Permit) -> Result<Option<EmergencySummary>>;
 }
 
 fn decode_error(what: &str, text: &str) -> DbError {
@@ -190,11 +192,20 @@ fn emergency_summary(row: &Row) -> Result<EmergencySummary> {
     })
 }
 
-/// A visits cursor is the last item's start time and id: stable under inserts, and it names
-/// nothing the reader could not already see.
-fn visit_cursor(visit: &CareVisit) -> String {
+/// A list cursor is the last item's time and id: stable under inserts, and it names nothing the
+/// reader could not already see.
+pub(crate) fn cursor_of(at: DateTime<Utc>, id: &str) -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", time_text(visit.starts_at), visit.id))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", time_text(at), id))
+}
+
+fn visit_cursor(visit: &CareVisit) -> String {
+    cursor_of(visit.starts_at, &visit.id)
+}
+
+/// The time (as stored) and id a cursor made by [`cursor_of`] names.
+pub(crate) fn parse_cursor(cursor: &str) -> Option<(String, String)> {
+    parse_visit_cursor(cursor)
 }
 
 fn parse_visit_cursor(cursor: &str) -> Option<(String, String)> {
@@ -236,7 +247,8 @@ impl RecordStore for SqlStore<'_> {
             .map(|_| ())
     }
 
-    async fn guide(&self, person_id: &str) -> Result<Option<ServiceUserGuide>> {
+    async fn guide(&self, permit: &Permit) -> Result<Option<ServiceUserGuide>> {
+        let person_id = permit.subject_for(Category::ServiceUserGuide)?;
         self.one("SELECT person_id, organisation_id, title, sections, updated_at FROM service_user_guides WHERE person_id = ?1", &[person_id.into()], guide)
             .await
     }
@@ -270,7 +282,8 @@ impl RecordStore for SqlStore<'_> {
             .map(|_| ())
     }
 
-    async fn medicines(&self, person_id: &str) -> Result<Vec<Medicine>> {
+    async fn medicines(&self, permit: &Permit) -> Result<Vec<Medicine>> {
+        let person_id = permit.subject_for(Category::Medication)?;
         self.all(&format!("SELECT {MEDICINE_COLUMNS} FROM medicines WHERE person_id = ?1 ORDER BY name, id"), &[person_id.into()], medicine).await
     }
 
@@ -290,7 +303,8 @@ impl RecordStore for SqlStore<'_> {
             .map(|_| ())
     }
 
-    async fn allergies(&self, person_id: &str) -> Result<Vec<Allergy>> {
+    async fn allergies(&self, permit: &Permit) -> Result<Vec<Allergy>> {
+        let person_id = permit.subject_for(Category::Medication)?;
         self.all(
             "SELECT id, person_id, substance, reaction, recorded_at FROM allergies WHERE person_id = ?1 ORDER BY substance, id",
             &[person_id.into()],
@@ -319,7 +333,8 @@ impl RecordStore for SqlStore<'_> {
         Ok(changed > 0)
     }
 
-    async fn administrations(&self, person_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Administration>> {
+    async fn administrations(&self, permit: &Permit, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Administration>> {
+        let person_id = permit.subject_for(Category::Medication)?;
         self.all(
             &format!(
                 "SELECT {ADMINISTRATION_COLUMNS} FROM administrations WHERE person_id = ?1 AND due_at >= ?2 AND due_at < ?3 ORDER BY due_at, recorded_at, id"
@@ -356,11 +371,13 @@ impl RecordStore for SqlStore<'_> {
         Ok(changed > 0)
     }
 
-    async fn visit(&self, person_id: &str, id: &str) -> Result<Option<CareVisit>> {
+    async fn visit(&self, permit: &Permit, id: &str) -> Result<Option<CareVisit>> {
+        let person_id = permit.subject_for(Category::VisitsAndNotes)?;
         self.one(&format!("SELECT {VISIT_COLUMNS} FROM care_visits WHERE person_id = ?1 AND id = ?2"), &[person_id.into(), id.into()], visit).await
     }
 
-    async fn visits(&self, person_id: &str, cursor: Option<&str>, limit: i64) -> Result<Page<CareVisit>> {
+    async fn visits(&self, permit: &Permit, cursor: Option<&str>, limit: i64) -> Result<Page<CareVisit>> {
+        let person_id = permit.subject_for(Category::VisitsAndNotes)?;
         let limit = limit.clamp(1, 200);
         let mut items = match cursor {
             None => {
@@ -415,7 +432,8 @@ impl RecordStore for SqlStore<'_> {
             .map(|_| ())
     }
 
-    async fn contacts(&self, person_id: &str) -> Result<Vec<Contact>> {
+    async fn contacts(&self, permit: &Permit) -> Result<Vec<Contact>> {
+        let person_id = permit.subject_for(Category::Contacts)?;
         self.all(&format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE person_id = ?1 ORDER BY position, name, id"), &[person_id.into()], contact).await
     }
 
@@ -442,11 +460,13 @@ impl RecordStore for SqlStore<'_> {
             .map(|_| ())
     }
 
-    async fn documents(&self, person_id: &str) -> Result<Vec<Document>> {
+    async fn documents(&self, permit: &Permit) -> Result<Vec<Document>> {
+        let person_id = permit.subject_for(Category::Documents)?;
         self.all(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE person_id = ?1 ORDER BY added_at DESC, id"), &[person_id.into()], document).await
     }
 
-    async fn document(&self, person_id: &str, id: &str) -> Result<Option<(Document, Vec<u8>)>> {
+    async fn document(&self, permit: &Permit, id: &str) -> Result<Option<(Document, Vec<u8>)>> {
+        let person_id = permit.subject_for(Category::Documents)?;
         use base64::Engine as _;
         let rows =
             self.db.query(&format!("SELECT {DOCUMENT_COLUMNS}, body FROM documents WHERE person_id = ?1 AND id = ?2"), &[person_id.into(), id.into()]).await?;
@@ -478,7 +498,8 @@ impl RecordStore for SqlStore<'_> {
             .map(|_| ())
     }
 
-    async fn emergency_summary(&self, person_id: &str) -> Result<Option<EmergencySummary>> {
+    async fn emergency_summary(&self, permit: &Permit) -> Result<Option<EmergencySummary>> {
+        let person_id = permit.subject_for(Category::Medication)?;
         self.one(
             "SELECT person_id, summary, conditions, communication, next_of_kin, updated_by, updated_at FROM emergency_summaries WHERE person_id = ?1",
             &[person_id.into()],

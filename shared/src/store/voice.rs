@@ -115,14 +115,14 @@ impl VoiceStore for SqlStore<'_> {
         let mut statements = Vec::new();
         for id in ended {
             statements.push(Statement {
-                sql: "UPDATE format_needs SET ended_at = ?1, ended_by = ?2 WHERE id = ?3 AND person_id = ?4 AND ended_at IS NULL",
+                sql: "UPDATE format_needs SET ended_at = ?1, ended_by = ?2 WHERE id = ?3 AND person_id = ?4 AND ended_at IS NULL".into(),
                 params: vec![time_text(now).into(), ended_by.into(), id.as_str().into(), person_id.into()],
             });
         }
         for recorded in added {
             statements.push(Statement {
                 sql: "INSERT INTO format_needs (id, person_id, need, detail, recorded_by, recorded_by_name, acting_for, consent_discussion_id, recorded_at, ended_at)
-                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)",
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)".into(),
                 params: vec![
                     recorded.id.as_str().into(),
                     person_id.into(),
