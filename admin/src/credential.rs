@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use carefront_shared::access::{self, AuditAction};
 use carefront_shared::credential::{self, CREATED_BY_ADMIN_TOOL, CredentialKey, IssuedCredential, Permission, SystemCredential};
 use carefront_shared::domain::{AuditEvent, Organisation, OrganisationKind};
 use carefront_shared::random::{Random, new_id};
@@ -142,37 +143,17 @@ pub async fn create_in_store(
 
 fn created_event(credential: &SystemCredential, random: &dyn Random, now: DateTime<Utc>) -> AuditEvent {
     let names: Vec<&str> = credential.permissions.iter().map(|permission| permission.as_str()).collect();
-    AuditEvent {
-        id: new_id(random),
-        at: now,
-        actor_id: None,
-        acting_for: None,
-        subject_id: None,
-        action: "credential.created".into(),
-        category: None,
-        basis: None,
-        detail: format!(
-            "carefront-admin made system credential {} for {} ({}): {}.",
-            credential.key_id,
-            credential.organisation_id,
-            credential.name,
-            names.join(", ")
-        ),
-    }
+    access::administration_event(
+        new_id(random),
+        now,
+        None,
+        AuditAction::CredentialCreated,
+        format!("carefront-admin made system credential {} for {} ({}): {}.", credential.key_id, credential.organisation_id, credential.name, names.join(", ")),
+    )
 }
 
 fn revoked_event(key_id: &str, random: &dyn Random, now: DateTime<Utc>) -> AuditEvent {
-    AuditEvent {
-        id: new_id(random),
-        at: now,
-        actor_id: None,
-        acting_for: None,
-        subject_id: None,
-        action: "credential.revoked".into(),
-        category: None,
-        basis: None,
-        detail: format!("carefront-admin revoked system credential {key_id}."),
-    }
+    access::administration_event(new_id(random), now, None, AuditAction::CredentialRevoked, format!("carefront-admin revoked system credential {key_id}."))
 }
 
 fn sql_text(text: &str) -> String {
@@ -191,9 +172,9 @@ fn audit_sql(event: &AuditEvent) -> String {
         sql_optional(event.actor_id.as_deref()),
         sql_optional(event.acting_for.as_deref()),
         sql_optional(event.subject_id.as_deref()),
-        sql_text(&event.action),
-        sql_optional(event.category.as_deref()),
-        sql_optional(event.basis.as_deref()),
+        sql_text(&event.action.as_str()),
+        sql_optional(event.category.map(|category| category.as_str())),
+        sql_optional(event.basis.as_ref().map(|basis| basis.as_str())),
         sql_text(&event.detail),
     )
 }

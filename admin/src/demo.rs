@@ -2,12 +2,14 @@
 
 use std::collections::BTreeSet;
 
+use carefront_shared::access::{self, AuditAction, Permit};
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
-use carefront_shared::domain::{AuditEvent, CarePlan, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::domain::{CarePlan, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::emergency::{self, EmergencyCode, EmergencyCodeRecord};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME, InvitationCode};
+use carefront_shared::plan::Recorder;
 use carefront_shared::random::{Random, new_id};
-use carefront_shared::store::{Store, StoreError};
+use carefront_shared::store::{EmergencyStore as _, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 
 const COUNCIL: &str = "org-northshire-council";
@@ -90,7 +92,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
     let mut invitations = Vec::new();
     for (person, plan) in people {
         store.insert_person(&person).await?;
-        if store.care_plan(&person.id).await?.is_none() {
+        if store.care_plan(&Permit::operator(&person.id, now)).await?.is_none() {
             store.upsert_care_plan(&plan).await?;
         }
         invitations.push(invite(store, person, now, random).await?);
@@ -192,19 +194,19 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
 pub async fn emergency_code(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) -> Result<(EmergencyCodeRecord, EmergencyCode), StoreError> {
     let basis = format!("grant:grant-margaret-council ({})", Basis::StatutoryDuty.as_str());
     let (record, code) = emergency::issue("person-margaret", "person-council-daniel", &basis, now, random);
-    store.replace_emergency_code(&record).await?;
-    let event = AuditEvent {
-        id: new_id(random),
-        at: now,
-        actor_id: Some(record.issued_by.clone()),
-        acting_for: None,
-        subject_id: Some(record.person_id.clone()),
-        action: "emergency.code_turned_on".into(),
-        category: None,
-        basis: Some(basis),
-        detail: "Turned on an emergency code for paramedics and other clinicians.".into(),
-    };
-    store.append_audit(&event).await?;
+    let event = access::statutory_event(
+        new_id(random),
+        now,
+        &record.issued_by,
+        Some((&record.person_id, "grant-margaret-council")),
+        AuditAction::EmergencyCodeTurnedOn,
+        None,
+        "Turned on an emergency code for paramedics and other clinicians.",
+    );
+    let recorder = Recorder::new();
+    recorder.store().replace_emergency_code(&record).await?;
+    recorder.store().append_audit(&event).await?;
+    store.apply(&recorder.into_plan()).await?;
     Ok((record, code))
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use carefront_shared::domain::AuditEvent;
+use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::export::{self, RecordExport};
 use carefront_shared::random::{Random, new_id};
 use carefront_shared::sqlite::SqliteDatabase;
@@ -85,20 +85,12 @@ pub fn run(args: &ExportArgs, now: DateTime<Utc>, random: &dyn Random) -> Result
 
 /// Gathers the record, logs the export in the person's access log, and renders it.
 pub async fn export_record(store: &dyn Store, person_id: &str, fhir: bool, origin: &str, now: DateTime<Utc>, random: &dyn Random) -> Result<Vec<u8>, String> {
+    let permit = Permit::operator(person_id, now);
     let record: RecordExport =
-        export::gather(store, person_id, now).await.map_err(|error| error.to_string())?.ok_or_else(|| format!("no person {person_id}"))?;
+        export::gather(store, &permit, true, now).await.map_err(|error| error.to_string())?.ok_or_else(|| format!("no person {person_id}"))?;
     let rendering = if fhir { "a FHIR R4 bundle" } else { "carefront's JSON" };
-    let event = AuditEvent {
-        id: new_id(random),
-        at: now,
-        actor_id: None,
-        acting_for: None,
-        subject_id: Some(person_id.to_owned()),
-        action: "record.exported".into(),
-        category: None,
-        basis: Some("council administrator (carefront-admin)".into()),
-        detail: format!("a council administrator exported a copy of the whole record as {rendering}, with: {}", record.sections().join(", ")),
-    };
+    let detail = format!("a council administrator exported a copy of the whole record as {rendering}, with: {}", record.sections().join(", "));
+    let event = permit.overall_event(new_id(random), AuditAction::RecordExported, detail);
     store.append_audit(&event).await.map_err(|error| error.to_string())?;
     let bytes = if fhir { serde_json::to_vec_pretty(&export::fhir_bundle(&record, origin)) } else { record.to_json() };
     bytes.map_err(|error| error.to_string())
@@ -156,13 +148,13 @@ mod tests {
         ] {
             assert!(types.contains(expected), "{expected} in {types:?}");
         }
-        let log = pollster::block_on(store.audit_for_subject("person-margaret", 5)).unwrap();
-        assert!(log.iter().any(|event| event.action == "record.exported" && event.detail.contains("FHIR R4")));
+        let log = pollster::block_on(store.audit_for_subject(&Permit::operator("person-margaret", now), 5)).unwrap();
+        assert!(log.iter().any(|event| event.action == AuditAction::RecordExported && event.detail.contains("FHIR R4")));
 
         let json = pollster::block_on(export_record(&store, "person-margaret", false, "https://care.example.gov.uk", now, &random)).unwrap();
         let record: RecordExport = serde_json::from_slice(&json).unwrap();
         assert_eq!(record.format, export::FORMAT);
-        assert!(record.access_log.iter().any(|event| event.action == "record.exported"), "the earlier export is in the later one's log");
+        assert!(record.access_log.iter().any(|event| event.action == AuditAction::RecordExported), "the earlier export is in the later one's log");
         assert!(pollster::block_on(export_record(&store, "person-nobody", false, "https://x", now, &random)).is_err());
     }
 }

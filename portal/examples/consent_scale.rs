@@ -6,8 +6,9 @@
 
 use std::time::Instant;
 
+use carefront_shared::access::{Resource, decide};
 use carefront_shared::config::Config;
-use carefront_shared::consent::{Action, Actor, Category, Grant, Resource, decide};
+use carefront_shared::consent::{Action, Actor, Category, Grant};
 use carefront_shared::db::{Database, Statement, Value};
 use carefront_shared::domain::Role;
 use carefront_shared::sqlite::SqliteDatabase;

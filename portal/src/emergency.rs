@@ -364,7 +364,7 @@ impl Authority {
         let id = new_id(context.random);
         match self {
             Authority::Own(power) | Authority::ActFor(power) => power.event(id, action, None, detail),
-            Authority::Council { .. } => access::statutory_event(id, context.now, &person.id, Some(subject_id), action, None, detail),
+            Authority::Council { grant_id } => access::statutory_event(id, context.now, &person.id, Some((subject_id, grant_id)), action, None, detail),
         }
     }
 }
@@ -468,14 +468,15 @@ pub async fn change(context: &RequestContext<'_>, request: &Request, visit: &Vis
     match form.action.as_str() {
         "new" => turn_on(context, visit, person, subject_id, &authority, &path).await,
         "off" if authority.may_turn_off() => {
-            if context.store.live_emergency_code(subject_id).await?.is_some() {
-                let event =
-                    authority.event(context, person, subject_id, AuditAction::EmergencyCodeTurnedOff, "Turned off the emergency code. It no longer works.");
-                // The code's end and its line in the access log: both, or neither.
-                let recorder = Recorder::new();
-                recorder.store().turn_off_emergency_code(subject_id, &person.id, context.now).await?;
-                recorder.store().append_audit(&event).await?;
-                context.store.apply(&recorder.into_plan()).await?;
+            let event = authority.event(context, person, subject_id, AuditAction::EmergencyCodeTurnedOff, "Turned off the emergency code. It no longer works.");
+            // The code's end and its line in the access log: both, or neither (a code that is
+            // already off stops the plan at its guard: nothing to do).
+            let recorder = Recorder::new();
+            recorder.store().turn_off_emergency_code(subject_id, &person.id, context.now).await?;
+            recorder.store().append_audit(&event).await?;
+            match context.store.apply(&recorder.into_plan()).await {
+                Ok(()) | Err(DbError::Constraint(_)) => {}
+                Err(error) => return Err(error.into()),
             }
             see_other(&format!("{path}?done=off"))
         }

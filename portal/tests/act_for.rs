@@ -218,7 +218,7 @@ fn someone_acting_for_a_person_manages_their_grants_and_it_is_recorded_as_acting
     assert!(page(&sam.get("/people/person-1/access?done=stopped")).contains("Tom Okafor could see Margaret Okafor's medicines (stopped on 21 November 2026)."));
 
     // The audit trail: Sam, acting for Margaret, under his act-for grant.
-    let events = pollster::block_on(sam.store().audit_for_subject("person-1", 100)).unwrap();
+    let events = pollster::block_on(sam.store().audit_for_subject(&support::own_record("person-1"), 100)).unwrap();
     for action in ["grant.created", "grant.changed", "grant.revoked", "grants.viewed"] {
         let event = events.iter().find(|event| event.action == action).unwrap_or_else(|| panic!("{action} audited"));
         assert_eq!((event.actor_id.as_deref(), event.acting_for.as_deref()), (Some("person-sam"), Some("person-1")), "{action}");

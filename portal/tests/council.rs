@@ -95,7 +95,7 @@ fn the_council_sees_each_providers_evidence_and_nobody_else_does() {
     assert!(page.contains("1 of 2 (50%)"), "one of two people confirmed a discussion: {page}");
     assert!(page.contains("href=\"/people/person-2\""));
     assert!(text(&council.get("/home")).contains("Monitoring report"));
-    let log = block_on(store.audit_for_subject("person-1", 10)).unwrap();
+    let log = block_on(store.audit_for_subject(&support::own_record("person-1"), 10)).unwrap();
     assert!(log.iter().all(|event| event.action != "monitoring.viewed"), "the report is audited, but not as a look at one person's record");
 
     let provider = staff(&portal, "person-priya", Role::ProviderStaff, "org-care", 62);

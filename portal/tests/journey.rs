@@ -34,8 +34,8 @@ fn invitation_passkey_sign_out_sign_in_and_care_plan() {
     assert_eq!(home.status(), 200);
     let html = text(&home);
     assert!(html.contains("Your care") && html.contains("Care plan summary for Margaret Okafor") && html.contains("Every day at 8am"), "{html}");
-    let audit = pollster::block_on(portal.store().audit_for_subject(&person.id, 10)).unwrap();
-    let actions: Vec<&str> = audit.iter().map(|event| event.action.as_str()).collect();
+    let audit = pollster::block_on(portal.store().audit_for_subject(&support::own_record(&person.id), 10)).unwrap();
+    let actions: Vec<String> = audit.iter().map(|event| event.action.as_str().into_owned()).collect();
     assert_eq!(actions, ["care_plan.viewed", "passkey.registered", "invitation.accepted"]);
 
     let session_before = portal.cookies.borrow()["__Host-carefront_session"].clone();

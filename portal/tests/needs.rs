@@ -142,10 +142,10 @@ fn someone_acting_for_the_person_records_needs_as_a_acting_for_b() {
     assert_eq!(response.status(), 303, "{}", text(&response));
     let needs = block_on(portal.store().needs("person-1", false)).unwrap();
     assert!(needs.iter().all(|need| need.acting_for.as_deref() == Some("person-1") && need.recorded_by == "person-attorney"));
-    let log = block_on(portal.store().audit_for_subject("person-1", 20)).unwrap();
+    let log = block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 20)).unwrap();
     let change = log.iter().find(|event| event.action == "preferences.changed").unwrap();
     assert_eq!((change.actor_id.as_deref(), change.acting_for.as_deref()), (Some("person-attorney"), Some("person-1")));
-    assert!(change.basis.as_deref().unwrap().starts_with("grant:grant-person-attorney"));
+    assert!(change.basis.as_deref().unwrap().starts_with("act_for grant:grant-person-attorney"));
     // Margaret sees who recorded it, acting for her.
     let page = text(&portal.get("/people/person-1/needs"));
     assert!(page.contains("Recorded by Rep person-attorney (acting for you)"), "{page}");

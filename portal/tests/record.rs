@@ -42,7 +42,7 @@ fn the_person_reads_every_category_and_each_view_is_logged() {
         assert_eq!(response.status(), 200, "{page}");
         assert!(text(&response).contains(expected), "{page} shows {expected:?}: {}", text(&response));
     }
-    let log = block_on(portal.store().audit_for_subject("person-1", 100)).unwrap();
+    let log = block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 100)).unwrap();
     for category in ["care_plan", "service_user_guide", "medication", "visits_and_notes", "contacts", "documents"] {
         assert!(
             log.iter().any(|event| event.action == format!("{category}.viewed") && event.actor_id.as_deref() == Some("person-1")),
@@ -98,7 +98,7 @@ fn documents_download_as_attachments_with_their_own_type() {
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.body(), b"Home on 3 November with a frame.\n");
     assert_eq!(portal.get("/people/person-1/documents/doc-404").status(), 404);
-    let log = block_on(portal.store().audit_for_subject("person-1", 10)).unwrap();
+    let log = block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 10)).unwrap();
     assert!(log.iter().any(|event| event.detail.contains("opened the document") && event.detail.contains("Discharge summary")));
 }
 
@@ -115,7 +115,7 @@ fn a_family_carer_sees_only_what_was_granted_and_loses_it_at_once_on_revocation(
         assert_eq!(response.status(), 404, "{page} does not exist for her");
         assert!(!text(&response).contains("Margaret"), "a 404 names nobody");
     }
-    let log = block_on(portal.store().audit_for_subject("person-1", 100)).unwrap();
+    let log = block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 100)).unwrap();
     let hers: Vec<_> = log.iter().filter(|event| event.actor_id.as_deref() == Some("person-dana")).collect();
     assert!(hers.iter().any(|event| event.action == "medication.viewed" && event.basis.as_deref() == Some("grant:grant-person-dana (consent)")));
     assert!(hers.iter().all(|event| event.action != "visits_and_notes.viewed"), "refused reads are not views");
@@ -167,7 +167,7 @@ fn the_paper_copy_has_the_plan_medicines_allergies_and_access_and_records_who_pr
         assert!(page.contains(expected), "{expected}: {page}");
     }
     assert!(page.contains("No emergency code is turned on."));
-    let log = block_on(portal.store().audit_for_subject("person-1", 5)).unwrap();
+    let log = block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 5)).unwrap();
     assert!(log.iter().any(|event| event.action == "paper_copy.printed" && event.actor_id.as_deref() == Some("person-1")));
     assert!(!page.contains("app-large-print"));
     // Printed at the person's own size, whoever prints it.
@@ -207,11 +207,11 @@ fn the_paper_copy_carries_the_emergency_code_only_when_it_is_the_live_one() {
 fn paging_past_the_end_says_so_and_changes_nothing() {
     use base64::Engine as _;
     let portal = margaret();
-    let before = block_on(portal.store().audit_for_subject("person-1", 500)).unwrap().len();
+    let before = block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 500)).unwrap().len();
     let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("2000-01-01T00:00:00.000Z|visit-00");
     let response = portal.get(&format!("/people/person-1/visits?after={cursor}"));
     assert_eq!(response.status(), 200);
     assert!(text(&response).contains("There are no older visits."));
-    let after = block_on(portal.store().audit_for_subject("person-1", 500)).unwrap().len();
+    let after = block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 500)).unwrap().len();
     assert_eq!(after, before + 1, "only the view is logged");
 }

@@ -20,7 +20,9 @@ fn main() -> Result<(), String> {
     let db = SqliteDatabase::in_memory().map_err(|error| error.to_string())?;
     let store = SqlStore::new(&db);
     pollster::block_on(fixture::seed(&store)).map_err(|error| error.to_string())?;
-    let record = pollster::block_on(export::gather(&store, fixture::PERSON, fixture::now())).map_err(|error| error.to_string())?.ok_or("no fixture person")?;
+    let record = pollster::block_on(export::gather(&store, &fixture::everything(), true, fixture::now()))
+        .map_err(|error| error.to_string())?
+        .ok_or("no fixture person")?;
     let bytes = if json { record.to_json() } else { serde_json::to_vec_pretty(&export::fhir_bundle(&record, "https://care.example.gov.uk")) };
     let bytes = bytes.map_err(|error| error.to_string())?;
     match out {

@@ -118,6 +118,8 @@ pub enum Ground {
         /// The emergency access's id.
         access_id: String,
     },
+    /// The council's operator at the command line (`carefront-admin`), who holds the database.
+    Operator,
 }
 
 impl From<Allowed> for Ground {
@@ -135,6 +137,7 @@ impl fmt::Display for Ground {
             Ground::OwnRecord => f.write_str("own_record"),
             Ground::Grant { grant_id, basis } => write!(f, "grant:{grant_id} ({})", basis.as_str()),
             Ground::Emergency { access_id } => write!(f, "emergency_access:{access_id}"),
+            Ground::Operator => f.write_str("council administrator (carefront-admin)"),
         }
     }
 }
@@ -146,6 +149,8 @@ pub enum Holder {
     Actor(Actor),
     /// A clinician with the emergency code (no account).
     Clinician,
+    /// The council's operator at the command line.
+    Operator,
 }
 
 /// The decision's leave to do one action on some categories of one person's record. Only this
@@ -215,6 +220,19 @@ impl Permit {
         })
     }
 
+    /// The council operator's leave to read every category of a person's record from the
+    /// command line (seeding, exports). Only `carefront-admin` is built with it.
+    #[cfg(feature = "operator")]
+    pub fn operator(subject_id: &str, now: DateTime<Utc>) -> Permit {
+        Permit {
+            holder: Holder::Operator,
+            subject_id: subject_id.to_owned(),
+            action: Action::View,
+            grounds: Category::ALL.into_iter().map(|category| (category, Ground::Operator)).collect(),
+            at: now,
+        }
+    }
+
     /// Whose record it opens.
     pub fn subject_id(&self) -> &str {
         &self.subject_id
@@ -264,7 +282,7 @@ impl Permit {
             at: self.at,
             actor_id: match &self.holder {
                 Holder::Actor(actor) => Some(actor.person_id.clone()),
-                Holder::Clinician => None,
+                Holder::Clinician | Holder::Operator => None,
             },
             acting_for: None,
             subject_id: Some(self.subject_id.clone()),
@@ -287,7 +305,7 @@ impl Permit {
             at: self.at,
             actor_id: match &self.holder {
                 Holder::Actor(actor) => Some(actor.person_id.clone()),
-                Holder::Clinician => None,
+                Holder::Clinician | Holder::Operator => None,
             },
             acting_for: None,
             subject_id: Some(self.subject_id.clone()),
@@ -420,7 +438,7 @@ impl Power {
     /// changed, if one was).
     pub fn event(&self, id: String, action: AuditAction, changed: Option<&str>, detail: impl Into<String>) -> AuditEvent {
         let basis = match (&self.act_for, changed) {
-            (None, None) => None,
+            (None, None) => Some(Ground::OwnRecord.to_string()),
             (None, Some(changed)) => Some(format!("grant:{changed}")),
             (Some(power), Some(changed)) => Some(format!("grant:{changed}; act_for grant:{} ({})", power.id, power.basis.as_str())),
             (Some(power), None) => Some(format!("act_for grant:{} ({})", power.id, power.basis.as_str())),
@@ -467,25 +485,30 @@ pub fn own_event(id: String, at: DateTime<Utc>, person_id: &str, action: AuditAc
 }
 
 /// An act of the council's under its statutory duty (Care Act 2014) that is about nobody's
-/// record in particular, or about one (`subject_id`): monitoring, credentials, exports.
+/// record in particular, or about one (`subject_id`, under its statutory grant `grant_id`):
+/// monitoring, the emergency code.
 pub fn statutory_event(
     id: String,
     at: DateTime<Utc>,
     actor_id: &str,
-    subject_id: Option<&str>,
+    subject: Option<(&str, &str)>,
     action: AuditAction,
     category: Option<Category>,
     detail: impl Into<String>,
 ) -> AuditEvent {
+    let basis = match subject {
+        Some((_, grant_id)) => Ground::Grant { grant_id: grant_id.to_owned(), basis: Basis::StatutoryDuty }.to_string(),
+        None => Basis::StatutoryDuty.as_str().to_owned(),
+    };
     AuditEvent {
         id,
         at,
         actor_id: Some(actor_id.to_owned()),
         acting_for: None,
-        subject_id: subject_id.map(str::to_owned),
+        subject_id: subject.map(|(subject_id, _)| subject_id.to_owned()),
         action,
         category,
-        basis: Some(AuditBasis(Basis::StatutoryDuty.as_str().to_owned())),
+        basis: Some(AuditBasis(basis)),
         detail: detail.into(),
     }
 }
@@ -510,6 +533,14 @@ impl AuditBasis {
     /// As read back from the store (never made up by a handler).
     pub(crate) fn stored(text: String) -> AuditBasis {
         AuditBasis(text)
+    }
+}
+
+impl std::ops::Deref for AuditBasis {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
     }
 }
 
@@ -606,6 +637,24 @@ audit_actions! {
 impl fmt::Display for AuditAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.as_str())
+    }
+}
+
+impl PartialEq<&str> for AuditAction {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for AuditAction {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<str> for AuditAction {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
     }
 }
 

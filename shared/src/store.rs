@@ -198,7 +198,7 @@ impl<'a> SqlStore<'a> {
 
     /// Runs a plan guard (see [`Plan::guard`]): `false` if it stopped, because what it checks
     /// has changed. In a plan, the same statement stops the whole batch.
-    async fn guard(&self, sql: &str, params: &[Value]) -> Result<bool> {
+    pub(crate) async fn guard(&self, sql: &str, params: &[Value]) -> Result<bool> {
         let mut bound = vec![Value::Text(crate::plan::STALE.to_owned())];
         bound.extend_from_slice(params);
         match self.db.execute(sql, &bound).await {

@@ -6,7 +6,8 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use carefront_shared::consent::{Action, Actor, Basis, Category, Decision, Grant, Grantee, Resource, decide};
+use carefront_shared::access::{Decision, Resource, decide};
+use carefront_shared::consent::{Action, Actor, Basis, Category, Grant, Grantee};
 use carefront_shared::domain::Role;
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
@@ -157,7 +158,7 @@ proptest! {
     #[test]
     fn an_allowed_decision_names_a_live_grant_that_covers_it(actor in any_actor(), grants in prop::collection::vec(arbitrary_grant(), 0..6), resource in any_resource(), view in any::<bool>()) {
         let action = if view { Action::View } else { Action::Contribute };
-        if let Decision::Allow(carefront_shared::consent::Allowed::Grant { grant_id, .. }) = decide(&actor, SUBJECT, action, resource, &grants, now()) {
+        if let Decision::Allow(carefront_shared::access::Allowed::Grant { grant_id, .. }) = decide(&actor, SUBJECT, action, resource, &grants, now()) {
             // Generated ids may repeat: some grant with that id must be live and about the subject.
             prop_assert!(grants.iter().any(|grant| grant.id == grant_id
                 && grant.state(now()) == carefront_shared::consent::GrantState::Active

@@ -129,15 +129,29 @@ fn organisations_are_listed_by_name_and_audit_events_appended_together() {
         actor_id: Some("credential:ck_a".into()),
         acting_for: None,
         subject_id: Some(subject.into()),
-        action: "api.person_listed".into(),
+        action: carefront_shared::access::AuditAction::PersonListed,
         category: None,
-        basis: Some("grant:g".into()),
+        basis: Some((&carefront_shared::access::Ground::Grant { grant_id: "g".into(), basis: carefront_shared::consent::Basis::Consent }).into()),
         detail: "listed".into(),
     };
     block_on(store.append_audits(&[])).unwrap();
     block_on(store.append_audits(&[event("a1", "person-1"), event("a2", "person-2")])).unwrap();
-    assert_eq!(block_on(store.audit_for_subject("person-2", 10)).unwrap(), vec![event("a2", "person-2")]);
+    assert_eq!(block_on(store.audit_for_subject(&own_record("person-2"), 10)).unwrap(), vec![event("a2", "person-2")]);
     // All or none: a clash in the batch writes nothing.
     assert!(block_on(store.append_audits(&[event("a3", "person-3"), event("a1", "person-1")])).is_err());
-    assert!(block_on(store.audit_for_subject("person-3", 10)).unwrap().is_empty());
+    assert!(block_on(store.audit_for_subject(&own_record("person-3"), 10)).unwrap().is_empty());
+}
+
+/// Leave to read every category of a person's own record, as the person.
+fn own_record(person_id: &str) -> carefront_shared::access::Permit {
+    let actor = carefront_shared::consent::Actor { person_id: person_id.to_owned(), role: carefront_shared::domain::Role::ServiceUser, organisation_id: None };
+    carefront_shared::access::Permit::ask_each(
+        &actor,
+        person_id,
+        carefront_shared::consent::Action::View,
+        &carefront_shared::consent::Category::ALL,
+        &[],
+        now(),
+    )
+    .unwrap()
 }

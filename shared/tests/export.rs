@@ -23,7 +23,7 @@ fn record() -> RecordExport {
     let db = SqliteDatabase::in_memory().unwrap();
     let store = SqlStore::new(&db);
     block_on(fixture::seed(&store)).unwrap();
-    block_on(export::gather(&store, PERSON, now())).unwrap().unwrap()
+    block_on(export::gather(&store, &fixture::everything(), true, now())).unwrap().unwrap()
 }
 
 fn resources<'a>(bundle: &'a Value, resource_type: &str) -> Vec<&'a Value> {
@@ -82,7 +82,17 @@ fn gathering_takes_every_section_and_follows_every_page() {
     assert_eq!(export.sections().len(), 15, "{:?}", export.sections());
     assert_eq!(export.categories().len(), 8, "every category has something");
     let empty = SqliteDatabase::in_memory().unwrap();
-    assert!(block_on(export::gather(&SqlStore::new(&empty), "nobody", now())).unwrap().is_none());
+    let nobody = carefront_shared::consent::Actor { person_id: "nobody".into(), role: carefront_shared::domain::Role::ServiceUser, organisation_id: None };
+    let permit = carefront_shared::access::Permit::ask_each(
+        &nobody,
+        "nobody",
+        carefront_shared::consent::Action::View,
+        &carefront_shared::consent::Category::ALL,
+        &[],
+        now(),
+    )
+    .unwrap();
+    assert!(block_on(export::gather(&SqlStore::new(&empty), &permit, true, now())).unwrap().is_none());
 }
 
 #[test]

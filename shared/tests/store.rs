@@ -233,15 +233,15 @@ fn visits_page_newest_first_with_a_cursor_that_survives_new_entries() {
         assert!(block_on(store.upsert_visit(&visit(day, "person-1"))).unwrap());
     }
     block_on(store.upsert_visit(&visit(100, "person-2"))).unwrap();
-    let first = block_on(store.visits("person-1", None, 10)).unwrap();
+    let first = block_on(store.visits(&own_record("person-1"), None, 10)).unwrap();
     assert_eq!(first.items.iter().map(|v| v.note.as_str()).collect::<Vec<_>>()[..2], ["day 0", "day 1"]);
     let cursor = first.next.clone().unwrap();
     assert!(check_visit_cursor(&cursor).is_ok());
     // A new visit arriving between pages does not shift the next page.
     block_on(store.upsert_visit(&visit(-1, "person-1"))).unwrap();
-    let second = block_on(store.visits("person-1", Some(&cursor), 10)).unwrap();
+    let second = block_on(store.visits(&own_record("person-1"), Some(&cursor), 10)).unwrap();
     assert_eq!(second.items[0].note, "day 10");
-    let third = block_on(store.visits("person-1", second.next.as_deref(), 10)).unwrap();
+    let third = block_on(store.visits(&own_record("person-1"), second.next.as_deref(), 10)).unwrap();
     assert_eq!(third.items.len(), 5);
     assert_eq!(third.next, None);
     assert!(third.items.iter().all(|v| v.person_id == "person-1"), "never another person's visits");
@@ -271,7 +271,7 @@ fn administrations_are_append_only_and_a_retry_is_not_a_duplicate() {
         stopped_on: None,
     };
     block_on(store.upsert_medicine(&medicine)).unwrap();
-    assert_eq!(block_on(store.medicines("person-1")).unwrap(), [medicine]);
+    assert_eq!(block_on(store.medicines(&own_record("person-1"))).unwrap(), [medicine]);
     let entry = Administration {
         id: "mar-1".into(),
         person_id: "person-1".into(),
@@ -284,7 +284,7 @@ fn administrations_are_append_only_and_a_retry_is_not_a_duplicate() {
     };
     assert!(block_on(store.insert_administration(&entry)).unwrap());
     assert!(!block_on(store.insert_administration(&entry)).unwrap(), "the same id twice is one entry");
-    let entries = block_on(store.administrations("person-1", now() - Duration::days(1), now() + Duration::days(1))).unwrap();
+    let entries = block_on(store.administrations(&own_record("person-1"), now() - Duration::days(1), now() + Duration::days(1))).unwrap();
     assert_eq!(entries, std::slice::from_ref(&entry));
     let not_given_without_reason = Administration { id: "mar-2".into(), outcome: Outcome::NotGiven, reason: None, ..entry };
     assert!(block_on(store.insert_administration(&not_given_without_reason)).is_err(), "the schema wants a reason");
@@ -382,4 +382,18 @@ fn a_comment_is_answered_once_per_version() {
     assert_eq!((current.status, current.response.as_deref()), (CommentStatus::Corrected, Some("Removed from the list.")));
     assert!(block_on(store.answer_comment("person-1", "c1", 2, &Answer { status: CommentStatus::Open, response: "x", responded_by: "y" }, now())).is_err());
     assert!(block_on(db.execute("DELETE FROM comments", &[])).is_err());
+}
+
+/// Leave to read every category of a person's own record, as the person.
+fn own_record(person_id: &str) -> carefront_shared::access::Permit {
+    let actor = carefront_shared::consent::Actor { person_id: person_id.to_owned(), role: carefront_shared::domain::Role::ServiceUser, organisation_id: None };
+    carefront_shared::access::Permit::ask_each(
+        &actor,
+        person_id,
+        carefront_shared::consent::Action::View,
+        &carefront_shared::consent::Category::ALL,
+        &[],
+        now(),
+    )
+    .unwrap()
 }

@@ -159,6 +159,10 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
         webauthn_handle: carefront_shared::random::new_uuid(context.random),
         created_at: context.now,
     };
+    // A date means "until the end of that day", except on the day the actor's own access ends:
+    // then it ends with theirs.
+    let own_end = subject.power.ceiling(&subject.grants).and_then(|ceiling| ceiling.ends_at);
+    let ends = ends.map(|ends| own_end.filter(|limit| *limit < ends && limit.date_naive() == ends.date_naive()).unwrap_or(ends));
     let mut actions = BTreeSet::from([Action::View]);
     if form.contribute {
         actions.insert(Action::Contribute);

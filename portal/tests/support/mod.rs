@@ -45,6 +45,21 @@ pub fn start_time() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z").unwrap().with_timezone(&Utc)
 }
 
+/// Leave to read every category of a person's own record, as the person (for tests reading the
+/// store directly).
+pub fn own_record(person_id: &str) -> carefront_shared::access::Permit {
+    let actor = carefront_shared::consent::Actor { person_id: person_id.to_owned(), role: Role::ServiceUser, organisation_id: None };
+    carefront_shared::access::Permit::ask_each(
+        &actor,
+        person_id,
+        carefront_shared::consent::Action::View,
+        &carefront_shared::consent::Category::ALL,
+        &[],
+        start_time(),
+    )
+    .expect("a person may read their own record")
+}
+
 /// A database that is down.
 pub struct DownDatabase;
 

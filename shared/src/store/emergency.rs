@@ -107,7 +107,14 @@ impl EmergencyStore for SqlStore<'_> {
     }
 
     async fn turn_off_emergency_code(&self, person_id: &str, ended_by: &str, now: DateTime<Utc>) -> Result<bool> {
-        if self.live_emergency_code(person_id).await?.is_none() {
+        // A guard, not a read: in a plan, turning off a code that is already off stops the plan.
+        if !self
+            .guard(
+                "INSERT INTO plan_guards (reason) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM emergency_codes WHERE person_id = ?2 AND ended_at IS NULL)",
+                &[person_id.into()],
+            )
+            .await?
+        {
             return Ok(false);
         }
         self.db

@@ -332,11 +332,17 @@ pub async fn seed(store: &dyn Store) -> Result<(), StoreError> {
             actor_id: Some("person-dan".into()),
             acting_for: None,
             subject_id: Some(PERSON.into()),
-            action: "care_plan.viewed".into(),
-            category: Some("care_plan".into()),
-            basis: Some("grant:grant-council (statutory_duty)".into()),
+            action: carefront_shared::access::AuditAction::Viewed(Category::CarePlan),
+            category: Some(Category::CarePlan),
+            basis: Some((&carefront_shared::access::Ground::Grant { grant_id: "grant-council".into(), basis: Basis::StatutoryDuty }).into()),
             detail: "looked at the care plan".into(),
         })
         .await?;
     Ok(())
+}
+
+/// Leave to read every category of the fixture person's record, as the person.
+pub fn everything() -> carefront_shared::access::Permit {
+    let actor = carefront_shared::consent::Actor { person_id: PERSON.to_owned(), role: carefront_shared::domain::Role::ServiceUser, organisation_id: None };
+    carefront_shared::access::Permit::ask_each(&actor, PERSON, carefront_shared::consent::Action::View, &Category::ALL, &[], now()).expect("own record")
 }
