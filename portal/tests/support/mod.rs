@@ -60,6 +60,55 @@ pub fn own_record(person_id: &str) -> carefront_shared::access::Permit {
     .expect("a person may read their own record")
 }
 
+/// A database whose Nth statement from when `countdown` is set fails, once — whether it runs
+/// alone or inside a batch (then the real batch runs with that statement replaced by one the
+/// database refuses, so its transaction is the one under test). Reads are not counted.
+pub struct FailNth<'a> {
+    pub inner: &'a dyn Database,
+    pub countdown: &'a Cell<Option<usize>>,
+}
+
+impl FailNth<'_> {
+    /// Whether the next statement is the one to fail.
+    fn tick(&self) -> bool {
+        match self.countdown.get() {
+            Some(1) => {
+                self.countdown.set(None);
+                true
+            }
+            Some(n) => {
+                self.countdown.set(Some(n - 1));
+                false
+            }
+            None => false,
+        }
+    }
+}
+
+const REFUSED: &str = "INSERT INTO no_such_table_injected_failure (x) VALUES (1)";
+
+#[async_trait::async_trait(?Send)]
+impl Database for FailNth<'_> {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        self.inner.query(sql, params).await
+    }
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        if self.tick() {
+            return self.inner.execute(REFUSED, &[]).await;
+        }
+        self.inner.execute(sql, params).await
+    }
+    async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
+        let mut run = statements.to_vec();
+        for statement in &mut run {
+            if self.tick() {
+                *statement = Statement { sql: REFUSED.into(), params: Vec::new() };
+            }
+        }
+        self.inner.batch(&run).await
+    }
+}
+
 /// A database that is down.
 pub struct DownDatabase;
 
@@ -79,6 +128,8 @@ impl Database for DownDatabase {
 /// One browser talking to the portal.
 pub struct Portal {
     pub db: Rc<SqliteDatabase>,
+    /// When set, the Nth statement the portal runs from now on fails (once): see [`FailNth`].
+    pub fail_at: Rc<Cell<Option<usize>>>,
     pub config: Config,
     pub random: SeededRandom,
     pub now: Rc<Cell<DateTime<Utc>>>,
@@ -90,6 +141,7 @@ impl Portal {
     pub fn new() -> Portal {
         Portal {
             db: Rc::new(SqliteDatabase::in_memory().unwrap()),
+            fail_at: Rc::default(),
             config: config(),
             random: SeededRandom::new(42),
             now: Rc::new(Cell::new(start_time())),
@@ -139,7 +191,7 @@ impl Portal {
 
     /// Another browser on the same database and clock, with its own cookies and randomness.
     pub fn other_browser(&self, seed: u64) -> Portal {
-        Portal { db: Rc::clone(&self.db), now: Rc::clone(&self.now), random: SeededRandom::new(seed), ..Portal::new() }
+        Portal { db: Rc::clone(&self.db), fail_at: Rc::clone(&self.fail_at), now: Rc::clone(&self.now), random: SeededRandom::new(seed), ..Portal::new() }
     }
 
     /// Sends a request with this browser's cookies and keeps the cookies it sets.
@@ -150,7 +202,8 @@ impl Portal {
             request = request.header("cookie", cookie_header.join("; "));
         }
         let request: Request = request.body(body).unwrap();
-        let store = self.store();
+        let failing = FailNth { inner: &*self.db, countdown: &self.fail_at };
+        let store = SqlStore::new(&failing);
         let context = RequestContext { store: &store, config: &self.config, now: self.now.get(), random: &self.random, client: Some(self.source.clone()) };
         let response = pollster::block_on(handle(&context, request));
         for value in response.headers().get_all("set-cookie") {
