@@ -86,7 +86,10 @@ impl PortalError {
             PortalError::PayloadTooLarge => ("What you sent is too large", vec!["Go back, shorten it and try again.".into()]),
             PortalError::TooManyRequests { retry_after } => (
                 "Too many attempts",
-                vec![format!("There have been too many attempts from your device or network. Wait {}, then try again.", crate::limits::wait_words(*retry_after))],
+                vec![format!(
+                    "There have been too many attempts from your device or network. Wait {}, then try again.",
+                    crate::limits::wait_words(*retry_after)
+                )],
             ),
             PortalError::SignInRequired => ("You need to sign in", vec!["Sign in to see this page.".into()]),
             PortalError::Passkey(error) => ("There is a problem with your passkey", vec![passkey_advice(error).into()]),

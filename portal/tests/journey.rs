@@ -220,8 +220,10 @@ fn finding_9_expired_ceremonies_are_purged() {
     assert_eq!(portal.post_json("/sign-in/options", &csrf, &serde_json::json!({})).status(), 200);
     assert_eq!(count(&portal, "ceremonies"), 1, "only the new ceremony is left");
     // Nor do counts of windows that have ended pile up.
-    let stale = pollster::block_on(portal.db.query("SELECT COUNT(*) FROM rate_limits WHERE window_start < ?1", &[time_text(portal.now.get() - Duration::minutes(15)).into()]))
-        .unwrap()[0]
+    let stale = pollster::block_on(
+        portal.db.query("SELECT COUNT(*) FROM rate_limits WHERE window_start < ?1", &[time_text(portal.now.get() - Duration::minutes(15)).into()]),
+    )
+    .unwrap()[0]
         .integer(0)
         .unwrap();
     assert_eq!(stale, 0);
