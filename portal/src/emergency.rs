@@ -17,9 +17,9 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
 use carefront_shared::domain::{AuditEvent, Person, Role};
 use carefront_shared::emergency::{
-    self, AccessState, Clinician, ClinicianProblem, CodeRefusal, EmergencyAccess, EmergencyCode, EmergencyCodeRecord, MAX_ATTEMPTS_PER_SOURCE,
-    MAX_FAILED_ATTEMPTS,
+    self, AccessState, Clinician, ClinicianProblem, CodeRefusal, EmergencyAccess, EmergencyCode, EmergencyCodeRecord, MAX_FAILED_ATTEMPTS,
 };
+use carefront_shared::limits::CodeKind;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::session;
@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::care::{self, Supported};
 use crate::error::PortalError;
+use crate::limits::{self, CodeTry, Counted};
 use crate::visit::Visit;
 use crate::web::{self, cookie};
 use crate::{Request, Response, page_with_status};
@@ -148,15 +149,12 @@ pub async fn entry_page(context: &RequestContext<'_>, request: &Request, visit: 
     page_with_status(context, visit, StatusCode::OK, "emergency_form.html", context! { form => CodeForm::default(), notice, open })
 }
 
-/// POST /emergency: checks the code (limited per source, and locked per code after repeated
-/// wrong tries) and, if it is good, opens four hours of read-only access in this browser.
+/// POST /emergency: checks the code (wrong tries are slowed per source and code, and lock the
+/// code after many from anywhere) and, if it is good, opens four hours of read-only access in
+/// this browser. A right code is never refused for wrong tries from other sources or at other
+/// codes.
 pub async fn use_code(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
     let form: CodeForm = web::form(request)?;
-    let source = format!("emergency:{}", context.client.as_deref().unwrap_or("unknown"));
-    if context.store.count_attempt(&source, emergency::window_start(context.now)).await? > MAX_ATTEMPTS_PER_SOURCE {
-        let errors = code_error("Too many codes have been tried from this device. Wait 15 minutes, then try again");
-        return form_page(context, visit, StatusCode::TOO_MANY_REQUESTS, &form, errors, None);
-    }
     let code = EmergencyCode::parse(&form.code);
     let clinician = Clinician::parse(&form.name, &form.role, &form.organisation);
     let (code, clinician) = match (code, clinician) {
@@ -173,15 +171,36 @@ pub async fn use_code(context: &RequestContext<'_>, request: &Request, visit: &m
         }
     };
     let candidates = context.store.emergency_codes_by_selector(code.selector()).await?;
+    // Only a code that exists can be guessed at, so only tries at one are counted (a guess
+    // that matches nothing still gets the same answer as a near miss).
+    let counted = if candidates.is_empty() {
+        None
+    } else {
+        match limits::count_code_try(context, CodeKind::Emergency, code.selector()).await? {
+            Counted::Check(counted) => Some(counted),
+            Counted::Slowed(retry_after) => {
+                let message = format!(
+                    "Too many wrong codes have been tried for this emergency code from this device or network. Wait {}, then try again",
+                    limits::wait_words(retry_after)
+                );
+                let page = form_page(context, visit, StatusCode::TOO_MANY_REQUESTS, &form, code_error(&message), None)?;
+                return Ok(limits::with_retry_after(page, retry_after));
+            }
+        }
+    };
     let record = match emergency::check(&candidates, &code) {
         Ok(record) => record.clone(),
         Err(refusal) => {
-            if refusal == CodeRefusal::NotRecognised {
-                count_wrong_code(context, &candidates).await?;
+            match refusal {
+                CodeRefusal::NotRecognised => count_wrong_code(context, &candidates).await?,
+                // The right code, only no longer in use: no guess.
+                CodeRefusal::NoLongerInUse => forgive(context, counted).await?,
+                CodeRefusal::Locked => {}
             }
             return refuse(context, visit, &form, refusal);
         }
     };
+    forgive(context, counted).await?;
     let minted = session::mint(&context.config.session_key, ACCESS_PURPOSE, context.random);
     let access = EmergencyAccess::start(&record, clinician, minted.id_hash, context.now, context.random);
     match context.store.insert_emergency_access(&access).await {
@@ -198,6 +217,13 @@ pub async fn use_code(context: &RequestContext<'_>, request: &Request, visit: &m
     context.store.append_audit(&clinician_event(context, &access, AuditAction::EmergencyAccessStarted, detail)?).await?;
     visit.add_cookie(access_cookie(&minted.cookie_value, emergency::ACCESS_LIFETIME.num_seconds()));
     Ok(web::redirect("/emergency/record"))
+}
+
+async fn forgive(context: &RequestContext<'_>, counted: Option<CodeTry>) -> Result<(), PortalError> {
+    match counted {
+        Some(counted) => counted.was_right(context).await,
+        None => Ok(()),
+    }
 }
 
 /// Counts a wrong code against each live code with its selector; the try that locks one is

@@ -4,17 +4,18 @@ use carefront_shared::access::{self, AuditAction};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
 use carefront_shared::domain::{CeremonyKind, CeremonyRecord, PasskeyRecord, Person};
-use carefront_shared::invitation::{self, InvitationCode, InvitationRefusal, MAX_ATTEMPTS_PER_SOURCE, RATE_WINDOW};
+use carefront_shared::invitation::{self, InvitationCode, InvitationRefusal};
+use carefront_shared::limits::{CodeKind, StartKind};
 use carefront_shared::passkey::{self, CEREMONY_LIFETIME, ENROLMENT_LIFETIME, PasskeyError, RelyingParty};
 use carefront_shared::random::new_id;
 use carefront_shared::session;
 use carefront_shared::webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
-use chrono::{DateTime, Utc};
 use http::StatusCode;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use crate::error::PortalError;
+use crate::limits::{self, CodeTry, Counted};
 use crate::visit::Visit;
 use crate::web::{self, cookie, set_cookie};
 use crate::{Request, Response, page, page_with_status};
@@ -42,29 +43,45 @@ pub fn invitation_page(context: &RequestContext<'_>, request: &Request, visit: &
     page(context, visit, "invitation.html", context! { code })
 }
 
-/// POST /invitation: checks the code (rate-limited per source and per invitation) and, if it
-/// is good, lets this browser create the person's first passkey.
+/// POST /invitation: checks the code (wrong tries are slowed per source and invitation, and
+/// lock the invitation after many from anywhere) and, if it is good, lets this browser create
+/// the person's first passkey.
 pub async fn accept_invitation(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
     let form: InvitationForm = web::form(request)?;
-    let window_start = window_start(context.now);
-    if context.store.count_attempt(&format!("invitation:{}", context.client.as_deref().unwrap_or("unknown")), window_start).await? > MAX_ATTEMPTS_PER_SOURCE {
-        return Err(PortalError::TooManyRequests);
-    }
     let Some(code) = InvitationCode::parse(&form.code) else {
         return refuse_code(
             context,
             visit,
             &form.code,
             StatusCode::BAD_REQUEST,
-            "Enter the invitation code as it is written, for example 7K2M-QX4D-9RTB-H3VW-ZP6N",
+            "Enter the invitation code as it is written, for example 7K2M-QX4D-9RTB-H3VW-ZP6N-5GJA-CE8F-1MKS-TV3Q",
         );
     };
     let found = context.store.invitation_by_selector(code.selector()).await?;
+    // Only an invitation that exists can be guessed at, so only tries at one are counted.
+    let counted = if found.is_none() {
+        None
+    } else {
+        match limits::count_code_try(context, CodeKind::Invitation, code.selector()).await? {
+            Counted::Check(counted) => Some(counted),
+            Counted::Slowed(retry_after) => {
+                let message = format!(
+                    "Too many wrong codes have been tried for this invitation from this device or network. Wait {}, then try again",
+                    limits::wait_words(retry_after)
+                );
+                let page = refuse_code(context, visit, &form.code, StatusCode::TOO_MANY_REQUESTS, &message)?;
+                return Ok(limits::with_retry_after(page, retry_after));
+            }
+        }
+    };
     match invitation::check(found.as_ref(), &code, context.now) {
-        Ok(()) => {}
+        Ok(()) => forgive(context, counted).await?,
         Err(refusal) => {
-            if let (InvitationRefusal::NotRecognised, Some(found)) = (refusal, &found) {
-                context.store.record_failed_invitation_attempt(&found.id).await?;
+            match (refusal, &found) {
+                (InvitationRefusal::NotRecognised, Some(found)) => context.store.record_failed_invitation_attempt(&found.id).await?,
+                // The right code, only used or out of time: no guess.
+                (InvitationRefusal::AlreadyUsed | InvitationRefusal::Expired, _) => forgive(context, counted).await?,
+                _ => {}
             }
             let (status, message) = match refusal {
                 InvitationRefusal::NotRecognised => (StatusCode::BAD_REQUEST, "This invitation code was not recognised. Check it and try again"),
@@ -80,7 +97,7 @@ pub async fn accept_invitation(context: &RequestContext<'_>, request: &Request, 
         }
     }
     let Some(invitation) = found else { return Err(PortalError::Internal("accepted invitation vanished".into())) };
-    context.store.delete_expired_ceremonies(context.now).await?;
+    limits::count_start(context, StartKind::Enrol).await?;
     let minted = session::mint(&context.config.session_key, ENROL_PURPOSE, context.random);
     context
         .store
@@ -104,10 +121,11 @@ fn refuse_code(context: &RequestContext<'_>, visit: &Visit, code: &str, status: 
     page_with_status(context, visit, status, "invitation.html", context! { code, error })
 }
 
-/// The start of the fixed rate-limit window `now` falls in.
-fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    let seconds = RATE_WINDOW.num_seconds();
-    DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(seconds), 0).unwrap_or(now)
+async fn forgive(context: &RequestContext<'_>, counted: Option<CodeTry>) -> Result<(), PortalError> {
+    match counted {
+        Some(counted) => counted.was_right(context).await,
+        None => Ok(()),
+    }
 }
 
 /// The accepted invitation this browser holds, if it is still live.
@@ -142,6 +160,10 @@ pub async fn create_passkey_page(context: &RequestContext<'_>, request: &Request
 pub async fn registration_options(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
     let (person, enrolment) = registrant(context, request, visit).await?;
     let existing = context.store.passkeys(&person.id).await?;
+    if enrolment.is_some() {
+        // Enrolling needs no session: its starts are limited per source.
+        limits::count_start(context, StartKind::Enrol).await?;
+    }
     let (options, state) = RelyingParty::new(context.config)?.start_registration(&person, &existing)?;
     let invitation_id = enrolment.and_then(|enrolment| enrolment.invitation_id);
     begin_ceremony(context, visit, CeremonyKind::Register, Some(person.id), invitation_id, state).await?;
@@ -197,8 +219,10 @@ pub fn sign_in_page(context: &RequestContext<'_>, request: &Request, visit: &Vis
     page(context, visit, "sign_in.html", context! { notice })
 }
 
-/// POST /sign-in/options: starts a username-less sign-in.
+/// POST /sign-in/options: starts a username-less sign-in (limited per source: each start
+/// writes a ceremony row before anyone is known).
 pub async fn authentication_options(context: &RequestContext<'_>, visit: &mut Visit) -> Result<Response, PortalError> {
+    limits::count_start(context, StartKind::SignIn).await?;
     let (options, state) = RelyingParty::new(context.config)?.start_authentication()?;
     begin_ceremony(context, visit, CeremonyKind::Authenticate, None, None, state).await?;
     web::json(StatusCode::OK, &options)
@@ -265,7 +289,7 @@ async fn begin_ceremony(
     invitation_id: Option<String>,
     state: String,
 ) -> Result<(), PortalError> {
-    context.store.delete_expired_ceremonies(context.now).await?;
+    // Storing it also clears away expired ceremonies, in the same batch.
     let minted = session::mint(&context.config.session_key, CEREMONY_PURPOSE, context.random);
     context
         .store

@@ -30,7 +30,10 @@ pub enum PortalError {
     PayloadTooLarge,
     /// Too many attempts from this source; try again later.
     #[error("too many attempts")]
-    TooManyRequests,
+    TooManyRequests {
+        /// Seconds until the limit's window ends (the `Retry-After` header).
+        retry_after: i64,
+    },
     /// The page needs a signed-in person.
     #[error("sign-in required")]
     SignInRequired,
@@ -54,7 +57,7 @@ impl PortalError {
             PortalError::NotFound => StatusCode::NOT_FOUND,
             PortalError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             PortalError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            PortalError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            PortalError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             PortalError::SignInRequired => StatusCode::UNAUTHORIZED,
             PortalError::Passkey(PasskeyError::Configuration(_) | PasskeyError::State(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             PortalError::Passkey(_) => StatusCode::BAD_REQUEST,
@@ -81,7 +84,13 @@ impl PortalError {
             ),
             PortalError::MethodNotAllowed(_) => ("Sorry, that did not work", vec!["This page cannot be used that way. Go back and try again.".into()]),
             PortalError::PayloadTooLarge => ("What you sent is too large", vec!["Go back, shorten it and try again.".into()]),
-            PortalError::TooManyRequests => ("Too many attempts", vec!["You have tried too many times. Wait 15 minutes, then try again.".into()]),
+            PortalError::TooManyRequests { retry_after } => (
+                "Too many attempts",
+                vec![format!(
+                    "There have been too many attempts from your device or network. Wait {}, then try again.",
+                    crate::limits::wait_words(*retry_after)
+                )],
+            ),
             PortalError::SignInRequired => ("You need to sign in", vec!["Sign in to see this page.".into()]),
             PortalError::Passkey(error) => ("There is a problem with your passkey", vec![passkey_advice(error).into()]),
             PortalError::Store(DbError::Unavailable(_)) => (
@@ -92,6 +101,14 @@ impl PortalError {
                 ],
             ),
             PortalError::Store(_) | PortalError::Internal(_) => ("Sorry, there is a problem with the service", vec!["Try again later.".into()]),
+        }
+    }
+
+    /// Seconds the client should wait before trying again, for `Retry-After`.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            PortalError::TooManyRequests { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 

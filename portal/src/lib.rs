@@ -12,6 +12,7 @@ mod emergency;
 mod enrolment;
 pub mod error;
 mod export;
+mod limits;
 mod needs;
 mod pages;
 mod print;
@@ -229,6 +230,9 @@ fn error_response(context: &RequestContext<'_>, request: &Request, visit: &Visit
     *response.status_mut() = error.status();
     if let PortalError::MethodNotAllowed(allowed) = error {
         response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static(allowed));
+    }
+    if let Some(seconds) = error.retry_after() {
+        response = limits::with_retry_after(response, seconds);
     }
     response
 }

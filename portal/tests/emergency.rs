@@ -14,7 +14,9 @@ use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::Database;
 use carefront_shared::domain::{AuditEvent, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::emergency::{self, MAX_FAILED_ATTEMPTS};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
+use carefront_shared::limits::MAX_FAILURES_PER_SOURCE;
 use carefront_shared::record::{Allergy, CareVisit, EmergencySummary, Medicine, VisitStatus};
 use carefront_shared::store::{EmergencyStore, RecordStore, Store};
 use chrono::{Duration, NaiveDate, NaiveTime};
@@ -337,8 +339,7 @@ fn wrong_codes_lock_the_code_until_a_new_one_is_turned_on() {
     let world = setup();
     let code = turn_on(&world.margaret, "/emergency-code");
     let phone = paramedic(&world, 7);
-    let last = code.chars().last().unwrap();
-    let wrong = format!("{}{}", &code[..code.len() - 1], if last == '0' { '1' } else { '0' });
+    let wrong = near_miss(&code);
     let stranger = "ZZZZ-ZZZZ-ZZZZ-ZZZZ";
     let unknown = enter_as_alex(&phone, stranger);
     let near = enter_as_alex(&phone, &wrong);
@@ -347,11 +348,12 @@ fn wrong_codes_lock_the_code_until_a_new_one_is_turned_on() {
     let message = "This emergency code was not recognised. Check it and try again";
     assert!(html(&unknown).contains(message) && html(&near).contains(message));
     assert_eq!(html(&unknown).replace(stranger, "CODE"), html(&near).replace(&wrong, "CODE"), "nothing tells the two apart");
-    for _ in 0..4 {
-        assert_eq!(enter_as_alex(&phone, &wrong).status(), 400);
+    // Wrong codes from many places add up against the code itself.
+    for attempt in 1..MAX_FAILED_ATTEMPTS {
+        assert_eq!(enter_as_alex(&paramedic(&world, 100 + u64::try_from(attempt).unwrap()), &wrong).status(), 400);
     }
-    // Five wrong tries: now even the right code is refused.
-    let locked = enter_as_alex(&phone, &code);
+    // Now even the right code is refused, from anywhere.
+    let locked = enter_as_alex(&paramedic(&world, 99), &code);
     assert_eq!(locked.status(), 429);
     assert!(html(&locked).contains("locked"));
     assert_eq!(count(&world.margaret, "emergency_accesses"), 0);
@@ -362,7 +364,7 @@ fn wrong_codes_lock_the_code_until_a_new_one_is_turned_on() {
 
     let new_code = turn_on(&world.margaret, "/emergency-code");
     assert_eq!(enter_as_alex(&phone, &new_code).status(), 303, "the new code works");
-    assert_eq!(enter_as_alex(&phone, &code).status(), 410, "the old one does not");
+    assert_eq!(enter_as_alex(&paramedic(&world, 98), &code).status(), 410, "the old one does not");
 }
 
 #[test]
@@ -398,22 +400,68 @@ fn turning_the_code_off_stops_it() {
     assert_eq!(world.margaret.post_form("/emergency-code", &[("csrf", &csrf), ("action", "explode")]).status(), 400);
 }
 
+/// `code` with its last character changed: the same selector, a wrong secret.
+fn near_miss(code: &str) -> String {
+    let last = code.chars().last().unwrap();
+    format!("{}{}", &code[..code.len() - 1], if last == '0' { '1' } else { '0' })
+}
+
+/// A well-formed code no one holds, different for each `n` (selector and all).
+fn stranger_code(n: usize) -> String {
+    format!("{n:04}-ZZZZ-ZZZZ-ZZZZ")
+}
+
 #[test]
-fn too_many_attempts_from_one_source_are_refused() {
+fn finding_6_a_correct_emergency_code_is_never_refused_for_others_failures() {
     let world = setup();
     let code = turn_on(&world.margaret, "/emergency-code");
-    let phone = paramedic(&world, 10);
-    let statuses: Vec<u16> = (0..20).map(|_| enter_as_alex(&phone, "ZZZZ-ZZZZ-ZZZZ-ZZZZ").status().as_u16()).collect();
+    // A care home: everyone behind one address. Someone there tries 25 codes that are nobody's.
+    let care_home = "198.51.100.40";
+    let neighbour = Portal { source: care_home.into(), ..world.margaret.other_browser(40) };
+    let statuses: Vec<u16> = (0..25).map(|n| enter_as_alex(&neighbour, &stranger_code(n)).status().as_u16()).collect();
     assert!(statuses.iter().all(|status| *status == 400), "{statuses:?}");
-    let limited = enter_as_alex(&phone, &code);
-    assert_eq!(limited.status(), 429);
-    assert!(html(&limited).contains("Too many codes have been tried from this device"));
+    // Elsewhere, people get Margaret's code wrong now and then (too few to lock it).
+    for seed in 41..45 {
+        assert_eq!(enter_as_alex(&paramedic(&world, seed), &near_miss(&code)).status(), 400);
+    }
+    // The paramedic in the care home, with the right code, is let in.
+    let phone = Portal { source: care_home.into(), ..world.margaret.other_browser(45) };
+    let response = enter_as_alex(&phone, &code);
+    assert_eq!(response.status(), 303, "{}", html(&response));
+    assert_eq!(get(&phone, "/emergency/record").status(), 200);
+}
+
+#[test]
+fn finding_6_failures_are_keyed_on_source_and_code() {
+    let world = setup();
+    let code = turn_on(&world.margaret, "/emergency-code");
+    // Sam has a code of his own (issued straight into the store).
+    let (record, sams_code) = emergency::issue("person-sam", "person-sam", "own_record", world.margaret.now.get(), &world.margaret.random);
+    pollster::block_on(world.margaret.store().replace_emergency_code(&record)).unwrap();
+    let guesser = paramedic(&world, 50);
+    for _ in 0..MAX_FAILURES_PER_SOURCE {
+        assert_eq!(enter_as_alex(&guesser, &near_miss(&code)).status(), 400);
+    }
+    // Guessing is slowed: this source's next try at this code is not even checked, right or wrong.
+    let slowed = enter_as_alex(&guesser, &code);
+    assert_eq!(slowed.status(), 429, "{}", html(&slowed));
+    assert!(html(&slowed).contains("Too many wrong codes have been tried for this emergency code from this device"), "{}", html(&slowed));
+    let retry_after: i64 = slowed.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=15 * 60).contains(&retry_after), "{retry_after}");
     assert_eq!(count(&world.margaret, "emergency_accesses"), 0);
-    // Another source is not held up, and the code itself is not locked by strangers' guesses.
-    assert_eq!(enter_as_alex(&paramedic(&world, 11), &code).status(), 303);
+    // The same source's other codes are not held up...
+    assert_eq!(enter_as_alex(&guesser, &sams_code.to_string()).status(), 303);
+    // ...nor is anyone else with this one, and the code is not locked.
+    assert_eq!(enter_as_alex(&paramedic(&world, 51), &code).status(), 303);
+    assert!(!audit(&world.margaret, "person-1").iter().any(|event| event.action == "emergency.code_locked"));
+    // A right code gives back its try: a clinician who gets in is never counted as guessing.
+    let careful = paramedic(&world, 52);
+    for _ in 0..MAX_FAILURES_PER_SOURCE + 1 {
+        assert_eq!(enter_as_alex(&careful, &code).status(), 303);
+    }
     // The window moves on.
     world.margaret.advance(Duration::minutes(15));
-    assert_eq!(enter_as_alex(&phone, &code).status(), 303);
+    assert_eq!(enter_as_alex(&guesser, &code).status(), 303);
 }
 
 #[test]

@@ -5,9 +5,16 @@
 
 mod support;
 
-use carefront_shared::store::Store;
+use carefront_shared::db::Database;
+use carefront_shared::invitation::{self, InvitationCode};
+use carefront_shared::limits::{self, MAX_FAILURES_PER_SOURCE};
+use carefront_shared::store::{Store, time_text};
 use chrono::Duration;
 use support::{Portal, ResidentSoftPasskey, csrf_in, text};
+
+fn count(portal: &Portal, table: &str) -> i64 {
+    pollster::block_on(portal.db.query(&format!("SELECT COUNT(*) FROM {table}"), &[])).unwrap()[0].integer(0).unwrap()
+}
 
 fn enrolled(portal: &Portal, id: &str, name: &str) -> ResidentSoftPasskey {
     let (_, code) = portal.person_with_invitation(id, name);
@@ -36,7 +43,11 @@ fn invitation_passkey_sign_out_sign_in_and_care_plan() {
     assert!(html.contains("Your care") && html.contains("Care plan summary for Margaret Okafor") && html.contains("Every day at 8am"), "{html}");
     let audit = pollster::block_on(portal.store().audit_for_subject(&support::own_record(&person.id), 10)).unwrap();
     let actions: Vec<String> = audit.iter().map(|event| event.action.as_str().into_owned()).collect();
-    assert_eq!(actions, ["care_plan.viewed", "passkey.registered", "invitation.accepted"]);
+    // The enrolment's two events share a time, so their order is the ids'.
+    assert_eq!(actions[0], "care_plan.viewed");
+    let mut enrolment = actions[1..].to_vec();
+    enrolment.sort_unstable();
+    assert_eq!(enrolment, ["invitation.accepted", "passkey.registered"]);
 
     let session_before = portal.cookies.borrow()["__Host-carefront_session"].clone();
     let csrf = csrf_in(&html).unwrap();
@@ -99,29 +110,123 @@ fn an_invitation_is_single_use() {
     assert!(text(&again).contains("already been used"));
 }
 
+/// `code` with its last character changed: the same selector, a wrong secret.
+fn near_miss(code: &str) -> String {
+    let last = code.chars().last().unwrap();
+    format!("{}{}", &code[..code.len() - 1], if last == '0' { '1' } else { '0' })
+}
+
+/// A browser of its own at another address.
+fn elsewhere(portal: &Portal, seed: u64) -> Portal {
+    Portal { source: format!("203.0.113.{seed}"), ..portal.other_browser(seed) }
+}
+
+fn try_invitation(portal: &Portal, code: &str) -> http::Response<Vec<u8>> {
+    let csrf = portal.csrf_from("/invitation");
+    portal.post_form("/invitation", &[("csrf", &csrf), ("code", code)])
+}
+
 #[test]
-fn wrong_codes_lock_the_invitation_and_are_rate_limited_per_source() {
+fn wrong_codes_are_slowed_per_source_and_lock_the_invitation() {
     let portal = Portal::new();
     let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
-    let csrf = portal.csrf_from("/invitation");
-    let wrong = format!("{}-0000-0000-0000-0000", &code[..4]);
-    for _ in 0..5 {
-        let response = portal.post_form("/invitation", &[("csrf", &csrf), ("code", &wrong)]);
+    let wrong = near_miss(&code);
+    for _ in 0..MAX_FAILURES_PER_SOURCE {
+        let response = try_invitation(&portal, &wrong);
         assert_eq!(response.status(), 400);
         assert!(text(&response).contains("not recognised"));
     }
-    let locked = portal.post_form("/invitation", &[("csrf", &csrf), ("code", &code)]);
+    let slowed = try_invitation(&portal, &wrong);
+    assert_eq!(slowed.status(), 429, "this source's tries at this invitation are slowed");
+    assert!(text(&slowed).contains("Too many wrong codes"), "{}", text(&slowed));
+    assert!(slowed.headers().contains_key("retry-after"));
+    portal.advance(Duration::minutes(15));
+    assert_eq!(try_invitation(&portal, &wrong).status(), 400, "a new window");
+
+    // Wrong codes from everywhere add up against the invitation itself, which then locks.
+    let tried = MAX_FAILURES_PER_SOURCE + 1;
+    for seed in 0..u64::try_from(invitation::MAX_FAILED_ATTEMPTS - tried).unwrap() {
+        assert_eq!(try_invitation(&elsewhere(&portal, seed + 10), &wrong).status(), 400);
+    }
+    let locked = try_invitation(&elsewhere(&portal, 99), &code);
     assert_eq!(locked.status(), 429, "even the right code is refused once locked");
     assert!(text(&locked).contains("locked"));
+}
 
-    for _ in 0..14 {
-        portal.post_form("/invitation", &[("csrf", &csrf), ("code", "AAAA-AAAA-AAAA-AAAA-AAAA")]);
+#[test]
+fn finding_6_guessing_a_selector_does_not_lock_the_owners_invitation() {
+    let portal = Portal::new();
+    let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
+    let selector = InvitationCode::parse(&code).unwrap().selector().len();
+    assert!(selector * 5 >= 96, "a selector of {selector} characters is guessable");
+    // Guesses that agree with the code's first 16 characters (four times what used to be its
+    // whole selector), from one address and from many.
+    let guesses: Vec<String> = (0..40).map(|n| format!("{}{n:04}{}", &code[..19], &code[24..])).filter(|guess| *guess != code).collect();
+    for (n, guess) in guesses.iter().enumerate() {
+        let from = if n % 2 == 0 { portal.other_browser(7) } else { elsewhere(&portal, u64::try_from(n).unwrap()) };
+        assert_eq!(try_invitation(&from, guess).status(), 400, "{guess}");
     }
-    let limited = portal.post_form("/invitation", &[("csrf", &csrf), ("code", "AAAA-AAAA-AAAA-AAAA-AAAA")]);
+    // The owner, at the address the guesses came from, still gets in.
+    assert_eq!(portal.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
+}
+
+#[test]
+fn an_invitation_with_a_selector_from_before_still_works() {
+    let portal = Portal::new();
+    let (person, _) = portal.person_with_invitation("person-1", "Margaret Okafor");
+    let old = InvitationCode::parse("7K2M-QX4D-9RTB-H3VW-ZP6N").unwrap();
+    assert_eq!(old.selector(), "7K2M");
+    let (fresh, _) = invitation::issue(&person.id, None, portal.now.get(), invitation::DEFAULT_LIFETIME, &portal.random);
+    let row = carefront_shared::domain::Invitation { selector: old.selector().into(), verifier_hash: old.verifier_hash(), ..fresh };
+    pollster::block_on(portal.store().insert_invitation(&row)).unwrap();
+    assert_eq!(portal.enrol("7k2m-qx4d-9rtb-h3vw-zp6n", &mut ResidentSoftPasskey::new()).status(), 200);
+}
+
+#[test]
+fn finding_9_sign_in_starts_are_limited_per_source() {
+    let portal = Portal::new();
+    let csrf = portal.csrf_from("/sign-in");
+    let start = |portal: &Portal, csrf: &str| portal.post_json("/sign-in/options", csrf, &serde_json::json!({}));
+    for n in 0..limits::CEREMONY_STARTS.max {
+        assert_eq!(start(&portal, &csrf).status(), 200, "start {n}");
+    }
+    let limited = start(&portal, &csrf);
     assert_eq!(limited.status(), 429);
-    assert!(text(&limited).contains("Too many attempts"));
-    portal.advance(Duration::minutes(15));
-    assert_eq!(portal.post_form("/invitation", &[("csrf", &csrf), ("code", "AAAA-AAAA-AAAA-AAAA-AAAA")]).status(), 400, "a new window");
+    assert_eq!(limited.headers()["content-type"], "application/problem+json");
+    let retry_after: i64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=limits::CEREMONY_STARTS.window.num_seconds()).contains(&retry_after), "{retry_after}");
+    let problem: serde_json::Value = serde_json::from_slice(limited.body()).unwrap();
+    assert_eq!(problem["status"], 429);
+    assert_eq!(count(&portal, "ceremonies"), limits::CEREMONY_STARTS.max, "a refused start writes no ceremony");
+    // Another address is not held up, and the window moves on.
+    let other = elsewhere(&portal, 8);
+    let other_csrf = other.csrf_from("/sign-in");
+    assert_eq!(start(&other, &other_csrf).status(), 200);
+    portal.advance(limits::CEREMONY_STARTS.window);
+    assert_eq!(start(&portal, &csrf).status(), 200);
+}
+
+#[test]
+fn finding_9_expired_ceremonies_are_purged() {
+    let portal = Portal::new();
+    let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
+    let csrf = portal.csrf_from("/sign-in");
+    for _ in 0..5 {
+        assert_eq!(portal.post_json("/sign-in/options", &csrf, &serde_json::json!({})).status(), 200);
+    }
+    assert_eq!(try_invitation(&portal, &near_miss(&code)).status(), 400);
+    assert_eq!(count(&portal, "ceremonies"), 5);
+    portal.advance(Duration::minutes(16));
+    assert_eq!(portal.post_json("/sign-in/options", &csrf, &serde_json::json!({})).status(), 200);
+    assert_eq!(count(&portal, "ceremonies"), 1, "only the new ceremony is left");
+    // Nor do counts of windows that have ended pile up.
+    let stale = pollster::block_on(
+        portal.db.query("SELECT COUNT(*) FROM rate_limits WHERE window_start < ?1", &[time_text(portal.now.get() - Duration::minutes(15)).into()]),
+    )
+    .unwrap()[0]
+        .integer(0)
+        .unwrap();
+    assert_eq!(stale, 0);
 }
 
 #[test]
@@ -234,10 +339,11 @@ fn the_create_passkey_page_welcomes_the_invited_person_by_name() {
 #[test]
 fn a_client_sent_address_header_does_not_escape_the_attempt_limit() {
     let portal = Portal::new();
+    let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
     let csrf = portal.csrf_from("/invitation");
-    let body = serde_urlencoded::to_string([("csrf", csrf.as_str()), ("code", "AAAA-AAAA-AAAA-AAAA-AAAA")]).unwrap().into_bytes();
+    let body = serde_urlencoded::to_string([("csrf", csrf.as_str()), ("code", near_miss(&code).as_str())]).unwrap().into_bytes();
     let mut statuses = Vec::new();
-    for attempt in 0..21 {
+    for attempt in 0..=MAX_FAILURES_PER_SOURCE {
         let spoofed = format!("198.51.100.{attempt}");
         let response = portal.send(
             http::Request::post("/invitation")
@@ -248,7 +354,7 @@ fn a_client_sent_address_header_does_not_escape_the_attempt_limit() {
         );
         statuses.push(response.status().as_u16());
     }
-    assert_eq!(statuses.iter().filter(|status| **status == 400).count(), 20);
+    assert_eq!(statuses.iter().filter(|status| **status == 400).count(), usize::try_from(MAX_FAILURES_PER_SOURCE).unwrap(), "{statuses:?}");
     assert_eq!(statuses.last(), Some(&429));
 }
 

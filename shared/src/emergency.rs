@@ -13,13 +13,10 @@ use crate::random::{Random, new_id};
 
 /// How long emergency access lasts once a code is accepted.
 pub const ACCESS_LIFETIME: Duration = Duration::hours(4);
-/// Wrong codes tried against one live code (same selector) before it locks, until a new code
-/// is turned on.
-pub const MAX_FAILED_ATTEMPTS: i64 = 5;
-/// Code attempts allowed from one source in [`RATE_WINDOW`].
-pub const MAX_ATTEMPTS_PER_SOURCE: i64 = 20;
-/// The window of the per-source attempt limit.
-pub const RATE_WINDOW: Duration = Duration::minutes(15);
+/// Wrong codes tried against one live code (same selector), from anywhere, before it locks,
+/// until a new code is turned on. Well above [`crate::limits::MAX_FAILURES_PER_SOURCE`], so
+/// one source's wrong tries never lock it for everyone; still only 20 guesses at a 40-bit secret.
+pub const MAX_FAILED_ATTEMPTS: i64 = 20;
 /// How long an emergency access stays on the home pages of the person and their representatives.
 pub const NOTICE_PERIOD: Duration = Duration::days(30);
 /// Longest clinician name accepted, in characters.
@@ -351,12 +348,6 @@ pub fn notice_since(now: DateTime<Utc>) -> DateTime<Utc> {
     now - NOTICE_PERIOD
 }
 
-/// The start of the fixed rate-limit window `now` falls in.
-pub fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    let seconds = RATE_WINDOW.num_seconds();
-    DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(seconds), 0).unwrap_or(now)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,9 +474,8 @@ mod tests {
     }
 
     #[test]
-    fn rate_windows_are_fixed_quarter_hours() {
+    fn the_notice_lasts_thirty_days() {
         let at = DateTime::parse_from_rfc3339("2026-11-21T14:07:31Z").unwrap().with_timezone(&Utc);
-        assert_eq!(window_start(at), DateTime::parse_from_rfc3339("2026-11-21T14:00:00Z").unwrap().with_timezone(&Utc));
         assert_eq!(notice_since(at), at - Duration::days(30));
     }
 }

@@ -1,5 +1,8 @@
 //! One-time invitations: a code of a public selector and a secret verifier (held only as a
-//! hash), expiring, single use, and locked after too many wrong attempts.
+//! hash), expiring, single use, and locked after many wrong attempts.
+//!
+//! The selector is long enough (100 bits) that no one finds an invitation by guessing, so only
+//! someone who has seen the code can count wrong attempts against it (see [`crate::limits`]).
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -9,19 +12,22 @@ use crate::random::{Random, new_id};
 
 /// How long an invitation lasts unless the issuer says otherwise.
 pub const DEFAULT_LIFETIME: Duration = Duration::days(7);
-/// Wrong verifiers tried against one invitation before it locks.
-pub const MAX_FAILED_ATTEMPTS: i64 = 5;
-/// Code attempts allowed from one source in [`RATE_WINDOW`].
-pub const MAX_ATTEMPTS_PER_SOURCE: i64 = 20;
-/// The window of the per-source attempt limit.
-pub const RATE_WINDOW: Duration = Duration::minutes(15);
+/// Wrong codes tried against one invitation, from anywhere, before it locks. Well above
+/// [`crate::limits::MAX_FAILURES_PER_SOURCE`], so one source's slips never lock it.
+pub const MAX_FAILED_ATTEMPTS: i64 = 20;
 
 /// Crockford's base32 alphabet: no I, L, O or U, so a code read aloud or typed is unambiguous.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-const SELECTOR_LEN: usize = 4;
+/// 100 bits: at least 96, so locking someone's invitation by guessing its selector is
+/// impractical.
+const SELECTOR_LEN: usize = 20;
+/// The selector of invitations issued before selectors were lengthened; their codes keep
+/// working (they are looked up by selector) until they expire.
+const OLD_SELECTOR_LEN: usize = 4;
 const VERIFIER_LEN: usize = 16;
 
-/// An invitation code as the person types or follows it, e.g. `7K2M-QX4D-9RTB-H3VW-ZP6N`.
+/// An invitation code as the person types or follows it: nine groups of four, e.g.
+/// `7K2M-QX4D-9RTB-H3VW-ZP6N-5GJA-CE8F-1MKS-TV3Q` (100-bit selector, 80-bit secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvitationCode {
     selector: String,
@@ -29,17 +35,19 @@ pub struct InvitationCode {
 }
 
 impl InvitationCode {
-    /// A new random code (20 bits of selector, 80 bits of secret).
+    /// A new random code (100 bits of selector, 80 bits of secret).
     pub fn generate(random: &dyn Random) -> InvitationCode {
         let mut bytes = [0_u8; SELECTOR_LEN + VERIFIER_LEN];
         random.fill(&mut bytes);
+        // 256 is a multiple of 32, so every character is equally likely.
         let chars: String = bytes.iter().map(|byte| char::from(ALPHABET[usize::from(byte % 32)])).collect();
         let (selector, verifier) = chars.split_at(SELECTOR_LEN);
         InvitationCode { selector: selector.to_owned(), verifier: verifier.to_owned() }
     }
 
     /// Reads a code as a person might type it: any case, spaces or hyphens anywhere, and the
-    /// look-alike letters O, I and L read as 0, 1 and 1.
+    /// look-alike letters O, I and L read as 0, 1 and 1. A 20-character code is one issued
+    /// before selectors were lengthened (4-character selector).
     pub fn parse(text: &str) -> Option<InvitationCode> {
         let mut chars = String::with_capacity(SELECTOR_LEN + VERIFIER_LEN);
         for c in text.chars() {
@@ -54,10 +62,13 @@ impl InvitationCode {
             }
             chars.push(c);
         }
-        (chars.len() == SELECTOR_LEN + VERIFIER_LEN).then(|| {
-            let (selector, verifier) = chars.split_at(SELECTOR_LEN);
-            InvitationCode { selector: selector.to_owned(), verifier: verifier.to_owned() }
-        })
+        let selector_len = match chars.len() {
+            length if length == SELECTOR_LEN + VERIFIER_LEN => SELECTOR_LEN,
+            length if length == OLD_SELECTOR_LEN + VERIFIER_LEN => OLD_SELECTOR_LEN,
+            _ => return None,
+        };
+        let (selector, verifier) = chars.split_at(selector_len);
+        Some(InvitationCode { selector: selector.to_owned(), verifier: verifier.to_owned() })
     }
 
     /// The public half, used to find the invitation.
@@ -146,7 +157,8 @@ mod tests {
         let random = SeededRandom::new(9);
         let code = InvitationCode::generate(&random);
         let shown = code.to_string();
-        assert_eq!(shown.len(), 24);
+        assert_eq!(shown.len(), 44);
+        assert_eq!(shown.split('-').map(str::len).collect::<Vec<_>>(), [4; 9]);
         assert_eq!(InvitationCode::parse(&shown), Some(code.clone()));
         let sloppy = shown.to_lowercase().replace('-', " ");
         assert_eq!(InvitationCode::parse(&sloppy), Some(code));
@@ -154,8 +166,29 @@ mod tests {
     }
 
     #[test]
+    fn selectors_carry_at_least_96_bits_and_old_codes_still_parse() {
+        let random = SeededRandom::new(12);
+        let code = InvitationCode::generate(&random);
+        assert!(code.selector().len() * 5 >= 96);
+        let old = InvitationCode::parse("7K2M-QX4D-9RTB-H3VW-ZP6N").unwrap();
+        assert_eq!(old.selector(), "7K2M");
+        assert_eq!(old.to_string(), "7K2M-QX4D-9RTB-H3VW-ZP6N");
+        assert_eq!(old.verifier_hash(), hash("7K2M:QX4D9RTBH3VWZP6N"), "hashed as before");
+    }
+
+    #[test]
     fn malformed_codes_are_refused() {
-        for text in ["", "ABCD", "ABCD-EFGH-JKMN-PQRS-TVWX-Y", "ABCD-EFGH-JKMN-PQRS-TVWU", "ABCD-EFGH-JKMN-PQRS-TVW€", "<script>"] {
+        let long = "ABCD-".repeat(10);
+        for text in [
+            "",
+            "ABCD",
+            "ABCD-EFGH-JKMN-PQRS-TVWX-Y",
+            "ABCD-EFGH-JKMN-PQRS-TVWU",
+            "ABCD-EFGH-JKMN-PQRS-TVW€",
+            "<script>",
+            "ABCD-EFGH-JKMN-PQRS-TVWX-ABCD-EFGH-JKMN-PQR",
+            &long,
+        ] {
             assert_eq!(InvitationCode::parse(text), None, "{text}");
         }
     }
@@ -164,7 +197,7 @@ mod tests {
     fn check_outcomes() {
         let random = SeededRandom::new(10);
         let (invitation, code) = issue("person", None, now(), DEFAULT_LIFETIME, &random);
-        let wrong = InvitationCode::parse(&format!("{}0000000000000000", code.selector())).unwrap();
+        let wrong = InvitationCode { verifier: "0".repeat(VERIFIER_LEN), ..code.clone() };
         let used = Invitation { used_at: Some(now()), ..invitation.clone() };
         let locked = Invitation { failed_attempts: MAX_FAILED_ATTEMPTS, ..invitation.clone() };
         type Case<'a> = (Option<&'a Invitation>, &'a InvitationCode, DateTime<Utc>, Result<(), InvitationRefusal>);
@@ -187,7 +220,7 @@ mod tests {
         let random = SeededRandom::new(11);
         let (invitation, code) = issue("person", None, now(), DEFAULT_LIFETIME, &random);
         let shown = code.to_string().replace('-', "");
-        assert!(!invitation.verifier_hash.contains(&shown[4..]));
-        assert_eq!(invitation.selector, &shown[..4]);
+        assert!(!invitation.verifier_hash.contains(&shown[SELECTOR_LEN..]));
+        assert_eq!(invitation.selector, &shown[..SELECTOR_LEN]);
     }
 }

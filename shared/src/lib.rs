@@ -15,6 +15,7 @@ pub mod domain;
 pub mod emergency;
 pub mod export;
 pub mod invitation;
+pub mod limits;
 pub mod migrations;
 pub mod monitoring;
 pub mod needs;

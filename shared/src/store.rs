@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 use crate::access::{AuditAction, AuditBasis, Permit};
 use crate::consent::{Basis, Category, Grant, Grantee};
-use crate::db::{Database, DbError, Row, Value};
+use crate::db::{Database, DbError, Row, Statement, Value};
 use crate::domain::{
     AuditEvent, CarePlan, CeremonyKind, CeremonyRecord, Invitation, Organisation, OrganisationKind, PasskeyRecord, Person, Role, SessionRecord,
 };
@@ -84,6 +84,9 @@ pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore + C
     /// Counts one attempt under `key` in the fixed window starting at `window_start` and
     /// returns the attempts in that window so far, this one included.
     async fn count_attempt(&self, key: &str, window_start: DateTime<Utc>) -> Result<i64>;
+    /// Takes back one attempt counted under `key` in the window starting at `window_start` (the
+    /// code was right, so it was no failure); nothing if that window is over.
+    async fn forgive_attempt(&self, key: &str, window_start: DateTime<Utc>) -> Result<()>;
 
     /// Stores a new session.
     async fn insert_session(&self, session: &SessionRecord) -> Result<()>;
@@ -100,7 +103,8 @@ pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore + C
     /// Ends a session: the row goes, so a copied cookie is dead.
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
 
-    /// Stores ceremony state.
+    /// Stores ceremony state. In the same batch it deletes expired ceremonies and rate-limit
+    /// counts whose window is over, so the starts that write rows also clear them away.
     async fn insert_ceremony(&self, ceremony: &CeremonyRecord) -> Result<()>;
     /// Reads ceremony state without using it up (enrolments last across retries).
     async fn ceremony(&self, id_hash: &str) -> Result<Option<CeremonyRecord>>;
@@ -525,6 +529,13 @@ impl Store for SqlStore<'_> {
         rows.first().ok_or_else(|| DbError::Decode("rate limit upsert returned no row".into()))?.integer(0)
     }
 
+    async fn forgive_attempt(&self, key: &str, window_start: DateTime<Utc>) -> Result<()> {
+        self.db
+            .execute("UPDATE rate_limits SET hits = hits - 1 WHERE key = ?1 AND window_start = ?2 AND hits > 0", &[key.into(), time_text(window_start).into()])
+            .await
+            .map(|_| ())
+    }
+
     async fn insert_session(&self, session: &SessionRecord) -> Result<()> {
         self.db
             .execute(
@@ -567,21 +578,29 @@ impl Store for SqlStore<'_> {
     }
 
     async fn insert_ceremony(&self, ceremony: &CeremonyRecord) -> Result<()> {
+        let now = time_text(ceremony.created_at);
         self.db
-            .execute(
-                &format!("INSERT INTO ceremonies ({CEREMONY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                &[
-                    ceremony.id_hash.as_str().into(),
-                    ceremony.kind.as_str().into(),
-                    ceremony.person_id.as_deref().into(),
-                    ceremony.invitation_id.as_deref().into(),
-                    ceremony.state.as_str().into(),
-                    time_text(ceremony.created_at).into(),
-                    time_text(ceremony.expires_at).into(),
-                ],
-            )
+            .batch(&[
+                Statement { sql: "DELETE FROM ceremonies WHERE expires_at <= ?1".into(), params: vec![now.clone().into()] },
+                Statement {
+                    sql: "DELETE FROM rate_limits WHERE window_start < ?1".into(),
+                    params: vec![time_text(crate::limits::stale_before(ceremony.created_at)).into()],
+                },
+                Statement {
+                    sql: "INSERT INTO ceremonies (id_hash, kind, person_id, invitation_id, state, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                        .into(),
+                    params: vec![
+                        ceremony.id_hash.as_str().into(),
+                        ceremony.kind.as_str().into(),
+                        ceremony.person_id.as_deref().into(),
+                        ceremony.invitation_id.as_deref().into(),
+                        ceremony.state.as_str().into(),
+                        now.into(),
+                        time_text(ceremony.expires_at).into(),
+                    ],
+                },
+            ])
             .await
-            .map(|_| ())
     }
 
     async fn ceremony(&self, id_hash: &str) -> Result<Option<CeremonyRecord>> {

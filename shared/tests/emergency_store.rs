@@ -118,7 +118,7 @@ fn wrong_attempts_count_only_against_live_codes() {
     let store = seeded(&db);
     let random = SeededRandom::new(4);
     let code = issue(&store, "person-1", now(), &random);
-    for expected in 1..=5 {
+    for expected in 1..=carefront_shared::emergency::MAX_FAILED_ATTEMPTS {
         assert_eq!(block_on(store.record_failed_emergency_attempt(&code.id)).unwrap(), Some(expected));
     }
     assert!(block_on(store.live_emergency_code("person-1")).unwrap().unwrap().is_locked());

@@ -206,6 +206,49 @@ fn a_ceremony_can_be_taken_once() {
 }
 
 #[test]
+fn attempts_count_per_key_and_window_and_a_right_code_gives_its_try_back() {
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = SqlStore::new(&db);
+    let window = now();
+    assert_eq!(block_on(store.count_attempt("a", window)).unwrap(), 1);
+    assert_eq!(block_on(store.count_attempt("a", window)).unwrap(), 2);
+    assert_eq!(block_on(store.count_attempt("b", window)).unwrap(), 1, "keys count apart");
+    block_on(store.forgive_attempt("a", window)).unwrap();
+    assert_eq!(block_on(store.count_attempt("a", window)).unwrap(), 2, "one was given back");
+    block_on(store.forgive_attempt("a", window - Duration::minutes(15))).unwrap();
+    assert_eq!(block_on(store.count_attempt("a", window)).unwrap(), 3, "a past window gives nothing back");
+    assert_eq!(block_on(store.count_attempt("a", window + Duration::minutes(15))).unwrap(), 1, "a new window starts again");
+    for _ in 0..3 {
+        block_on(store.forgive_attempt("b", window)).unwrap();
+    }
+    assert_eq!(block_on(store.count_attempt("b", window)).unwrap(), 1, "never below nothing");
+}
+
+#[test]
+fn storing_a_ceremony_clears_expired_ceremonies_and_finished_rate_limit_windows() {
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = SqlStore::new(&db);
+    let ceremony = |id: &str, at: DateTime<Utc>| CeremonyRecord {
+        id_hash: id.into(),
+        kind: CeremonyKind::Authenticate,
+        person_id: None,
+        invitation_id: None,
+        state: "{}".into(),
+        created_at: at,
+        expires_at: at + Duration::minutes(5),
+    };
+    block_on(store.insert_ceremony(&ceremony("old", now()))).unwrap();
+    block_on(store.count_attempt("old window", now())).unwrap();
+    let later = now() + Duration::minutes(16);
+    block_on(store.count_attempt("this window", later)).unwrap();
+    block_on(store.insert_ceremony(&ceremony("new", later))).unwrap();
+    assert_eq!(block_on(store.ceremony("old")).unwrap(), None);
+    assert!(block_on(store.ceremony("new")).unwrap().is_some());
+    let keys: Vec<String> = block_on(db.query("SELECT key FROM rate_limits ORDER BY key", &[])).unwrap().iter().map(|row| row.text(0).unwrap()).collect();
+    assert_eq!(keys, ["this window"]);
+}
+
+#[test]
 fn visits_page_newest_first_with_a_cursor_that_survives_new_entries() {
     use carefront_shared::record::{CareVisit, VisitStatus};
     use carefront_shared::store::record::check_visit_cursor;

@@ -133,13 +133,21 @@ pub fn response(response: http::Response<Vec<u8>>) -> http::Response<Full<bytes:
     response.map(|body| Full::new(bytes::Bytes::from(body)))
 }
 
-/// The address part of `ip:port` or `[ipv6]:port`.
-fn client_ip(address: &str) -> String {
-    match address.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|byte| byte.is_ascii_digit()) && (host.contains('.') || host.ends_with(']')) => {
-            host.trim_matches(['[', ']']).to_owned()
-        }
-        _ => address.to_owned(),
+/// The Spin variable naming the header a trusted proxy in front of Spin sets to the client's
+/// address (for example `x-forwarded-for`); empty or unset when clients reach Spin directly.
+const TRUSTED_PROXY_HEADER: &str = "trusted_proxy_header";
+
+/// The client's address as the platform vouches for it: from the trusted proxy's header when
+/// one is configured (its last entry, the one the proxy added), else the peer address Spin sets
+/// itself in `spin-client-addr`. A client-sent `CF-Connecting-IP` means nothing here.
+async fn client_address(headers: &http::HeaderMap) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
+    let trusted = spin_sdk::variables::get(TRUSTED_PROXY_HEADER).await.ok().map(|name| name.trim().to_ascii_lowercase()).filter(|name| !name.is_empty());
+    let peer = header("spin-client-addr").and_then(|address| carefront_shared::limits::peer_address(&address));
+    match trusted {
+        // Behind the proxy the peer is the proxy itself: the fallback when its header is missing.
+        Some(name) => header(&name).and_then(|value| carefront_shared::limits::forwarded_client(&value)).or(peer),
+        None => peer,
     }
 }
 
@@ -152,8 +160,7 @@ pub async fn serve(
     handler: impl AsyncFn(&RequestContext<'_>, http::Request<Vec<u8>>) -> http::Response<Vec<u8>>,
     unavailable: fn(&str) -> http::Response<Vec<u8>>,
 ) -> http::Response<Full<bytes::Bytes>> {
-    // Spin sets spin-client-addr ("ip:port") itself; a client-sent CF-Connecting-IP means nothing here.
-    let client = request.headers().get("spin-client-addr").and_then(|value| value.to_str().ok()).map(client_ip);
+    let client = client_address(request.headers()).await;
     let request = match self::request(request, limit).await {
         Ok(request) => request,
         Err(error) => return response(unavailable(&error)),
