@@ -24,7 +24,7 @@ pub enum PortalError {
     NotFound,
     /// The page exists but not for this method.
     #[error("method not allowed")]
-    MethodNotAllowed(&'static str),
+    MethodNotAllowed(String),
     /// The request body is over the limit.
     #[error("request body too large")]
     PayloadTooLarge,

@@ -17,15 +17,18 @@ mod needs;
 mod pages;
 mod print;
 mod record;
+mod routes;
 mod sharing;
 mod visit;
 mod web;
 
 use carefront_shared::context::RequestContext;
+use carefront_shared::routing::{Resolution, resolve};
 use http::{Method, StatusCode};
 use minijinja::context;
 
 use crate::error::PortalError;
+use crate::routes::{Guard, Page, ROUTES};
 use crate::visit::Visit;
 
 /// Largest request body the portal reads: its forms and passkey responses are small.
@@ -42,6 +45,10 @@ pub async fn handle(context: &RequestContext<'_>, request: Request) -> Response 
         Some(asset) if request.method() == Method::GET || request.method() == Method::HEAD => web::static_file(asset.content_type, asset.body),
         _ => handle_page(context, &request).await,
     };
+    // HEAD is GET without the body, for every route the table answers GET on.
+    if request.method() == Method::HEAD {
+        response.body_mut().clear();
+    }
     web::apply_security_headers(&mut response);
     response
 }
@@ -65,137 +72,97 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
     if method == Method::POST {
         visit.check_csrf(context, request)?;
     }
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match (method, segments.as_slice()) {
-        (Method::GET | Method::HEAD, [""]) => page(context, visit, "start.html", context! {}),
-        (Method::GET | Method::HEAD, ["invitation"]) => enrolment::invitation_page(context, request, visit),
-        (Method::POST, ["invitation"]) => enrolment::accept_invitation(context, request, visit).await,
-        (Method::GET | Method::HEAD, ["passkeys", "create"]) => enrolment::create_passkey_page(context, request, visit).await,
-        (Method::POST, ["passkeys", "create", "options"]) => enrolment::registration_options(context, request, visit).await,
-        (Method::POST, ["passkeys", "create", "finish"]) => enrolment::finish_registration(context, request, visit).await,
-        (Method::GET | Method::HEAD, ["sign-in"]) => enrolment::sign_in_page(context, request, visit),
-        (Method::POST, ["sign-in", "options"]) => enrolment::authentication_options(context, visit).await,
-        (Method::POST, ["sign-in", "finish"]) => enrolment::finish_authentication(context, request, visit).await,
-        (Method::POST, ["sign-out"]) => account::sign_out(context, visit).await,
-        (Method::POST, ["sessions", "end"]) => account::end_session(context, request, visit).await,
-        (Method::GET | Method::HEAD, ["signed-out"]) => page(context, visit, "signed_out.html", context! {}),
-        (Method::GET | Method::HEAD, ["home"]) => account::home(context, visit).await,
-        (Method::GET | Method::HEAD, ["passkeys"]) => account::passkeys_page(context, request, visit).await,
-        (Method::POST, ["passkeys", id, "rename"]) => account::rename_passkey(context, request, visit, id).await,
-        (Method::POST, ["passkeys", id, "remove"]) => account::remove_passkey(context, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id]) => account::person_page(context, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id, "care-plan"]) => record::care_plan(context, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id, "guide"]) => record::guide(context, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id, "medicines"]) => record::medicines(context, request, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id, "visits"]) => record::visits(context, request, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id, "contacts"]) => record::contacts(context, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id, "documents"]) => record::documents(context, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id, "documents", document]) => record::download(context, visit, id, document).await,
-        (Method::GET | Method::HEAD, ["people", id, "download"]) => export::page_for(context, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id, "download", file]) => export::file(context, request, visit, id, file).await,
-        (Method::GET | Method::HEAD, ["people", id, "needs"]) => needs::page(context, request, visit, id).await,
-        (Method::POST, ["people", id, "needs"]) => needs::save(context, request, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id, "comments"]) => comments::list(context, request, visit, id).await,
-        (Method::POST, ["people", id, "comments"]) => comments::add(context, request, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id, "comments", "new"]) => comments::new_page(context, request, visit, id).await,
-        (Method::GET | Method::HEAD, ["people", id, "discussions"]) => discussions::list(context, request, visit, id).await,
-        (Method::GET | Method::HEAD, ["council", "monitoring"]) => council::monitoring(context, visit).await,
-        (Method::GET | Method::HEAD, ["people", id, "print"]) => print::paper_copy(context, visit, id).await,
-        (Method::POST, ["people", id, "print"]) => print::paper_copy_with_code(context, request, visit, id).await,
-        (Method::POST, ["people", id, "discussions", discussion]) => discussions::answer(context, request, visit, id, discussion).await,
-        (Method::GET | Method::HEAD, ["access"]) => sharing::access_page(context, request, visit, None).await,
-        (Method::GET | Method::HEAD, ["access", "add"]) => sharing::add_page(context, visit, None).await,
-        (Method::POST, ["access", "add"]) => sharing::add(context, request, visit, None).await,
-        (Method::GET | Method::HEAD, ["access", grant, "edit"]) => sharing::edit_page(context, request, visit, None, grant).await,
-        (Method::POST, ["access", grant, "edit"]) => sharing::edit(context, request, visit, None, grant).await,
-        (Method::GET | Method::HEAD, ["people", id, "access"]) => sharing::access_page(context, request, visit, Some(id)).await,
-        (Method::GET | Method::HEAD, ["people", id, "access", "add"]) => sharing::add_page(context, visit, Some(id)).await,
-        (Method::POST, ["people", id, "access", "add"]) => sharing::add(context, request, visit, Some(id)).await,
-        (Method::GET | Method::HEAD, ["people", id, "access", grant, "edit"]) => sharing::edit_page(context, request, visit, Some(id), grant).await,
-        (Method::POST, ["people", id, "access", grant, "edit"]) => sharing::edit(context, request, visit, Some(id), grant).await,
-        (Method::POST, ["people", id, "access", grant, "revoke"]) => sharing::revoke(context, request, visit, Some(id), grant).await,
-        (Method::GET | Method::HEAD, ["people", id, "receipts", name]) => sharing::receipt_page(context, visit, Some(id), name).await,
-        (Method::GET | Method::HEAD, ["people", id, "access-log"]) => sharing::access_log(context, request, visit, Some(id)).await,
-        (Method::POST, ["reauthenticate", "options"]) => enrolment::reauthentication_options(context, visit).await,
-        (Method::POST, ["reauthenticate", "finish"]) => enrolment::finish_reauthentication(context, request, visit).await,
-        (Method::POST, ["access", id, "revoke"]) => sharing::revoke(context, request, visit, None, id).await,
-        (Method::GET | Method::HEAD, ["receipts", name]) => sharing::receipt_page(context, visit, None, name).await,
-        (Method::GET | Method::HEAD, ["access-log"]) => sharing::access_log(context, request, visit, None).await,
-        (Method::GET | Method::HEAD, ["emergency"]) => emergency::entry_page(context, request, visit).await,
-        (Method::POST, ["emergency"]) => emergency::use_code(context, request, visit).await,
-        (Method::GET | Method::HEAD, ["emergency", "record"]) => emergency::record(context, request, visit).await,
-        (Method::POST, ["emergency", "leave"]) => emergency::leave(context, request, visit).await,
-        (Method::GET | Method::HEAD, ["emergency-code"]) => emergency::manage(context, request, visit, None).await,
-        (Method::POST, ["emergency-code"]) => emergency::change(context, request, visit, None).await,
-        (Method::POST, ["emergency-code", "reauthenticate", "options"]) => emergency::reauthentication_options(context, visit, None).await,
-        (Method::POST, ["emergency-code", "reauthenticate", "finish"]) => emergency::finish_reauthentication(context, request, visit, None).await,
-        (Method::GET | Method::HEAD, ["people", id, "emergency-code"]) => emergency::manage(context, request, visit, Some(id)).await,
-        (Method::POST, ["people", id, "emergency-code"]) => emergency::change(context, request, visit, Some(id)).await,
-        (Method::POST, ["people", id, "emergency-code", "reauthenticate", "options"]) => emergency::reauthentication_options(context, visit, Some(id)).await,
-        (Method::POST, ["people", id, "emergency-code", "reauthenticate", "finish"]) => {
-            emergency::finish_reauthentication(context, request, visit, Some(id)).await
+    let (route, values) = match resolve(ROUTES, &method, path) {
+        Resolution::Found(route, values) => (route, values),
+        Resolution::MethodNotAllowed(allowed) => return Err(PortalError::MethodNotAllowed(allowed)),
+        Resolution::NotFound => return Err(PortalError::NotFound),
+    };
+    match route.guard {
+        Guard::Anyone => {}
+        Guard::SignedIn => {
+            visit.require_person()?;
         }
-        (Method::GET | Method::HEAD, ["council", "emergency-access"]) => emergency::council_list(context, visit).await,
-        (Method::GET | Method::HEAD, ["council", "credentials"]) => council_credentials::list_page(context, request, visit).await,
-        (Method::GET | Method::HEAD, ["council", "credentials", "new"]) => council_credentials::new_page(context, visit).await,
-        (Method::POST, ["council", "credentials", "new"]) => council_credentials::create(context, request, visit).await,
-        (Method::POST, ["council", "credentials", "reauthenticate", "finish"]) => council_credentials::finish_reauthentication(context, request, visit).await,
-        (Method::POST, ["council", "credentials", key_id, "revoke"]) => council_credentials::revoke(context, visit, key_id).await,
-        (_, segments) => Err(match allowed_methods(segments) {
-            Some(allowed) => PortalError::MethodNotAllowed(allowed),
-            None => PortalError::NotFound,
-        }),
+        Guard::Role(role) => {
+            if visit.require_person()?.role != role {
+                return Err(PortalError::NotFound);
+            }
+        }
     }
+    dispatch(context, request, visit, route.page, &values).await
 }
 
-/// The methods a known path allows, for 405 answers; `None` for unknown paths.
-fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
-    match segments {
-        [""]
-        | ["passkeys", "create"]
-        | ["sign-in"]
-        | ["signed-out"]
-        | ["home"]
-        | ["passkeys"]
-        | ["access"]
-        | ["access-log"]
-        | ["people", _]
-        | ["people", _, "care-plan" | "guide" | "medicines" | "visits" | "contacts" | "documents"]
-        | ["people", _, "documents", _]
-        | ["people", _, "download"]
-        | ["people", _, "download", _]
-        | ["people", _, "comments", "new"]
-        | ["people", _, "discussions"]
-        | ["council", "monitoring"]
-        | ["receipts", _]
-        | ["people", _, "access" | "access-log"]
-        | ["people", _, "receipts", _]
-        | ["council", "credentials"] => Some("GET, HEAD"),
-        ["invitation"]
-        | ["access", "add"]
-        | ["people", _, "needs" | "comments" | "print"]
-        | ["access", _, "edit"]
-        | ["people", _, "access", "add"]
-        | ["people", _, "access", _, "edit"]
-        | ["council", "credentials", "new"] => Some("GET, HEAD, POST"),
-        ["passkeys", "create", "options" | "finish"]
-        | ["sign-in", "options" | "finish"]
-        | ["sign-out"]
-        | ["sessions", "end"]
-        | ["passkeys", _, "rename" | "remove"]
-        | ["access", _, "revoke"]
-        | ["people", _, "discussions", _]
-        | ["people", _, "access", _, "revoke"]
-        | ["reauthenticate", "options" | "finish"]
-        | ["council", "credentials", "reauthenticate", "finish"]
-        | ["council", "credentials", _, "revoke"] => Some("POST"),
-        // Emergency access (emergency.rs).
-        ["emergency", "record"] | ["council", "emergency-access"] => Some("GET, HEAD"),
-        ["emergency"] | ["emergency-code"] | ["people", _, "emergency-code"] => Some("GET, HEAD, POST"),
-        ["emergency", "leave"]
-        | ["emergency-code", "reauthenticate", "options" | "finish"]
-        | ["people", _, "emergency-code", "reauthenticate", "options" | "finish"] => Some("POST"),
-        _ => None,
+/// Calls the page's handler with the values of its path's `{…}` segments.
+async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut Visit, page_of: Page, values: &[&str]) -> Result<Response, PortalError> {
+    // The person the page is about: `/people/{id}/…`; the signed-in person's own at `/access…`.
+    let subject = values.first().copied();
+    match (page_of, values) {
+        (Page::Start, []) => page(context, visit, "start.html", context! {}),
+        (Page::InvitationPage, []) => enrolment::invitation_page(context, request, visit),
+        (Page::AcceptInvitation, []) => enrolment::accept_invitation(context, request, visit).await,
+        (Page::CreatePasskeyPage, []) => enrolment::create_passkey_page(context, request, visit).await,
+        (Page::RegistrationOptions, []) => enrolment::registration_options(context, request, visit).await,
+        (Page::FinishRegistration, []) => enrolment::finish_registration(context, request, visit).await,
+        (Page::SignInPage, []) => enrolment::sign_in_page(context, request, visit),
+        (Page::AuthenticationOptions, []) => enrolment::authentication_options(context, visit).await,
+        (Page::FinishAuthentication, []) => enrolment::finish_authentication(context, request, visit).await,
+        (Page::SignOut, []) => account::sign_out(context, visit).await,
+        (Page::EndSession, []) => account::end_session(context, request, visit).await,
+        (Page::SignedOut, []) => page(context, visit, "signed_out.html", context! {}),
+        (Page::Home, []) => account::home(context, visit).await,
+        (Page::Passkeys, []) => account::passkeys_page(context, request, visit).await,
+        (Page::RenamePasskey, [id]) => account::rename_passkey(context, request, visit, id).await,
+        (Page::RemovePasskey, [id]) => account::remove_passkey(context, visit, id).await,
+        (Page::PersonPage, [id]) => account::person_page(context, visit, id).await,
+        (Page::CarePlan, [id]) => record::care_plan(context, visit, id).await,
+        (Page::Guide, [id]) => record::guide(context, visit, id).await,
+        (Page::Medicines, [id]) => record::medicines(context, request, visit, id).await,
+        (Page::Visits, [id]) => record::visits(context, request, visit, id).await,
+        (Page::Contacts, [id]) => record::contacts(context, visit, id).await,
+        (Page::Documents, [id]) => record::documents(context, visit, id).await,
+        (Page::Document, [id, document]) => record::download(context, visit, id, document).await,
+        (Page::DownloadPage, [id]) => export::page_for(context, visit, id).await,
+        (Page::DownloadFile, [id, file]) => export::file(context, request, visit, id, file).await,
+        (Page::NeedsPage, [id]) => needs::page(context, request, visit, id).await,
+        (Page::SaveNeeds, [id]) => needs::save(context, request, visit, id).await,
+        (Page::Comments, [id]) => comments::list(context, request, visit, id).await,
+        (Page::AddComment, [id]) => comments::add(context, request, visit, id).await,
+        (Page::NewComment, [id]) => comments::new_page(context, request, visit, id).await,
+        (Page::Discussions, [id]) => discussions::list(context, request, visit, id).await,
+        (Page::AnswerDiscussion, [id, discussion]) => discussions::answer(context, request, visit, id, discussion).await,
+        (Page::Monitoring, []) => council::monitoring(context, visit).await,
+        (Page::PaperCopy, [id]) => print::paper_copy(context, visit, id).await,
+        (Page::PaperCopyWithCode, [id]) => print::paper_copy_with_code(context, request, visit, id).await,
+        (Page::Access, _) => sharing::access_page(context, request, visit, subject).await,
+        (Page::AddAccessPage, _) => sharing::add_page(context, visit, subject).await,
+        (Page::AddAccess, _) => sharing::add(context, request, visit, subject).await,
+        (Page::EditAccessPage, [grant]) => sharing::edit_page(context, request, visit, None, grant).await,
+        (Page::EditAccessPage, [id, grant]) => sharing::edit_page(context, request, visit, Some(id), grant).await,
+        (Page::EditAccess, [grant]) => sharing::edit(context, request, visit, None, grant).await,
+        (Page::EditAccess, [id, grant]) => sharing::edit(context, request, visit, Some(id), grant).await,
+        (Page::RevokeAccess, [grant]) => sharing::revoke(context, request, visit, None, grant).await,
+        (Page::RevokeAccess, [id, grant]) => sharing::revoke(context, request, visit, Some(id), grant).await,
+        (Page::Receipt, [name]) => sharing::receipt_page(context, visit, None, name).await,
+        (Page::Receipt, [id, name]) => sharing::receipt_page(context, visit, Some(id), name).await,
+        (Page::AccessLog, _) => sharing::access_log(context, request, visit, subject).await,
+        (Page::ReauthenticationOptions, []) => enrolment::reauthentication_options(context, visit).await,
+        (Page::FinishReauthentication, []) => enrolment::finish_reauthentication(context, request, visit).await,
+        (Page::EmergencyEntry, []) => emergency::entry_page(context, request, visit).await,
+        (Page::UseEmergencyCode, []) => emergency::use_code(context, request, visit).await,
+        (Page::EmergencyRecord, []) => emergency::record(context, request, visit).await,
+        (Page::LeaveEmergency, []) => emergency::leave(context, request, visit).await,
+        (Page::ManageEmergencyCode, _) => emergency::manage(context, request, visit, subject).await,
+        (Page::ChangeEmergencyCode, _) => emergency::change(context, request, visit, subject).await,
+        (Page::EmergencyReauthenticationOptions, _) => emergency::reauthentication_options(context, visit, subject).await,
+        (Page::FinishEmergencyReauthentication, _) => emergency::finish_reauthentication(context, request, visit, subject).await,
+        (Page::CouncilEmergencyAccess, []) => emergency::council_list(context, visit).await,
+        (Page::Credentials, []) => council_credentials::list_page(context, request, visit).await,
+        (Page::NewCredentialPage, []) => council_credentials::new_page(context, visit).await,
+        (Page::CreateCredential, []) => council_credentials::create(context, request, visit).await,
+        (Page::FinishCredentialReauthentication, []) => council_credentials::finish_reauthentication(context, request, visit).await,
+        (Page::RevokeCredential, [key_id]) => council_credentials::revoke(context, visit, key_id).await,
+        // The table and this match are written together; a route with the wrong number of
+        // values would be a bug, answered as "not found" rather than a panic.
+        _ => Err(PortalError::NotFound),
     }
 }
 
@@ -228,8 +195,10 @@ fn error_response(context: &RequestContext<'_>, request: &Request, visit: &Visit
         web::html(error.status(), body)
     };
     *response.status_mut() = error.status();
-    if let PortalError::MethodNotAllowed(allowed) = error {
-        response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static(allowed));
+    if let PortalError::MethodNotAllowed(allowed) = error
+        && let Ok(value) = http::HeaderValue::from_str(allowed)
+    {
+        response.headers_mut().insert(http::header::ALLOW, value);
     }
     if let Some(seconds) = error.retry_after() {
         response = limits::with_retry_after(response, seconds);

@@ -25,6 +25,7 @@ pub mod problem;
 pub mod random;
 pub mod receipt;
 pub mod record;
+pub mod routing;
 pub mod session;
 #[cfg(not(target_family = "wasm"))]
 pub mod sqlite;

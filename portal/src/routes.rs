@@ -1,0 +1,237 @@
+//! The portal's route table: every path and method once, with who may call it. The router
+//! dispatches from it; 405 with `Allow`, and HEAD wherever GET is, come from the same table, so
+//! there is no second list to drift. Guards run before any handler: a route for signed-in people
+//! never reaches its handler without a session, nor a council route without council staff.
+
+use carefront_shared::domain::Role;
+use carefront_shared::routing::Routed;
+use http::Method;
+
+/// Who may call a route (checked before its handler runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Anyone, signed in or not.
+    Anyone,
+    /// Someone signed in (anyone else is sent to sign in).
+    SignedIn,
+    /// Someone signed in with this role (anyone else: not found).
+    Role(Role),
+}
+
+/// What answers a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // each variant is the handler of the route that names it
+pub enum Page {
+    Start,
+    InvitationPage,
+    AcceptInvitation,
+    CreatePasskeyPage,
+    RegistrationOptions,
+    FinishRegistration,
+    SignInPage,
+    AuthenticationOptions,
+    FinishAuthentication,
+    SignOut,
+    EndSession,
+    SignedOut,
+    Home,
+    Passkeys,
+    RenamePasskey,
+    RemovePasskey,
+    PersonPage,
+    CarePlan,
+    Guide,
+    Medicines,
+    Visits,
+    Contacts,
+    Documents,
+    Document,
+    DownloadPage,
+    DownloadFile,
+    NeedsPage,
+    SaveNeeds,
+    Comments,
+    AddComment,
+    NewComment,
+    Discussions,
+    AnswerDiscussion,
+    Monitoring,
+    PaperCopy,
+    PaperCopyWithCode,
+    Access,
+    AddAccessPage,
+    AddAccess,
+    EditAccessPage,
+    EditAccess,
+    RevokeAccess,
+    Receipt,
+    AccessLog,
+    ReauthenticationOptions,
+    FinishReauthentication,
+    EmergencyEntry,
+    UseEmergencyCode,
+    EmergencyRecord,
+    LeaveEmergency,
+    ManageEmergencyCode,
+    ChangeEmergencyCode,
+    EmergencyReauthenticationOptions,
+    FinishEmergencyReauthentication,
+    CouncilEmergencyAccess,
+    Credentials,
+    NewCredentialPage,
+    CreateCredential,
+    FinishCredentialReauthentication,
+    RevokeCredential,
+}
+
+/// One route: a method on a path pattern, its guard and its page.
+#[derive(Debug)]
+pub struct Route {
+    /// The method (`HEAD` is answered wherever `GET` is).
+    pub method: Method,
+    /// The path pattern (`{name}` matches one non-empty segment).
+    pub path: &'static str,
+    /// Who may call it.
+    pub guard: Guard,
+    /// What answers it.
+    pub page: Page,
+}
+
+impl Routed for Route {
+    fn method(&self) -> &Method {
+        &self.method
+    }
+
+    fn pattern(&self) -> &'static str {
+        self.path
+    }
+}
+
+const fn route(method: Method, path: &'static str, guard: Guard, page: Page) -> Route {
+    Route { method, path, guard, page }
+}
+
+use Guard::{Anyone, SignedIn};
+use Page::*;
+
+const GET: Method = Method::GET;
+const POST: Method = Method::POST;
+const COUNCIL: Guard = Guard::Role(Role::CouncilStaff);
+
+/// Every route of the portal. Where two patterns could match one path, the more specific comes
+/// first (`/access/add` before `/access/{grant}/…`).
+pub static ROUTES: &[Route] = &[
+    route(GET, "/", Anyone, Start),
+    route(GET, "/invitation", Anyone, InvitationPage),
+    route(POST, "/invitation", Anyone, AcceptInvitation),
+    route(GET, "/passkeys/create", Anyone, CreatePasskeyPage),
+    route(POST, "/passkeys/create/options", Anyone, RegistrationOptions),
+    route(POST, "/passkeys/create/finish", Anyone, FinishRegistration),
+    route(GET, "/sign-in", Anyone, SignInPage),
+    route(POST, "/sign-in/options", Anyone, AuthenticationOptions),
+    route(POST, "/sign-in/finish", Anyone, FinishAuthentication),
+    route(POST, "/sign-out", Anyone, SignOut),
+    route(POST, "/sessions/end", SignedIn, EndSession),
+    route(GET, "/signed-out", Anyone, SignedOut),
+    route(GET, "/home", SignedIn, Home),
+    route(GET, "/passkeys", SignedIn, Passkeys),
+    route(POST, "/passkeys/{id}/rename", SignedIn, RenamePasskey),
+    route(POST, "/passkeys/{id}/remove", SignedIn, RemovePasskey),
+    route(POST, "/reauthenticate/options", SignedIn, ReauthenticationOptions),
+    route(POST, "/reauthenticate/finish", SignedIn, FinishReauthentication),
+    // One person's record and what they share.
+    route(GET, "/people/{id}", SignedIn, PersonPage),
+    route(GET, "/people/{id}/care-plan", SignedIn, CarePlan),
+    route(GET, "/people/{id}/guide", SignedIn, Guide),
+    route(GET, "/people/{id}/medicines", SignedIn, Medicines),
+    route(GET, "/people/{id}/visits", SignedIn, Visits),
+    route(GET, "/people/{id}/contacts", SignedIn, Contacts),
+    route(GET, "/people/{id}/documents", SignedIn, Documents),
+    route(GET, "/people/{id}/documents/{document}", SignedIn, Document),
+    route(GET, "/people/{id}/download", SignedIn, DownloadPage),
+    route(GET, "/people/{id}/download/{file}", SignedIn, DownloadFile),
+    route(GET, "/people/{id}/needs", SignedIn, NeedsPage),
+    route(POST, "/people/{id}/needs", SignedIn, SaveNeeds),
+    route(GET, "/people/{id}/comments", SignedIn, Comments),
+    route(POST, "/people/{id}/comments", SignedIn, AddComment),
+    route(GET, "/people/{id}/comments/new", SignedIn, NewComment),
+    route(GET, "/people/{id}/discussions", SignedIn, Discussions),
+    route(POST, "/people/{id}/discussions/{discussion}", SignedIn, AnswerDiscussion),
+    route(GET, "/people/{id}/print", SignedIn, PaperCopy),
+    route(POST, "/people/{id}/print", SignedIn, PaperCopyWithCode),
+    route(GET, "/people/{id}/access", SignedIn, Access),
+    route(GET, "/people/{id}/access/add", SignedIn, AddAccessPage),
+    route(POST, "/people/{id}/access/add", SignedIn, AddAccess),
+    route(GET, "/people/{id}/access/{grant}/edit", SignedIn, EditAccessPage),
+    route(POST, "/people/{id}/access/{grant}/edit", SignedIn, EditAccess),
+    route(POST, "/people/{id}/access/{grant}/revoke", SignedIn, RevokeAccess),
+    route(GET, "/people/{id}/receipts/{receipt}", SignedIn, Receipt),
+    route(GET, "/people/{id}/access-log", SignedIn, AccessLog),
+    route(GET, "/people/{id}/emergency-code", SignedIn, ManageEmergencyCode),
+    route(POST, "/people/{id}/emergency-code", SignedIn, ChangeEmergencyCode),
+    route(POST, "/people/{id}/emergency-code/reauthenticate/options", SignedIn, EmergencyReauthenticationOptions),
+    route(POST, "/people/{id}/emergency-code/reauthenticate/finish", SignedIn, FinishEmergencyReauthentication),
+    // The signed-in person's own sharing pages.
+    route(GET, "/access", SignedIn, Access),
+    route(GET, "/access/add", SignedIn, AddAccessPage),
+    route(POST, "/access/add", SignedIn, AddAccess),
+    route(GET, "/access/{grant}/edit", SignedIn, EditAccessPage),
+    route(POST, "/access/{grant}/edit", SignedIn, EditAccess),
+    route(POST, "/access/{grant}/revoke", SignedIn, RevokeAccess),
+    route(GET, "/receipts/{receipt}", SignedIn, Receipt),
+    route(GET, "/access-log", SignedIn, AccessLog),
+    route(GET, "/emergency-code", SignedIn, ManageEmergencyCode),
+    route(POST, "/emergency-code", SignedIn, ChangeEmergencyCode),
+    route(POST, "/emergency-code/reauthenticate/options", SignedIn, EmergencyReauthenticationOptions),
+    route(POST, "/emergency-code/reauthenticate/finish", SignedIn, FinishEmergencyReauthentication),
+    // A clinician with the emergency code (no account).
+    route(GET, "/emergency", Anyone, EmergencyEntry),
+    route(POST, "/emergency", Anyone, UseEmergencyCode),
+    route(GET, "/emergency/record", Anyone, EmergencyRecord),
+    route(POST, "/emergency/leave", Anyone, LeaveEmergency),
+    // The council's staff.
+    route(GET, "/council/monitoring", COUNCIL, Monitoring),
+    route(GET, "/council/emergency-access", COUNCIL, CouncilEmergencyAccess),
+    route(GET, "/council/credentials", COUNCIL, Credentials),
+    route(GET, "/council/credentials/new", COUNCIL, NewCredentialPage),
+    route(POST, "/council/credentials/new", COUNCIL, CreateCredential),
+    route(POST, "/council/credentials/reauthenticate/finish", COUNCIL, FinishCredentialReauthentication),
+    route(POST, "/council/credentials/{key_id}/revoke", COUNCIL, RevokeCredential),
+];
+
+#[cfg(test)]
+mod tests {
+    use carefront_shared::routing::{Resolution, resolve};
+
+    use super::*;
+
+    #[test]
+    fn every_path_resolves_to_one_page_and_the_allowed_methods_come_from_the_table() {
+        assert!(matches!(resolve(ROUTES, &Method::GET, "/access/add"), Resolution::Found(route, values) if route.page == AddAccessPage && values.is_empty()));
+        assert!(
+            matches!(resolve(ROUTES, &Method::POST, "/access/grant-1/revoke"), Resolution::Found(route, values) if route.page == RevokeAccess && values == ["grant-1"])
+        );
+        assert!(matches!(resolve(ROUTES, &Method::HEAD, "/people/p/medicines"), Resolution::Found(route, _) if route.page == Medicines));
+        match resolve(ROUTES, &Method::DELETE, "/people/p/needs") {
+            Resolution::MethodNotAllowed(allowed) => assert_eq!(allowed, "GET, HEAD, POST"),
+            other => panic!("{other:?}"),
+        }
+        match resolve(ROUTES, &Method::GET, "/sign-out") {
+            Resolution::MethodNotAllowed(allowed) => assert_eq!(allowed, "POST"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(resolve(ROUTES, &Method::GET, "/people/p/nothing"), Resolution::NotFound));
+    }
+
+    #[test]
+    fn council_pages_are_guarded_by_role_and_record_pages_by_a_session() {
+        for route in ROUTES {
+            if route.path.starts_with("/council/") {
+                assert_eq!(route.guard, COUNCIL, "{}", route.path);
+            }
+            if route.path.starts_with("/people/") || route.path.starts_with("/access") {
+                assert_eq!(route.guard, SignedIn, "{}", route.path);
+            }
+        }
+    }
+}
