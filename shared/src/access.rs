@@ -518,6 +518,22 @@ pub fn administration_event(id: String, at: DateTime<Utc>, actor_id: Option<&str
     AuditEvent { id, at, actor_id: actor_id.map(str::to_owned), acting_for: None, subject_id: None, action, category: None, basis: None, detail: detail.into() }
 }
 
+/// An audit event as the store read it back (the one other place an event is made: decoding).
+#[allow(clippy::too_many_arguments)] // one audit row's columns
+pub(crate) fn stored_event(
+    id: String,
+    at: DateTime<Utc>,
+    actor_id: Option<String>,
+    acting_for: Option<String>,
+    subject_id: Option<String>,
+    action: AuditAction,
+    category: Option<Category>,
+    basis: Option<String>,
+    detail: String,
+) -> AuditEvent {
+    AuditEvent { id, at, actor_id, acting_for, subject_id, action, category, basis: basis.map(AuditBasis), detail }
+}
+
 /// What an audit event names as allowing it, as stored: made only from a [`Ground`], a
 /// [`Power`] or a statutory duty here, or read back from the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -528,11 +544,6 @@ impl AuditBasis {
     /// As stored.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// As read back from the store (never made up by a handler).
-    pub(crate) fn stored(text: String) -> AuditBasis {
-        AuditBasis(text)
     }
 }
 

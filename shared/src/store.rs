@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
-use crate::access::{AuditAction, AuditBasis, Permit};
+use crate::access::{AuditAction, Permit};
 use crate::consent::{Basis, Category, Grant, Grantee};
 use crate::db::{Database, DbError, Row, Statement, Value};
 use crate::domain::{
@@ -404,23 +404,22 @@ fn grant_params(grant: &Grant) -> Result<Vec<Value>> {
 const AUDIT_COLUMNS: &str = "id, at, actor_id, acting_for, subject_id, action, category, basis, detail";
 
 fn audit_event(row: &Row) -> Result<AuditEvent> {
-    Ok(AuditEvent {
-        id: row.text(0)?,
-        at: time(row, 1)?,
-        actor_id: row.optional_text(2)?,
-        acting_for: row.optional_text(3)?,
-        subject_id: row.optional_text(4)?,
-        action: {
-            let text = row.text(5)?;
-            AuditAction::parse(&text).ok_or_else(|| DbError::Decode(format!("unknown audit action {text}")))?
-        },
-        category: match row.optional_text(6)? {
-            None => None,
-            Some(text) => Some(Category::parse(&text).ok_or_else(|| DbError::Decode(format!("unknown category {text}")))?),
-        },
-        basis: row.optional_text(7)?.map(AuditBasis::stored),
-        detail: row.text(8)?,
-    })
+    let action = row.text(5)?;
+    let category = match row.optional_text(6)? {
+        None => None,
+        Some(text) => Some(Category::parse(&text).ok_or_else(|| DbError::Decode(format!("unknown category {text}")))?),
+    };
+    Ok(crate::access::stored_event(
+        row.text(0)?,
+        time(row, 1)?,
+        row.optional_text(2)?,
+        row.optional_text(3)?,
+        row.optional_text(4)?,
+        AuditAction::parse(&action).ok_or_else(|| DbError::Decode(format!("unknown audit action {action}")))?,
+        category,
+        row.optional_text(7)?,
+        row.text(8)?,
+    ))
 }
 
 #[async_trait(?Send)]
