@@ -247,6 +247,39 @@ describe(`a person shares their medicines with their daughter (${runtime})`, () 
 describe(`the person's whole record, in normal and large print (${runtime})`, () => {
   const pages = ['care-plan', 'guide', 'medicines', 'visits', 'contacts', 'documents', 'needs', 'comments', 'discussions', 'print'];
 
+  test('finding 8: when the consent receipt cannot be written, adding someone leaves no access behind', async () => {
+    const { page } = first;
+    // The last statement of the change fails inside the runtime's own batch or transaction.
+    await stack.execute(`CREATE TRIGGER e2e_fail_receipt BEFORE INSERT ON consent_receipts
+      WHEN NEW.receipt LIKE '%Fail Halfway%' BEGIN SELECT RAISE(ABORT, 'e2e: injected failure'); END;`);
+    try {
+      await page.goto(`${stack.portalUrl}/access/add`);
+      if (await page.locator('[data-webauthn="authenticate"]').count() > 0) {
+        const confirmed = page.waitForResponse((r) => new URL(r.url()).pathname === '/reauthenticate/finish');
+        await page.locator('[data-webauthn="authenticate"]').click();
+        assert.equal((await confirmed).status(), 200, 'the passkey confirmed it was her');
+      }
+      await page.getByLabel('Their name').waitFor();
+      await page.getByLabel('Their name').fill('Fail Halfway');
+      await page.getByLabel('Your medicines').check();
+      const ends = new Date(Date.now() + 30 * 24 * 3600 * 1000);
+      await page.getByLabel('Day').fill(String(ends.getUTCDate()));
+      await page.getByLabel('Month').fill(String(ends.getUTCMonth() + 1));
+      await page.getByLabel('Year').fill(String(ends.getUTCFullYear()));
+      await page.getByLabel('Why do they need to see it?').fill('to see what happens');
+      const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/access/add' && r.request().method() === 'POST');
+      await page.getByRole('button', { name: /give access/i }).click();
+      assert.ok((await answered).status() >= 500, 'the change failed');
+      assert.ok(!/Invitation code/.test(await page.locator('main').innerText()), 'no invitation shown for a change that did not happen');
+      await page.goto(`${stack.portalUrl}/access`);
+      assert.ok(!/Fail Halfway/.test(await page.locator('main').innerText()), 'no access, person or receipt left behind');
+      await page.goto(`${stack.portalUrl}/access-log`);
+      assert.ok(!/Fail Halfway/.test(await page.locator('main').innerText()), 'nothing in the access log either');
+    } finally {
+      await stack.execute('DROP TRIGGER e2e_fail_receipt;');
+    }
+  });
+
   test('every page of the record passes axe-core at 320 px, then again in large print', async () => {
     const { page } = first;
     const margaretId = stack.invitations[0].person_id;

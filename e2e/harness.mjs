@@ -250,6 +250,9 @@ async function startWorkers({ seed, logLevel }) {
   const children = [];
   const stack = await newStack('workers', { portal: portalUrl, api: apiUrl }, children);
   const { dir, stateDir } = stack;
+  // SQL straight into the running stack's database (tests that make one statement fail).
+  stack.execute = (sql) => run('wrangler', ['d1', 'execute', 'carefront', '--local', '--persist-to', stateDir,
+    '-c', path.join(repoRoot, 'portal', 'wrangler.toml'), '--command', sql, '-y'], { cwd: repoRoot });
 
   // The secret goes in an env file: with --env-file, wrangler ignores any developer .dev.vars.
   const envFile = path.join(dir, 'secrets.env');
@@ -310,6 +313,9 @@ async function startSpin({ seed }) {
   const children = [];
   const stack = await newStack('spin', { portal: url, api: url }, children);
   const { dir, stateDir } = stack;
+  // SQL straight into the running stack's database (tests that make one statement fail).
+  stack.execute = (sql) => run('python3', ['-c', 'import sqlite3, sys\nwith sqlite3.connect(sys.argv[1]) as db: db.executescript(sys.argv[2])',
+    path.join(stateDir, 'sqlite_db.db'), sql]);
 
   try {
     // carefront-admin creates the file, applies the migrations and seeds it; the file name is
