@@ -21,7 +21,7 @@ pub enum Guard {
 /// What answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)] // each variant is the handler of the route that names it
-pub enum Page {
+pub enum Endpoint {
     Start,
     InvitationPage,
     AcceptInvitation,
@@ -94,7 +94,7 @@ pub struct Route {
     /// Who may call it.
     pub guard: Guard,
     /// What answers it.
-    pub page: Page,
+    pub endpoint: Endpoint,
 }
 
 impl Routed for Route {
@@ -107,12 +107,12 @@ impl Routed for Route {
     }
 }
 
-const fn route(method: Method, path: &'static str, guard: Guard, page: Page) -> Route {
-    Route { method, path, guard, page }
+const fn route(method: Method, path: &'static str, guard: Guard, endpoint: Endpoint) -> Route {
+    Route { method, path, guard, endpoint }
 }
 
+use Endpoint::*;
 use Guard::{Anyone, SignedIn};
-use Page::*;
 
 const GET: Method = Method::GET;
 const POST: Method = Method::POST;
@@ -207,11 +207,13 @@ mod tests {
 
     #[test]
     fn every_path_resolves_to_one_page_and_the_allowed_methods_come_from_the_table() {
-        assert!(matches!(resolve(ROUTES, &Method::GET, "/access/add"), Resolution::Found(route, values) if route.page == AddAccessPage && values.is_empty()));
         assert!(
-            matches!(resolve(ROUTES, &Method::POST, "/access/grant-1/revoke"), Resolution::Found(route, values) if route.page == RevokeAccess && values == ["grant-1"])
+            matches!(resolve(ROUTES, &Method::GET, "/access/add"), Resolution::Found(route, values) if route.endpoint == AddAccessPage && values.is_empty())
         );
-        assert!(matches!(resolve(ROUTES, &Method::HEAD, "/people/p/medicines"), Resolution::Found(route, _) if route.page == Medicines));
+        assert!(
+            matches!(resolve(ROUTES, &Method::POST, "/access/grant-1/revoke"), Resolution::Found(route, values) if route.endpoint == RevokeAccess && values == ["grant-1"])
+        );
+        assert!(matches!(resolve(ROUTES, &Method::HEAD, "/people/p/medicines"), Resolution::Found(route, _) if route.endpoint == Medicines));
         match resolve(ROUTES, &Method::DELETE, "/people/p/needs") {
             Resolution::MethodNotAllowed(allowed) => assert_eq!(allowed, "GET, HEAD, POST"),
             other => panic!("{other:?}"),

@@ -129,7 +129,9 @@ async fn actor_name(context: &RequestContext<'_>, id: &str, viewer: &Person, sub
 /// The page's lines: one per entry, except that a computer system's reads of the same thing on
 /// the same day are told once, with how many there were (never dropped).
 fn summarised(events: &[AuditEvent], names: &HashMap<String, String>, viewer_id: &str, subject_name: &str, whose: Whose<'_>) -> Vec<LogLine> {
-    let mut lines: Vec<(Option<(String, String, NaiveDate)>, usize, LogLine)> = Vec::new();
+    // Each line with the system, action and day it summarises (if a system's) and its count.
+    type Summary = Option<(String, String, NaiveDate)>;
+    let mut lines: Vec<(Summary, usize, LogLine)> = Vec::new();
     for event in events {
         let key = event
             .actor_id
