@@ -34,6 +34,9 @@ pub enum PortalError {
     /// The page needs a signed-in person.
     #[error("sign-in required")]
     SignInRequired,
+    /// The change needs a passkey check within the last 5 minutes, and there was none.
+    #[error("a recent passkey check is required")]
+    ReauthenticationRequired,
     /// A passkey ceremony failed.
     #[error(transparent)]
     Passkey(#[from] PasskeyError),
@@ -50,7 +53,7 @@ impl PortalError {
     pub fn status(&self) -> StatusCode {
         match self {
             PortalError::BadRequest(_) | PortalError::Unusable(_) => StatusCode::BAD_REQUEST,
-            PortalError::Csrf => StatusCode::FORBIDDEN,
+            PortalError::Csrf | PortalError::ReauthenticationRequired => StatusCode::FORBIDDEN,
             PortalError::NotFound => StatusCode::NOT_FOUND,
             PortalError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             PortalError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -83,6 +86,10 @@ impl PortalError {
             PortalError::PayloadTooLarge => ("What you sent is too large", vec!["Go back, shorten it and try again.".into()]),
             PortalError::TooManyRequests => ("Too many attempts", vec!["You have tried too many times. Wait 15 minutes, then try again.".into()]),
             PortalError::SignInRequired => ("You need to sign in", vec!["Sign in to see this page.".into()]),
+            PortalError::ReauthenticationRequired => (
+                "Confirm it is you",
+                vec!["Use your passkey again (your fingerprint, face or screen lock), then try again.".into(), "Refresh the page to start.".into()],
+            ),
             PortalError::Passkey(error) => ("There is a problem with your passkey", vec![passkey_advice(error).into()]),
             PortalError::Store(DbError::Unavailable(_)) => (
                 "Sorry, the service is unavailable",

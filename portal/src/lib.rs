@@ -77,6 +77,7 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::POST, ["sign-in", "finish"]) => enrolment::finish_authentication(context, request, visit).await,
         (Method::POST, ["sign-out"]) => account::sign_out(context, visit).await,
         (Method::POST, ["sessions", "end"]) => account::end_session(context, request, visit).await,
+        (Method::POST, ["sessions", "end-all"]) => account::end_all_sessions(context, request, visit).await,
         (Method::GET | Method::HEAD, ["signed-out"]) => page(context, visit, "signed_out.html", context! {}),
         (Method::GET | Method::HEAD, ["home"]) => account::home(context, visit).await,
         (Method::GET | Method::HEAD, ["passkeys"]) => account::passkeys_page(context, request, visit).await,
@@ -126,19 +127,12 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         (Method::POST, ["emergency", "leave"]) => emergency::leave(context, request, visit).await,
         (Method::GET | Method::HEAD, ["emergency-code"]) => emergency::manage(context, request, visit, None).await,
         (Method::POST, ["emergency-code"]) => emergency::change(context, request, visit, None).await,
-        (Method::POST, ["emergency-code", "reauthenticate", "options"]) => emergency::reauthentication_options(context, visit, None).await,
-        (Method::POST, ["emergency-code", "reauthenticate", "finish"]) => emergency::finish_reauthentication(context, request, visit, None).await,
         (Method::GET | Method::HEAD, ["people", id, "emergency-code"]) => emergency::manage(context, request, visit, Some(id)).await,
         (Method::POST, ["people", id, "emergency-code"]) => emergency::change(context, request, visit, Some(id)).await,
-        (Method::POST, ["people", id, "emergency-code", "reauthenticate", "options"]) => emergency::reauthentication_options(context, visit, Some(id)).await,
-        (Method::POST, ["people", id, "emergency-code", "reauthenticate", "finish"]) => {
-            emergency::finish_reauthentication(context, request, visit, Some(id)).await
-        }
         (Method::GET | Method::HEAD, ["council", "emergency-access"]) => emergency::council_list(context, visit).await,
         (Method::GET | Method::HEAD, ["council", "credentials"]) => council_credentials::list_page(context, request, visit).await,
         (Method::GET | Method::HEAD, ["council", "credentials", "new"]) => council_credentials::new_page(context, visit).await,
         (Method::POST, ["council", "credentials", "new"]) => council_credentials::create(context, request, visit).await,
-        (Method::POST, ["council", "credentials", "reauthenticate", "finish"]) => council_credentials::finish_reauthentication(context, request, visit).await,
         (Method::POST, ["council", "credentials", key_id, "revoke"]) => council_credentials::revoke(context, visit, key_id).await,
         (_, segments) => Err(match allowed_methods(segments) {
             Some(allowed) => PortalError::MethodNotAllowed(allowed),
@@ -180,20 +174,17 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         ["passkeys", "create", "options" | "finish"]
         | ["sign-in", "options" | "finish"]
         | ["sign-out"]
-        | ["sessions", "end"]
+        | ["sessions", "end" | "end-all"]
         | ["passkeys", _, "rename" | "remove"]
         | ["access", _, "revoke"]
         | ["people", _, "discussions", _]
         | ["people", _, "access", _, "revoke"]
         | ["reauthenticate", "options" | "finish"]
-        | ["council", "credentials", "reauthenticate", "finish"]
         | ["council", "credentials", _, "revoke"] => Some("POST"),
         // Emergency access (emergency.rs).
         ["emergency", "record"] | ["council", "emergency-access"] => Some("GET, HEAD"),
         ["emergency"] | ["emergency-code"] | ["people", _, "emergency-code"] => Some("GET, HEAD, POST"),
-        ["emergency", "leave"]
-        | ["emergency-code", "reauthenticate", "options" | "finish"]
-        | ["people", _, "emergency-code", "reauthenticate", "options" | "finish"] => Some("POST"),
+        ["emergency", "leave"] => Some("POST"),
         _ => None,
     }
 }
