@@ -181,6 +181,13 @@ impl Visit {
         Ok(())
     }
 
+    /// What a value held across a passkey check (an edit's draft) is bound to: this browser
+    /// (its CSRF nonce) and the signed-in person, which both outlive the session's rotation at
+    /// re-authentication. `None` when nobody is signed in.
+    pub fn browser_binding(&self) -> Option<String> {
+        self.signed_in.as_ref().map(|signed_in| format!("{}:{}", self.csrf_nonce, signed_in.person.id))
+    }
+
     /// Whether the signed-in person proved themselves with a passkey within the
     /// re-authentication window ([`session::REAUTHENTICATION_WINDOW`], 5 minutes).
     pub fn recently_verified(&self) -> bool {
