@@ -93,8 +93,6 @@ pub trait Store: AccountStore + RecordStore + VoiceStore + DiscussionStore + Eme
     async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()>;
     /// A person's live session rows, newest first (for "where you are signed in").
     async fn sessions_for_person(&self, person_id: &str) -> Result<Vec<SessionRecord>>;
-    /// Ends one of a person's sessions; `false` if they have no such session.
-    async fn delete_person_session(&self, person_id: &str, id_hash: &str) -> Result<bool>;
     /// Ends a session: the row goes, so a copied cookie is dead.
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
 
@@ -508,11 +506,6 @@ impl Store for SqlStore<'_> {
 
     async fn sessions_for_person(&self, person_id: &str) -> Result<Vec<SessionRecord>> {
         self.all(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE person_id = ?1 ORDER BY created_at DESC, id_hash"), &[person_id.into()], session).await
-    }
-
-    async fn delete_person_session(&self, person_id: &str, id_hash: &str) -> Result<bool> {
-        let changed = self.db.execute("DELETE FROM sessions WHERE id_hash = ?1 AND person_id = ?2", &[id_hash.into(), person_id.into()]).await?;
-        Ok(changed > 0)
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<()> {

@@ -84,23 +84,24 @@ impl AccountStore for SqlStore<'_> {
         if !self.has_passkey(person_id, id).await? {
             return Ok(PasskeyRemoval::NotFound);
         }
-        // Every statement carries the same condition, checked inside the one transaction, so two
-        // removals racing each other cannot leave the person without a passkey.
+        // Every statement carries the same condition, checked inside the one transaction (the
+        // passkey's row goes last, so it still holds for the others), so two removals racing each
+        // other cannot leave the person without a passkey.
         let keys = || vec![Value::from(id), Value::from(person_id)];
         self.db
             .batch(&[
+                Statement {
+                    sql: "DELETE FROM sessions WHERE passkey_id = ?1 AND person_id = ?2
+                            AND EXISTS (SELECT 1 FROM passkeys WHERE id = ?1 AND person_id = ?2)
+                            AND (SELECT COUNT(*) FROM passkeys WHERE person_id = ?2) > 1",
+                    params: keys(),
+                },
                 Statement {
                     sql: "INSERT INTO audit_events (id, at, actor_id, acting_for, subject_id, action, category, basis, detail)
                           SELECT ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
                           WHERE EXISTS (SELECT 1 FROM passkeys WHERE id = ?1 AND person_id = ?2)
                             AND (SELECT COUNT(*) FROM passkeys WHERE person_id = ?2) > 1",
                     params: with_event(keys(), event),
-                },
-                Statement {
-                    sql: "DELETE FROM sessions WHERE passkey_id = ?1 AND person_id = ?2
-                            AND EXISTS (SELECT 1 FROM passkeys WHERE id = ?1 AND person_id = ?2)
-                            AND (SELECT COUNT(*) FROM passkeys WHERE person_id = ?2) > 1",
-                    params: keys(),
                 },
                 Statement {
                     sql: "DELETE FROM passkeys WHERE id = ?1 AND person_id = ?2 AND (SELECT COUNT(*) FROM passkeys WHERE person_id = ?2) > 1",
