@@ -1,14 +1,21 @@
-//! The signed-in person's own pages: "Your care", their passkeys, signing out.
+//! The signed-in person's own pages: "Your care", their passkeys and sessions, signing out.
+//! Changing passkeys or ending sessions needs a passkey check within the last 5 minutes (a
+//! borrowed, unlocked phone must not be enough to take the account), and each such change is
+//! written to the person's access log through [`account_event`].
 
+use carefront_shared::access::{self, AuditAction};
 use carefront_shared::context::RequestContext;
+use carefront_shared::domain::AuditEvent;
 use carefront_shared::passkey::MAX_NAME_CHARS;
+use carefront_shared::random::new_id;
 use carefront_shared::store::PasskeyRemoval;
+use chrono::Duration;
 use http::StatusCode;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use crate::care;
-use crate::enrolment::audit;
+use crate::enrolment::{Confirmation, audit, confirm_identity};
 use crate::error::PortalError;
 use crate::record;
 use crate::visit::Visit;
@@ -29,7 +36,13 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
     let sections = if person.role == carefront_shared::domain::Role::ServiceUser { record::sections(context, person, &person.id).await? } else { Vec::new() };
     let discussions = if person.role == carefront_shared::domain::Role::ServiceUser { crate::discussions::awaiting(context, &person.id).await? } else { 0 };
     let emergency = crate::emergency::home_notice(context, person, &supported).await?;
-    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency })
+    let passkeys_added = passkeys_added(context, &person.id).await?;
+    page(
+        context,
+        visit,
+        "home.html",
+        context! { current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency, passkeys_added },
+    )
 }
 
 /// GET /people/{id}: the care information a representative or member of staff may see about
@@ -55,6 +68,89 @@ pub async fn person_page(context: &RequestContext<'_>, visit: &Visit, subject_id
     page(context, visit, "person.html", context! { current => "home", subject => entry, plan, sections, flags, manage, emergency })
 }
 
+/// How long the home page tells the person that a passkey was added to their account.
+const PASSKEY_NEWS: Duration = Duration::days(14);
+
+/// A change to a person's own account, for their access log.
+pub enum AccountEvent<'a> {
+    /// A passkey was added to an account that already had one (not the first, at enrolment).
+    PasskeyAdded {
+        /// Its name when it was added.
+        name: &'a str,
+    },
+    /// A passkey was renamed.
+    PasskeyRenamed {
+        /// Its name before.
+        from: &'a str,
+        /// Its name now.
+        to: &'a str,
+    },
+    /// A passkey was removed, and the sessions it made ended with it.
+    PasskeyRemoved {
+        /// Its name.
+        name: &'a str,
+    },
+    /// Sessions were ended from the passkeys page.
+    SessionEnded(Ended),
+}
+
+/// Which sessions "sign out" ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// One other device.
+    AnotherDevice,
+    /// Every device but this one.
+    EveryOtherDevice,
+    /// Every device, this one too.
+    Everywhere,
+}
+
+/// The audit event for a change to the person's own account: the one place these actions and
+/// their words are written (the home page's notice reads `passkey.added` back).
+pub fn account_event(context: &RequestContext<'_>, person_id: &str, change: AccountEvent<'_>) -> AuditEvent {
+    let (action, detail) = match change {
+        AccountEvent::PasskeyAdded { name } => (AuditAction::PasskeyAdded, format!("A passkey called \u{201c}{name}\u{201d} was added.")),
+        AccountEvent::PasskeyRenamed { from, to } => {
+            (AuditAction::PasskeyRenamed, format!("Renamed a passkey from \u{201c}{from}\u{201d} to \u{201c}{to}\u{201d}."))
+        }
+        AccountEvent::PasskeyRemoved { name } => {
+            (AuditAction::PasskeyRemoved, format!("Removed the passkey \u{201c}{name}\u{201d} and signed out the devices it signed in."))
+        }
+        AccountEvent::SessionEnded(Ended::AnotherDevice) => (AuditAction::SessionEnded, "Signed out another device.".to_owned()),
+        AccountEvent::SessionEnded(Ended::EveryOtherDevice) => (AuditAction::SessionEnded, "Signed out every other device.".to_owned()),
+        AccountEvent::SessionEnded(Ended::Everywhere) => (AuditAction::SessionEnded, "Signed out everywhere.".to_owned()),
+    };
+    access::account_event(new_id(context.random), context.now, Some(person_id), person_id, action, detail)
+}
+
+/// Appends an account event on its own (changes of one row; the others go in their batch).
+pub async fn record(context: &RequestContext<'_>, person_id: &str, change: AccountEvent<'_>) -> Result<(), PortalError> {
+    Ok(context.store.append_audit(&account_event(context, person_id, change)).await?)
+}
+
+/// The passkeys added to the person's account in the last 14 days, for the home page's notice.
+async fn passkeys_added(context: &RequestContext<'_>, person_id: &str) -> Result<Vec<minijinja::Value>, PortalError> {
+    let events = context.store.audit_since(person_id, AuditAction::PasskeyAdded, context.now - PASSKEY_NEWS).await?;
+    Ok(events.into_iter().map(|event| context! { what => event.detail, when => event.at.format("%-d %B %Y at %H:%M").to_string() }).collect())
+}
+
+/// The answer to a change of passkeys or sessions without a recent passkey check: nothing
+/// changes, and the page offers the check, then comes back to the passkeys page.
+fn needs_recent_check(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
+    confirm_identity(
+        context,
+        visit,
+        StatusCode::FORBIDDEN,
+        &confirmation(
+            "Before you change your passkeys or sign devices out, use your passkey again: your fingerprint, face or screen lock. This stops anyone else who picks up your phone from taking your account.",
+        ),
+    )
+}
+
+fn confirmation(reason: &str) -> Confirmation<'_> {
+    Confirmation { current: "passkeys", back: ("/passkeys", "Your passkeys"), reason, return_to: "/passkeys" }
+}
+
 #[derive(Serialize)]
 struct PasskeyView {
     id: String,
@@ -63,12 +159,13 @@ struct PasskeyView {
     last_used: Option<String>,
 }
 
-/// GET /passkeys: the person's passkeys.
+/// GET /passkeys: the person's passkeys and where they are signed in.
 pub async fn passkeys_page(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
     let notice = match web::query_param(request, "done").as_deref() {
         Some("renamed") => Some("Your passkey has been renamed."),
-        Some("removed") => Some("Your passkey has been removed."),
+        Some("removed") => Some("Your passkey has been removed. Any device it signed in has been signed out."),
         Some("ended") => Some("That device has been signed out."),
+        Some("ended-others") => Some("Every other device has been signed out."),
         _ => None,
     };
     passkeys_with(context, visit, StatusCode::OK, None, notice).await
@@ -110,7 +207,10 @@ async fn passkeys_with(
             }
         })
         .collect();
-    page_with_status(context, visit, status, "passkeys.html", context! { current => "passkeys", passkeys, sessions, error, notice })
+    // Without a recent passkey check the page offers one first (the one re-authentication flow).
+    let finish =
+        (!visit.recently_verified()).then(|| format!("/reauthenticate/finish?{}", serde_urlencoded::to_string([("return", "/passkeys")]).unwrap_or_default()));
+    page_with_status(context, visit, status, "passkeys.html", context! { current => "passkeys", passkeys, sessions, error, notice, finish })
 }
 
 #[derive(Deserialize)]
@@ -121,12 +221,43 @@ struct EndSessionForm {
 /// POST /sessions/end: signs one of the person's other devices out (its row goes at once).
 pub async fn end_session(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
     let person = visit.require_person()?;
+    if !visit.recently_verified() {
+        return needs_recent_check(context, visit);
+    }
     let form: EndSessionForm = web::form(request)?;
-    if !context.store.delete_person_session(&person.id, &form.session).await? {
+    let event = account_event(context, &person.id, AccountEvent::SessionEnded(Ended::AnotherDevice));
+    if !context.store.end_person_session(&person.id, &form.session, &event).await? {
         return Err(PortalError::NotFound);
     }
-    audit(context, Some(&person.id), &person.id, "session.ended_elsewhere", "Signed out another device.").await?;
     Ok(web::redirect("/passkeys?done=ended"))
+}
+
+#[derive(Deserialize)]
+struct EndAllForm {
+    scope: String,
+}
+
+/// POST /sessions/end-all: "sign out everywhere": `scope=others` ends every session of the
+/// person but this one; `scope=all` ends this one too.
+pub async fn end_all_sessions(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
+    let person_id = visit.require_person()?.id.clone();
+    if !visit.recently_verified() {
+        return needs_recent_check(context, visit);
+    }
+    let form: EndAllForm = web::form(request)?;
+    let this_session = visit.signed_in.as_ref().map(|signed_in| signed_in.session_hash.clone());
+    let (ended, keep) = match form.scope.as_str() {
+        "others" => (Ended::EveryOtherDevice, this_session),
+        "all" => (Ended::Everywhere, None),
+        _ => return Err(PortalError::BadRequest("unknown scope".into())),
+    };
+    let event = account_event(context, &person_id, AccountEvent::SessionEnded(ended));
+    context.store.end_person_sessions(&person_id, keep.as_deref(), &event).await?;
+    if ended == Ended::Everywhere {
+        visit.end_session(context).await?;
+        return Ok(web::redirect("/signed-out"));
+    }
+    Ok(web::redirect("/passkeys?done=ended-others"))
 }
 
 #[derive(Deserialize)]
@@ -134,30 +265,49 @@ struct RenameForm {
     name: String,
 }
 
+/// The name of one of the person's passkeys; a forged id or another person's passkey is not
+/// found.
+async fn passkey_name(context: &RequestContext<'_>, person_id: &str, id: &str) -> Result<(String, usize), PortalError> {
+    let passkeys = context.store.passkeys(person_id).await?;
+    let count = passkeys.len();
+    passkeys.into_iter().find(|record| record.id == id).map(|record| (record.name, count)).ok_or(PortalError::NotFound)
+}
+
 /// POST /passkeys/{id}/rename.
 pub async fn rename_passkey(context: &RequestContext<'_>, request: &Request, visit: &Visit, id: &str) -> Result<Response, PortalError> {
     let person = visit.require_person()?;
+    if !visit.recently_verified() {
+        return needs_recent_check(context, visit);
+    }
     let form: RenameForm = web::form(request)?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
         let message = format!("Enter a name for the passkey of up to {MAX_NAME_CHARS} characters");
         return passkeys_with(context, visit, StatusCode::BAD_REQUEST, Some(&message), None).await;
     }
+    let (before, _) = passkey_name(context, &person.id, id).await?;
     if !context.store.rename_passkey(&person.id, id, name).await? {
         return Err(PortalError::NotFound);
     }
-    audit(context, Some(&person.id), &person.id, "passkey.renamed", &format!("A passkey was renamed to {name}.")).await?;
+    record(context, &person.id, AccountEvent::PasskeyRenamed { from: &before, to: name }).await?;
     Ok(web::redirect("/passkeys?done=renamed"))
 }
 
-/// POST /passkeys/{id}/remove: never the last one.
+/// POST /passkeys/{id}/remove: never the last one; the sessions it made end with it.
 pub async fn remove_passkey(context: &RequestContext<'_>, visit: &Visit, id: &str) -> Result<Response, PortalError> {
     let person = visit.require_person()?;
-    match context.store.remove_passkey(&person.id, id).await? {
-        PasskeyRemoval::Removed => {
-            audit(context, Some(&person.id), &person.id, "passkey.removed", "A passkey was removed.").await?;
-            Ok(web::redirect("/passkeys?done=removed"))
-        }
+    if !visit.recently_verified() {
+        return needs_recent_check(context, visit);
+    }
+    let (name, count) = passkey_name(context, &person.id, id).await?;
+    let removal = if count > 1 {
+        let event = account_event(context, &person.id, AccountEvent::PasskeyRemoved { name: &name });
+        context.store.remove_passkey(&person.id, id, &event).await?
+    } else {
+        PasskeyRemoval::LastOne
+    };
+    match removal {
+        PasskeyRemoval::Removed => Ok(web::redirect("/passkeys?done=removed")),
         PasskeyRemoval::NotFound => Err(PortalError::NotFound),
         PasskeyRemoval::LastOne => {
             passkeys_with(

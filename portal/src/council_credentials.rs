@@ -14,9 +14,10 @@ use http::StatusCode;
 use minijinja::context;
 use serde::Serialize;
 
+use crate::enrolment::{Confirmation, confirm_identity};
 use crate::error::PortalError;
 use crate::visit::Visit;
-use crate::{Request, Response, enrolment, page_with_status, web};
+use crate::{Request, Response, page_with_status, web};
 
 /// The signed-in person if they are council staff; the page does not exist for anyone else.
 fn council_staff(visit: &Visit) -> Result<&Person, PortalError> {
@@ -150,24 +151,22 @@ async fn render_form(
 /// them with their passkey.
 pub async fn new_page(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
     council_staff(visit)?;
-    if !visit.signed_in.as_ref().is_some_and(|signed_in| signed_in.recently_verified) {
-        return page_with_status(context, visit, StatusCode::OK, "council_credentials_confirm.html", context! { current => "credentials" });
+    if !visit.recently_verified() {
+        let confirmation = Confirmation {
+            current: "credentials",
+            back: ("/council/credentials", "System credentials"),
+            reason: "A credential opens care records to a computer system, so before you make one, use your passkey again: your fingerprint, face or screen lock.",
+            return_to: "/council/credentials/new",
+        };
+        return confirm_identity(context, visit, StatusCode::OK, &confirmation);
     }
     render_form(context, visit, StatusCode::OK, &CreateForm::default(), Vec::new()).await
-}
-
-/// POST /council/credentials/reauthenticate/finish: the passkey check of the shared
-/// re-authentication ceremony, then back to the form.
-pub async fn finish_reauthentication(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
-    council_staff(visit)?;
-    enrolment::finish_reauthentication(context, request, visit).await?;
-    web::json(StatusCode::OK, &serde_json::json!({ "redirect": "/council/credentials/new" }))
 }
 
 /// POST /council/credentials/new: makes the credential and shows its secret, this once.
 pub async fn create(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
     let person = council_staff(visit)?;
-    if !visit.signed_in.as_ref().is_some_and(|signed_in| signed_in.recently_verified) {
+    if !visit.recently_verified() {
         return Ok(web::redirect("/council/credentials/new"));
     }
     let form = CreateForm::parse(request)?;

@@ -30,6 +30,7 @@ use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 
 use crate::care::{self, Supported};
+use crate::enrolment::{Confirmation, confirm_identity};
 use crate::error::PortalError;
 use crate::limits::{self, CodeTry, Counted};
 use crate::visit::Visit;
@@ -454,7 +455,12 @@ async fn render_manage(context: &RequestContext<'_>, visit: &Visit, subject_id: 
     let path = manage_path(person, subject_id);
     let subject = person_name(context, subject_id).await?;
     if !signed_in.recently_verified {
-        return page_with_status(context, visit, StatusCode::OK, "emergency_confirm.html", context! { current => "home", path, own, subject });
+        let whose = if own { "your".to_owned() } else { format!("{subject}'s") };
+        let reason = format!(
+            "An emergency code lets a paramedic or doctor see {whose} medicines, allergies and emergency summary. Before you change it, use your passkey again: your fingerprint, face or screen lock."
+        );
+        let confirmation = Confirmation { current: "home", back: ("/home", "Back"), reason: &reason, return_to: &path };
+        return confirm_identity(context, visit, StatusCode::OK, &confirmation);
     }
     let live = match context.store.live_emergency_code(subject_id).await? {
         Some(code) => Some(context! {
@@ -542,33 +548,6 @@ async fn turn_on(
         "emergency_code_issued.html",
         context! { current => "home", code => code.to_string(), address, replacing, own, subject, path, subject_id },
     )
-}
-
-#[derive(Serialize)]
-struct Redirect {
-    redirect: String,
-}
-
-/// POST …/emergency-code/reauthenticate/options: a passkey check before a code is changed.
-pub async fn reauthentication_options(context: &RequestContext<'_>, visit: &mut Visit, subject_id: Option<&str>) -> Result<Response, PortalError> {
-    let person = visit.require_person()?.clone();
-    authority(context, &person, subject_id.unwrap_or(&person.id)).await?;
-    crate::enrolment::reauthentication_options(context, visit).await
-}
-
-/// POST …/emergency-code/reauthenticate/finish: as `/reauthenticate/finish`, then back to the
-/// emergency code page rather than to adding access.
-pub async fn finish_reauthentication(
-    context: &RequestContext<'_>,
-    request: &Request,
-    visit: &mut Visit,
-    subject_id: Option<&str>,
-) -> Result<Response, PortalError> {
-    let person = visit.require_person()?.clone();
-    let subject_id = subject_id.unwrap_or(&person.id);
-    authority(context, &person, subject_id).await?;
-    crate::enrolment::finish_reauthentication(context, request, visit).await?;
-    web::json(StatusCode::OK, &Redirect { redirect: manage_path(&person, subject_id) })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ use http::StatusCode;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
+use crate::account::AccountEvent;
 use crate::error::PortalError;
 use crate::limits::{self, CodeTry, Counted};
 use crate::visit::Visit;
@@ -150,6 +151,17 @@ async fn registrant(context: &RequestContext<'_>, request: &Request, visit: &Vis
 /// GET /passkeys/create: the page whose button creates a passkey.
 pub async fn create_passkey_page(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
     match registrant(context, request, visit).await {
+        Ok((_, None)) if !visit.recently_verified() => confirm_identity(
+            context,
+            visit,
+            StatusCode::OK,
+            &Confirmation {
+                current: "passkeys",
+                back: ("/passkeys", "Your passkeys"),
+                reason: "Before you add a passkey, use one you already have: your fingerprint, face or screen lock. This stops anyone else who picks up your phone from adding their own.",
+                return_to: "/passkeys/create",
+            },
+        ),
         Ok((person, enrolment)) => page(context, visit, "create_passkey.html", context! { enrolling => enrolment.is_some(), name => person.display_name }),
         Err(PortalError::SignInRequired) => Ok(web::redirect("/invitation")),
         Err(error) => Err(error),
@@ -159,6 +171,10 @@ pub async fn create_passkey_page(context: &RequestContext<'_>, request: &Request
 /// POST /passkeys/create/options: starts a registration and keeps its state server-side.
 pub async fn registration_options(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
     let (person, enrolment) = registrant(context, request, visit).await?;
+    // Only the first passkey, from an invitation, is added without a recent passkey check.
+    if enrolment.is_none() && !visit.recently_verified() {
+        return Err(PortalError::ReauthenticationRequired);
+    }
     let existing = context.store.passkeys(&person.id).await?;
     if enrolment.is_some() {
         // Enrolling needs no session: its starts are limited per source.
@@ -181,6 +197,9 @@ pub async fn finish_registration(context: &RequestContext<'_>, request: &Request
         // Adding a passkey to an account needs that account's live session.
         return Err(PortalError::SignInRequired);
     }
+    if ceremony.invitation_id.is_none() && !visit.recently_verified() {
+        return Err(PortalError::ReauthenticationRequired);
+    }
     let new_passkey = RelyingParty::new(context.config)?.finish_registration(&response, &ceremony.state)?;
     if let Some(invitation_id) = &ceremony.invitation_id
         && !context.store.consume_invitation(invitation_id, context.now).await?
@@ -201,14 +220,18 @@ pub async fn finish_registration(context: &RequestContext<'_>, request: &Request
         Err(DbError::Constraint(_)) => return Err(PortalError::BadRequest("this passkey is already registered".into())),
         Err(error) => return Err(error.into()),
     }
-    audit(context, Some(&person.id), &person.id, "passkey.registered", &format!("A passkey was created: {}.", record.name)).await?;
     let enrolling = ceremony.invitation_id.is_some();
+    if enrolling {
+        audit(context, Some(&person.id), &person.id, "passkey.registered", &format!("A passkey was created: {}.", record.name)).await?;
+    } else {
+        crate::account::record(context, &person.id, AccountEvent::PasskeyAdded { name: &record.name }).await?;
+    }
     if enrolling {
         if let Some(id_hash) = cookie(request, ENROL_COOKIE).and_then(|value| session::open(&context.config.session_key, ENROL_PURPOSE, value)) {
             context.store.delete_ceremony(&id_hash).await?;
         }
         visit.add_cookie(set_cookie(ENROL_COOKIE, "", Some(0)));
-        visit.start_session(context, person).await?;
+        visit.start_session(context, person, Some(record.id)).await?;
     }
     web::json(StatusCode::OK, &Redirect { redirect: if enrolling { "/home" } else { "/passkeys" } })
 }
@@ -230,17 +253,19 @@ pub async fn authentication_options(context: &RequestContext<'_>, visit: &mut Vi
 
 /// POST /sign-in/finish: verifies the passkey against the stored ceremony and signs in.
 pub async fn finish_authentication(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
-    let (person, ceremony) = verify_assertion(context, request, visit).await?;
+    let (person, ceremony, passkey_id) = verify_assertion(context, request, visit).await?;
     if ceremony.person_id.is_some() {
         // A re-authentication ceremony cannot be turned into a sign-in.
         return Err(PasskeyError::NoCeremony.into());
     }
-    visit.start_session(context, person).await?;
+    visit.start_session(context, person, Some(passkey_id)).await?;
     web::json(StatusCode::OK, &Redirect { redirect: "/home" })
 }
 
 /// POST /reauthenticate/options: asks the signed-in person to prove themselves again with a
-/// passkey before they add or widen access.
+/// passkey. The one re-authentication flow: every page that needs a recent passkey check
+/// (adding or widening access, the emergency code, system credentials, passkeys and sessions)
+/// offers it through [`confirm_identity`].
 pub async fn reauthentication_options(context: &RequestContext<'_>, visit: &mut Visit) -> Result<Response, PortalError> {
     let person_id = visit.require_person()?.id.clone();
     let (options, state) = RelyingParty::new(context.config)?.start_authentication()?;
@@ -248,22 +273,46 @@ pub async fn reauthentication_options(context: &RequestContext<'_>, visit: &mut 
     web::json(StatusCode::OK, &options)
 }
 
-/// POST /reauthenticate/finish: the passkey must be the signed-in person's own.
+/// POST /reauthenticate/finish?return=/path: the passkey must be the signed-in person's own.
+/// Rotates the session, then sends the browser back to `return` if it is a path on this site
+/// (else home).
 pub async fn finish_reauthentication(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
     let session_person = visit.require_person()?.id.clone();
-    let (person, ceremony) = verify_assertion(context, request, visit).await?;
+    let (person, ceremony, passkey_id) = verify_assertion(context, request, visit).await?;
     if ceremony.person_id.as_deref() != Some(session_person.as_str()) || person.id != session_person {
         return Err(PasskeyError::UnknownCredential.into());
     }
-    visit.mark_verified(context).await?;
-    // Back to the page that asked (adding someone, or a change that gives more), if it is one.
-    let next = web::query_param(request, "next").filter(|path| crate::sharing::is_return_path(path));
-    web::json(StatusCode::OK, &serde_json::json!({ "redirect": next.as_deref().unwrap_or("/access/add") }))
+    visit.reauthenticated(context, passkey_id).await?;
+    let asked = web::query_param(request, "return");
+    let next = asked.as_deref().and_then(web::local_return_path).unwrap_or("/home");
+    web::json(StatusCode::OK, &serde_json::json!({ "redirect": next }))
+}
+
+/// What the "Confirm it is you" page says, and where the browser comes back to after it.
+pub struct Confirmation<'a> {
+    /// The navigation item the page belongs to.
+    pub current: &'a str,
+    /// The back link: where to, and its words.
+    pub back: (&'a str, &'a str),
+    /// Why the passkey is asked for again, in words for the person.
+    pub reason: &'a str,
+    /// The page to come back to once the passkey check is done (a path on this site).
+    pub return_to: &'a str,
+}
+
+/// The re-authentication page: the button runs the one flow (`/reauthenticate/options`, then
+/// `/reauthenticate/finish?return=…`) and the script follows the answer back to `return_to`.
+pub fn confirm_identity(context: &RequestContext<'_>, visit: &Visit, status: StatusCode, confirmation: &Confirmation<'_>) -> Result<Response, PortalError> {
+    let finish = format!("/reauthenticate/finish?{}", serde_urlencoded::to_string([("return", confirmation.return_to)]).unwrap_or_default());
+    let (back_href, back_text) = confirmation.back;
+    let extra = context! { current => confirmation.current, back_href, back_text, reason => confirmation.reason, finish };
+    page_with_status(context, visit, status, "confirm_identity.html", extra)
 }
 
 /// Verifies a passkey assertion against this browser's authentication ceremony (used up in the
-/// process), records the passkey's use and audits it; returns who signed and the ceremony.
-async fn verify_assertion(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<(Person, CeremonyRecord), PortalError> {
+/// process), records the passkey's use and audits it; returns who signed, the ceremony and the
+/// passkey's id.
+async fn verify_assertion(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<(Person, CeremonyRecord, String), PortalError> {
     let response: PublicKeyCredential = web::json_body(request)?;
     let ceremony = take_ceremony(context, request, visit, CeremonyKind::Authenticate).await?;
     let relying_party = RelyingParty::new(context.config)?;
@@ -278,7 +327,7 @@ async fn verify_assertion(context: &RequestContext<'_>, request: &Request, visit
         None => ("session.signed_in", format!("Signed in with {}.", record.name)),
     };
     audit(context, Some(&person.id), &person.id, action, &detail).await?;
-    Ok((person, ceremony))
+    Ok((person, ceremony, record.id))
 }
 
 async fn begin_ceremony(

@@ -37,6 +37,9 @@ pub enum PortalError {
     /// The page needs a signed-in person.
     #[error("sign-in required")]
     SignInRequired,
+    /// The change needs a passkey check within the last 5 minutes, and there was none.
+    #[error("a recent passkey check is required")]
+    ReauthenticationRequired,
     /// A passkey ceremony failed.
     #[error(transparent)]
     Passkey(#[from] PasskeyError),
@@ -53,7 +56,7 @@ impl PortalError {
     pub fn status(&self) -> StatusCode {
         match self {
             PortalError::BadRequest(_) | PortalError::Unusable(_) => StatusCode::BAD_REQUEST,
-            PortalError::Csrf => StatusCode::FORBIDDEN,
+            PortalError::Csrf | PortalError::ReauthenticationRequired => StatusCode::FORBIDDEN,
             PortalError::NotFound => StatusCode::NOT_FOUND,
             PortalError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             PortalError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -92,6 +95,10 @@ impl PortalError {
                 )],
             ),
             PortalError::SignInRequired => ("You need to sign in", vec!["Sign in to see this page.".into()]),
+            PortalError::ReauthenticationRequired => (
+                "Confirm it is you",
+                vec!["Use your passkey again (your fingerprint, face or screen lock), then try again.".into(), "Refresh the page to start.".into()],
+            ),
             PortalError::Passkey(error) => ("There is a problem with your passkey", vec![passkey_advice(error).into()]),
             PortalError::Store(DbError::Unavailable(_)) => (
                 "Sorry, the service is unavailable",

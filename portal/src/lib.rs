@@ -107,6 +107,7 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::FinishAuthentication, []) => enrolment::finish_authentication(context, request, visit).await,
         (Endpoint::SignOut, []) => account::sign_out(context, visit).await,
         (Endpoint::EndSession, []) => account::end_session(context, request, visit).await,
+        (Endpoint::EndAllSessions, []) => account::end_all_sessions(context, request, visit).await,
         (Endpoint::SignedOut, []) => page(context, visit, "signed_out.html", context! {}),
         (Endpoint::Home, []) => account::home(context, visit).await,
         (Endpoint::Passkeys, []) => account::passkeys_page(context, request, visit).await,
@@ -152,13 +153,10 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::LeaveEmergency, []) => emergency::leave(context, request, visit).await,
         (Endpoint::ManageEmergencyCode, _) => emergency::manage(context, request, visit, subject).await,
         (Endpoint::ChangeEmergencyCode, _) => emergency::change(context, request, visit, subject).await,
-        (Endpoint::EmergencyReauthenticationOptions, _) => emergency::reauthentication_options(context, visit, subject).await,
-        (Endpoint::FinishEmergencyReauthentication, _) => emergency::finish_reauthentication(context, request, visit, subject).await,
         (Endpoint::CouncilEmergencyAccess, []) => emergency::council_list(context, visit).await,
         (Endpoint::Credentials, []) => council_credentials::list_page(context, request, visit).await,
         (Endpoint::NewCredentialPage, []) => council_credentials::new_page(context, visit).await,
         (Endpoint::CreateCredential, []) => council_credentials::create(context, request, visit).await,
-        (Endpoint::FinishCredentialReauthentication, []) => council_credentials::finish_reauthentication(context, request, visit).await,
         (Endpoint::RevokeCredential, [key_id]) => council_credentials::revoke(context, visit, key_id).await,
         // The table and this match are written together; a route with the wrong number of
         // values would be a bug, answered as "not found" rather than a panic.

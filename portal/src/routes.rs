@@ -33,6 +33,7 @@ pub enum Endpoint {
     FinishAuthentication,
     SignOut,
     EndSession,
+    EndAllSessions,
     SignedOut,
     Home,
     Passkeys,
@@ -74,13 +75,10 @@ pub enum Endpoint {
     LeaveEmergency,
     ManageEmergencyCode,
     ChangeEmergencyCode,
-    EmergencyReauthenticationOptions,
-    FinishEmergencyReauthentication,
     CouncilEmergencyAccess,
     Credentials,
     NewCredentialPage,
     CreateCredential,
-    FinishCredentialReauthentication,
     RevokeCredential,
 }
 
@@ -132,6 +130,7 @@ pub static ROUTES: &[Route] = &[
     route(POST, "/sign-in/finish", Anyone, FinishAuthentication),
     route(POST, "/sign-out", Anyone, SignOut),
     route(POST, "/sessions/end", SignedIn, EndSession),
+    route(POST, "/sessions/end-all", SignedIn, EndAllSessions),
     route(GET, "/signed-out", Anyone, SignedOut),
     route(GET, "/home", SignedIn, Home),
     route(GET, "/passkeys", SignedIn, Passkeys),
@@ -169,8 +168,6 @@ pub static ROUTES: &[Route] = &[
     route(GET, "/people/{id}/access-log", SignedIn, AccessLog),
     route(GET, "/people/{id}/emergency-code", SignedIn, ManageEmergencyCode),
     route(POST, "/people/{id}/emergency-code", SignedIn, ChangeEmergencyCode),
-    route(POST, "/people/{id}/emergency-code/reauthenticate/options", SignedIn, EmergencyReauthenticationOptions),
-    route(POST, "/people/{id}/emergency-code/reauthenticate/finish", SignedIn, FinishEmergencyReauthentication),
     // The signed-in person's own sharing pages.
     route(GET, "/access", SignedIn, Access),
     route(GET, "/access/add", SignedIn, AddAccessPage),
@@ -182,8 +179,6 @@ pub static ROUTES: &[Route] = &[
     route(GET, "/access-log", SignedIn, AccessLog),
     route(GET, "/emergency-code", SignedIn, ManageEmergencyCode),
     route(POST, "/emergency-code", SignedIn, ChangeEmergencyCode),
-    route(POST, "/emergency-code/reauthenticate/options", SignedIn, EmergencyReauthenticationOptions),
-    route(POST, "/emergency-code/reauthenticate/finish", SignedIn, FinishEmergencyReauthentication),
     // A clinician with the emergency code (no account).
     route(GET, "/emergency", Anyone, EmergencyEntry),
     route(POST, "/emergency", Anyone, UseEmergencyCode),
@@ -195,7 +190,6 @@ pub static ROUTES: &[Route] = &[
     route(GET, "/council/credentials", COUNCIL, Credentials),
     route(GET, "/council/credentials/new", COUNCIL, NewCredentialPage),
     route(POST, "/council/credentials/new", COUNCIL, CreateCredential),
-    route(POST, "/council/credentials/reauthenticate/finish", COUNCIL, FinishCredentialReauthentication),
     route(POST, "/council/credentials/{key_id}/revoke", COUNCIL, RevokeCredential),
 ];
 

@@ -134,36 +134,64 @@ impl Visit {
         }
     }
 
-    /// Signs the browser in as `person`: a new session row and cookie (rotation: any previous
-    /// session of this browser is deleted, so a fixed or stolen id is worthless).
-    pub async fn start_session(&mut self, context: &RequestContext<'_>, person: Person) -> Result<(), PortalError> {
-        if let Some(previous) = self.signed_in.take() {
-            context.store.delete_session(&previous.session_hash).await?;
-        }
-        let minted = session::mint(&context.config.session_key, SESSION_PURPOSE, context.random);
+    /// Signs the browser in as `person` with the passkey `passkey_id`: a new session row and
+    /// cookie (rotation: any previous session of this browser is deleted in the same batch, so
+    /// a fixed or stolen id is worthless).
+    pub async fn start_session(&mut self, context: &RequestContext<'_>, person: Person, passkey_id: Option<String>) -> Result<(), PortalError> {
+        let previous = self.signed_in.take().map(|signed_in| signed_in.session_hash);
         // Signing in (or enrolling) is itself a passkey check with user verification.
         let record = SessionRecord {
-            id_hash: minted.id_hash.clone(),
+            id_hash: String::new(),
             person_id: person.id.clone(),
             created_at: context.now,
             last_seen_at: context.now,
             verified_at: context.now,
+            passkey_id,
         };
-        context.store.insert_session(&record).await?;
+        let presentation = Presentation::of(&context.store.needs(&person.id, false).await?);
+        self.rotate(context, previous.as_deref(), record, person, presentation).await
+    }
+
+    /// Records that the signed-in person just proved themselves again with the passkey
+    /// `passkey_id`, and rotates the session: a new id and cookie, the old row gone, so a copy
+    /// of the cookie taken before is dead. The absolute timeout still counts from sign-in.
+    pub async fn reauthenticated(&mut self, context: &RequestContext<'_>, passkey_id: String) -> Result<(), PortalError> {
+        let Some(signed_in) = self.signed_in.take() else { return Err(PortalError::SignInRequired) };
+        let Some(current) = context.store.session(&signed_in.session_hash).await? else { return Err(PortalError::SignInRequired) };
+        let record = SessionRecord { last_seen_at: context.now, verified_at: context.now, passkey_id: Some(passkey_id), ..current };
+        self.rotate(context, Some(&signed_in.session_hash), record, signed_in.person, signed_in.presentation).await
+    }
+
+    /// Replaces the session `previous` with a freshly minted one made from `record`.
+    async fn rotate(
+        &mut self,
+        context: &RequestContext<'_>,
+        previous: Option<&str>,
+        record: SessionRecord,
+        person: Person,
+        presentation: Presentation,
+    ) -> Result<(), PortalError> {
+        let minted = session::mint(&context.config.session_key, SESSION_PURPOSE, context.random);
+        let record = SessionRecord { id_hash: minted.id_hash.clone(), ..record };
+        context.store.rotate_session(previous, &record).await?;
         self.new_session_cookie = Some(minted.cookie_value);
         self.clear_session_cookie = false;
-        let presentation = Presentation::of(&context.store.needs(&person.id, false).await?);
-        self.signed_in = Some(SignedIn { person, session_hash: minted.id_hash, recently_verified: true, presentation });
+        let recently_verified = session::recently_verified(&record, context.now);
+        self.signed_in = Some(SignedIn { person, session_hash: minted.id_hash, recently_verified, presentation });
         Ok(())
     }
 
-    /// Records that the signed-in person just proved themselves with a passkey.
-    pub async fn mark_verified(&mut self, context: &RequestContext<'_>) -> Result<(), PortalError> {
-        if let Some(signed_in) = self.signed_in.as_mut() {
-            context.store.mark_session_verified(&signed_in.session_hash, context.now).await?;
-            signed_in.recently_verified = true;
-        }
-        Ok(())
+    /// What a value held across a passkey check (an edit's draft) is bound to: this browser
+    /// (its CSRF nonce) and the signed-in person, which both outlive the session's rotation at
+    /// re-authentication. `None` when nobody is signed in.
+    pub fn browser_binding(&self) -> Option<String> {
+        self.signed_in.as_ref().map(|signed_in| format!("{}:{}", self.csrf_nonce, signed_in.person.id))
+    }
+
+    /// Whether the signed-in person proved themselves with a passkey within the
+    /// re-authentication window ([`session::REAUTHENTICATION_WINDOW`], 5 minutes).
+    pub fn recently_verified(&self) -> bool {
+        self.signed_in.as_ref().is_some_and(|signed_in| signed_in.recently_verified)
     }
 
     /// Signs the browser out: the row is deleted, so a copy of the cookie is dead too.

@@ -97,10 +97,19 @@ pub fn redirect(location: &'static str) -> Response {
 pub fn redirect_to(location: &str) -> Response {
     let mut response = http::Response::new(Vec::new());
     *response.status_mut() = StatusCode::SEE_OTHER;
-    let safe = location.starts_with('/') && !location.starts_with("//") && !location.contains('\\');
-    let value = HeaderValue::from_str(if safe { location } else { "/home" }).unwrap_or(HeaderValue::from_static("/home"));
+    let value = HeaderValue::from_str(local_return_path(location).unwrap_or("/home")).unwrap_or(HeaderValue::from_static("/home"));
     response.headers_mut().insert(header::LOCATION, value);
     response
+}
+
+/// `path` if it is a path on this site that a browser may be sent back to (after
+/// re-authentication, say): it starts with one `/`, holds no `//` (another host), no backslash
+/// (which browsers read as `/`), no scheme, space or control character, only the characters of
+/// a URL path and query, and is of sensible length. `None` for anything else.
+pub fn local_return_path(path: &str) -> Option<&str> {
+    let allowed = |byte: u8| byte.is_ascii_alphanumeric() || b"/-_.~?=&%+*".contains(&byte);
+    let safe = path.len() <= 4000 && path.starts_with('/') && !path.contains("//") && path.bytes().all(allowed);
+    safe.then_some(path)
 }
 
 /// A static file with a year-long, immutable cache lifetime (its URL changes with its content).
@@ -131,5 +140,37 @@ pub fn apply_security_headers(response: &mut Response) {
     headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"));
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_return_path;
+
+    #[test]
+    fn a_return_path_is_only_ever_a_path_on_this_site() {
+        for path in ["/home", "/passkeys", "/people/person-1/access/grant-1/edit?draft=version%3D1&check=abc_-", "/access/add", "/council/credentials/new"] {
+            assert_eq!(local_return_path(path), Some(path), "{path}");
+        }
+        for path in [
+            "",
+            "home",
+            "https://evil.example/home",
+            "http:/evil.example",
+            "//evil.example/home",
+            "///evil.example",
+            "/\\evil.example",
+            "/home\\..",
+            "/access/../..//x",
+            "/access x",
+            "/home\t",
+            "/home\n/x",
+            "javascript:alert(1)",
+            "/home#frag:x",
+            "/caf\u{e9}",
+        ] {
+            assert_eq!(local_return_path(path), None, "{path:?}");
+        }
+        assert_eq!(local_return_path(&format!("/{}", "a".repeat(4000))), None, "too long");
     }
 }

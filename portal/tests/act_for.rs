@@ -259,7 +259,7 @@ fn someone_acting_for_a_person_manages_their_grants_and_it_is_recorded_as_acting
     let confirm = page(&sam.get("/people/person-1/access/add"));
     assert!(confirm.contains("Confirm it is you") && confirm.contains("Before you let someone see Margaret Okafor's information"), "{confirm}");
     let finish = confirm.split("data-finish-url=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    assert_eq!(finish, "/reauthenticate/finish?next=%2Fpeople%2Fperson-1%2Faccess%2Fadd");
+    assert_eq!(finish, "/reauthenticate/finish?return=%2Fpeople%2Fperson-1%2Faccess%2Fadd");
     let csrf = csrf_in(&confirm).unwrap();
     use webauthn_authenticator_rs::WebauthnAuthenticator as _;
     let options = sam.post_json("/reauthenticate/options", &csrf, &serde_json::json!({}));

@@ -97,8 +97,8 @@ fn council_staff_make_a_credential_and_see_its_secret_once() {
 fn making_a_credential_needs_a_recent_passkey_check() {
     let (portal, mut passkey) = council_signed_in();
     portal.advance(Duration::minutes(6));
-    let confirm = text(&portal.get("/council/credentials/new"));
-    assert!(confirm.contains("Confirm it is you") && confirm.contains("/council/credentials/reauthenticate/finish"), "{confirm}");
+    let confirm = text(&portal.get("/council/credentials/new")).replace("&#x2f;", "/");
+    assert!(confirm.contains("Confirm it is you") && confirm.contains("/reauthenticate/finish?return=%2Fcouncil%2Fcredentials%2Fnew"), "{confirm}");
     let csrf = csrf_in(&confirm).unwrap();
     let refused = portal.post_form("/council/credentials/new", &create_form(&csrf, PROVIDER, "Rota", &["people:read"]));
     assert_eq!((refused.status().as_u16(), refused.headers()["location"].to_str().unwrap()), (303, "/council/credentials/new"));
@@ -107,7 +107,7 @@ fn making_a_credential_needs_a_recent_passkey_check() {
     let options = portal.post_json("/reauthenticate/options", &csrf, &serde_json::json!({}));
     let options: carefront_shared::webauthn_rs::prelude::RequestChallengeResponse = serde_json::from_slice(options.body()).unwrap();
     let assertion = passkey.do_authentication(url::Url::parse(support::ORIGIN).unwrap(), options).unwrap();
-    let finished = portal.post_json("/council/credentials/reauthenticate/finish", &csrf, &assertion);
+    let finished = portal.post_json("/reauthenticate/finish?return=%2Fcouncil%2Fcredentials%2Fnew", &csrf, &assertion);
     assert_eq!(finished.status(), 200, "{}", text(&finished));
     assert_eq!(serde_json::from_slice::<serde_json::Value>(finished.body()).unwrap()["redirect"], "/council/credentials/new");
     assert!(text(&portal.get("/council/credentials/new")).contains("Make a system credential"));

@@ -557,19 +557,20 @@ fn changing_the_code_needs_a_recent_passkey_check() {
     let world = setup();
     world.margaret.advance(Duration::minutes(6));
     let confirm = html(&world.margaret.get("/emergency-code"));
-    assert!(confirm.contains("Confirm it is you") && confirm.contains("data-options-url=\"/emergency-code/reauthenticate/options\""), "{confirm}");
+    assert!(confirm.contains("Confirm it is you") && confirm.contains("data-options-url=\"/reauthenticate/options\""), "{confirm}");
+    assert!(confirm.contains("data-finish-url=\"/reauthenticate/finish?return=%2Femergency-code\""), "{confirm}");
     let csrf = csrf_in(&confirm).unwrap();
     let refused = world.margaret.post_form("/emergency-code", &[("csrf", &csrf), ("action", "new")]);
     assert_eq!(refused.headers()["location"], "/emergency-code");
     assert_eq!(count(&world.margaret, "emergency_codes"), 0, "nothing written");
 
-    let options = world.margaret.post_json("/emergency-code/reauthenticate/options", &csrf, &serde_json::json!({}));
+    let options = world.margaret.post_json("/reauthenticate/options", &csrf, &serde_json::json!({}));
     assert_eq!(options.status(), 200, "{}", html(&options));
     let options: carefront_shared::webauthn_rs::prelude::RequestChallengeResponse = serde_json::from_slice(options.body()).unwrap();
     use webauthn_authenticator_rs::WebauthnAuthenticator as _;
     let mut passkey = world.passkey;
     let assertion = passkey.do_authentication(url::Url::parse(ORIGIN).unwrap(), options).unwrap();
-    let finished = world.margaret.post_json("/emergency-code/reauthenticate/finish", &csrf, &assertion);
+    let finished = world.margaret.post_json("/reauthenticate/finish?return=%2Femergency-code", &csrf, &assertion);
     assert_eq!(finished.status(), 200, "{}", html(&finished));
     assert_eq!(serde_json::from_slice::<serde_json::Value>(finished.body()).unwrap()["redirect"], "/emergency-code");
     assert!(html(&world.margaret.get("/emergency-code")).contains("Turn on an emergency code"));

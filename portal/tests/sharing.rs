@@ -376,11 +376,13 @@ fn reauthenticating_with_your_own_passkey_opens_the_form() {
     let options: carefront_shared::webauthn_rs::prelude::RequestChallengeResponse = serde_json::from_slice(options.body()).unwrap();
     use webauthn_authenticator_rs::WebauthnAuthenticator as _;
     let assertion = margaret.do_authentication(url::Url::parse(support::ORIGIN).unwrap(), options).unwrap();
-    let finished = portal.post_json("/reauthenticate/finish", &csrf, &assertion);
+    let finished = portal.post_json("/reauthenticate/finish?return=%2Faccess%2Fadd", &csrf, &assertion);
     assert_eq!(finished.status(), 200, "{}", text(&finished));
     assert_eq!(serde_json::from_slice::<serde_json::Value>(finished.body()).unwrap()["redirect"], "/access/add");
     assert!(text(&portal.get("/access/add")).contains("Let someone see your information"));
-    // The re-authentication ceremony cannot be replayed as a sign-in.
+    // The re-authentication ceremony cannot be replayed as a sign-in (the session was rotated,
+    // so the page's token is new too).
+    let csrf = portal.csrf_from("/home");
     let replay = portal.post_json("/sign-in/finish", &csrf, &assertion);
     assert_eq!(replay.status(), 400);
 }
@@ -601,7 +603,7 @@ fn giving_more_needs_a_fresh_passkey_check_and_keeps_what_was_typed() {
     }
     let confirm = page(&portal.post_form("/access/grant-sam/edit", &wider));
     let finish = confirm.split("data-finish-url=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    assert!(finish.starts_with("/reauthenticate/finish?next="), "{finish}");
+    assert!(finish.starts_with("/reauthenticate/finish?return="), "{finish}");
 
     let next = reauthenticate(&portal, &mut margaret, &csrf, &finish);
     assert!(next.starts_with("/access/grant-sam/edit?draft="), "{next}");
@@ -623,10 +625,11 @@ fn giving_more_needs_a_fresh_passkey_check_and_keeps_what_was_typed() {
     let receipt = &pollster::block_on(portal.store().receipts_for_subject("person-1")).unwrap()[0];
     assert!(receipt.body.collection_method.contains("after confirming it was them with their passkey"));
     assert!(page(&portal.get("/access-log")).contains("changed Sam Okafor's access: they can now also see your care plan"));
-    // The page to come back to is only ever one of these pages on this site.
-    for forged in ["https%3A%2F%2Fevil.example%2Faccess", "%2F%2Fevil.example%2Faccess", "%2Fhome"] {
-        let next = reauthenticate(&portal, &mut margaret, &csrf, &format!("/reauthenticate/finish?next={forged}"));
-        assert_eq!(next, "/access/add", "{forged}");
+    // The page to come back to is only ever a path on this site (else home).
+    for forged in ["https%3A%2F%2Fevil.example%2Faccess", "%2F%2Fevil.example%2Faccess", "%2F%5Cevil.example"] {
+        let csrf = portal.csrf_from("/home");
+        let next = reauthenticate(&portal, &mut margaret, &csrf, &format!("/reauthenticate/finish?return={forged}"));
+        assert_eq!(next, "/home", "{forged}");
     }
 }
 

@@ -606,14 +606,15 @@ audit_actions! {
     GrantChanged => "grant.changed", "Access was changed.";
     GrantRevoked => "grant.revoked", "Access was stopped.";
     InvitationAccepted => "invitation.accepted", "An invitation code was used.";
-    PasskeyRegistered => "passkey.registered", "A passkey was created.";
+    PasskeyRegistered => "passkey.registered", "A passkey was created (the first, at enrolment).";
+    PasskeyAdded => "passkey.added", "Another passkey was added to an account.";
     PasskeyRenamed => "passkey.renamed", "A passkey was renamed.";
     PasskeyRemoved => "passkey.removed", "A passkey was removed.";
     SignedIn => "session.signed_in", "Someone signed in.";
     SignedOut => "session.signed_out", "Someone signed out.";
     Reauthenticated => "session.reauthenticated", "Someone confirmed it was them with a passkey.";
     EndedElsewhere => "session.ended_elsewhere", "Someone signed another device out.";
-    SignedOutEverywhere => "session.ended_everywhere", "Someone signed out everywhere.";
+    SessionEnded => "session.ended", "Someone signed out other devices, or everywhere.";
     RecordDownloaded => "record.downloaded", "Someone downloaded the whole record.";
     RecordExported => "record.exported", "The council exported the whole record.";
     PaperCopyPrinted => "paper_copy.printed", "Someone printed the paper copy.";

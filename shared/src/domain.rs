@@ -139,6 +139,8 @@ pub struct SessionRecord {
     pub last_seen_at: DateTime<Utc>,
     /// When the person last proved themselves with a passkey in this session.
     pub verified_at: DateTime<Utc>,
+    /// The passkey that made the session (or last re-confirmed it); `None` for older sessions.
+    pub passkey_id: Option<String>,
 }
 
 /// What a ceremony row is for.

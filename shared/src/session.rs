@@ -91,7 +91,14 @@ mod tests {
     }
 
     fn session(created: i64, seen: i64) -> SessionRecord {
-        SessionRecord { id_hash: "h".into(), person_id: "p".into(), created_at: at(created), last_seen_at: at(seen), verified_at: at(created) }
+        SessionRecord {
+            id_hash: "h".into(),
+            person_id: "p".into(),
+            created_at: at(created),
+            last_seen_at: at(seen),
+            verified_at: at(created),
+            passkey_id: None,
+        }
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub enum GrantUpdate {
     Conflict(Option<Box<Grant>>),
 }
 
+pub mod account;
 pub mod credential;
 pub mod discussion;
 pub mod emergency;
@@ -45,6 +46,7 @@ pub mod idempotency;
 pub mod record;
 pub mod voice;
 
+pub use account::AccountStore;
 pub use credential::CredentialStore;
 pub use discussion::DiscussionStore;
 pub use emergency::EmergencyStore;
@@ -55,7 +57,7 @@ pub use voice::VoiceStore;
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore {
+pub trait Store: AccountStore + RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 
@@ -96,10 +98,6 @@ pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore + C
     async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()>;
     /// A person's live session rows, newest first (for "where you are signed in").
     async fn sessions_for_person(&self, person_id: &str) -> Result<Vec<SessionRecord>>;
-    /// Ends one of a person's sessions; `false` if they have no such session.
-    async fn delete_person_session(&self, person_id: &str, id_hash: &str) -> Result<bool>;
-    /// Records that the session's person just proved themselves with a passkey.
-    async fn mark_session_verified(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()>;
     /// Ends a session: the row goes, so a copied cookie is dead.
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
 
@@ -125,8 +123,6 @@ pub trait Store: RecordStore + VoiceStore + DiscussionStore + EmergencyStore + C
     async fn record_passkey_use(&self, passkey: &PasskeyRecord, now: DateTime<Utc>) -> Result<()>;
     /// Renames one of the person's passkeys; `false` if they have no such passkey.
     async fn rename_passkey(&self, person_id: &str, id: &str, name: &str) -> Result<bool>;
-    /// Removes one of the person's passkeys, never the last one.
-    async fn remove_passkey(&self, person_id: &str, id: &str) -> Result<PasskeyRemoval>;
 
     /// Stores or replaces a person's care plan.
     async fn upsert_care_plan(&self, plan: &CarePlan) -> Result<()>;
@@ -287,7 +283,7 @@ fn invitation(row: &Row) -> Result<Invitation> {
     })
 }
 
-const SESSION_COLUMNS: &str = "id_hash, person_id, created_at, last_seen_at, verified_at";
+const SESSION_COLUMNS: &str = "id_hash, person_id, created_at, last_seen_at, verified_at, passkey_id";
 
 fn session(row: &Row) -> Result<SessionRecord> {
     let created_at = time(row, 2)?;
@@ -297,6 +293,7 @@ fn session(row: &Row) -> Result<SessionRecord> {
         created_at,
         last_seen_at: time(row, 3)?,
         verified_at: optional_time(row, 4)?.unwrap_or(created_at),
+        passkey_id: row.optional_text(5)?,
     })
 }
 
@@ -538,13 +535,14 @@ impl Store for SqlStore<'_> {
     async fn insert_session(&self, session: &SessionRecord) -> Result<()> {
         self.db
             .execute(
-                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
                 &[
                     session.id_hash.as_str().into(),
                     session.person_id.as_str().into(),
                     time_text(session.created_at).into(),
                     time_text(session.last_seen_at).into(),
                     time_text(session.verified_at).into(),
+                    session.passkey_id.as_deref().into(),
                 ],
             )
             .await
@@ -561,15 +559,6 @@ impl Store for SqlStore<'_> {
 
     async fn sessions_for_person(&self, person_id: &str) -> Result<Vec<SessionRecord>> {
         self.all(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE person_id = ?1 ORDER BY created_at DESC, id_hash"), &[person_id.into()], session).await
-    }
-
-    async fn delete_person_session(&self, person_id: &str, id_hash: &str) -> Result<bool> {
-        let changed = self.db.execute("DELETE FROM sessions WHERE id_hash = ?1 AND person_id = ?2", &[id_hash.into(), person_id.into()]).await?;
-        Ok(changed > 0)
-    }
-
-    async fn mark_session_verified(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()> {
-        self.db.execute("UPDATE sessions SET verified_at = ?2 WHERE id_hash = ?1", &[id_hash.into(), time_text(now).into()]).await.map(|_| ())
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<()> {
@@ -657,22 +646,6 @@ impl Store for SqlStore<'_> {
     async fn rename_passkey(&self, person_id: &str, id: &str, name: &str) -> Result<bool> {
         let changed = self.db.execute("UPDATE passkeys SET name = ?3 WHERE id = ?1 AND person_id = ?2", &[id.into(), person_id.into(), name.into()]).await?;
         Ok(changed > 0)
-    }
-
-    async fn remove_passkey(&self, person_id: &str, id: &str) -> Result<PasskeyRemoval> {
-        // One statement, so two concurrent removals cannot both see "two left" and leave none.
-        let changed = self
-            .db
-            .execute(
-                "DELETE FROM passkeys WHERE id = ?1 AND person_id = ?2 AND (SELECT COUNT(*) FROM passkeys WHERE person_id = ?2) > 1",
-                &[id.into(), person_id.into()],
-            )
-            .await?;
-        if changed > 0 {
-            return Ok(PasskeyRemoval::Removed);
-        }
-        let exists = self.db.query("SELECT 1 FROM passkeys WHERE id = ?1 AND person_id = ?2", &[id.into(), person_id.into()]).await?;
-        Ok(if exists.is_empty() { PasskeyRemoval::NotFound } else { PasskeyRemoval::LastOne })
     }
 
     async fn upsert_care_plan(&self, plan: &CarePlan) -> Result<()> {

@@ -40,7 +40,8 @@ pub fn median_and_p99(mut samples: Vec<f64>) -> (f64, f64) {
 pub fn sign_in(store: &SqlStore<'_>, config: &Config, person_id: &str) -> Result<String, String> {
     let random = SeededRandom::new(7);
     let minted = session::mint(&config.session_key, session::SESSION_PURPOSE, &random);
-    let record = SessionRecord { id_hash: minted.id_hash, person_id: person_id.into(), created_at: now(), last_seen_at: now(), verified_at: now() };
+    let record =
+        SessionRecord { id_hash: minted.id_hash, person_id: person_id.into(), created_at: now(), last_seen_at: now(), verified_at: now(), passkey_id: None };
     pollster::block_on(store.insert_session(&record)).map_err(|error| error.to_string())?;
     Ok(minted.cookie_value)
 }

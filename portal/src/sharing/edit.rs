@@ -225,7 +225,7 @@ async fn render_form(
 
 /// The draft held over a passkey check, if this browser signed it for this grant.
 fn draft(context: &RequestContext<'_>, request: &Request, visit: &Visit, grant_id: &str) -> Option<EditForm> {
-    let session = &visit.signed_in.as_ref()?.session_hash;
+    let session = visit.browser_binding()?;
     let draft = web::query_param(request, "draft")?;
     let check = web::query_param(request, "check")?;
     if !context.config.session_key.verify(DRAFT_PURPOSE, &format!("{session}:{grant_id}:{draft}"), &check) {
@@ -238,7 +238,7 @@ fn draft(context: &RequestContext<'_>, request: &Request, visit: &Visit, grant_i
 /// Where to come back to after the passkey check: the form, filled in with this draft.
 fn draft_path(context: &RequestContext<'_>, visit: &Visit, subject: &Subject, grant_id: &str, form: &EditForm) -> String {
     let path = format!("{}/access/{grant_id}/edit", subject.prefix());
-    let session = visit.signed_in.as_ref().map(|signed_in| signed_in.session_hash.as_str()).unwrap_or_default();
+    let session = visit.browser_binding().unwrap_or_default();
     let Ok(draft) = serde_urlencoded::to_string(form.fields()) else { return path };
     let check = context.config.session_key.sign(DRAFT_PURPOSE, &format!("{session}:{grant_id}:{draft}"));
     match serde_urlencoded::to_string([("draft", draft.as_str()), ("check", check.as_str())]) {

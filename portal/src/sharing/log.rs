@@ -187,9 +187,17 @@ fn describe_event(event: &AuditEvent, whose: Whose<'_>) -> String {
         "grant.changed" => event.detail.replace("Changed ", "changed ").trim_end_matches('.').to_owned(),
         "session.reauthenticated" => "confirmed it was them with a passkey".into(),
         "session.ended_elsewhere" => "signed out another device".into(),
+        "passkey.added" => "added a passkey".into(),
+        "session.ended" => lowercase_first(event.detail.trim_end_matches('.')),
         _ => event.detail.clone(),
     };
     retold(&said, whose)
+}
+
+/// "Signed out everywhere" as it reads after a name: "signed out everywhere".
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }
 
 #[cfg(test)]

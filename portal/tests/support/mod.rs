@@ -278,6 +278,26 @@ impl Portal {
         let (csrf, credential) = self.sign_in_response(authenticator);
         self.post_json("/sign-in/finish", &csrf, &credential)
     }
+
+    /// Proves the signed-in person again with `authenticator` through the one re-authentication
+    /// flow (`/reauthenticate/options` + `/finish?return=…`, as the confirm page's script does);
+    /// returns the finish response.
+    pub fn reauthenticate_with(&self, authenticator: &mut ResidentSoftPasskey, return_path: &str) -> Response {
+        let csrf = self.csrf_from("/home");
+        let options = self.post_json("/reauthenticate/options", &csrf, &serde_json::json!({}));
+        assert_eq!(options.status(), 200, "{}", text(&options));
+        let options: RequestChallengeResponse = serde_json::from_slice(options.body()).unwrap();
+        let assertion = authenticator.do_authentication(Url::parse(ORIGIN).unwrap(), options).unwrap();
+        let finish = format!("/reauthenticate/finish?{}", serde_urlencoded::to_string([("return", return_path)]).unwrap());
+        self.post_json(&finish, &csrf, &assertion)
+    }
+
+    /// As [`Portal::reauthenticate_with`], asserting it worked; returns where the script goes next.
+    pub fn reauthenticate(&self, authenticator: &mut ResidentSoftPasskey, return_path: &str) -> String {
+        let finished = self.reauthenticate_with(authenticator, return_path);
+        assert_eq!(finished.status(), 200, "{}", text(&finished));
+        serde_json::from_slice::<serde_json::Value>(finished.body()).unwrap()["redirect"].as_str().unwrap().to_owned()
+    }
 }
 
 pub fn text(response: &Response) -> String {
