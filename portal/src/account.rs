@@ -29,7 +29,10 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
     let sections = if person.role == carefront_shared::domain::Role::ServiceUser { record::sections(context, person, &person.id).await? } else { Vec::new() };
     let discussions = if person.role == carefront_shared::domain::Role::ServiceUser { crate::discussions::awaiting(context, &person.id).await? } else { 0 };
     let emergency = crate::emergency::home_notice(context, person, &supported).await?;
-    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency })
+    // Only administrators are shown the link to the credentials pages (404 for caseworkers).
+    let council_administrator = person.role == carefront_shared::domain::Role::CouncilStaff
+        && context.store.council_role(&person.id).await? == Some(carefront_shared::domain::CouncilRole::Administrator);
+    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency, council_administrator })
 }
 
 /// GET /people/{id}: the care information a representative or member of staff may see about

@@ -2,6 +2,7 @@
 //! `Store` trait and the one SQL schema. Pure: no clock, no RNG, no I/O of its own, and no
 //! runtime crate (`worker`, `spin-sdk`, `wasm-bindgen`) in its dependency tree.
 
+pub mod administration;
 pub mod comments;
 pub mod config;
 pub mod consent;

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 8, name: "0008_emergency_access.sql", sql: include_str!("../migrations/0008_emergency_access.sql") },
     Migration { number: 9, name: "0009_system_credentials.sql", sql: include_str!("../migrations/0009_system_credentials.sql") },
     Migration { number: 10, name: "0010_idempotency.sql", sql: include_str!("../migrations/0010_idempotency.sql") },
+    Migration { number: 14, name: "0014_council_roles.sql", sql: include_str!("../migrations/0014_council_roles.sql") },
 ];
 
 /// The migrations still to run on a database at schema version `current`.
