@@ -16,7 +16,8 @@ use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore, SqlStore, Store, time_text};
 use chrono::{DateTime, Utc};
 
-pub const USAGE: &str = "  carefront-admin credential create --organisation ORG --permissions P1,P2 [--name NAME] [--operator NAME] (--database FILE | --sql-out FILE)
+pub const USAGE: &str =
+    "  carefront-admin credential create --organisation ORG --permissions P1,P2 [--name NAME] [--operator NAME] (--database FILE | --sql-out FILE)
       Makes a system credential for the organisation's system and prints its key id and secret
       once (carefront keeps only a fingerprint). Needs CREDENTIAL_KEY in the environment: the
       deployment's own. Permissions: people:read, record:read, visits:write, medication:write,
@@ -442,9 +443,17 @@ mod tests {
 
         let key = CredentialKey::new(&[3; 32]).unwrap();
         let database = SqliteDatabase::open(&path).unwrap();
-        let issued =
-            pollster::block_on(create_in_store(&SqlStore::new(&database), &key, "org-brookside-care", "Rota", [Permission::PeopleRead].into(), &tool_administrator(None).unwrap(), &random, now()))
-                .unwrap();
+        let issued = pollster::block_on(create_in_store(
+            &SqlStore::new(&database),
+            &key,
+            "org-brookside-care",
+            "Rota",
+            [Permission::PeopleRead].into(),
+            &tool_administrator(None).unwrap(),
+            &random,
+            now(),
+        ))
+        .unwrap();
         drop(database);
         run(&args(&format!("list --database {file}")), &random, now()).unwrap();
         run(&args(&format!("revoke {} --database {file}", issued.credential.key_id)), &random, now()).unwrap();

@@ -199,12 +199,16 @@ fn finding_3_the_access_log_names_the_credentials_maker() {
     assert_eq!(api.get(&from_the_tool, "/api/v1/people/person-margaret").status, 200);
 
     let log = pollster::block_on(api.store().audit_for_subject("person-margaret", 10)).unwrap();
-    let detail_of = |key_id: &str| log.iter().find(|event| event.detail.contains(key_id)).map(|event| event.detail.clone()).unwrap_or_else(|| panic!("{log:#?}"));
+    let detail_of =
+        |key_id: &str| log.iter().find(|event| event.detail.contains(key_id)).map(|event| event.detail.clone()).unwrap_or_else(|| panic!("{log:#?}"));
     let by_ann = detail_of(&held.key_id);
     assert!(
         by_ann.starts_with(&format!("Brookside Home Care's computer system (credential {}, made by Ann Council on 21 November 2026)", held.key_id)),
         "{by_ann}"
     );
     let by_tool = detail_of(&from_the_tool.key_id);
-    assert!(by_tool.contains(&format!("(credential {}, made by Jo Bloggs with the carefront-admin tool on 21 November 2026)", from_the_tool.key_id)), "{by_tool}");
+    assert!(
+        by_tool.contains(&format!("(credential {}, made by Jo Bloggs with the carefront-admin tool on 21 November 2026)", from_the_tool.key_id)),
+        "{by_tool}"
+    );
 }

@@ -32,7 +32,12 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
     // Only administrators are shown the link to the credentials pages (404 for caseworkers).
     let council_administrator = person.role == carefront_shared::domain::Role::CouncilStaff
         && context.store.council_role(&person.id).await? == Some(carefront_shared::domain::CouncilRole::Administrator);
-    page(context, visit, "home.html", context! { current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency, council_administrator })
+    page(
+        context,
+        visit,
+        "home.html",
+        context! { current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency, council_administrator },
+    )
 }
 
 /// GET /people/{id}: the care information a representative or member of staff may see about

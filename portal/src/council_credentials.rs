@@ -110,13 +110,8 @@ pub async fn list_page(context: &RequestContext<'_>, request: &Request, visit: &
         };
         organisations.push(context! { name => organisation.name, kind, credentials });
     }
-    let log: Vec<minijinja::Value> = context
-        .store
-        .admin_log(ADMIN_LOG_ENTRIES)
-        .await?
-        .into_iter()
-        .map(|entry| context! { when => when(entry.at), what => entry.detail })
-        .collect();
+    let log: Vec<minijinja::Value> =
+        context.store.admin_log(ADMIN_LOG_ENTRIES).await?.into_iter().map(|entry| context! { when => when(entry.at), what => entry.detail }).collect();
     page_with_status(context, visit, StatusCode::OK, "council_credentials.html", context! { current => "credentials", organisations, notice, log })
 }
 

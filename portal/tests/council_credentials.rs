@@ -305,9 +305,11 @@ fn finding_3_the_administration_log_names_who_made_each_credential() {
         assert!(pollster::block_on(portal.db.execute(statement, &[])).is_err(), "{statement}");
     }
     // A made credential cannot be re-attributed, nor its revocation.
-    for statement in
-        ["UPDATE system_credentials SET created_by = 'person-cath'", "UPDATE system_credentials SET revoked_by = 'person-cath'", "UPDATE system_credentials SET revoked_by = NULL"]
-    {
+    for statement in [
+        "UPDATE system_credentials SET created_by = 'person-cath'",
+        "UPDATE system_credentials SET revoked_by = 'person-cath'",
+        "UPDATE system_credentials SET revoked_by = NULL",
+    ] {
         assert!(pollster::block_on(portal.db.execute(statement, &[])).is_err(), "{statement}");
     }
 }

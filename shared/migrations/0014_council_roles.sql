@@ -22,7 +22,7 @@ ALTER TABLE system_credentials ADD COLUMN revoked_by TEXT;
 CREATE TRIGGER system_credentials_revoked_by_someone BEFORE UPDATE OF revoked_at ON system_credentials
 WHEN OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL AND NEW.revoked_by IS NULL
 BEGIN
-  SELECT RAISE(ABORT, 'system_credentials: a revocation names who revoked (revoked_by)');
+  SELECT RAISE(ABORT, 'system_credentials: a revocation names who revoked, revoked_by (append-only)');
 END;
 
 -- Who revoked is written with the revocation and never changed after.

@@ -72,7 +72,11 @@ fn revoking_is_once_and_for_good_and_credentials_are_never_deleted_or_changed() 
     let stored = block_on(store.credential(&credential.key_id)).unwrap().unwrap();
     assert_eq!((stored.revoked_at, stored.revoked_by.as_deref()), (Some(now()), Some("person-daniel")));
     let log = block_on(store.admin_log(10)).unwrap();
-    assert_eq!(log.iter().map(|entry| (entry.id.as_str(), entry.action)).collect::<Vec<_>>(), [("e1", AdminAction::CredentialRevoked)], "one revocation logged");
+    assert_eq!(
+        log.iter().map(|entry| (entry.id.as_str(), entry.action)).collect::<Vec<_>>(),
+        [("e1", AdminAction::CredentialRevoked)],
+        "one revocation logged"
+    );
 
     let key_id = credential.key_id.as_str();
     for sql in [
@@ -179,10 +183,15 @@ fn a_credential_and_its_log_entry_are_made_together_and_a_revocation_names_who_r
     assert_eq!(block_on(store.admin_log(10)).unwrap().len(), 1, "both or neither");
 
     // Revoking without saying who is refused by the schema.
-    let result = block_on(database.execute("UPDATE system_credentials SET revoked_at = ?2 WHERE key_id = ?1", &[credential.key_id.as_str().into(), "2026-11-21T12:00:00.000Z".into()]));
+    let result =
+        block_on(database.execute(
+            "UPDATE system_credentials SET revoked_at = ?2 WHERE key_id = ?1",
+            &[credential.key_id.as_str().into(), "2026-11-21T12:00:00.000Z".into()],
+        ));
     assert!(matches!(result, Err(DbError::Constraint(_))), "{result:?}");
     // Nor can a live credential be given a revoker.
-    let result = block_on(database.execute("UPDATE system_credentials SET revoked_by = 'person-daniel' WHERE key_id = ?1", &[credential.key_id.as_str().into()]));
+    let result =
+        block_on(database.execute("UPDATE system_credentials SET revoked_by = 'person-daniel' WHERE key_id = ?1", &[credential.key_id.as_str().into()]));
     assert!(matches!(result, Err(DbError::Constraint(_))), "{result:?}");
 
     for sql in ["UPDATE admin_events SET detail = 'nothing happened'", "DELETE FROM admin_events"] {
@@ -195,8 +204,13 @@ fn a_credential_and_its_log_entry_are_made_together_and_a_revocation_names_who_r
 fn council_staff_are_caseworkers_unless_made_administrators_and_only_they_have_a_council_role() {
     let database = SqliteDatabase::in_memory().unwrap();
     let store = SqlStore::new(&database);
-    block_on(store.insert_organisation(&Organisation { id: "org-council".into(), kind: OrganisationKind::Council, name: "Northshire".into(), created_at: now() }))
-        .unwrap();
+    block_on(store.insert_organisation(&Organisation {
+        id: "org-council".into(),
+        kind: OrganisationKind::Council,
+        name: "Northshire".into(),
+        created_at: now(),
+    }))
+    .unwrap();
     let person = |id: &str, role: Role, n: u128| Person {
         id: id.into(),
         role,
@@ -226,8 +240,13 @@ fn a_credential_in_use_comes_with_its_organisation_and_its_makers_name() {
     let (store, credential, _) = setup(&database);
     let loaded = block_on(store.credential_in_use(&credential.key_id)).unwrap().unwrap();
     assert_eq!((loaded.credential, loaded.organisation, loaded.maker.as_str()), (credential.clone(), provider(), "someone no longer on carefront"));
-    block_on(store.insert_organisation(&Organisation { id: "org-council".into(), kind: OrganisationKind::Council, name: "Northshire".into(), created_at: now() }))
-        .unwrap();
+    block_on(store.insert_organisation(&Organisation {
+        id: "org-council".into(),
+        kind: OrganisationKind::Council,
+        name: "Northshire".into(),
+        created_at: now(),
+    }))
+    .unwrap();
     let daniel = Person {
         id: "person-daniel".into(),
         role: Role::CouncilStaff,

@@ -122,7 +122,8 @@ fn credential_params(credential: &SystemCredential) -> Result<Vec<Value>> {
     ])
 }
 
-const INSERT_CREDENTIAL: &str = "INSERT INTO system_credentials (key_id, organisation_id, name, permissions, fingerprint, created_by, created_at, revoked_at, last_used_at, revoked_by)
+const INSERT_CREDENTIAL: &str =
+    "INSERT INTO system_credentials (key_id, organisation_id, name, permissions, fingerprint, created_by, created_at, revoked_at, last_used_at, revoked_by)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 const INSERT_ADMIN_EVENT: &str = "INSERT INTO admin_events (id, at, actor_id, actor_name, action, credential_key_id, organisation_id, detail)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -134,8 +135,10 @@ impl CredentialStore for SqlStore<'_> {
     }
 
     async fn make_credential(&self, credential: &SystemCredential, entry: &AdminEvent) -> Result<()> {
-        let statements =
-            [Statement { sql: INSERT_CREDENTIAL, params: credential_params(credential)? }, Statement { sql: INSERT_ADMIN_EVENT, params: admin_event_params(entry) }];
+        let statements = [
+            Statement { sql: INSERT_CREDENTIAL, params: credential_params(credential)? },
+            Statement { sql: INSERT_ADMIN_EVENT, params: admin_event_params(entry) },
+        ];
         self.db.batch(&statements).await
     }
 
@@ -203,10 +206,8 @@ impl CredentialStore for SqlStore<'_> {
     }
 
     async fn set_council_role(&self, person_id: &str, role: CouncilRole) -> Result<bool> {
-        let changed = self
-            .db
-            .execute("UPDATE people SET council_role = ?2 WHERE id = ?1 AND role = 'council_staff'", &[person_id.into(), role.as_str().into()])
-            .await?;
+        let changed =
+            self.db.execute("UPDATE people SET council_role = ?2 WHERE id = ?1 AND role = 'council_staff'", &[person_id.into(), role.as_str().into()]).await?;
         Ok(changed > 0)
     }
 
