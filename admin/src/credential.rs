@@ -1,20 +1,23 @@
 //! `carefront-admin credential create | revoke | list`: system credentials for an organisation's
 //! system, made by a council administrator. The secret is printed once; the store keeps only
 //! its fingerprint. `CREDENTIAL_KEY` (the deployment's secret the keys are derived from) is read
-//! from the environment.
+//! from the environment. Every credential made or revoked here is recorded as done by the tool
+//! (and by the operator, when `--operator` names them) in the credential and in the
+//! administration log, so nothing is unattributed.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use carefront_shared::access::{self, AuditAction};
-use carefront_shared::credential::{self, CREATED_BY_ADMIN_TOOL, CredentialKey, IssuedCredential, Permission, SystemCredential};
-use carefront_shared::domain::{AuditEvent, Organisation, OrganisationKind};
+use carefront_shared::administration::{self, AdminEvent, Administrator};
+use carefront_shared::credential::{self, CredentialKey, IssuedCredential, Permission, SystemCredential};
+use carefront_shared::domain::{Organisation, OrganisationKind};
 use carefront_shared::random::{Random, new_id};
 use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore, SqlStore, Store, time_text};
 use chrono::{DateTime, Utc};
 
-pub const USAGE: &str = "  carefront-admin credential create --organisation ORG --permissions P1,P2 [--name NAME] (--database FILE | --sql-out FILE)
+pub const USAGE: &str =
+    "  carefront-admin credential create --organisation ORG --permissions P1,P2 [--name NAME] [--operator NAME] (--database FILE | --sql-out FILE)
       Makes a system credential for the organisation's system and prints its key id and secret
       once (carefront keeps only a fingerprint). Needs CREDENTIAL_KEY in the environment: the
       deployment's own. Permissions: people:read, record:read, visits:write, medication:write,
@@ -22,9 +25,10 @@ pub const USAGE: &str = "  carefront-admin credential create --organisation ORG 
       (the last two for the council's systems only). --database writes into a SQLite file;
       --sql-out writes SQL for `wrangler d1 execute carefront --remote --file FILE`, which
       fails if the organisation does not exist (or is not the council, for council-only
-      permissions).
-  carefront-admin credential revoke KEY_ID (--database FILE | --sql-out FILE)
-      Revokes a credential at once: its next request is refused.
+      permissions). --operator names who ran the tool: the credential and the administration
+      log record it as made by them with carefront-admin (by carefront-admin if not given).
+  carefront-admin credential revoke KEY_ID [--operator NAME] (--database FILE | --sql-out FILE)
+      Revokes a credential at once: its next request is refused. Recorded like create.
   carefront-admin credential list [--organisation ORG] --database FILE
       Lists credentials (never secrets). On D1: wrangler d1 execute carefront --remote
       --command \"SELECT key_id, organisation_id, name, permissions, created_at, last_used_at, revoked_at FROM system_credentials\"
@@ -40,6 +44,7 @@ struct Options {
     database: Option<PathBuf>,
     sql_out: Option<PathBuf>,
     key_id: Option<String>,
+    operator: Option<String>,
 }
 
 fn parse(args: &[String], positional_key_id: bool) -> Result<Options, String> {
@@ -57,6 +62,7 @@ fn parse(args: &[String], positional_key_id: bool) -> Result<Options, String> {
             "--name" => options.name = Some(value),
             "--database" => options.database = Some(value.into()),
             "--sql-out" => options.sql_out = Some(value.into()),
+            "--operator" => options.operator = Some(value),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
@@ -86,6 +92,17 @@ fn target(options: &Options) -> Result<(), String> {
     }
 }
 
+/// The tool (and its operator, if named) as the credential and the administration log record it.
+pub fn tool_administrator(operator: Option<&str>) -> Result<Administrator, String> {
+    if let Some(operator) = operator
+        && (operator.trim().is_empty() || operator.chars().count() > credential::MAX_NAME_CHARS || operator.chars().any(|c| c.is_control() || c == ':'))
+    {
+        return Err("--operator: give a name of up to 80 characters".to_owned());
+    }
+    let id = credential::tool_actor(operator);
+    Ok(Administrator { name: credential::maker_name(&id, None), id })
+}
+
 fn permissions(options: &Options) -> Result<BTreeSet<Permission>, String> {
     let text = options.permissions.as_deref().ok_or_else(|| format!("--permissions is required\n{USAGE}"))?;
     credential::parse_permissions(text)
@@ -96,12 +113,13 @@ fn create(options: &Options, random: &dyn Random, now: DateTime<Utc>) -> Result<
     let organisation_id = options.organisation.as_deref().ok_or_else(|| format!("--organisation is required\n{USAGE}"))?;
     let permissions = permissions(options)?;
     let name = options.name.clone().unwrap_or_else(|| format!("{organisation_id} system"));
+    let by = tool_administrator(options.operator.as_deref())?;
     let key = key_from_env()?;
     let issued = if let Some(path) = &options.database {
         let database = SqliteDatabase::open(path).map_err(|error| error.to_string())?;
-        pollster::block_on(create_in_store(&SqlStore::new(&database), &key, organisation_id, &name, permissions, random, now))?
+        pollster::block_on(create_in_store(&SqlStore::new(&database), &key, organisation_id, &name, permissions, &by, random, now))?
     } else if let Some(path) = &options.sql_out {
-        let (issued, statements) = create_sql(&key, organisation_id, &name, permissions, random, now)?;
+        let (issued, statements) = create_sql(&key, organisation_id, &name, permissions, &by, random, now)?;
         write_sql(path, &statements)?;
         issued
     } else {
@@ -123,37 +141,25 @@ fn print_issued(issued: &IssuedCredential) {
     println!("The secret is shown only now: put it into the system's configuration. carefront keeps only its fingerprint.");
 }
 
-/// Makes a credential in a store whose organisations are known; audited.
+/// Makes a credential in a store whose organisations are known, with its administration-log
+/// entry in the same batch.
+#[allow(clippy::too_many_arguments)] // the command line's options, passed through
 pub async fn create_in_store(
     store: &dyn Store,
     key: &CredentialKey,
     organisation_id: &str,
     name: &str,
     permissions: BTreeSet<Permission>,
+    by: &Administrator,
     random: &dyn Random,
     now: DateTime<Utc>,
 ) -> Result<IssuedCredential, String> {
     let organisation =
         store.organisation(organisation_id).await.map_err(|error| error.to_string())?.ok_or_else(|| format!("no organisation {organisation_id}"))?;
-    let issued = credential::issue(key, &organisation, name, permissions, CREATED_BY_ADMIN_TOOL, random, now).map_err(|problem| problem.to_string())?;
-    store.insert_credential(&issued.credential).await.map_err(|error| error.to_string())?;
-    store.append_audit(&created_event(&issued.credential, random, now)).await.map_err(|error| error.to_string())?;
+    let issued = credential::issue(key, &organisation, name, permissions, &by.id, random, now).map_err(|problem| problem.to_string())?;
+    let entry = administration::credential_created(new_id(random), by, &issued.credential, &organisation.name);
+    store.make_credential(&issued.credential, &entry).await.map_err(|error| error.to_string())?;
     Ok(issued)
-}
-
-fn created_event(credential: &SystemCredential, random: &dyn Random, now: DateTime<Utc>) -> AuditEvent {
-    let names: Vec<&str> = credential.permissions.iter().map(|permission| permission.as_str()).collect();
-    access::administration_event(
-        new_id(random),
-        now,
-        None,
-        AuditAction::CredentialCreated,
-        format!("carefront-admin made system credential {} for {} ({}): {}.", credential.key_id, credential.organisation_id, credential.name, names.join(", ")),
-    )
-}
-
-fn revoked_event(key_id: &str, random: &dyn Random, now: DateTime<Utc>) -> AuditEvent {
-    access::administration_event(new_id(random), now, None, AuditAction::CredentialRevoked, format!("carefront-admin revoked system credential {key_id}."))
 }
 
 fn sql_text(text: &str) -> String {
@@ -164,18 +170,23 @@ fn sql_optional(text: Option<&str>) -> String {
     text.map_or_else(|| "NULL".to_owned(), sql_text)
 }
 
-fn audit_sql(event: &AuditEvent) -> String {
+const INSERT_ADMIN_EVENT: &str = "INSERT INTO admin_events (id, at, actor_id, actor_name, action, credential_key_id, organisation_id, detail)";
+
+fn admin_event_sql(entry: &AdminEvent) -> String {
+    format!("{INSERT_ADMIN_EVENT} VALUES ({})", admin_event_values(entry))
+}
+
+fn admin_event_values(entry: &AdminEvent) -> String {
     format!(
-        "INSERT INTO audit_events (id, at, actor_id, acting_for, subject_id, action, category, basis, detail) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})",
-        sql_text(&event.id),
-        sql_text(&time_text(event.at)),
-        sql_optional(event.actor_id.as_deref()),
-        sql_optional(event.acting_for.as_deref()),
-        sql_optional(event.subject_id.as_deref()),
-        sql_text(&event.action.as_str()),
-        sql_optional(event.category.map(|category| category.as_str())),
-        sql_optional(event.basis.as_ref().map(|basis| basis.as_str())),
-        sql_text(&event.detail),
+        "{}, {}, {}, {}, {}, {}, {}, {}",
+        sql_text(&entry.id),
+        sql_text(&time_text(entry.at)),
+        sql_text(&entry.actor_id),
+        sql_text(&entry.actor_name),
+        sql_text(entry.action.as_str()),
+        sql_optional(entry.credential_key_id.as_deref()),
+        sql_optional(entry.organisation_id.as_deref()),
+        sql_text(&entry.detail),
     )
 }
 
@@ -188,6 +199,7 @@ pub fn create_sql(
     organisation_id: &str,
     name: &str,
     permissions: BTreeSet<Permission>,
+    by: &Administrator,
     random: &dyn Random,
     now: DateTime<Utc>,
 ) -> Result<(IssuedCredential, Vec<String>), String> {
@@ -199,7 +211,7 @@ pub fn create_sql(
         name: organisation_id.to_owned(),
         created_at: now,
     };
-    let issued = credential::issue(key, &assumed, name, permissions, CREATED_BY_ADMIN_TOOL, random, now).map_err(|problem| problem.to_string())?;
+    let issued = credential::issue(key, &assumed, name, permissions, &by.id, random, now).map_err(|problem| problem.to_string())?;
     let credential = &issued.credential;
     let organisation = if council_only {
         format!("(SELECT id FROM organisations WHERE id = {} AND kind = 'council')", sql_text(organisation_id))
@@ -216,15 +228,33 @@ pub fn create_sql(
         sql_text(&credential.created_by),
         sql_text(&time_text(credential.created_at)),
     );
-    let audit = audit_sql(&created_event(credential, random, now));
-    Ok((issued, vec![insert, audit]))
+    // The organisation's name is not known here: the log names it by its id.
+    let logged = admin_event_sql(&administration::credential_created(new_id(random), by, credential, organisation_id));
+    Ok((issued, vec![insert, logged]))
 }
 
-/// Revoking as SQL for D1.
-pub fn revoke_sql(key_id: &str, random: &dyn Random, now: DateTime<Utc>) -> Vec<String> {
+/// Revoking as SQL for D1: logged only if the credential was live (and so revoked now).
+pub fn revoke_sql(key_id: &str, by: &Administrator, random: &dyn Random, now: DateTime<Utc>) -> Vec<String> {
+    // The credential's name and organisation are not known here: the log names it by its key id.
+    let unknown = SystemCredential {
+        key_id: key_id.to_owned(),
+        organisation_id: String::new(),
+        name: "see the credentials list".to_owned(),
+        permissions: BTreeSet::new(),
+        fingerprint: String::new(),
+        created_by: String::new(),
+        created_at: now,
+        revoked_at: None,
+        revoked_by: None,
+        last_used_at: None,
+    };
+    let entry = administration::credential_revoked(new_id(random), now, by, &unknown, "its organisation");
+    let values = admin_event_values(&AdminEvent { organisation_id: None, ..entry });
+    let (at, key_id, by) = (sql_text(&time_text(now)), sql_text(key_id), sql_text(&by.id));
+    // Logged first, and only while the credential is live (as the store does it).
     vec![
-        format!("UPDATE system_credentials SET revoked_at = {} WHERE key_id = {} AND revoked_at IS NULL", sql_text(&time_text(now)), sql_text(key_id)),
-        audit_sql(&revoked_event(key_id, random, now)),
+        format!("{INSERT_ADMIN_EVENT} SELECT {values} WHERE EXISTS (SELECT 1 FROM system_credentials WHERE key_id = {key_id} AND revoked_at IS NULL)"),
+        format!("UPDATE system_credentials SET revoked_at = {at}, revoked_by = {by} WHERE key_id = {key_id} AND revoked_at IS NULL"),
     ]
 }
 
@@ -233,19 +263,26 @@ fn write_sql(path: &std::path::Path, statements: &[String]) -> Result<(), String
     std::fs::write(path, text).map_err(|error| format!("cannot write {}: {error}", path.display()))
 }
 
+/// Revokes a credential in a store, with its administration-log entry in the same batch.
+pub async fn revoke_in_store(store: &dyn Store, key_id: &str, by: &Administrator, random: &dyn Random, now: DateTime<Utc>) -> Result<(), String> {
+    let live = || format!("there is no live credential {key_id}");
+    let credential = store.credential(key_id).await.map_err(|error| error.to_string())?.ok_or_else(live)?;
+    let organisation = store.organisation(&credential.organisation_id).await.map_err(|error| error.to_string())?;
+    let organisation_name = organisation.map_or_else(|| credential.organisation_id.clone(), |organisation| organisation.name);
+    let entry = administration::credential_revoked(new_id(random), now, by, &credential, &organisation_name);
+    if store.revoke_credential(key_id, &entry).await.map_err(|error| error.to_string())? { Ok(()) } else { Err(live()) }
+}
+
 fn revoke(options: &Options, random: &dyn Random, now: DateTime<Utc>) -> Result<(), String> {
     target(options)?;
     let key_id = options.key_id.as_deref().ok_or_else(|| format!("name the key id to revoke\n{USAGE}"))?;
+    let by = tool_administrator(options.operator.as_deref())?;
     if let Some(path) = &options.database {
         let database = SqliteDatabase::open(path).map_err(|error| error.to_string())?;
-        let store = SqlStore::new(&database);
-        if !pollster::block_on(store.revoke_credential(key_id, now)).map_err(|error| error.to_string())? {
-            return Err(format!("there is no live credential {key_id}"));
-        }
-        pollster::block_on(store.append_audit(&revoked_event(key_id, random, now))).map_err(|error| error.to_string())?;
+        pollster::block_on(revoke_in_store(&SqlStore::new(&database), key_id, &by, random, now))?;
         println!("Revoked {key_id}: its next request is refused.");
     } else if let Some(path) = &options.sql_out {
-        write_sql(path, &revoke_sql(key_id, random, now))?;
+        write_sql(path, &revoke_sql(key_id, &by, random, now))?;
         println!("Revoke it with: npx wrangler d1 execute carefront --remote --file {}", path.display());
     }
     Ok(())
@@ -272,7 +309,7 @@ fn list(options: &Options) -> Result<(), String> {
 fn describe(credential: &SystemCredential) -> String {
     let names: Vec<&str> = credential.permissions.iter().map(|permission| permission.as_str()).collect();
     let state = match credential.revoked_at {
-        Some(at) => format!("revoked {}", time_text(at)),
+        Some(at) => format!("revoked {} by {}", time_text(at), credential.revoked_by.as_deref().unwrap_or("someone unrecorded")),
         None => "live".to_owned(),
     };
     let used = credential.last_used_at.map_or_else(|| "never used".to_owned(), |at| format!("last used {}", time_text(at)));
@@ -288,6 +325,7 @@ fn describe(credential: &SystemCredential) -> String {
 
 #[cfg(test)]
 mod tests {
+    use carefront_shared::administration::AdminAction;
     use carefront_shared::credential::{DerivedKey, Permission};
     use carefront_shared::db::Database;
     use carefront_shared::random::SeededRandom;
@@ -305,23 +343,47 @@ mod tests {
     }
 
     #[test]
-    fn a_credential_made_in_a_store_is_audited_and_its_secret_matches() {
+    fn a_credential_made_in_a_store_is_logged_and_its_secret_matches() {
         let database = seeded();
         let store = SqlStore::new(&database);
         let key = CredentialKey::new(&[3; 32]).unwrap();
         let random = SeededRandom::new(2);
+        let tool = tool_administrator(None).unwrap();
         let issued =
-            pollster::block_on(create_in_store(&store, &key, "org-brookside-care", "Rostering", [Permission::PeopleRead].into(), &random, now())).unwrap();
+            pollster::block_on(create_in_store(&store, &key, "org-brookside-care", "Rostering", [Permission::PeopleRead].into(), &tool, &random, now()))
+                .unwrap();
         let stored = pollster::block_on(store.credential(&issued.credential.key_id)).unwrap().unwrap();
         assert_eq!(stored, issued.credential);
         assert_eq!(DerivedKey::from_secret(&issued.secret).unwrap().fingerprint(), stored.fingerprint);
         assert_eq!(stored.created_by, "carefront-admin");
-        let audited = pollster::block_on(database.query("SELECT detail FROM audit_events WHERE action = 'credential.created'", &[])).unwrap();
-        assert_eq!(audited.len(), 1);
+        let log = pollster::block_on(store.admin_log(10)).unwrap();
+        assert_eq!(log.len(), 1);
+        assert!(log[0].detail.starts_with("The carefront-admin tool made system credential") && log[0].detail.contains("Brookside Home Care"), "{:?}", log[0]);
 
-        let refused = pollster::block_on(create_in_store(&store, &key, "org-brookside-care", "x", [Permission::ExportRead].into(), &random, now()));
+        let refused = pollster::block_on(create_in_store(&store, &key, "org-brookside-care", "x", [Permission::ExportRead].into(), &tool, &random, now()));
         assert!(refused.unwrap_err().contains("council"));
-        assert!(pollster::block_on(create_in_store(&store, &key, "org-nowhere", "x", [Permission::PeopleRead].into(), &random, now())).is_err());
+        assert!(pollster::block_on(create_in_store(&store, &key, "org-nowhere", "x", [Permission::PeopleRead].into(), &tool, &random, now())).is_err());
+        assert!(tool_administrator(Some("  ")).is_err() && tool_administrator(Some("a:b")).is_err(), "an operator is a name");
+    }
+
+    #[test]
+    fn the_operator_who_ran_the_tool_is_recorded_as_the_maker_and_revoker() {
+        let database = seeded();
+        let store = SqlStore::new(&database);
+        let key = CredentialKey::new(&[3; 32]).unwrap();
+        let random = SeededRandom::new(2);
+        let jo = tool_administrator(Some("Jo Bloggs")).unwrap();
+        let issued =
+            pollster::block_on(create_in_store(&store, &key, "org-brookside-care", "Rota", [Permission::PeopleRead].into(), &jo, &random, now())).unwrap();
+        let in_use = pollster::block_on(store.credential_in_use(&issued.credential.key_id)).unwrap().unwrap();
+        assert_eq!((in_use.credential.created_by.as_str(), in_use.maker.as_str()), ("carefront-admin:Jo Bloggs", "Jo Bloggs with the carefront-admin tool"));
+        pollster::block_on(revoke_in_store(&store, &issued.credential.key_id, &jo, &random, now())).unwrap();
+        assert!(pollster::block_on(revoke_in_store(&store, &issued.credential.key_id, &jo, &random, now())).unwrap_err().contains("no live credential"));
+        let stored = pollster::block_on(store.credential(&issued.credential.key_id)).unwrap().unwrap();
+        assert_eq!(stored.revoked_by.as_deref(), Some("carefront-admin:Jo Bloggs"));
+        let log = pollster::block_on(store.admin_log(10)).unwrap();
+        assert_eq!(log.len(), 2, "made and revoked, once each: {log:?}");
+        assert!(log.iter().all(|entry| entry.actor_name == "Jo Bloggs with the carefront-admin tool"), "{log:?}");
     }
 
     #[test]
@@ -336,20 +398,26 @@ mod tests {
             Ok(())
         };
 
-        let (issued, statements) = create_sql(&key, "org-brookside-care", "It's the rota", [Permission::PeopleRead].into(), &random, now()).unwrap();
+        let tool = tool_administrator(Some("Jo Bloggs")).unwrap();
+        let (issued, statements) = create_sql(&key, "org-brookside-care", "It's the rota", [Permission::PeopleRead].into(), &tool, &random, now()).unwrap();
         run(&statements).unwrap();
         let store = SqlStore::new(&database);
         assert_eq!(pollster::block_on(store.credential(&issued.credential.key_id)).unwrap(), Some(issued.credential.clone()));
 
-        let (_, unknown) = create_sql(&key, "org-nowhere", "x", [Permission::PeopleRead].into(), &random, now()).unwrap();
+        let (_, unknown) = create_sql(&key, "org-nowhere", "x", [Permission::PeopleRead].into(), &tool, &random, now()).unwrap();
         assert!(run(&unknown).is_err(), "an unknown organisation fails the run");
-        let (_, provider_export) = create_sql(&key, "org-brookside-care", "x", [Permission::ExportRead].into(), &random, now()).unwrap();
+        let (_, provider_export) = create_sql(&key, "org-brookside-care", "x", [Permission::ExportRead].into(), &tool, &random, now()).unwrap();
         assert!(run(&provider_export).is_err(), "a council-only permission for a provider fails the run");
-        let (_, council_export) = create_sql(&key, "org-northshire-council", "x", [Permission::ExportRead].into(), &random, now()).unwrap();
+        let (_, council_export) = create_sql(&key, "org-northshire-council", "x", [Permission::ExportRead].into(), &tool, &random, now()).unwrap();
         run(&council_export).unwrap();
 
-        run(&revoke_sql(&issued.credential.key_id, &random, now())).unwrap();
-        assert_eq!(pollster::block_on(store.credential(&issued.credential.key_id)).unwrap().unwrap().revoked_at, Some(now()));
+        run(&revoke_sql(&issued.credential.key_id, &tool, &random, now())).unwrap();
+        let stored = pollster::block_on(store.credential(&issued.credential.key_id)).unwrap().unwrap();
+        assert_eq!((stored.revoked_at, stored.revoked_by.as_deref()), (Some(now()), Some("carefront-admin:Jo Bloggs")));
+        run(&revoke_sql(&issued.credential.key_id, &tool, &random, now())).unwrap();
+        let log = pollster::block_on(store.admin_log(10)).unwrap();
+        let count = |action: AdminAction| log.iter().filter(|entry| entry.action == action).count();
+        assert_eq!((count(AdminAction::CredentialCreated), count(AdminAction::CredentialRevoked)), (2, 1), "a second revocation logs nothing: {log:?}");
     }
 
     #[test]
@@ -375,9 +443,17 @@ mod tests {
 
         let key = CredentialKey::new(&[3; 32]).unwrap();
         let database = SqliteDatabase::open(&path).unwrap();
-        let issued =
-            pollster::block_on(create_in_store(&SqlStore::new(&database), &key, "org-brookside-care", "Rota", [Permission::PeopleRead].into(), &random, now()))
-                .unwrap();
+        let issued = pollster::block_on(create_in_store(
+            &SqlStore::new(&database),
+            &key,
+            "org-brookside-care",
+            "Rota",
+            [Permission::PeopleRead].into(),
+            &tool_administrator(None).unwrap(),
+            &random,
+            now(),
+        ))
+        .unwrap();
         drop(database);
         run(&args(&format!("list --database {file}")), &random, now()).unwrap();
         run(&args(&format!("revoke {} --database {file}", issued.credential.key_id)), &random, now()).unwrap();

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use carefront_shared::access::{self, AuditAction, Permit};
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
-use carefront_shared::domain::{CarePlan, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::domain::{CarePlan, CouncilRole, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::emergency::{self, EmergencyCode, EmergencyCodeRecord};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME, InvitationCode};
 use carefront_shared::plan::Recorder;
@@ -128,9 +128,11 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
     }
     invitations.push(invite(store, sam, now, random).await?);
 
-    // Staff: a council social worker and a provider care coordinator.
+    // Staff: a council social worker (a caseworker), the council's administrator (who looks
+    // after system credentials) and a provider care coordinator.
     let staff = [
         ("person-council-daniel", Role::CouncilStaff, "Daniel Hughes", COUNCIL, uuid::uuid!("8a0f4d2b-5e6c-4b71-9c3d-7e2a1f6b8d34")),
+        ("person-council-ann", Role::CouncilStaff, "Ann Clarke", COUNCIL, uuid::uuid!("5d2a8e61-9b3c-4f7e-a0d4-6c1b8e3f9a56")),
         ("person-provider-priya", Role::ProviderStaff, "Priya Shah", PROVIDER, uuid::uuid!("c41e7b93-2d5a-4f08-b6e1-3a9c0d7f2e45")),
     ];
     for (id, role, name, organisation, handle) in staff {
@@ -139,6 +141,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
         store.insert_person(&person).await?;
         invitations.push(invite(store, person, now, random).await?);
     }
+    store.set_council_role("person-council-ann", CouncilRole::Administrator).await?;
     // The council's statutory access for reviews, and the provider's access to give care, for
     // both service users.
     for subject in ["person-margaret", "person-arthur"] {

@@ -177,12 +177,13 @@ fn seed_credentials(
         return Ok(Vec::new());
     }
     let key = credential::key_from_env()?;
+    let seeder = credential::tool_administrator(None)?;
     let mut issued = Vec::new();
     for spec in specs {
         let (organisation, permissions) =
             spec.split_once(':').ok_or_else(|| format!("--credential {spec:?}: expected ORGANISATION:PERMISSION[,PERMISSION...]"))?;
         let permissions = carefront_shared::credential::parse_permissions(permissions)?;
-        issued.push(pollster::block_on(credential::create_in_store(store, &key, organisation, "Demo system", permissions, random, now))?);
+        issued.push(pollster::block_on(credential::create_in_store(store, &key, organisation, "Demo system", permissions, &seeder, random, now))?);
     }
     Ok(issued)
 }

@@ -7,9 +7,10 @@ use std::collections::BTreeSet;
 
 use carefront_shared::consent::Actor;
 use carefront_shared::context::RequestContext;
-use carefront_shared::credential::{self, AuthError, Permission};
+use carefront_shared::credential::{self, AuthError, CredentialInUse, Permission};
 use carefront_shared::domain::{Organisation, OrganisationKind};
 use carefront_shared::problem::Problem;
+use chrono::{DateTime, Utc};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::{Request, Response, problem_with, store_problem};
@@ -26,6 +27,10 @@ pub struct Caller {
     pub credential_id: String,
     /// What the credential allows (council-only permissions only ever for the council).
     pub permissions: BTreeSet<Permission>,
+    /// Who made the credential, as people read it ("Ann Council").
+    pub made_by: String,
+    /// When the credential was made.
+    pub made_at: DateTime<Utc>,
 }
 
 impl Caller {
@@ -39,23 +44,31 @@ impl Caller {
         self.permissions.contains(&permission)
     }
 
-    /// How the caller is named in audit details: "Brookside Home Care's computer system".
+    /// How the caller is named in the person's access log: the organisation and who made its
+    /// credential, so nothing a system does is unattributed — "Brookside Home Care's computer
+    /// system (credential ck_…, made by Ann Council on 3 November 2026)".
     pub fn described(&self) -> String {
-        format!("{}'s computer system (credential {})", self.organisation.name, self.credential_id)
+        format!(
+            "{}'s computer system (credential {}, made by {} on {})",
+            self.organisation.name,
+            self.credential_id,
+            self.made_by,
+            self.made_at.format("%-d %B %Y")
+        )
     }
 }
 
 /// Authenticates a request, or answers it with the reason it was refused.
 pub async fn authenticate(context: &RequestContext<'_>, request: &Request) -> Result<Caller, Response> {
     let signed = credential::verify_request(&context.config.credential_key, request, context.now).map_err(refusal)?;
-    let stored = context.store.credential(&signed.key_id).await.map_err(|error| store_problem(context, error).into_response())?;
+    // The credential, its organisation and its maker in one query.
+    let in_use = context.store.credential_in_use(&signed.key_id).await.map_err(|error| store_problem(context, error).into_response())?;
+    let (stored, organisation, made_by) = match in_use {
+        Some(CredentialInUse { credential, organisation, maker }) => (Some(credential), Some(organisation), maker),
+        None => (None, None, String::new()),
+    };
     let credential = credential::check_credential(stored, &signed).map_err(refusal)?;
-    let organisation = context
-        .store
-        .organisation(&credential.organisation_id)
-        .await
-        .map_err(|error| store_problem(context, error).into_response())?
-        .ok_or_else(|| refusal(AuthError::InvalidSignature))?;
+    let organisation = organisation.ok_or_else(|| refusal(AuthError::InvalidSignature))?;
     // Last, once the request is known to be genuine: unauthenticated traffic writes nothing.
     let fresh = context
         .store
@@ -80,7 +93,7 @@ pub async fn authenticate(context: &RequestContext<'_>, request: &Request) -> Re
     // Defence in depth: whatever the row says, only the council's systems hold council-only
     // permissions.
     permissions.retain(|permission| !permission.council_only() || organisation.kind == OrganisationKind::Council);
-    Ok(Caller { organisation, credential_id: credential.key_id, permissions })
+    Ok(Caller { organisation, credential_id: credential.key_id, permissions, made_by, made_at: credential.created_at })
 }
 
 /// The problem document for a refused request.

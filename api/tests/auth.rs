@@ -6,8 +6,8 @@
 
 mod support;
 
-use carefront_shared::credential::{DIGEST_HEADER, NONCE_HEADER, Permission, TIMESTAMP_HEADER, content_digest};
-use carefront_shared::store::CredentialStore;
+use carefront_shared::credential::{self, DIGEST_HEADER, NONCE_HEADER, Permission, TIMESTAMP_HEADER, content_digest};
+use carefront_shared::store::{CredentialStore, Store};
 use chrono::Duration;
 use support::{Api, CREDENTIAL_KEY, Held, PROVIDER, Reply, config_with_key, problem_type};
 
@@ -138,7 +138,7 @@ fn a_wrong_signature_an_unknown_and_a_revoked_credential_get_the_same_answer() {
     assert_refused(&unknown, 401, "invalid-credentials");
 
     assert_eq!(api.get(&held, "/api/v1/people").status, 200);
-    assert!(pollster::block_on(api.store().revoke_credential(&held.key_id, api.now.get())).unwrap());
+    assert!(api.revoke(&held));
     let revoked = api.get(&held, "/api/v1/people");
     assert_refused(&revoked, 401, "invalid-credentials");
 
@@ -188,4 +188,27 @@ fn the_public_routes_need_no_signature_and_everything_else_does() {
             assert_refused(&api.call(request), 401, "unauthenticated");
         }
     }
+}
+
+#[test]
+fn finding_3_the_access_log_names_the_credentials_maker() {
+    let api = Api::new();
+    let held = provider(&api);
+    assert_eq!(api.get(&held, "/api/v1/people/person-margaret").status, 200);
+    let from_the_tool = api.credential_made_by(PROVIDER, &[Permission::PeopleRead], &credential::tool_actor(Some("Jo Bloggs")));
+    assert_eq!(api.get(&from_the_tool, "/api/v1/people/person-margaret").status, 200);
+
+    let log = pollster::block_on(api.store().audit_for_subject("person-margaret", 10)).unwrap();
+    let detail_of =
+        |key_id: &str| log.iter().find(|event| event.detail.contains(key_id)).map(|event| event.detail.clone()).unwrap_or_else(|| panic!("{log:#?}"));
+    let by_ann = detail_of(&held.key_id);
+    assert!(
+        by_ann.starts_with(&format!("Brookside Home Care's computer system (credential {}, made by Ann Council on 21 November 2026)", held.key_id)),
+        "{by_ann}"
+    );
+    let by_tool = detail_of(&from_the_tool.key_id);
+    assert!(
+        by_tool.contains(&format!("(credential {}, made by Jo Bloggs with the carefront-admin tool on 21 November 2026)", from_the_tool.key_id)),
+        "{by_tool}"
+    );
 }

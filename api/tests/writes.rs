@@ -319,7 +319,7 @@ fn a_replayed_signed_write_is_refused_before_idempotency_and_writes_nothing() {
     let mut tampered = api.signed_post(&held, VISITS, Some("tampered"), &visit());
     *tampered.body_mut() = serde_json::to_vec(&json!({ "note": "changed" })).unwrap();
     assert_eq!(problem_type(&api.call(tampered)), "digest-mismatch");
-    pollster::block_on(carefront_shared::store::CredentialStore::revoke_credential(&api.store(), &held.key_id, api.now.get())).unwrap();
+    assert!(api.revoke(&held));
     let revoked = api.post(&held, VISITS, Some("after-revocation"), &visit());
     assert_eq!((revoked.status, problem_type(&revoked).as_str()), (401, "invalid-credentials"));
     assert_eq!(visit_rows(&api), 1);

@@ -37,11 +37,14 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
     let discussions = if person.role == carefront_shared::domain::Role::ServiceUser { crate::discussions::awaiting(context, &person.id).await? } else { 0 };
     let emergency = crate::emergency::home_notice(context, person, &supported).await?;
     let passkeys_added = passkeys_added(context, &person.id).await?;
+    // Only administrators are shown the link to the credentials pages (404 for caseworkers).
+    let council_administrator = person.role == carefront_shared::domain::Role::CouncilStaff
+        && context.store.council_role(&person.id).await? == Some(carefront_shared::domain::CouncilRole::Administrator);
     page(
         context,
         visit,
         "home.html",
-        context! { current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency, passkeys_added },
+        context! { current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency, passkeys_added, council_administrator },
     )
 }
 

@@ -1,13 +1,15 @@
-//! System credentials, for council staff: see every organisation's credentials, make one
-//! (after confirming with a passkey again; its secret is shown once and never again) and revoke
-//! one at once. Everyone else gets "page not found". Every change is audited.
+//! System credentials, for council administrators: see every organisation's credentials, make
+//! one (after confirming with a passkey again; its secret is shown once and never again) and
+//! revoke one at once, with the administration log of who made and revoked what. Caseworkers and
+//! everyone else get "page not found". Every change is in the administration log, written in
+//! the same batch as the change.
 
 use std::collections::{BTreeSet, HashMap};
 
-use carefront_shared::access::{self, AuditAction};
+use carefront_shared::administration::{self, Administrator};
 use carefront_shared::context::RequestContext;
-use carefront_shared::credential::{self, CredentialProblem, Permission, SystemCredential};
-use carefront_shared::domain::{OrganisationKind, Person, Role};
+use carefront_shared::credential::{self, CredentialProblem, Permission};
+use carefront_shared::domain::{CouncilRole, OrganisationKind, Person};
 use carefront_shared::random::new_id;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
@@ -17,12 +19,23 @@ use serde::Serialize;
 use crate::enrolment::{Confirmation, confirm_identity};
 use crate::error::PortalError;
 use crate::visit::Visit;
-use crate::{Request, Response, page_with_status, web};
+use crate::{Request, Response, council, page_with_status, web};
 
-/// The signed-in person if they are council staff; the page does not exist for anyone else.
-fn council_staff(visit: &Visit) -> Result<&Person, PortalError> {
-    let person = visit.require_person()?;
-    if person.role == Role::CouncilStaff { Ok(person) } else { Err(PortalError::NotFound) }
+/// The signed-in person if they are an administrator of the council; the pages do not exist for
+/// anyone else. Caseworkers get "page not found" on the list too, not a read-only view: they
+/// have no use for it, and which systems hold which powers (and their key ids) is a map for an
+/// attacker, so it is shown only to those who look after it (deny by default).
+async fn council_administrator<'a>(context: &RequestContext<'_>, visit: &'a Visit) -> Result<&'a Person, PortalError> {
+    let person = council::require_council_staff(context, visit).await?;
+    match context.store.council_role(&person.id).await? {
+        Some(CouncilRole::Administrator) => Ok(person),
+        _ => Err(PortalError::NotFound),
+    }
+}
+
+/// How the administration log names the administrator.
+fn administrator(person: &Person) -> Administrator {
+    Administrator { id: person.id.clone(), name: person.display_name.clone() }
 }
 
 fn when(time: DateTime<Utc>) -> String {
@@ -48,24 +61,27 @@ struct CredentialView {
     created_by: String,
     last_used: Option<String>,
     revoked: Option<String>,
+    revoked_by: Option<String>,
 }
 
-async fn creator_name(context: &RequestContext<'_>, names: &mut HashMap<String, String>, id: &str) -> Result<String, PortalError> {
+/// The name of whoever made or revoked a credential (a person, or the command-line tool).
+async fn actor_name(context: &RequestContext<'_>, names: &mut HashMap<String, String>, id: &str) -> Result<String, PortalError> {
     if let Some(name) = names.get(id) {
         return Ok(name.clone());
     }
-    let name = match context.store.person(id).await? {
-        Some(person) => person.display_name,
-        None if id == credential::CREATED_BY_ADMIN_TOOL => "the carefront-admin tool".to_owned(),
-        None => "someone".to_owned(),
-    };
+    let person = context.store.person(id).await?;
+    let name = credential::maker_name(id, person.as_ref().map(|person| person.display_name.as_str()));
     names.insert(id.to_owned(), name.clone());
     Ok(name)
 }
 
-/// GET /council/credentials: every organisation's credentials, live ones with "Revoke".
+/// How many entries of the administration log the page shows, newest first.
+const ADMIN_LOG_ENTRIES: i64 = 200;
+
+/// GET /council/credentials: every organisation's credentials, live ones with "Revoke", and the
+/// administration log.
 pub async fn list_page(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
-    council_staff(visit)?;
+    council_administrator(context, visit).await?;
     let notice = web::query_param(request, "done")
         .filter(|done| done == "revoked")
         .map(|_| "The credential is revoked. Every request signed with it is refused from now on.");
@@ -74,8 +90,13 @@ pub async fn list_page(context: &RequestContext<'_>, request: &Request, visit: &
     for organisation in context.store.all_organisations().await? {
         let mut credentials = Vec::new();
         for credential in context.store.credentials_for_organisation(&organisation.id).await? {
+            let revoked_by = match &credential.revoked_by {
+                Some(id) => Some(actor_name(context, &mut names, id).await?),
+                None => None,
+            };
             credentials.push(CredentialView {
-                created_by: creator_name(context, &mut names, &credential.created_by).await?,
+                created_by: actor_name(context, &mut names, &credential.created_by).await?,
+                revoked_by,
                 key_id: credential.key_id,
                 name: credential.name,
                 permissions: permission_views(&credential.permissions),
@@ -90,7 +111,9 @@ pub async fn list_page(context: &RequestContext<'_>, request: &Request, visit: &
         };
         organisations.push(context! { name => organisation.name, kind, credentials });
     }
-    page_with_status(context, visit, StatusCode::OK, "council_credentials.html", context! { current => "credentials", organisations, notice })
+    let log: Vec<minijinja::Value> =
+        context.store.admin_log(ADMIN_LOG_ENTRIES).await?.into_iter().map(|entry| context! { when => when(entry.at), what => entry.detail }).collect();
+    page_with_status(context, visit, StatusCode::OK, "council_credentials.html", context! { current => "credentials", organisations, notice, log })
 }
 
 /// The "make a credential" form as typed, shown again with its errors.
@@ -150,7 +173,7 @@ async fn render_form(
 /// GET /council/credentials/new: the form, once the staff member has recently confirmed it is
 /// them with their passkey.
 pub async fn new_page(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
-    council_staff(visit)?;
+    council_administrator(context, visit).await?;
     if !visit.recently_verified() {
         let confirmation = Confirmation {
             current: "credentials",
@@ -165,7 +188,7 @@ pub async fn new_page(context: &RequestContext<'_>, visit: &Visit) -> Result<Res
 
 /// POST /council/credentials/new: makes the credential and shows its secret, this once.
 pub async fn create(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
-    let person = council_staff(visit)?;
+    let person = council_administrator(context, visit).await?;
     if !visit.recently_verified() {
         return Ok(web::redirect("/council/credentials/new"));
     }
@@ -199,14 +222,8 @@ pub async fn create(context: &RequestContext<'_>, request: &Request, visit: &Vis
         }
     };
     let credential = &issued.credential;
-    context.store.insert_credential(credential).await?;
-    audit(
-        context,
-        person,
-        "credential.created",
-        format!("Made system credential {} for {}'s system ({}): {}.", credential.key_id, organisation.name, credential.name, names(credential)),
-    )
-    .await?;
+    let entry = administration::credential_created(new_id(context.random), &administrator(person), credential, &organisation.name);
+    context.store.make_credential(credential, &entry).await?;
     page_with_status(
         context,
         visit,
@@ -223,29 +240,14 @@ pub async fn create(context: &RequestContext<'_>, request: &Request, visit: &Vis
     )
 }
 
-fn names(credential: &SystemCredential) -> String {
-    credential.permissions.iter().map(|permission| permission.as_str()).collect::<Vec<_>>().join(", ")
-}
-
 /// POST /council/credentials/{key id}/revoke: revokes it at once; its next request is refused.
 pub async fn revoke(context: &RequestContext<'_>, visit: &Visit, key_id: &str) -> Result<Response, PortalError> {
-    let person = council_staff(visit)?;
+    let person = council_administrator(context, visit).await?;
     let credential = context.store.credential(key_id).await?.ok_or(PortalError::NotFound)?;
-    if context.store.revoke_credential(&credential.key_id, context.now).await? {
-        audit(
-            context,
-            person,
-            "credential.revoked",
-            format!("Revoked system credential {} ({}) of {}.", credential.key_id, credential.name, credential.organisation_id),
-        )
-        .await?;
-    }
+    let organisation = context.store.organisation(&credential.organisation_id).await?;
+    let organisation_name = organisation.map_or_else(|| credential.organisation_id.clone(), |organisation| organisation.name);
+    let entry = administration::credential_revoked(new_id(context.random), context.now, &administrator(person), &credential, &organisation_name);
+    // Revoking twice changes nothing and logs nothing: the store revokes only a live credential.
+    context.store.revoke_credential(&credential.key_id, &entry).await?;
     Ok(web::redirect("/council/credentials?done=revoked"))
-}
-
-/// Appends a change to the credentials (about no one's record: no subject).
-async fn audit(context: &RequestContext<'_>, person: &Person, action: &str, detail: String) -> Result<(), PortalError> {
-    let action = AuditAction::parse(action).ok_or_else(|| PortalError::Internal(format!("unknown audit action {action}")))?;
-    let event = access::administration_event(new_id(context.random), context.now, Some(&person.id), action, detail);
-    Ok(context.store.append_audit(&event).await?)
 }

@@ -23,6 +23,7 @@ mod visit;
 mod web;
 
 use carefront_shared::context::RequestContext;
+use carefront_shared::domain::{CouncilRole, Role};
 use carefront_shared::routing::{Resolution, resolve};
 use http::{Method, StatusCode};
 use minijinja::context;
@@ -84,6 +85,12 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         }
         Guard::Role(role) => {
             if visit.require_person()?.role != role {
+                return Err(PortalError::NotFound);
+            }
+        }
+        Guard::CouncilAdministrator => {
+            let person = visit.require_person()?;
+            if person.role != Role::CouncilStaff || context.store.council_role(&person.id).await? != Some(CouncilRole::Administrator) {
                 return Err(PortalError::NotFound);
             }
         }

@@ -16,6 +16,8 @@ pub enum Guard {
     SignedIn,
     /// Someone signed in with this role (anyone else: not found).
     Role(Role),
+    /// A council administrator (caseworkers and everyone else: not found).
+    CouncilAdministrator,
 }
 
 /// What answers a route.
@@ -115,6 +117,7 @@ use Guard::{Anyone, SignedIn};
 const GET: Method = Method::GET;
 const POST: Method = Method::POST;
 const COUNCIL: Guard = Guard::Role(Role::CouncilStaff);
+const ADMINISTRATOR: Guard = Guard::CouncilAdministrator;
 
 /// Every route of the portal. Where two patterns could match one path, the more specific comes
 /// first (`/access/add` before `/access/{grant}/…`).
@@ -187,10 +190,10 @@ pub static ROUTES: &[Route] = &[
     // The council's staff.
     route(GET, "/council/monitoring", COUNCIL, Monitoring),
     route(GET, "/council/emergency-access", COUNCIL, CouncilEmergencyAccess),
-    route(GET, "/council/credentials", COUNCIL, Credentials),
-    route(GET, "/council/credentials/new", COUNCIL, NewCredentialPage),
-    route(POST, "/council/credentials/new", COUNCIL, CreateCredential),
-    route(POST, "/council/credentials/{key_id}/revoke", COUNCIL, RevokeCredential),
+    route(GET, "/council/credentials", ADMINISTRATOR, Credentials),
+    route(GET, "/council/credentials/new", ADMINISTRATOR, NewCredentialPage),
+    route(POST, "/council/credentials/new", ADMINISTRATOR, CreateCredential),
+    route(POST, "/council/credentials/{key_id}/revoke", ADMINISTRATOR, RevokeCredential),
 ];
 
 #[cfg(test)]
@@ -222,7 +225,9 @@ mod tests {
     #[test]
     fn council_pages_are_guarded_by_role_and_record_pages_by_a_session() {
         for route in ROUTES {
-            if route.path.starts_with("/council/") {
+            if route.path.starts_with("/council/credentials") {
+                assert_eq!(route.guard, ADMINISTRATOR, "{}", route.path);
+            } else if route.path.starts_with("/council/") {
                 assert_eq!(route.guard, COUNCIL, "{}", route.path);
             }
             if route.path.starts_with("/people/") || route.path.starts_with("/access") {

@@ -1,6 +1,7 @@
-//! The council's system credentials page, through the router: council staff only (404 for
-//! everyone else), a fresh passkey check before a credential is made, its secret shown once,
-//! and revoking that takes effect at once.
+//! The council's system credentials page, through the router: council administrators only (404
+//! for caseworkers and everyone else), a fresh passkey check before a credential is made, its
+//! secret shown once, revoking that takes effect at once, and an administration log of who made
+//! and revoked what.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test loudly
 
@@ -8,7 +9,7 @@ mod support;
 
 use carefront_shared::credential::{self, DerivedKey, Permission};
 use carefront_shared::db::Database;
-use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
+use carefront_shared::domain::{CouncilRole, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
 use carefront_shared::store::{CredentialStore, Store};
 use chrono::Duration;
@@ -18,7 +19,8 @@ use webauthn_authenticator_rs::WebauthnAuthenticator as _;
 const COUNCIL: &str = "org-council";
 const PROVIDER: &str = "org-provider";
 
-/// Daniel, council staff, enrolled and signed in with his passkey (so recently verified).
+/// Daniel, a council administrator, enrolled and signed in with his passkey (so recently
+/// verified).
 fn council_signed_in() -> (Portal, ResidentSoftPasskey) {
     let portal = Portal::new();
     let store = portal.store();
@@ -35,11 +37,31 @@ fn council_signed_in() -> (Portal, ResidentSoftPasskey) {
         created_at: now,
     };
     pollster::block_on(store.insert_person(&daniel)).unwrap();
+    assert!(pollster::block_on(store.set_council_role(&daniel.id, CouncilRole::Administrator)).unwrap());
     let (invitation, code) = invitation::issue(&daniel.id, None, now, DEFAULT_LIFETIME, &portal.random);
     pollster::block_on(store.insert_invitation(&invitation)).unwrap();
     let mut passkey = ResidentSoftPasskey::new();
     assert_eq!(portal.enrol(&code.to_string(), &mut passkey).status(), 200);
     (portal, passkey)
+}
+
+/// Cath, a council caseworker (council staff are caseworkers unless made administrators),
+/// enrolled and signed in in another browser.
+fn caseworker(portal: &Portal) -> Portal {
+    let browser = portal.other_browser(21);
+    let cath = Person {
+        id: "person-cath".into(),
+        role: Role::CouncilStaff,
+        display_name: "Cath Walker".into(),
+        organisation_id: Some(COUNCIL.into()),
+        webauthn_handle: uuid::Uuid::from_u128(521),
+        created_at: portal.now.get(),
+    };
+    pollster::block_on(portal.store().insert_person(&cath)).unwrap();
+    let (invitation, code) = invitation::issue(&cath.id, None, portal.now.get(), DEFAULT_LIFETIME, &browser.random);
+    pollster::block_on(portal.store().insert_invitation(&invitation)).unwrap();
+    assert_eq!(browser.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
+    browser
 }
 
 fn create_form<'a>(csrf: &'a str, organisation: &'a str, name: &'a str, permissions: &[&'a str]) -> Vec<(&'a str, &'a str)> {
@@ -87,7 +109,7 @@ fn council_staff_make_a_credential_and_see_its_secret_once() {
     assert!(!list.contains(&secret));
     let dump = portal.db.dump_inserts(|_| Some("INSERT")).unwrap();
     assert!(!dump.contains(&secret), "the secret is stored nowhere");
-    let audited = pollster::block_on(portal.db.query("SELECT actor_id, detail FROM audit_events WHERE action = 'credential.created'", &[])).unwrap();
+    let audited = pollster::block_on(portal.db.query("SELECT actor_id, detail FROM admin_events WHERE action = 'credential.created'", &[])).unwrap();
     assert_eq!(audited.len(), 1);
     assert_eq!(audited[0].text(0).unwrap(), "person-daniel");
     assert!(audited[0].text(1).unwrap().contains(&key_id));
@@ -182,12 +204,13 @@ fn revoking_takes_effect_at_once_and_is_audited() {
     // Revoking twice changes nothing; an unknown key id is 404.
     assert_eq!(portal.post_form(&format!("/council/credentials/{key_id}/revoke"), &[("csrf", &csrf)]).status(), 303);
     assert_eq!(portal.post_form("/council/credentials/ck_unknown/revoke", &[("csrf", &csrf)]).status(), 404);
-    let audited = pollster::block_on(portal.db.query("SELECT actor_id FROM audit_events WHERE action = 'credential.revoked'", &[])).unwrap();
+    let audited = pollster::block_on(portal.db.query("SELECT actor_id FROM admin_events WHERE action = 'credential.revoked'", &[])).unwrap();
     assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].text(0).unwrap(), "person-daniel");
 }
 
 #[test]
-fn everyone_but_council_staff_gets_page_not_found() {
+fn everyone_but_council_administrators_gets_page_not_found() {
     let (portal, _) = council_signed_in();
     let (key_id, _) = make(&portal, PROVIDER, &["people:read"]);
 
@@ -224,4 +247,69 @@ fn everyone_but_council_staff_gets_page_not_found() {
     let response = stranger.get("/council/credentials");
     assert_eq!((response.status().as_u16(), response.headers()["location"].to_str().unwrap()), (303, "/sign-in"));
     assert_eq!(portal.send(http::Request::delete("/council/credentials"), Vec::new()).status(), 405);
+}
+
+#[test]
+fn finding_3_a_caseworker_cannot_mint_provider_credentials() {
+    let (portal, _) = council_signed_in();
+    let cath = caseworker(&portal);
+    // Signed in just now, so a fresh passkey check would not stand in her way: her role does.
+    for path in ["/council/credentials", "/council/credentials/new"] {
+        assert_eq!(cath.get(path).status(), 404, "{path}");
+    }
+    let csrf = cath.csrf_from("/home");
+    let minted = cath.post_form("/council/credentials/new", &create_form(&csrf, PROVIDER, "Brookside eMAR", &["medication:write", "record:read"]));
+    assert_eq!(minted.status(), 404, "{}", text(&minted));
+    assert_eq!(cath.post_json("/council/credentials/reauthenticate/finish", &csrf, &serde_json::json!({})).status(), 404);
+    assert_eq!(credential_count(&portal), 0, "nothing written");
+    let home = text(&cath.get("/home"));
+    assert!(home.contains("Monitoring report") && !home.contains("/council/credentials"), "no link to a page she cannot use: {home}");
+    assert!(text(&portal.get("/home")).contains("/council/credentials"), "the administrator has the link");
+}
+
+#[test]
+fn finding_3_a_caseworker_cannot_revoke_credentials() {
+    let (portal, _) = council_signed_in();
+    let (key_id, _) = make(&portal, PROVIDER, &["people:read"]);
+    let cath = caseworker(&portal);
+    let csrf = cath.csrf_from("/home");
+    assert_eq!(cath.post_form(&format!("/council/credentials/{key_id}/revoke"), &[("csrf", &csrf)]).status(), 404);
+    assert_eq!(cath.post_form("/council/credentials/ck_unknown/revoke", &[("csrf", &csrf)]).status(), 404, "the same answer: existence is not leaked");
+    let stored = pollster::block_on(portal.store().credential(&key_id)).unwrap().unwrap();
+    assert!(stored.revoked_at.is_none() && stored.revoked_by.is_none());
+    let logged = pollster::block_on(portal.db.query("SELECT 1 FROM admin_events WHERE action = 'credential.revoked'", &[])).unwrap();
+    assert!(logged.is_empty());
+}
+
+#[test]
+fn finding_3_the_administration_log_names_who_made_each_credential() {
+    let (portal, _) = council_signed_in();
+    let (key_id, _) = make(&portal, PROVIDER, &["people:read"]);
+    let stored = pollster::block_on(portal.store().credential(&key_id)).unwrap().unwrap();
+    assert_eq!(stored.created_by, "person-daniel");
+    portal.advance(Duration::minutes(3));
+    let csrf = portal.csrf_from("/council/credentials");
+    assert_eq!(portal.post_form(&format!("/council/credentials/{key_id}/revoke"), &[("csrf", &csrf)]).status(), 303);
+    let stored = pollster::block_on(portal.store().credential(&key_id)).unwrap().unwrap();
+    assert_eq!(stored.revoked_by.as_deref(), Some("person-daniel"), "who revoked it is recorded");
+
+    let page = text(&portal.get("/council/credentials"));
+    let log = page.split("id=\"administration-log\"").nth(1).unwrap_or_else(|| panic!("no administration log on {page}"));
+    let made = log.find("Daniel Hughes made system credential").unwrap_or_else(|| panic!("{log}"));
+    let revoked = log.find("Daniel Hughes revoked system credential").unwrap_or_else(|| panic!("{log}"));
+    assert!(revoked < made, "newest first: {log}");
+    assert!(log.contains(&key_id) && log.contains("Brookside Home Care") && log.contains("21 November 2026 at 09:0"), "{log}");
+
+    // The log is append-only, like the audit log.
+    for statement in ["UPDATE admin_events SET actor_name = 'Someone else'", "DELETE FROM admin_events"] {
+        assert!(pollster::block_on(portal.db.execute(statement, &[])).is_err(), "{statement}");
+    }
+    // A made credential cannot be re-attributed, nor its revocation.
+    for statement in [
+        "UPDATE system_credentials SET created_by = 'person-cath'",
+        "UPDATE system_credentials SET revoked_by = 'person-cath'",
+        "UPDATE system_credentials SET revoked_by = NULL",
+    ] {
+        assert!(pollster::block_on(portal.db.execute(statement, &[])).is_err(), "{statement}");
+    }
 }

@@ -242,6 +242,8 @@ pub struct SystemCredential {
     pub created_at: DateTime<Utc>,
     /// When it was revoked; a revoked credential is refused at once.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Who revoked it: a person id, or the tool's `carefront-admin[:operator]`.
+    pub revoked_by: Option<String>,
     /// When a request signed with it was last accepted (to within [`USE_RECORD_INTERVAL`]).
     pub last_used_at: Option<DateTime<Utc>>,
 }
@@ -331,9 +333,48 @@ pub fn issue(
         created_by: created_by.to_owned(),
         created_at: now,
         revoked_at: None,
+        revoked_by: None,
         last_used_at: None,
     };
     Ok(IssuedCredential { credential, secret: derived.secret() })
+}
+
+/// How the command-line tool is recorded as a credential's maker or revoker:
+/// `carefront-admin`, or `carefront-admin:<operator>` when the operator gave their name.
+pub fn tool_actor(operator: Option<&str>) -> String {
+    match operator.map(str::trim).filter(|operator| !operator.is_empty()) {
+        Some(operator) => format!("{CREATED_BY_ADMIN_TOOL}:{operator}"),
+        None => CREATED_BY_ADMIN_TOOL.to_owned(),
+    }
+}
+
+/// How a credential's maker (or revoker) is named to people: the person's name when it is a
+/// person (`person_name`, looked up with the credential), else the command-line tool and its
+/// operator.
+pub fn maker_name(recorded: &str, person_name: Option<&str>) -> String {
+    if let Some(name) = person_name {
+        return name.to_owned();
+    }
+    match recorded.strip_prefix(CREATED_BY_ADMIN_TOOL) {
+        Some("") => "the carefront-admin tool".to_owned(),
+        Some(rest) => match rest.strip_prefix(':') {
+            Some(operator) => format!("{operator} with the carefront-admin tool"),
+            None => "someone no longer on carefront".to_owned(),
+        },
+        None => "someone no longer on carefront".to_owned(),
+    }
+}
+
+/// A credential as a request signed with it is authenticated: with its organisation and the
+/// name of whoever made it, loaded in one query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialInUse {
+    /// The credential.
+    pub credential: SystemCredential,
+    /// The organisation whose system it is.
+    pub organisation: Organisation,
+    /// Who made it, as people read it ([`maker_name`]).
+    pub maker: String,
 }
 
 /// The `Content-Digest` value of a body: `sha-256=:<base64>:` (RFC 9530).
@@ -817,6 +858,16 @@ mod tests {
     }
 
     #[test]
+    fn makers_are_named_by_person_or_by_the_tool_and_its_operator() {
+        assert_eq!(maker_name("person-ann", Some("Ann Council")), "Ann Council");
+        assert_eq!(maker_name(&tool_actor(None), None), "the carefront-admin tool");
+        assert_eq!(maker_name(&tool_actor(Some("  ")), None), "the carefront-admin tool");
+        assert_eq!(maker_name(&tool_actor(Some("Jo Bloggs")), None), "Jo Bloggs with the carefront-admin tool");
+        assert_eq!(maker_name("person-gone", None), "someone no longer on carefront");
+        assert_eq!(maker_name("carefront-administrator", None), "someone no longer on carefront");
+    }
+
+    #[test]
     fn use_is_recorded_at_most_once_a_minute() {
         let credential = SystemCredential {
             key_id: "ck_a".into(),
@@ -827,6 +878,7 @@ mod tests {
             created_by: "p".into(),
             created_at: now(),
             revoked_at: None,
+            revoked_by: None,
             last_used_at: None,
         };
         assert!(credential.needs_use_record(now()));

@@ -13,7 +13,7 @@ pub enum Role {
     Representative,
     /// A member of a care provider's staff.
     ProviderStaff,
-    /// A council social worker or monitoring officer.
+    /// A member of council staff: a caseworker or an administrator ([`CouncilRole`]).
     CouncilStaff,
 }
 
@@ -31,6 +31,33 @@ impl Role {
     /// Parses a stored role name.
     pub fn parse(text: &str) -> Option<Role> {
         [Role::ServiceUser, Role::Representative, Role::ProviderStaff, Role::CouncilStaff].into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+/// What a member of council staff may do beyond their role: every one of them is a caseworker;
+/// an administrator also looks after the council's system credentials. Stored beside the
+/// person (`people.council_role`), so `Role::CouncilStaff` keeps meaning "works for the council".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouncilRole {
+    /// A social worker or monitoring officer: works with people's records, no administration.
+    Caseworker,
+    /// Makes and revokes system credentials; every such act is in the administration log.
+    Administrator,
+}
+
+impl CouncilRole {
+    /// The stored name of the council role.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CouncilRole::Caseworker => "caseworker",
+            CouncilRole::Administrator => "administrator",
+        }
+    }
+
+    /// Parses a stored council role name.
+    pub fn parse(text: &str) -> Option<CouncilRole> {
+        [CouncilRole::Caseworker, CouncilRole::Administrator].into_iter().find(|role| role.as_str() == text)
     }
 }
 

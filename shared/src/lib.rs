@@ -3,6 +3,7 @@
 //! runtime crate (`worker`, `spin-sdk`, `wasm-bindgen`) in its dependency tree.
 
 pub mod access;
+pub mod administration;
 pub mod comments;
 pub mod config;
 pub mod consent;

@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 10, name: "0010_idempotency.sql", sql: include_str!("../migrations/0010_idempotency.sql") },
     Migration { number: 11, name: "0011_plan_guards.sql", sql: include_str!("../migrations/0011_plan_guards.sql") },
     Migration { number: 12, name: "0012_session_passkey.sql", sql: include_str!("../migrations/0012_session_passkey.sql") },
+    Migration { number: 14, name: "0014_council_roles.sql", sql: include_str!("../migrations/0014_council_roles.sql") },
     Migration { number: 15, name: "0015_rate_limit_windows.sql", sql: include_str!("../migrations/0015_rate_limit_windows.sql") },
 ];
 

@@ -6,9 +6,10 @@
 
 use std::collections::BTreeSet;
 
+use carefront_shared::administration::{self, AdminAction, Administrator};
 use carefront_shared::credential::{self, CredentialKey, Permission, SystemCredential};
 use carefront_shared::db::{Database, DbError};
-use carefront_shared::domain::{AuditEvent, Organisation, OrganisationKind};
+use carefront_shared::domain::{AuditEvent, CouncilRole, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::random::SeededRandom;
 use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore, SqlStore, Store};
@@ -52,20 +53,37 @@ fn a_credential_is_stored_without_its_key_and_read_back() {
     assert!(matches!(block_on(store.insert_credential(&orphan)), Err(DbError::Constraint(_))), "the organisation must exist");
 }
 
+fn daniel() -> Administrator {
+    Administrator { id: "person-daniel".into(), name: "Daniel Hughes".into() }
+}
+
+fn revocation(id: &str, at: DateTime<Utc>, credential: &SystemCredential) -> administration::AdminEvent {
+    administration::credential_revoked(id.into(), at, &daniel(), credential, "Brookside Home Care")
+}
+
 #[test]
 fn revoking_is_once_and_for_good_and_credentials_are_never_deleted_or_changed() {
     let database = SqliteDatabase::in_memory().unwrap();
     let (store, credential, _) = setup(&database);
-    assert!(block_on(store.revoke_credential(&credential.key_id, now())).unwrap());
-    assert!(!block_on(store.revoke_credential(&credential.key_id, now() + Duration::hours(1))).unwrap(), "already revoked");
-    assert!(!block_on(store.revoke_credential("ck_unknown", now())).unwrap());
-    assert_eq!(block_on(store.credential(&credential.key_id)).unwrap().unwrap().revoked_at, Some(now()));
+    assert!(block_on(store.revoke_credential(&credential.key_id, &revocation("e1", now(), &credential))).unwrap());
+    assert!(!block_on(store.revoke_credential(&credential.key_id, &revocation("e2", now() + Duration::hours(1), &credential))).unwrap(), "already revoked");
+    let unknown = SystemCredential { key_id: "ck_unknown".into(), ..credential.clone() };
+    assert!(!block_on(store.revoke_credential("ck_unknown", &revocation("e3", now(), &unknown))).unwrap());
+    let stored = block_on(store.credential(&credential.key_id)).unwrap().unwrap();
+    assert_eq!((stored.revoked_at, stored.revoked_by.as_deref()), (Some(now()), Some("person-daniel")));
+    let log = block_on(store.admin_log(10)).unwrap();
+    assert_eq!(
+        log.iter().map(|entry| (entry.id.as_str(), entry.action)).collect::<Vec<_>>(),
+        [("e1", AdminAction::CredentialRevoked)],
+        "one revocation logged"
+    );
 
     let key_id = credential.key_id.as_str();
     for sql in [
         "UPDATE system_credentials SET revoked_at = NULL WHERE key_id = ?1",
         "UPDATE system_credentials SET permissions = '[\"export:read\"]' WHERE key_id = ?1",
         "UPDATE system_credentials SET organisation_id = 'org-provider' WHERE key_id = ?1",
+        "UPDATE system_credentials SET revoked_by = 'person-someone-else' WHERE key_id = ?1",
         "DELETE FROM system_credentials WHERE key_id = ?1",
     ] {
         let result = block_on(database.execute(sql, &[key_id.into()]));
@@ -154,4 +172,104 @@ fn own_record(person_id: &str) -> carefront_shared::access::Permit {
         now(),
     )
     .unwrap()
+}
+
+#[test]
+fn a_credential_and_its_log_entry_are_made_together_and_a_revocation_names_who_revoked() {
+    let database = SqliteDatabase::in_memory().unwrap();
+    let (store, credential, _) = setup(&database);
+    let issued = credential::issue(
+        &CredentialKey::new(&[5; 32]).unwrap(),
+        &provider(),
+        "eMAR",
+        BTreeSet::from([Permission::MedicationWrite]),
+        "person-daniel",
+        &SeededRandom::new(2),
+        now(),
+    )
+    .unwrap();
+    let made = administration::credential_created("e1".into(), &daniel(), &issued.credential, "Brookside Home Care");
+    block_on(store.make_credential(&issued.credential, &made)).unwrap();
+    assert_eq!(block_on(store.admin_log(10)).unwrap(), vec![made.clone()]);
+    // A failing insert leaves no log entry behind (the same key id again).
+    let again = administration::credential_created("e2".into(), &daniel(), &issued.credential, "Brookside Home Care");
+    assert!(block_on(store.make_credential(&issued.credential, &again)).is_err());
+    assert_eq!(block_on(store.admin_log(10)).unwrap().len(), 1, "both or neither");
+
+    // Revoking without saying who is refused by the schema.
+    let result =
+        block_on(database.execute(
+            "UPDATE system_credentials SET revoked_at = ?2 WHERE key_id = ?1",
+            &[credential.key_id.as_str().into(), "2026-11-21T12:00:00.000Z".into()],
+        ));
+    assert!(matches!(result, Err(DbError::Constraint(_))), "{result:?}");
+    // Nor can a live credential be given a revoker.
+    let result =
+        block_on(database.execute("UPDATE system_credentials SET revoked_by = 'person-daniel' WHERE key_id = ?1", &[credential.key_id.as_str().into()]));
+    assert!(matches!(result, Err(DbError::Constraint(_))), "{result:?}");
+
+    for sql in ["UPDATE admin_events SET detail = 'nothing happened'", "DELETE FROM admin_events"] {
+        let result = block_on(database.execute(sql, &[]));
+        assert!(matches!(result, Err(DbError::Constraint(_))), "the administration log is append-only: {sql}: {result:?}");
+    }
+}
+
+#[test]
+fn council_staff_are_caseworkers_unless_made_administrators_and_only_they_have_a_council_role() {
+    let database = SqliteDatabase::in_memory().unwrap();
+    let store = SqlStore::new(&database);
+    block_on(store.insert_organisation(&Organisation {
+        id: "org-council".into(),
+        kind: OrganisationKind::Council,
+        name: "Northshire".into(),
+        created_at: now(),
+    }))
+    .unwrap();
+    let person = |id: &str, role: Role, n: u128| Person {
+        id: id.into(),
+        role,
+        display_name: id.into(),
+        organisation_id: (role == Role::CouncilStaff).then(|| "org-council".into()),
+        webauthn_handle: uuid::Uuid::from_u128(n),
+        created_at: now(),
+    };
+    block_on(store.insert_person(&person("person-cath", Role::CouncilStaff, 1))).unwrap();
+    block_on(store.insert_person(&person("person-ann", Role::CouncilStaff, 2))).unwrap();
+    block_on(store.insert_person(&person("person-margaret", Role::ServiceUser, 3))).unwrap();
+    assert_eq!(block_on(store.council_role("person-cath")).unwrap(), Some(CouncilRole::Caseworker));
+    assert!(block_on(store.set_council_role("person-ann", CouncilRole::Administrator)).unwrap());
+    assert_eq!(block_on(store.council_role("person-ann")).unwrap(), Some(CouncilRole::Administrator));
+    assert!(!block_on(store.set_council_role("person-margaret", CouncilRole::Administrator)).unwrap());
+    assert_eq!(block_on(store.council_role("person-margaret")).unwrap(), None);
+    assert_eq!(block_on(store.council_role("person-nobody")).unwrap(), None);
+    let result = block_on(database.execute("UPDATE people SET council_role = 'administrator' WHERE id = 'person-margaret'", &[]));
+    assert!(matches!(result, Err(DbError::Constraint(_))), "only council staff have a council role: {result:?}");
+    let stored = block_on(database.query("SELECT council_role FROM people WHERE id = 'person-cath'", &[])).unwrap();
+    assert_eq!(stored[0].text(0).unwrap(), "caseworker", "written down, not only assumed");
+}
+
+#[test]
+fn a_credential_in_use_comes_with_its_organisation_and_its_makers_name() {
+    let database = SqliteDatabase::in_memory().unwrap();
+    let (store, credential, _) = setup(&database);
+    let loaded = block_on(store.credential_in_use(&credential.key_id)).unwrap().unwrap();
+    assert_eq!((loaded.credential, loaded.organisation, loaded.maker.as_str()), (credential.clone(), provider(), "someone no longer on carefront"));
+    block_on(store.insert_organisation(&Organisation {
+        id: "org-council".into(),
+        kind: OrganisationKind::Council,
+        name: "Northshire".into(),
+        created_at: now(),
+    }))
+    .unwrap();
+    let daniel = Person {
+        id: "person-daniel".into(),
+        role: Role::CouncilStaff,
+        display_name: "Daniel Hughes".into(),
+        organisation_id: Some("org-council".into()),
+        webauthn_handle: uuid::Uuid::from_u128(9),
+        created_at: now(),
+    };
+    block_on(store.insert_person(&daniel)).unwrap();
+    assert_eq!(block_on(store.credential_in_use(&credential.key_id)).unwrap().unwrap().maker, "Daniel Hughes");
+    assert_eq!(block_on(store.credential_in_use("ck_unknown")).unwrap(), None);
 }

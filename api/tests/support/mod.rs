@@ -13,12 +13,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use carefront_api::{Request, handle};
+use carefront_shared::administration::{self, Administrator};
 use carefront_shared::config::Config;
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, DerivedKey, Permission};
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
-use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
+use carefront_shared::domain::{CouncilRole, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::random::{SeededRandom, token};
 use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore, SqlStore, Store};
@@ -101,6 +102,17 @@ impl Api {
             api.grant(&format!("grant-{subject}-council"), subject, COUNCIL, &Category::ALL, Basis::StatutoryDuty);
         }
         api.grant("grant-olive-other", "person-olive", OTHER_PROVIDER, &[Category::CarePlan], Basis::Consent);
+        // The council administrator who makes the test credentials.
+        let ann = Person {
+            id: "person-admin".into(),
+            role: Role::CouncilStaff,
+            display_name: "Ann Council".into(),
+            organisation_id: Some(COUNCIL.into()),
+            webauthn_handle: carefront_shared::random::new_uuid(&api.random),
+            created_at: start_time(),
+        };
+        pollster::block_on(store.insert_person(&ann)).unwrap();
+        assert!(pollster::block_on(store.set_council_role(&ann.id, CouncilRole::Administrator)).unwrap());
         api
     }
 
@@ -146,8 +158,14 @@ impl Api {
         grant
     }
 
-    /// Makes a credential for `organisation` with `permissions`.
+    /// Makes a credential for `organisation` with `permissions`, as Ann, the council's
+    /// administrator.
     pub fn credential(&self, organisation: &str, permissions: &[Permission]) -> Held {
+        self.credential_made_by(organisation, permissions, "person-admin")
+    }
+
+    /// Makes a credential for `organisation` with `permissions`, recorded as made by `created_by`.
+    pub fn credential_made_by(&self, organisation: &str, permissions: &[Permission], created_by: &str) -> Held {
         let store = self.store();
         let organisation = pollster::block_on(store.organisation(organisation)).unwrap().unwrap();
         let issued = credential::issue(
@@ -155,13 +173,22 @@ impl Api {
             &organisation,
             "Test system",
             permissions.iter().copied().collect(),
-            "person-admin",
+            created_by,
             &self.random,
             self.now.get(),
         )
         .unwrap();
         pollster::block_on(store.insert_credential(&issued.credential)).unwrap();
         Held { key_id: issued.credential.key_id, secret: issued.secret }
+    }
+
+    /// Revokes a credential now, as Ann; `false` if it was not live.
+    pub fn revoke(&self, held: &Held) -> bool {
+        let store = self.store();
+        let credential = pollster::block_on(store.credential(&held.key_id)).unwrap().unwrap();
+        let ann = Administrator { id: "person-admin".into(), name: "Ann Council".into() };
+        let entry = administration::credential_revoked(token(&self.random, 8), self.now.get(), &ann, &credential, &credential.organisation_id);
+        pollster::block_on(store.revoke_credential(&held.key_id, &entry)).unwrap()
     }
 
     pub fn new_nonce(&self) -> String {
