@@ -80,7 +80,7 @@ pub async fn accept_invitation(context: &RequestContext<'_>, request: &Request, 
     }
     let Some(invitation) = found else { return Err(PortalError::Internal("accepted invitation vanished".into())) };
     context.store.delete_expired_ceremonies(context.now).await?;
-    let minted = session::mint(&context.config.session_key, ENROL_PURPOSE, context.random);
+    let minted = session::mint(&visit.keys().session, ENROL_PURPOSE, context.random);
     context
         .store
         .insert_ceremony(&CeremonyRecord {
@@ -110,8 +110,8 @@ fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// The accepted invitation this browser holds, if it is still live.
-async fn enrolment(context: &RequestContext<'_>, request: &Request) -> Result<Option<CeremonyRecord>, PortalError> {
-    let Some(id_hash) = cookie(request, ENROL_COOKIE).and_then(|value| session::open(&context.config.session_key, ENROL_PURPOSE, value)) else {
+async fn enrolment(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Option<CeremonyRecord>, PortalError> {
+    let Some(id_hash) = cookie(request, ENROL_COOKIE).and_then(|value| session::open(&visit.keys().session, ENROL_PURPOSE, value)) else {
         return Ok(None);
     };
     let ceremony = context.store.ceremony(&id_hash).await?;
@@ -120,7 +120,7 @@ async fn enrolment(context: &RequestContext<'_>, request: &Request) -> Result<Op
 
 /// Whom a new passkey is for: the invited person (enrolment) or the signed-in person.
 async fn registrant(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<(Person, Option<CeremonyRecord>), PortalError> {
-    if let Some(enrolment) = enrolment(context, request).await? {
+    if let Some(enrolment) = enrolment(context, request, visit).await? {
         let person_id = enrolment.person_id.clone().unwrap_or_default();
         let person = context.store.person(&person_id).await?.ok_or_else(|| PortalError::Internal("enrolment for an unknown person".into()))?;
         return Ok((person, Some(enrolment)));
@@ -181,7 +181,7 @@ pub async fn finish_registration(context: &RequestContext<'_>, request: &Request
     audit(context, Some(&person.id), &person.id, "passkey.registered", &format!("A passkey was created: {}.", record.name)).await?;
     let enrolling = ceremony.invitation_id.is_some();
     if enrolling {
-        if let Some(id_hash) = cookie(request, ENROL_COOKIE).and_then(|value| session::open(&context.config.session_key, ENROL_PURPOSE, value)) {
+        if let Some(id_hash) = cookie(request, ENROL_COOKIE).and_then(|value| session::open(&visit.keys().session, ENROL_PURPOSE, value)) {
             context.store.delete_ceremony(&id_hash).await?;
         }
         visit.add_cookie(set_cookie(ENROL_COOKIE, "", Some(0)));
@@ -265,7 +265,7 @@ async fn begin_ceremony(
     state: String,
 ) -> Result<(), PortalError> {
     context.store.delete_expired_ceremonies(context.now).await?;
-    let minted = session::mint(&context.config.session_key, CEREMONY_PURPOSE, context.random);
+    let minted = session::mint(&visit.keys().session, CEREMONY_PURPOSE, context.random);
     context
         .store
         .insert_ceremony(&CeremonyRecord {
@@ -285,7 +285,7 @@ async fn begin_ceremony(
 /// Takes (and so uses up) this browser's ceremony of `kind`: a replayed response finds nothing.
 async fn take_ceremony(context: &RequestContext<'_>, request: &Request, visit: &mut Visit, kind: CeremonyKind) -> Result<CeremonyRecord, PortalError> {
     visit.add_cookie(set_cookie(CEREMONY_COOKIE, "", Some(0)));
-    let Some(id_hash) = cookie(request, CEREMONY_COOKIE).and_then(|value| session::open(&context.config.session_key, CEREMONY_PURPOSE, value)) else {
+    let Some(id_hash) = cookie(request, CEREMONY_COOKIE).and_then(|value| session::open(&visit.keys().session, CEREMONY_PURPOSE, value)) else {
         return Err(PasskeyError::NoCeremony.into());
     };
     let ceremony = context.store.take_ceremony(&id_hash).await?;

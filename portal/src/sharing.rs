@@ -329,10 +329,10 @@ async fn keep_receipt(
     confirmed: bool,
 ) -> Result<String, PortalError> {
     let controller = context.store.receipt_controller().await?.ok_or_else(|| PortalError::Internal("no council to name on consent receipts".into()))?;
-    let issued = receipt::issue(&context.config.session_key, &controller, grant, grantee_name, event, new_id(context.random), context.now);
+    let issued = receipt::issue(&context.config.receipt_keys, &controller, grant, grantee_name, event, new_id(context.random), context.now);
     let mut body = issued.body;
     body.collection_method = collection_method(subject, confirmed);
-    let receipt = receipt::seal(&context.config.session_key, body);
+    let receipt = receipt::seal(&context.config.receipt_keys, body);
     context.store.insert_receipt(&subject.person.id, &receipt, context.now).await?;
     Ok(receipt.body.consent_receipt_id)
 }

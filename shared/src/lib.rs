@@ -14,6 +14,7 @@ pub mod domain;
 pub mod emergency;
 pub mod export;
 pub mod invitation;
+pub mod method;
 pub mod migrations;
 pub mod monitoring;
 pub mod needs;
