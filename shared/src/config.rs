@@ -100,6 +100,27 @@ fn signing_key(name: &'static str, text: &str) -> Result<SigningKey, ConfigError
     SigningKey::new(&bytes).map_err(|_| ConfigError::Invalid { name, reason: "shorter than 32 bytes" })
 }
 
+/// Refuses one secret used for two purposes: separating them is what lets one be rotated
+/// without the others. (`RECEIPT_LEGACY_KEY` is exempt: it is an old key, kept to verify only.)
+fn distinct(app: App, setting: &dyn Fn(&'static str) -> Option<String>) -> Result<(), ConfigError> {
+    let mut names: Vec<&'static str> = vec!["CREDENTIAL_KEY"];
+    if app == App::Portal {
+        names.extend(["SESSION_KEY", "CSRF_KEY"]);
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let keys = names.into_iter().filter_map(|name| setting(name).map(|text| (name, text)));
+    let receipt_keys = setting("RECEIPT_KEYS").unwrap_or_default();
+    let receipt_keys = receipt_keys.split(',').filter_map(|entry| entry.split_once(':')).map(|(_, key)| ("RECEIPT_KEYS", key.to_owned()));
+    for (name, text) in keys.chain(receipt_keys) {
+        let normalised = text.trim().trim_end_matches('=').to_owned();
+        if seen.contains(&normalised) {
+            return Err(ConfigError::Invalid { name, reason: "the same key as another setting: give each purpose its own secret" });
+        }
+        seen.push(normalised);
+    }
+    Ok(())
+}
+
 impl Config {
     /// Builds `app`'s configuration from a lookup of named settings ([`App::settings`]); the
     /// runtime entry supplies the lookup. Settings another app needs are never asked for.
@@ -134,6 +155,7 @@ impl Config {
         };
         let credential_key = CredentialKey::from_base64url(&required("CREDENTIAL_KEY")?)
             .ok_or(ConfigError::Invalid { name: "CREDENTIAL_KEY", reason: "not base64url of at least 32 bytes" })?;
+        distinct(app, &optional)?;
         Ok(Config { rp_id, origin, rp_name, browser, receipt_keys, credential_key })
     }
 
@@ -210,6 +232,22 @@ mod tests {
         assert!(api.browser.is_none());
         assert!(asked.borrow().iter().all(|name| App::Api.settings().contains(&name.as_str())), "{asked:?}");
         assert!(!asked.borrow().iter().any(|name| name == "SESSION_KEY" || name == "CSRF_KEY"));
+    }
+
+    #[test]
+    fn finding_11_a_csrf_token_is_not_a_session_signature() {
+        let config = lookup(App::Portal, &[]).unwrap();
+        let keys = config.browser.unwrap();
+        let token = keys.csrf.sign("csrf", "nonce:session");
+        assert!(keys.csrf.verify("csrf", "nonce:session", &token));
+        assert!(!keys.session.verify("csrf", "nonce:session", &token), "SESSION_KEY does not make or check CSRF tokens");
+        // One secret for two purposes is refused, so rotating one never leaves the other behind.
+        assert!(matches!(lookup(App::Portal, &[("CSRF_KEY", Some(SESSION))]), Err(ConfigError::Invalid { name: "CSRF_KEY", .. })));
+        let reused = format!("r1:{SESSION}");
+        assert!(matches!(lookup(App::Portal, &[("RECEIPT_KEYS", Some(&reused))]), Err(ConfigError::Invalid { name: "RECEIPT_KEYS", .. })));
+        let reused = format!("r1:{CREDENTIAL}");
+        assert!(matches!(lookup(App::Api, &[("RECEIPT_KEYS", Some(&reused))]), Err(ConfigError::Invalid { name: "RECEIPT_KEYS", .. })));
+        assert!(lookup(App::Api, &[("RECEIPT_LEGACY_KEY", Some(SESSION))]).is_ok(), "the API has no SESSION_KEY: the old one may verify old receipts");
     }
 
     #[test]
