@@ -92,7 +92,7 @@ pub async fn config(app: App) -> Result<Config, String> {
             values.insert(*name, value);
         }
     }
-    Config::from_lookup(|name| values.get(name).cloned()).map_err(|error| error.to_string())
+    Config::from_lookup(app, |name| values.get(name).cloned()).map_err(|error| error.to_string())
 }
 
 /// The time now, from the WASI wall clock, to the millisecond: the precision the store keeps and
