@@ -207,7 +207,8 @@ fn finding_11_content_type_and_idempotency_key_changed_after_signing_are_refused
     let api = Api::new();
     let held = api.credential(PROVIDER, &[Permission::VisitsWrite]);
     let path = "/api/v1/people/person-margaret/visits";
-    let body = serde_json::json!({ "startsAt": "2026-11-21T08:00:00Z", "endsAt": "2026-11-21T08:30:00Z", "status": "completed", "carers": "Jo", "note": "Well." });
+    let body =
+        serde_json::json!({ "startsAt": "2026-11-21T08:00:00Z", "endsAt": "2026-11-21T08:30:00Z", "status": "completed", "carers": "Jo", "note": "Well." });
     for (name, value) in [("idempotency-key", "another-key"), ("content-type", "text/plain")] {
         let mut request = api.signed_post(&held, path, Some("visit-1"), &body);
         request.headers_mut().insert(name, value.parse().unwrap());

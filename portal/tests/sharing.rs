@@ -713,8 +713,10 @@ fn the_person_can_let_someone_act_for_them_when_adding_them() {
 /// The portal's test settings with some replaced.
 fn settings_with(overrides: &'static [(&'static str, &'static str)]) -> carefront_shared::config::Config {
     use carefront_shared::config::{App, Config};
-    Config::from_lookup(App::Portal, |name| overrides.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned()).or_else(|| support::setting(name)))
-        .unwrap()
+    Config::from_lookup(App::Portal, |name| {
+        overrides.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned()).or_else(|| support::setting(name))
+    })
+    .unwrap()
 }
 
 #[test]

@@ -393,7 +393,9 @@ pub struct SignatureHeaders {
 impl SignatureHeaders {
     /// Adds the four headers to a request's headers, replacing any there.
     pub fn insert_into(self, headers: &mut http::HeaderMap) -> Result<(), http::header::InvalidHeaderValue> {
-        for (name, value) in [("authorization", self.authorization), (TIMESTAMP_HEADER, self.timestamp), (NONCE_HEADER, self.nonce), (DIGEST_HEADER, self.content_digest)] {
+        for (name, value) in
+            [("authorization", self.authorization), (TIMESTAMP_HEADER, self.timestamp), (NONCE_HEADER, self.nonce), (DIGEST_HEADER, self.content_digest)]
+        {
             headers.insert(name, value.parse()?);
         }
         Ok(())

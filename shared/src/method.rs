@@ -10,11 +10,22 @@ pub const KNOWN: [Method; 7] = [Method::GET, Method::HEAD, Method::POST, Method:
 /// The `Allow` header of the answer to any other method.
 pub const ALLOW: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
+/// A method the apps do not know: it is answered, never routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the method is not one the apps answer")]
+pub struct UnknownMethod;
+
+impl UnknownMethod {
+    /// The answer to send instead of routing: 405 with `Allow`.
+    pub fn response(self) -> http::Response<Vec<u8>> {
+        not_allowed()
+    }
+}
+
 /// Admits a method as the platform gives it: one of [`KNOWN`], exactly as written (methods are
-/// case-sensitive; the Fetch standard already upper-cases `get`, `post` and the like), or the
-/// answer to send instead of routing: 405 with `Allow`.
-pub fn admit(raw: &str) -> Result<Method, http::Response<Vec<u8>>> {
-    KNOWN.into_iter().find(|method| method.as_str() == raw).ok_or_else(not_allowed)
+/// case-sensitive; the Fetch standard already upper-cases `get`, `post` and the like).
+pub fn admit(raw: &str) -> Result<Method, UnknownMethod> {
+    KNOWN.into_iter().find(|method| method.as_str() == raw).ok_or(UnknownMethod)
 }
 
 fn not_allowed() -> http::Response<Vec<u8>> {
@@ -38,7 +49,7 @@ mod tests {
             assert_eq!(admit(method.as_str()).unwrap(), method);
         }
         for raw in ["PROPFIND", "MKCOL", "PROPPATCH", "COPY", "MOVE", "LOCK", "REPORT", "TRACE", "CONNECT", "QUERY", "get", "patch", "", "G ET"] {
-            let refusal = admit(raw).unwrap_err();
+            let refusal = admit(raw).unwrap_err().response();
             assert_eq!(refusal.status(), StatusCode::METHOD_NOT_ALLOWED, "{raw:?}");
             assert_eq!(refusal.headers()[header::ALLOW], ALLOW, "{raw:?}");
             assert!(!ALLOW.split(", ").any(|allowed| allowed == raw), "{raw:?} is not admitted, so it is not offered");

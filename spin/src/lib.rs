@@ -162,7 +162,7 @@ pub async fn serve(
     let client = request.headers().get("spin-client-addr").and_then(|value| value.to_str().ok()).map(client_ip);
     let method = match carefront_shared::method::admit(request.method().as_str()) {
         Ok(method) => method,
-        Err(refusal) => return response(refusal),
+        Err(unknown) => return response(unknown.response()),
     };
     let request = match self::request(request, method, limit).await {
         Ok(request) => request,

@@ -144,7 +144,7 @@ pub async fn serve(
     // The method as sent: `worker::Request::method` maps every method it does not know to GET.
     let method = match carefront_shared::method::admit(&request.inner().method()) {
         Ok(method) => method,
-        Err(refusal) => return response(refusal),
+        Err(unknown) => return response(unknown.response()),
     };
     let request = match self::request(request, method, limit).await {
         Ok(request) => request,
