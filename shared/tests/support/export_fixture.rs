@@ -11,11 +11,11 @@ use std::collections::BTreeSet;
 use carefront_shared::comments::{Comment, CommentKind, CommentStatus};
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::crypto::SigningKey;
+use carefront_shared::discussion::{self, Discussion, Method, Participant, Topic};
 use carefront_shared::domain::{AuditEvent, CarePlan, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::emergency::{Clinician, EmergencyAccess, EmergencyCodeRecord};
 use carefront_shared::needs::{Need, RecordedNeed};
 use carefront_shared::receipt::{self, Controller, PiiController, ReceiptKey, ReceiptKeys};
-use carefront_shared::receipt::{ReceiptKey, ReceiptKeys};
 use carefront_shared::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, EmergencySummary, GuideSection, Medicine, Outcome, ServiceUserGuide,
     VisitStatus,
