@@ -31,6 +31,8 @@ const council = () => credential('org-northshire-council', 'people:read');
 
 /** GET `path` with `headers` exactly as given (no signing). */
 const raw = (path, headers = {}) => fetch(new URL(path, stack.apiUrl), { headers });
+// The Host header fetch sends to the API, which signatures cover.
+const apiHost = () => new URL(stack.apiUrl).host;
 
 /** Read a refusal and check it is a problem document of `status` and `expected` type. */
 async function refused(response, status, expected) {
@@ -116,7 +118,7 @@ describe(`signed api (${runtime})`, () => {
   });
 
   test('a replayed request is refused', async () => {
-    const headers = signatureHeaders({ keyId: provider().key_id, secret: provider().secret, pathAndQuery: '/api/v1/people' });
+    const headers = signatureHeaders({ keyId: provider().key_id, secret: provider().secret, host: apiHost(), pathAndQuery: '/api/v1/people' });
     assert.equal((await raw('/api/v1/people', headers)).status, 200);
     await refused(await raw('/api/v1/people', headers), 401, 'replayed-request');
   });
@@ -138,6 +140,12 @@ describe(`signed api (${runtime})`, () => {
     await refused(malformed, 400, 'malformed-digest');
   });
 
+  test('finding 11: a request signed for another host is refused; the runtime passes on the Host sent', async () => {
+    const signed = (host) => signatureHeaders({ keyId: provider().key_id, secret: provider().secret, host, pathAndQuery: '/api/v1/people' });
+    await refused(await raw('/api/v1/people', signed('api.staging.care.example.gov.uk')), 401, 'invalid-credentials');
+    assert.equal((await raw('/api/v1/people', signed(apiHost()))).status, 200);
+  });
+
   test('forged, unknown, malformed and unsigned requests are refused alike', async () => {
     const forged = { key_id: provider().key_id, secret: council().secret };
     const a = await refused(await signedFetch(stack.apiUrl, forged, '/api/v1/people'), 401, 'invalid-credentials');
@@ -146,7 +154,7 @@ describe(`signed api (${runtime})`, () => {
     assert.deepEqual(a, b, 'no oracle');
     await refused(await raw('/api/v1/people'), 401, 'unauthenticated');
     await refused(await raw('/api/v1/people', { authorization: 'Bearer abc' }), 401, 'malformed-authorization');
-    const { 'carefront-nonce': _, ...withoutNonce } = signatureHeaders({ keyId: provider().key_id, secret: provider().secret, pathAndQuery: '/api/v1/people' });
+    const { 'carefront-nonce': _, ...withoutNonce } = signatureHeaders({ keyId: provider().key_id, secret: provider().secret, host: apiHost(), pathAndQuery: '/api/v1/people' });
     await refused(await raw('/api/v1/people', withoutNonce), 401, 'missing-signature-header');
   });
 

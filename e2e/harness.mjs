@@ -213,6 +213,8 @@ async function newStack(runtimeName, url, children) {
     credentials: [],
     // The deployment's CREDENTIAL_KEY (base64url): every credential's key is derived from it.
     credentialKey: randomBytes(32).toString('base64url'),
+    // The deployment's RECEIPT_KEYS: one key, with its key id.
+    receiptKeys: `e2e1:${randomBytes(32).toString('base64url')}`,
     stateDir: path.join(dir, 'state'),
     dir,
     async stop() {
@@ -254,9 +256,16 @@ async function startWorkers({ seed, logLevel }) {
   stack.execute = (sql) => run('wrangler', ['d1', 'execute', 'carefront', '--local', '--persist-to', stateDir,
     '-c', path.join(repoRoot, 'portal', 'wrangler.toml'), '--command', sql, '-y'], { cwd: repoRoot });
 
-  // The secret goes in an env file: with --env-file, wrangler ignores any developer .dev.vars.
-  const envFile = path.join(dir, 'secrets.env');
-  await writeFile(envFile, `SESSION_KEY=${randomBytes(32).toString('base64url')}\nCREDENTIAL_KEY=${stack.credentialKey}\n`, { mode: 0o600 });
+  // The secrets go in env files, one per worker with only the keys it uses (the API has no
+  // cookies): with --env-file, wrangler ignores any developer .dev.vars.
+  const envFiles = {
+    portal: path.join(dir, 'portal-secrets.env'),
+    api: path.join(dir, 'api-secrets.env'),
+  };
+  const shared = `RECEIPT_KEYS=${stack.receiptKeys}\nCREDENTIAL_KEY=${stack.credentialKey}\n`;
+  const newKey = () => randomBytes(32).toString('base64url');
+  await writeFile(envFiles.portal, `SESSION_KEY=${newKey()}\nCSRF_KEY=${newKey()}\n${shared}`, { mode: 0o600 });
+  await writeFile(envFiles.api, shared, { mode: 0o600 });
   const config = path.join(repoRoot, 'portal', 'wrangler.toml');
 
   try {
@@ -278,7 +287,7 @@ async function startWorkers({ seed, logLevel }) {
       const logFile = path.join(dir, `${crate}.log`);
       const child = startDetached('wrangler', [
         'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-        '--persist-to', stateDir, '--env-file', envFile,
+        '--persist-to', stateDir, '--env-file', envFiles[crate],
         '--var', `ORIGIN:${portalUrl}`, '--var', 'RP_ID:localhost', '--var', 'RP_NAME:carefront',
         '--show-interactive-dev-session=false', '--log-level', logLevel,
       ], logFile, { cwd: path.join(repoRoot, crate) });
@@ -335,6 +344,8 @@ async function startSpin({ seed }) {
     const hostEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('SPIN_VARIABLE_')));
     Object.assign(hostEnv, {
       SPIN_VARIABLE_SESSION_KEY: randomBytes(32).toString('base64url'),
+      SPIN_VARIABLE_CSRF_KEY: randomBytes(32).toString('base64url'),
+      SPIN_VARIABLE_RECEIPT_KEYS: stack.receiptKeys,
       SPIN_VARIABLE_CREDENTIAL_KEY: stack.credentialKey,
       SPIN_VARIABLE_RP_ID: 'localhost',
       SPIN_VARIABLE_ORIGIN: url,

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runtime, startStack } from './harness.mjs';
 import { attribute, Client, forms, parseCsp } from './http.mjs';
+import { signatureHeaders } from './sign.mjs';
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -199,4 +200,41 @@ describe(`portal (${runtime})`, () => {
       }
       assert.equal(statuses.at(-1), 429, `statuses: ${statuses}`);
     });
+});
+
+// Finding 12: Workers' own request conversion served any method it did not know as GET. Both
+// adapters now answer such a method with 405 and an Allow header, before anything is routed.
+describe(`unknown methods (${runtime})`, () => {
+  /** Check `response` is the adapter's 405 for a method it does not know. */
+  async function notAllowed(response, what) {
+    assert.equal(response.status, 405, `${what}: ${response.status}`);
+    const allow = response.headers.get('allow') ?? '';
+    assert.match(allow, /\bGET\b/, `${what}: Allow: ${allow}`);
+    assert.doesNotMatch(allow, /PROPFIND|MKCOL/, `${what}: Allow: ${allow}`);
+    assert.doesNotMatch(await response.text(), /<html|"status"\s*:\s*"ok"|"items"/i, `${what}: no page, no data`);
+  }
+
+  for (const method of ['PROPFIND', 'MKCOL']) {
+    test(`${method} on a portal page is 405, not GET`, async () => {
+      await notAllowed(await fetch(`${stack.portalUrl}/`, { method }), `${method} /`);
+      await notAllowed(await fetch(`${stack.portalUrl}/sign-in`, { method }), `${method} /sign-in`);
+    });
+
+    test(`${method} on a download path is 405, not GET`, async () => {
+      await notAllowed(await fetch(`${stack.portalUrl}/people/person-margaret/download/record.json`, { method }),
+        `${method} download`);
+    });
+
+    test(`${method} on a signed API path is 405, not GET`, async () => {
+      const held = stack.credentials.find((c) => c.permissions.includes('people:read'));
+      assert.ok(held, 'the seed made a credential with people:read');
+      const url = new URL('/api/v1/people', stack.apiUrl);
+      // Signed as the GET it would have been turned into, and signed as itself: both refused.
+      for (const signedAs of ['GET', method]) {
+        const headers = signatureHeaders({ keyId: held.key_id, secret: held.secret, method: signedAs, host: url.host, pathAndQuery: url.pathname });
+        await notAllowed(await fetch(url, { method, headers }), `${method} /api/v1/people signed as ${signedAs}`);
+      }
+      await notAllowed(await fetch(`${stack.apiUrl}/api/v1/health`, { method }), `${method} /api/v1/health`);
+    });
+  }
 });

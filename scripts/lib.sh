@@ -54,8 +54,33 @@ free_port() {
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
-# new_session_key — 32 random bytes, base64url without padding.
-new_session_key() { head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+# new_key — 32 random bytes, base64url without padding: one secret (SESSION_KEY, CSRF_KEY,
+# CREDENTIAL_KEY, or a receipt key after its id).
+new_key() { head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+# ensure_secret FILE NAME VALUE — append NAME=VALUE to the env file FILE (made private) unless
+# NAME is already set there; say so when it was generated.
+ensure_secret() {
+  local file=$1 name=$2 value=$3
+  grep -q "^$name=" "$file" 2>/dev/null && return 0
+  (umask 077 && printf '%s=%s\n' "$name" "$value" >>"$file")
+  log "generated a local development $name in ${file#"$REPO_ROOT"/}; production keeps it as a secret"
+}
+
+# ensure_local_keys FILE [PREFIX] — every secret carefront uses, generated once into the env file
+# FILE, each variable named PREFIX+NAME. A file from before receipts had key ids keeps its
+# SESSION_KEY as RECEIPT_LEGACY_KEY, so the receipts already in the local database still verify.
+ensure_local_keys() {
+  local file=$1 prefix=${2:-}
+  if grep -q "^${prefix}SESSION_KEY=" "$file" 2>/dev/null && ! grep -q "^${prefix}RECEIPT_KEYS=" "$file"; then
+    (umask 077 && printf '%sRECEIPT_LEGACY_KEY=%s\n' "$prefix" "$(sed -n "s/^${prefix}SESSION_KEY=//p" "$file" | tail -n 1)" >>"$file")
+    log "kept the old local SESSION_KEY as ${prefix}RECEIPT_LEGACY_KEY in ${file#"$REPO_ROOT"/}: receipts made before key ids still verify"
+  fi
+  ensure_secret "$file" "${prefix}SESSION_KEY" "$(new_key)"
+  ensure_secret "$file" "${prefix}CSRF_KEY" "$(new_key)"
+  ensure_secret "$file" "${prefix}RECEIPT_KEYS" "local1:$(new_key)"
+  ensure_secret "$file" "${prefix}CREDENTIAL_KEY" "$(new_key)"
+}
 
 # quietly LOGFILE CMD... — run CMD with its output kept in LOGFILE; show the log if it fails.
 quietly() {

@@ -3,9 +3,9 @@
 //! ```text
 //! carefront-admin seed --base-url URL [--sql-out FILE] [--database FILE] [--links-out FILE]
 //!                      [--credential ORG:PERMISSIONS]... [--credentials-out FILE]
-//! carefront-admin session-key
+//! carefront-admin key
+//! carefront-admin receipt-key [ID]
 //! carefront-admin credential create | revoke | list ...
-//! carefront-admin credential-key
 //! carefront-admin export --person ID [--fhir] (--database FILE | --demo) [--origin URL] [--out FILE]
 //! ```
 
@@ -31,8 +31,12 @@ const USAGE: &str = "usage:
       Each --credential (e.g. org-brookside-care:people:read,needs:read) also makes a system
       credential for that organisation's system (needs CREDENTIAL_KEY in the environment);
       --credentials-out writes them, secrets included, as JSON for tests and local use.
-  carefront-admin session-key
-      Prints a new random session key (base64url, 32 bytes) for SESSION_KEY.
+  carefront-admin key
+      Prints a new random key (base64url, 32 bytes) for SESSION_KEY, CSRF_KEY or CREDENTIAL_KEY
+      (each its own; session-key and credential-key are the same command).
+  carefront-admin receipt-key [ID]
+      Prints a new receipt key as ID:key (ID defaults to today's date, e.g. 2026-11-21) to put
+      first in RECEIPT_KEYS, keeping the older keys after it so their receipts still verify.
   carefront-admin export --person ID [--fhir] (--database FILE | --demo) [--origin URL] [--out FILE]
       Writes everything held about one person as carefront's JSON (carefront-record-export/1),
       or with --fhir as a FHIR R4 Bundle, to FILE or standard output, and logs the export in
@@ -43,7 +47,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("seed") => seed(&args[1..]),
-        Some("session-key" | "credential-key") => random().map(|random| println!("{}", token(&random, 32))),
+        Some("key" | "session-key" | "csrf-key" | "credential-key") => random().map(|random| println!("{}", token(&random, 32))),
+        Some("receipt-key") => receipt_key(args.get(1).map(String::as_str), chrono::Utc::now()),
         Some("credential") => random().and_then(|random| credential::run(&args[1..], &random, chrono::Utc::now())),
         Some("export") => export::parse(&args[1..], USAGE).and_then(|parsed| export::run(&parsed, chrono::Utc::now(), &random()?)),
         _ => Err(format!("{USAGE}\n{}", credential::USAGE)),
@@ -55,6 +60,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A new receipt key, `ID:key`, after checking it is one RECEIPT_KEYS accepts.
+fn receipt_key(id: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> Result<(), String> {
+    let id = id.map_or_else(|| now.format("%Y-%m-%d").to_string(), str::to_owned);
+    let entry = format!("{id}:{}", token(&random()?, 32));
+    carefront_shared::receipt::ReceiptKeys::parse(&entry).map_err(|error| format!("{error}\n{USAGE}"))?;
+    println!("{entry}");
+    Ok(())
 }
 
 fn random() -> Result<SeededRandom, String> {

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use carefront_api::{Request, handle};
-use carefront_shared::config::Config;
+use carefront_shared::config::{App, Config};
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, DerivedKey, Permission};
@@ -29,8 +29,8 @@ fn now() -> DateTime<Utc> {
 }
 
 fn config() -> Result<Config, String> {
-    Config::from_lookup(|name| match name {
-        "SESSION_KEY" => Some("YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2gta2V5".into()),
+    Config::from_lookup(App::Api, |name| match name {
+        "RECEIPT_KEYS" => Some("bench:cmVjZWlwdC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ".into()),
         "RP_ID" => Some("localhost".into()),
         "CREDENTIAL_KEY" => Some("Y3JlZGVudGlhbC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ".into()),
         "ORIGIN" => Some("http://localhost:8787".into()),
@@ -96,21 +96,18 @@ impl Client {
     fn request(&mut self, method: &str, path: &str, body: &[u8], idempotency_key: Option<&str>) -> Result<Request, String> {
         self.nonces += 1;
         let nonce = format!("bench-nonce-{:016}", self.nonces);
-        let headers = credential::sign_request(&self.key, &self.key_id, method, path, body, now().timestamp(), &nonce);
-        let mut builder = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", headers.authorization)
-            .header("carefront-timestamp", headers.timestamp)
-            .header("carefront-nonce", headers.nonce)
-            .header("content-digest", headers.content_digest);
+        // Every header the signature covers is in place before signing.
+        let mut builder = http::Request::builder().method(method).uri(path).header("host", "localhost:8788");
         if !body.is_empty() {
             builder = builder.header("content-type", "application/json");
         }
         if let Some(key) = idempotency_key {
             builder = builder.header("idempotency-key", key);
         }
-        builder.body(body.to_vec()).map_err(|error| error.to_string())
+        let mut request = builder.body(body.to_vec()).map_err(|error| error.to_string())?;
+        let headers = credential::sign_request(&self.key, &self.key_id, &request, now().timestamp(), &nonce);
+        headers.insert_into(request.headers_mut()).map_err(|error| error.to_string())?;
+        Ok(request)
     }
 }
 

@@ -91,9 +91,13 @@ async fn public(context: &RequestContext<'_>, request: &Request, endpoint: Publi
     match endpoint {
         Public::Health => match context.store.health().await {
             Ok(()) => Ok(json(StatusCode::OK, &Health { status: "ok", store: "ok" })),
-            Err(error) => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE)
-                .with_type("store-unavailable", "The backing store is unavailable")
-                .with_detail(error.to_string())),
+            Err(error) => {
+                // The database's own words (its host, file or driver) are for the log only.
+                eprintln!("carefront-api health: the store is unavailable: {error}");
+                Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+                    .with_type("store-unavailable", "The backing store is unavailable")
+                    .with_detail("The service cannot reach its backing store. Try again later."))
+            }
         },
         Public::OpenApi => {
             let mut response = http::Response::new(OPENAPI.as_bytes().to_vec());
@@ -149,7 +153,7 @@ fn verify_receipt(context: &RequestContext<'_>, request: &Request) -> Result<Res
     let receipt: ConsentReceipt = serde_json::from_slice(request.body()).map_err(|error| {
         Problem::new(StatusCode::BAD_REQUEST).with_type("malformed-receipt", "The receipt could not be read").with_detail(error.to_string())
     })?;
-    let valid = carefront_shared::receipt::verify(&context.config.session_key, &receipt);
+    let valid = carefront_shared::receipt::verify(&context.config.receipt_keys, &receipt);
     Ok(json(StatusCode::OK, &ReceiptCheck { valid, consent_receipt_id: receipt.body.consent_receipt_id }))
 }
 

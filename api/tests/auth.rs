@@ -212,3 +212,34 @@ fn finding_3_the_access_log_names_the_credentials_maker() {
         "{by_tool}"
     );
 }
+
+#[test]
+fn finding_11_a_request_signed_for_another_host_is_refused() {
+    let api = Api::new();
+    let held = provider(&api);
+    // Signed for the staging deployment, which shares the credential key, then sent here.
+    let staging = http::Request::get("/api/v1/people").header("host", "api.staging.care.example.test").body(Vec::new()).unwrap();
+    let mut replayed_here = api.sign(&held, staging, api.now.get(), &api.new_nonce());
+    replayed_here.headers_mut().insert("host", support::HOST.parse().unwrap());
+    assert_refused(&api.call(replayed_here), 401, "invalid-credentials");
+    assert_eq!(api.get(&held, "/api/v1/people").status, 200, "signed for this host");
+}
+
+#[test]
+fn finding_11_content_type_and_idempotency_key_changed_after_signing_are_refused() {
+    let api = Api::new();
+    let held = api.credential(PROVIDER, &[Permission::VisitsWrite]);
+    let path = "/api/v1/people/person-margaret/visits";
+    let body =
+        serde_json::json!({ "startsAt": "2026-11-21T08:00:00Z", "endsAt": "2026-11-21T08:30:00Z", "status": "completed", "carers": "Jo", "note": "Well." });
+    for (name, value) in [("idempotency-key", "another-key"), ("content-type", "text/plain")] {
+        let mut request = api.signed_post(&held, path, Some("visit-1"), &body);
+        request.headers_mut().insert(name, value.parse().unwrap());
+        assert_refused(&api.call(request), 401, "invalid-credentials");
+    }
+    let mut without_key = api.signed_post(&held, path, Some("visit-1"), &body);
+    without_key.headers_mut().remove("idempotency-key");
+    assert_refused(&api.call(without_key), 401, "invalid-credentials");
+    let untouched = api.post(&held, path, Some("visit-1"), &body);
+    assert_ne!(untouched.status, 401, "as signed, it is authenticated: {:#}", untouched.body);
+}

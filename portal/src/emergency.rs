@@ -131,8 +131,8 @@ fn form_page(
 }
 
 /// The access this browser's cookie stands for, if any (live or not).
-async fn presented_access(context: &RequestContext<'_>, request: &Request) -> Result<Option<EmergencyAccess>, PortalError> {
-    let Some(token_hash) = cookie(request, ACCESS_COOKIE).and_then(|value| session::open(&context.config.session_key, ACCESS_PURPOSE, value)) else {
+async fn presented_access(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Option<EmergencyAccess>, PortalError> {
+    let Some(token_hash) = cookie(request, ACCESS_COOKIE).and_then(|value| session::open(&visit.keys().session, ACCESS_PURPOSE, value)) else {
         return Ok(None);
     };
     Ok(context.store.emergency_access_by_token(&token_hash).await?)
@@ -146,7 +146,7 @@ pub async fn entry_page(context: &RequestContext<'_>, request: &Request, visit: 
         Some("closed") => Some("Your emergency access was ended because the person's emergency code was changed or turned off."),
         _ => None,
     };
-    let open = presented_access(context, request).await?.filter(|access| access.state(context.now) == AccessState::Live).is_some();
+    let open = presented_access(context, request, visit).await?.filter(|access| access.state(context.now) == AccessState::Live).is_some();
     page_with_status(context, visit, StatusCode::OK, "emergency_form.html", context! { form => CodeForm::default(), notice, open })
 }
 
@@ -202,7 +202,7 @@ pub async fn use_code(context: &RequestContext<'_>, request: &Request, visit: &m
         }
     };
     forgive(context, counted).await?;
-    let minted = session::mint(&context.config.session_key, ACCESS_PURPOSE, context.random);
+    let minted = session::mint(&visit.keys().session, ACCESS_PURPOSE, context.random);
     let access = EmergencyAccess::start(&record, clinician, minted.id_hash, context.now, context.random);
     match context.store.insert_emergency_access(&access).await {
         Ok(()) => {}
@@ -273,7 +273,7 @@ struct MedicineView {
 /// GET /emergency/record: the person's medicines, allergies and emergency summary, while the
 /// access is live; each look is audited.
 pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
-    let Some(access) = presented_access(context, request).await? else {
+    let Some(access) = presented_access(context, request, visit).await? else {
         if cookie(request, ACCESS_COOKIE).is_some() {
             visit.add_cookie(access_cookie("", 0));
         }
@@ -343,7 +343,7 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &mut
 
 /// POST /emergency/leave: ends the access at once and forgets the cookie.
 pub async fn leave(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
-    if let Some(access) = presented_access(context, request).await?
+    if let Some(access) = presented_access(context, request, visit).await?
         && access.state(context.now) == AccessState::Live
     {
         let event = clinician_event(context, &access, AuditAction::EmergencyLeft, format!("{} left the record.", access.clinician.describe()))?;

@@ -99,7 +99,7 @@ pub async fn accept_invitation(context: &RequestContext<'_>, request: &Request, 
     }
     let Some(invitation) = found else { return Err(PortalError::Internal("accepted invitation vanished".into())) };
     limits::count_start(context, StartKind::Enrol).await?;
-    let minted = session::mint(&context.config.session_key, ENROL_PURPOSE, context.random);
+    let minted = session::mint(&visit.keys().session, ENROL_PURPOSE, context.random);
     context
         .store
         .insert_ceremony(&CeremonyRecord {
@@ -130,8 +130,8 @@ async fn forgive(context: &RequestContext<'_>, counted: Option<CodeTry>) -> Resu
 }
 
 /// The accepted invitation this browser holds, if it is still live.
-async fn enrolment(context: &RequestContext<'_>, request: &Request) -> Result<Option<CeremonyRecord>, PortalError> {
-    let Some(id_hash) = cookie(request, ENROL_COOKIE).and_then(|value| session::open(&context.config.session_key, ENROL_PURPOSE, value)) else {
+async fn enrolment(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Option<CeremonyRecord>, PortalError> {
+    let Some(id_hash) = cookie(request, ENROL_COOKIE).and_then(|value| session::open(&visit.keys().session, ENROL_PURPOSE, value)) else {
         return Ok(None);
     };
     let ceremony = context.store.ceremony(&id_hash).await?;
@@ -140,7 +140,7 @@ async fn enrolment(context: &RequestContext<'_>, request: &Request) -> Result<Op
 
 /// Whom a new passkey is for: the invited person (enrolment) or the signed-in person.
 async fn registrant(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<(Person, Option<CeremonyRecord>), PortalError> {
-    if let Some(enrolment) = enrolment(context, request).await? {
+    if let Some(enrolment) = enrolment(context, request, visit).await? {
         let person_id = enrolment.person_id.clone().unwrap_or_default();
         let person = context.store.person(&person_id).await?.ok_or_else(|| PortalError::Internal("enrolment for an unknown person".into()))?;
         return Ok((person, Some(enrolment)));
@@ -227,7 +227,7 @@ pub async fn finish_registration(context: &RequestContext<'_>, request: &Request
         crate::account::record(context, &person.id, AccountEvent::PasskeyAdded { name: &record.name }).await?;
     }
     if enrolling {
-        if let Some(id_hash) = cookie(request, ENROL_COOKIE).and_then(|value| session::open(&context.config.session_key, ENROL_PURPOSE, value)) {
+        if let Some(id_hash) = cookie(request, ENROL_COOKIE).and_then(|value| session::open(&visit.keys().session, ENROL_PURPOSE, value)) {
             context.store.delete_ceremony(&id_hash).await?;
         }
         visit.add_cookie(set_cookie(ENROL_COOKIE, "", Some(0)));
@@ -339,7 +339,7 @@ async fn begin_ceremony(
     state: String,
 ) -> Result<(), PortalError> {
     // Storing it also clears away expired ceremonies, in the same batch.
-    let minted = session::mint(&context.config.session_key, CEREMONY_PURPOSE, context.random);
+    let minted = session::mint(&visit.keys().session, CEREMONY_PURPOSE, context.random);
     context
         .store
         .insert_ceremony(&CeremonyRecord {
@@ -359,7 +359,7 @@ async fn begin_ceremony(
 /// Takes (and so uses up) this browser's ceremony of `kind`: a replayed response finds nothing.
 async fn take_ceremony(context: &RequestContext<'_>, request: &Request, visit: &mut Visit, kind: CeremonyKind) -> Result<CeremonyRecord, PortalError> {
     visit.add_cookie(set_cookie(CEREMONY_COOKIE, "", Some(0)));
-    let Some(id_hash) = cookie(request, CEREMONY_COOKIE).and_then(|value| session::open(&context.config.session_key, CEREMONY_PURPOSE, value)) else {
+    let Some(id_hash) = cookie(request, CEREMONY_COOKIE).and_then(|value| session::open(&visit.keys().session, CEREMONY_PURPOSE, value)) else {
         return Err(PasskeyError::NoCeremony.into());
     };
     let ceremony = context.store.take_ceremony(&id_hash).await?;

@@ -55,7 +55,9 @@ pub async fn handle(context: &RequestContext<'_>, request: Request) -> Response 
 }
 
 async fn handle_page(context: &RequestContext<'_>, request: &Request) -> Response {
-    let mut visit = Visit::begin(context, request);
+    // The portal's configuration is read with App::Portal, which requires these keys.
+    let Some(keys) = context.config.browser.clone() else { return unavailable("the portal is configured without SESSION_KEY and CSRF_KEY") };
+    let mut visit = Visit::begin(context, keys, request);
     let response = match route(context, request, &mut visit).await {
         Ok(response) => response,
         Err(error) => error_response(context, request, &visit, &error),

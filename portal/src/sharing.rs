@@ -329,10 +329,10 @@ async fn receipt(
     confirmed: bool,
 ) -> Result<ConsentReceipt, PortalError> {
     let controller = context.store.receipt_controller().await?.ok_or_else(|| PortalError::Internal("no council to name on consent receipts".into()))?;
-    let issued = receipt::issue(&context.config.session_key, &controller, grant, grantee_name, event, new_id(context.random), context.now);
+    let issued = receipt::issue(&context.config.receipt_keys, &controller, grant, grantee_name, event, new_id(context.random), context.now);
     let mut body = issued.body;
     body.collection_method = collection_method(subject, confirmed);
-    Ok(receipt::seal(&context.config.session_key, body))
+    Ok(receipt::seal(&context.config.receipt_keys, body))
 }
 
 /// The re-authentication page: the visitor proves it is them with their passkey, then comes back

@@ -1,6 +1,7 @@
 //! One visit: who is signed in (from the signed session cookie and the server-side row), the
 //! CSRF nonce, and the cookies to set or clear on the way out.
 
+use carefront_shared::config::BrowserKeys;
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{Person, SessionRecord};
 use carefront_shared::needs::Presentation;
@@ -31,6 +32,7 @@ pub struct SignedIn {
 
 /// What the portal knows about the browser making this request.
 pub struct Visit {
+    keys: BrowserKeys,
     session_cookie: Option<String>,
     csrf_nonce: String,
     new_csrf_nonce: bool,
@@ -42,8 +44,9 @@ pub struct Visit {
 }
 
 impl Visit {
-    /// Reads the cookies of a request (no store access yet).
-    pub fn begin(context: &RequestContext<'_>, request: &Request) -> Visit {
+    /// Reads the cookies of a request (no store access yet); `keys` are the portal's cookie and
+    /// CSRF keys, which its configuration always has.
+    pub fn begin(context: &RequestContext<'_>, keys: BrowserKeys, request: &Request) -> Visit {
         let existing = cookie(request, CSRF_COOKIE)
             .filter(|nonce| nonce.len() == 22 && nonce.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'));
         let (csrf_nonce, new_csrf_nonce) = match existing {
@@ -51,6 +54,7 @@ impl Visit {
             None => (token(context.random, 16), true),
         };
         Visit {
+            keys,
             session_cookie: cookie(request, SESSION_COOKIE).map(str::to_owned),
             csrf_nonce,
             new_csrf_nonce,
@@ -61,11 +65,16 @@ impl Visit {
         }
     }
 
+    /// The portal's keys for what the browser holds: sessions and cookies, CSRF and drafts.
+    pub fn keys(&self) -> &BrowserKeys {
+        &self.keys
+    }
+
     /// Checks the session cookie against its server-side row: a tampered cookie, a deleted or
     /// expired row all mean "not signed in", and the stale cookie is cleared.
     pub async fn load_session(&mut self, context: &RequestContext<'_>) -> Result<(), PortalError> {
         let Some(value) = self.session_cookie.take() else { return Ok(()) };
-        let Some(id_hash) = session::open(&context.config.session_key, SESSION_PURPOSE, &value) else {
+        let Some(id_hash) = session::open(&self.keys.session, SESSION_PURPOSE, &value) else {
             self.clear_session_cookie = true;
             return Ok(());
         };
@@ -100,8 +109,8 @@ impl Visit {
 
     /// The CSRF token for forms and scripts on this visit's pages: bound to the browser's
     /// nonce and to the session, so it changes at sign-in and sign-out.
-    pub fn csrf_token(&self, context: &RequestContext<'_>) -> String {
-        context.config.session_key.sign(CSRF_PURPOSE, &self.csrf_message())
+    pub fn csrf_token(&self) -> String {
+        self.keys.csrf.sign(CSRF_PURPOSE, &self.csrf_message())
     }
 
     fn csrf_message(&self) -> String {
@@ -129,7 +138,7 @@ impl Visit {
             None => form_token(request)?,
         };
         match presented {
-            Some(token) if context.config.session_key.verify(CSRF_PURPOSE, &self.csrf_message(), &token) => Ok(()),
+            Some(token) if self.keys.csrf.verify(CSRF_PURPOSE, &self.csrf_message(), &token) => Ok(()),
             _ => Err(PortalError::Csrf),
         }
     }
@@ -171,7 +180,7 @@ impl Visit {
         person: Person,
         presentation: Presentation,
     ) -> Result<(), PortalError> {
-        let minted = session::mint(&context.config.session_key, SESSION_PURPOSE, context.random);
+        let minted = session::mint(&self.keys.session, SESSION_PURPOSE, context.random);
         let record = SessionRecord { id_hash: minted.id_hash.clone(), ..record };
         context.store.rotate_session(previous, &record).await?;
         self.new_session_cookie = Some(minted.cookie_value);
@@ -209,11 +218,12 @@ impl Visit {
         self.extra_cookies.push(cookie);
     }
 
-    /// The variables every page template gets.
-    pub fn page_context(&self, context: &RequestContext<'_>, extra: minijinja::Value) -> minijinja::Value {
+    /// The variables every page template gets. (The context is no longer read here: the CSRF
+    /// key is the visit's own. Kept so that the page helpers' signatures stay as they are.)
+    pub fn page_context(&self, _context: &RequestContext<'_>, extra: minijinja::Value) -> minijinja::Value {
         let person = self.signed_in.as_ref().map(|signed_in| &signed_in.person);
         let presentation = self.signed_in.as_ref().map(|signed_in| signed_in.presentation).unwrap_or_default();
-        let csrf = self.csrf_token(context);
+        let csrf = self.csrf_token();
         // The page's own variables win: merge_maps looks keys up from the last map backwards.
         minijinja::value::merge_maps([
             context! {

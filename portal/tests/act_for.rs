@@ -229,7 +229,7 @@ fn someone_acting_for_a_person_manages_their_grants_and_it_is_recorded_as_acting
     let receipts = pollster::block_on(sam.store().receipts_for_subject("person-1")).unwrap();
     assert_eq!(receipts.iter().map(|receipt| receipt.body.event.as_str()).collect::<Vec<_>>(), ["revoked", "changed", "granted"]);
     for receipt in &receipts {
-        assert!(carefront_shared::receipt::verify(&sam.config.session_key, receipt));
+        assert!(carefront_shared::receipt::verify(&sam.config.receipt_keys, receipt));
         assert!(receipt.body.collection_method.contains("by Sam Okafor acting for the person"), "{}", receipt.body.collection_method);
         assert_eq!(receipt.body.pii_principal_id, "person-1");
     }

@@ -478,7 +478,7 @@ fn every_grant_change_gives_a_receipt_that_verifies() {
     }
     assert_eq!(receipt["services"][0]["purposes"][0]["purposeCategory"], serde_json::json!(["medication"]));
     let parsed: carefront_shared::receipt::ConsentReceipt = serde_json::from_value(receipt).unwrap();
-    assert!(carefront_shared::receipt::verify(&portal.config.session_key, &parsed));
+    assert!(carefront_shared::receipt::verify(&portal.config.receipt_keys, &parsed));
 
     // Stopping access gives a second receipt, listed on the page newest first.
     portal.advance(Duration::minutes(1));
@@ -563,7 +563,7 @@ fn narrowing_a_grant_applies_at_once_without_a_passkey_check() {
     let receipt = &pollster::block_on(portal.store().receipts_for_subject("person-1")).unwrap()[0];
     assert_eq!((receipt.body.event.as_str(), receipt.body.grant_version), ("changed", 2));
     assert!(receipt.body.collection_method.contains("by the person, signed in with their passkey"), "{}", receipt.body.collection_method);
-    assert!(carefront_shared::receipt::verify(&portal.config.session_key, receipt));
+    assert!(carefront_shared::receipt::verify(&portal.config.receipt_keys, receipt));
     let events = pollster::block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 50)).unwrap();
     let changed = events.iter().find(|event| event.action == "grant.changed").unwrap();
     assert_eq!((changed.actor_id.as_deref(), changed.acting_for.as_deref()), (Some("person-1"), None));
@@ -780,4 +780,62 @@ fn the_person_can_let_someone_act_for_them_when_adding_them() {
     let ada = pollster::block_on(portal.store().grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.act_for).unwrap();
     assert!(matches!(ada.grantee, Grantee::Person(_)) && ada.categories == BTreeSet::from([Category::Medication]));
     assert!(page(&portal.get("/access-log")).contains("gave access: Ada Okafor can see your medicines until 1 March 2027. They can also act for you"));
+}
+
+/// The portal's test settings with some replaced.
+fn settings_with(overrides: &'static [(&'static str, &'static str)]) -> carefront_shared::config::Config {
+    use carefront_shared::config::{App, Config};
+    Config::from_lookup(App::Portal, |name| {
+        overrides.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned()).or_else(|| support::setting(name))
+    })
+    .unwrap()
+}
+
+#[test]
+fn finding_11_rotating_the_session_key_keeps_receipts_valid() {
+    let mut portal = setup();
+    let csrf = csrf_in(&text(&portal.get("/access"))).unwrap();
+    assert_eq!(portal.post_form("/access/grant-sam/revoke", &[("csrf", &csrf), ("version", "1")]).status(), 303);
+    let receipt = pollster::block_on(portal.store().receipts_for_subject("person-1")).unwrap().remove(0);
+    assert_eq!(receipt.kid.as_deref(), Some("test1"), "the receipt names the key that signed it");
+
+    // After a compromise the session and CSRF keys are rotated: every session ends…
+    portal.config = settings_with(&[
+        ("SESSION_KEY", "cm90YXRlZC1zZXNzaW9uLWtleS1mb3ItdGVzdHMtMzItYnl0ZXMh"),
+        ("CSRF_KEY", "cm90YXRlZC1jc3JmLWtleS1mb3ItdGVzdHMtb25seS0zMi1ieXRlcw"),
+    ]);
+    assert_eq!(portal.get("/access").headers()["location"], "/sign-in", "the old session cookie is void");
+    // …and every consent receipt ever issued still verifies.
+    assert!(carefront_shared::receipt::verify(&portal.config.receipt_keys, &receipt));
+
+    // Rotating the receipt keys themselves keeps the old one listed to verify.
+    portal.config = settings_with(&[(
+        "RECEIPT_KEYS",
+        "test2:bmV3LXJlY2VpcHQta2V5LWZvci10ZXN0cy1vbmx5LTMyLWJ5dGVz, test1:cmVjZWlwdC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ",
+    )]);
+    assert_eq!(portal.config.receipt_keys.signing_id(), "test2");
+    assert!(carefront_shared::receipt::verify(&portal.config.receipt_keys, &receipt));
+    portal.config = settings_with(&[("RECEIPT_KEYS", "test2:bmV3LXJlY2VpcHQta2V5LWZvci10ZXN0cy1vbmx5LTMyLWJ5dGVz")]);
+    assert!(!carefront_shared::receipt::verify(&portal.config.receipt_keys, &receipt), "only once test1 is dropped");
+}
+
+#[test]
+fn finding_11_a_csrf_token_is_not_a_session_signature() {
+    use base64::Engine as _;
+    use carefront_shared::crypto::SigningKey;
+    use carefront_shared::session::{self, SESSION_COOKIE, SESSION_PURPOSE};
+
+    let portal = setup();
+    let csrf = csrf_in(&text(&portal.get("/access"))).unwrap();
+    // Someone holding SESSION_KEY (but not CSRF_KEY) forges the token the old code would have made.
+    let session_key = SigningKey::new(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(support::setting("SESSION_KEY").unwrap()).unwrap()).unwrap();
+    let cookies = portal.cookies.borrow().clone();
+    let session_hash = session::open(&session_key, SESSION_PURPOSE, &cookies[SESSION_COOKIE]).unwrap();
+    let forged = session_key.sign("csrf", &format!("{}:{session_hash}", cookies["__Host-carefront_csrf"]));
+    assert_ne!(forged, csrf);
+    assert_eq!(portal.post_form("/access/grant-sam/revoke", &[("csrf", &forged), ("version", "1")]).status(), 403);
+    // Nor does a session cookie open under the CSRF key's purpose, or the CSRF key open a session.
+    let csrf_key = SigningKey::new(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(support::setting("CSRF_KEY").unwrap()).unwrap()).unwrap();
+    assert_eq!(session::open(&csrf_key, SESSION_PURPOSE, &cookies[SESSION_COOKIE]), None);
+    assert_eq!(portal.post_form("/access/grant-sam/revoke", &[("csrf", &csrf), ("version", "1")]).status(), 303, "the real token works");
 }

@@ -1,4 +1,14 @@
 //! Runtime configuration, read once at the entry from Workers vars/secrets or Spin variables.
+//!
+//! Each secret has one purpose, and each app is given only the secrets it uses:
+//!
+//! | setting | purpose | portal | API |
+//! |---|---|---|---|
+//! | `SESSION_KEY` | session, sign-in ceremony and emergency access cookies | yes | no |
+//! | `CSRF_KEY` | CSRF tokens and the change-access drafts | yes | no |
+//! | `RECEIPT_KEYS` | consent receipts: the first key signs, all verify | signs | verifies |
+//! | `RECEIPT_LEGACY_KEY` | optional: receipts made before key ids | no | verifies |
+//! | `CREDENTIAL_KEY` | system credentials' keys are derived from it | mints | verifies |
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -6,18 +16,50 @@ use url::Url;
 
 use crate::credential::CredentialKey;
 use crate::crypto::SigningKey;
+use crate::receipt::ReceiptKeys;
+
+/// Which app a configuration is read for: it decides which secrets are read at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum App {
+    /// The HTML portal: signs cookies, CSRF tokens and receipts, and mints system credentials
+    /// (the council's credentials page).
+    Portal,
+    /// The JSON API: verifies signed requests and presented receipts; it has no cookies.
+    Api,
+}
+
+impl App {
+    /// The settings this app reads, required or optional; a runtime passes exactly these.
+    pub fn settings(self) -> &'static [&'static str] {
+        match self {
+            App::Portal => &["RP_ID", "ORIGIN", "RP_NAME", "SESSION_KEY", "CSRF_KEY", "RECEIPT_KEYS", "CREDENTIAL_KEY"],
+            App::Api => &["RP_ID", "ORIGIN", "RP_NAME", "RECEIPT_KEYS", "RECEIPT_LEGACY_KEY", "CREDENTIAL_KEY"],
+        }
+    }
+}
+
+/// The portal's keys for what the browser holds; the API has none.
+#[derive(Clone)]
+pub struct BrowserKeys {
+    /// Signs session, sign-in ceremony, enrolment and emergency access cookies (`SESSION_KEY`).
+    pub session: SigningKey,
+    /// Signs CSRF tokens and the drafts of a change of access (`CSRF_KEY`).
+    pub csrf: SigningKey,
+}
 
 /// Everything a handler needs to know about its deployment.
 #[derive(Clone)]
 pub struct Config {
-    /// Key for HMAC-signed cookies and CSRF tokens (at least 32 bytes).
-    pub session_key: SigningKey,
     /// WebAuthn relying-party id: the portal's host name, never an IP address.
     pub rp_id: String,
     /// The portal's origin, e.g. `https://care.example.gov.uk`.
     pub origin: Url,
     /// The relying-party name shown by authenticators.
     pub rp_name: String,
+    /// The portal's cookie and CSRF keys: `Some` exactly for [`App::Portal`].
+    pub browser: Option<BrowserKeys>,
+    /// The consent receipt keys (`RECEIPT_KEYS`, and in the API `RECEIPT_LEGACY_KEY`).
+    pub receipt_keys: ReceiptKeys,
     /// The secret every system credential's signing key is derived from (at least 32 bytes).
     /// Rotating it invalidates every credential at once.
     pub credential_key: CredentialKey,
@@ -26,10 +68,11 @@ pub struct Config {
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("session_key", &"<redacted>")
             .field("rp_id", &self.rp_id)
             .field("origin", &self.origin.as_str())
             .field("rp_name", &self.rp_name)
+            .field("browser", &self.browser.as_ref().map(|_| "<redacted>"))
+            .field("receipt_keys", &self.receipt_keys)
             .field("credential_key", &"<redacted>")
             .finish()
     }
@@ -51,15 +94,39 @@ pub enum ConfigError {
     },
 }
 
+/// A signing key from base64url of at least 32 bytes.
+fn signing_key(name: &'static str, text: &str) -> Result<SigningKey, ConfigError> {
+    let bytes = URL_SAFE_NO_PAD.decode(text.trim().trim_end_matches('=')).map_err(|_| ConfigError::Invalid { name, reason: "not base64url" })?;
+    SigningKey::new(&bytes).map_err(|_| ConfigError::Invalid { name, reason: "shorter than 32 bytes" })
+}
+
+/// Refuses one secret used for two purposes: separating them is what lets one be rotated
+/// without the others. (`RECEIPT_LEGACY_KEY` is exempt: it is an old key, kept to verify only.)
+fn distinct(app: App, setting: &dyn Fn(&'static str) -> Option<String>) -> Result<(), ConfigError> {
+    let mut names: Vec<&'static str> = vec!["CREDENTIAL_KEY"];
+    if app == App::Portal {
+        names.extend(["SESSION_KEY", "CSRF_KEY"]);
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let keys = names.into_iter().filter_map(|name| setting(name).map(|text| (name, text)));
+    let receipt_keys = setting("RECEIPT_KEYS").unwrap_or_default();
+    let receipt_keys = receipt_keys.split(',').filter_map(|entry| entry.split_once(':')).map(|(_, key)| ("RECEIPT_KEYS", key.to_owned()));
+    for (name, text) in keys.chain(receipt_keys) {
+        let normalised = text.trim().trim_end_matches('=').to_owned();
+        if seen.contains(&normalised) {
+            return Err(ConfigError::Invalid { name, reason: "the same key as another setting: give each purpose its own secret" });
+        }
+        seen.push(normalised);
+    }
+    Ok(())
+}
+
 impl Config {
-    /// Builds the configuration from a lookup of named settings (`SESSION_KEY`, `RP_ID`,
-    /// `ORIGIN`, `RP_NAME`, `CREDENTIAL_KEY`); the runtime entry supplies the lookup.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let required = |name: &'static str| lookup(name).filter(|value| !value.trim().is_empty()).ok_or(ConfigError::Missing(name));
-        let session_key = URL_SAFE_NO_PAD
-            .decode(required("SESSION_KEY")?.trim().trim_end_matches('='))
-            .map_err(|_| ConfigError::Invalid { name: "SESSION_KEY", reason: "not base64url" })?;
-        let session_key = SigningKey::new(&session_key).map_err(|_| ConfigError::Invalid { name: "SESSION_KEY", reason: "shorter than 32 bytes" })?;
+    /// Builds `app`'s configuration from a lookup of named settings ([`App::settings`]); the
+    /// runtime entry supplies the lookup. Settings another app needs are never asked for.
+    pub fn from_lookup(app: App, lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let optional = |name: &'static str| lookup(name).filter(|value| !value.trim().is_empty());
+        let required = |name: &'static str| optional(name).ok_or(ConfigError::Missing(name));
         let rp_id = required("RP_ID")?;
         if rp_id.parse::<std::net::IpAddr>().is_ok() {
             return Err(ConfigError::Invalid { name: "RP_ID", reason: "an IP address cannot be a relying-party id" });
@@ -68,10 +135,28 @@ impl Config {
         if origin.host_str() != Some(rp_id.as_str()) && !origin.host_str().is_some_and(|host| host.ends_with(&format!(".{rp_id}"))) {
             return Err(ConfigError::Invalid { name: "ORIGIN", reason: "its host is not RP_ID or a subdomain of it" });
         }
-        let rp_name = lookup("RP_NAME").filter(|name| !name.trim().is_empty()).unwrap_or_else(|| "carefront".to_owned());
+        let rp_name = optional("RP_NAME").unwrap_or_else(|| "carefront".to_owned());
+        let browser = match app {
+            App::Portal => {
+                let session = signing_key("SESSION_KEY", &required("SESSION_KEY")?)?;
+                let csrf = signing_key("CSRF_KEY", &required("CSRF_KEY")?)?;
+                Some(BrowserKeys { session, csrf })
+            }
+            App::Api => None,
+        };
+        let receipt_keys = ReceiptKeys::parse(&required("RECEIPT_KEYS")?)
+            .map_err(|_| ConfigError::Invalid { name: "RECEIPT_KEYS", reason: "not a list of keyid:base64url (at least 32 bytes), the signing key first" })?;
+        let receipt_keys = match app {
+            App::Api => match optional("RECEIPT_LEGACY_KEY") {
+                Some(text) => receipt_keys.with_legacy(signing_key("RECEIPT_LEGACY_KEY", &text)?),
+                None => receipt_keys,
+            },
+            App::Portal => receipt_keys,
+        };
         let credential_key = CredentialKey::from_base64url(&required("CREDENTIAL_KEY")?)
             .ok_or(ConfigError::Invalid { name: "CREDENTIAL_KEY", reason: "not base64url of at least 32 bytes" })?;
-        Ok(Config { session_key, rp_id, origin, rp_name, credential_key })
+        distinct(app, &optional)?;
+        Ok(Config { rp_id, origin, rp_name, browser, receipt_keys, credential_key })
     }
 
     /// The origin as browsers send it in the `Origin` header (no trailing slash).
@@ -82,24 +167,92 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+
     use super::*;
 
-    fn lookup(credential_key: Option<&str>) -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| match name {
-            "SESSION_KEY" => Some("c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE".into()),
-            "RP_ID" => Some("localhost".into()),
-            "ORIGIN" => Some("http://localhost:8787".into()),
-            "CREDENTIAL_KEY" => credential_key.map(str::to_owned),
-            _ => None,
+    const SESSION: &str = "c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE";
+    const CSRF: &str = "Y3NyZi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISEhISE";
+    const RECEIPTS: &str = "test1:cmVjZWlwdC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ";
+    const CREDENTIAL: &str = "Y3JlZGVudGlhbC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ";
+
+    fn lookup(app: App, overrides: &[(&str, Option<&str>)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(app, |name| {
+            if let Some((_, value)) = overrides.iter().find(|(key, _)| *key == name) {
+                return value.map(str::to_owned);
+            }
+            match name {
+                "SESSION_KEY" => Some(SESSION.into()),
+                "CSRF_KEY" => Some(CSRF.into()),
+                "RECEIPT_KEYS" => Some(RECEIPTS.into()),
+                "RP_ID" => Some("localhost".into()),
+                "ORIGIN" => Some("http://localhost:8787".into()),
+                "CREDENTIAL_KEY" => Some(CREDENTIAL.into()),
+                _ => None,
+            }
         })
     }
 
     #[test]
     fn the_credential_key_is_required_and_at_least_32_bytes() {
-        assert_eq!(lookup(None).unwrap_err(), ConfigError::Missing("CREDENTIAL_KEY"));
-        assert!(matches!(lookup(Some("c2hvcnQ")), Err(ConfigError::Invalid { name: "CREDENTIAL_KEY", .. })));
-        assert!(matches!(lookup(Some("not base64url!")), Err(ConfigError::Invalid { name: "CREDENTIAL_KEY", .. })));
-        let config = lookup(Some("Y3JlZGVudGlhbC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ")).unwrap();
-        assert!(!format!("{config:?}").contains("Y3JlZGVudGlh"));
+        for app in [App::Portal, App::Api] {
+            assert_eq!(lookup(app, &[("CREDENTIAL_KEY", None)]).unwrap_err(), ConfigError::Missing("CREDENTIAL_KEY"));
+            assert!(matches!(lookup(app, &[("CREDENTIAL_KEY", Some("c2hvcnQ"))]), Err(ConfigError::Invalid { name: "CREDENTIAL_KEY", .. })));
+            assert!(matches!(lookup(app, &[("CREDENTIAL_KEY", Some("not base64url!"))]), Err(ConfigError::Invalid { name: "CREDENTIAL_KEY", .. })));
+        }
+        let config = lookup(App::Portal, &[]).unwrap();
+        let debug = format!("{config:?}");
+        for secret in [SESSION, CSRF, RECEIPTS, CREDENTIAL] {
+            assert!(!debug.contains(&secret[5..]), "{debug}");
+        }
+    }
+
+    #[test]
+    fn the_portal_needs_its_browser_keys_and_the_api_is_never_asked_for_them() {
+        assert_eq!(lookup(App::Portal, &[("SESSION_KEY", None)]).unwrap_err(), ConfigError::Missing("SESSION_KEY"));
+        assert_eq!(lookup(App::Portal, &[("CSRF_KEY", None)]).unwrap_err(), ConfigError::Missing("CSRF_KEY"));
+        assert!(matches!(lookup(App::Portal, &[("CSRF_KEY", Some("c2hvcnQ"))]), Err(ConfigError::Invalid { name: "CSRF_KEY", .. })));
+        assert!(lookup(App::Portal, &[]).unwrap().browser.is_some());
+        for app in [App::Portal, App::Api] {
+            assert_eq!(lookup(app, &[("RECEIPT_KEYS", None)]).unwrap_err(), ConfigError::Missing("RECEIPT_KEYS"));
+            assert!(matches!(lookup(app, &[("RECEIPT_KEYS", Some(CREDENTIAL))]), Err(ConfigError::Invalid { name: "RECEIPT_KEYS", .. })));
+        }
+        let asked = RefCell::new(Vec::new());
+        let api = Config::from_lookup(App::Api, |name| {
+            asked.borrow_mut().push(name.to_owned());
+            match name {
+                "RECEIPT_KEYS" => Some(RECEIPTS.into()),
+                "RP_ID" => Some("localhost".into()),
+                "ORIGIN" => Some("http://localhost:8787".into()),
+                "CREDENTIAL_KEY" => Some(CREDENTIAL.into()),
+                _ => None,
+            }
+        })
+        .unwrap();
+        assert!(api.browser.is_none());
+        assert!(asked.borrow().iter().all(|name| App::Api.settings().contains(&name.as_str())), "{asked:?}");
+        assert!(!asked.borrow().iter().any(|name| name == "SESSION_KEY" || name == "CSRF_KEY"));
+    }
+
+    #[test]
+    fn finding_11_a_csrf_token_is_not_a_session_signature() {
+        let config = lookup(App::Portal, &[]).unwrap();
+        let keys = config.browser.unwrap();
+        let token = keys.csrf.sign("csrf", "nonce:session");
+        assert!(keys.csrf.verify("csrf", "nonce:session", &token));
+        assert!(!keys.session.verify("csrf", "nonce:session", &token), "SESSION_KEY does not make or check CSRF tokens");
+        // One secret for two purposes is refused, so rotating one never leaves the other behind.
+        assert!(matches!(lookup(App::Portal, &[("CSRF_KEY", Some(SESSION))]), Err(ConfigError::Invalid { name: "CSRF_KEY", .. })));
+        let reused = format!("r1:{SESSION}");
+        assert!(matches!(lookup(App::Portal, &[("RECEIPT_KEYS", Some(&reused))]), Err(ConfigError::Invalid { name: "RECEIPT_KEYS", .. })));
+        let reused = format!("r1:{CREDENTIAL}");
+        assert!(matches!(lookup(App::Api, &[("RECEIPT_KEYS", Some(&reused))]), Err(ConfigError::Invalid { name: "RECEIPT_KEYS", .. })));
+        assert!(lookup(App::Api, &[("RECEIPT_LEGACY_KEY", Some(SESSION))]).is_ok(), "the API has no SESSION_KEY: the old one may verify old receipts");
+    }
+
+    #[test]
+    fn the_legacy_receipt_key_is_optional_and_checked() {
+        assert!(lookup(App::Api, &[("RECEIPT_LEGACY_KEY", Some(SESSION))]).is_ok());
+        assert!(matches!(lookup(App::Api, &[("RECEIPT_LEGACY_KEY", Some("c2hvcnQ"))]), Err(ConfigError::Invalid { name: "RECEIPT_LEGACY_KEY", .. })));
     }
 }

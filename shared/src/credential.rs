@@ -1,8 +1,9 @@
 //! System credentials: how providers' and the council's systems prove who they are to the API.
 //!
-//! Every request is signed with HMAC-SHA256 over its method, path and query, a timestamp, a nonce
-//! and the digest of its body (RFC 9530 `Content-Digest`), so a captured request can be neither
-//! changed nor replayed. A credential's signing key is derived from the deployment secret
+//! Every request is signed with HMAC-SHA256 over its method, path and query, `Host`,
+//! `Content-Type`, `Idempotency-Key`, a timestamp, a nonce and the digest of its body (RFC 9530
+//! `Content-Digest`), so a captured request can be neither changed, nor replayed, nor sent to
+//! another deployment that shares the key. A credential's signing key is derived from the deployment secret
 //! `CREDENTIAL_KEY` and the key id, shown once when the credential is made and never stored: the
 //! store keeps its SHA-256 fingerprint only. Pure: the time and randomness are passed in.
 
@@ -382,10 +383,39 @@ pub fn content_digest(body: &[u8]) -> String {
     format!("sha-256=:{}:", STANDARD.encode(Sha256::digest(body)))
 }
 
-/// The string a request's signature covers: method, path with query, timestamp, nonce and
-/// `Content-Digest`, each as sent, separated by newlines.
-pub fn canonical_request(method: &str, path_and_query: &str, timestamp: &str, nonce: &str, content_digest: &str) -> String {
-    format!("{method}\n{path_and_query}\n{timestamp}\n{nonce}\n{content_digest}")
+/// The headers a signature covers after the method and the path, in this order.
+pub const SIGNED_HEADERS: [&str; 6] = ["host", "content-type", "idempotency-key", TIMESTAMP_HEADER, NONCE_HEADER, DIGEST_HEADER];
+
+/// What a request's signature covers, each value as sent with surrounding whitespace removed,
+/// and empty when the header is absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignedParts<'a> {
+    /// The method, as sent (`GET`, `POST`).
+    pub method: &'a str,
+    /// The path and query, exactly as sent (no decoding or reordering).
+    pub path_and_query: &'a str,
+    /// `Host`: the host name, and the port if the URL names one.
+    pub host: &'a str,
+    /// `Content-Type`.
+    pub content_type: &'a str,
+    /// `Idempotency-Key`.
+    pub idempotency_key: &'a str,
+    /// `Carefront-Timestamp`.
+    pub timestamp: &'a str,
+    /// `Carefront-Nonce`.
+    pub nonce: &'a str,
+    /// `Content-Digest`.
+    pub content_digest: &'a str,
+}
+
+/// The string a request's signature covers: the method, the path and query, then one
+/// `name:value` line per header of [`SIGNED_HEADERS`] (names lower-case), joined by `\n`, with no
+/// newline at the end.
+pub fn canonical_request(parts: &SignedParts<'_>) -> String {
+    let values = [parts.host, parts.content_type, parts.idempotency_key, parts.timestamp, parts.nonce, parts.content_digest];
+    let mut lines = vec![parts.method.to_owned(), parts.path_and_query.to_owned()];
+    lines.extend(SIGNED_HEADERS.iter().zip(values).map(|(name, value)| format!("{name}:{value}")));
+    lines.join("\n")
 }
 
 /// The headers a signed request carries.
@@ -401,11 +431,44 @@ pub struct SignatureHeaders {
     pub content_digest: String,
 }
 
-/// Signs a request the way a client does (tests, tools, and the reference for other languages).
-pub fn sign_request(key: &DerivedKey, key_id: &str, method: &str, path_and_query: &str, body: &[u8], timestamp: i64, nonce: &str) -> SignatureHeaders {
+impl SignatureHeaders {
+    /// Adds the four headers to a request's headers, replacing any there.
+    pub fn insert_into(self, headers: &mut http::HeaderMap) -> Result<(), http::header::InvalidHeaderValue> {
+        for (name, value) in
+            [("authorization", self.authorization), (TIMESTAMP_HEADER, self.timestamp), (NONCE_HEADER, self.nonce), (DIGEST_HEADER, self.content_digest)]
+        {
+            headers.insert(name, value.parse()?);
+        }
+        Ok(())
+    }
+}
+
+/// The request's `Host`: the header, else the authority of an absolute URI, else empty.
+fn host(request: &http::Request<Vec<u8>>) -> Result<&str, AuthError> {
+    Ok(match single_header(request, "host")? {
+        Some(host) => host,
+        None => request.uri().authority().map_or("", |authority| authority.as_str()),
+    })
+}
+
+/// Signs a request as it will be sent (method, path and query, `Host`, `Content-Type`,
+/// `Idempotency-Key` and body), the way a client does: tests, tools, and the reference for other
+/// languages. A header sent twice is signed as absent, and the server refuses it anyway.
+pub fn sign_request(key: &DerivedKey, key_id: &str, request: &http::Request<Vec<u8>>, timestamp: i64, nonce: &str) -> SignatureHeaders {
     let timestamp = timestamp.to_string();
-    let content_digest = content_digest(body);
-    let signature = key.sign(&canonical_request(method, path_and_query, &timestamp, nonce, &content_digest));
+    let content_digest = content_digest(request.body());
+    let optional = |name: &'static str| single_header(request, name).ok().flatten().unwrap_or_default();
+    let parts = SignedParts {
+        method: request.method().as_str(),
+        path_and_query: request.uri().path_and_query().map_or("/", |path| path.as_str()),
+        host: host(request).unwrap_or_default(),
+        content_type: optional("content-type"),
+        idempotency_key: optional("idempotency-key"),
+        timestamp: &timestamp,
+        nonce,
+        content_digest: &content_digest,
+    };
+    let signature = key.sign(&canonical_request(&parts));
     SignatureHeaders { authorization: format!("{SCHEME} Credential={key_id}, Signature={signature}"), timestamp, nonce: nonce.to_owned(), content_digest }
 }
 
@@ -573,8 +636,17 @@ pub fn verify_request(key: &CredentialKey, request: &http::Request<Vec<u8>>, now
     if claimed[..] != Sha256::digest(request.body())[..] {
         return Err(AuthError::DigestMismatch);
     }
-    let path = request.uri().path_and_query().map_or("/", |path| path.as_str());
-    let canonical = canonical_request(request.method().as_str(), path, timestamp_text, nonce, digest_header);
+    let parts = SignedParts {
+        method: request.method().as_str(),
+        path_and_query: request.uri().path_and_query().map_or("/", |path| path.as_str()),
+        host: host(request)?,
+        content_type: single_header(request, "content-type")?.unwrap_or_default(),
+        idempotency_key: single_header(request, "idempotency-key")?.unwrap_or_default(),
+        timestamp: timestamp_text,
+        nonce,
+        content_digest: digest_header,
+    };
+    let canonical = canonical_request(&parts);
     let derived = key.derive(&authorization.key_id);
     if !derived.verify(&canonical, &authorization.signature) {
         return Err(AuthError::InvalidSignature);
@@ -623,17 +695,17 @@ mod tests {
     const KEY_ID: &str = "ck_testkey0000001";
     const NONCE: &str = "nonce-0123456789abcdef";
 
+    const HOST: &str = "api.care.example.gov.uk";
+
+    /// `request` with the signature headers of `key_id`'s key, made at `at` with `nonce`.
+    fn sign_as(key: &DerivedKey, key_id: &str, mut request: http::Request<Vec<u8>>, at: DateTime<Utc>, nonce: &str) -> http::Request<Vec<u8>> {
+        sign_request(key, key_id, &request, at.timestamp(), nonce).insert_into(request.headers_mut()).unwrap();
+        request
+    }
+
     fn signed(method: &str, path: &str, body: &[u8], at: DateTime<Utc>, nonce: &str) -> http::Request<Vec<u8>> {
-        let headers = sign_request(&key().derive(KEY_ID), KEY_ID, method, path, body, at.timestamp(), nonce);
-        http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", headers.authorization)
-            .header(TIMESTAMP_HEADER, headers.timestamp)
-            .header(NONCE_HEADER, headers.nonce)
-            .header(DIGEST_HEADER, headers.content_digest)
-            .body(body.to_vec())
-            .unwrap()
+        let request = http::Request::builder().method(method).uri(path).header("host", HOST).body(body.to_vec()).unwrap();
+        sign_as(&key().derive(KEY_ID), KEY_ID, request, at, nonce)
     }
 
     #[test]
@@ -666,20 +738,107 @@ mod tests {
     fn the_canonical_string_and_digest_are_as_documented() {
         assert_eq!(content_digest(b""), "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:");
         assert_eq!(content_digest(br#"{"hello": "world"}"#), "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:", "RFC 9530 appendix example");
+        let parts = SignedParts {
+            method: "GET",
+            path_and_query: "/api/v1/people?limit=2",
+            host: HOST,
+            timestamp: "1795251600",
+            nonce: NONCE,
+            content_digest: "sha-256=:x:",
+            ..SignedParts::default()
+        };
         assert_eq!(
-            canonical_request("GET", "/api/v1/people?limit=2", "1795251600", NONCE, "sha-256=:x:"),
-            format!("GET\n/api/v1/people?limit=2\n1795251600\n{NONCE}\nsha-256=:x:")
+            canonical_request(&parts),
+            format!(
+                "GET\n/api/v1/people?limit=2\nhost:{HOST}\ncontent-type:\nidempotency-key:\ncarefront-timestamp:1795251600\ncarefront-nonce:{NONCE}\ncontent-digest:sha-256=:x:"
+            )
         );
     }
 
-    /// A fixed vector for other implementations (e2e/sign.mjs checks the same one).
+    /// The README's worked example (section "Signing a request"), and a fixed vector for other
+    /// implementations (e2e/unit/sign.test.mjs checks the same numbers).
     #[test]
     fn known_answer() {
         let key = CredentialKey::new(&[0x42; 32]).unwrap();
         let derived = key.derive("ck_example");
-        let headers = sign_request(&derived, "ck_example", "GET", "/api/v1/people?limit=2", b"", 1_795_251_600, "AAAAAAAAAAAAAAAAAAAAAA");
         assert_eq!(derived.secret(), "tHfOXh252rZtJ0uCX3gHS-e2MkV4I2hSU0BfwkUZ-94");
-        assert_eq!(headers.authorization, "Carefront-HMAC-SHA256 Credential=ck_example, Signature=YfxRE-vAtBFpYnDjFOkNBoWp2H1LjK-rXTz5O_wFgJ4");
+        let request = http::Request::post("/api/v1/people/person-margaret/visits")
+            .header("host", "api.care.example.gov.uk")
+            .header("content-type", "application/json")
+            .header("idempotency-key", "visit-2026-11-21-0800")
+            .body(br#"{"status":"completed"}"#.to_vec())
+            .unwrap();
+        let headers = sign_request(&derived, "ck_example", &request, 1_795_251_600, "AAAAAAAAAAAAAAAAAAAAAA");
+        let parts = SignedParts {
+            method: "POST",
+            path_and_query: "/api/v1/people/person-margaret/visits",
+            host: "api.care.example.gov.uk",
+            content_type: "application/json",
+            idempotency_key: "visit-2026-11-21-0800",
+            timestamp: "1795251600",
+            nonce: "AAAAAAAAAAAAAAAAAAAAAA",
+            content_digest: &headers.content_digest,
+        };
+        assert_eq!(
+            canonical_request(&parts),
+            "POST\n/api/v1/people/person-margaret/visits\nhost:api.care.example.gov.uk\ncontent-type:application/json\n\
+             idempotency-key:visit-2026-11-21-0800\ncarefront-timestamp:1795251600\ncarefront-nonce:AAAAAAAAAAAAAAAAAAAAAA\n\
+             content-digest:sha-256=:0HZfc81dHfOb41PVOOp8R6AX1mqL0AHcRwckDbtx5Yw=:"
+        );
+        assert_eq!(headers.authorization, "Carefront-HMAC-SHA256 Credential=ck_example, Signature=801M9X0ZnZthUgZx7-_fdyEu8ti9y4014SkWX8RJg9c");
+        let get = http::Request::get("/api/v1/people?limit=2").header("host", "localhost:8788").body(Vec::new()).unwrap();
+        let headers = sign_request(&derived, "ck_example", &get, 1_795_251_600, "AAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(headers.authorization, "Carefront-HMAC-SHA256 Credential=ck_example, Signature=SCjUYxLFqe_XDhtFeB11Lwni7z31y4GlD0oPxqQ91Rs");
+    }
+
+    #[test]
+    fn finding_11_a_request_signed_for_another_host_is_refused() {
+        let base = signed("GET", "/api/v1/people", b"", now(), NONCE);
+        assert!(verify_request(&key(), &base, now()).is_ok());
+        for host in ["api.staging.care.example.gov.uk", "API.CARE.EXAMPLE.GOV.UK:443", ""] {
+            let mut moved = base.clone();
+            moved.headers_mut().insert("host", host.parse().unwrap());
+            assert_eq!(verify_request(&key(), &moved, now()), Err(AuthError::InvalidSignature), "{host:?}");
+        }
+        let mut without = base.clone();
+        without.headers_mut().remove("host");
+        assert_eq!(verify_request(&key(), &without, now()), Err(AuthError::InvalidSignature));
+        // Without a Host header, an absolute URI's authority stands for it.
+        let absolute = http::Request::get(format!("https://{HOST}/api/v1/people")).body(Vec::new()).unwrap();
+        let absolute = sign_as(&key().derive(KEY_ID), KEY_ID, absolute, now(), NONCE);
+        assert!(verify_request(&key(), &absolute, now()).is_ok());
+        let mut elsewhere = absolute.clone();
+        *elsewhere.uri_mut() = "https://api.staging.care.example.gov.uk/api/v1/people".parse().unwrap();
+        assert_eq!(verify_request(&key(), &elsewhere, now()), Err(AuthError::InvalidSignature));
+    }
+
+    #[test]
+    fn finding_11_content_type_and_idempotency_key_are_signed() {
+        let request = http::Request::post("/api/v1/people/p/visits")
+            .header("host", HOST)
+            .header("content-type", "application/json")
+            .header("idempotency-key", "k1")
+            .body(b"{}".to_vec())
+            .unwrap();
+        let base = sign_as(&key().derive(KEY_ID), KEY_ID, request, now(), NONCE);
+        assert!(verify_request(&key(), &base, now()).is_ok());
+        for (name, value) in [("content-type", "text/plain"), ("content-type", "application/json; charset=utf-8"), ("idempotency-key", "k2")] {
+            let mut tampered = base.clone();
+            tampered.headers_mut().insert(name, value.parse().unwrap());
+            assert_eq!(verify_request(&key(), &tampered, now()), Err(AuthError::InvalidSignature), "{name}: {value}");
+        }
+        for name in ["content-type", "idempotency-key"] {
+            let mut removed = base.clone();
+            removed.headers_mut().remove(name);
+            assert_eq!(verify_request(&key(), &removed, now()), Err(AuthError::InvalidSignature), "{name} removed");
+            let mut twice = base.clone();
+            twice.headers_mut().append(name, "again".parse().unwrap());
+            assert!(matches!(verify_request(&key(), &twice, now()), Err(AuthError::MalformedHeader(..))), "{name} twice");
+        }
+        // An Idempotency-Key added to a request signed without one is refused too.
+        let mut added = signed("POST", "/api/v1/people/p/visits", b"{}", now(), NONCE);
+        added.headers_mut().insert("idempotency-key", "k3".parse().unwrap());
+        assert_eq!(verify_request(&key(), &added, now()), Err(AuthError::InvalidSignature));
     }
 
     #[test]
@@ -817,16 +976,8 @@ mod tests {
         assert_eq!(DerivedKey::from_secret(&issued.secret).unwrap().fingerprint(), credential.fingerprint);
         assert!(!format!("{issued:?}").contains(&issued.secret), "the secret is never in debug output");
 
-        let request = {
-            let headers = sign_request(&DerivedKey::from_secret(&issued.secret).unwrap(), &credential.key_id, "GET", "/", b"", now().timestamp(), NONCE);
-            http::Request::get("/")
-                .header("authorization", headers.authorization)
-                .header(TIMESTAMP_HEADER, headers.timestamp)
-                .header(NONCE_HEADER, headers.nonce)
-                .header(DIGEST_HEADER, headers.content_digest)
-                .body(Vec::new())
-                .unwrap()
-        };
+        let request = http::Request::get("/").header("host", HOST).body(Vec::new()).unwrap();
+        let request = sign_as(&DerivedKey::from_secret(&issued.secret).unwrap(), &credential.key_id, request, now(), NONCE);
         let verified = verify_request(&key(), &request, now()).unwrap();
         assert_eq!(check_credential(Some(credential.clone()), &verified), Ok(credential.clone()));
         assert_eq!(check_credential(None, &verified), Err(AuthError::InvalidSignature), "unknown");

@@ -17,6 +17,7 @@ pub mod emergency;
 pub mod export;
 pub mod invitation;
 pub mod limits;
+pub mod method;
 pub mod migrations;
 pub mod monitoring;
 pub mod needs;

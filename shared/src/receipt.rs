@@ -1,14 +1,116 @@
 //! Consent receipts after the Kantara Initiative Consent Receipt Specification v1.1: every
-//! change of a grant gives the person a receipt they can keep, signed (HMAC-SHA256 under the
-//! deployment's key) so that one presented later can be checked.
+//! change of a grant gives the person a receipt they can keep, signed (HMAC-SHA256 under one of
+//! the deployment's receipt keys, named in the receipt by its key id) so that one presented later
+//! can be checked, also after the keys were rotated.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::consent::{Action, Grant};
 use crate::crypto::SigningKey;
 
 const RECEIPT_PURPOSE: &str = "consent-receipt";
+const MAX_KEY_ID_CHARS: usize = 32;
+
+/// One receipt key: its id, written into every receipt it signs, and the key.
+#[derive(Clone)]
+pub struct ReceiptKey {
+    id: String,
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for ReceiptKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiptKey").field("id", &self.id).field("key", &"<redacted>").finish()
+    }
+}
+
+impl ReceiptKey {
+    /// A key with its id: 1 to 32 characters of `A-Z a-z 0-9 - _ .`.
+    pub fn new(id: &str, key: SigningKey) -> Result<ReceiptKey, ReceiptKeysError> {
+        let valid = !id.is_empty() && id.len() <= MAX_KEY_ID_CHARS && id.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte));
+        if !valid {
+            return Err(ReceiptKeysError::BadKeyId);
+        }
+        Ok(ReceiptKey { id: id.to_owned(), key })
+    }
+
+    /// Its key id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Why a list of receipt keys cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptKeysError {
+    /// The list is empty.
+    #[error("give at least one key as keyid:base64url")]
+    Empty,
+    /// An entry is not `keyid:base64url`.
+    #[error("each entry is keyid:base64url, separated by commas")]
+    NotAnEntry,
+    /// A key id is empty, too long or has other characters than `A-Z a-z 0-9 - _ .`.
+    #[error("a key id is 1 to 32 characters of A-Z, a-z, 0-9, -, _ and .")]
+    BadKeyId,
+    /// A key is not base64url of at least 32 bytes.
+    #[error("a key is not base64url of at least 32 bytes")]
+    BadKey,
+    /// Two entries have one id, so a receipt could not say which key signed it.
+    #[error("two keys have the same id")]
+    DuplicateKeyId,
+}
+
+/// The deployment's receipt keys (`RECEIPT_KEYS`): the first signs new receipts and every one
+/// verifies, so a receipt made before a rotation still verifies after it. Receipts made before
+/// receipts carried a key id were signed with the old shared session key: they verify only
+/// against the optional legacy key (`RECEIPT_LEGACY_KEY`), which never signs.
+#[derive(Debug, Clone)]
+pub struct ReceiptKeys {
+    signing: ReceiptKey,
+    older: Vec<ReceiptKey>,
+    legacy: Option<SigningKey>,
+}
+
+impl ReceiptKeys {
+    /// The keys in order, the signing one first; ids must differ.
+    pub fn new(signing: ReceiptKey, older: Vec<ReceiptKey>) -> Result<ReceiptKeys, ReceiptKeysError> {
+        let mut ids = std::collections::BTreeSet::from([signing.id.as_str()]);
+        if !older.iter().all(|key| ids.insert(key.id.as_str())) {
+            return Err(ReceiptKeysError::DuplicateKeyId);
+        }
+        Ok(ReceiptKeys { signing, older, legacy: None })
+    }
+
+    /// Parses the configured list: `keyid:base64url` entries separated by commas (whitespace
+    /// around them is ignored), the signing key first.
+    pub fn parse(text: &str) -> Result<ReceiptKeys, ReceiptKeysError> {
+        let mut keys = text.split(',').map(str::trim).filter(|entry| !entry.is_empty()).map(|entry| {
+            let (id, encoded) = entry.split_once(':').ok_or(ReceiptKeysError::NotAnEntry)?;
+            let bytes = URL_SAFE_NO_PAD.decode(encoded.trim().trim_end_matches('=')).map_err(|_| ReceiptKeysError::BadKey)?;
+            ReceiptKey::new(id.trim(), SigningKey::new(&bytes).map_err(|_| ReceiptKeysError::BadKey)?)
+        });
+        let signing = keys.next().ok_or(ReceiptKeysError::Empty)??;
+        ReceiptKeys::new(signing, keys.collect::<Result<_, _>>()?)
+    }
+
+    /// The same keys, with the legacy key that verifies receipts without a key id.
+    pub fn with_legacy(self, legacy: SigningKey) -> ReceiptKeys {
+        ReceiptKeys { legacy: Some(legacy), ..self }
+    }
+
+    /// The id new receipts carry.
+    pub fn signing_id(&self) -> &str {
+        &self.signing.id
+    }
+
+    fn find(&self, id: &str) -> Option<&SigningKey> {
+        std::iter::once(&self.signing).chain(&self.older).find(|key| key.id == id).map(|key| &key.key)
+    }
+}
 
 /// A PII controller: the council, which holds the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +204,12 @@ pub struct ConsentReceipt {
     /// The content.
     #[serde(flatten)]
     pub body: ReceiptBody,
-    /// HMAC-SHA256 of the content's canonical JSON, base64url.
+    /// The id of the receipt key that signed it; absent on receipts made before key ids, which
+    /// only the legacy key verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// HMAC-SHA256, base64url, of the key id, a newline and the content's canonical JSON (of the
+    /// canonical JSON alone on a receipt without a key id).
     pub signature: String,
 }
 
@@ -117,7 +224,7 @@ pub struct Controller {
 
 /// Makes the signed receipt for a grant after `event` at `now`.
 pub fn issue(
-    key: &SigningKey,
+    keys: &ReceiptKeys,
     controller: &Controller,
     grant: &Grant,
     grantee_name: &str,
@@ -161,24 +268,41 @@ pub fn issue(
         grant_version: grant.version,
         event: event.to_owned(),
     };
-    seal(key, body)
+    seal(keys, body)
 }
 
 /// Signs a receipt body the caller completed after [`issue`] (for example who collected the
 /// consent and how, when someone acting for the person made the change).
-pub fn seal(key: &SigningKey, body: ReceiptBody) -> ConsentReceipt {
-    let signature = sign(key, &body);
-    ConsentReceipt { body, signature }
+pub fn seal(keys: &ReceiptKeys, body: ReceiptBody) -> ConsentReceipt {
+    let kid = keys.signing.id.clone();
+    let signature = keys.signing.key.sign(RECEIPT_PURPOSE, &signed_message(Some(&kid), &canonical(&body)));
+    ConsentReceipt { body, kid: Some(kid), signature }
 }
 
-fn sign(key: &SigningKey, body: &ReceiptBody) -> String {
+fn canonical(body: &ReceiptBody) -> String {
     // serde_json writes struct fields in declaration order: the canonical form.
-    key.sign(RECEIPT_PURPOSE, &serde_json::to_string(body).unwrap_or_default())
+    serde_json::to_string(body).unwrap_or_default()
 }
 
-/// Whether a receipt presented later is one carefront issued, unchanged.
-pub fn verify(key: &SigningKey, receipt: &ConsentReceipt) -> bool {
-    serde_json::to_string(&receipt.body).is_ok_and(|canonical| key.verify(RECEIPT_PURPOSE, &canonical, &receipt.signature))
+/// What the signature covers: the key id binds the receipt to its key (an id holds no `{` or
+/// newline, so no keyed message can be read as a legacy one, which starts with `{`).
+fn signed_message(kid: Option<&str>, canonical: &str) -> String {
+    match kid {
+        Some(kid) => format!("{kid}\n{canonical}"),
+        None => canonical.to_owned(),
+    }
+}
+
+/// Whether a receipt presented later is one carefront issued, unchanged: checked with the key
+/// its key id names, or with the legacy key if it has none.
+pub fn verify(keys: &ReceiptKeys, receipt: &ConsentReceipt) -> bool {
+    let key = match &receipt.kid {
+        Some(kid) => keys.find(kid),
+        None => keys.legacy.as_ref(),
+    };
+    let Some(key) = key else { return false };
+    serde_json::to_string(&receipt.body)
+        .is_ok_and(|canonical| key.verify(RECEIPT_PURPOSE, &signed_message(receipt.kid.as_deref(), &canonical), &receipt.signature))
 }
 
 #[cfg(test)]
@@ -188,8 +312,8 @@ mod tests {
     use super::*;
     use crate::consent::{Basis, Category, Grantee};
 
-    fn key() -> SigningKey {
-        SigningKey::new(&[3; 32]).unwrap()
+    fn key() -> ReceiptKeys {
+        ReceiptKeys::parse("k1:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM").unwrap()
     }
 
     fn controller() -> Controller {
@@ -236,7 +360,54 @@ mod tests {
         let mut tampered = parsed.clone();
         tampered.body.services[0].purposes[0].purpose_category.push("care_plan".into());
         assert!(!verify(&key(), &tampered));
-        assert!(!verify(&SigningKey::new(&[4; 32]).unwrap(), &parsed), "another deployment's key");
+        let another = ReceiptKeys::new(ReceiptKey::new("k1", SigningKey::new(&[4; 32]).unwrap()).unwrap(), vec![]).unwrap();
+        assert!(!verify(&another, &parsed), "another deployment's key under the same id");
+    }
+
+    #[test]
+    fn a_receipt_carries_its_key_id_and_still_verifies_after_a_rotation() {
+        let receipt = issue(&key(), &controller(), &grant(), "Sam", "granted", "r1".into(), DateTime::UNIX_EPOCH);
+        let json = serde_json::to_string(&receipt).unwrap();
+        assert!(json.contains(r#""kid":"k1","signature":"#), "{json}");
+        let parsed: ConsentReceipt = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed.kid.as_deref(), Some("k1"));
+        // A new key signs from now on; the old one stays listed to verify.
+        let rotated = ReceiptKeys::parse("k2:BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU, k1:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM").unwrap();
+        assert!(verify(&rotated, &parsed), "made before the rotation");
+        let newer = issue(&rotated, &controller(), &grant(), "Sam", "granted", "r2".into(), DateTime::UNIX_EPOCH);
+        assert_eq!(newer.kid.as_deref(), Some("k2"));
+        assert!(verify(&rotated, &newer));
+        assert!(!verify(&key(), &newer), "k2 is not known where only k1 is");
+        // Naming another listed key, or none, does not make a signature valid.
+        assert!(!verify(&rotated, &ConsentReceipt { kid: Some("k2".into()), ..parsed.clone() }));
+        assert!(!verify(&rotated.clone().with_legacy(SigningKey::new(&[3; 32]).unwrap()), &ConsentReceipt { kid: None, ..parsed }));
+    }
+
+    #[test]
+    fn a_receipt_without_a_key_id_verifies_only_against_the_legacy_key() {
+        // As issued before key ids: signed with the shared session key over the body alone.
+        let old_session_key = SigningKey::new(&[9; 32]).unwrap();
+        let body = issue(&key(), &controller(), &grant(), "Sam", "granted", "r0".into(), DateTime::UNIX_EPOCH).body;
+        let signature = old_session_key.sign(RECEIPT_PURPOSE, &serde_json::to_string(&body).unwrap());
+        let stored = serde_json::to_string(&ConsentReceipt { body, kid: None, signature }).unwrap();
+        assert!(!stored.contains("kid"), "{stored}");
+        let legacy: ConsentReceipt = serde_json::from_str(&stored).unwrap();
+        assert_eq!(legacy.kid, None);
+        assert!(!verify(&key(), &legacy), "no legacy key configured");
+        assert!(verify(&key().with_legacy(old_session_key), &legacy));
+        assert!(!verify(&key().with_legacy(SigningKey::new(&[8; 32]).unwrap()), &legacy));
+    }
+
+    #[test]
+    fn receipt_keys_are_parsed_strictly() {
+        let key = "AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM";
+        assert_eq!(ReceiptKeys::parse(" , ").unwrap_err(), ReceiptKeysError::Empty);
+        assert_eq!(ReceiptKeys::parse(key).unwrap_err(), ReceiptKeysError::NotAnEntry);
+        assert_eq!(ReceiptKeys::parse(&format!("a b:{key}")).unwrap_err(), ReceiptKeysError::BadKeyId);
+        assert_eq!(ReceiptKeys::parse(&format!("a:{key},b:c2hvcnQ")).unwrap_err(), ReceiptKeysError::BadKey);
+        assert_eq!(ReceiptKeys::parse(&format!("a:{key},a:{key}")).unwrap_err(), ReceiptKeysError::DuplicateKeyId);
+        assert_eq!(ReceiptKeys::parse(&format!("2026-11.a:{key}=")).unwrap().signing_id(), "2026-11.a");
+        assert!(!format!("{:?}", ReceiptKeys::parse(&format!("a:{key}")).unwrap()).contains(key));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use carefront_shared::config::Config;
+use carefront_shared::config::{App, Config};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value, classify_error};
 use carefront_shared::random::SeededRandom;
@@ -18,10 +18,6 @@ use spin_sdk::sqlite::{self, Connection};
 
 /// The SQLite database the components use (`sqlite_databases` in `spin.toml`).
 pub const DATABASE: &str = "default";
-
-/// The Spin variables carefront reads, and the configuration names they stand for.
-const VARIABLES: &[(&str, &str)] =
-    &[("session_key", "SESSION_KEY"), ("rp_id", "RP_ID"), ("origin", "ORIGIN"), ("rp_name", "RP_NAME"), ("credential_key", "CREDENTIAL_KEY")];
 
 /// A Spin SQLite connection as a carefront [`Database`].
 pub struct SpinSqlite(Connection);
@@ -86,15 +82,17 @@ impl Database for SpinSqlite {
     }
 }
 
-/// Reads the configuration from the component's Spin variables.
-pub async fn config() -> Result<Config, String> {
+/// Reads `app`'s configuration from the component's Spin variables: each setting `NAME` is the
+/// variable `name` (lower case), and only the settings the app uses are asked for, so a component
+/// is given no variable it does not need (`spin.toml`).
+pub async fn config(app: App) -> Result<Config, String> {
     let mut values = HashMap::new();
-    for (variable, name) in VARIABLES {
-        if let Ok(value) = spin_sdk::variables::get(variable).await {
+    for name in app.settings() {
+        if let Ok(value) = spin_sdk::variables::get(&name.to_ascii_lowercase()).await {
             values.insert(*name, value);
         }
     }
-    Config::from_lookup(|name| values.get(name).cloned()).map_err(|error| error.to_string())
+    Config::from_lookup(app, |name| values.get(name).cloned()).map_err(|error| error.to_string())
 }
 
 /// The time now, from the WASI wall clock, to the millisecond: the precision the store keeps and
@@ -111,9 +109,11 @@ pub fn random() -> Result<SeededRandom, String> {
     Ok(SeededRandom::from_seed(seed))
 }
 
-/// Converts a Spin request into an `http` request, reading the body only if it is within
-/// `limit` bytes (a larger declared body is left unread for the router to refuse with 413).
-pub async fn request(request: spin_sdk::http::Request, limit: usize) -> Result<http::Request<Vec<u8>>, String> {
+/// Converts a Spin request into an `http` request with the method already admitted, reading the
+/// body only if it is within `limit` bytes (a larger declared body is left unread for the router
+/// to refuse with 413). The `Host` header, which signed API requests cover, is kept, or taken from
+/// the URL's authority if the host gave none.
+pub async fn request(request: spin_sdk::http::Request, method: http::Method, limit: usize) -> Result<http::Request<Vec<u8>>, String> {
     let (parts, body) = request.into_parts();
     let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|value| value.to_str().ok()).and_then(|value| value.parse::<usize>().ok());
     let body = match declared {
@@ -121,7 +121,12 @@ pub async fn request(request: spin_sdk::http::Request, limit: usize) -> Result<h
         _ => body.bytes().await.map_err(|error| format!("unreadable body: {error:?}"))?.to_vec(),
     };
     let path_and_query = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |value| value.as_str().to_owned());
-    let mut builder = http::Request::builder().method(parts.method).uri(path_and_query);
+    let mut builder = http::Request::builder().method(method).uri(path_and_query);
+    if !parts.headers.contains_key(http::header::HOST)
+        && let Some(authority) = parts.uri.authority()
+    {
+        builder = builder.header(http::header::HOST, authority.as_str());
+    }
     for (name, value) in &parts.headers {
         builder = builder.header(name, value);
     }
@@ -151,21 +156,26 @@ async fn client_address(headers: &http::HeaderMap) -> Option<String> {
     }
 }
 
-/// Serves one request: builds the request context from Spin's capabilities and hands the
-/// request to `handler`; `unavailable` answers when the configuration, the entropy or the
-/// database is missing.
+/// Serves one request for `app`: refuses a method it does not know (405, never another),
+/// builds the request context from Spin's capabilities and hands the request to `handler`;
+/// `unavailable` answers when the configuration, the entropy or the database is missing.
 pub async fn serve(
     request: spin_sdk::http::Request,
+    app: App,
     limit: usize,
     handler: impl AsyncFn(&RequestContext<'_>, http::Request<Vec<u8>>) -> http::Response<Vec<u8>>,
     unavailable: fn(&str) -> http::Response<Vec<u8>>,
 ) -> http::Response<Full<bytes::Bytes>> {
     let client = client_address(request.headers()).await;
-    let request = match self::request(request, limit).await {
+    let method = match carefront_shared::method::admit(request.method().as_str()) {
+        Ok(method) => method,
+        Err(unknown) => return response(unknown.response()),
+    };
+    let request = match self::request(request, method, limit).await {
         Ok(request) => request,
         Err(error) => return response(unavailable(&error)),
     };
-    let config = match config().await {
+    let config = match config(app).await {
         Ok(config) => config,
         Err(error) => return response(unavailable(&error)),
     };

@@ -5,7 +5,7 @@
 #![cfg(all(target_family = "wasm", target_os = "unknown"))]
 
 use async_trait::async_trait;
-use carefront_shared::config::Config;
+use carefront_shared::config::{App, Config};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value, classify_error};
 use carefront_shared::random::SeededRandom;
@@ -70,9 +70,9 @@ impl Database for D1 {
     }
 }
 
-/// Reads the configuration from the Worker's vars and secrets.
-pub fn config(env: &worker::Env) -> Result<Config, String> {
-    Config::from_lookup(|name| env.secret(name).map(|secret| secret.to_string()).or_else(|_| env.var(name).map(|var| var.to_string())).ok())
+/// Reads `app`'s configuration from the Worker's vars and secrets (only the settings it uses).
+pub fn config(app: App, env: &worker::Env) -> Result<Config, String> {
+    Config::from_lookup(app, |name| env.secret(name).map(|secret| secret.to_string()).or_else(|_| env.var(name).map(|var| var.to_string())).ok())
         .map_err(|error| error.to_string())
 }
 
@@ -88,9 +88,11 @@ pub fn random() -> Result<SeededRandom, String> {
     Ok(SeededRandom::from_seed(seed))
 }
 
-/// Converts a Workers request into an `http` request, reading the body only if it is within
-/// `limit` bytes (a larger declared body is left unread for the router to refuse with 413).
-pub async fn request(mut request: worker::Request, limit: usize) -> Result<http::Request<Vec<u8>>, String> {
+/// Converts a Workers request into an `http` request with the method already admitted, reading
+/// the body only if it is within `limit` bytes (a larger declared body is left unread for the
+/// router to refuse with 413). The `Host` header, which signed API requests cover, is kept, or
+/// taken from the URL if the platform gave none.
+pub async fn request(mut request: worker::Request, method: http::Method, limit: usize) -> Result<http::Request<Vec<u8>>, String> {
     let url = request.url().map_err(|error| error.to_string())?;
     let declared = request.headers().get("content-length").ok().flatten().and_then(|value| value.parse::<usize>().ok());
     let body = match declared {
@@ -101,8 +103,14 @@ pub async fn request(mut request: worker::Request, limit: usize) -> Result<http:
         Some(query) => format!("{}?{query}", url.path()),
         None => url.path().to_owned(),
     };
-    let mut builder = http::Request::builder().method(request.method().as_ref()).uri(path_and_query);
-    for (name, value) in request.headers().entries() {
+    let mut builder = http::Request::builder().method(method).uri(path_and_query);
+    let headers = request.headers();
+    if !headers.has("host").unwrap_or(false)
+        && let Some(host) = url.host_str()
+    {
+        builder = builder.header(http::header::HOST, url.port().map_or_else(|| host.to_owned(), |port| format!("{host}:{port}")));
+    }
+    for (name, value) in headers.entries() {
         builder = builder.header(name, value);
     }
     builder.body(body).map_err(|error| error.to_string())
@@ -120,22 +128,29 @@ pub fn response(response: http::Response<Vec<u8>>) -> worker::Result<worker::Res
     Ok(worker::Response::from_bytes(body)?.with_status(parts.status.as_u16()).with_headers(headers))
 }
 
-/// Serves one fetch event: builds the request context from the Worker's bindings and hands
-/// the request to `handler`; `unavailable` answers when a binding or the entropy is missing.
+/// Serves one fetch event for `app`: refuses a method it does not know (405, never `GET`),
+/// builds the request context from the Worker's bindings and hands the request to `handler`;
+/// `unavailable` answers when a binding, a setting or the entropy is missing.
 pub async fn serve(
     request: worker::Request,
     env: &worker::Env,
+    app: App,
     limit: usize,
     handler: impl AsyncFn(&RequestContext<'_>, http::Request<Vec<u8>>) -> http::Response<Vec<u8>>,
     unavailable: fn(&str) -> http::Response<Vec<u8>>,
 ) -> worker::Result<worker::Response> {
     // Cloudflare's edge sets CF-Connecting-IP itself, overwriting any the client sent.
     let client = request.headers().get("cf-connecting-ip").ok().flatten();
-    let request = match self::request(request, limit).await {
+    // The method as sent: `worker::Request::method` maps every method it does not know to GET.
+    let method = match carefront_shared::method::admit(&request.inner().method()) {
+        Ok(method) => method,
+        Err(unknown) => return response(unknown.response()),
+    };
+    let request = match self::request(request, method, limit).await {
         Ok(request) => request,
         Err(error) => return response(unavailable(&format!("unreadable request: {error}"))),
     };
-    let config = match config(env) {
+    let config = match config(app, env) {
         Ok(config) => config,
         Err(error) => return response(unavailable(&error)),
     };

@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 
 use carefront_api::{Request, handle};
 use carefront_shared::administration::{self, Administrator};
-use carefront_shared::config::Config;
+use carefront_shared::config::{App, Config};
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, DerivedKey, Permission};
@@ -30,15 +30,27 @@ pub const COUNCIL: &str = "org-council";
 pub const PROVIDER: &str = "org-provider";
 pub const OTHER_PROVIDER: &str = "org-other-provider";
 
-pub fn config_with_key(credential_key: &str) -> Config {
-    Config::from_lookup(|name| match name {
-        "SESSION_KEY" => Some("c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE".into()),
+/// The host the tests send signed requests to: signatures cover it.
+pub const HOST: &str = "api.care.example.test";
+/// The receipt keys the tests' portal signs with.
+pub const RECEIPT_KEYS: &str = "test1:cmVjZWlwdC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ";
+/// The session key receipts were signed with before they carried a key id.
+pub const RECEIPT_LEGACY_KEY: &str = "c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE";
+
+/// The API's test settings (it is given no SESSION_KEY or CSRF_KEY).
+pub fn setting(name: &str) -> Option<String> {
+    match name {
         "RP_ID" => Some("localhost".into()),
-        "CREDENTIAL_KEY" => Some(credential_key.into()),
+        "RECEIPT_KEYS" => Some(RECEIPT_KEYS.into()),
+        "RECEIPT_LEGACY_KEY" => Some(RECEIPT_LEGACY_KEY.into()),
+        "CREDENTIAL_KEY" => Some(CREDENTIAL_KEY.into()),
         "ORIGIN" => Some("http://localhost:8787".into()),
         _ => None,
-    })
-    .unwrap()
+    }
+}
+
+pub fn config_with_key(credential_key: &str) -> Config {
+    Config::from_lookup(App::Api, |name| if name == "CREDENTIAL_KEY" { Some(credential_key.into()) } else { setting(name) }).unwrap()
 }
 
 pub fn start_time() -> DateTime<Utc> {
@@ -196,19 +208,17 @@ impl Api {
         format!("nonce-{:016}", self.nonces.get())
     }
 
-    /// A request signed by `held` at `at` with `nonce`.
+    /// A request to [`HOST`] signed by `held` at `at` with `nonce`.
     pub fn signed_at(&self, held: &Held, method: &str, path: &str, body: &[u8], at: DateTime<Utc>, nonce: &str) -> Request {
+        let request = http::Request::builder().method(method).uri(path).header("host", HOST).body(body.to_vec()).unwrap();
+        self.sign(held, request, at, nonce)
+    }
+
+    /// `request`, as built, signed by `held` at `at` with `nonce`.
+    pub fn sign(&self, held: &Held, mut request: Request, at: DateTime<Utc>, nonce: &str) -> Request {
         let key = DerivedKey::from_secret(&held.secret).unwrap();
-        let headers = credential::sign_request(&key, &held.key_id, method, path, body, at.timestamp(), nonce);
-        http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", headers.authorization)
-            .header("carefront-timestamp", headers.timestamp)
-            .header("carefront-nonce", headers.nonce)
-            .header("content-digest", headers.content_digest)
-            .body(body.to_vec())
-            .unwrap()
+        credential::sign_request(&key, &held.key_id, &request, at.timestamp(), nonce).insert_into(request.headers_mut()).unwrap();
+        request
     }
 
     /// A GET signed now with a fresh nonce.
@@ -233,13 +243,17 @@ impl Api {
 
     /// A POST of `body` (JSON) signed now with a fresh nonce, with `key` as its Idempotency-Key.
     pub fn signed_post(&self, held: &Held, path: &str, key: Option<&str>, body: &serde_json::Value) -> Request {
-        let bytes = serde_json::to_vec(body).unwrap();
-        let mut request = self.signed_at(held, "POST", path, &bytes, self.now.get(), &self.new_nonce());
-        request.headers_mut().insert("content-type", "application/json".parse().unwrap());
+        self.signed_body(held, path, key, "application/json", serde_json::to_vec(body).unwrap())
+    }
+
+    /// A POST of `bytes` as `content_type`, signed now with a fresh nonce, with `key` as its
+    /// Idempotency-Key: every header is in place before the signature, which covers them.
+    pub fn signed_body(&self, held: &Held, path: &str, key: Option<&str>, content_type: &str, bytes: Vec<u8>) -> Request {
+        let mut builder = http::Request::post(path).header("host", HOST).header("content-type", content_type);
         if let Some(key) = key {
-            request.headers_mut().insert("idempotency-key", key.parse().unwrap());
+            builder = builder.header("idempotency-key", key);
         }
-        request
+        self.sign(held, builder.body(bytes).unwrap(), self.now.get(), &self.new_nonce())
     }
 
     pub fn post(&self, held: &Held, path: &str, key: Option<&str>, body: &serde_json::Value) -> Reply {

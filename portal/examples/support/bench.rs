@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use carefront_portal::handle;
-use carefront_shared::config::Config;
+use carefront_shared::config::{App, Config};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::SessionRecord;
 use carefront_shared::random::SeededRandom;
@@ -19,8 +19,10 @@ pub fn now() -> DateTime<Utc> {
 
 /// A configuration for benchmarks only.
 pub fn config() -> Result<Config, String> {
-    Config::from_lookup(|name| match name {
+    Config::from_lookup(App::Portal, |name| match name {
         "SESSION_KEY" => Some("YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2gta2V5".into()),
+        "CSRF_KEY" => Some("Y3NyZi1rZXktZm9yLWJlbmNobWFya3Mtb25seS0zMi1ieXRlcyE".into()),
+        "RECEIPT_KEYS" => Some("bench:cmVjZWlwdC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ".into()),
         "RP_ID" => Some("localhost".into()),
         "CREDENTIAL_KEY" => Some("Y3JlZGVudGlhbC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ".into()),
         "ORIGIN" => Some("http://localhost:8787".into()),
@@ -39,7 +41,8 @@ pub fn median_and_p99(mut samples: Vec<f64>) -> (f64, f64) {
 /// Signs `person_id` in: the session cookie value.
 pub fn sign_in(store: &SqlStore<'_>, config: &Config, person_id: &str) -> Result<String, String> {
     let random = SeededRandom::new(7);
-    let minted = session::mint(&config.session_key, session::SESSION_PURPOSE, &random);
+    let keys = config.browser.as_ref().ok_or("the benchmark configuration has no browser keys")?;
+    let minted = session::mint(&keys.session, session::SESSION_PURPOSE, &random);
     let record =
         SessionRecord { id_hash: minted.id_hash, person_id: person_id.into(), created_at: now(), last_seen_at: now(), verified_at: now(), passkey_id: None };
     pollster::block_on(store.insert_session(&record)).map_err(|error| error.to_string())?;

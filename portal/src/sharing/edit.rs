@@ -224,11 +224,11 @@ async fn render_form(
 }
 
 /// The draft held over a passkey check, if this browser signed it for this grant.
-fn draft(context: &RequestContext<'_>, request: &Request, visit: &Visit, grant_id: &str) -> Option<EditForm> {
+fn draft(request: &Request, visit: &Visit, grant_id: &str) -> Option<EditForm> {
     let session = visit.browser_binding()?;
     let draft = web::query_param(request, "draft")?;
     let check = web::query_param(request, "check")?;
-    if !context.config.session_key.verify(DRAFT_PURPOSE, &format!("{session}:{grant_id}:{draft}"), &check) {
+    if !visit.keys().csrf.verify(DRAFT_PURPOSE, &format!("{session}:{grant_id}:{draft}"), &check) {
         return None;
     }
     let fields: Vec<(String, String)> = serde_urlencoded::from_str(&draft).ok()?;
@@ -236,11 +236,11 @@ fn draft(context: &RequestContext<'_>, request: &Request, visit: &Visit, grant_i
 }
 
 /// Where to come back to after the passkey check: the form, filled in with this draft.
-fn draft_path(context: &RequestContext<'_>, visit: &Visit, subject: &Subject, grant_id: &str, form: &EditForm) -> String {
+fn draft_path(visit: &Visit, subject: &Subject, grant_id: &str, form: &EditForm) -> String {
     let path = format!("{}/access/{grant_id}/edit", subject.prefix());
     let session = visit.browser_binding().unwrap_or_default();
     let Ok(draft) = serde_urlencoded::to_string(form.fields()) else { return path };
-    let check = context.config.session_key.sign(DRAFT_PURPOSE, &format!("{session}:{grant_id}:{draft}"));
+    let check = visit.keys().csrf.sign(DRAFT_PURPOSE, &format!("{session}:{grant_id}:{draft}"));
     match serde_urlencoded::to_string([("draft", draft.as_str()), ("check", check.as_str())]) {
         Ok(query) => format!("{path}?{query}"),
         Err(_) => path,
@@ -261,7 +261,7 @@ pub async fn edit_page(
     if let Some(refusal) = subject.refusal(grant, false).or_else(|| subject.ended(grant)) {
         return render_access(context, visit, &subject, StatusCode::BAD_REQUEST, Some(refusal), None).await;
     }
-    let form = draft(context, request, visit, grant_id).unwrap_or_else(|| EditForm::of(grant));
+    let form = draft(request, visit, grant_id).unwrap_or_else(|| EditForm::of(grant));
     render_form(context, visit, &subject, grant, StatusCode::OK, &form, &[]).await
 }
 
@@ -311,7 +311,7 @@ pub async fn edit(context: &RequestContext<'_>, request: &Request, visit: &Visit
         let reason = format!(
             "You are giving {name} more access. Before it is saved, use your passkey again: your fingerprint, face or screen lock. Then check the change and save it."
         );
-        return confirm_identity(context, visit, &subject, reason, &draft_path(context, visit, &subject, grant_id, &form));
+        return confirm_identity(context, visit, &subject, reason, &draft_path(visit, &subject, grant_id, &form));
     }
     let name = grantee_name(context, &current.grantee).await?;
     let saved = Grant { version: proposed.version + 1, ..proposed.clone() };

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use carefront_portal::{Request, Response, handle};
-use carefront_shared::config::Config;
+use carefront_shared::config::{App, Config};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
 use carefront_shared::domain::{CarePlan, Organisation, OrganisationKind, Person, Role};
@@ -30,15 +30,21 @@ use webauthn_rs_proto::{AllowCredentials, CredProps, PublicKeyCredentialCreation
 
 pub const ORIGIN: &str = "http://localhost:8787";
 
-pub fn config() -> Config {
-    Config::from_lookup(|name| match name {
+/// The portal's test settings, each secret its own.
+pub fn setting(name: &str) -> Option<String> {
+    match name {
         "SESSION_KEY" => Some("c2Vzc2lvbi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISE".into()),
+        "CSRF_KEY" => Some("Y3NyZi1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhISEhISE".into()),
+        "RECEIPT_KEYS" => Some("test1:cmVjZWlwdC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ".into()),
         "RP_ID" => Some("localhost".into()),
         "CREDENTIAL_KEY" => Some("Y3JlZGVudGlhbC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ".into()),
         "ORIGIN" => Some(ORIGIN.into()),
         _ => None,
-    })
-    .expect("test config")
+    }
+}
+
+pub fn config() -> Config {
+    Config::from_lookup(App::Portal, setting).expect("test config")
 }
 
 pub fn start_time() -> DateTime<Utc> {

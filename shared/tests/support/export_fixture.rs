@@ -15,7 +15,7 @@ use carefront_shared::discussion::{self, Discussion, Method, Participant, Topic}
 use carefront_shared::domain::{AuditEvent, CarePlan, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::emergency::{Clinician, EmergencyAccess, EmergencyCodeRecord};
 use carefront_shared::needs::{Need, RecordedNeed};
-use carefront_shared::receipt::{self, Controller, PiiController};
+use carefront_shared::receipt::{self, Controller, PiiController, ReceiptKey, ReceiptKeys};
 use carefront_shared::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, EmergencySummary, GuideSection, Medicine, Outcome, ServiceUserGuide,
     VisitStatus,
@@ -232,7 +232,11 @@ pub async fn seed(store: &dyn Store) -> Result<(), StoreError> {
         },
         policy_url: "https://example.gov.uk/privacy".into(),
     };
-    let key = SigningKey::new(&[3; 32]).map_err(|_| problem("signing key"))?;
+    let key = ReceiptKeys::new(
+        ReceiptKey::new("fixture", SigningKey::new(&[3; 32]).map_err(|_| problem("signing key"))?).map_err(|_| problem("receipt key"))?,
+        vec![],
+    )
+    .map_err(|_| problem("receipt keys"))?;
     store.insert_receipt(PERSON, &receipt::issue(&key, &controller, &sam, "Sam", "granted", "receipt-1".into(), now), now).await?;
     store.update_grant(&Grant { revoked_at: Some(at("2026-11-01T00:00:00Z")), ..sam }, now, None).await?;
     let need = |id: &str, need, detail: &str| RecordedNeed {
