@@ -14,11 +14,12 @@ use std::task::{Context, Poll, Waker};
 
 use carefront_api::{Request, handle};
 use carefront_shared::config::Config;
-use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
+use carefront_shared::access::Permit;
+use carefront_shared::consent::{Action, Actor, Basis, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, DerivedKey, Permission};
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
-use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
+use carefront_shared::domain::{AuditEvent, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::random::{SeededRandom, token};
 use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore, SqlStore, Store};
@@ -253,9 +254,22 @@ impl Api {
         pollster::block_on(self.db.query("SELECT 1 FROM api_nonces", &[])).unwrap().len()
     }
 
+    /// The person's own leave to read `category` of their record, as the tests read the store
+    /// directly.
+    pub fn own_permit(&self, subject: &str, category: Category) -> Permit {
+        let actor = Actor { person_id: subject.into(), role: Role::ServiceUser, organisation_id: None };
+        let grants = pollster::block_on(self.store().grants_for_subject(subject)).unwrap();
+        Permit::ask(&actor, subject, Action::View, category, &grants, self.now.get()).unwrap()
+    }
+
+    /// The audit events recorded about `subject`, newest first.
+    pub fn audit_events(&self, subject: &str) -> Vec<AuditEvent> {
+        pollster::block_on(self.store().audit_for_subject(&self.own_permit(subject, Category::AccessLog), 1000)).unwrap()
+    }
+
     /// The audit actions recorded about `subject`.
     pub fn audit_actions(&self, subject: &str) -> Vec<String> {
-        pollster::block_on(self.store().audit_for_subject(subject, 1000)).unwrap().into_iter().map(|event| event.action).collect()
+        self.audit_events(subject).into_iter().map(|event| event.action.to_string()).collect()
     }
 
     /// A random-looking string for tests that need one.
