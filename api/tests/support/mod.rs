@@ -127,13 +127,18 @@ impl Api {
     }
 
     pub fn grant(&self, id: &str, subject: &str, organisation: &str, categories: &[Category], basis: Basis) -> Grant {
+        self.grant_with(id, subject, organisation, categories, &[Action::View, Action::Contribute], basis)
+    }
+
+    /// A grant allowing only `actions`.
+    pub fn grant_with(&self, id: &str, subject: &str, organisation: &str, categories: &[Category], actions: &[Action], basis: Basis) -> Grant {
         let grant = Grant {
             id: id.into(),
             version: 1,
             subject_id: subject.into(),
             grantee: Grantee::Organisation(organisation.into()),
             categories: categories.iter().copied().collect(),
-            actions: BTreeSet::from([Action::View, Action::Contribute]),
+            actions: actions.iter().copied().collect(),
             act_for: false,
             purpose: "to give care".into(),
             starts_at: start_time(),
