@@ -325,3 +325,40 @@ fn a_replayed_signed_write_is_refused_before_idempotency_and_writes_nothing() {
     assert_eq!(visit_rows(&api), 1);
     assert_eq!(api.rows("SELECT 1 FROM api_idempotency_keys"), 1);
 }
+
+/// Finding 8 of issue 9: an API write was several statements (the key's claim, the write, its
+/// audit event), so a failure half way left a claim with nothing made, or a visit nobody's log
+/// shows. Now each is one plan: failing each statement of the request in turn leaves no visit
+/// or administration, no claim and no log line, and a retry with the same key then succeeds.
+#[test]
+fn finding_8_a_failed_api_write_leaves_nothing_behind() {
+    let writes: [(&str, Value, fn(&Api) -> usize, &str); 2] = [
+        (VISITS, visit(), visit_rows, "api.visit_recorded"),
+        (ADMINISTRATIONS, administration("given", None), administration_rows, "api.administration_recorded"),
+    ];
+    for (path, body, made, action) in writes {
+        let mut fail_at = 1;
+        loop {
+            let api = api();
+            let held = writer(&api);
+            let (before, logged) = (made(&api), api.rows("SELECT 1 FROM audit_events"));
+            let (reply, failed) = api.call_failing(api.signed_post(&held, path, Some("the-key"), &body), fail_at);
+            if !failed {
+                assert_eq!(reply.status, 201, "{path}: every statement ran: {:#}", reply.body);
+                break;
+            }
+            assert_eq!((reply.status, problem_type(&reply).as_str()), (503, "store-unavailable"), "{path}, statement {fail_at}: {:#}", reply.body);
+            assert_eq!(made(&api), before, "{path}, statement {fail_at}: nothing made");
+            assert_eq!(api.rows("SELECT 1 FROM api_idempotency_keys"), 0, "{path}, statement {fail_at}: no claim");
+            assert_eq!(api.rows("SELECT 1 FROM audit_events"), logged, "{path}, statement {fail_at}: no log line");
+
+            let retry = api.post(&held, path, Some("the-key"), &body);
+            assert_eq!(retry.status, 201, "{path}, statement {fail_at}: the retry is the first write: {:#}", retry.body);
+            assert_eq!((made(&api), api.rows("SELECT 1 FROM api_idempotency_keys")), (before + 1, 1));
+            assert_eq!(api.audit_actions("person-margaret").iter().filter(|logged| *logged == action).count(), 1);
+            fail_at += 1;
+        }
+        // The nonce, then the claim, the write and the audit event in one batch.
+        assert!(fail_at > 4, "{path}: the write's statements were each failed ({fail_at})");
+    }
+}

@@ -206,6 +206,17 @@ impl Api {
         reply(pollster::block_on(handle(&context, request)))
     }
 
+    /// Answers `request` over a store whose `fail_at`-th statement fails (see
+    /// [`FailingDatabase`]); whether that statement was reached.
+    pub fn call_failing(&self, request: Request, fail_at: usize) -> (Reply, bool) {
+        let failing = FailingDatabase::new(&self.db, fail_at);
+        let store = SqlStore::new(&failing);
+        let random = SeededRandom::new(self.nonces.get() + 1000);
+        let context = RequestContext { store: &store, config: &self.config, now: self.now.get(), random: &random, client: None };
+        let reply = reply(pollster::block_on(handle(&context, request)));
+        (reply, failing.failed.get())
+    }
+
     pub fn get(&self, held: &Held, path: &str) -> Reply {
         self.call(self.signed_get(held, path))
     }
@@ -323,6 +334,55 @@ impl Database for YieldingDatabase<'_> {
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
         YieldOnce(false).await;
         self.inner.batch(statements).await
+    }
+}
+
+/// A database whose `fail_at`-th statement (from 1, counting every `execute` and every statement
+/// inside a `batch`; reads are not counted) fails with [`DbError::Unavailable`], as a store that
+/// drops out half way through a request does. A batch holding it runs on the real database with
+/// that statement made to fail, so its earlier statements run and are rolled back, as in a D1
+/// batch or a SQLite transaction.
+pub struct FailingDatabase<'a> {
+    inner: &'a SqliteDatabase,
+    fail_at: usize,
+    seen: Cell<usize>,
+    /// Whether the failing statement was reached.
+    pub failed: Cell<bool>,
+}
+
+impl<'a> FailingDatabase<'a> {
+    pub fn new(inner: &'a SqliteDatabase, fail_at: usize) -> FailingDatabase<'a> {
+        FailingDatabase { inner, fail_at, seen: Cell::new(0), failed: Cell::new(false) }
+    }
+
+    fn failure(&self) -> DbError {
+        self.failed.set(true);
+        DbError::Unavailable(format!("statement {} failed (test)", self.fail_at))
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl Database for FailingDatabase<'_> {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        self.inner.query(sql, params).await
+    }
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.seen.set(self.seen.get() + 1);
+        if self.seen.get() == self.fail_at {
+            return Err(self.failure());
+        }
+        self.inner.execute(sql, params).await
+    }
+    async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
+        let first = self.seen.get() + 1;
+        self.seen.set(self.seen.get() + statements.len());
+        let Some(index) = self.fail_at.checked_sub(first).filter(|index| *index < statements.len()) else {
+            return self.inner.batch(statements).await;
+        };
+        let mut broken = statements.to_vec();
+        broken[index] = Statement { sql: "INSERT INTO no_such_table_the_failing_statement (x) VALUES (1)".into(), params: Vec::new() };
+        assert!(self.inner.batch(&broken).await.is_err(), "the broken batch fails");
+        Err(self.failure())
     }
 }
 
