@@ -43,7 +43,13 @@ struct AnswerView {
 
 impl From<AnswerRecord> for AnswerView {
     fn from(answer: AnswerRecord) -> AnswerView {
-        AnswerView { status: answer.status, response: answer.response, responded_by: answer.responded_by, responded_at: answer.responded_at, version: answer.version }
+        AnswerView {
+            status: answer.status,
+            response: answer.response,
+            responded_by: answer.responded_by,
+            responded_at: answer.responded_at,
+            version: answer.version,
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 //! discussions awaiting or disputed, open comments, needs recorded, paper-copy choices and
 //! emergency accesses. Counts only, never a person; council systems only.
 
-use carefront_shared::context::RequestContext;
 use carefront_shared::access::{self, AuditAction};
+use carefront_shared::context::RequestContext;
 use carefront_shared::domain::OrganisationKind;
 use carefront_shared::monitoring::{self, ProviderReport};
 use carefront_shared::problem::Problem;

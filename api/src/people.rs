@@ -66,8 +66,10 @@ struct Access {
 }
 
 fn access_to(actor: &Actor, subject_id: &str, grants: &[Grant], now: DateTime<Utc>) -> Access {
-    let permits: Vec<Permit> =
-        [Action::View, Action::Contribute].into_iter().filter_map(|action| Permit::ask_each(actor, subject_id, action, &Category::ALL, grants, now).ok()).collect();
+    let permits: Vec<Permit> = [Action::View, Action::Contribute]
+        .into_iter()
+        .filter_map(|action| Permit::ask_each(actor, subject_id, action, &Category::ALL, grants, now).ok())
+        .collect();
     let categories = Category::ALL
         .into_iter()
         .filter_map(|category| {

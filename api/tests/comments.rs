@@ -168,7 +168,12 @@ fn finding_7_every_answer_is_kept_as_history() {
     let seen: Vec<(&str, &str, &str, i64)> = answers
         .iter()
         .map(|answer| {
-            (answer["status"].as_str().unwrap(), answer["response"].as_str().unwrap(), answer["respondedBy"].as_str().unwrap(), answer["version"].as_i64().unwrap())
+            (
+                answer["status"].as_str().unwrap(),
+                answer["response"].as_str().unwrap(),
+                answer["respondedBy"].as_str().unwrap(),
+                answer["version"].as_i64().unwrap(),
+            )
         })
         .collect();
     assert_eq!(

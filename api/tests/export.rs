@@ -8,7 +8,6 @@ mod support;
 
 use carefront_shared::consent::{Basis, Category};
 use carefront_shared::credential::Permission;
-use carefront_shared::store::Store;
 use support::{Api, COUNCIL, PROVIDER, problem_type};
 
 #[test]

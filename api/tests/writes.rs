@@ -332,7 +332,8 @@ fn a_replayed_signed_write_is_refused_before_idempotency_and_writes_nothing() {
 /// or administration, no claim and no log line, and a retry with the same key then succeeds.
 #[test]
 fn finding_8_a_failed_api_write_leaves_nothing_behind() {
-    let writes: [(&str, Value, fn(&Api) -> usize, &str); 2] = [
+    type Rows = fn(&Api) -> usize;
+    let writes: [(&str, Value, Rows, &str); 2] = [
         (VISITS, visit(), visit_rows, "api.visit_recorded"),
         (ADMINISTRATIONS, administration("given", None), administration_rows, "api.administration_recorded"),
     ];

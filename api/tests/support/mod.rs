@@ -7,14 +7,13 @@
 pub mod seed;
 
 use std::cell::Cell;
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use carefront_api::{Request, handle};
-use carefront_shared::config::Config;
 use carefront_shared::access::Permit;
+use carefront_shared::config::Config;
 use carefront_shared::consent::{Action, Actor, Basis, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, DerivedKey, Permission};

@@ -237,10 +237,7 @@ impl VoiceStore for SqlStore<'_> {
         // One batch: the guard stops a stale answer before anything is written, so the comment
         // and its history never disagree.
         let statements = [
-            Statement {
-                sql: COMMENT_VERSION_GUARD.into(),
-                params: vec![crate::plan::STALE.into(), person_id.into(), id.into(), version.into()],
-            },
+            Statement { sql: COMMENT_VERSION_GUARD.into(), params: vec![crate::plan::STALE.into(), person_id.into(), id.into(), version.into()] },
             Statement {
                 sql: "UPDATE comments SET status = ?1, response = ?2, responded_by = ?3, responded_at = ?4, version = version + 1
                       WHERE person_id = ?5 AND id = ?6 AND version = ?7"
@@ -249,7 +246,15 @@ impl VoiceStore for SqlStore<'_> {
             },
             Statement {
                 sql: format!("INSERT INTO comment_answers ({ANSWER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").into(),
-                params: vec![id.into(), person_id.into(), (version + 1).into(), status.as_str().into(), response.into(), responded_by.into(), time_text(now).into()],
+                params: vec![
+                    id.into(),
+                    person_id.into(),
+                    (version + 1).into(),
+                    status.as_str().into(),
+                    response.into(),
+                    responded_by.into(),
+                    time_text(now).into(),
+                ],
             },
         ];
         match self.db.batch(&statements).await {
