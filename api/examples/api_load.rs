@@ -3,7 +3,7 @@
 //! runtimes), a POST of a visit note with a new Idempotency-Key each time, and the same POST
 //! retried with its key (answered from the first, nothing written). Each request is signed
 //! afresh (new nonce) before its clock starts; the time is the router's: authentication (HMAC,
-//! nonce), `decide`, the store, the audit log, JSON. Prints requests per second (one at a time),
+//! nonce), the consent decision, the store, the audit log, JSON. Prints requests per second (one at a time),
 //! median and p99.
 //!
 //! `cargo run --release -p carefront-api --example api_load [PEOPLE] [ROUNDS]` (bench/api runs it).

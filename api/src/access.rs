@@ -1,55 +1,41 @@
-//! Consent for the API's handlers: every read and write of a person's information is decided by
-//! `consent::decide`, with the caller's organisation as the actor, over the grants live now;
-//! what it may not see is 404. Every read and write is audited in the person's own access log,
-//! as the person reads it.
+//! Consent for the API's handlers: every read and write of a person's information goes through a
+//! [`Permit`] that only the consent decision makes, with the caller's system as the actor, over
+//! the person's grants; what it may not see is 404. Every read and write is audited in the
+//! person's own access log, by an event built from the permit.
 
 use std::collections::BTreeSet;
 
-use carefront_shared::consent::{self, Action, Allowed, Category, Decision, Grant, GrantState, Resource};
+use carefront_shared::access::{NotCovered, Permit};
+use carefront_shared::consent::{Action, Category, Grant, GrantState};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::AuditEvent;
 use carefront_shared::random::new_id;
 
 use crate::auth::Caller;
-use crate::failure::{ApiError, Stored, not_found};
+use crate::failure::{ApiError, Stored, internal, not_found};
 
-/// How an audit event names what allowed it: `grant:<id> (<basis>)`.
-pub fn basis(allowed: &Allowed) -> String {
-    match allowed {
-        Allowed::OwnRecord => "own_record".to_owned(),
-        Allowed::Grant { grant_id, basis } => format!("grant:{grant_id} ({})", basis.as_str()),
-    }
-}
-
-/// What `decide` says about the caller doing `action` on `category` of `subject_id`'s record.
-pub fn decide(caller: &Caller, subject_id: &str, action: Action, category: Category, grants: &[Grant], now: chrono::DateTime<chrono::Utc>) -> Option<Allowed> {
-    match consent::decide(&caller.actor(), subject_id, action, Resource::Category(category), grants, now) {
-        Decision::Allow(allowed) => Some(allowed),
-        Decision::Deny(_) => None,
-    }
-}
-
-/// The person's grants (all states: `decide` judges them).
+/// The person's grants (all states: the decision judges them).
 pub async fn grants_for(context: &RequestContext<'_>, subject_id: &str) -> Result<Vec<Grant>, ApiError> {
     context.store.grants_for_subject(subject_id).await.or_problem(context)
 }
 
-/// Whether the caller may do `action` on `category` of the person's record; 404 if not.
-pub async fn authorise(context: &RequestContext<'_>, caller: &Caller, subject_id: &str, action: Action, category: Category) -> Result<Allowed, ApiError> {
+/// The caller's leave to do `action` on `category` of the person's record; 404 if it has none.
+pub async fn ask_permit(context: &RequestContext<'_>, caller: &Caller, subject_id: &str, action: Action, category: Category) -> Result<Permit, ApiError> {
     let grants = grants_for(context, subject_id).await?;
-    decide(caller, subject_id, action, category, &grants, context.now).ok_or_else(not_found)
+    Permit::ask(&caller.actor(), subject_id, action, category, &grants, context.now).map_err(|_| not_found())
 }
 
-/// The first thing that lets the caller see anything of the person (the organisation supports
-/// them), or `None`.
-pub fn supports(caller: &Caller, subject_id: &str, grants: &[Grant], now: chrono::DateTime<chrono::Utc>) -> Option<Allowed> {
-    Category::ALL.into_iter().find_map(|category| decide(caller, subject_id, Action::View, category, grants, now))
+/// The caller's leave to see whatever it may of the person, given `grants` (the organisation
+/// supports them), or `None`.
+pub fn support_permit(context: &RequestContext<'_>, caller: &Caller, subject_id: &str, grants: &[Grant]) -> Option<Permit> {
+    Permit::ask_each(&caller.actor(), subject_id, Action::View, &Category::ALL, grants, context.now).ok()
 }
 
-/// Whether the organisation supports the person (may see some part of their record); 404 if not.
-pub async fn authorise_support(context: &RequestContext<'_>, caller: &Caller, subject_id: &str) -> Result<Allowed, ApiError> {
+/// The caller's leave to see some part of the person's record (the organisation supports them);
+/// 404 if it may see nothing of them.
+pub async fn ask_support(context: &RequestContext<'_>, caller: &Caller, subject_id: &str) -> Result<Permit, ApiError> {
     let grants = grants_for(context, subject_id).await?;
-    supports(caller, subject_id, &grants, context.now).ok_or_else(not_found)
+    support_permit(context, caller, subject_id, &grants).ok_or_else(not_found)
 }
 
 /// The grants to the caller's organisation (all states), and the people a live one is about.
@@ -59,45 +45,25 @@ pub async fn organisation_grants(context: &RequestContext<'_>, caller: &Caller) 
     Ok((grants, subjects))
 }
 
-/// An audit event about `subject_id`, done by the caller's system.
-pub fn event(
-    context: &RequestContext<'_>,
-    caller: &Caller,
-    subject_id: &str,
-    action: &str,
-    category: Option<Category>,
-    basis: String,
-    detail: String,
-) -> AuditEvent {
-    AuditEvent {
-        id: new_id(context.random),
-        at: context.now,
-        actor_id: Some(caller.actor().person_id),
-        acting_for: None,
-        subject_id: Some(subject_id.to_owned()),
-        action: action.to_owned(),
-        category: category.map(|category| category.as_str().to_owned()),
-        basis: Some(basis),
-        detail,
-    }
+/// A new audit event's id.
+pub fn event_id(context: &RequestContext<'_>) -> String {
+    new_id(context.random)
 }
 
-/// Appends events to the log (before the answer leaves).
+/// An event the permit cannot ground is a bug of ours, never the caller's fault.
+pub fn grounded(event: Result<AuditEvent, NotCovered>) -> Result<AuditEvent, ApiError> {
+    event.map_err(|error| internal(&error.to_string()))
+}
+
+/// Appends events to the log (before the answer leaves), in one batch.
 pub async fn log(context: &RequestContext<'_>, events: &[AuditEvent]) -> Result<(), ApiError> {
     context.store.append_audits(events).await.or_problem(context)
 }
 
-/// Logs that the caller read `category` of the person's record: `what` says what, to the person
-/// ("your care plan").
-pub async fn log_read(
-    context: &RequestContext<'_>,
-    caller: &Caller,
-    subject_id: &str,
-    category: Category,
-    allowed: &Allowed,
-    what: &str,
-) -> Result<(), ApiError> {
+/// Logs that the caller read `category` of the person's record under `permit`: `what` says
+/// what, to the person ("your care plan").
+pub async fn log_read(context: &RequestContext<'_>, caller: &Caller, permit: &Permit, category: Category, what: &str) -> Result<(), ApiError> {
     let detail = format!("{} read {what}.", caller.described());
-    let event = event(context, caller, subject_id, &format!("api.{}_read", category.as_str()), Some(category), basis(allowed), detail);
+    let event = grounded(permit.viewed(event_id(context), category, detail))?;
     log(context, &[event]).await
 }

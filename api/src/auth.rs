@@ -34,7 +34,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The actor `decide` is asked about: the organisation's grants, never a record of its own.
+    /// The actor the consent decision is asked about: the organisation's grants, never a record of its own.
     pub fn actor(&self) -> Actor {
         credential::system_actor(&self.credential_id, &self.organisation)
     }

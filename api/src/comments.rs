@@ -3,27 +3,55 @@
 //! about the parts of their record it may see) and
 //! `POST /api/v1/people/{id}/comments/{comment}/answer` (answered, corrected or declined, with
 //! what the organisation says; optimistic concurrency on the comment's version: 409 if someone
-//! answered first). The person sees the answer in the portal.
+//! answered first). Only an organisation that may contribute to the comment's category answers
+//! it. Every answer is kept: the comment shows its whole history, and so does the portal.
 
 use std::collections::BTreeMap;
 
-use carefront_shared::comments::{Comment, CommentKind, CommentStatus, check_text};
-use carefront_shared::consent::{Action, Allowed, Category};
+use carefront_shared::access::{AuditAction, Permit};
+use carefront_shared::comments::{AnswerRecord, Comment, CommentKind, CommentStatus, check_text};
+use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
+use carefront_shared::plan::Recorder;
 use carefront_shared::problem::Problem;
 use carefront_shared::store::time_text;
-use carefront_shared::store::voice::{Answer, CommentAnswer};
+use carefront_shared::store::voice::Answer;
+use carefront_shared::store::{IdempotencyStore as _, Store as _, VoiceStore as _};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::access::{basis, decide, event, grants_for, log, organisation_grants};
+use crate::access::{event_id, grants_for, grounded, log, organisation_grants};
 use crate::auth::Caller;
 use crate::body::{self, Checks};
 use crate::failure::{ApiError, Stored, not_found};
-use crate::idempotency::{self, Idempotent};
+use crate::idempotency::{self, Applied, Idempotent};
 use crate::query::{self, Order, Query, bad_query, next_link, page_of, page_response};
 use crate::{Request, Response, json};
+
+/// One answer in a comment's history.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AnswerView {
+    status: CommentStatus,
+    response: String,
+    responded_by: String,
+    responded_at: DateTime<Utc>,
+    /// The comment's version this answer made.
+    version: i64,
+}
+
+impl From<AnswerRecord> for AnswerView {
+    fn from(answer: AnswerRecord) -> AnswerView {
+        AnswerView {
+            status: answer.status,
+            response: answer.response,
+            responded_by: answer.responded_by,
+            responded_at: answer.responded_at,
+            version: answer.version,
+        }
+    }
+}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -46,13 +74,19 @@ struct CommentView {
     responded_at: Option<DateTime<Utc>>,
     /// Name it when answering.
     version: i64,
+    /// Every answer, oldest first (the latest is also in status, response, respondedBy and
+    /// respondedAt).
+    answers: Vec<AnswerView>,
     /// Where to POST the answer.
     answer_href: String,
 }
 
-impl From<Comment> for CommentView {
-    fn from(comment: Comment) -> CommentView {
+impl CommentView {
+    /// The comment and its answers (from every answer to the person's comments, oldest first).
+    fn new(comment: Comment, answers: &[AnswerRecord]) -> CommentView {
+        let answers = answers.iter().filter(|answer| answer.comment_id == comment.id).cloned().map(AnswerView::from).collect();
         CommentView {
+            answers,
             answer_href: format!("/api/v1/people/{}/comments/{}/answer", comment.person_id, comment.id),
             on_behalf: comment.acting_for.as_ref().is_some_and(|whom| *whom != comment.author_id),
             id: comment.id,
@@ -73,6 +107,13 @@ impl From<Comment> for CommentView {
     }
 }
 
+/// The comment as it is now, with its answers.
+async fn current_view(context: &RequestContext<'_>, person_id: &str, comment_id: &str) -> Result<Option<CommentView>, ApiError> {
+    let Some(comment) = context.store.comment(person_id, comment_id).await.or_problem(context)? else { return Ok(None) };
+    let answers = context.store.comment_answers(person_id).await.or_problem(context)?;
+    Ok(Some(CommentView::new(comment, &answers)))
+}
+
 /// GET /api/v1/comments?status=: comments and correction requests on the people the
 /// organisation supports, about parts of their record it may see, newest first.
 pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Caller) -> Result<Response, ApiError> {
@@ -86,35 +127,44 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
         ),
     };
     let (grants, subjects) = organisation_grants(context, caller).await?;
-    let mut shown: Vec<(Comment, Allowed)> = Vec::new();
+    let actor = caller.actor();
+    let mut shown: Vec<Comment> = Vec::new();
     for subject in &subjects {
+        // What the organisation may see of the person: only comments on that are shown.
+        let Ok(permit) = Permit::ask_each(&actor, subject, Action::View, &Category::ALL, &grants, context.now) else { continue };
         for comment in context.store.comments(subject).await.or_problem(context)? {
-            if status.is_some_and(|status| comment.status != status) {
-                continue;
-            }
-            if let Some(allowed) = decide(caller, subject, Action::View, comment.category, &grants, context.now) {
-                shown.push((comment, allowed));
+            if status.is_none_or(|status| comment.status == status) && permit.covers(comment.category) {
+                shown.push(comment);
             }
         }
     }
-    let key = |(comment, _): &(Comment, Allowed)| format!("{}|{}", time_text(comment.created_at), comment.id);
+    let key = |comment: &Comment| format!("{}|{}", time_text(comment.created_at), comment.id);
     let (page, next) = page_of(shown, key, Order::Descending, after.as_deref(), limit);
-    let mut by_person: BTreeMap<&str, Vec<&(Comment, Allowed)>> = BTreeMap::new();
-    for entry in &page {
-        by_person.entry(entry.0.person_id.as_str()).or_default().push(entry);
+    let mut by_person: BTreeMap<&str, Vec<&Comment>> = BTreeMap::new();
+    for comment in &page {
+        by_person.entry(comment.person_id.as_str()).or_default().push(comment);
     }
-    let events: Vec<_> = by_person
-        .into_iter()
-        .map(|(person_id, entries)| {
-            let allowed: Vec<String> = entries.iter().map(|(_, allowed)| basis(allowed)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-            let detail = format!("{} read your comments and correction requests ({}).", caller.described(), entries.len());
-            event(context, caller, person_id, "api.comments_read", None, allowed.join(", "), detail)
-        })
-        .collect();
+    let mut events = Vec::new();
+    let mut answers: BTreeMap<String, Vec<AnswerRecord>> = BTreeMap::new();
+    for (person_id, comments) in by_person {
+        // The event names the grounds of exactly the categories on the page.
+        let categories: Vec<Category> = comments.iter().map(|comment| comment.category).collect();
+        let permit = Permit::ask_each(&actor, person_id, Action::View, &categories, &grants, context.now).map_err(|_| not_found())?;
+        let detail = format!("{} read your comments and correction requests ({}).", caller.described(), comments.len());
+        events.push(permit.overall_event(event_id(context), AuditAction::CommentsRead, detail));
+        answers.insert(person_id.to_owned(), context.store.comment_answers(person_id).await.or_problem(context)?);
+    }
     log(context, &events).await?;
     let params: Vec<(&str, String)> = status.map(|status| ("status", status.as_str().to_owned())).into_iter().collect();
     let next = next.map(|key| next_link("/api/v1/comments", &params, limit, &query::encode_cursor("comments", &key)));
-    Ok(page_response(page.into_iter().map(|(comment, _)| CommentView::from(comment)).collect(), next))
+    let items: Vec<CommentView> = page
+        .into_iter()
+        .map(|comment| {
+            let answers = answers.get(&comment.person_id).map_or(&[][..], Vec::as_slice);
+            CommentView::new(comment, answers)
+        })
+        .collect();
+    Ok(page_response(items, next))
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,13 +179,19 @@ fn members() -> Vec<body::Member> {
     vec![body::required::<i64>("version"), body::required::<CommentStatus>("status"), body::required::<String>("response")]
 }
 
-/// The comment, if the organisation may see it (it supports the person and may see the part of
-/// the record the comment is about).
-async fn visible_comment(context: &RequestContext<'_>, caller: &Caller, person_id: &str, comment_id: &str) -> Result<(Comment, Allowed), ApiError> {
+/// The comment, if the organisation may answer it, and its leave to. Answering adds to that
+/// part of the person's record, so it takes a permit to contribute to the comment's category:
+/// an organisation that may only view it (even one that can list it) cannot close another's
+/// correction request. The council answers under its statutory duty (Care Act 2014) in the same
+/// way, through its statutory-duty grant, when that grant lets it contribute to the category;
+/// statutory access to review a record (view, as the demo's council grant has) reads, and leaves
+/// answering to the organisation that keeps that part of the record. Anything else is 404, like
+/// every write the caller may not make.
+async fn answerable_comment(context: &RequestContext<'_>, caller: &Caller, person_id: &str, comment_id: &str) -> Result<(Comment, Permit), ApiError> {
     let grants = grants_for(context, person_id).await?;
     let comment = context.store.comment(person_id, comment_id).await.or_problem(context)?.ok_or_else(not_found)?;
-    let allowed = decide(caller, person_id, Action::View, comment.category, &grants, context.now).ok_or_else(not_found)?;
-    Ok((comment, allowed))
+    let permit = Permit::ask(&caller.actor(), person_id, Action::Contribute, comment.category, &grants, context.now).map_err(|_| not_found())?;
+    Ok((comment, permit))
 }
 
 /// POST /api/v1/people/{id}/comments/{comment}/answer.
@@ -143,10 +199,11 @@ pub async fn answer(context: &RequestContext<'_>, request: &Request, caller: &Ca
     let key = idempotency::key(request)?;
     let body = body::json_value(request)?;
     let input: AnswerInput = body::read(&body, &members())?;
-    let (comment, allowed) = visible_comment(context, caller, person_id, comment_id).await?;
+    let (comment, permit) = answerable_comment(context, caller, person_id, comment_id).await?;
     let idempotent = Idempotent::new(key, request, &body);
     if idempotent.earlier(context, caller).await?.is_some_and(|id| id == comment.id) {
-        return Ok(idempotency::replayed(&CommentView::from(comment)));
+        let current = current_view(context, person_id, &comment.id).await?.ok_or_else(not_found)?;
+        return Ok(idempotency::replayed(&current));
     }
     let mut checks = Checks::default();
     checks.require(input.status != CommentStatus::Open, "status", "status must be answered, corrected or declined.");
@@ -156,31 +213,27 @@ pub async fn answer(context: &RequestContext<'_>, request: &Request, caller: &Ca
     checks.finish()?;
     let response = response.unwrap_or_default();
 
-    // The version makes the answer safe to race: of two answers to one version, one is saved.
-    // The key is claimed after it, so a retry of a saved answer gets it back rather than a 409.
+    // One plan: the answer (stopped inside the batch if the comment moved on from the version
+    // answered: of two answers to one version, one is saved), its place in the comment's
+    // history, the key's claim and the line in the access log.
     let answer = Answer { status: input.status, response, responded_by: &caller.organisation.name };
-    match context.store.answer_comment(person_id, &comment.id, input.version, &answer, context.now).await.or_problem(context)? {
-        CommentAnswer::Saved(_) => {
-            // The answer is saved whatever becomes of the key: a failure here only means a
-            // retry would be told 409 with the answer as current.
-            if idempotent.claim(context, caller, Some(&comment.id)).await.is_err() {
-                eprintln!("carefront-api: an answer was saved but its idempotency key was not kept");
-            }
-            let detail = format!("{} answered your {}: {}.", caller.described(), kind_words(comment.kind), status_words(input.status));
-            log(context, &[event(context, caller, person_id, "api.comment_answered", Some(comment.category), basis(&allowed), detail)]).await?;
-            let saved = context.store.comment(person_id, &comment.id).await.or_problem(context)?.ok_or_else(not_found)?;
-            Ok(json(StatusCode::OK, &CommentView::from(saved)))
-        }
-        CommentAnswer::Conflict(current) => {
-            if idempotent.earlier(context, caller).await?.is_some_and(|id| id == comment.id)
-                && let Some(current) = current
-            {
-                return Ok(idempotency::replayed(&CommentView::from(*current)));
-            }
+    let detail = format!("{} answered your {}: {}.", caller.described(), kind_words(comment.kind), status_words(input.status));
+    let event = grounded(permit.event(event_id(context), AuditAction::CommentAnswered, comment.category, detail))?;
+    let recorder = Recorder::new();
+    recorder.store().answer_comment(person_id, &comment.id, input.version, &answer, context.now).await.or_problem(context)?;
+    recorder.store().claim_new_idempotency_key(&idempotent.claim(context, caller, Some(&comment.id))).await.or_problem(context)?;
+    recorder.store().append_audit(&event).await.or_problem(context)?;
+    let applied = idempotent.apply(context, caller, &recorder.into_plan()).await?;
+    let current = current_view(context, person_id, &comment.id).await?;
+    match applied {
+        Applied::Done => Ok(json(StatusCode::OK, &current.ok_or_else(not_found)?)),
+        // A retry of this same answer racing it: the answer it saved.
+        Applied::Replay(_) => Ok(idempotency::replayed(&current.ok_or_else(not_found)?)),
+        Applied::Refused(_) => {
             let problem = Problem::new(StatusCode::CONFLICT).with_type("version-conflict", "The comment changed since you read it").with_detail(
                 "Someone answered this comment since the version you named. Nothing was saved: see current, and answer again if you still need to.",
             );
-            Err(ApiError::from(problem).with("current", current.map(|comment| CommentView::from(*comment))))
+            Err(ApiError::from(problem).with("current", current))
         }
     }
 }

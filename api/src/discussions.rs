@@ -8,19 +8,22 @@
 
 use std::collections::BTreeSet;
 
+use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::consent::Grant;
 use carefront_shared::context::RequestContext;
 use carefront_shared::discussion::{Discussion, DiscussionProblem, Method, Participant, Role, Status, Topic};
-use carefront_shared::store::discussion::Recorded;
+use carefront_shared::domain::AuditEvent;
+use carefront_shared::plan::Recorder;
 use carefront_shared::store::time_text;
+use carefront_shared::store::{DiscussionStore as _, IdempotencyStore as _, Store as _};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::access::{authorise_support, basis, event, log, organisation_grants, supports};
+use crate::access::{ask_support, event_id, log, organisation_grants, support_permit};
 use crate::auth::Caller;
 use crate::body::{self, Checks};
-use crate::failure::{ApiError, Stored};
-use crate::idempotency::{self, Idempotent};
+use crate::failure::{ApiError, Stored, internal};
+use crate::idempotency::{self, Applied, Idempotent};
 use crate::query::{self, Order, Query, bad_query, next_link, page_of, page_response};
 use crate::{Request, Response};
 
@@ -129,10 +132,11 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, caller: &Ca
     let key = idempotency::key(request)?;
     let body = body::json_value(request)?;
     let input: DiscussionInput = body::read(&body, &members())?;
-    let allowed = authorise_support(context, caller, person_id).await?;
+    let permit = ask_support(context, caller, person_id).await?;
     let idempotent = Idempotent::new(key, request, &body);
-    if let Some(id) = idempotent.earlier(context, caller).await?
-        && let Some(discussion) = own_discussion(context, caller, person_id, &id).await?
+    let earlier = idempotent.earlier(context, caller).await?;
+    if let Some(id) = &earlier
+        && let Some(discussion) = own_discussion(context, caller, person_id, id).await?
     {
         return Ok(idempotency::replayed(&DiscussionView::from(discussion)));
     }
@@ -173,25 +177,34 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, caller: &Ca
     }
     checks.finish()?;
 
-    let (id, claimed) = idempotent.claim(context, caller, None).await?;
-    if !claimed && let Some(existing) = own_discussion(context, caller, person_id, &id).await? {
-        return Ok(idempotency::replayed(&DiscussionView::from(existing)));
-    }
-    discussion.id = id;
-    // The store's own key (namespaced, so keys recorded elsewhere never meet the API's) makes
-    // the insert itself idempotent too: a retry racing this one finds the same row.
-    let store_key = format!("api:{}", idempotent.key());
-    let discussion = match context.store.insert_discussion(&discussion, Some(&store_key)).await.or_problem(context)? {
-        Recorded::New(discussion) => discussion,
-        Recorded::Existing(existing) => return Ok(idempotency::replayed(&DiscussionView::from(existing))),
-    };
+    // A claim with nothing made under it (left by a write from before writes were one batch) is
+    // finished under its id; otherwise the key is claimed in the same batch as the discussion.
+    let claim = earlier.is_none().then(|| idempotent.claim(context, caller, None));
+    discussion.id = claim.as_ref().map(|claim| claim.resource_id.clone()).or(earlier).unwrap_or_default();
     let detail = format!(
         "{} recorded a discussion with you on {} about your information, for you to confirm or dispute.",
         caller.described(),
         discussion.held_on.format("%-d %B %Y")
     );
-    log(context, &[event(context, caller, person_id, "api.consent_discussion_recorded", None, basis(&allowed), detail)]).await?;
-    Ok(idempotency::created(&DiscussionView::from(discussion)))
+    let event = permit.overall_event(event_id(context), AuditAction::DiscussionRecorded, detail);
+    // The store's own key (namespaced, so keys recorded elsewhere never meet the API's) keeps
+    // the insert itself idempotent too. The claim, the discussion and its line in the access
+    // log: all of them, or none.
+    let store_key = format!("api:{}", idempotent.key());
+    let recorder = Recorder::new();
+    if let Some(claim) = &claim {
+        recorder.store().claim_new_idempotency_key(claim).await.or_problem(context)?;
+    }
+    recorder.store().insert_discussion(&discussion, Some(&store_key)).await.or_problem(context)?;
+    recorder.store().append_audit(&event).await.or_problem(context)?;
+    match idempotent.apply(context, caller, &recorder.into_plan()).await? {
+        Applied::Done => Ok(idempotency::created(&DiscussionView::from(discussion))),
+        Applied::Replay(id) => match own_discussion(context, caller, person_id, &id).await? {
+            Some(existing) => Ok(idempotency::replayed(&DiscussionView::from(existing))),
+            None => Err(internal("an idempotency key won by a discussion names no discussion of this organisation's")),
+        },
+        Applied::Refused(error) => Err(error).or_problem(context),
+    }
 }
 
 /// Newest held first, then newest recorded.
@@ -203,7 +216,7 @@ fn discussion_key(discussion: &Discussion) -> String {
 pub async fn for_person(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str) -> Result<Response, ApiError> {
     let query = Query::parse(request.uri().query(), &["limit", "cursor"])?;
     let (limit, after) = (query.limit()?, query.cursor("discussions")?);
-    let allowed = authorise_support(context, caller, person_id).await?;
+    let permit = ask_support(context, caller, person_id).await?;
     let own: Vec<Discussion> = context
         .store
         .discussions(person_id)
@@ -214,7 +227,7 @@ pub async fn for_person(context: &RequestContext<'_>, request: &Request, caller:
         .collect();
     let (page, next) = page_of(own, discussion_key, Order::Descending, after.as_deref(), limit);
     let detail = format!("{} read the consent discussions it recorded with you, and your answers.", caller.described());
-    log(context, &[event(context, caller, person_id, "api.consent_discussions_read", None, basis(&allowed), detail)]).await?;
+    log(context, &[permit.overall_event(event_id(context), AuditAction::DiscussionsRead, detail)]).await?;
     let next = next.map(|key| next_link(&format!("/api/v1/people/{person_id}/consent-discussions"), &[], limit, &query::encode_cursor("discussions", &key)));
     Ok(page_response(page.into_iter().map(DiscussionView::from).collect(), next))
 }
@@ -241,7 +254,7 @@ pub async fn for_organisation(context: &RequestContext<'_>, request: &Request, c
     let shown: Vec<Discussion> = discussions
         .into_iter()
         .filter(|discussion| status.is_none_or(|status| discussion.status == status))
-        .filter(|discussion| subjects.contains(&discussion.person_id) && supports(caller, &discussion.person_id, &grants, context.now).is_some())
+        .filter(|discussion| subjects.contains(&discussion.person_id) && support_permit(context, caller, &discussion.person_id, &grants).is_some())
         .collect();
     let (page, next) = page_of(shown, discussion_key, Order::Descending, after.as_deref(), limit);
     log(context, &read_events(context, caller, &page, &grants)).await?;
@@ -255,14 +268,14 @@ pub async fn for_organisation(context: &RequestContext<'_>, request: &Request, c
 }
 
 /// One event per person whose discussions are on the page.
-fn read_events(context: &RequestContext<'_>, caller: &Caller, page: &[Discussion], grants: &[Grant]) -> Vec<carefront_shared::domain::AuditEvent> {
+fn read_events(context: &RequestContext<'_>, caller: &Caller, page: &[Discussion], grants: &[Grant]) -> Vec<AuditEvent> {
     let people: BTreeSet<&str> = page.iter().map(|discussion| discussion.person_id.as_str()).collect();
     people
         .into_iter()
         .filter_map(|person_id| {
-            let allowed = supports(caller, person_id, grants, context.now)?;
+            let permit: Permit = support_permit(context, caller, person_id, grants)?;
             let detail = format!("{} read the consent discussions it recorded with you, and your answers.", caller.described());
-            Some(event(context, caller, person_id, "api.consent_discussions_read", None, basis(&allowed), detail))
+            Some(permit.overall_event(event_id(context), AuditAction::DiscussionsRead, detail))
         })
         .collect()
 }

@@ -6,8 +6,7 @@
 //! statutory basis covering every category; anyone else gets 404. Each export is one entry in
 //! the person's access log, naming what it held.
 
-use std::collections::BTreeSet;
-
+use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::OrganisationKind;
@@ -15,7 +14,7 @@ use carefront_shared::export;
 use carefront_shared::problem::Problem;
 use http::{HeaderValue, StatusCode, header};
 
-use crate::access::{basis, decide, event, grants_for, log};
+use crate::access::{event_id, grants_for, log};
 use crate::auth::Caller;
 use crate::failure::{ApiError, Stored, internal, not_found};
 use crate::query::{Query, bad_query};
@@ -37,19 +36,21 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, caller: &Ca
             .into());
     }
     let grants = grants_for(context, person_id).await?;
-    let mut allowed_by = BTreeSet::new();
-    for category in Category::ALL {
-        let allowed = decide(caller, person_id, Action::View, category, &grants, context.now).ok_or_else(not_found)?;
-        allowed_by.insert(basis(&allowed));
+    let permit = Permit::ask_each(&caller.actor(), person_id, Action::View, &Category::ALL, &grants, context.now).map_err(|_| not_found())?;
+    // The whole record or nothing: a permit for only some categories is no export.
+    if !Category::ALL.into_iter().all(|category| permit.covers(category)) {
+        return Err(not_found());
     }
-    let record = export::gather(context.store, person_id, context.now).await.or_problem(context)?.ok_or_else(not_found)?;
+    // The council's statutory review reads the person's consent too: their grants, receipts and
+    // consent discussions.
+    let record = export::gather(context.store, &permit, true, context.now).await.or_problem(context)?.ok_or_else(not_found)?;
     let body = if fhir { serde_json::to_vec(&export::fhir_bundle(&record, &context.config.origin_header())) } else { record.to_json() }
         .map_err(|_| internal("rendering the export"))?;
     let sections = record.sections();
     let held = if sections.is_empty() { "nothing is recorded yet".to_owned() } else { sections.join(", ") };
     let what = if fhir { "a FHIR R4 file" } else { "a JSON file" };
     let detail = format!("{} exported your whole record as {what} for the council's statutory duties, with: {held}.", caller.described());
-    log(context, &[event(context, caller, person_id, "api.record_exported", None, allowed_by.into_iter().collect::<Vec<_>>().join(", "), detail)]).await?;
+    log(context, &[permit.overall_event(event_id(context), AuditAction::RecordExportedBySystem, detail)]).await?;
 
     let mut response = http::Response::new(body);
     let headers = response.headers_mut();

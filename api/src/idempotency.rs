@@ -1,16 +1,19 @@
 //! Idempotent writes. Every POST that writes carries an `Idempotency-Key` (1 to 255 visible
 //! ASCII characters, optionally as a quoted structured-field string). The first request with a
-//! key claims it in `api_idempotency_keys`, naming the id of what it will make, before writing;
-//! a retry with the same key and the same request (method, path, body as canonical JSON) gets
-//! what the first made, with 200 and `Idempotent-Replayed: true`, and writes nothing; the same
-//! key with a different request is a 422 problem. Because the id is fixed by the claim and the
-//! writes are keyed by it, even a retry racing the first request (or one after the first failed
-//! half way) stores one row.
+//! key claims it in `api_idempotency_keys`, naming the id of what it makes, in the same plan
+//! (one batch) as the write and its audit event: the claim, the write and the log line are all
+//! kept, or none. A retry with the same key and the same request (method, path, body as
+//! canonical JSON) gets what the first made, with 200 and `Idempotent-Replayed: true`, and
+//! writes nothing; the same key with a different request is a 422 problem. A retry racing the
+//! first request loses on the claim's primary key, its whole plan is refused, and it answers
+//! with what the winner made: one row, one log line.
 
 use carefront_shared::context::RequestContext;
+use carefront_shared::db::DbError;
+use carefront_shared::plan::Plan;
 use carefront_shared::problem::Problem;
 use carefront_shared::random::new_id;
-use carefront_shared::store::idempotency::{Claim, IdempotencyRecord, request_fingerprint};
+use carefront_shared::store::idempotency::{IdempotencyRecord, request_fingerprint};
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 
@@ -94,11 +97,12 @@ impl Idempotent {
         }
     }
 
-    /// Claims the key for a new id (or for `resource_id` when it is given, for writes to
-    /// something that exists); answers the id the key stands for, and whether this request
-    /// claimed it.
-    pub async fn claim(&self, context: &RequestContext<'_>, caller: &Caller, resource_id: Option<&str>) -> Result<(String, bool), ApiError> {
-        let record = IdempotencyRecord {
+    /// The claim of this key for `resource_id` (a new id when `None`, for writes that make
+    /// something), to write in the same plan as the write itself with
+    /// `claim_new_idempotency_key`: if another request claimed the key first, the whole plan
+    /// fails with a constraint error, and [`Idempotent::earlier`] then reads the claim that won.
+    pub fn claim(&self, context: &RequestContext<'_>, caller: &Caller, resource_id: Option<&str>) -> IdempotencyRecord {
+        IdempotencyRecord {
             organisation_id: caller.organisation.id.clone(),
             key: self.key.clone(),
             request: self.request.clone(),
@@ -106,11 +110,34 @@ impl Idempotent {
             resource_id: resource_id.map_or_else(|| new_id(context.random), str::to_owned),
             credential_id: caller.credential_id.clone(),
             created_at: context.now,
-        };
-        match context.store.claim_idempotency_key(&record).await.or_problem(context)? {
-            Claim::New => Ok((record.resource_id, true)),
-            Claim::Existing(earlier) if earlier.request_hash == self.fingerprint => Ok((earlier.resource_id, false)),
-            Claim::Existing(earlier) => Err(self.reused(&earlier)),
+        }
+    }
+}
+
+/// What became of a write's plan, applied with its key's claim.
+#[derive(Debug)]
+pub enum Applied {
+    /// Everything was written.
+    Done,
+    /// Nothing was written: another request with this key and this same request claimed it
+    /// first (a retry racing the first); answer what the claim stands for, by its id.
+    Replay(String),
+    /// Nothing was written: a constraint stopped the plan, and the key is still free (a plan
+    /// guard found what the write was made from had changed).
+    Refused(DbError),
+}
+
+impl Idempotent {
+    /// Applies `plan`, which claims this key: all of it or nothing; 422 if the key turns out to
+    /// have been claimed by a different request.
+    pub async fn apply(&self, context: &RequestContext<'_>, caller: &Caller, plan: &Plan) -> Result<Applied, ApiError> {
+        match context.store.apply(plan).await {
+            Ok(()) => Ok(Applied::Done),
+            Err(DbError::Constraint(message)) => Ok(match self.earlier(context, caller).await? {
+                Some(id) => Applied::Replay(id),
+                None => Applied::Refused(DbError::Constraint(message)),
+            }),
+            Err(error) => Err(error).or_problem(context),
         }
     }
 }

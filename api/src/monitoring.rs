@@ -3,8 +3,9 @@
 //! discussions awaiting or disputed, open comments, needs recorded, paper-copy choices and
 //! emergency accesses. Counts only, never a person; council systems only.
 
+use carefront_shared::access::{self, AuditAction};
 use carefront_shared::context::RequestContext;
-use carefront_shared::domain::{AuditEvent, OrganisationKind};
+use carefront_shared::domain::OrganisationKind;
 use carefront_shared::monitoring::{self, ProviderReport};
 use carefront_shared::problem::Problem;
 use carefront_shared::random::new_id;
@@ -76,17 +77,8 @@ pub async fn report(context: &RequestContext<'_>, request: &Request, caller: &Ca
             providers.push(ProviderView::from(report));
         }
     }
-    let event = AuditEvent {
-        id: new_id(context.random),
-        at: context.now,
-        actor_id: Some(caller.actor().person_id),
-        acting_for: None,
-        subject_id: None,
-        action: "api.monitoring_read".into(),
-        category: None,
-        basis: Some("statutory_duty".into()),
-        detail: format!("{} read the providers' monitoring report.", caller.described()),
-    };
+    let detail = format!("{} read the providers' monitoring report.", caller.described());
+    let event = access::statutory_event(new_id(context.random), context.now, &caller.actor().person_id, None, AuditAction::MonitoringRead, None, detail);
     context.store.append_audit(&event).await.or_problem(context)?;
     Ok(json(StatusCode::OK, &Report { generated_at: context.now, providers }))
 }

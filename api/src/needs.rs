@@ -6,7 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use carefront_shared::consent::{Action, Allowed, Category};
+use carefront_shared::access::{AuditAction, Permit};
+use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
 use carefront_shared::needs::{RecordedNeed, SNOMED_CT};
 use carefront_shared::store::time_text;
@@ -14,7 +15,7 @@ use carefront_shared::store::voice::NeedChange;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::access::{authorise, basis, decide, event, log, log_read, organisation_grants};
+use crate::access::{ask_permit, event_id, grounded, log, log_read, organisation_grants};
 use crate::auth::Caller;
 use crate::failure::{ApiError, Stored};
 use crate::query::{self, Order, Query, bad_query, next_link, page_of, page_response};
@@ -70,10 +71,10 @@ impl From<RecordedNeed> for NeedView {
 pub async fn for_person(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str) -> Result<Response, ApiError> {
     let query = Query::parse(request.uri().query(), &["limit", "cursor"])?;
     let (limit, after) = (query.limit()?, query.cursor("needs")?);
-    let allowed = authorise(context, caller, person_id, Action::View, Category::Preferences).await?;
+    let permit = ask_permit(context, caller, person_id, Action::View, Category::Preferences).await?;
     let needs = context.store.needs(person_id, false).await.or_problem(context)?;
     let (page, next) = page_of(needs, |need: &RecordedNeed| format!("{}|{}", time_text(need.recorded_at), need.id), Order::Ascending, after.as_deref(), limit);
-    log_read(context, caller, person_id, Category::Preferences, &allowed, "your format and communication needs").await?;
+    log_read(context, caller, &permit, Category::Preferences, "your format and communication needs").await?;
     let next = next.map(|key| next_link(&format!("/api/v1/people/{person_id}/needs"), &[], limit, &query::encode_cursor("needs", &key)));
     Ok(page_response(page.into_iter().map(NeedView::from).collect(), next))
 }
@@ -120,10 +121,11 @@ pub async fn changes(context: &RequestContext<'_>, request: &Request, caller: &C
         },
     };
     let (grants, subjects) = organisation_grants(context, caller).await?;
-    let mut allowed: BTreeMap<String, Allowed> = BTreeMap::new();
+    let actor = caller.actor();
+    let mut allowed: BTreeMap<String, Permit> = BTreeMap::new();
     for subject in subjects {
-        if let Some(allowed_by) = decide(caller, &subject, Action::View, Category::Preferences, &grants, context.now) {
-            allowed.insert(subject, allowed_by);
+        if let Ok(permit) = Permit::ask(&actor, &subject, Action::View, Category::Preferences, &grants, context.now) {
+            allowed.insert(subject, permit);
         }
     }
     let people: Vec<String> = allowed.keys().cloned().collect();
@@ -140,14 +142,13 @@ pub async fn changes(context: &RequestContext<'_>, request: &Request, caller: &C
     let position = found.last().map_or(after, |change| change.seq);
 
     let seen: BTreeSet<&str> = found.iter().map(|change| change.person_id.as_str()).collect();
-    let events: Vec<_> = seen
-        .into_iter()
-        .filter_map(|person_id| {
-            let allowed_by = allowed.get(person_id)?;
+    let mut events = Vec::new();
+    for person_id in seen {
+        if let Some(permit) = allowed.get(person_id) {
             let detail = format!("{} read changes to your format and communication needs.", caller.described());
-            Some(event(context, caller, person_id, "api.need_changes_read", Some(Category::Preferences), basis(allowed_by), detail))
-        })
-        .collect();
+            events.push(grounded(permit.event(event_id(context), AuditAction::NeedChangesRead, Category::Preferences, detail))?);
+        }
+    }
     log(context, &events).await?;
     let next = more.then(|| format!("/api/v1/needs/changes?after={position}&limit={limit}"));
     let items = found

@@ -1,12 +1,13 @@
 //! The people an organisation supports: `GET /api/v1/people` (cursor pages) and
-//! `GET /api/v1/people/{id}`. Who is listed, and what each shows, is decided by `decide` over the
-//! grants to the caller's organisation that are live now; a person it may see nothing of does
+//! `GET /api/v1/people/{id}`. Who is listed, and what each shows, is what the permits the consent
+//! decision makes over the grants to the caller's organisation cover now; a person it may see nothing of does
 //! not exist for it (404). Every person whose details are returned is audited: one event each,
 //! in their own access log, written before the answer leaves.
 
 use std::collections::BTreeSet;
 
-use carefront_shared::consent::{self, Action, Actor, Allowed, Basis, Category, Decision, Grant, GrantState, Resource};
+use carefront_shared::access::{AuditAction, Permit};
+use carefront_shared::consent::{Action, Actor, Basis, Category, Grant, GrantState};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::AuditEvent;
 use carefront_shared::problem::Problem;
@@ -57,50 +58,39 @@ struct PersonDetail {
     grants: Vec<GrantView>,
 }
 
-/// What `decide` allows the actor for one person: per category, and the grants that allow it.
+/// What the consent decision allows the caller for one person: per category, the actions, and
+/// the permits that allow them (viewing first).
 struct Access {
     categories: Vec<CategoryAccess>,
-    allowed_by: BTreeSet<String>,
+    permits: Vec<Permit>,
 }
 
 fn access_to(actor: &Actor, subject_id: &str, grants: &[Grant], now: DateTime<Utc>) -> Access {
-    let mut categories = Vec::new();
-    let mut allowed_by = BTreeSet::new();
-    for category in Category::ALL {
-        let mut actions = Vec::new();
-        for action in [Action::View, Action::Contribute] {
-            if let Decision::Allow(allowed) = consent::decide(actor, subject_id, action, Resource::Category(category), grants, now) {
-                actions.push(action);
-                allowed_by.insert(match allowed {
-                    Allowed::OwnRecord => "own_record".to_owned(),
-                    Allowed::Grant { grant_id, basis } => format!("grant:{grant_id} ({})", basis.as_str()),
-                });
-            }
-        }
-        if !actions.is_empty() {
-            categories.push(CategoryAccess { category, actions });
-        }
-    }
-    Access { categories, allowed_by }
+    let permits: Vec<Permit> = [Action::View, Action::Contribute]
+        .into_iter()
+        .filter_map(|action| Permit::ask_each(actor, subject_id, action, &Category::ALL, grants, now).ok())
+        .collect();
+    let categories = Category::ALL
+        .into_iter()
+        .filter_map(|category| {
+            let actions: Vec<Action> = permits.iter().filter(|permit| permit.covers(category)).map(Permit::action).collect();
+            (!actions.is_empty()).then_some(CategoryAccess { category, actions })
+        })
+        .collect();
+    Access { categories, permits }
 }
 
-fn audit(context: &RequestContext<'_>, caller: &Caller, subject_id: &str, action: &str, allowed_by: &BTreeSet<String>, detail: String) -> AuditEvent {
-    AuditEvent {
-        id: new_id(context.random),
-        at: context.now,
-        actor_id: Some(caller.actor().person_id),
-        acting_for: None,
-        subject_id: Some(subject_id.to_owned()),
-        action: action.to_owned(),
-        category: None,
-        basis: Some(allowed_by.iter().cloned().collect::<Vec<_>>().join(", ")),
-        detail,
+impl Access {
+    /// The audit event for showing the caller what it may see of the person: grounded in the
+    /// permit to view (or, with none, to contribute).
+    fn event(&self, context: &RequestContext<'_>, action: AuditAction, detail: String) -> Option<AuditEvent> {
+        self.permits.first().map(|permit| permit.overall_event(new_id(context.random), action, detail))
     }
 }
 
 const CURSOR_SCOPE: &str = "people";
 
-/// The grants to the caller's organisation (all states: `decide` judges them).
+/// The grants to the caller's organisation (all states: the consent decision judges them).
 async fn organisation_grants(context: &RequestContext<'_>, caller: &Caller) -> Result<Vec<Grant>, Problem> {
     let actor = caller.actor();
     context.store.grants_held_by(&actor.person_id, Some(&caller.organisation.id)).await.map_err(|error| store_problem(context, error))
@@ -130,7 +120,7 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
         }
         let Some(person) = context.store.person(subject_id).await.map_err(|error| store_problem(context, error))? else { continue };
         let detail = format!("{} saw your name, and what it may see of your record, in its list of people it supports.", caller.described());
-        events.push(audit(context, caller, subject_id, "api.person_listed", &access.allowed_by, detail));
+        events.extend(access.event(context, AuditAction::PersonListed, detail));
         items.push(PersonSummary { href: format!("/api/v1/people/{}", person.id), id: person.id, name: person.display_name, categories: access.categories });
     }
     context.store.append_audits(&events).await.map_err(|error| store_problem(context, error))?;
@@ -165,7 +155,7 @@ pub async fn show(context: &RequestContext<'_>, caller: &Caller, subject_id: &st
         })
         .collect();
     let detail = format!("{} looked up your name and what it may see of your record.", caller.described());
-    let event = audit(context, caller, subject_id, "api.person_viewed", &access.allowed_by, detail);
-    context.store.append_audit(&event).await.map_err(|error| store_problem(context, error))?;
+    let events: Vec<AuditEvent> = access.event(context, AuditAction::PersonViewed, detail).into_iter().collect();
+    context.store.append_audits(&events).await.map_err(|error| store_problem(context, error))?;
     Ok(json(StatusCode::OK, &PersonDetail { id: person.id, name: person.display_name, categories: access.categories, grants: live }))
 }

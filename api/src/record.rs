@@ -1,8 +1,8 @@
 //! The parts of a person's record an organisation's grant allows, read by its system:
 //! `GET /api/v1/people/{id}/care-plan | guide | medicines | medication-administrations | visits
-//! | contacts | documents | documents/{doc}`. Each is `decide`d on its own category (view) and
-//! logged in the person's access log; anything not granted is 404, like a person who does not
-//! exist.
+//! | contacts | documents | documents/{doc}`. Each is read under a permit the consent decision
+//! makes for its own category (view), and logged from that permit in the person's access log;
+//! anything not granted is 404, like a person who does not exist.
 
 use base64::Engine as _;
 use carefront_shared::consent::{Action, Category};
@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
-use crate::access::{authorise, log_read};
+use crate::access::{ask_permit, log_read};
 use crate::auth::Caller;
 use crate::failure::{ApiError, Stored, not_recorded};
 use crate::query::{self, Order, Query, bad_query, next_link, page_of, page_response};
@@ -60,9 +60,9 @@ impl From<CarePlan> for CarePlanView {
 /// GET /api/v1/people/{id}/care-plan.
 pub async fn care_plan(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str) -> Result<Response, ApiError> {
     Query::parse(request.uri().query(), &[])?;
-    let allowed = authorise(context, caller, person_id, Action::View, Category::CarePlan).await?;
-    let plan = context.store.care_plan(person_id).await.or_problem(context)?.ok_or_else(|| not_recorded("care plan"))?;
-    log_read(context, caller, person_id, Category::CarePlan, &allowed, "your care plan").await?;
+    let permit = ask_permit(context, caller, person_id, Action::View, Category::CarePlan).await?;
+    let plan = context.store.care_plan(&permit).await.or_problem(context)?.ok_or_else(|| not_recorded("care plan"))?;
+    log_read(context, caller, &permit, Category::CarePlan, "your care plan").await?;
     Ok(json(StatusCode::OK, &CarePlanView::from(plan)))
 }
 
@@ -79,9 +79,9 @@ struct GuideView {
 /// GET /api/v1/people/{id}/guide: the service user guide.
 pub async fn guide(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str) -> Result<Response, ApiError> {
     Query::parse(request.uri().query(), &[])?;
-    let allowed = authorise(context, caller, person_id, Action::View, Category::ServiceUserGuide).await?;
-    let guide = context.store.guide(person_id).await.or_problem(context)?.ok_or_else(|| not_recorded("service user guide"))?;
-    log_read(context, caller, person_id, Category::ServiceUserGuide, &allowed, "your service user guide").await?;
+    let permit = ask_permit(context, caller, person_id, Action::View, Category::ServiceUserGuide).await?;
+    let guide = context.store.guide(&permit).await.or_problem(context)?.ok_or_else(|| not_recorded("service user guide"))?;
+    log_read(context, caller, &permit, Category::ServiceUserGuide, "your service user guide").await?;
     Ok(json(
         StatusCode::OK,
         &GuideView {
@@ -154,11 +154,11 @@ struct MedicinesView {
 /// GET /api/v1/people/{id}/medicines: the medicines current today, and every allergy.
 pub async fn medicines(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str) -> Result<Response, ApiError> {
     Query::parse(request.uri().query(), &[])?;
-    let allowed = authorise(context, caller, person_id, Action::View, Category::Medication).await?;
+    let permit = ask_permit(context, caller, person_id, Action::View, Category::Medication).await?;
     let today = context.now.date_naive();
-    let medicines = context.store.medicines(person_id).await.or_problem(context)?;
-    let allergies = context.store.allergies(person_id).await.or_problem(context)?;
-    log_read(context, caller, person_id, Category::Medication, &allowed, "your current medicines and allergies").await?;
+    let medicines = context.store.medicines(&permit).await.or_problem(context)?;
+    let allergies = context.store.allergies(&permit).await.or_problem(context)?;
+    log_read(context, caller, &permit, Category::Medication, "your current medicines and allergies").await?;
     Ok(json(
         StatusCode::OK,
         &MedicinesView {
@@ -231,12 +231,12 @@ pub async fn administrations(context: &RequestContext<'_>, request: &Request, ca
         )
         .into());
     }
-    let allowed = authorise(context, caller, person_id, Action::View, Category::Medication).await?;
-    let entries = context.store.administrations(person_id, from, to).await.or_problem(context)?;
-    let medicines = context.store.medicines(person_id).await.or_problem(context)?;
+    let permit = ask_permit(context, caller, person_id, Action::View, Category::Medication).await?;
+    let entries = context.store.administrations(&permit, from, to).await.or_problem(context)?;
+    let medicines = context.store.medicines(&permit).await.or_problem(context)?;
     let key = |entry: &Administration| format!("{}|{}|{}", time_text(entry.due_at), time_text(entry.recorded_at), entry.id);
     let (page, next) = page_of(entries, key, Order::Ascending, after.as_deref(), limit);
-    log_read(context, caller, person_id, Category::Medication, &allowed, "your medication administration record").await?;
+    log_read(context, caller, &permit, Category::Medication, "your medication administration record").await?;
     let params = [("from", time_text(from)), ("to", time_text(to))];
     let next = next.map(|key| {
         next_link(&format!("/api/v1/people/{person_id}/medication-administrations"), &params, limit, &query::encode_cursor("administrations", &key))
@@ -280,9 +280,9 @@ pub async fn visits(context: &RequestContext<'_>, request: &Request, caller: &Ca
     if cursor.is_some_and(|cursor| check_visit_cursor(cursor).is_err()) {
         return Err(bad_query("bad-cursor", "The cursor is not valid", "Use the next link of the previous page as it is.").into());
     }
-    let allowed = authorise(context, caller, person_id, Action::View, Category::VisitsAndNotes).await?;
-    let page = context.store.visits(person_id, cursor, i64::try_from(limit).unwrap_or(1)).await.or_problem(context)?;
-    log_read(context, caller, person_id, Category::VisitsAndNotes, &allowed, "your visits and carers' notes").await?;
+    let permit = ask_permit(context, caller, person_id, Action::View, Category::VisitsAndNotes).await?;
+    let page = context.store.visits(&permit, cursor, i64::try_from(limit).unwrap_or(1)).await.or_problem(context)?;
+    log_read(context, caller, &permit, Category::VisitsAndNotes, "your visits and carers' notes").await?;
     let next = page.next.map(|cursor| next_link(&format!("/api/v1/people/{person_id}/visits"), &[], limit, &cursor));
     Ok(page_response(page.items.into_iter().map(VisitView::from).collect::<Vec<_>>(), next))
 }
@@ -308,11 +308,11 @@ fn ordinal(value: i64) -> String {
 pub async fn contacts(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str) -> Result<Response, ApiError> {
     let query = Query::parse(request.uri().query(), &["limit", "cursor"])?;
     let (limit, after) = (query.limit()?, query.cursor("contacts")?);
-    let allowed = authorise(context, caller, person_id, Action::View, Category::Contacts).await?;
-    let contacts = context.store.contacts(person_id).await.or_problem(context)?;
+    let permit = ask_permit(context, caller, person_id, Action::View, Category::Contacts).await?;
+    let contacts = context.store.contacts(&permit).await.or_problem(context)?;
     let (page, next) =
         page_of(contacts, |contact: &Contact| format!("{}|{}", ordinal(contact.position), contact.id), Order::Ascending, after.as_deref(), limit);
-    log_read(context, caller, person_id, Category::Contacts, &allowed, "your contacts").await?;
+    log_read(context, caller, &permit, Category::Contacts, "your contacts").await?;
     let next = next.map(|key| next_link(&format!("/api/v1/people/{person_id}/contacts"), &[], limit, &query::encode_cursor("contacts", &key)));
     let items: Vec<ContactView> = page
         .into_iter()
@@ -348,11 +348,11 @@ struct DocumentView {
 pub async fn documents(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str) -> Result<Response, ApiError> {
     let query = Query::parse(request.uri().query(), &["limit", "cursor"])?;
     let (limit, after) = (query.limit()?, query.cursor("documents")?);
-    let allowed = authorise(context, caller, person_id, Action::View, Category::Documents).await?;
-    let documents = context.store.documents(person_id).await.or_problem(context)?;
+    let permit = ask_permit(context, caller, person_id, Action::View, Category::Documents).await?;
+    let documents = context.store.documents(&permit).await.or_problem(context)?;
     let (page, next) =
         page_of(documents, |document: &Document| format!("{}|{}", time_text(document.added_at), document.id), Order::Descending, after.as_deref(), limit);
-    log_read(context, caller, person_id, Category::Documents, &allowed, "the list of your documents").await?;
+    log_read(context, caller, &permit, Category::Documents, "the list of your documents").await?;
     let next = next.map(|key| next_link(&format!("/api/v1/people/{person_id}/documents"), &[], limit, &query::encode_cursor("documents", &key)));
     let items: Vec<DocumentView> = page
         .into_iter()
@@ -374,9 +374,9 @@ pub async fn documents(context: &RequestContext<'_>, request: &Request, caller: 
 /// GET /api/v1/people/{id}/documents/{doc}: the file itself, as it was added.
 pub async fn document(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str, document_id: &str) -> Result<Response, ApiError> {
     Query::parse(request.uri().query(), &[])?;
-    let allowed = authorise(context, caller, person_id, Action::View, Category::Documents).await?;
-    let (document, body) = context.store.document(person_id, document_id).await.or_problem(context)?.ok_or_else(crate::failure::not_found)?;
-    log_read(context, caller, person_id, Category::Documents, &allowed, &format!("your document \u{201c}{}\u{201d}", document.title)).await?;
+    let permit = ask_permit(context, caller, person_id, Action::View, Category::Documents).await?;
+    let (document, body) = context.store.document(&permit, document_id).await.or_problem(context)?.ok_or_else(crate::failure::not_found)?;
+    log_read(context, caller, &permit, Category::Documents, &format!("your document \u{201c}{}\u{201d}", document.title)).await?;
     let (content_type, extension) = if document.content_type == "application/pdf" { ("application/pdf", "pdf") } else { ("text/plain; charset=utf-8", "txt") };
     let digest = base64::engine::general_purpose::STANDARD.encode(hex_bytes(&document.sha256));
     let mut response = http::Response::new(body);

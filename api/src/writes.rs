@@ -5,17 +5,20 @@
 //! otherwise), an `Idempotency-Key` (see [`crate::idempotency`]), and is logged in the person's
 //! access log.
 
+use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
+use carefront_shared::plan::Recorder;
 use carefront_shared::record::{Administration, CareVisit, Outcome, VisitStatus};
+use carefront_shared::store::{IdempotencyStore as _, RecordStore as _, Store as _};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use crate::access::{authorise, basis, event, log};
+use crate::access::{ask_permit, event_id, grounded};
 use crate::auth::Caller;
 use crate::body::{self, Checks, is_text};
 use crate::failure::{ApiError, Stored, internal};
-use crate::idempotency::{self, Idempotent};
+use crate::idempotency::{self, Applied, Idempotent};
 use crate::record::{AdministrationView, VisitView};
 use crate::{Request, Response};
 
@@ -66,18 +69,19 @@ pub async fn record_visit(context: &RequestContext<'_>, request: &Request, calle
     let key = idempotency::key(request)?;
     let body = body::json_value(request)?;
     let input: VisitInput = body::read(&body, &VisitInput::members())?;
-    let allowed = authorise(context, caller, person_id, Action::Contribute, Category::VisitsAndNotes).await?;
+    let permit = ask_permit(context, caller, person_id, Action::Contribute, Category::VisitsAndNotes).await?;
     let idempotent = Idempotent::new(key, request, &body);
-    if let Some(id) = idempotent.earlier(context, caller).await?
-        && let Some(visit) = context.store.visit(person_id, &id).await.or_problem(context)?
+    let earlier = idempotent.earlier(context, caller).await?;
+    if let Some(id) = &earlier
+        && let Some(visit) = context.store.visit(&permit, id).await.or_problem(context)?
     {
         return Ok(idempotency::replayed(&VisitView::from(visit)));
     }
     input.check(context.now)?;
-    let (id, claimed) = idempotent.claim(context, caller, None).await?;
-    if !claimed && let Some(visit) = context.store.visit(person_id, &id).await.or_problem(context)? {
-        return Ok(idempotency::replayed(&VisitView::from(visit)));
-    }
+    // A claim with nothing made under it (left by a write from before writes were one batch) is
+    // finished under its id; otherwise the key is claimed in the same batch as the visit.
+    let claim = earlier.is_none().then(|| idempotent.claim(context, caller, None));
+    let id = claim.as_ref().map(|claim| claim.resource_id.clone()).or(earlier).unwrap_or_default();
     let visit = CareVisit {
         id,
         person_id: person_id.to_owned(),
@@ -89,12 +93,23 @@ pub async fn record_visit(context: &RequestContext<'_>, request: &Request, calle
         note: input.note.as_deref().unwrap_or_default().trim().to_owned(),
         recorded_at: context.now,
     };
-    if !context.store.upsert_visit(&visit).await.or_problem(context)? {
-        return Err(internal("a new visit id belonged to another person's visit"));
-    }
     let detail = format!("{} added a note of the visit on {}.", caller.described(), visit.starts_at.format("%-d %B %Y at %H:%M UTC"));
-    log(context, &[event(context, caller, person_id, "api.visit_recorded", Some(Category::VisitsAndNotes), basis(&allowed), detail)]).await?;
-    Ok(idempotency::created(&VisitView::from(visit)))
+    let event = grounded(permit.event(event_id(context), AuditAction::VisitRecorded, Category::VisitsAndNotes, detail))?;
+    // The claim, the visit and its line in the access log: all of them, or none.
+    let recorder = Recorder::new();
+    if let Some(claim) = &claim {
+        recorder.store().claim_new_idempotency_key(claim).await.or_problem(context)?;
+    }
+    recorder.store().upsert_visit(&visit).await.or_problem(context)?;
+    recorder.store().append_audit(&event).await.or_problem(context)?;
+    match idempotent.apply(context, caller, &recorder.into_plan()).await? {
+        Applied::Done => Ok(idempotency::created(&VisitView::from(visit))),
+        Applied::Replay(id) => match context.store.visit(&permit, &id).await.or_problem(context)? {
+            Some(visit) => Ok(idempotency::replayed(&VisitView::from(visit))),
+            None => Err(internal("an idempotency key won by a visit names no visit of this person")),
+        },
+        Applied::Refused(error) => Err(error).or_problem(context),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,8 +135,8 @@ impl AdministrationInput {
 }
 
 /// The administration with `id` answering `input`, if it is in the record.
-async fn find_administration(context: &RequestContext<'_>, person_id: &str, id: &str, due_at: DateTime<Utc>) -> Result<Option<Administration>, ApiError> {
-    let around = context.store.administrations(person_id, due_at, due_at + Duration::milliseconds(1)).await.or_problem(context)?;
+async fn find_administration(context: &RequestContext<'_>, permit: &Permit, id: &str, due_at: DateTime<Utc>) -> Result<Option<Administration>, ApiError> {
+    let around = context.store.administrations(permit, due_at, due_at + Duration::milliseconds(1)).await.or_problem(context)?;
     Ok(around.into_iter().find(|entry| entry.id == id))
 }
 
@@ -130,11 +145,12 @@ pub async fn record_administration(context: &RequestContext<'_>, request: &Reque
     let key = idempotency::key(request)?;
     let body = body::json_value(request)?;
     let input: AdministrationInput = body::read(&body, &AdministrationInput::members())?;
-    let allowed = authorise(context, caller, person_id, Action::Contribute, Category::Medication).await?;
-    let medicines = context.store.medicines(person_id).await.or_problem(context)?;
+    let permit = ask_permit(context, caller, person_id, Action::Contribute, Category::Medication).await?;
+    let medicines = context.store.medicines(&permit).await.or_problem(context)?;
     let idempotent = Idempotent::new(key, request, &body);
-    if let Some(id) = idempotent.earlier(context, caller).await?
-        && let Some(entry) = find_administration(context, person_id, &id, input.due_at).await?
+    let earlier = idempotent.earlier(context, caller).await?;
+    if let Some(id) = &earlier
+        && let Some(entry) = find_administration(context, &permit, id, input.due_at).await?
     {
         return Ok(idempotency::replayed(&AdministrationView::new(entry, &medicines)));
     }
@@ -156,10 +172,9 @@ pub async fn record_administration(context: &RequestContext<'_>, request: &Reque
     checks.require(is_text(&input.recorded_by, 100), "recordedBy", "recordedBy must be 1 to 100 characters: the carer's name as they sign.");
     checks.finish()?;
 
-    let (id, claimed) = idempotent.claim(context, caller, None).await?;
-    if !claimed && let Some(entry) = find_administration(context, person_id, &id, input.due_at).await? {
-        return Ok(idempotency::replayed(&AdministrationView::new(entry, &medicines)));
-    }
+    // As for visits: a claim left with nothing made under it is finished under its id.
+    let claim = earlier.is_none().then(|| idempotent.claim(context, caller, None));
+    let id = claim.as_ref().map(|claim| claim.resource_id.clone()).or(earlier).unwrap_or_default();
     let entry = Administration {
         id,
         person_id: person_id.to_owned(),
@@ -170,13 +185,6 @@ pub async fn record_administration(context: &RequestContext<'_>, request: &Reque
         recorded_by: input.recorded_by.trim().to_owned(),
         recorded_at: context.now,
     };
-    if !context.store.insert_administration(&entry).await.or_problem(context)? {
-        // A retry racing this request wrote the entry with the claimed id first: it is one row.
-        return match find_administration(context, person_id, &entry.id, entry.due_at).await? {
-            Some(stored) => Ok(idempotency::replayed(&AdministrationView::new(stored, &medicines))),
-            None => Err(internal("an administration id is taken by another person's record")),
-        };
-    }
     let name = medicine.map_or("a medicine", |medicine| medicine.name.as_str());
     let what = match entry.outcome {
         Outcome::Given => "given",
@@ -184,6 +192,20 @@ pub async fn record_administration(context: &RequestContext<'_>, request: &Reque
         Outcome::NotGiven => "not given",
     };
     let detail = format!("{} recorded that {name} due on {} was {what}.", caller.described(), entry.due_at.format("%-d %B %Y at %H:%M UTC"));
-    log(context, &[event(context, caller, person_id, "api.administration_recorded", Some(Category::Medication), basis(&allowed), detail)]).await?;
-    Ok(idempotency::created(&AdministrationView::new(entry, &medicines)))
+    let event = grounded(permit.event(event_id(context), AuditAction::AdministrationRecorded, Category::Medication, detail))?;
+    // The claim, the entry and its line in the access log: all of them, or none.
+    let recorder = Recorder::new();
+    if let Some(claim) = &claim {
+        recorder.store().claim_new_idempotency_key(claim).await.or_problem(context)?;
+    }
+    recorder.store().insert_administration(&entry).await.or_problem(context)?;
+    recorder.store().append_audit(&event).await.or_problem(context)?;
+    match idempotent.apply(context, caller, &recorder.into_plan()).await? {
+        Applied::Done => Ok(idempotency::created(&AdministrationView::new(entry, &medicines))),
+        Applied::Replay(id) => match find_administration(context, &permit, &id, entry.due_at).await? {
+            Some(stored) => Ok(idempotency::replayed(&AdministrationView::new(stored, &medicines))),
+            None => Err(internal("an idempotency key won by an administration names no administration of this person")),
+        },
+        Applied::Refused(error) => Err(error).or_problem(context),
+    }
 }

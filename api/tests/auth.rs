@@ -198,7 +198,8 @@ fn finding_3_the_access_log_names_the_credentials_maker() {
     let from_the_tool = api.credential_made_by(PROVIDER, &[Permission::PeopleRead], &credential::tool_actor(Some("Jo Bloggs")));
     assert_eq!(api.get(&from_the_tool, "/api/v1/people/person-margaret").status, 200);
 
-    let log = pollster::block_on(api.store().audit_for_subject("person-margaret", 10)).unwrap();
+    let log =
+        pollster::block_on(api.store().audit_for_subject(&api.own_permit("person-margaret", carefront_shared::consent::Category::AccessLog), 10)).unwrap();
     let detail_of =
         |key_id: &str| log.iter().find(|event| event.detail.contains(key_id)).map(|event| event.detail.clone()).unwrap_or_else(|| panic!("{log:#?}"));
     let by_ann = detail_of(&held.key_id);

@@ -7,11 +7,11 @@
 mod support;
 
 use carefront_shared::comments::CommentStatus;
-use carefront_shared::consent::Category;
+use carefront_shared::consent::{Action, Basis, Category};
 use carefront_shared::credential::Permission;
 use carefront_shared::store::VoiceStore;
 use serde_json::{Value, json};
-use support::{Api, Held, PROVIDER, problem_type};
+use support::{Api, COUNCIL, Held, OTHER_PROVIDER, PROVIDER, problem_type};
 
 fn api() -> Api {
     let api = Api::new();
@@ -108,4 +108,97 @@ fn answers_are_checked_and_only_for_comments_the_organisation_may_see() {
     assert_eq!(api.post(&reader, path, Some("k3"), &answer(1, "answered")).status, 403);
     let stored = pollster::block_on(api.store().comment("person-margaret", "c-plan")).unwrap().unwrap();
     assert_eq!((stored.status, stored.version), (CommentStatus::Open, 1), "nothing written");
+}
+
+/// Finding 7 of issue 9: the council, holding only a statutory view of Olive's record, closed the
+/// correction request Olive's provider was to answer. Seeing a comment is not leave to answer it.
+#[test]
+fn finding_7_a_view_only_organisation_cannot_answer_a_comment() {
+    let api = api();
+    // The council reviews Olive's care under its statutory duty (view only); Brookside may see
+    // her care plan (view only); Riverside keeps it (view and contribute).
+    api.grant_with("grant-olive-council", "person-olive", COUNCIL, &Category::ALL, &[Action::View], Basis::StatutoryDuty);
+    api.grant_with("grant-olive-brookside", "person-olive", PROVIDER, &[Category::CarePlan], &[Action::View], Basis::Consent);
+    let council = api.credential(COUNCIL, &[Permission::CommentsWrite]);
+    let brookside = answerer(&api);
+    let riverside = api.credential(OTHER_PROVIDER, &[Permission::CommentsWrite]);
+    let path = "/api/v1/people/person-olive/comments/c-olive/answer";
+
+    // Both may see the request…
+    for held in [&council, &brookside] {
+        assert!(ids(&api.get(held, "/api/v1/comments?status=open").body).contains(&"c-olive".to_owned()));
+    }
+    // …neither may answer it: 404, as for every write the caller may not make, and nothing is
+    // written (no answer, no key, no log line).
+    for (held, key) in [(&council, "council-closes"), (&brookside, "brookside-closes")] {
+        let refused = api.post(held, path, Some(key), &answer(1, "declined"));
+        assert_eq!(refused.status, 404, "{:#}", refused.body);
+    }
+    let stored = pollster::block_on(api.store().comment("person-olive", "c-olive")).unwrap().unwrap();
+    assert_eq!((stored.status, stored.version), (CommentStatus::Open, 1));
+    assert_eq!(api.rows("SELECT 1 FROM api_idempotency_keys"), 0);
+    assert!(!api.audit_actions("person-olive").contains(&"api.comment_answered".to_owned()));
+
+    // The provider that keeps the care plan answers it.
+    let answered = api.post(&riverside, path, Some("riverside-answers"), &answer(1, "corrected"));
+    assert_eq!((answered.status, answered.body["respondedBy"].as_str()), (200, Some("Riverside Care")), "{:#}", answered.body);
+
+    // The council answers under its statutory duty where its statutory grant lets it contribute
+    // (the harness gives it view and contribute on Margaret's record).
+    let plan = api.post(&council, "/api/v1/people/person-margaret/comments/c-plan/answer", Some("council-answers"), &answer(1, "answered"));
+    assert_eq!((plan.status, plan.body["respondedBy"].as_str()), (200, Some("Northshire County Council")), "{:#}", plan.body);
+}
+
+/// Finding 7 of issue 9: the next answer overwrote the first, with no history. Every answer is
+/// kept, oldest first, in the API's comment and in the store (which refuses to change one).
+#[test]
+fn finding_7_every_answer_is_kept_as_history() {
+    let api = api();
+    let brookside = answerer(&api);
+    let council = api.credential(COUNCIL, &[Permission::CommentsWrite]);
+    let path = "/api/v1/people/person-margaret/comments/c-plan/answer";
+    let first = json!({ "version": 1, "status": "declined", "response": "The care plan is right as it is." });
+    assert_eq!(api.post(&brookside, path, Some("first"), &first).status, 200);
+    api.advance(chrono::Duration::hours(2));
+    let second = json!({ "version": 2, "status": "corrected", "response": "After the review, we corrected it." });
+    let reply = api.post(&council, path, Some("second"), &second);
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+
+    let answers = reply.body["answers"].as_array().unwrap();
+    let seen: Vec<(&str, &str, &str, i64)> = answers
+        .iter()
+        .map(|answer| {
+            (
+                answer["status"].as_str().unwrap(),
+                answer["response"].as_str().unwrap(),
+                answer["respondedBy"].as_str().unwrap(),
+                answer["version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("declined", "The care plan is right as it is.", "Brookside Home Care", 2),
+            ("corrected", "After the review, we corrected it.", "Northshire County Council", 3)
+        ]
+    );
+    assert_eq!(answers[0]["respondedAt"], "2026-11-21T09:00:00Z");
+    assert_eq!(answers[1]["respondedAt"], "2026-11-21T11:00:00Z");
+    // The latest is the comment's status; the list shows the history too.
+    assert_eq!((reply.body["status"].as_str(), reply.body["respondedBy"].as_str()), (Some("corrected"), Some("Northshire County Council")));
+    let listed = api.get(&brookside, "/api/v1/comments?status=corrected");
+    assert_eq!(listed.body["items"][0]["answers"].as_array().map(Vec::len), Some(2), "{:#}", listed.body);
+
+    // A stale answer adds nothing to the history.
+    let stale = api.post(&brookside, path, Some("third"), &answer(1, "answered"));
+    assert_eq!(stale.status, 409);
+    assert_eq!(stale.body["current"]["answers"].as_array().map(Vec::len), Some(2));
+
+    let kept = pollster::block_on(api.store().comment_answers("person-margaret")).unwrap();
+    assert_eq!(kept.len(), 2);
+    assert_eq!((kept[0].status, kept[1].status), (CommentStatus::Declined, CommentStatus::Corrected));
+    // Append-only: an answer once kept cannot be changed or removed.
+    assert!(pollster::block_on(carefront_shared::db::Database::execute(&api.db, "UPDATE comment_answers SET response = 'x'", &[])).is_err());
+    assert!(pollster::block_on(carefront_shared::db::Database::execute(&api.db, "DELETE FROM comment_answers", &[])).is_err());
 }

@@ -1,9 +1,10 @@
 //! Comments and corrections: the person, and anyone granted "contribute" on a category, add a
-//! comment to any entry or ask for it to be corrected, and follow its status. Providers and the
-//! council answer them (through the API).
+//! comment to any entry or ask for it to be corrected, and follow its status. Organisations that
+//! may contribute to the category answer them (through the API); every answer is kept, and the
+//! list shows them all, oldest first.
 
 use carefront_shared::access::{AuditAction, Permit};
-use carefront_shared::comments::{self, Comment, CommentKind, CommentStatus};
+use carefront_shared::comments::{self, AnswerRecord, Comment, CommentKind, CommentStatus};
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::Person;
@@ -165,6 +166,33 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
     Ok(web::redirect_to(&format!("/people/{subject_id}/comments?done=sent")))
 }
 
+/// How a comment's status is shown: its words and its tag's colour.
+fn status_words(status: CommentStatus) -> (&'static str, &'static str) {
+    match status {
+        CommentStatus::Open => ("Waiting for an answer", "govuk-tag--yellow"),
+        CommentStatus::Answered => ("Answered", "govuk-tag--blue"),
+        CommentStatus::Corrected => ("Corrected", "govuk-tag--green"),
+        CommentStatus::Declined => ("Not changed", "govuk-tag--grey"),
+    }
+}
+
+/// Every answer to the comment, oldest first (newest last): who answered, when, and what they
+/// said. An answer never replaces an earlier one, so the person sees the whole exchange.
+fn answer_history(answers: &[AnswerRecord], comment_id: &str) -> Vec<Value> {
+    answers
+        .iter()
+        .filter(|answer| answer.comment_id == comment_id)
+        .map(|answer| {
+            context! {
+                by => answer.responded_by.clone(),
+                when => answer.responded_at.format("%-d %B %Y at %H:%M").to_string(),
+                status => status_words(answer.status).0,
+                response => answer.response.clone(),
+            }
+        })
+        .collect()
+}
+
 /// GET /people/{id}/comments: the comments the reader may see (the person: all of them;
 /// others: those on categories they may see, and their own), newest first, with their status.
 pub async fn list(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
@@ -174,6 +202,7 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, visit: &Visit
     let permit = Permit::ask_each(&actor(reader), subject_id, Action::View, &COMMENTABLE, &grants, context.now).map_err(|_| PortalError::NotFound)?;
     let visible = |category: Category| permit.covers(category);
     let name = subject_name(context, reader, subject_id).await?;
+    let answers = context.store.comment_answers(subject_id).await?;
     let items: Vec<Value> = context
         .store
         .comments(subject_id)
@@ -181,20 +210,14 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, visit: &Visit
         .into_iter()
         .filter(|comment| visible(comment.category) || comment.author_id == reader.id)
         .map(|comment| {
-            let (status, tag) = match comment.status {
-                CommentStatus::Open => ("Waiting for an answer", "govuk-tag--yellow"),
-                CommentStatus::Answered => ("Answered", "govuk-tag--blue"),
-                CommentStatus::Corrected => ("Corrected", "govuk-tag--green"),
-                CommentStatus::Declined => ("Not changed", "govuk-tag--grey"),
-            };
+            let (status, tag) = status_words(comment.status);
             let about = if comment.entry_label.is_empty() { category_words(comment.category).to_owned() } else { comment.entry_label.clone() };
             context! {
                 kind => if comment.kind == CommentKind::Correction { "Correction asked for" } else { "Comment" },
                 about, body => comment.body, status, tag,
                 by => if comment.author_id == reader.id { "you".to_owned() } else { comment.author_name.clone() },
                 when => comment.created_at.format("%-d %B %Y").to_string(),
-                response => comment.response, responded_by => comment.responded_by,
-                responded => comment.responded_at.map(|at| at.format("%-d %B %Y").to_string()),
+                answers => answer_history(&answers, &comment.id),
             }
         })
         .collect();

@@ -102,6 +102,26 @@ pub struct Comment {
     pub version: i64,
 }
 
+/// One answer to a comment, as kept in its history (every answer is kept, oldest first; the
+/// comment itself holds only the latest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerRecord {
+    /// The comment answered.
+    pub comment_id: String,
+    /// Whose record.
+    pub person_id: String,
+    /// The comment's version this answer made.
+    pub version: i64,
+    /// Answered, corrected or declined.
+    pub status: CommentStatus,
+    /// What they said.
+    pub response: String,
+    /// Who answered (an organisation's name).
+    pub responded_by: String,
+    /// When.
+    pub responded_at: DateTime<Utc>,
+}
+
 /// Why a comment or answer cannot be kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CommentProblem {

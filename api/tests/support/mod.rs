@@ -7,19 +7,19 @@
 pub mod seed;
 
 use std::cell::Cell;
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use carefront_api::{Request, handle};
+use carefront_shared::access::Permit;
 use carefront_shared::administration::{self, Administrator};
 use carefront_shared::config::{App, Config};
-use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
+use carefront_shared::consent::{Action, Actor, Basis, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, DerivedKey, Permission};
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
-use carefront_shared::domain::{CouncilRole, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::domain::{AuditEvent, CouncilRole, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::random::{SeededRandom, token};
 use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore, SqlStore, Store};
@@ -150,13 +150,18 @@ impl Api {
     }
 
     pub fn grant(&self, id: &str, subject: &str, organisation: &str, categories: &[Category], basis: Basis) -> Grant {
+        self.grant_with(id, subject, organisation, categories, &[Action::View, Action::Contribute], basis)
+    }
+
+    /// A grant allowing only `actions`.
+    pub fn grant_with(&self, id: &str, subject: &str, organisation: &str, categories: &[Category], actions: &[Action], basis: Basis) -> Grant {
         let grant = Grant {
             id: id.into(),
             version: 1,
             subject_id: subject.into(),
             grantee: Grantee::Organisation(organisation.into()),
             categories: categories.iter().copied().collect(),
-            actions: BTreeSet::from([Action::View, Action::Contribute]),
+            actions: actions.iter().copied().collect(),
             act_for: false,
             purpose: "to give care".into(),
             starts_at: start_time(),
@@ -237,6 +242,17 @@ impl Api {
         reply(pollster::block_on(handle(&context, request)))
     }
 
+    /// Answers `request` over a store whose `fail_at`-th statement fails (see
+    /// [`FailingDatabase`]); whether that statement was reached.
+    pub fn call_failing(&self, request: Request, fail_at: usize) -> (Reply, bool) {
+        let failing = FailingDatabase::new(&self.db, fail_at);
+        let store = SqlStore::new(&failing);
+        let random = SeededRandom::new(self.nonces.get() + 1000);
+        let context = RequestContext { store: &store, config: &self.config, now: self.now.get(), random: &random, client: None };
+        let reply = reply(pollster::block_on(handle(&context, request)));
+        (reply, failing.failed.get())
+    }
+
     pub fn get(&self, held: &Held, path: &str) -> Reply {
         self.call(self.signed_get(held, path))
     }
@@ -294,9 +310,22 @@ impl Api {
         pollster::block_on(self.db.query("SELECT 1 FROM api_nonces", &[])).unwrap().len()
     }
 
+    /// The person's own leave to read `category` of their record, as the tests read the store
+    /// directly.
+    pub fn own_permit(&self, subject: &str, category: Category) -> Permit {
+        let actor = Actor { person_id: subject.into(), role: Role::ServiceUser, organisation_id: None };
+        let grants = pollster::block_on(self.store().grants_for_subject(subject)).unwrap();
+        Permit::ask(&actor, subject, Action::View, category, &grants, self.now.get()).unwrap()
+    }
+
+    /// The audit events recorded about `subject`, newest first.
+    pub fn audit_events(&self, subject: &str) -> Vec<AuditEvent> {
+        pollster::block_on(self.store().audit_for_subject(&self.own_permit(subject, Category::AccessLog), 1000)).unwrap()
+    }
+
     /// The audit actions recorded about `subject`.
     pub fn audit_actions(&self, subject: &str) -> Vec<String> {
-        pollster::block_on(self.store().audit_for_subject(subject, 1000)).unwrap().into_iter().map(|event| event.action).collect()
+        self.audit_events(subject).into_iter().map(|event| event.action.to_string()).collect()
     }
 
     /// A random-looking string for tests that need one.
@@ -345,6 +374,55 @@ impl Database for YieldingDatabase<'_> {
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
         YieldOnce(false).await;
         self.inner.batch(statements).await
+    }
+}
+
+/// A database whose `fail_at`-th statement (from 1, counting every `execute` and every statement
+/// inside a `batch`; reads are not counted) fails with [`DbError::Unavailable`], as a store that
+/// drops out half way through a request does. A batch holding it runs on the real database with
+/// that statement made to fail, so its earlier statements run and are rolled back, as in a D1
+/// batch or a SQLite transaction.
+pub struct FailingDatabase<'a> {
+    inner: &'a SqliteDatabase,
+    fail_at: usize,
+    seen: Cell<usize>,
+    /// Whether the failing statement was reached.
+    pub failed: Cell<bool>,
+}
+
+impl<'a> FailingDatabase<'a> {
+    pub fn new(inner: &'a SqliteDatabase, fail_at: usize) -> FailingDatabase<'a> {
+        FailingDatabase { inner, fail_at, seen: Cell::new(0), failed: Cell::new(false) }
+    }
+
+    fn failure(&self) -> DbError {
+        self.failed.set(true);
+        DbError::Unavailable(format!("statement {} failed (test)", self.fail_at))
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl Database for FailingDatabase<'_> {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        self.inner.query(sql, params).await
+    }
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.seen.set(self.seen.get() + 1);
+        if self.seen.get() == self.fail_at {
+            return Err(self.failure());
+        }
+        self.inner.execute(sql, params).await
+    }
+    async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
+        let first = self.seen.get() + 1;
+        self.seen.set(self.seen.get() + statements.len());
+        let Some(index) = self.fail_at.checked_sub(first).filter(|index| *index < statements.len()) else {
+            return self.inner.batch(statements).await;
+        };
+        let mut broken = statements.to_vec();
+        broken[index] = Statement { sql: "INSERT INTO no_such_table_the_failing_statement (x) VALUES (1)".into(), params: Vec::new() };
+        assert!(self.inner.batch(&broken).await.is_err(), "the broken batch fails");
+        Err(self.failure())
     }
 }
 

@@ -45,6 +45,11 @@ pub trait IdempotencyStore {
     /// Claims `record.key` for `record.organisation_id` unless it is claimed already. Of two
     /// concurrent claims of one key, exactly one is [`Claim::New`].
     async fn claim_idempotency_key(&self, record: &IdempotencyRecord) -> Result<Claim>;
+    /// Claims a key that must be free, as one statement of a plan: if the key was claimed
+    /// before (by an earlier request, or a concurrent one), the insert fails with
+    /// [`DbError::Constraint`] and so does the plan's whole batch — the write it claims the key
+    /// for is never made twice. The caller then reads the claim that won.
+    async fn claim_new_idempotency_key(&self, record: &IdempotencyRecord) -> Result<()>;
     /// The record of a claimed key.
     async fn idempotency_key(&self, organisation_id: &str, key: &str) -> Result<Option<IdempotencyRecord>>;
 }
@@ -136,6 +141,25 @@ impl IdempotencyStore for SqlStore<'_> {
             .await?
             .ok_or_else(|| DbError::Decode("an idempotency key was neither claimed nor found".into()))?;
         if stored.resource_id == claim.resource_id && stored.request_hash == claim.request_hash { Ok(Claim::New) } else { Ok(Claim::Existing(stored)) }
+    }
+
+    async fn claim_new_idempotency_key(&self, claim: &IdempotencyRecord) -> Result<()> {
+        // No ON CONFLICT: the primary key refuses a second claim.
+        self.db
+            .execute(
+                &format!("INSERT INTO api_idempotency_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                &[
+                    claim.organisation_id.as_str().into(),
+                    claim.key.as_str().into(),
+                    claim.request.as_str().into(),
+                    claim.request_hash.as_str().into(),
+                    claim.resource_id.as_str().into(),
+                    claim.credential_id.as_str().into(),
+                    time_text(claim.created_at).into(),
+                ],
+            )
+            .await
+            .map(|_| ())
     }
 
     async fn idempotency_key(&self, organisation_id: &str, key: &str) -> Result<Option<IdempotencyRecord>> {

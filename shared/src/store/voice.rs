@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{Result, SqlStore, optional_time, time, time_text};
-use crate::comments::{Comment, CommentKind, CommentStatus};
+use crate::comments::{AnswerRecord, Comment, CommentKind, CommentStatus};
 use crate::consent::Category;
 use crate::db::{DbError, Row, Statement, Value};
 use crate::needs::{Need, RecordedNeed};
@@ -61,8 +61,31 @@ pub trait VoiceStore {
     async fn comments(&self, person_id: &str) -> Result<Vec<Comment>>;
     /// One of the person's comments.
     async fn comment(&self, person_id: &str, id: &str) -> Result<Option<Comment>>;
-    /// Answers a comment as it was at `version` (optimistic concurrency).
+    /// Answers a comment as it was at `version` (optimistic concurrency), and keeps the answer
+    /// in the comment's history in the same batch. In a plan, a stale version stops the whole
+    /// batch.
     async fn answer_comment(&self, person_id: &str, id: &str, version: i64, answer: &Answer<'_>, now: DateTime<Utc>) -> Result<CommentAnswer>;
+    /// Every answer to the person's comments, oldest first.
+    async fn comment_answers(&self, person_id: &str) -> Result<Vec<AnswerRecord>>;
+}
+
+/// Stops an answer (and the plan it is in) unless the comment is still at the version answered.
+const COMMENT_VERSION_GUARD: &str =
+    "INSERT INTO plan_guards (reason) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM comments WHERE person_id = ?2 AND id = ?3 AND version = ?4)";
+
+const ANSWER_COLUMNS: &str = "comment_id, person_id, version, status, response, responded_by, responded_at";
+
+fn answer_record(row: &Row) -> Result<AnswerRecord> {
+    let status = row.text(3)?;
+    Ok(AnswerRecord {
+        comment_id: row.text(0)?,
+        person_id: row.text(1)?,
+        version: row.integer(2)?,
+        status: CommentStatus::parse(&status).ok_or_else(|| DbError::Decode(format!("unknown comment status {status}")))?,
+        response: row.text(4)?,
+        responded_by: row.text(5)?,
+        responded_at: time(row, 6)?,
+    })
 }
 
 const NEED_COLUMNS: &str = "id, person_id, need, detail, recorded_by, recorded_by_name, acting_for, consent_discussion_id, recorded_at, ended_at";
@@ -211,14 +234,42 @@ impl VoiceStore for SqlStore<'_> {
         if status == CommentStatus::Open {
             return Err(DbError::Decode("an answer cannot leave a comment open".into()));
         }
-        let changed = self
-            .db
-            .execute(
-                "UPDATE comments SET status = ?1, response = ?2, responded_by = ?3, responded_at = ?4, version = version + 1
-                 WHERE person_id = ?5 AND id = ?6 AND version = ?7",
-                &[status.as_str().into(), response.into(), responded_by.into(), time_text(now).into(), person_id.into(), id.into(), version.into()],
-            )
-            .await?;
-        if changed > 0 { Ok(CommentAnswer::Saved(version + 1)) } else { Ok(CommentAnswer::Conflict(self.comment(person_id, id).await?.map(Box::new))) }
+        // One batch: the guard stops a stale answer before anything is written, so the comment
+        // and its history never disagree.
+        let statements = [
+            Statement { sql: COMMENT_VERSION_GUARD.into(), params: vec![crate::plan::STALE.into(), person_id.into(), id.into(), version.into()] },
+            Statement {
+                sql: "UPDATE comments SET status = ?1, response = ?2, responded_by = ?3, responded_at = ?4, version = version + 1
+                      WHERE person_id = ?5 AND id = ?6 AND version = ?7"
+                    .into(),
+                params: vec![status.as_str().into(), response.into(), responded_by.into(), time_text(now).into(), person_id.into(), id.into(), version.into()],
+            },
+            Statement {
+                sql: format!("INSERT INTO comment_answers ({ANSWER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").into(),
+                params: vec![
+                    id.into(),
+                    person_id.into(),
+                    (version + 1).into(),
+                    status.as_str().into(),
+                    response.into(),
+                    responded_by.into(),
+                    time_text(now).into(),
+                ],
+            },
+        ];
+        match self.db.batch(&statements).await {
+            Ok(()) => Ok(CommentAnswer::Saved(version + 1)),
+            Err(DbError::Constraint(_)) => Ok(CommentAnswer::Conflict(self.comment(person_id, id).await?.map(Box::new))),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn comment_answers(&self, person_id: &str) -> Result<Vec<AnswerRecord>> {
+        self.all(
+            &format!("SELECT {ANSWER_COLUMNS} FROM comment_answers WHERE person_id = ?1 ORDER BY responded_at, version"),
+            &[person_id.into()],
+            answer_record,
+        )
+        .await
     }
 }
