@@ -30,7 +30,8 @@ pub use carefront_shared::body_too_large;
 pub use carefront_shared::problem::{PROBLEM_JSON, Problem};
 
 use crate::failure::ApiError;
-use crate::routes::{Handler, Public, Resolution, Signed};
+use crate::routes::{Handler, Public, Signed};
+use carefront_shared::routing::Resolution;
 
 /// The OpenAPI 3.1 document describing every route, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");

@@ -2,6 +2,7 @@
 //! from it and the OpenAPI test reads it, so the document and the router cannot drift apart.
 
 use carefront_shared::credential::Permission;
+use carefront_shared::routing::{self, Routed};
 use http::Method;
 
 /// Endpoints anyone may call, unsigned.
@@ -134,67 +135,27 @@ pub static ROUTES: &[Route] = &[
     Route { method: Method::GET, path: "/api/v1/people/{id}/export", handler: Handler::Signed(Permission::ExportRead, Signed::Export) },
 ];
 
-/// What the table says about a request.
-#[derive(Debug)]
-pub enum Resolution<'a> {
-    /// This route, with the values of its `{…}` segments in order.
-    Found(&'static Route, Vec<&'a str>),
-    /// The path exists but not for this method: the methods it allows, for `Allow`.
-    MethodNotAllowed(String),
-    /// No route has this path.
-    NotFound,
-}
+impl Routed for Route {
+    fn method(&self) -> &Method {
+        &self.method
+    }
 
-/// The values of `pattern`'s `{…}` segments if `path` matches it.
-pub fn matches<'a>(pattern: &str, path: &'a str) -> Option<Vec<&'a str>> {
-    let mut pattern_segments = pattern.split('/');
-    let mut path_segments = path.split('/');
-    let mut values = Vec::new();
-    loop {
-        match (pattern_segments.next(), path_segments.next()) {
-            (None, None) => return Some(values),
-            (Some(expected), Some(actual)) if expected.starts_with('{') && expected.ends_with('}') => {
-                if actual.is_empty() {
-                    return None;
-                }
-                values.push(actual);
-            }
-            (Some(expected), Some(actual)) if expected == actual => {}
-            _ => return None,
-        }
+    fn pattern(&self) -> &'static str {
+        self.path
     }
 }
+
+/// What the table says about a request (the matcher the portal's table shares).
+pub type Resolution<'p> = routing::Resolution<'static, 'p, Route>;
 
 /// Finds the route for `method` and `path`.
-pub fn resolve<'a>(method: &Method, path: &'a str) -> Resolution<'a> {
-    let wanted = if method == Method::HEAD { &Method::GET } else { method };
-    let mut allowed: Vec<&str> = Vec::new();
-    for route in ROUTES {
-        let Some(values) = matches(route.path, path) else { continue };
-        if route.method == wanted {
-            return Resolution::Found(route, values);
-        }
-        allowed.push(route.method.as_str());
-        if route.method == Method::GET {
-            allowed.push(Method::HEAD.as_str());
-        }
-    }
-    if allowed.is_empty() { Resolution::NotFound } else { Resolution::MethodNotAllowed(allowed.join(", ")) }
+pub fn resolve<'p>(method: &Method, path: &'p str) -> Resolution<'p> {
+    routing::resolve(ROUTES, method, path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn patterns_match_whole_segments() {
-        assert_eq!(matches("/api/v1/people/{id}", "/api/v1/people/person-1"), Some(vec!["person-1"]));
-        assert_eq!(matches("/api/v1/people/{id}", "/api/v1/people/"), None);
-        assert_eq!(matches("/api/v1/people/{id}", "/api/v1/people"), None);
-        assert_eq!(matches("/api/v1/people/{id}", "/api/v1/people/a/b"), None);
-        assert_eq!(matches("/api/v1/people", "/api/v1/people"), Some(vec![]));
-        assert_eq!(matches("/api/v1/people", "/api/v1/peoplex"), None);
-    }
 
     #[test]
     fn head_is_get_and_other_methods_are_listed() {
