@@ -48,6 +48,27 @@ async function expectHome(page) {
   );
 }
 
+/**
+ * Open "Let someone see your information" (confirming with the passkey if it asks) and fill it
+ * in: `name` may see her medicines for 30 days, for `why`.
+ */
+async function fillAddSomeone(page, name, why) {
+  await page.goto(`${stack.portalUrl}/access/add`);
+  if (await page.locator('[data-webauthn="authenticate"]').count() > 0) {
+    const confirmed = page.waitForResponse((r) => new URL(r.url()).pathname === '/reauthenticate/finish');
+    await page.locator('[data-webauthn="authenticate"]').click();
+    assert.equal((await confirmed).status(), 200, 'the passkey confirmed it was her');
+  }
+  await page.getByLabel('Their name').waitFor();
+  await page.getByLabel('Their name').fill(name);
+  await page.getByLabel('Your medicines').check();
+  const ends = new Date(Date.now() + 30 * 24 * 3600 * 1000);
+  await page.getByLabel('Day').fill(String(ends.getUTCDate()));
+  await page.getByLabel('Month').fill(String(ends.getUTCMonth() + 1));
+  await page.getByLabel('Year').fill(String(ends.getUTCFullYear()));
+  await page.getByLabel('Why do they need to see it?').fill(why);
+}
+
 describe(`a person with a passkey (${runtime})`, () => {
   test('enrols from an invitation and lands on their care plan', async () => {
     first = await newPerson(browser);
@@ -188,20 +209,7 @@ describe(`a person shares their medicines with their daughter (${runtime})`, () 
     await axe(page, 'needs');
 
     // Adding someone asks for the passkey again, unless she used it in the last few minutes.
-    await page.goto(`${stack.portalUrl}/access/add`);
-    if (await page.locator('[data-webauthn="authenticate"]').count() > 0) {
-      const confirmed = page.waitForResponse((r) => new URL(r.url()).pathname === '/reauthenticate/finish');
-      await page.locator('[data-webauthn="authenticate"]').click();
-      assert.equal((await confirmed).status(), 200, 'the passkey confirmed it was her');
-    }
-    await page.getByLabel('Their name').waitFor();
-    await page.getByLabel('Their name').fill('Dana Okafor');
-    await page.getByLabel('Your medicines').check();
-    const ends = new Date(Date.now() + 30 * 24 * 3600 * 1000);
-    await page.getByLabel('Day').fill(String(ends.getUTCDate()));
-    await page.getByLabel('Month').fill(String(ends.getUTCMonth() + 1));
-    await page.getByLabel('Year').fill(String(ends.getUTCFullYear()));
-    await page.getByLabel('Why do they need to see it?').fill('to help me with my tablets');
+    await fillAddSomeone(page, 'Dana Okafor', 'to help me with my tablets');
     await page.getByRole('button', { name: /give access/i }).click();
     const code = (await page.locator('main').innerText()).match(/Invitation code:\s*([0-9A-Z-]+)/)?.[1];
     assert.ok(code, 'the invitation code is shown once');
@@ -253,20 +261,7 @@ describe(`the person's whole record, in normal and large print (${runtime})`, ()
     await stack.execute(`CREATE TRIGGER e2e_fail_receipt BEFORE INSERT ON consent_receipts
       WHEN NEW.receipt LIKE '%Fail Halfway%' BEGIN SELECT RAISE(ABORT, 'e2e: injected failure'); END;`);
     try {
-      await page.goto(`${stack.portalUrl}/access/add`);
-      if (await page.locator('[data-webauthn="authenticate"]').count() > 0) {
-        const confirmed = page.waitForResponse((r) => new URL(r.url()).pathname === '/reauthenticate/finish');
-        await page.locator('[data-webauthn="authenticate"]').click();
-        assert.equal((await confirmed).status(), 200, 'the passkey confirmed it was her');
-      }
-      await page.getByLabel('Their name').waitFor();
-      await page.getByLabel('Their name').fill('Fail Halfway');
-      await page.getByLabel('Your medicines').check();
-      const ends = new Date(Date.now() + 30 * 24 * 3600 * 1000);
-      await page.getByLabel('Day').fill(String(ends.getUTCDate()));
-      await page.getByLabel('Month').fill(String(ends.getUTCMonth() + 1));
-      await page.getByLabel('Year').fill(String(ends.getUTCFullYear()));
-      await page.getByLabel('Why do they need to see it?').fill('to see what happens');
+      await fillAddSomeone(page, 'Fail Halfway', 'to see what happens');
       const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/access/add' && r.request().method() === 'POST');
       await page.getByRole('button', { name: /give access/i }).click();
       assert.ok((await answered).status() >= 500, 'the change failed');

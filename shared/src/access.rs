@@ -233,6 +233,15 @@ impl Permit {
         }
     }
 
+    /// Who the audit log names as having done it (no one with an account for a clinician or
+    /// the operator).
+    fn actor_id(&self) -> Option<String> {
+        match &self.holder {
+            Holder::Actor(actor) => Some(actor.person_id.clone()),
+            Holder::Clinician | Holder::Operator => None,
+        }
+    }
+
     /// Whose record it opens.
     pub fn subject_id(&self) -> &str {
         &self.subject_id
@@ -280,10 +289,7 @@ impl Permit {
         Ok(AuditEvent {
             id,
             at: self.at,
-            actor_id: match &self.holder {
-                Holder::Actor(actor) => Some(actor.person_id.clone()),
-                Holder::Clinician | Holder::Operator => None,
-            },
+            actor_id: self.actor_id(),
             acting_for: None,
             subject_id: Some(self.subject_id.clone()),
             action,
@@ -303,10 +309,7 @@ impl Permit {
         AuditEvent {
             id,
             at: self.at,
-            actor_id: match &self.holder {
-                Holder::Actor(actor) => Some(actor.person_id.clone()),
-                Holder::Clinician | Holder::Operator => None,
-            },
+            actor_id: self.actor_id(),
             acting_for: None,
             subject_id: Some(self.subject_id.clone()),
             action,

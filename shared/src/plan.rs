@@ -70,18 +70,23 @@ pub fn audit_statement(event: &AuditEvent) -> Statement {
     Statement {
         sql: "INSERT INTO audit_events (id, at, actor_id, acting_for, subject_id, action, category, basis, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
             .into(),
-        params: vec![
-            event.id.as_str().into(),
-            time_text(event.at).into(),
-            event.actor_id.as_deref().into(),
-            event.acting_for.as_deref().into(),
-            event.subject_id.as_deref().into(),
-            event.action.as_str().into_owned().into(),
-            event.category.map(|category| category.as_str()).into(),
-            event.basis.as_ref().map(|basis| basis.as_str().to_owned()).into(),
-            event.detail.as_str().into(),
-        ],
+        params: audit_params(event),
     }
+}
+
+/// An audit event's columns as parameters, in the order of [`audit_statement`]'s.
+pub(crate) fn audit_params(event: &AuditEvent) -> Vec<Value> {
+    vec![
+        event.id.as_str().into(),
+        time_text(event.at).into(),
+        event.actor_id.as_deref().into(),
+        event.acting_for.as_deref().into(),
+        event.subject_id.as_deref().into(),
+        event.action.as_str().into_owned().into(),
+        event.category.map(|category| category.as_str()).into(),
+        event.basis.as_ref().map(|basis| basis.as_str().to_owned()).into(),
+        event.detail.as_str().into(),
+    ]
 }
 
 /// A database that runs nothing: it keeps the statements written to it, in order, as a plan.

@@ -32,17 +32,7 @@ pub trait AccountStore {
 /// The event's columns as parameters `?n` to `?n+8`, after `leading` parameters.
 fn with_event(leading: Vec<Value>, event: &AuditEvent) -> Vec<Value> {
     let mut params = leading;
-    params.extend([
-        event.id.as_str().into(),
-        time_text(event.at).into(),
-        event.actor_id.as_deref().into(),
-        event.acting_for.as_deref().into(),
-        event.subject_id.as_deref().into(),
-        event.action.as_str().into_owned().into(),
-        event.category.map(|category| category.as_str()).into(),
-        event.basis.as_deref().into(),
-        event.detail.as_str().into(),
-    ]);
+    params.extend(crate::plan::audit_params(event));
     params
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::{Result, SqlStore, time, time_text};
-use crate::db::{DbError, Row};
+use crate::db::{DbError, Row, Value};
 
 /// A claimed idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +115,19 @@ fn record(row: &Row) -> Result<IdempotencyRecord> {
     })
 }
 
+/// A claim's columns, in [`COLUMNS`] order.
+fn claim_params(claim: &IdempotencyRecord) -> [Value; 7] {
+    [
+        claim.organisation_id.as_str().into(),
+        claim.key.as_str().into(),
+        claim.request.as_str().into(),
+        claim.request_hash.as_str().into(),
+        claim.resource_id.as_str().into(),
+        claim.credential_id.as_str().into(),
+        time_text(claim.created_at).into(),
+    ]
+}
+
 #[async_trait(?Send)]
 impl IdempotencyStore for SqlStore<'_> {
     async fn claim_idempotency_key(&self, claim: &IdempotencyRecord) -> Result<Claim> {
@@ -123,15 +136,7 @@ impl IdempotencyStore for SqlStore<'_> {
                 &format!(
                     "INSERT INTO api_idempotency_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (organisation_id, idempotency_key) DO NOTHING"
                 ),
-                &[
-                    claim.organisation_id.as_str().into(),
-                    claim.key.as_str().into(),
-                    claim.request.as_str().into(),
-                    claim.request_hash.as_str().into(),
-                    claim.resource_id.as_str().into(),
-                    claim.credential_id.as_str().into(),
-                    time_text(claim.created_at).into(),
-                ],
+                &claim_params(claim),
             )
             .await?;
         // Whether this claim won is read back rather than taken from the change count: the row
@@ -145,21 +150,7 @@ impl IdempotencyStore for SqlStore<'_> {
 
     async fn claim_new_idempotency_key(&self, claim: &IdempotencyRecord) -> Result<()> {
         // No ON CONFLICT: the primary key refuses a second claim.
-        self.db
-            .execute(
-                &format!("INSERT INTO api_idempotency_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                &[
-                    claim.organisation_id.as_str().into(),
-                    claim.key.as_str().into(),
-                    claim.request.as_str().into(),
-                    claim.request_hash.as_str().into(),
-                    claim.resource_id.as_str().into(),
-                    claim.credential_id.as_str().into(),
-                    time_text(claim.created_at).into(),
-                ],
-            )
-            .await
-            .map(|_| ())
+        self.db.execute(&format!("INSERT INTO api_idempotency_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"), &claim_params(claim)).await.map(|_| ())
     }
 
     async fn idempotency_key(&self, organisation_id: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
