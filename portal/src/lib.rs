@@ -29,7 +29,7 @@ use http::{Method, StatusCode};
 use minijinja::context;
 
 use crate::error::PortalError;
-use crate::routes::{Endpoint, Guard, ROUTES};
+use crate::routes::{Endpoint, Fresh, Guard, ROUTES};
 use crate::visit::Visit;
 
 /// Largest request body the portal reads: its forms and passkey responses are small.
@@ -96,6 +96,24 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
                 return Err(PortalError::NotFound);
             }
         }
+    }
+    // A change that needs a fresh passkey check is refused without one, on a page that asks for
+    // it and then goes back to the page the change was made from.
+    let back = match route.fresh {
+        Fresh::No => None,
+        Fresh::SamePage => Some(path),
+        Fresh::Page(page) => Some(page),
+    };
+    if let Some(back) = back
+        && !visit.recently_verified()
+    {
+        let confirmation = enrolment::Confirmation {
+            current: "home",
+            back: (back, "Back"),
+            reason: "Before this change is made, use your passkey again: your fingerprint, face or screen lock. This stops anyone else who picks up your phone from making it.",
+            return_to: back,
+        };
+        return enrolment::confirm_identity(context, visit, StatusCode::FORBIDDEN, &confirmation);
     }
     dispatch(context, request, visit, route.endpoint, &values).await
 }

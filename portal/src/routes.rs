@@ -20,6 +20,18 @@ pub enum Guard {
     CouncilAdministrator,
 }
 
+/// Whether a change needs a passkey check within the last 5 minutes; without one it is refused
+/// (403) on a page that asks for the check and then returns to the page named here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fresh {
+    /// No fresh check needed.
+    No,
+    /// Needed; the check returns to the same path's page.
+    SamePage,
+    /// Needed; the check returns to this page.
+    Page(&'static str),
+}
+
 /// What answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)] // each variant is the handler of the route that names it
@@ -93,6 +105,8 @@ pub struct Route {
     pub path: &'static str,
     /// Who may call it.
     pub guard: Guard,
+    /// Whether it needs a passkey check within the last 5 minutes.
+    pub fresh: Fresh,
     /// What answers it.
     pub endpoint: Endpoint,
 }
@@ -108,7 +122,12 @@ impl Routed for Route {
 }
 
 const fn route(method: Method, path: &'static str, guard: Guard, endpoint: Endpoint) -> Route {
-    Route { method, path, guard, endpoint }
+    Route { method, path, guard, fresh: Fresh::No, endpoint }
+}
+
+/// A route whose change needs a fresh passkey check (see [`Fresh`]).
+const fn fresh(method: Method, path: &'static str, guard: Guard, fresh: Fresh, endpoint: Endpoint) -> Route {
+    Route { method, path, guard, fresh, endpoint }
 }
 
 use Endpoint::*;
@@ -118,6 +137,8 @@ const GET: Method = Method::GET;
 const POST: Method = Method::POST;
 const COUNCIL: Guard = Guard::Role(Role::CouncilStaff);
 const ADMINISTRATOR: Guard = Guard::CouncilAdministrator;
+/// Changes to passkeys and sessions go back to the passkeys page, which asks for the check.
+const PASSKEYS: Fresh = Fresh::Page("/passkeys");
 
 /// Every route of the portal. Where two patterns could match one path, the more specific comes
 /// first (`/access/add` before `/access/{grant}/…`).
@@ -132,13 +153,13 @@ pub static ROUTES: &[Route] = &[
     route(POST, "/sign-in/options", Anyone, AuthenticationOptions),
     route(POST, "/sign-in/finish", Anyone, FinishAuthentication),
     route(POST, "/sign-out", Anyone, SignOut),
-    route(POST, "/sessions/end", SignedIn, EndSession),
-    route(POST, "/sessions/end-all", SignedIn, EndAllSessions),
+    fresh(POST, "/sessions/end", SignedIn, PASSKEYS, EndSession),
+    fresh(POST, "/sessions/end-all", SignedIn, PASSKEYS, EndAllSessions),
     route(GET, "/signed-out", Anyone, SignedOut),
     route(GET, "/home", SignedIn, Home),
     route(GET, "/passkeys", SignedIn, Passkeys),
-    route(POST, "/passkeys/{id}/rename", SignedIn, RenamePasskey),
-    route(POST, "/passkeys/{id}/remove", SignedIn, RemovePasskey),
+    fresh(POST, "/passkeys/{id}/rename", SignedIn, PASSKEYS, RenamePasskey),
+    fresh(POST, "/passkeys/{id}/remove", SignedIn, PASSKEYS, RemovePasskey),
     route(POST, "/reauthenticate/options", SignedIn, ReauthenticationOptions),
     route(POST, "/reauthenticate/finish", SignedIn, FinishReauthentication),
     // One person's record and what they share.
@@ -163,25 +184,25 @@ pub static ROUTES: &[Route] = &[
     route(POST, "/people/{id}/print", SignedIn, PaperCopyWithCode),
     route(GET, "/people/{id}/access", SignedIn, Access),
     route(GET, "/people/{id}/access/add", SignedIn, AddAccessPage),
-    route(POST, "/people/{id}/access/add", SignedIn, AddAccess),
+    fresh(POST, "/people/{id}/access/add", SignedIn, Fresh::SamePage, AddAccess),
     route(GET, "/people/{id}/access/{grant}/edit", SignedIn, EditAccessPage),
     route(POST, "/people/{id}/access/{grant}/edit", SignedIn, EditAccess),
     route(POST, "/people/{id}/access/{grant}/revoke", SignedIn, RevokeAccess),
     route(GET, "/people/{id}/receipts/{receipt}", SignedIn, Receipt),
     route(GET, "/people/{id}/access-log", SignedIn, AccessLog),
     route(GET, "/people/{id}/emergency-code", SignedIn, ManageEmergencyCode),
-    route(POST, "/people/{id}/emergency-code", SignedIn, ChangeEmergencyCode),
+    fresh(POST, "/people/{id}/emergency-code", SignedIn, Fresh::SamePage, ChangeEmergencyCode),
     // The signed-in person's own sharing pages.
     route(GET, "/access", SignedIn, Access),
     route(GET, "/access/add", SignedIn, AddAccessPage),
-    route(POST, "/access/add", SignedIn, AddAccess),
+    fresh(POST, "/access/add", SignedIn, Fresh::SamePage, AddAccess),
     route(GET, "/access/{grant}/edit", SignedIn, EditAccessPage),
     route(POST, "/access/{grant}/edit", SignedIn, EditAccess),
     route(POST, "/access/{grant}/revoke", SignedIn, RevokeAccess),
     route(GET, "/receipts/{receipt}", SignedIn, Receipt),
     route(GET, "/access-log", SignedIn, AccessLog),
     route(GET, "/emergency-code", SignedIn, ManageEmergencyCode),
-    route(POST, "/emergency-code", SignedIn, ChangeEmergencyCode),
+    fresh(POST, "/emergency-code", SignedIn, Fresh::SamePage, ChangeEmergencyCode),
     // A clinician with the emergency code (no account).
     route(GET, "/emergency", Anyone, EmergencyEntry),
     route(POST, "/emergency", Anyone, UseEmergencyCode),
@@ -192,7 +213,7 @@ pub static ROUTES: &[Route] = &[
     route(GET, "/council/emergency-access", COUNCIL, CouncilEmergencyAccess),
     route(GET, "/council/credentials", ADMINISTRATOR, Credentials),
     route(GET, "/council/credentials/new", ADMINISTRATOR, NewCredentialPage),
-    route(POST, "/council/credentials/new", ADMINISTRATOR, CreateCredential),
+    fresh(POST, "/council/credentials/new", ADMINISTRATOR, Fresh::SamePage, CreateCredential),
     route(POST, "/council/credentials/{key_id}/revoke", ADMINISTRATOR, RevokeCredential),
 ];
 
@@ -220,6 +241,25 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(resolve(ROUTES, &Method::GET, "/people/p/nothing"), Resolution::NotFound));
+    }
+
+    #[test]
+    fn changes_that_could_take_an_account_need_a_fresh_passkey_check() {
+        for (method, path) in [
+            (POST, "/passkeys/{id}/rename"),
+            (POST, "/passkeys/{id}/remove"),
+            (POST, "/sessions/end"),
+            (POST, "/sessions/end-all"),
+            (POST, "/access/add"),
+            (POST, "/people/{id}/access/add"),
+            (POST, "/emergency-code"),
+            (POST, "/people/{id}/emergency-code"),
+            (POST, "/council/credentials/new"),
+        ] {
+            let route = ROUTES.iter().find(|route| route.method == method && route.path == path).unwrap();
+            assert_ne!(route.fresh, Fresh::No, "{path}");
+        }
+        assert!(ROUTES.iter().filter(|route| route.fresh != Fresh::No).all(|route| route.method == POST), "pages ask for the check themselves");
     }
 
     #[test]
