@@ -7,8 +7,10 @@ use carefront_shared::access::{self, AuditAction};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::AuditEvent;
 use carefront_shared::passkey::MAX_NAME_CHARS;
+use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::PasskeyRemoval;
+use carefront_shared::store::Store as _;
 use chrono::Duration;
 use http::StatusCode;
 use minijinja::context;
@@ -289,10 +291,11 @@ pub async fn rename_passkey(context: &RequestContext<'_>, request: &Request, vis
         return passkeys_with(context, visit, StatusCode::BAD_REQUEST, Some(&message), None).await;
     }
     let (before, _) = passkey_name(context, &person.id, id).await?;
-    if !context.store.rename_passkey(&person.id, id, name).await? {
-        return Err(PortalError::NotFound);
-    }
-    record(context, &person.id, AccountEvent::PasskeyRenamed { from: &before, to: name }).await?;
+    // The new name and its line in the log: both, or neither.
+    let recorder = Recorder::new();
+    recorder.store().rename_passkey(&person.id, id, name).await?;
+    recorder.store().append_audit(&account_event(context, &person.id, AccountEvent::PasskeyRenamed { from: &before, to: name })).await?;
+    context.store.apply(&recorder.into_plan()).await?;
     Ok(web::redirect("/passkeys?done=renamed"))
 }
 
