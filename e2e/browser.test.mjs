@@ -124,7 +124,7 @@ describe(`a person with a passkey (${runtime})`, () => {
 
   test('signs out, then signs in again with the passkey', async () => {
     const { page } = first;
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.waitForURL((url) => url.pathname !== '/home');
     assert.equal(await sessionCookie(first.context), undefined, 'the session cookie is gone');
     await page.goto(`${stack.portalUrl}/home`);
