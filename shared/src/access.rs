@@ -286,26 +286,18 @@ impl Permit {
     /// does not cover is refused, so an event can never claim a ground that did not exist.
     pub fn event(&self, id: String, action: AuditAction, category: Category, detail: impl Into<String>) -> Result<AuditEvent, NotCovered> {
         let ground = self.ground(category).ok_or(NotCovered(category))?;
-        Ok(AuditEvent {
-            id,
-            at: self.at,
-            actor_id: self.actor_id(),
-            acting_for: None,
-            subject_id: Some(self.subject_id.clone()),
-            action,
-            category: Some(category),
-            basis: Some(AuditBasis(ground.to_string())),
-            detail: detail.into(),
-        })
+        Ok(self.made(id, action, Some(category), ground.to_string(), detail.into()))
     }
 
     /// The audit event for doing `action` on everything this permit covers at once (a list
     /// across categories): every ground it rests on is named.
     pub fn overall_event(&self, id: String, action: AuditAction, detail: impl Into<String>) -> AuditEvent {
-        let mut grounds: Vec<String> = self.grounds.values().map(ToString::to_string).collect();
-        grounds.dedup();
-        grounds.sort();
-        grounds.dedup();
+        let grounds: BTreeSet<String> = self.grounds.values().map(ToString::to_string).collect();
+        self.made(id, action, None, grounds.into_iter().collect::<Vec<_>>().join(", "), detail.into())
+    }
+
+    /// An event by this permit's holder about its subject, on `basis`.
+    fn made(&self, id: String, action: AuditAction, category: Option<Category>, basis: String, detail: String) -> AuditEvent {
         AuditEvent {
             id,
             at: self.at,
@@ -313,9 +305,9 @@ impl Permit {
             acting_for: None,
             subject_id: Some(self.subject_id.clone()),
             action,
-            category: None,
-            basis: Some(AuditBasis(grounds.join(", "))),
-            detail: detail.into(),
+            category,
+            basis: Some(AuditBasis(basis)),
+            detail,
         }
     }
 
