@@ -10,6 +10,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, AuthError, CredentialInUse, Permission};
 use carefront_shared::domain::{Organisation, OrganisationKind};
 use carefront_shared::problem::Problem;
+use carefront_shared::uk_time;
 use chrono::{DateTime, Utc};
 use http::{HeaderValue, StatusCode, header};
 
@@ -48,13 +49,7 @@ impl Caller {
     /// credential, so nothing a system does is unattributed — "Brookside Home Care's computer
     /// system (credential ck_…, made by Ann Council on 3 November 2026)".
     pub fn described(&self) -> String {
-        format!(
-            "{}'s computer system (credential {}, made by {} on {})",
-            self.organisation.name,
-            self.credential_id,
-            self.made_by,
-            self.made_at.format("%-d %B %Y")
-        )
+        format!("{}'s computer system (credential {}, made by {} on {})", self.organisation.name, self.credential_id, self.made_by, uk_time::day(self.made_at))
     }
 }
 

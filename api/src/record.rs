@@ -13,6 +13,7 @@ use carefront_shared::record::{
 };
 use carefront_shared::store::record::check_visit_cursor;
 use carefront_shared::store::time_text;
+use carefront_shared::uk_time;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
@@ -155,7 +156,7 @@ struct MedicinesView {
 pub async fn medicines(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str) -> Result<Response, ApiError> {
     Query::parse(request.uri().query(), &[])?;
     let permit = ask_permit(context, caller, person_id, Action::View, Category::Medication).await?;
-    let today = context.now.date_naive();
+    let today = uk_time::date(context.now);
     let medicines = context.store.medicines(&permit).await.or_problem(context)?;
     let allergies = context.store.allergies(&permit).await.or_problem(context)?;
     log_read(context, caller, &permit, Category::Medication, "your current medicines and allergies").await?;

@@ -11,6 +11,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::plan::Recorder;
 use carefront_shared::record::{Administration, CareVisit, Outcome, VisitStatus};
 use carefront_shared::store::{IdempotencyStore as _, RecordStore as _, Store as _};
+use carefront_shared::uk_time;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
@@ -93,7 +94,7 @@ pub async fn record_visit(context: &RequestContext<'_>, request: &Request, calle
         note: input.note.as_deref().unwrap_or_default().trim().to_owned(),
         recorded_at: context.now,
     };
-    let detail = format!("{} added a note of the visit on {}.", caller.described(), visit.starts_at.format("%-d %B %Y at %H:%M UTC"));
+    let detail = format!("{} added a note of the visit on {}.", caller.described(), uk_time::day_and_time(visit.starts_at));
     let event = grounded(permit.event(event_id(context), AuditAction::VisitRecorded, Category::VisitsAndNotes, detail))?;
     // The claim, the visit and its line in the access log: all of them, or none.
     let recorder = Recorder::new();
@@ -159,7 +160,7 @@ pub async fn record_administration(context: &RequestContext<'_>, request: &Reque
     let medicine = medicines.iter().find(|medicine| medicine.id == input.medicine_id);
     checks.require(medicine.is_some(), "medicineId", "medicineId must be one of this person's medicines (see their medicines).");
     if let Some(medicine) = medicine {
-        checks.require(medicine.current_on(input.due_at.date_naive()), "dueAt", "The medicine was not prescribed on that day (see startedOn and stoppedOn).");
+        checks.require(medicine.current_on(uk_time::date(input.due_at)), "dueAt", "The medicine was not prescribed on that day (see startedOn and stoppedOn).");
     }
     checks.require(input.due_at <= context.now + Duration::hours(24), "dueAt", "dueAt must not be more than 24 hours ahead.");
     checks.require(input.due_at >= context.now - Duration::days(366), "dueAt", "dueAt must be within the last year.");
@@ -191,7 +192,7 @@ pub async fn record_administration(context: &RequestContext<'_>, request: &Reque
         Outcome::Refused => "refused",
         Outcome::NotGiven => "not given",
     };
-    let detail = format!("{} recorded that {name} due on {} was {what}.", caller.described(), entry.due_at.format("%-d %B %Y at %H:%M UTC"));
+    let detail = format!("{} recorded that {name} due on {} was {what}.", caller.described(), uk_time::day_and_time(entry.due_at));
     let event = grounded(permit.event(event_id(context), AuditAction::AdministrationRecorded, Category::Medication, detail))?;
     // The claim, the entry and its line in the access log: all of them, or none.
     let recorder = Recorder::new();

@@ -11,6 +11,7 @@ use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::PasskeyRemoval;
 use carefront_shared::store::Store as _;
+use carefront_shared::uk_time;
 use chrono::Duration;
 use http::StatusCode;
 use minijinja::context;
@@ -136,7 +137,7 @@ pub async fn record(context: &RequestContext<'_>, person_id: &str, change: Accou
 /// The passkeys added to the person's account in the last 14 days, for the home page's notice.
 async fn passkeys_added(context: &RequestContext<'_>, person_id: &str) -> Result<Vec<minijinja::Value>, PortalError> {
     let events = context.store.audit_since(person_id, AuditAction::PasskeyAdded, context.now - PASSKEY_NEWS).await?;
-    Ok(events.into_iter().map(|event| context! { what => event.detail, when => event.at.format("%-d %B %Y at %H:%M").to_string() }).collect())
+    Ok(events.into_iter().map(|event| context! { what => event.detail, when => uk_time::day_and_time(event.at) }).collect())
 }
 
 /// The answer to a change of passkeys or sessions without a recent passkey check: nothing
@@ -192,8 +193,8 @@ async fn passkeys_with(
         .map(|record| PasskeyView {
             id: record.id,
             name: record.name,
-            created: record.created_at.format("%-d %B %Y").to_string(),
-            last_used: record.last_used_at.map(|at| at.format("%-d %B %Y at %H:%M").to_string()),
+            created: uk_time::day(record.created_at),
+            last_used: record.last_used_at.map(uk_time::day_and_time),
         })
         .collect();
     let this_session = visit.signed_in.as_ref().map(|signed_in| signed_in.session_hash.clone()).unwrap_or_default();
@@ -206,8 +207,8 @@ async fn passkeys_with(
         .map(|session| {
             context! {
                 this_device => session.id_hash == this_session,
-                started => session.created_at.format("%-d %B %Y at %H:%M").to_string(),
-                last_seen => session.last_seen_at.format("%-d %B %Y at %H:%M").to_string(),
+                started => uk_time::day_and_time(session.created_at),
+                last_seen => uk_time::day_and_time(session.last_seen_at),
                 id => session.id_hash,
             }
         })

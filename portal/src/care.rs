@@ -6,6 +6,7 @@ use carefront_shared::consent::{Action, Actor, Category, GrantState};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{CarePlan, Person};
 use carefront_shared::random::new_id;
+use carefront_shared::uk_time;
 use minijinja::{Value, context};
 use serde::Serialize;
 
@@ -50,7 +51,7 @@ pub fn plan_view(plan: CarePlan) -> Value {
         visit_schedule => plan.visit_schedule,
         review_due => plan.review_due.format("%-d %B %Y").to_string(),
         written_by => plan.written_by,
-        updated_at => plan.updated_at.format("%-d %B %Y").to_string(),
+        updated_at => uk_time::day(plan.updated_at),
     }
 }
 
@@ -83,7 +84,7 @@ pub async fn people_supported(context: &RequestContext<'_>, reader: &Person) -> 
     let mut supported: Vec<Supported> = Vec::new();
     for grant in grants.iter().filter(|grant| grant.state(context.now) == GrantState::Active && grant.subject_id != reader.id) {
         let words: Vec<&'static str> = grant.categories.iter().map(|category| category_name(*category)).collect();
-        let until = grant.ends_at.map(|ends| ends.format("%-d %B %Y").to_string());
+        let until = grant.ends_at.map(uk_time::day);
         let ending_soon = ends_soon(grant.ends_at, context.now);
         match supported.iter_mut().find(|entry| entry.id == grant.subject_id) {
             Some(entry) => {

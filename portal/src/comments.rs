@@ -11,6 +11,7 @@ use carefront_shared::domain::Person;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::{Store as _, VoiceStore as _};
+use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -51,9 +52,7 @@ async fn entry_label(context: &RequestContext<'_>, permit: &Permit, category: Ca
     let Some(entry) = entry.filter(|entry| !entry.is_empty()) else { return Ok(String::new()) };
     let label = match category {
         Category::Medication => context.store.medicines(permit).await?.into_iter().find(|medicine| medicine.id == entry).map(|medicine| medicine.name),
-        Category::VisitsAndNotes => {
-            context.store.visit(permit, entry).await?.map(|visit| format!("The visit on {}", visit.starts_at.format("%-d %B %Y at %H:%M")))
-        }
+        Category::VisitsAndNotes => context.store.visit(permit, entry).await?.map(|visit| format!("The visit on {}", uk_time::day_and_time(visit.starts_at))),
         Category::Documents => context.store.document(permit, entry).await?.map(|(document, _)| document.title),
         _ => None,
     };
@@ -185,7 +184,7 @@ fn answer_history(answers: &[AnswerRecord], comment_id: &str) -> Vec<Value> {
         .map(|answer| {
             context! {
                 by => answer.responded_by.clone(),
-                when => answer.responded_at.format("%-d %B %Y at %H:%M").to_string(),
+                when => uk_time::day_and_time(answer.responded_at),
                 status => status_words(answer.status).0,
                 response => answer.response.clone(),
             }
@@ -216,7 +215,7 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, visit: &Visit
                 kind => if comment.kind == CommentKind::Correction { "Correction asked for" } else { "Comment" },
                 about, body => comment.body, status, tag,
                 by => if comment.author_id == reader.id { "you".to_owned() } else { comment.author_name.clone() },
-                when => comment.created_at.format("%-d %B %Y").to_string(),
+                when => uk_time::day(comment.created_at),
                 answers => answer_history(&answers, &comment.id),
             }
         })

@@ -8,6 +8,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{OrganisationKind, Person, Role};
 use carefront_shared::monitoring;
 use carefront_shared::random::new_id;
+use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};
 
@@ -54,6 +55,6 @@ pub async fn monitoring(context: &RequestContext<'_>, visit: &Visit) -> Result<R
         "looked at the providers' monitoring report",
     );
     context.store.append_audit(&event).await?;
-    let generated = context.now.format("%-d %B %Y at %H:%M UTC").to_string();
+    let generated = uk_time::day_and_time(context.now);
     page_with_status(context, visit, StatusCode::OK, "council_monitoring.html", context! { current => "home", wide => true, rows, generated })
 }

@@ -11,6 +11,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, CredentialProblem, Permission};
 use carefront_shared::domain::{CouncilRole, OrganisationKind, Person};
 use carefront_shared::random::new_id;
+use carefront_shared::uk_time;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use minijinja::context;
@@ -39,7 +40,7 @@ fn administrator(person: &Person) -> Administrator {
 }
 
 fn when(time: DateTime<Utc>) -> String {
-    time.format("%-d %B %Y at %H:%M UTC").to_string()
+    uk_time::day_and_time(time)
 }
 
 #[derive(Serialize)]

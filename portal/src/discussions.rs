@@ -10,6 +10,7 @@ use carefront_shared::domain::Person;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::{DiscussionStore as _, Store as _};
+use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -41,7 +42,7 @@ async fn view(context: &RequestContext<'_>, discussion: &Discussion) -> Result<V
         held_on => discussion.held_on.format("%-d %B %Y").to_string(), method => discussion.method.words(),
         participants, covered, decisions => discussion.decisions, words => discussion.persons_words,
         status => discussion.status.as_str(), response => discussion.response,
-        answered => discussion.responded_at.map(|at| at.format("%-d %B %Y").to_string()),
+        answered => discussion.responded_at.map(uk_time::day),
     })
 }
 

@@ -24,6 +24,7 @@ use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::session;
 use carefront_shared::store::{EmergencyStore as _, Store as _};
+use carefront_shared::uk_time;
 use chrono::{DateTime, Utc};
 use http::{HeaderValue, StatusCode, header};
 use minijinja::{Value, context};
@@ -52,12 +53,12 @@ fn access_cookie(value: &str, max_age: i64) -> String {
 }
 
 fn when(at: DateTime<Utc>) -> String {
-    at.format("%-d %B %Y at %H:%M").to_string()
+    uk_time::day_and_time(at)
 }
 
 /// "18:05", or "01:05 on 22 November 2026" when it is another day than `from`.
 fn until_after(from: DateTime<Utc>, until: DateTime<Utc>) -> String {
-    if from.date_naive() == until.date_naive() { until.format("%H:%M").to_string() } else { until.format("%H:%M on %-d %B %Y").to_string() }
+    if uk_time::date(from) == uk_time::date(until) { uk_time::time(until) } else { format!("{} on {}", uk_time::time(until), uk_time::day(until)) }
 }
 
 /// A 303 to a path built at run time (the `web::redirect` helper takes constants).
@@ -290,7 +291,7 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &mut
     let permit = Permit::emergency(&access, context.now).map_err(|_| PortalError::NotFound)?;
     let summary = context.store.emergency_summary(&permit).await?;
     let allergies = context.store.allergies(&permit).await?;
-    let today = context.now.date_naive();
+    let today = uk_time::date(context.now);
     let medicines: Vec<MedicineView> = context
         .store
         .medicines(&permit)
@@ -298,7 +299,7 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &mut
         .into_iter()
         .filter(|medicine| medicine.current_on(today))
         .map(|medicine| {
-            let mut when: Vec<String> = medicine.times.iter().map(|time| time.format("%H:%M").to_string()).collect();
+            let mut when: Vec<String> = medicine.times.iter().map(|time| uk_time::clock(*time)).collect();
             if medicine.as_needed {
                 when.push("when needed".into());
             }
@@ -321,7 +322,7 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &mut
             conditions => summary.conditions,
             communication => summary.communication,
             next_of_kin => summary.next_of_kin,
-            updated => summary.updated_at.format("%-d %B %Y").to_string(),
+            updated => uk_time::day(summary.updated_at),
         }
     });
     let allergies: Vec<Value> = allergies.into_iter().map(|allergy| context! { substance => allergy.substance, reaction => allergy.reaction }).collect();
@@ -687,7 +688,7 @@ pub async fn council_list(context: &RequestContext<'_>, visit: &Visit) -> Result
             let live = context.store.live_emergency_code(&entry.id).await?;
             let status = match &live {
                 Some(code) if code.is_locked() => "Locked after wrong codes".to_owned(),
-                Some(code) => format!("On since {}", code.issued_at.format("%-d %B %Y")),
+                Some(code) => format!("On since {}", uk_time::day(code.issued_at)),
                 None => "Off".to_owned(),
             };
             people.push(context! { path => manage_path(person, &entry.id), name => entry.name, status });

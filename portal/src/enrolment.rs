@@ -9,6 +9,7 @@ use carefront_shared::limits::{CodeKind, StartKind};
 use carefront_shared::passkey::{self, CEREMONY_LIFETIME, ENROLMENT_LIFETIME, PasskeyError, RelyingParty};
 use carefront_shared::random::new_id;
 use carefront_shared::session;
+use carefront_shared::uk_time;
 use carefront_shared::webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 use http::StatusCode;
 use minijinja::context;
@@ -210,7 +211,7 @@ pub async fn finish_registration(context: &RequestContext<'_>, request: &Request
         id: new_id(context.random),
         person_id: person.id.clone(),
         credential_id: passkey::credential_id(&new_passkey),
-        name: format!("Passkey added {}", context.now.format("%-d %B %Y")),
+        name: format!("Passkey added {}", uk_time::day(context.now)),
         passkey: new_passkey,
         created_at: context.now,
         last_used_at: None,

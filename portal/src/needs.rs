@@ -13,6 +13,7 @@ use carefront_shared::needs::{self, Need, RecordedNeed};
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::{Store as _, VoiceStore as _};
+use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};
 
@@ -183,16 +184,13 @@ async fn render(
         .map(|need| {
             context! {
                 label => label(need), snomed => need.need.snomed().map(|(code, term)| format!("{term} (SNOMED CT {code})")),
-                by => need.recorded_by_name, when => need.recorded_at.format("%-d %B %Y").to_string(),
+                by => need.recorded_by_name, when => uk_time::day(need.recorded_at),
                 acting_for => need.acting_for.is_some(),
             }
         })
         .collect();
-    let history: Vec<Value> = all
-        .iter()
-        .filter(|need| need.ended_at.is_some())
-        .map(|need| context! { label => label(need), when => need.ended_at.map(|at| at.format("%-d %B %Y").to_string()) })
-        .collect();
+    let history: Vec<Value> =
+        all.iter().filter(|need| need.ended_at.is_some()).map(|need| context! { label => label(need), when => need.ended_at.map(uk_time::day) }).collect();
     let sizes: Vec<Value> = [None, Some(Need::LargePrint20), Some(Need::LargePrint24), Some(Need::LargePrint28)]
         .into_iter()
         .map(|size| {

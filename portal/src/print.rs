@@ -9,6 +9,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::emergency;
 use carefront_shared::needs;
 use carefront_shared::random::new_id;
+use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -61,7 +62,7 @@ async fn render(context: &RequestContext<'_>, visit: &Visit, subject_id: &str, c
     let manages = power.is_some();
 
     let plan = context.store.care_plan(&permit).await?.map(care::plan_view);
-    let today = context.now.date_naive();
+    let today = uk_time::date(context.now);
     let medicines: Vec<Value> = context
         .store
         .medicines(&permit)
@@ -69,7 +70,7 @@ async fn render(context: &RequestContext<'_>, visit: &Visit, subject_id: &str, c
         .into_iter()
         .filter(|medicine| medicine.current_on(today))
         .map(|medicine| {
-            let mut when: Vec<String> = medicine.times.iter().map(|time| time.format("%H:%M").to_string()).collect();
+            let mut when: Vec<String> = medicine.times.iter().map(|time| uk_time::clock(*time)).collect();
             if medicine.as_needed {
                 when.push("when needed".into());
             }
@@ -100,7 +101,7 @@ async fn render(context: &RequestContext<'_>, visit: &Visit, subject_id: &str, c
             .map_err(|error| PortalError::Internal(error.to_string()))?,
     };
     context.store.append_audit(&event).await?;
-    let printed = format!("{} by {}", context.now.format("%-d %B %Y at %H:%M"), reader.display_name);
+    let printed = format!("{} by {}", uk_time::day_and_time(context.now), reader.display_name);
     let emergency_url = format!("{}/emergency", context.config.origin.as_str().trim_end_matches('/'));
     page_with_status(
         context,

@@ -10,6 +10,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::Person;
 use carefront_shared::record::{self, Contact, ContactKind, DocumentKind, Dose, Outcome, VisitStatus};
 use carefront_shared::store::record::check_visit_cursor;
+use carefront_shared::uk_time;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use http::{HeaderValue, StatusCode, header};
 use minijinja::{Value, context};
@@ -95,7 +96,7 @@ async fn open(context: &RequestContext<'_>, reader: &Person, subject_id: &str, c
 }
 
 fn day(time: DateTime<Utc>) -> String {
-    time.format("%-d %B %Y").to_string()
+    uk_time::day(time)
 }
 
 /// GET /people/{id}/care-plan: the whole care plan.
@@ -138,7 +139,7 @@ struct DoseView {
 }
 
 fn dose_view(dose: &Dose) -> DoseView {
-    let time = dose.due_at.format("%H:%M").to_string();
+    let time = uk_time::time(dose.due_at);
     let (state, label) = match (dose.outcome, dose.past) {
         (Some(Outcome::Given), _) => ("given", "Given"),
         (Some(Outcome::Refused), _) => ("refused", "Refused"),
@@ -174,19 +175,19 @@ fn week_start(request: &Request, today: NaiveDate) -> Result<NaiveDate, PortalEr
 pub async fn medicines(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
     let (permit, subject) = open(context, reader, subject_id, Category::Medication).await?;
-    let today = context.now.date_naive();
+    let today = uk_time::date(context.now);
     let from = week_start(request, today)?;
     let medicines = context.store.medicines(&permit).await?;
     let allergies = context.store.allergies(&permit).await?;
-    let start = from.and_hms_opt(0, 0, 0).map(|time| time.and_utc()).ok_or_else(|| PortalError::BadRequest("bad date".into()))?;
-    let entries = context.store.administrations(&permit, start, start + Duration::days(7)).await?;
+    // The week's seven UK days (one of them may be 23 or 25 hours long).
+    let entries = context.store.administrations(&permit, uk_time::start_of(from), uk_time::start_of(from + Duration::days(7))).await?;
     audit_view(context, &permit, Category::Medication, &format!("looked at the medicines and the record of doses from {}", from.format("%-d %B %Y"))).await?;
 
     let current: Vec<Value> = medicines
         .iter()
         .filter(|medicine| medicine.current_on(today))
         .map(|medicine| {
-            let times: Vec<String> = medicine.times.iter().map(|time| time.format("%H:%M").to_string()).collect();
+            let times: Vec<String> = medicine.times.iter().map(|time| uk_time::clock(*time)).collect();
             context! {
                 id => medicine.id, name => medicine.name, dose => medicine.dose, route => medicine.route, times, as_needed => medicine.as_needed,
                 instructions => medicine.instructions, prescriber => medicine.prescriber, since => medicine.started_on.format("%-d %B %Y").to_string(),
@@ -258,8 +259,8 @@ pub async fn visits(context: &RequestContext<'_>, request: &Request, visit: &Vis
             };
             let paragraphs: Vec<&str> = entry.note.split("\n\n").map(str::trim).filter(|text| !text.is_empty()).collect();
             context! {
-                when => entry.starts_at.format("%A %-d %B %Y").to_string(),
-                time => format!("{} to {}", entry.starts_at.format("%H:%M"), entry.ends_at.format("%H:%M")),
+                when => uk_time::local(entry.starts_at).format("%A %-d %B %Y").to_string(),
+                time => format!("{} to {}", uk_time::time(entry.starts_at), uk_time::time(entry.ends_at)),
                 id => entry.id, status, tag, carers => entry.carers, paragraphs,
             }
         })

@@ -18,6 +18,7 @@ use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::receipt::{self, ConsentReceipt};
 use carefront_shared::store::Store as _;
+use carefront_shared::uk_time;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use minijinja::context;
@@ -369,7 +370,7 @@ pub async fn receipt_page(context: &RequestContext<'_>, visit: &Visit, subject_i
         }
         return Ok(response);
     }
-    let issued = DateTime::from_timestamp(receipt.body.consent_timestamp, 0).map(|at| at.format("%-d %B %Y at %H:%M UTC").to_string()).unwrap_or_default();
+    let issued = DateTime::from_timestamp(receipt.body.consent_timestamp, 0).map(uk_time::day_and_time).unwrap_or_default();
     let extra = context! { current => "access", receipt, issued, id };
     page_with_status(context, visit, StatusCode::OK, "receipt.html", minijinja::value::merge_maps([subject.page_context(), extra]))
 }

@@ -288,7 +288,7 @@ fn the_home_page_tells_the_person_when_a_passkey_was_added() {
     assert_eq!(portal.register(&mut ResidentSoftPasskey::new()).status(), 200);
     let home = page(&portal.get("/home"));
     assert!(home.contains("A passkey was added to your account"), "{home}");
-    assert!(home.contains("Passkey added 21 November 2026") && home.contains("21 November 2026 at 09:02"), "names the passkey and when: {home}");
+    assert!(home.contains("Passkey added 21 November 2026") && home.contains("21 November 2026 at 9:02am"), "names the passkey and when: {home}");
     assert!(home.contains("If this was not you,") && home.contains("href=\"/passkeys\""), "{home}");
 
     // Two weeks on, the news is old.

@@ -270,12 +270,12 @@ fn a_code_opens_four_hours_of_medicines_allergies_and_the_summary_and_nothing_el
     for shown in [
         "Margaret Okafor",
         "Apixaban 5 mg tablets",
-        "08:00, 20:00",
+        "8am, 8pm",
         "Penicillin",
         "rash and swelling",
         "right hip replaced",
         "speak on her right",
-        "21 November 2026 at 13:00",
+        "21 November 2026 at 1pm",
     ] {
         assert!(page.contains(shown), "{shown}: {page}");
     }
@@ -522,7 +522,7 @@ fn the_person_and_their_representatives_are_told_on_their_home_pages() {
     let mut passkey = world.passkey;
     assert_eq!(world.margaret.sign_in(&mut passkey).status(), 200);
     let home = html(&world.margaret.get("/home"));
-    let sentence = "Alex Smith (Paramedic, North West Ambulance Service) used your emergency code on 21 November 2026 at 14:05. They can see your medicines, allergies and emergency summary until 18:05.";
+    let sentence = "Alex Smith (Paramedic, North West Ambulance Service) used your emergency code on 21 November 2026 at 2:05pm. They can see your medicines, allergies and emergency summary until 6:05pm.";
     assert!(home.contains(sentence), "{home}");
     assert!(home.find(sentence).unwrap() < home.find("Your care plan").unwrap(), "at the top");
 
@@ -532,7 +532,7 @@ fn the_person_and_their_representatives_are_told_on_their_home_pages() {
         let (invitation, invite) = invitation::issue(person_id, None, fresh.now.get(), DEFAULT_LIFETIME, &fresh.random);
         pollster::block_on(fresh.store().insert_invitation(&invitation)).unwrap();
         assert_eq!(fresh.enrol(&invite.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
-        let expected = "Alex Smith (Paramedic, North West Ambulance Service) used the emergency code for Margaret Okafor on 21 November 2026 at 14:05.";
+        let expected = "Alex Smith (Paramedic, North West Ambulance Service) used the emergency code for Margaret Okafor on 21 November 2026 at 2:05pm.";
         let home = html(&fresh.get("/home"));
         assert!(home.contains(expected), "{person_id}: {home}");
         let page = html(&fresh.get("/people/person-1"));
@@ -544,7 +544,7 @@ fn the_person_and_their_representatives_are_told_on_their_home_pages() {
     // After the four hours it reads "could"; after 30 days it is gone.
     world.margaret.advance(Duration::hours(4));
     assert_eq!(world.margaret.sign_in(&mut passkey).status(), 200);
-    assert!(html(&world.margaret.get("/home")).contains("They could see your medicines, allergies and emergency summary until 18:05."));
+    assert!(html(&world.margaret.get("/home")).contains("They could see your medicines, allergies and emergency summary until 6:05pm."));
     world.margaret.advance(Duration::days(30));
     assert_eq!(world.margaret.sign_in(&mut passkey).status(), 200);
     let later = html(&world.margaret.get("/home"));
@@ -623,15 +623,9 @@ fn council_staff_can_turn_on_a_code_and_list_uses_and_others_get_not_found() {
     let list = daniel.get("/council/emergency-access");
     assert_eq!(list.status(), 200);
     let list = html(&list);
-    for shown in [
-        "Dr Jo Bloggs",
-        "Out-of-hours GP",
-        "Northshire Urgent Care",
-        "Margaret Okafor",
-        "21 November 2026 at 09:00",
-        "13:00",
-        "/people/person-1/emergency-code",
-    ] {
+    for shown in
+        ["Dr Jo Bloggs", "Out-of-hours GP", "Northshire Urgent Care", "Margaret Okafor", "21 November 2026 at 9am", "1pm", "/people/person-1/emergency-code"]
+    {
         assert!(list.contains(shown), "{shown}: {list}");
     }
     assert!(

@@ -32,6 +32,7 @@ pub mod session;
 #[cfg(not(target_family = "wasm"))]
 pub mod sqlite;
 pub mod store;
+pub mod uk_time;
 
 pub use webauthn_rs;
 

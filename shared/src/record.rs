@@ -3,6 +3,7 @@
 //! emergency summary. Plain data with the checks a write must pass; who may read or write
 //! which is [`crate::consent::decide`]'s business.
 
+use crate::uk_time;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -441,8 +442,8 @@ pub struct Dose {
 }
 
 /// The medication administration record for the seven days from `first_day`, one row per
-/// medicine current on any of those days. Scheduled doses come from the medicines' times (UTC
-/// here: carefront keeps and shows UK times as UTC in this version); an administration answers
+/// medicine current on any of those UK days. Scheduled doses come from the medicines' times,
+/// wall-clock times in the home (8am is 8am in summer and in winter); an administration answers
 /// the dose whose `due_at` it names (the latest record wins, so a correction replaces an
 /// earlier entry); as-needed doses appear on the day they were recorded.
 pub fn week_grid(medicines: &[Medicine], administrations: &[Administration], first_day: NaiveDate, now: DateTime<Utc>) -> Vec<GridRow> {
@@ -456,7 +457,7 @@ pub fn week_grid(medicines: &[Medicine], administrations: &[Administration], fir
                 let mut doses: Vec<Dose> = Vec::new();
                 if medicine.current_on(*day) {
                     for time in &medicine.times {
-                        let due_at = day.and_time(*time).and_utc();
+                        let due_at = uk_time::at(*day, *time);
                         let latest = mine.iter().filter(|entry| entry.due_at == due_at).max_by_key(|entry| entry.recorded_at);
                         doses.push(dose(due_at, latest.copied(), now));
                     }
@@ -465,7 +466,7 @@ pub fn week_grid(medicines: &[Medicine], administrations: &[Administration], fir
                 let mut extra: Vec<&Administration> = mine
                     .iter()
                     .copied()
-                    .filter(|entry| entry.due_at.date_naive() == *day && !medicine.times.iter().any(|time| day.and_time(*time).and_utc() == entry.due_at))
+                    .filter(|entry| uk_time::date(entry.due_at) == *day && !medicine.times.iter().any(|time| uk_time::at(*day, *time) == entry.due_at))
                     .collect();
                 extra.sort_by_key(|entry| (entry.due_at, entry.recorded_at));
                 extra.dedup_by(|later, earlier| {
@@ -555,6 +556,19 @@ mod tests {
         assert_eq!((tuesday[1].outcome, tuesday[1].past), (None, false), "an evening dose still to come");
         assert_eq!(grid[1].days[1].len(), 1, "the as-needed dose shows on the day it was taken");
         assert!(grid[1].days[0].is_empty());
+    }
+
+    #[test]
+    fn a_dose_given_at_8am_in_summer_is_the_8am_dose_not_an_extra_7am_one() {
+        // 8am BST on Tuesday 14 July 2026 is 07:00 UTC: the record names that moment.
+        let morning = medicine("m1", &["08:00"], false);
+        let records = [given("m1", "2026-07-14T07:00:00Z", Outcome::Given, "2026-07-14T07:05:00Z")];
+        let monday = NaiveDate::from_ymd_opt(2026, 7, 13).unwrap_or_default();
+        let grid = week_grid(&[morning], &records, monday, at("2026-07-20T12:00:00Z"));
+        let tuesday = &grid[0].days[1];
+        assert_eq!(tuesday.len(), 1, "one dose, not 7am given beside 8am missing: {tuesday:?}");
+        assert_eq!((tuesday[0].due_at, tuesday[0].outcome), (at("2026-07-14T07:00:00Z"), Some(Outcome::Given)));
+        assert_eq!(crate::uk_time::time(tuesday[0].due_at), "8am");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use carefront_shared::invitation;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::Store as _;
+use carefront_shared::uk_time;
 use chrono::NaiveDate;
 use http::StatusCode;
 use minijinja::context;
@@ -137,7 +138,7 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
         None => return Err(PortalError::BadRequest("unknown category".into())),
     };
     let ends = match (form.day.parse::<u32>(), form.month.parse::<u32>(), form.year.parse::<i32>()) {
-        (Ok(day), Ok(month), Ok(year)) => NaiveDate::from_ymd_opt(year, month, day).and_then(|date| date.and_hms_opt(23, 59, 59)).map(|time| time.and_utc()),
+        (Ok(day), Ok(month), Ok(year)) => NaiveDate::from_ymd_opt(year, month, day).map(uk_time::end_of),
         _ => None,
     };
     match ends {
@@ -162,7 +163,7 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
     // A date means "until the end of that day", except on the day the actor's own access ends:
     // then it ends with theirs.
     let own_end = subject.power.ceiling(&subject.grants).and_then(|ceiling| ceiling.ends_at);
-    let ends = ends.map(|ends| own_end.filter(|limit| *limit < ends && limit.date_naive() == ends.date_naive()).unwrap_or(ends));
+    let ends = ends.map(|ends| own_end.filter(|limit| *limit < ends && uk_time::date(*limit) == uk_time::date(ends)).unwrap_or(ends));
     let mut actions = BTreeSet::from([Action::View]);
     if form.contribute {
         actions.insert(Action::Contribute);

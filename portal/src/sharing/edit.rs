@@ -11,6 +11,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
 use carefront_shared::plan::Recorder;
 use carefront_shared::store::Store as _;
+use carefront_shared::uk_time;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use http::StatusCode;
 use minijinja::context;
@@ -149,14 +150,12 @@ fn proposal(subject: &Subject, current: &Grant, form: &EditForm, version: i64, n
         "none" => None,
         "date" | "" => {
             let ends = match (form.day.parse::<u32>(), form.month.parse::<u32>(), form.year.parse::<i32>()) {
-                (Ok(day), Ok(month), Ok(year)) => {
-                    NaiveDate::from_ymd_opt(year, month, day).and_then(|date| date.and_hms_opt(23, 59, 59)).map(|time| time.and_utc())
-                }
+                (Ok(day), Ok(month), Ok(year)) => NaiveDate::from_ymd_opt(year, month, day).map(uk_time::end_of),
                 _ => None,
             };
             // The form speaks in days: the same day as now keeps the end exactly as it is.
             let ends = ends.map(|ends| match current.ends_at {
-                Some(old) if old.date_naive() == ends.date_naive() => old,
+                Some(old) if uk_time::date(old) == uk_time::date(ends) => old,
                 _ => ends,
             });
             match ends {

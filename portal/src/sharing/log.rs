@@ -9,6 +9,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{AuditEvent, Person};
 use carefront_shared::store::AuditFilter;
 use carefront_shared::store::record::check_visit_cursor;
+use carefront_shared::uk_time;
 use chrono::NaiveDate;
 use http::StatusCode;
 use minijinja::context;
@@ -75,8 +76,9 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
     let known = who.as_ref().is_none_or(|who| names.contains_key(who));
     let filter = AuditFilter {
         actor_id: who.clone(),
-        from: from.and_then(|from| from.and_hms_opt(0, 0, 0)).map(|time| time.and_utc()),
-        before: to.and_then(|to| to.succ_opt()).and_then(|next| next.and_hms_opt(0, 0, 0)).map(|time| time.and_utc()),
+        // The days are UK days.
+        from: from.map(uk_time::start_of),
+        before: to.and_then(|to| to.succ_opt()).map(uk_time::start_of),
     };
     let (events, next) = if known {
         let page_of = context.store.audit_page(&permit, &filter, cursor.as_deref(), PER_PAGE).await?;
@@ -137,20 +139,17 @@ fn summarised(events: &[AuditEvent], names: &HashMap<String, String>, viewer_id:
             .actor_id
             .as_ref()
             .filter(|id| id.starts_with("credential:"))
-            .map(|id| (id.clone(), event.action.as_str().into_owned(), event.at.date_naive()));
+            .map(|id| (id.clone(), event.action.as_str().into_owned(), uk_time::date(event.at)));
         if let (Some(key), Some((Some(last), count, line))) = (&key, lines.last_mut())
             && key == last
         {
             *count += 1;
-            line.when = event.at.format("%-d %B %Y").to_string();
+            line.when = uk_time::day(event.at);
             line.what = format!("{} ({count} times that day)", describe_event(event, whose));
             continue;
         }
-        let line = LogLine {
-            when: event.at.format("%-d %B %Y at %H:%M").to_string(),
-            who: who_did_it(event, names, viewer_id, subject_name),
-            what: describe_event(event, whose),
-        };
+        let line =
+            LogLine { when: uk_time::day_and_time(event.at), who: who_did_it(event, names, viewer_id, subject_name), what: describe_event(event, whose) };
         lines.push((key, 1, line));
     }
     lines.into_iter().map(|(_, _, line)| line).collect()

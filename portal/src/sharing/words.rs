@@ -2,6 +2,7 @@
 //! medicines") or to someone acting for them ("Margaret Okafor's medicines").
 
 use carefront_shared::consent::{Action, Basis, Category, Grant, GrantState};
+use carefront_shared::uk_time;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -82,7 +83,7 @@ pub fn list(items: &[String]) -> String {
 
 /// "1 March 2027".
 pub fn day(time: DateTime<Utc>) -> String {
-    time.format("%-d %B %Y").to_string()
+    uk_time::day(time)
 }
 
 /// The first letter in capitals, for a label that starts a line.
