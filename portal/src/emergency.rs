@@ -205,18 +205,22 @@ pub async fn use_code(context: &RequestContext<'_>, request: &Request, visit: &m
     forgive(context, counted).await?;
     let minted = session::mint(&visit.keys().session, ACCESS_PURPOSE, context.random);
     let access = EmergencyAccess::start(&record, clinician, minted.id_hash, context.now, context.random);
-    match context.store.insert_emergency_access(&access).await {
-        Ok(()) => {}
-        // The code was changed between the check and now: the database refused.
-        Err(DbError::Constraint(_)) => return refuse(context, visit, &form, CodeRefusal::NoLongerInUse),
-        Err(error) => return Err(error.into()),
-    }
     let detail = format!(
         "{} used the emergency code. They can see the {WHAT_THEY_SEE} until {}.",
         access.clinician.describe(),
         until_after(access.started_at, access.expires_at)
     );
-    context.store.append_audit(&clinician_event(context, &access, AuditAction::EmergencyAccessStarted, detail)?).await?;
+    // The access and its line in the person's log: both, or neither — nobody reads a record
+    // under an emergency access the person is not told of.
+    let recorder = Recorder::new();
+    recorder.store().insert_emergency_access(&access).await?;
+    recorder.store().append_audit(&clinician_event(context, &access, AuditAction::EmergencyAccessStarted, detail)?).await?;
+    match context.store.apply(&recorder.into_plan()).await {
+        Ok(()) => {}
+        // The code was changed between the check and now: the database refused.
+        Err(DbError::Constraint(_)) => return refuse(context, visit, &form, CodeRefusal::NoLongerInUse),
+        Err(error) => return Err(error.into()),
+    }
     visit.add_cookie(access_cookie(&minted.cookie_value, emergency::ACCESS_LIFETIME.num_seconds()));
     Ok(web::redirect("/emergency/record"))
 }
