@@ -332,7 +332,7 @@ pub async fn remove_passkey(context: &RequestContext<'_>, visit: &Visit, id: &st
 /// POST /sign-out: deletes the session row, so a copied cookie is dead too.
 pub async fn sign_out(context: &RequestContext<'_>, visit: &mut Visit) -> Result<Response, PortalError> {
     if let Some(person) = visit.signed_in.as_ref().map(|signed_in| signed_in.person.id.clone()) {
-        audit(context, Some(&person), &person, "session.signed_out", "Signed out.").await?;
+        audit(context, Some(&person), &person, AuditAction::SignedOut, "Signed out.").await?;
     }
     visit.end_session(context).await?;
     Ok(web::redirect("/signed-out"))

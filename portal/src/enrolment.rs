@@ -114,7 +114,7 @@ pub async fn accept_invitation(context: &RequestContext<'_>, request: &Request, 
         })
         .await?;
     visit.add_cookie(set_cookie(ENROL_COOKIE, &minted.cookie_value, Some(ENROLMENT_LIFETIME.num_seconds())));
-    audit(context, None, &invitation.person_id, "invitation.accepted", "An invitation code was accepted to create a passkey.").await?;
+    audit(context, None, &invitation.person_id, AuditAction::InvitationAccepted, "An invitation code was accepted to create a passkey.").await?;
     Ok(web::redirect("/passkeys/create"))
 }
 
@@ -223,7 +223,7 @@ pub async fn finish_registration(context: &RequestContext<'_>, request: &Request
     }
     let enrolling = ceremony.invitation_id.is_some();
     if enrolling {
-        audit(context, Some(&person.id), &person.id, "passkey.registered", &format!("A passkey was created: {}.", record.name)).await?;
+        audit(context, Some(&person.id), &person.id, AuditAction::PasskeyRegistered, &format!("A passkey was created: {}.", record.name)).await?;
     } else {
         crate::account::record(context, &person.id, AccountEvent::PasskeyAdded { name: &record.name }).await?;
     }
@@ -324,8 +324,8 @@ async fn verify_assertion(context: &RequestContext<'_>, request: &Request, visit
     relying_party.finish_authentication(&response, &ceremony.state, &mut record.passkey)?;
     context.store.record_passkey_use(&record, context.now).await?;
     let (action, detail) = match ceremony.person_id {
-        Some(_) => ("session.reauthenticated", format!("Confirmed it was them with {}.", record.name)),
-        None => ("session.signed_in", format!("Signed in with {}.", record.name)),
+        Some(_) => (AuditAction::Reauthenticated, format!("Confirmed it was them with {}.", record.name)),
+        None => (AuditAction::SignedIn, format!("Signed in with {}.", record.name)),
     };
     audit(context, Some(&person.id), &person.id, action, &detail).await?;
     Ok((person, ceremony, record.id))
@@ -368,8 +368,7 @@ async fn take_ceremony(context: &RequestContext<'_>, request: &Request, visit: &
 }
 
 /// Appends an audit event about `subject_id`'s account.
-pub async fn audit(context: &RequestContext<'_>, actor_id: Option<&str>, subject_id: &str, action: &str, detail: &str) -> Result<(), PortalError> {
-    let action = AuditAction::parse(action).ok_or_else(|| PortalError::Internal(format!("unknown audit action {action}")))?;
+pub async fn audit(context: &RequestContext<'_>, actor_id: Option<&str>, subject_id: &str, action: AuditAction, detail: &str) -> Result<(), PortalError> {
     let event = access::account_event(new_id(context.random), context.now, actor_id, subject_id, action, detail);
     Ok(context.store.append_audit(&event).await?)
 }

@@ -160,20 +160,6 @@ fn organisations_are_listed_by_name_and_audit_events_appended_together() {
     assert!(block_on(store.audit_for_subject(&own_record("person-3"), 10)).unwrap().is_empty());
 }
 
-/// Leave to read every category of a person's own record, as the person.
-fn own_record(person_id: &str) -> carefront_shared::access::Permit {
-    let actor = carefront_shared::consent::Actor { person_id: person_id.to_owned(), role: carefront_shared::domain::Role::ServiceUser, organisation_id: None };
-    carefront_shared::access::Permit::ask_each(
-        &actor,
-        person_id,
-        carefront_shared::consent::Action::View,
-        &carefront_shared::consent::Category::ALL,
-        &[],
-        now(),
-    )
-    .unwrap()
-}
-
 #[test]
 fn a_credential_and_its_log_entry_are_made_together_and_a_revocation_names_who_revoked() {
     let database = SqliteDatabase::in_memory().unwrap();
@@ -272,4 +258,11 @@ fn a_credential_in_use_comes_with_its_organisation_and_its_makers_name() {
     block_on(store.insert_person(&daniel)).unwrap();
     assert_eq!(block_on(store.credential_in_use(&credential.key_id)).unwrap().unwrap().maker, "Daniel Hughes");
     assert_eq!(block_on(store.credential_in_use("ck_unknown")).unwrap(), None);
+}
+
+#[path = "support/permit.rs"]
+mod permit;
+
+fn own_record(person_id: &str) -> carefront_shared::access::Permit {
+    permit::own_record(person_id, now())
 }

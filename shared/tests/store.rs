@@ -427,16 +427,9 @@ fn a_comment_is_answered_once_per_version() {
     assert!(block_on(db.execute("DELETE FROM comments", &[])).is_err());
 }
 
-/// Leave to read every category of a person's own record, as the person.
+#[path = "support/permit.rs"]
+mod permit;
+
 fn own_record(person_id: &str) -> carefront_shared::access::Permit {
-    let actor = carefront_shared::consent::Actor { person_id: person_id.to_owned(), role: carefront_shared::domain::Role::ServiceUser, organisation_id: None };
-    carefront_shared::access::Permit::ask_each(
-        &actor,
-        person_id,
-        carefront_shared::consent::Action::View,
-        &carefront_shared::consent::Category::ALL,
-        &[],
-        now(),
-    )
-    .unwrap()
+    permit::own_record(person_id, now())
 }
