@@ -22,6 +22,7 @@ pub mod migrations;
 pub mod monitoring;
 pub mod needs;
 pub mod passkey;
+pub mod person;
 pub mod plan;
 pub mod problem;
 pub mod random;

@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 13, name: "0013_council_roles.sql", sql: include_str!("../migrations/0013_council_roles.sql") },
     Migration { number: 14, name: "0014_rate_limit_windows.sql", sql: include_str!("../migrations/0014_rate_limit_windows.sql") },
     Migration { number: 15, name: "0015_comment_answers.sql", sql: include_str!("../migrations/0015_comment_answers.sql") },
+    Migration { number: 16, name: "0016_person_details.sql", sql: include_str!("../migrations/0016_person_details.sql") },
 ];
 
 /// The migrations still to run on a database at schema version `current`.

@@ -43,6 +43,7 @@ pub mod credential;
 pub mod discussion;
 pub mod emergency;
 pub mod idempotency;
+pub mod people;
 pub mod record;
 pub mod voice;
 
@@ -51,13 +52,14 @@ pub use credential::CredentialStore;
 pub use discussion::DiscussionStore;
 pub use emergency::EmergencyStore;
 pub use idempotency::IdempotencyStore;
+pub use people::PeopleStore;
 pub use record::{Page, RecordStore};
 pub use voice::VoiceStore;
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: AccountStore + RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore {
+pub trait Store: AccountStore + RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore + PeopleStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 
