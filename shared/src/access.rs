@@ -639,6 +639,10 @@ audit_actions! {
     VisitRecorded => "api.visit_recorded", "A system recorded a visit.";
     AdministrationRecorded => "api.administration_recorded", "A system recorded a medication administration.";
     RecordExportedBySystem => "api.record_exported", "A council system exported the whole record.";
+    PersonAdded => "person.added", "The council added the person to carefront.";
+    PersonDetailsViewed => "person.details_viewed", "Council staff looked at the person's details and who supports them.";
+    RepresentativeRecorded => "representative.recorded", "The council recorded a representative with their legal basis.";
+    ProviderCommissioned => "provider.commissioned", "The council commissioned a provider to give the person care.";
 }
 
 impl fmt::Display for AuditAction {

@@ -21,6 +21,7 @@ pub mod method;
 pub mod migrations;
 pub mod monitoring;
 pub mod needs;
+pub mod onboarding;
 pub mod passkey;
 pub mod person;
 pub mod plan;

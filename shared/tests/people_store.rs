@@ -121,3 +121,63 @@ fn likely_duplicates_come_from_the_store() {
     let stranger = details("Peter Smith", "3/7/1941", "");
     assert!(block_on(store.likely_duplicates(&stranger)).unwrap().is_empty());
 }
+
+#[test]
+fn the_council_adds_a_person_with_its_statutory_access_and_a_log_line_in_one_plan() {
+    use carefront_shared::consent::{Basis, Grantee};
+    use carefront_shared::onboarding::{self, Commission, CommissionInput, NewRepresentative, RepresentativeInput};
+    use carefront_shared::random::SeededRandom;
+
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = SqlStore::new(&db);
+    let random = SeededRandom::new(7);
+    let recorder = Recorder::new();
+    let ada = details("Ada Lovelace", "10/12/1935", "401 023 2137");
+    let added = block_on(onboarding::add_service_user(&recorder.store(), &ada, "org-council", "daniel", now(), &random)).unwrap();
+    block_on(store.apply(&recorder.into_plan())).unwrap();
+    let id = added.person.id.clone();
+    assert_eq!(block_on(store.person_details(&id)).unwrap().unwrap().display_name, "Ada Lovelace");
+    let grants = block_on(store.grants_for_subject(&id)).unwrap();
+    let council = onboarding::council_grant(&grants, "org-council", now()).unwrap();
+    assert_eq!(council.id, added.council_grant.id);
+    assert_eq!(onboarding::council_grant(&grants, "org-other", now()), None);
+
+    let representative = NewRepresentative::validate(&RepresentativeInput {
+        name: "Sam Okafor".into(),
+        relationship: "son".into(),
+        basis: "court_appointed_deputy".into(),
+        evidence: "COP 1234567".into(),
+    })
+    .unwrap();
+    let commission = Commission::validate(
+        &CommissionInput {
+            provider_id: "org-brookside".into(),
+            categories: vec!["care_plan".into()],
+            starts: "30/11/2026".into(),
+            ends: String::new(),
+            contract_reference: "NCC-1".into(),
+        },
+        now(),
+    )
+    .unwrap();
+    let recorder = Recorder::new();
+    let recorded = block_on(onboarding::record_representative(&recorder.store(), &id, &council.id, &representative, "daniel", now(), &random)).unwrap();
+    let commissioned =
+        block_on(onboarding::commission_provider(&recorder.store(), &id, &council.id, &commission, "Brookside", "daniel", now(), &random)).unwrap();
+    block_on(store.apply(&recorder.into_plan())).unwrap();
+    let grants = block_on(store.grants_for_subject(&id)).unwrap();
+    let act_for = grants.iter().find(|grant| grant.id == recorded.grant.id).unwrap();
+    assert!(act_for.act_for);
+    assert_eq!((act_for.basis, act_for.evidence.as_deref()), (Basis::CourtAppointedDeputy, Some("COP 1234567")));
+    assert_eq!(act_for.grantee, Grantee::Person(recorded.person.id.clone()));
+    let provider = grants.iter().find(|grant| grant.id == commissioned.id).unwrap();
+    assert_eq!((provider.basis, provider.grantee.clone()), (Basis::StatutoryDuty, Grantee::Organisation("org-brookside".into())));
+    let actions: Vec<String> = block_on(db_actions(&db, &id));
+    assert_eq!(actions, ["person.added", "provider.commissioned", "representative.recorded"]);
+}
+
+async fn db_actions(db: &SqliteDatabase, subject: &str) -> Vec<String> {
+    use carefront_shared::db::Database;
+    let rows = db.query("SELECT action FROM audit_events WHERE subject_id = ?1 ORDER BY action", &[subject.into()]).await.unwrap();
+    rows.iter().map(|row| row.text(0).unwrap()).collect()
+}
