@@ -7,12 +7,14 @@
 //! carefront-admin receipt-key [ID]
 //! carefront-admin credential create | revoke | list ...
 //! carefront-admin export --person ID [--fhir] (--database FILE | --demo) [--origin URL] [--out FILE]
+//! carefront-admin import people.csv --database FILE [--council ID] [--check]
 //! ```
 
 mod credential;
 mod demo;
 mod demo_record;
 mod export;
+mod import;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,7 +43,13 @@ const USAGE: &str = "usage:
       Writes everything held about one person as carefront's JSON (carefront-record-export/1),
       or with --fhir as a FHIR R4 Bundle, to FILE or standard output, and logs the export in
       their access log. --demo exports from the demo data seeded into memory; --origin (default
-      http://localhost:8787) names the deployment in the bundle's identifiers.";
+      http://localhost:8787) names the deployment in the bundle's identifiers.
+  carefront-admin import people.csv --database FILE [--council ID] [--check]
+      Adds a council's caseload from a CSV file (columns: name, date_of_birth, and any of
+      nhs_number, address, postcode, phone, email), each row checked as the portal's 'Add a
+      person' form checks it. Every row is added in one transaction, or — if any row is not
+      right, or is someone already in carefront — none, with every problem listed by line.
+      --check only checks. --council names the council when the store holds more than one.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,6 +58,7 @@ fn main() -> ExitCode {
         Some("key" | "session-key" | "csrf-key" | "credential-key") => random().map(|random| println!("{}", token(&random, 32))),
         Some("receipt-key") => receipt_key(args.get(1).map(String::as_str), chrono::Utc::now()),
         Some("credential") => random().and_then(|random| credential::run(&args[1..], &random, chrono::Utc::now())),
+        Some("import") => import::parse(&args[1..], USAGE).and_then(|parsed| import::run(&parsed, chrono::Utc::now(), &random()?)),
         Some("export") => export::parse(&args[1..], USAGE).and_then(|parsed| export::run(&parsed, chrono::Utc::now(), &random()?)),
         _ => Err(format!("{USAGE}\n{}", credential::USAGE)),
     };

@@ -13,6 +13,7 @@ mod failure;
 mod idempotency;
 mod monitoring;
 mod needs;
+mod onboarding;
 mod people;
 mod query;
 mod record;
@@ -112,6 +113,8 @@ async fn public(context: &RequestContext<'_>, request: &Request, endpoint: Publi
 async fn signed(context: &RequestContext<'_>, request: &Request, caller: &Caller, endpoint: Signed, values: &[&str]) -> Result<Response, ApiError> {
     match (endpoint, values) {
         (Signed::ListPeople, []) => Ok(people::list(context, request, caller).await?),
+        (Signed::AddPerson, []) => onboarding::add(context, request, caller).await,
+        (Signed::ImportPeople, []) => onboarding::import(context, request, caller).await,
         (Signed::ShowPerson, [id]) => Ok(people::show(context, caller, id).await?),
         (Signed::CarePlan, [id]) => record::care_plan(context, request, caller, id).await,
         (Signed::Guide, [id]) => record::guide(context, request, caller, id).await,

@@ -21,6 +21,10 @@ pub enum Public {
 pub enum Signed {
     /// `GET /api/v1/people`.
     ListPeople,
+    /// `POST /api/v1/people`.
+    AddPerson,
+    /// `POST /api/v1/people/import`.
+    ImportPeople,
     /// `GET /api/v1/people/{id}`.
     ShowPerson,
     /// `GET /api/v1/people/{id}/care-plan`.
@@ -89,6 +93,8 @@ pub static ROUTES: &[Route] = &[
     Route { method: Method::GET, path: "/api/v1/openapi.json", handler: Handler::Public(Public::OpenApi) },
     Route { method: Method::POST, path: "/api/v1/consent-receipts/verify", handler: Handler::Public(Public::VerifyReceipt) },
     Route { method: Method::GET, path: "/api/v1/people", handler: Handler::Signed(Permission::PeopleRead, Signed::ListPeople) },
+    Route { method: Method::POST, path: "/api/v1/people", handler: Handler::Signed(Permission::PeopleWrite, Signed::AddPerson) },
+    Route { method: Method::POST, path: "/api/v1/people/import", handler: Handler::Signed(Permission::PeopleWrite, Signed::ImportPeople) },
     Route { method: Method::GET, path: "/api/v1/people/{id}", handler: Handler::Signed(Permission::PeopleRead, Signed::ShowPerson) },
     Route { method: Method::GET, path: "/api/v1/people/{id}/care-plan", handler: Handler::Signed(Permission::RecordRead, Signed::CarePlan) },
     Route { method: Method::GET, path: "/api/v1/people/{id}/guide", handler: Handler::Signed(Permission::RecordRead, Signed::Guide) },

@@ -125,6 +125,10 @@ fn every_write_takes_an_idempotency_key_and_documents_its_refusals() {
         let parameters = operation["parameters"].as_array().unwrap();
         assert!(parameters.iter().any(|parameter| parameter["$ref"] == "#/components/parameters/IdempotencyKey"), "{}", route.path);
         for status in ["400", "404", "413", "415", "422"] {
+            // Only a write about someone (a path with an id) can find no one.
+            if status == "404" && !route.path.contains('{') {
+                continue;
+            }
             assert!(operation["responses"].get(status).is_some(), "{} documents {status}", route.path);
         }
     }

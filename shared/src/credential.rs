@@ -76,11 +76,14 @@ pub enum Permission {
     /// Read the monitoring report per provider (council only).
     #[serde(rename = "monitoring:read")]
     MonitoringRead,
+    /// Add people to carefront, one at a time or a caseload at once (council only).
+    #[serde(rename = "people:write")]
+    PeopleWrite,
 }
 
 impl Permission {
     /// Every permission, in display order.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::PeopleRead,
         Permission::RecordRead,
         Permission::VisitsWrite,
@@ -90,6 +93,7 @@ impl Permission {
         Permission::CommentsWrite,
         Permission::ExportRead,
         Permission::MonitoringRead,
+        Permission::PeopleWrite,
     ];
 
     /// The stored (and documented) name, e.g. `people:read`.
@@ -104,6 +108,7 @@ impl Permission {
             Permission::CommentsWrite => "comments:write",
             Permission::ExportRead => "export:read",
             Permission::MonitoringRead => "monitoring:read",
+            Permission::PeopleWrite => "people:write",
         }
     }
 
@@ -114,7 +119,7 @@ impl Permission {
 
     /// Whether only the council's own systems may hold it.
     pub fn council_only(self) -> bool {
-        matches!(self, Permission::ExportRead | Permission::MonitoringRead)
+        matches!(self, Permission::ExportRead | Permission::MonitoringRead | Permission::PeopleWrite)
     }
 
     /// What it allows, in words an administrator reads.
@@ -129,6 +134,7 @@ impl Permission {
             Permission::CommentsWrite => "Read and answer people's comments and correction requests",
             Permission::ExportRead => "Export a person's whole record (council only)",
             Permission::MonitoringRead => "Read the monitoring report on providers (council only)",
+            Permission::PeopleWrite => "Add people, one at a time or a whole caseload (council only)",
         }
     }
 }

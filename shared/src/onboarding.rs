@@ -54,8 +54,22 @@ pub async fn add_service_user(
     now: DateTime<Utc>,
     random: &dyn Random,
 ) -> Result<AddedPerson, StoreError> {
+    add_service_user_as(writes, new_id(random), details, council_id, actor_id, now, random).await
+}
+
+/// [`add_service_user`] with the new person's id chosen by the caller: an API write names it in
+/// its idempotency claim, an import derives it from the import and the line.
+pub async fn add_service_user_as(
+    writes: &SqlStore<'_>,
+    person_id: String,
+    details: &NewPerson,
+    council_id: &str,
+    actor_id: &str,
+    now: DateTime<Utc>,
+    random: &dyn Random,
+) -> Result<AddedPerson, StoreError> {
     let person = Person {
-        id: new_id(random),
+        id: person_id,
         role: Role::ServiceUser,
         display_name: details.display_name.clone(),
         organisation_id: None,

@@ -24,7 +24,13 @@ pub trait PeopleStore {
     /// Everyone already held who may be the person `new` (see [`crate::person::likely_duplicates`]):
     /// the same NHS number refuses, the same date of birth and name warns.
     async fn likely_duplicates(&self, new: &NewPerson) -> Result<Vec<LikelyDuplicate>>;
+    /// Everyone holding one of `nhs_numbers` or born on one of `dates_of_birth`: the people a
+    /// whole import file could duplicate, found in a few queries rather than one a row.
+    async fn people_matching(&self, nhs_numbers: &[String], dates_of_birth: &[NaiveDate]) -> Result<Vec<PersonDetails>>;
 }
+
+/// Values bound per query when matching many (D1 takes at most 100 parameters a statement).
+const MATCH_CHUNK: usize = 90;
 
 const DETAILS_COLUMNS: &str = "p.id, p.role, p.display_name, p.date_of_birth, p.nhs_number, p.address, p.postcode, p.phone, p.email,
     EXISTS (SELECT 1 FROM passkeys k WHERE k.person_id = p.id), p.created_at";
@@ -121,5 +127,25 @@ impl PeopleStore for SqlStore<'_> {
             )
             .await?;
         Ok(crate::person::likely_duplicates(new, &candidates))
+    }
+
+    async fn people_matching(&self, nhs_numbers: &[String], dates_of_birth: &[NaiveDate]) -> Result<Vec<PersonDetails>> {
+        let mut numbers: Vec<&str> = nhs_numbers.iter().map(String::as_str).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        let mut dates: Vec<String> = dates_of_birth.iter().map(|date| iso(*date)).collect();
+        dates.sort_unstable();
+        dates.dedup();
+        let mut found: Vec<PersonDetails> = Vec::new();
+        for (column, values) in [("nhs_number", numbers.into_iter().map(str::to_owned).collect::<Vec<_>>()), ("date_of_birth", dates)] {
+            for chunk in values.chunks(MATCH_CHUNK) {
+                let placeholders = (1..=chunk.len()).map(|n| format!("?{n}")).collect::<Vec<_>>().join(", ");
+                let params: Vec<Value> = chunk.iter().map(|value| Value::from(value.as_str())).collect();
+                found.extend(self.all(&format!("SELECT {DETAILS_COLUMNS} FROM people p WHERE p.{column} IN ({placeholders})"), &params, details).await?);
+            }
+        }
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.dedup_by(|a, b| a.id == b.id);
+        Ok(found)
     }
 }
