@@ -29,6 +29,7 @@ pub mod receipt;
 pub mod record;
 pub mod routing;
 pub mod session;
+pub mod staff;
 #[cfg(not(target_family = "wasm"))]
 pub mod sqlite;
 pub mod store;
