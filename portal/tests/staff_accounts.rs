@@ -481,3 +481,37 @@ fn a_providers_consent_evidence_shows_the_figures_the_councils_monitoring_shows_
     assert_eq!(figures(brookside), figures(&page));
     assert!(!page.contains("person-1"), "counts, not people");
 }
+
+#[test]
+fn an_invitation_is_written_whole_or_not_at_all() {
+    let portal = council_administrator();
+    // Fail each statement in turn (incidental writes, such as touching the session, included):
+    // whatever fails, every invited person has their invitation and log entry, and every new
+    // provider its entry, or none of them exists.
+    let mut outcomes = BTreeSet::new();
+    for k in 1..=12 {
+        let csrf = portal.csrf_from("/council/staff/invite");
+        portal.fail_at.set(Some(k));
+        let name = format!("Sam {k}");
+        let provider = format!("Provider {k}");
+        let fields = [("csrf", csrf.as_str()), ("name", &name), ("role", "provider_administrator"), ("provider", "new"), ("provider_name", &provider)];
+        let status = portal.post_form("/council/staff/invite", &fields).status();
+        portal.fail_at.set(None);
+        let people = block_on(portal.db.query("SELECT id FROM people WHERE display_name = ?1", &[name.as_str().into()])).unwrap();
+        let organisations = block_on(portal.db.query("SELECT id FROM organisations WHERE name = ?1", &[provider.as_str().into()])).unwrap();
+        let written = !people.is_empty();
+        outcomes.insert(written);
+        assert_eq!(written, status == 200, "statement {k}: {status}");
+        assert_eq!(organisations.len(), usize::from(written), "statement {k}");
+        if let Some(person) = people.first() {
+            let id = person.text(0).unwrap();
+            let invitations = block_on(portal.db.query("SELECT 1 FROM invitations WHERE person_id = ?1", &[id.as_str().into()])).unwrap();
+            assert_eq!(invitations.len(), 1, "statement {k}");
+            assert_eq!(block_on(portal.store().provider_role(&id)).unwrap(), Some(ProviderRole::Administrator), "statement {k}");
+            assert!(log(&portal).contains(&("person-daniel".into(), "staff.invited".into(), Some(id.clone()))), "statement {k}");
+        }
+    }
+    assert_eq!(outcomes.len(), 2, "some attempts failed, some did not");
+    let added = log(&portal).iter().filter(|(_, action, _)| action == "organisation.added").count();
+    assert_eq!(added, block_on(portal.store().organisations(OrganisationKind::Provider)).unwrap().len() - 2, "one entry per new provider");
+}
