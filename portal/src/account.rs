@@ -45,8 +45,7 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
         && context.store.council_role(&person.id).await? == Some(carefront_shared::domain::CouncilRole::Administrator);
     // Likewise the provider administrator's pages (404 for the provider's other staff).
     let provider_administrator = person.role == carefront_shared::domain::Role::ProviderStaff
-        && carefront_shared::store::StaffStore::provider_role(context.store, &person.id).await?
-            == Some(carefront_shared::domain::ProviderRole::Administrator);
+        && carefront_shared::store::StaffStore::provider_role(context.store, &person.id).await? == Some(carefront_shared::domain::ProviderRole::Administrator);
     page(
         context,
         visit,

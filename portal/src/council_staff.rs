@@ -53,11 +53,8 @@ pub async fn list_page(context: &RequestContext<'_>, request: &Request, visit: &
         .await?
         .into_iter()
         .map(|provider| {
-            let theirs: Vec<Value> = administrators
-                .iter()
-                .filter(|member| member.organisation_id() == provider.id)
-                .map(|member| pages::staff_view(&manager, member))
-                .collect();
+            let theirs: Vec<Value> =
+                administrators.iter().filter(|member| member.organisation_id() == provider.id).map(|member| pages::staff_view(&manager, member)).collect();
             context! { name => provider.name, administrators => theirs }
         })
         .collect();
@@ -87,7 +84,13 @@ struct InviteForm {
     provider_name: String,
 }
 
-async fn render_form(context: &RequestContext<'_>, visit: &Visit, status: StatusCode, form: &InviteForm, errors: Vec<FieldError>) -> Result<Response, PortalError> {
+async fn render_form(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    status: StatusCode,
+    form: &InviteForm,
+    errors: Vec<FieldError>,
+) -> Result<Response, PortalError> {
     let providers: Vec<Value> = context
         .store
         .organisations(OrganisationKind::Provider)
@@ -206,7 +209,14 @@ pub async fn change_role(context: &RequestContext<'_>, request: &Request, visit:
     if role == current {
         return Ok(web::redirect("/council/staff"));
     }
-    let entry = carefront_shared::administration::council_role_changed(new_id(context.random), context.now, &pages::administrator(person), &member.person, current, role);
+    let entry = carefront_shared::administration::council_role_changed(
+        new_id(context.random),
+        context.now,
+        &pages::administrator(person),
+        &member.person,
+        current,
+        role,
+    );
     match context.store.change_council_role(&member.person.id, &council.id, current, role, &entry).await {
         Ok(()) => Ok(web::redirect("/council/staff?done=role")),
         Err(carefront_shared::db::DbError::Constraint(_)) => {

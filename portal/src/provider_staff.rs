@@ -74,7 +74,14 @@ struct InviteForm {
     name: String,
 }
 
-fn render_form(context: &RequestContext<'_>, visit: &Visit, status: StatusCode, organisation: &str, form: &InviteForm, errors: Vec<FieldError>) -> Result<Response, PortalError> {
+fn render_form(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    status: StatusCode,
+    organisation: &str,
+    form: &InviteForm,
+    errors: Vec<FieldError>,
+) -> Result<Response, PortalError> {
     page_with_status(context, visit, status, "provider_staff_invite.html", context! { current => "staff", organisation, form, errors })
 }
 

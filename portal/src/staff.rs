@@ -173,9 +173,7 @@ pub async fn member(context: &RequestContext<'_>, person_id: &str) -> Result<Sta
 pub fn refusal(refusal: staff::StaffRefusal) -> PortalError {
     match refusal {
         staff::StaffRefusal::NotTheirs => PortalError::NotFound,
-        staff::StaffRefusal::Themselves => {
-            PortalError::Unusable("You cannot change or remove your own access. Ask another administrator to do it.".into())
-        }
+        staff::StaffRefusal::Themselves => PortalError::Unusable("You cannot change or remove your own access. Ask another administrator to do it.".into()),
         staff::StaffRefusal::AlreadyRemoved => PortalError::Unusable("Their access has already been removed.".into()),
         staff::StaffRefusal::AdministratorsAreTheCouncils => {
             PortalError::Unusable("Only the council can remove a provider's administrator. Contact the council.".into())

@@ -202,10 +202,7 @@ fn a_new_providers_administrator_is_invited_with_the_provider_and_enrols_as_its_
     assert_eq!((sam.role, sam.organisation_id.as_deref()), (Role::ProviderStaff, Some(hillview.id.as_str())));
     assert_eq!(block_on(portal.store().provider_role(&sam.id)).unwrap(), Some(ProviderRole::Administrator));
     let entries = log(&portal);
-    assert_eq!(
-        entries,
-        [("person-daniel".into(), "organisation.added".into(), None), ("person-daniel".into(), "staff.invited".into(), Some(sam.id.clone()))]
-    );
+    assert_eq!(entries, [("person-daniel".into(), "organisation.added".into(), None), ("person-daniel".into(), "staff.invited".into(), Some(sam.id.clone()))]);
 
     let (browser, _) = enrols(&portal, 23, &code);
     let home = signed_in_as(&browser).unwrap();

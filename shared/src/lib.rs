@@ -29,9 +29,9 @@ pub mod receipt;
 pub mod record;
 pub mod routing;
 pub mod session;
-pub mod staff;
 #[cfg(not(target_family = "wasm"))]
 pub mod sqlite;
+pub mod staff;
 pub mod store;
 pub mod uk_time;
 

@@ -127,7 +127,8 @@ fn credential_params(credential: &SystemCredential) -> Result<Vec<Value>> {
 const INSERT_CREDENTIAL: &str =
     "INSERT INTO system_credentials (key_id, organisation_id, name, permissions, fingerprint, created_by, created_at, revoked_at, last_used_at, revoked_by)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-pub(super) const INSERT_ADMIN_EVENT: &str = "INSERT INTO admin_events (id, at, actor_id, actor_name, action, credential_key_id, organisation_id, detail, person_id)
+pub(super) const INSERT_ADMIN_EVENT: &str =
+    "INSERT INTO admin_events (id, at, actor_id, actor_name, action, credential_key_id, organisation_id, detail, person_id)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 #[async_trait(?Send)]

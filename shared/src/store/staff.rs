@@ -106,8 +106,10 @@ impl StaffStore for SqlStore<'_> {
     }
 
     async fn set_provider_role(&self, person_id: &str, role: ProviderRole) -> Result<bool> {
-        let changed =
-            self.db.execute("UPDATE people SET provider_role = ?2 WHERE id = ?1 AND role = 'provider_staff'", &[person_id.into(), role.as_str().into()]).await?;
+        let changed = self
+            .db
+            .execute("UPDATE people SET provider_role = ?2 WHERE id = ?1 AND role = 'provider_staff'", &[person_id.into(), role.as_str().into()])
+            .await?;
         Ok(changed > 0)
     }
 
