@@ -7,14 +7,14 @@
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{CouncilRole, Organisation, OrganisationKind, Person, ProviderRole};
 use carefront_shared::random::new_id;
-use carefront_shared::staff::{self, Manager, StaffPosition};
+use carefront_shared::staff::{self, Invitee, Manager, StaffPosition};
 use http::StatusCode;
 use minijinja::{Value, context};
 use serde::Serialize;
 
 use crate::enrolment::{Confirmation, confirm_identity};
 use crate::error::PortalError;
-use crate::staff::{FieldError, Invitee, name_error};
+use crate::staff::{FieldError, name_error};
 use crate::visit::Visit;
 use crate::{Request, Response, council, page_with_status, staff as pages, web};
 

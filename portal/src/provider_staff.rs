@@ -7,7 +7,7 @@
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{Organisation, OrganisationKind, Person, ProviderRole, Role};
 use carefront_shared::monitoring;
-use carefront_shared::staff::{self, Manager, StaffPosition};
+use carefront_shared::staff::{self, Invitee, Manager, StaffPosition};
 use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::enrolment::{Confirmation, confirm_identity};
 use crate::error::PortalError;
-use crate::staff::{FieldError, Invitee, name_error};
+use crate::staff::{FieldError, name_error};
 use crate::visit::Visit;
 use crate::{Request, Response, page_with_status, staff as pages, web};
 

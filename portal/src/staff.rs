@@ -1,15 +1,13 @@
 //! What the council's and the providers' staff pages share: how a member of staff is listed,
-//! how a name's error reads, and inviting someone — a new person, their role and invitation and
-//! the administration-log entries, in one plan — with the page that shows the code once.
+//! how a name's error reads, and inviting someone (the plan is [`staff::invitation_plan`]) with
+//! the page that shows the code once.
 
 use carefront_shared::administration::{self, AdminEvent, Administrator};
 use carefront_shared::context::RequestContext;
-use carefront_shared::domain::{CouncilRole, Organisation, Person, ProviderRole};
-use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
-use carefront_shared::plan::Recorder;
-use carefront_shared::random::{new_id, new_uuid};
-use carefront_shared::staff::{self, Manager, NameProblem, StaffMember, StaffPosition};
-use carefront_shared::store::{CredentialStore, StaffStore, Store};
+use carefront_shared::domain::Person;
+use carefront_shared::random::new_id;
+use carefront_shared::staff::{self, Invitee, Manager, NameProblem, StaffMember, StaffPosition};
+use carefront_shared::store::Store;
 use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};
@@ -72,19 +70,6 @@ pub fn log_view(entries: Vec<AdminEvent>) -> Vec<Value> {
     entries.into_iter().map(|entry| context! { when => uk_time::day_and_time(entry.at), what => entry.detail }).collect()
 }
 
-/// Someone to invite: their name, position and organisation, and a new provider to add first
-/// (for a new provider's administrator).
-pub struct Invitee<'a> {
-    /// Their name, checked.
-    pub name: String,
-    /// What they will be.
-    pub position: StaffPosition,
-    /// Their organisation (already stored, or `new_provider`).
-    pub organisation: &'a Organisation,
-    /// Whether `organisation` is a new provider, added in the same plan.
-    pub new_provider: bool,
-}
-
 /// What an invitation page shows, once.
 pub struct Invited {
     /// The new person.
@@ -98,39 +83,9 @@ pub struct Invited {
 /// Adds the person (and a new provider), their role, their invitation and the log entries in
 /// one plan, applied at once.
 pub async fn invite(context: &RequestContext<'_>, by: &Person, invitee: Invitee<'_>) -> Result<Invited, PortalError> {
-    let administrator = administrator(by);
-    let person = Person {
-        id: new_id(context.random),
-        role: invitee.position.role(),
-        display_name: invitee.name,
-        organisation_id: Some(invitee.organisation.id.clone()),
-        webauthn_handle: new_uuid(context.random),
-        created_at: context.now,
-    };
-    let (invitation, code) = invitation::issue(&person.id, Some(&by.id), context.now, DEFAULT_LIFETIME, context.random);
-    let recorder = Recorder::new();
-    let plan = recorder.store();
-    if invitee.new_provider {
-        plan.insert_organisation(invitee.organisation).await?;
-        plan.append_admin_event(&administration::provider_added(new_id(context.random), context.now, &administrator, invitee.organisation)).await?;
-    }
-    plan.insert_person(&person).await?;
-    // New staff start as caseworkers or ordinary staff (migrations 0013 and 0018); an
-    // administrator is made one by name, in the same plan.
-    match invitee.position {
-        StaffPosition::Council(CouncilRole::Administrator) => {
-            plan.set_council_role(&person.id, CouncilRole::Administrator).await?;
-        }
-        StaffPosition::Provider(ProviderRole::Administrator) => {
-            plan.set_provider_role(&person.id, ProviderRole::Administrator).await?;
-        }
-        StaffPosition::Council(CouncilRole::Caseworker) | StaffPosition::Provider(ProviderRole::Staff) => {}
-    }
-    plan.insert_invitation(&invitation).await?;
-    let entry = administration::staff_invited(new_id(context.random), context.now, &administrator, &person, invitee.position, &invitee.organisation.name);
-    plan.append_admin_event(&entry).await?;
-    context.store.apply(&recorder.into_plan()).await?;
-    Ok(Invited { person, code: code.to_string(), expires: uk_time::day_and_time(invitation.expires_at) })
+    let made = staff::invitation_plan(&administrator(by), invitee, context.now, context.random).await?;
+    context.store.apply(&made.plan).await?;
+    Ok(Invited { person: made.person, code: made.code.to_string(), expires: uk_time::day_and_time(made.invitation.expires_at) })
 }
 
 /// The page that shows the invitation code and link, this once.

@@ -1,12 +1,17 @@
 //! Staff accounts: who looks after whose. A council administrator invites council staff and each
 //! provider's administrator, changes council staff's roles and removes access; a provider's
 //! administrator invites and removes their own organisation's staff, and no one else's. Pure: the
-//! rules here decide, the store keeps, the portal asks.
+//! rules here decide and plan, the store keeps, the portal (or the demo seed) asks.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{CouncilRole, Person, ProviderRole, Role};
+use crate::administration::{self, Administrator};
+use crate::domain::{CouncilRole, Invitation, Organisation, Person, ProviderRole, Role};
+use crate::invitation::{self as invitations, DEFAULT_LIFETIME, InvitationCode};
+use crate::plan::{Plan, Recorder};
+use crate::random::{Random, new_id, new_uuid};
+use crate::store::{CredentialStore, StaffStore, Store, StoreError};
 
 /// Longest name a member of staff (or a new provider) may be given, in characters.
 pub const MAX_NAME_CHARS: usize = 80;
@@ -191,6 +196,68 @@ pub fn check_name(text: &str) -> Result<String, NameProblem> {
     }
 }
 
+/// Someone to invite: their name, position and organisation, and whether that organisation is a
+/// new provider to add in the same plan (for a new provider's administrator).
+#[derive(Debug, Clone)]
+pub struct Invitee<'a> {
+    /// Their name, checked with [`check_name`].
+    pub name: String,
+    /// What they will be.
+    pub position: StaffPosition,
+    /// Their organisation (already stored, or new when `new_provider`).
+    pub organisation: &'a Organisation,
+    /// Whether `organisation` is a new provider, added by the plan.
+    pub new_provider: bool,
+}
+
+/// An invitation of a member of staff, made but not yet written.
+#[derive(Debug)]
+pub struct StaffInvitation {
+    /// Everything to write, in one batch: a new provider and its log entry, the person, their
+    /// role, their invitation, and the log entry of the invitation.
+    pub plan: Plan,
+    /// The new person.
+    pub person: Person,
+    /// Their invitation as stored.
+    pub invitation: Invitation,
+    /// The code to give them, shown once.
+    pub code: InvitationCode,
+}
+
+/// Plans inviting `invitee`, by `by`, at `now`. Apply the plan with [`Store::apply`].
+pub async fn invitation_plan(by: &Administrator, invitee: Invitee<'_>, now: DateTime<Utc>, random: &dyn Random) -> Result<StaffInvitation, StoreError> {
+    let person = Person {
+        id: new_id(random),
+        role: invitee.position.role(),
+        display_name: invitee.name,
+        organisation_id: Some(invitee.organisation.id.clone()),
+        webauthn_handle: new_uuid(random),
+        created_at: now,
+    };
+    let (invitation, code) = invitations::issue(&person.id, Some(&by.id), now, DEFAULT_LIFETIME, random);
+    let recorder = Recorder::new();
+    let plan = recorder.store();
+    if invitee.new_provider {
+        plan.insert_organisation(invitee.organisation).await?;
+        plan.append_admin_event(&administration::provider_added(new_id(random), now, by, invitee.organisation)).await?;
+    }
+    plan.insert_person(&person).await?;
+    // New staff start as caseworkers or ordinary staff (migrations 0013 and 0018); an
+    // administrator is made one by name, in the same plan.
+    match invitee.position {
+        StaffPosition::Council(CouncilRole::Administrator) => {
+            plan.set_council_role(&person.id, CouncilRole::Administrator).await?;
+        }
+        StaffPosition::Provider(ProviderRole::Administrator) => {
+            plan.set_provider_role(&person.id, ProviderRole::Administrator).await?;
+        }
+        StaffPosition::Council(CouncilRole::Caseworker) | StaffPosition::Provider(ProviderRole::Staff) => {}
+    }
+    plan.insert_invitation(&invitation).await?;
+    plan.append_admin_event(&administration::staff_invited(new_id(random), now, by, &person, invitee.position, &invitee.organisation.name)).await?;
+    Ok(StaffInvitation { plan: recorder.into_plan(), person, invitation, code })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +316,27 @@ mod tests {
         assert_eq!(may_change_council_role(&council, &jo), Err(StaffRefusal::NotTheirs));
         let gone = member("cath", "council", StaffPosition::Council(CouncilRole::Caseworker), true);
         assert_eq!(may_change_council_role(&council, &gone), Err(StaffRefusal::AlreadyRemoved));
+    }
+
+    #[test]
+    fn an_invitation_is_one_plan_with_its_log_entries() {
+        let by = Administrator { id: "daniel".into(), name: "Daniel Hughes".into() };
+        let provider =
+            Organisation { id: "hillview".into(), kind: crate::domain::OrganisationKind::Provider, name: "Hillview".into(), created_at: DateTime::UNIX_EPOCH };
+        let random = crate::random::SeededRandom::new(3);
+        let plan = |position, new_provider| {
+            let invitee = Invitee { name: "Sam Okoro".into(), position, organisation: &provider, new_provider };
+            pollster::block_on(invitation_plan(&by, invitee, DateTime::UNIX_EPOCH, &random)).unwrap()
+        };
+        let made = plan(StaffPosition::Provider(ProviderRole::Administrator), true);
+        let sql: Vec<&str> = made.plan.statements().iter().map(|statement| statement.sql.as_ref()).collect();
+        assert_eq!(sql.len(), 6, "{sql:#?}");
+        assert!(sql[0].starts_with("INSERT INTO organisations") && sql[1].starts_with("INSERT INTO admin_events"));
+        assert!(sql[3].contains("provider_role") && sql[5].starts_with("INSERT INTO admin_events"));
+        assert_eq!((made.person.role, made.person.organisation_id.as_deref()), (Role::ProviderStaff, Some("hillview")));
+        assert_eq!(made.invitation.person_id, made.person.id);
+        assert_eq!(made.invitation.created_by.as_deref(), Some("daniel"));
+        assert_eq!(plan(StaffPosition::Provider(ProviderRole::Staff), false).plan.statements().len(), 3, "no role to set, no provider to add");
     }
 
     #[test]
