@@ -43,11 +43,17 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
     // Only administrators are shown the link to the credentials pages (404 for caseworkers).
     let council_administrator = person.role == carefront_shared::domain::Role::CouncilStaff
         && context.store.council_role(&person.id).await? == Some(carefront_shared::domain::CouncilRole::Administrator);
+    // Likewise the provider administrator's pages (404 for the provider's other staff).
+    let provider_administrator = person.role == carefront_shared::domain::Role::ProviderStaff
+        && carefront_shared::store::StaffStore::provider_role(context.store, &person.id).await? == Some(carefront_shared::domain::ProviderRole::Administrator);
     page(
         context,
         visit,
         "home.html",
-        context! { current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency, passkeys_added, council_administrator },
+        context! {
+            current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency, passkeys_added, council_administrator,
+            provider_administrator,
+        },
     )
 }
 

@@ -7,6 +7,7 @@ mod care;
 mod comments;
 mod council;
 mod council_credentials;
+mod council_staff;
 mod discussions;
 mod emergency;
 mod enrolment;
@@ -16,14 +17,16 @@ mod limits;
 mod needs;
 mod pages;
 mod print;
+mod provider_staff;
 mod record;
 mod routes;
 mod sharing;
+mod staff;
 mod visit;
 mod web;
 
 use carefront_shared::context::RequestContext;
-use carefront_shared::domain::{CouncilRole, Role};
+use carefront_shared::domain::{CouncilRole, ProviderRole, Role};
 use carefront_shared::routing::{Resolution, resolve};
 use http::{Method, StatusCode};
 use minijinja::context;
@@ -93,6 +96,12 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
         Guard::CouncilAdministrator => {
             let person = visit.require_person()?;
             if person.role != Role::CouncilStaff || context.store.council_role(&person.id).await? != Some(CouncilRole::Administrator) {
+                return Err(PortalError::NotFound);
+            }
+        }
+        Guard::ProviderAdministrator => {
+            let person = visit.require_person()?;
+            if person.role != Role::ProviderStaff || context.store.provider_role(&person.id).await? != Some(ProviderRole::Administrator) {
                 return Err(PortalError::NotFound);
             }
         }
@@ -185,6 +194,16 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::NewCredentialPage, []) => council_credentials::new_page(context, visit).await,
         (Endpoint::CreateCredential, []) => council_credentials::create(context, request, visit).await,
         (Endpoint::RevokeCredential, [key_id]) => council_credentials::revoke(context, visit, key_id).await,
+        (Endpoint::StaffAccounts, []) => council_staff::list_page(context, request, visit).await,
+        (Endpoint::InviteCouncilStaffPage, []) => council_staff::invite_page(context, visit).await,
+        (Endpoint::InviteCouncilStaff, []) => council_staff::invite(context, request, visit).await,
+        (Endpoint::ChangeCouncilRole, [person]) => council_staff::change_role(context, request, visit, person).await,
+        (Endpoint::RemoveStaffAccess, [person]) => council_staff::remove(context, visit, person).await,
+        (Endpoint::ProviderStaff, []) => provider_staff::list_page(context, request, visit).await,
+        (Endpoint::InviteProviderStaffPage, []) => provider_staff::invite_page(context, visit).await,
+        (Endpoint::InviteProviderStaff, []) => provider_staff::invite(context, request, visit).await,
+        (Endpoint::RemoveProviderStaffAccess, [person]) => provider_staff::remove(context, visit, person).await,
+        (Endpoint::ConsentEvidence, []) => provider_staff::consent_evidence(context, visit).await,
         // The table and this match are written together; a route with the wrong number of
         // values would be a bug, answered as "not found" rather than a panic.
         _ => Err(PortalError::NotFound),

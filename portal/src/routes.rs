@@ -18,6 +18,8 @@ pub enum Guard {
     Role(Role),
     /// A council administrator (caseworkers and everyone else: not found).
     CouncilAdministrator,
+    /// A provider's administrator (the provider's other staff and everyone else: not found).
+    ProviderAdministrator,
 }
 
 /// Whether a change needs a passkey check within the last 5 minutes; without one it is refused
@@ -94,6 +96,16 @@ pub enum Endpoint {
     NewCredentialPage,
     CreateCredential,
     RevokeCredential,
+    StaffAccounts,
+    InviteCouncilStaffPage,
+    InviteCouncilStaff,
+    ChangeCouncilRole,
+    RemoveStaffAccess,
+    ProviderStaff,
+    InviteProviderStaffPage,
+    InviteProviderStaff,
+    RemoveProviderStaffAccess,
+    ConsentEvidence,
 }
 
 /// One route: a method on a path pattern, its guard and its page.
@@ -137,6 +149,7 @@ const GET: Method = Method::GET;
 const POST: Method = Method::POST;
 const COUNCIL: Guard = Guard::Role(Role::CouncilStaff);
 const ADMINISTRATOR: Guard = Guard::CouncilAdministrator;
+const PROVIDER_ADMINISTRATOR: Guard = Guard::ProviderAdministrator;
 /// Changes to passkeys and sessions go back to the passkeys page, which asks for the check.
 const PASSKEYS: Fresh = Fresh::Page("/passkeys");
 
@@ -215,6 +228,20 @@ pub static ROUTES: &[Route] = &[
     route(GET, "/council/credentials/new", ADMINISTRATOR, NewCredentialPage),
     fresh(POST, "/council/credentials/new", ADMINISTRATOR, Fresh::SamePage, CreateCredential),
     route(POST, "/council/credentials/{key_id}/revoke", ADMINISTRATOR, RevokeCredential),
+    // Staff accounts: the council's administrators for council staff and providers'
+    // administrators; a provider's administrator for their own staff. Inviting someone, or making
+    // them an administrator, gives access, so it needs a fresh passkey check.
+    route(GET, "/council/staff", ADMINISTRATOR, StaffAccounts),
+    route(GET, "/council/staff/invite", ADMINISTRATOR, InviteCouncilStaffPage),
+    fresh(POST, "/council/staff/invite", ADMINISTRATOR, Fresh::SamePage, InviteCouncilStaff),
+    fresh(POST, "/council/staff/{person}/role", ADMINISTRATOR, Fresh::Page("/council/staff"), ChangeCouncilRole),
+    route(POST, "/council/staff/{person}/remove", ADMINISTRATOR, RemoveStaffAccess),
+    // A provider's administrator.
+    route(GET, "/provider/staff", PROVIDER_ADMINISTRATOR, ProviderStaff),
+    route(GET, "/provider/staff/invite", PROVIDER_ADMINISTRATOR, InviteProviderStaffPage),
+    fresh(POST, "/provider/staff/invite", PROVIDER_ADMINISTRATOR, Fresh::SamePage, InviteProviderStaff),
+    route(POST, "/provider/staff/{person}/remove", PROVIDER_ADMINISTRATOR, RemoveProviderStaffAccess),
+    route(GET, "/provider/consent-evidence", PROVIDER_ADMINISTRATOR, ConsentEvidence),
 ];
 
 #[cfg(test)]
@@ -255,6 +282,9 @@ mod tests {
             (POST, "/emergency-code"),
             (POST, "/people/{id}/emergency-code"),
             (POST, "/council/credentials/new"),
+            (POST, "/council/staff/invite"),
+            (POST, "/council/staff/{person}/role"),
+            (POST, "/provider/staff/invite"),
         ] {
             let route = ROUTES.iter().find(|route| route.method == method && route.path == path).unwrap();
             assert_ne!(route.fresh, Fresh::No, "{path}");
@@ -265,8 +295,10 @@ mod tests {
     #[test]
     fn council_pages_are_guarded_by_role_and_record_pages_by_a_session() {
         for route in ROUTES {
-            if route.path.starts_with("/council/credentials") {
+            if route.path.starts_with("/council/credentials") || route.path.starts_with("/council/staff") {
                 assert_eq!(route.guard, ADMINISTRATOR, "{}", route.path);
+            } else if route.path.starts_with("/provider/staff") || route.path == "/provider/consent-evidence" {
+                assert_eq!(route.guard, PROVIDER_ADMINISTRATOR, "{}", route.path);
             } else if route.path.starts_with("/council/") {
                 assert_eq!(route.guard, COUNCIL, "{}", route.path);
             }

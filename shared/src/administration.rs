@@ -1,4 +1,5 @@
-//! The council's administration log: who made and revoked which system credential, and when.
+//! The administration log: who made and revoked which system credential, who invited which
+//! member of staff (council or provider), changed their role or removed their access, and when.
 //! It concerns no one's record, so it is kept apart from the people's access log, and it is
 //! append-only like it (migration 0014). Pure: ids and times are passed in.
 
@@ -6,6 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::credential::SystemCredential;
+use crate::domain::{CouncilRole, Organisation, Person};
+use crate::staff::StaffPosition;
 
 /// What an administrator did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,20 +19,46 @@ pub enum AdminAction {
     /// Revoked a system credential.
     #[serde(rename = "credential.revoked")]
     CredentialRevoked,
+    /// Added a care provider organisation (to invite its administrator).
+    #[serde(rename = "organisation.added")]
+    ProviderAdded,
+    /// Invited a member of staff: a new person and their invitation.
+    #[serde(rename = "staff.invited")]
+    StaffInvited,
+    /// Changed a member of council staff's council role.
+    #[serde(rename = "staff.role_changed")]
+    StaffRoleChanged,
+    /// Removed a member of staff's access: their sessions ended, their passkeys gone.
+    #[serde(rename = "staff.access_removed")]
+    StaffAccessRemoved,
 }
 
 impl AdminAction {
+    /// Every action, for parsing.
+    pub const ALL: [AdminAction; 6] = [
+        AdminAction::CredentialCreated,
+        AdminAction::CredentialRevoked,
+        AdminAction::ProviderAdded,
+        AdminAction::StaffInvited,
+        AdminAction::StaffRoleChanged,
+        AdminAction::StaffAccessRemoved,
+    ];
+
     /// The stored name, in the audit log's `area.verb` style.
     pub fn as_str(self) -> &'static str {
         match self {
             AdminAction::CredentialCreated => "credential.created",
             AdminAction::CredentialRevoked => "credential.revoked",
+            AdminAction::ProviderAdded => "organisation.added",
+            AdminAction::StaffInvited => "staff.invited",
+            AdminAction::StaffRoleChanged => "staff.role_changed",
+            AdminAction::StaffAccessRemoved => "staff.access_removed",
         }
     }
 
     /// Parses a stored name.
     pub fn parse(text: &str) -> Option<AdminAction> {
-        [AdminAction::CredentialCreated, AdminAction::CredentialRevoked].into_iter().find(|action| action.as_str() == text)
+        AdminAction::ALL.into_iter().find(|action| action.as_str() == text)
     }
 }
 
@@ -59,6 +88,8 @@ pub struct AdminEvent {
     pub credential_key_id: Option<String>,
     /// The organisation it concerns, if any.
     pub organisation_id: Option<String>,
+    /// The member of staff it concerns, if any.
+    pub person_id: Option<String>,
     /// Plain-language detail, starting with who did it.
     pub detail: String,
 }
@@ -74,6 +105,7 @@ pub fn credential_created(id: String, by: &Administrator, credential: &SystemCre
         action: AdminAction::CredentialCreated,
         credential_key_id: Some(credential.key_id.clone()),
         organisation_id: Some(credential.organisation_id.clone()),
+        person_id: None,
         detail: format!(
             "{} made system credential {} for {}'s system ({}): {}.",
             capitalised(&by.name),
@@ -95,7 +127,79 @@ pub fn credential_revoked(id: String, at: DateTime<Utc>, by: &Administrator, cre
         action: AdminAction::CredentialRevoked,
         credential_key_id: Some(credential.key_id.clone()),
         organisation_id: Some(credential.organisation_id.clone()),
+        person_id: None,
         detail: format!("{} revoked system credential {} ({}) of {}.", capitalised(&by.name), credential.key_id, credential.name, organisation_name),
+    }
+}
+
+/// The log entry for adding the care provider `organisation` at `at`, by `by`.
+pub fn provider_added(id: String, at: DateTime<Utc>, by: &Administrator, organisation: &Organisation) -> AdminEvent {
+    AdminEvent {
+        id,
+        at,
+        actor_id: by.id.clone(),
+        actor_name: by.name.clone(),
+        action: AdminAction::ProviderAdded,
+        credential_key_id: None,
+        organisation_id: Some(organisation.id.clone()),
+        person_id: None,
+        detail: format!("{} added the care provider {}.", capitalised(&by.name), organisation.name),
+    }
+}
+
+/// The log entry for inviting `member` to `organisation_name` as `position`, at `at`, by `by`.
+pub fn staff_invited(id: String, at: DateTime<Utc>, by: &Administrator, member: &Person, position: StaffPosition, organisation_name: &str) -> AdminEvent {
+    AdminEvent {
+        id,
+        at,
+        actor_id: by.id.clone(),
+        actor_name: by.name.clone(),
+        action: AdminAction::StaffInvited,
+        credential_key_id: None,
+        organisation_id: member.organisation_id.clone(),
+        person_id: Some(member.id.clone()),
+        detail: format!("{} invited {} to {} as {}.", capitalised(&by.name), member.display_name, organisation_name, position.words()),
+    }
+}
+
+/// The log entry for changing `member`'s council role from `from` to `to`, at `at`, by `by`.
+pub fn council_role_changed(id: String, at: DateTime<Utc>, by: &Administrator, member: &Person, from: CouncilRole, to: CouncilRole) -> AdminEvent {
+    AdminEvent {
+        id,
+        at,
+        actor_id: by.id.clone(),
+        actor_name: by.name.clone(),
+        action: AdminAction::StaffRoleChanged,
+        credential_key_id: None,
+        organisation_id: member.organisation_id.clone(),
+        person_id: Some(member.id.clone()),
+        detail: format!(
+            "{} made {} {} (was {}).",
+            capitalised(&by.name),
+            member.display_name,
+            StaffPosition::Council(to).words(),
+            StaffPosition::Council(from).words()
+        ),
+    }
+}
+
+/// The log entry for removing `member`'s access (of `organisation_name`) at `at`, by `by`.
+pub fn staff_access_removed(id: String, at: DateTime<Utc>, by: &Administrator, member: &Person, organisation_name: &str) -> AdminEvent {
+    AdminEvent {
+        id,
+        at,
+        actor_id: by.id.clone(),
+        actor_name: by.name.clone(),
+        action: AdminAction::StaffAccessRemoved,
+        credential_key_id: None,
+        organisation_id: member.organisation_id.clone(),
+        person_id: Some(member.id.clone()),
+        detail: format!(
+            "{} removed the access of {} ({}): their sessions ended and their passkeys no longer work.",
+            capitalised(&by.name),
+            member.display_name,
+            organisation_name
+        ),
     }
 }
 
@@ -114,7 +218,7 @@ mod tests {
 
     #[test]
     fn actions_round_trip_through_their_stored_names() {
-        for action in [AdminAction::CredentialCreated, AdminAction::CredentialRevoked] {
+        for action in AdminAction::ALL {
             assert_eq!(AdminAction::parse(action.as_str()), Some(action));
         }
         assert_eq!(AdminAction::parse("credential.deleted"), None);

@@ -61,6 +61,34 @@ impl CouncilRole {
     }
 }
 
+/// What a member of a provider's staff may do beyond their role: every one of them supports
+/// people; a provider's administrator (invited by the council) also invites and removes their own
+/// organisation's staff and sees its consent evidence. Stored beside the person
+/// (`people.provider_role`), like [`CouncilRole`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderRole {
+    /// A carer or other member of staff: supports people, no administration.
+    Staff,
+    /// Invites and removes the organisation's staff; every such act is in the administration log.
+    Administrator,
+}
+
+impl ProviderRole {
+    /// The stored name of the provider role.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderRole::Staff => "staff",
+            ProviderRole::Administrator => "administrator",
+        }
+    }
+
+    /// Parses a stored provider role name.
+    pub fn parse(text: &str) -> Option<ProviderRole> {
+        [ProviderRole::Staff, ProviderRole::Administrator].into_iter().find(|role| role.as_str() == text)
+    }
+}
+
 /// Whether an organisation is the council or a care provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

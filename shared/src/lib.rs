@@ -34,6 +34,7 @@ pub mod routing;
 pub mod session;
 #[cfg(not(target_family = "wasm"))]
 pub mod sqlite;
+pub mod staff;
 pub mod store;
 pub mod uk_time;
 

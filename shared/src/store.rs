@@ -45,6 +45,7 @@ pub mod emergency;
 pub mod idempotency;
 pub mod people;
 pub mod record;
+pub mod staff;
 pub mod voice;
 
 pub use account::AccountStore;
@@ -54,12 +55,13 @@ pub use emergency::EmergencyStore;
 pub use idempotency::IdempotencyStore;
 pub use people::PeopleStore;
 pub use record::{Page, RecordStore};
+pub use staff::StaffStore;
 pub use voice::VoiceStore;
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: AccountStore + RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore + PeopleStore {
+pub trait Store: AccountStore + RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore + PeopleStore + StaffStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 

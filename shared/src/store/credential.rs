@@ -78,9 +78,9 @@ fn credential_in_use(row: &Row) -> Result<CredentialInUse> {
     Ok(CredentialInUse { organisation: organisation(row)?, credential, maker })
 }
 
-const ADMIN_EVENT_COLUMNS: &str = "id, at, actor_id, actor_name, action, credential_key_id, organisation_id, detail";
+pub(super) const ADMIN_EVENT_COLUMNS: &str = "id, at, actor_id, actor_name, action, credential_key_id, organisation_id, detail, person_id";
 
-fn admin_event(row: &Row) -> Result<AdminEvent> {
+pub(super) fn admin_event(row: &Row) -> Result<AdminEvent> {
     let action = row.text(4)?;
     Ok(AdminEvent {
         id: row.text(0)?,
@@ -91,10 +91,11 @@ fn admin_event(row: &Row) -> Result<AdminEvent> {
         credential_key_id: row.optional_text(5)?,
         organisation_id: row.optional_text(6)?,
         detail: row.text(7)?,
+        person_id: row.optional_text(8)?,
     })
 }
 
-fn admin_event_params(entry: &AdminEvent) -> Vec<Value> {
+pub(super) fn admin_event_params(entry: &AdminEvent) -> Vec<Value> {
     vec![
         entry.id.as_str().into(),
         time_text(entry.at).into(),
@@ -104,6 +105,7 @@ fn admin_event_params(entry: &AdminEvent) -> Vec<Value> {
         entry.credential_key_id.as_deref().into(),
         entry.organisation_id.as_deref().into(),
         entry.detail.as_str().into(),
+        entry.person_id.as_deref().into(),
     ]
 }
 
@@ -125,8 +127,9 @@ fn credential_params(credential: &SystemCredential) -> Result<Vec<Value>> {
 const INSERT_CREDENTIAL: &str =
     "INSERT INTO system_credentials (key_id, organisation_id, name, permissions, fingerprint, created_by, created_at, revoked_at, last_used_at, revoked_by)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-const INSERT_ADMIN_EVENT: &str = "INSERT INTO admin_events (id, at, actor_id, actor_name, action, credential_key_id, organisation_id, detail)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+pub(super) const INSERT_ADMIN_EVENT: &str =
+    "INSERT INTO admin_events (id, at, actor_id, actor_name, action, credential_key_id, organisation_id, detail, person_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 #[async_trait(?Send)]
 impl CredentialStore for SqlStore<'_> {
@@ -177,9 +180,9 @@ impl CredentialStore for SqlStore<'_> {
         // both or neither, and a second revocation logs nothing.
         let statements = [
             Statement {
-                sql: "INSERT INTO admin_events (id, at, actor_id, actor_name, action, credential_key_id, organisation_id, detail)
-                      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
-                      WHERE EXISTS (SELECT 1 FROM system_credentials WHERE key_id = ?9 AND revoked_at IS NULL)"
+                sql: "INSERT INTO admin_events (id, at, actor_id, actor_name, action, credential_key_id, organisation_id, detail, person_id)
+                      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+                      WHERE EXISTS (SELECT 1 FROM system_credentials WHERE key_id = ?10 AND revoked_at IS NULL)"
                     .into(),
                 params: log,
             },
