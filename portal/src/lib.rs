@@ -12,10 +12,12 @@ mod emergency;
 mod enrolment;
 pub mod error;
 mod export;
+mod invitations;
 mod limits;
 mod needs;
 mod pages;
 mod print;
+mod qr;
 mod record;
 mod routes;
 mod sharing;
@@ -185,6 +187,10 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::NewCredentialPage, []) => council_credentials::new_page(context, visit).await,
         (Endpoint::CreateCredential, []) => council_credentials::create(context, request, visit).await,
         (Endpoint::RevokeCredential, [key_id]) => council_credentials::revoke(context, visit, key_id).await,
+        (Endpoint::NotEnrolled, []) => invitations::not_enrolled(context, visit).await,
+        (Endpoint::PersonInvitations, [id]) => invitations::list(context, request, visit, id).await,
+        (Endpoint::IssueInvitation, [id]) => invitations::issue(context, request, visit, id).await,
+        (Endpoint::CancelInvitation, [id, invitation]) => invitations::cancel(context, request, visit, id, invitation).await,
         // The table and this match are written together; a route with the wrong number of
         // values would be a bug, answered as "not found" rather than a panic.
         _ => Err(PortalError::NotFound),

@@ -94,6 +94,10 @@ pub enum Endpoint {
     NewCredentialPage,
     CreateCredential,
     RevokeCredential,
+    NotEnrolled,
+    PersonInvitations,
+    IssueInvitation,
+    CancelInvitation,
 }
 
 /// One route: a method on a path pattern, its guard and its page.
@@ -211,6 +215,11 @@ pub static ROUTES: &[Route] = &[
     // The council's staff.
     route(GET, "/council/monitoring", COUNCIL, Monitoring),
     route(GET, "/council/emergency-access", COUNCIL, CouncilEmergencyAccess),
+    route(GET, "/council/invitations", COUNCIL, NotEnrolled),
+    route(GET, "/council/people/{id}/invitations", COUNCIL, PersonInvitations),
+    // Issuing or reissuing makes a way into the person's account: a fresh passkey check first.
+    fresh(POST, "/council/people/{id}/invitations", COUNCIL, Fresh::SamePage, IssueInvitation),
+    route(POST, "/council/people/{id}/invitations/{invitation}/cancel", COUNCIL, CancelInvitation),
     route(GET, "/council/credentials", ADMINISTRATOR, Credentials),
     route(GET, "/council/credentials/new", ADMINISTRATOR, NewCredentialPage),
     fresh(POST, "/council/credentials/new", ADMINISTRATOR, Fresh::SamePage, CreateCredential),
@@ -255,6 +264,7 @@ mod tests {
             (POST, "/emergency-code"),
             (POST, "/people/{id}/emergency-code"),
             (POST, "/council/credentials/new"),
+            (POST, "/council/people/{id}/invitations"),
         ] {
             let route = ROUTES.iter().find(|route| route.method == method && route.path == path).unwrap();
             assert_ne!(route.fresh, Fresh::No, "{path}");
