@@ -228,6 +228,8 @@ struct Letter {
     link: String,
     /// The invitation page without the code, for typing the code in by hand.
     entry: String,
+    /// carefront's address, for signing in later.
+    site: String,
     qr: qr::QrSvg,
     issued: String,
     expires: String,
@@ -265,7 +267,14 @@ fn postal_address(_person: &Person) -> PostalAddress {
 
 /// The invitation letter: plain words, the code, its link as a QR code, the expiry in UK time,
 /// at the person's own large print size if they recorded one.
-async fn letter(context: &RequestContext<'_>, visit: &Visit, staff: &Person, person: &Person, invitation: &Invitation, code: &InvitationCode) -> Result<Response, PortalError> {
+async fn letter(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    staff: &Person,
+    person: &Person,
+    invitation: &Invitation,
+    code: &InvitationCode,
+) -> Result<Response, PortalError> {
     let link = format!("{}invitation?code={code}", context.config.origin);
     let qr = qr::svg(&link).map_err(|error| PortalError::Internal(error.to_string()))?;
     let controller = context.store.receipt_controller().await?;
@@ -279,6 +288,7 @@ async fn letter(context: &RequestContext<'_>, visit: &Visit, staff: &Person, per
         representative: person.role == Role::Representative,
         code: code.to_string(),
         entry: format!("{}invitation", context.config.origin),
+        site: context.config.origin.to_string(),
         link,
         qr,
         issued: uk_time::day(invitation.created_at),

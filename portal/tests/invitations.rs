@@ -144,10 +144,9 @@ fn reissuing_cancels_the_waiting_invitation_and_the_answer_is_the_letter() {
     let margaret = portal.other_browser(79);
     assert_eq!(margaret.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
 
-    let events = block_on(portal.db.query(
-        "SELECT actor_id, subject_id, action, detail FROM audit_events WHERE action LIKE 'invitation.%' AND actor_id = 'person-cath'",
-        &[],
-    ))
+    let events = block_on(
+        portal.db.query("SELECT actor_id, subject_id, action, detail FROM audit_events WHERE action LIKE 'invitation.%' AND actor_id = 'person-cath'", &[]),
+    )
     .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].text(1).unwrap(), MARGARET);
@@ -350,4 +349,22 @@ fn providers_staff_family_and_the_person_get_not_found() {
     }
     // Signed out: sent to sign in.
     assert_eq!(portal.other_browser(55).get("/council/invitations").status(), 303);
+}
+
+/// The `<html …>` line and the page's `<main>` (the letter has no CSRF form).
+fn essence(html: &str) -> String {
+    let opening = html.lines().find(|line| line.starts_with("<html")).unwrap_or_default().to_owned();
+    let start = html.find("<main").expect("a <main> element");
+    let end = html.find("</main>").expect("a closing </main>") + "</main>".len();
+    format!("{opening}\n{}", &html[start..end])
+}
+
+#[test]
+fn the_invitation_letter_as_printed() {
+    let (_portal, cath) = council();
+    let letter = issue(&cath, MARGARET, "28");
+    assert_eq!(letter.status(), 200);
+    let html = text(&letter);
+    assert!(!html[html.find("<main").unwrap()..].contains("name=\"csrf\""));
+    insta::assert_snapshot!("invitation_letter", essence(&html));
 }

@@ -516,7 +516,10 @@ impl Store for SqlStore<'_> {
     }
 
     async fn consume_invitation(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
-        let changed = self.db.execute("UPDATE invitations SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL AND cancelled_at IS NULL", &[id.into(), time_text(now).into()]).await?;
+        let changed = self
+            .db
+            .execute("UPDATE invitations SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL AND cancelled_at IS NULL", &[id.into(), time_text(now).into()])
+            .await?;
         Ok(changed > 0)
     }
 

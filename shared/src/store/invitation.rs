@@ -61,8 +61,12 @@ fn not_enrolled_row(row: &Row) -> Result<NotEnrolled> {
 #[async_trait(?Send)]
 impl InvitationStore for SqlStore<'_> {
     async fn invitations_for_person(&self, person_id: &str) -> Result<Vec<Invitation>> {
-        self.all(&format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE person_id = ?1 ORDER BY created_at DESC, id DESC"), &[person_id.into()], invitation)
-            .await
+        self.all(
+            &format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE person_id = ?1 ORDER BY created_at DESC, id DESC"),
+            &[person_id.into()],
+            invitation,
+        )
+        .await
     }
 
     async fn insert_only_invitation(&self, invitation: &Invitation, now: DateTime<Utc>) -> Result<bool> {
