@@ -341,7 +341,7 @@ fn providers_staff_family_and_the_person_get_not_found() {
         assert_eq!(browser.post_form(&format!("{path}/{open}/cancel"), &[("csrf", &csrf)]).status(), 404, "{who}");
     }
     assert_eq!(count(&portal, "SELECT COUNT(*) FROM invitations"), before);
-    assert_eq!(waiting(&portal, MARGARET), [open.clone()]);
+    assert_eq!(waiting(&portal, MARGARET), [open]);
     // Council staff cannot invite staff here (that is the administrators' page) or anyone who
     // does not exist.
     for person in ["person-pat", "person-mo", "nobody"] {
