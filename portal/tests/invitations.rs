@@ -279,6 +279,7 @@ fn not_enrolled_yet_lists_people_without_a_passkey_the_longest_waiting_first() {
     assert!(!html.contains("person-bea name") && !html.contains("person-cath name"), "enrolled people and staff are not listed");
     assert!(html.contains(&format!("href=\"/council/people/{MARGARET}/invitations\"")));
     assert!(html.contains("Waiting, issued 21 November 2026"));
+    assert!(text(&cath.get("/home")).contains("href=\"/council/invitations\">Not enrolled yet</a>"));
 }
 
 #[test]
