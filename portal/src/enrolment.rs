@@ -81,8 +81,8 @@ pub async fn accept_invitation(context: &RequestContext<'_>, request: &Request, 
         Err(refusal) => {
             match (refusal, &found) {
                 (InvitationRefusal::NotRecognised, Some(found)) => context.store.record_failed_invitation_attempt(&found.id).await?,
-                // The right code, only used or out of time: no guess.
-                (InvitationRefusal::AlreadyUsed | InvitationRefusal::Expired, _) => forgive(context, counted).await?,
+                // The right code, only used, cancelled or out of time: no guess.
+                (InvitationRefusal::AlreadyUsed | InvitationRefusal::Expired | InvitationRefusal::Cancelled, _) => forgive(context, counted).await?,
                 _ => {}
             }
             let (status, message) = match refusal {
@@ -91,6 +91,10 @@ pub async fn accept_invitation(context: &RequestContext<'_>, request: &Request, 
                     (StatusCode::GONE, "This invitation has already been used. Sign in with your passkey, or ask for a new invitation")
                 }
                 InvitationRefusal::Expired => (StatusCode::GONE, "This invitation has expired. Ask whoever invited you for a new one"),
+                InvitationRefusal::Cancelled => (
+                    StatusCode::GONE,
+                    "This invitation has been cancelled. If you have a newer letter, use the code in that one, or ask whoever invited you for a new one",
+                ),
                 InvitationRefusal::Locked => {
                     (StatusCode::TOO_MANY_REQUESTS, "This invitation is locked after too many wrong codes. Ask whoever invited you for a new one")
                 }
@@ -205,7 +209,7 @@ pub async fn finish_registration(context: &RequestContext<'_>, request: &Request
     if let Some(invitation_id) = &ceremony.invitation_id
         && !context.store.consume_invitation(invitation_id, context.now).await?
     {
-        return Err(PortalError::BadRequest("the invitation has already been used".into()));
+        return Err(PortalError::BadRequest("the invitation has already been used or has been cancelled".into()));
     }
     let record = PasskeyRecord {
         id: new_id(context.random),

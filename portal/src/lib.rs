@@ -13,11 +13,13 @@ mod emergency;
 mod enrolment;
 pub mod error;
 mod export;
+mod invitations;
 mod limits;
 mod needs;
 mod pages;
 mod print;
 mod provider_staff;
+mod qr;
 mod record;
 mod routes;
 mod sharing;
@@ -204,6 +206,10 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::InviteProviderStaff, []) => provider_staff::invite(context, request, visit).await,
         (Endpoint::RemoveProviderStaffAccess, [person]) => provider_staff::remove(context, visit, person).await,
         (Endpoint::ConsentEvidence, []) => provider_staff::consent_evidence(context, visit).await,
+        (Endpoint::NotEnrolled, []) => invitations::not_enrolled(context, visit).await,
+        (Endpoint::PersonInvitations, [id]) => invitations::list(context, request, visit, id).await,
+        (Endpoint::IssueInvitation, [id]) => invitations::issue(context, request, visit, id).await,
+        (Endpoint::CancelInvitation, [id, invitation]) => invitations::cancel(context, request, visit, id, invitation).await,
         // The table and this match are written together; a route with the wrong number of
         // values would be a bug, answered as "not found" rather than a panic.
         _ => Err(PortalError::NotFound),

@@ -75,6 +75,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "council_credentials_new.html",
     "council_credentials_created.html",
     "download.html",
+    "council_invitations.html",
+    "council_not_enrolled.html",
+    "invitation_letter.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

@@ -106,6 +106,10 @@ pub enum Endpoint {
     InviteProviderStaff,
     RemoveProviderStaffAccess,
     ConsentEvidence,
+    NotEnrolled,
+    PersonInvitations,
+    IssueInvitation,
+    CancelInvitation,
 }
 
 /// One route: a method on a path pattern, its guard and its page.
@@ -224,6 +228,11 @@ pub static ROUTES: &[Route] = &[
     // The council's staff.
     route(GET, "/council/monitoring", COUNCIL, Monitoring),
     route(GET, "/council/emergency-access", COUNCIL, CouncilEmergencyAccess),
+    route(GET, "/council/invitations", COUNCIL, NotEnrolled),
+    route(GET, "/council/people/{id}/invitations", COUNCIL, PersonInvitations),
+    // Issuing or reissuing makes a way into the person's account: a fresh passkey check first.
+    fresh(POST, "/council/people/{id}/invitations", COUNCIL, Fresh::SamePage, IssueInvitation),
+    route(POST, "/council/people/{id}/invitations/{invitation}/cancel", COUNCIL, CancelInvitation),
     route(GET, "/council/credentials", ADMINISTRATOR, Credentials),
     route(GET, "/council/credentials/new", ADMINISTRATOR, NewCredentialPage),
     fresh(POST, "/council/credentials/new", ADMINISTRATOR, Fresh::SamePage, CreateCredential),
@@ -285,6 +294,7 @@ mod tests {
             (POST, "/council/staff/invite"),
             (POST, "/council/staff/{person}/role"),
             (POST, "/provider/staff/invite"),
+            (POST, "/council/people/{id}/invitations"),
         ] {
             let route = ROUTES.iter().find(|route| route.method == method && route.path == path).unwrap();
             assert_ne!(route.fresh, Fresh::No, "{path}");

@@ -473,6 +473,12 @@ pub fn account_event(id: String, at: DateTime<Utc>, actor_id: Option<&str>, subj
     }
 }
 
+/// Council staff issuing, reissuing or cancelling `person_id`'s invitation: an act on their
+/// account (no care information, no grant), by `staff_id`, shown to the person in their log.
+pub fn invitation_event(id: String, at: DateTime<Utc>, staff_id: &str, person_id: &str, action: AuditAction, detail: impl Into<String>) -> AuditEvent {
+    account_event(id, at, Some(staff_id), person_id, action, detail)
+}
+
 /// A person's own act on their own information that is not a care record category they were
 /// granted (their own format needs, whatever their role): grounded in it being their own.
 pub fn own_event(id: String, at: DateTime<Utc>, person_id: &str, action: AuditAction, category: Option<Category>, detail: impl Into<String>) -> AuditEvent {
@@ -601,6 +607,9 @@ audit_actions! {
     GrantChanged => "grant.changed", "Access was changed.";
     GrantRevoked => "grant.revoked", "Access was stopped.";
     InvitationAccepted => "invitation.accepted", "An invitation code was used.";
+    InvitationIssued => "invitation.issued", "Council staff issued an invitation (and its letter).";
+    InvitationReissued => "invitation.reissued", "Council staff cancelled a waiting invitation and issued a new one.";
+    InvitationCancelled => "invitation.cancelled", "Council staff cancelled an invitation.";
     PasskeyRegistered => "passkey.registered", "A passkey was created (the first, at enrolment).";
     PasskeyAdded => "passkey.added", "Another passkey was added to an account.";
     PasskeyRenamed => "passkey.renamed", "A passkey was renamed.";

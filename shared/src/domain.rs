@@ -160,6 +160,12 @@ pub struct Invitation {
     pub used_at: Option<DateTime<Utc>>,
     /// Wrong codes tried against this invitation's selector.
     pub failed_attempts: i64,
+    /// When council staff cancelled it (it can no longer be used).
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Who cancelled it (a person id).
+    pub cancelled_by: Option<String>,
+    /// The invitation this one was issued in place of (a reissue), if any.
+    pub replaces: Option<String>,
 }
 
 /// A passkey registered to a person.

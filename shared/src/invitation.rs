@@ -103,8 +103,68 @@ pub fn issue(person_id: &str, created_by: Option<&str>, now: DateTime<Utc>, life
         expires_at: now + lifetime,
         used_at: None,
         failed_attempts: 0,
+        cancelled_at: None,
+        cancelled_by: None,
+        replaces: None,
     };
     (invitation, code)
+}
+
+/// Issues an invitation in place of `previous` (which the same plan cancels): the new row names
+/// the one it replaces.
+pub fn reissue(previous: &Invitation, created_by: &str, now: DateTime<Utc>, lifetime: Duration, random: &dyn Random) -> (Invitation, InvitationCode) {
+    let (invitation, code) = issue(&previous.person_id, Some(created_by), now, lifetime, random);
+    (Invitation { replaces: Some(previous.id.clone()), ..invitation }, code)
+}
+
+/// Where an invitation stands, as council staff see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationState {
+    /// It can still be used.
+    Waiting,
+    /// It was used to create a passkey.
+    Used,
+    /// Its time ran out before it was used.
+    Expired,
+    /// Council staff cancelled it.
+    Cancelled,
+    /// Too many wrong codes were tried against it.
+    Locked,
+}
+
+impl InvitationState {
+    /// The state in words for a page ("Waiting", "Used"…).
+    pub fn label(self) -> &'static str {
+        match self {
+            InvitationState::Waiting => "Waiting",
+            InvitationState::Used => "Used",
+            InvitationState::Expired => "Expired",
+            InvitationState::Cancelled => "Cancelled",
+            InvitationState::Locked => "Locked",
+        }
+    }
+
+    /// Whether it can still be cancelled or reissued (not used, cancelled or out of time).
+    pub fn is_open(self) -> bool {
+        matches!(self, InvitationState::Waiting | InvitationState::Locked)
+    }
+}
+
+/// Where `invitation` stands at `now`. Used and cancelled win over expired (they happened
+/// first); a locked invitation is shown as such until it expires.
+pub fn state(invitation: &Invitation, now: DateTime<Utc>) -> InvitationState {
+    if invitation.used_at.is_some() {
+        InvitationState::Used
+    } else if invitation.cancelled_at.is_some() {
+        InvitationState::Cancelled
+    } else if now >= invitation.expires_at {
+        InvitationState::Expired
+    } else if invitation.failed_attempts >= MAX_FAILED_ATTEMPTS {
+        InvitationState::Locked
+    } else {
+        InvitationState::Waiting
+    }
 }
 
 /// Why an invitation code was refused.
@@ -119,6 +179,9 @@ pub enum InvitationRefusal {
     /// Its time ran out.
     #[error("the invitation has expired")]
     Expired,
+    /// Council staff cancelled it (usually because they issued a new one).
+    #[error("the invitation has been cancelled")]
+    Cancelled,
     /// Too many wrong codes were tried against it.
     #[error("the invitation is locked after too many wrong attempts")]
     Locked,
@@ -136,6 +199,9 @@ pub fn check(invitation: Option<&Invitation>, code: &InvitationCode, now: DateTi
     }
     if invitation.used_at.is_some() {
         return Err(InvitationRefusal::AlreadyUsed);
+    }
+    if invitation.cancelled_at.is_some() {
+        return Err(InvitationRefusal::Cancelled);
     }
     if now >= invitation.expires_at {
         return Err(InvitationRefusal::Expired);
@@ -200,8 +266,11 @@ mod tests {
         let wrong = InvitationCode { verifier: "0".repeat(VERIFIER_LEN), ..code.clone() };
         let used = Invitation { used_at: Some(now()), ..invitation.clone() };
         let locked = Invitation { failed_attempts: MAX_FAILED_ATTEMPTS, ..invitation.clone() };
+        let cancelled = Invitation { cancelled_at: Some(now()), cancelled_by: Some("staff".into()), ..invitation.clone() };
         type Case<'a> = (Option<&'a Invitation>, &'a InvitationCode, DateTime<Utc>, Result<(), InvitationRefusal>);
-        let cases: [Case<'_>; 7] = [
+        let cases: [Case<'_>; 9] = [
+            (Some(&cancelled), &code, now(), Err(InvitationRefusal::Cancelled)),
+            (Some(&cancelled), &wrong, now(), Err(InvitationRefusal::NotRecognised)),
             (Some(&invitation), &code, now(), Ok(())),
             (Some(&invitation), &code, now() + DEFAULT_LIFETIME - Duration::seconds(1), Ok(())),
             (Some(&invitation), &code, now() + DEFAULT_LIFETIME, Err(InvitationRefusal::Expired)),
@@ -213,6 +282,33 @@ mod tests {
         for (index, (invitation, code, at, expected)) in cases.into_iter().enumerate() {
             assert_eq!(check(invitation, code, at), expected, "case {index}");
         }
+    }
+
+    #[test]
+    fn states_as_council_staff_see_them() {
+        let random = SeededRandom::new(13);
+        let (invitation, _) = issue("person", Some("staff"), now(), DEFAULT_LIFETIME, &random);
+        let later = now() + DEFAULT_LIFETIME;
+        let used = Invitation { used_at: Some(now()), ..invitation.clone() };
+        let cancelled = Invitation { cancelled_at: Some(now()), ..invitation.clone() };
+        let locked = Invitation { failed_attempts: MAX_FAILED_ATTEMPTS, ..invitation.clone() };
+        let cases = [
+            (&invitation, now(), InvitationState::Waiting),
+            (&invitation, later, InvitationState::Expired),
+            (&used, later, InvitationState::Used),
+            (&cancelled, later, InvitationState::Cancelled),
+            (&locked, now(), InvitationState::Locked),
+            (&locked, later, InvitationState::Expired),
+        ];
+        for (index, (invitation, at, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(state(invitation, at), expected, "case {index}");
+        }
+        assert!(InvitationState::Waiting.is_open() && InvitationState::Locked.is_open());
+        assert!(!InvitationState::Used.is_open() && !InvitationState::Expired.is_open() && !InvitationState::Cancelled.is_open());
+        let (again, code) = reissue(&invitation, "staff", now(), DEFAULT_LIFETIME, &random);
+        assert_eq!(again.replaces.as_deref(), Some(invitation.id.as_str()));
+        assert_eq!((again.person_id.as_str(), again.created_by.as_deref()), ("person", Some("staff")));
+        assert_eq!(check(Some(&again), &code, now()), Ok(()));
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 14, name: "0014_rate_limit_windows.sql", sql: include_str!("../migrations/0014_rate_limit_windows.sql") },
     Migration { number: 15, name: "0015_comment_answers.sql", sql: include_str!("../migrations/0015_comment_answers.sql") },
     Migration { number: 16, name: "0016_person_details.sql", sql: include_str!("../migrations/0016_person_details.sql") },
+    Migration { number: 17, name: "0017_invitation_cancel.sql", sql: include_str!("../migrations/0017_invitation_cancel.sql") },
     Migration { number: 18, name: "0018_staff_accounts.sql", sql: include_str!("../migrations/0018_staff_accounts.sql") },
 ];
 

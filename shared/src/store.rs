@@ -44,6 +44,7 @@ pub mod discussion;
 pub mod emergency;
 pub mod idempotency;
 pub mod people;
+pub mod invitation;
 pub mod record;
 pub mod staff;
 pub mod voice;
@@ -54,6 +55,7 @@ pub use discussion::DiscussionStore;
 pub use emergency::EmergencyStore;
 pub use idempotency::IdempotencyStore;
 pub use people::PeopleStore;
+pub use invitation::{InvitationStore, NotEnrolled};
 pub use record::{Page, RecordStore};
 pub use staff::StaffStore;
 pub use voice::VoiceStore;
@@ -61,7 +63,7 @@ pub use voice::VoiceStore;
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: AccountStore + RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore + PeopleStore + StaffStore {
+pub trait Store: AccountStore + RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore + PeopleStore + StaffStore + InvitationStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 
@@ -84,7 +86,8 @@ pub trait Store: AccountStore + RecordStore + VoiceStore + DiscussionStore + Eme
     async fn invitation_by_selector(&self, selector: &str) -> Result<Option<Invitation>>;
     /// Counts a wrong code against an invitation.
     async fn record_failed_invitation_attempt(&self, id: &str) -> Result<()>;
-    /// Marks an invitation used; `false` if it was already used (single use, atomically).
+    /// Marks an invitation used; `false` if it was already used or has been cancelled (single
+    /// use, atomically: a cancel between accepting the code and creating the passkey wins).
     async fn consume_invitation(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
 
     /// Counts one attempt under `key` in the fixed window starting at `window_start` and
@@ -271,7 +274,8 @@ fn person(row: &Row) -> Result<Person> {
     })
 }
 
-const INVITATION_COLUMNS: &str = "id, selector, verifier_hash, person_id, created_by, created_at, expires_at, used_at, failed_attempts";
+const INVITATION_COLUMNS: &str =
+    "id, selector, verifier_hash, person_id, created_by, created_at, expires_at, used_at, failed_attempts, cancelled_at, cancelled_by, replaces";
 
 fn invitation(row: &Row) -> Result<Invitation> {
     Ok(Invitation {
@@ -284,6 +288,9 @@ fn invitation(row: &Row) -> Result<Invitation> {
         expires_at: time(row, 6)?,
         used_at: optional_time(row, 7)?,
         failed_attempts: row.integer(8)?,
+        cancelled_at: optional_time(row, 9)?,
+        cancelled_by: row.optional_text(10)?,
+        replaces: row.optional_text(11)?,
     })
 }
 
@@ -484,7 +491,7 @@ impl Store for SqlStore<'_> {
     async fn insert_invitation(&self, invitation: &Invitation) -> Result<()> {
         self.db
             .execute(
-                &format!("INSERT INTO invitations ({INVITATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+                &format!("INSERT INTO invitations ({INVITATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
                 &[
                     invitation.id.as_str().into(),
                     invitation.selector.as_str().into(),
@@ -495,6 +502,9 @@ impl Store for SqlStore<'_> {
                     time_text(invitation.expires_at).into(),
                     invitation.used_at.map(time_text).into(),
                     invitation.failed_attempts.into(),
+                    invitation.cancelled_at.map(time_text).into(),
+                    invitation.cancelled_by.as_deref().into(),
+                    invitation.replaces.as_deref().into(),
                 ],
             )
             .await
@@ -510,7 +520,10 @@ impl Store for SqlStore<'_> {
     }
 
     async fn consume_invitation(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
-        let changed = self.db.execute("UPDATE invitations SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL", &[id.into(), time_text(now).into()]).await?;
+        let changed = self
+            .db
+            .execute("UPDATE invitations SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL AND cancelled_at IS NULL", &[id.into(), time_text(now).into()])
+            .await?;
         Ok(changed > 0)
     }
 

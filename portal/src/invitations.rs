@@ -1,0 +1,337 @@
+//! Council staff's invitations: a person's invitations and where each stands, issuing one,
+//! reissuing (the waiting one cancelled and a new one issued, in one plan) and cancelling; and
+//! "Not enrolled yet", everyone with no passkey. The secret code exists only while the
+//! invitation is being issued, so the answer to issuing or reissuing is the invitation letter
+//! itself, to print and post.
+
+use carefront_shared::access::{self, AuditAction};
+use carefront_shared::context::RequestContext;
+use carefront_shared::db::DbError;
+use carefront_shared::domain::{Invitation, Person, Role};
+use carefront_shared::invitation::{self, InvitationCode, InvitationState};
+use carefront_shared::needs::Presentation;
+use carefront_shared::plan::Recorder;
+use carefront_shared::random::new_id;
+use carefront_shared::store::{InvitationStore as _, Store as _};
+use carefront_shared::uk_time;
+use chrono::Duration;
+use http::StatusCode;
+use minijinja::{Value, context};
+use serde::{Deserialize, Serialize};
+
+use crate::council::require_council_staff;
+use crate::error::PortalError;
+use crate::visit::Visit;
+use crate::{Request, Response, page_with_status, qr, web};
+
+/// How long a posted letter's invitation may last, in days: the first is the default.
+const LIFETIMES: [i64; 3] = [28, 14, 7];
+/// The most people "Not enrolled yet" lists at once (oldest first, so the longest waiting).
+const NOT_ENROLLED_LIMIT: i64 = 500;
+
+/// The issue / reissue form as posted.
+#[derive(Debug, Default, Deserialize)]
+struct IssueForm {
+    #[serde(default)]
+    lifetime: String,
+    /// The open invitation to cancel and replace (a reissue); empty to issue a first one.
+    #[serde(default)]
+    replaces: String,
+}
+
+/// A problem with one field of the form, shown beside it and in the error summary.
+#[derive(Debug, Serialize)]
+struct FieldError {
+    field: &'static str,
+    message: String,
+}
+
+/// The person an invitation is for: a service user or a representative (staff are invited on
+/// the administrators' pages). Anyone else, or no one, is "not found".
+async fn invitee(context: &RequestContext<'_>, person_id: &str) -> Result<Person, PortalError> {
+    match context.store.person(person_id).await? {
+        Some(person) if matches!(person.role, Role::ServiceUser | Role::Representative) => Ok(person),
+        _ => Err(PortalError::NotFound),
+    }
+}
+
+/// One invitation as the list shows it.
+#[derive(Debug, Serialize)]
+struct InvitationRow {
+    id: String,
+    state: InvitationState,
+    state_label: &'static str,
+    open: bool,
+    issued: String,
+    issued_by: String,
+    expires: String,
+    used: Option<String>,
+    cancelled: Option<String>,
+    cancelled_by: Option<String>,
+    reissue: bool,
+}
+
+async fn name_of(context: &RequestContext<'_>, id: Option<&str>) -> Result<String, PortalError> {
+    Ok(match id {
+        Some(id) => context.store.person(id).await?.map_or_else(|| "Someone no longer listed".to_owned(), |person| person.display_name),
+        None => "carefront".to_owned(),
+    })
+}
+
+async fn row_of(context: &RequestContext<'_>, invitation: &Invitation) -> Result<InvitationRow, PortalError> {
+    let state = invitation::state(invitation, context.now);
+    Ok(InvitationRow {
+        id: invitation.id.clone(),
+        state,
+        state_label: state.label(),
+        open: state.is_open(),
+        issued: uk_time::day_and_time(invitation.created_at),
+        issued_by: name_of(context, invitation.created_by.as_deref()).await?,
+        expires: uk_time::day_and_time(invitation.expires_at),
+        used: invitation.used_at.map(uk_time::day_and_time),
+        cancelled: invitation.cancelled_at.map(uk_time::day_and_time),
+        cancelled_by: match invitation.cancelled_at {
+            Some(_) => Some(name_of(context, invitation.cancelled_by.as_deref()).await?),
+            None => None,
+        },
+        reissue: invitation.replaces.is_some(),
+    })
+}
+
+/// The person's invitations page, with an error or a notice.
+async fn render_list(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    person: &Person,
+    status: StatusCode,
+    errors: &[FieldError],
+    notice: Option<&str>,
+) -> Result<Response, PortalError> {
+    let invitations = context.store.invitations_for_person(&person.id).await?;
+    let mut rows = Vec::new();
+    for invitation in &invitations {
+        rows.push(row_of(context, invitation).await?);
+    }
+    // Reissue replaces the newest open invitation; with none open, a first one is issued.
+    let replaces = rows.iter().find(|row| row.open).map(|row| row.id.clone());
+    let enrolled = !context.store.passkeys(&person.id).await?.is_empty();
+    let extra = context! {
+        current => "home",
+        wide => true,
+        person_id => person.id.clone(),
+        person_name => person.display_name.clone(),
+        representative => person.role == Role::Representative,
+        enrolled,
+        rows,
+        replaces,
+        lifetimes => LIFETIMES,
+        errors,
+        notice,
+    };
+    page_with_status(context, visit, status, "council_invitations.html", extra)
+}
+
+/// GET /council/people/{id}/invitations.
+pub async fn list(context: &RequestContext<'_>, request: &Request, visit: &Visit, person_id: &str) -> Result<Response, PortalError> {
+    require_council_staff(context, visit).await?;
+    let person = invitee(context, person_id).await?;
+    let notice = match web::query_param(request, "done").as_deref() {
+        Some("cancelled") => Some("The invitation has been cancelled. Its code no longer works."),
+        _ => None,
+    };
+    render_list(context, visit, &person, StatusCode::OK, &[], notice).await
+}
+
+/// POST /council/people/{id}/invitations: issues an invitation (or, with `replaces`, cancels
+/// that open invitation and issues a new one), all in one plan with its audit event, and
+/// answers with the letter to print.
+pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visit, person_id: &str) -> Result<Response, PortalError> {
+    let staff = require_council_staff(context, visit).await?.clone();
+    let person = invitee(context, person_id).await?;
+    let form: IssueForm = web::form(request)?;
+    let Some(days) = form.lifetime.trim().parse::<i64>().ok().filter(|days| LIFETIMES.contains(days)) else {
+        let error = FieldError { field: "lifetime", message: "Choose how long the invitation lasts".into() };
+        return render_list(context, visit, &person, StatusCode::BAD_REQUEST, &[error], None).await;
+    };
+    let lifetime = Duration::days(days);
+    let replaces = match form.replaces.trim() {
+        "" => None,
+        // A forged id, or another person's invitation, does not exist here.
+        id => Some(context.store.invitations_for_person(&person.id).await?.into_iter().find(|invitation| invitation.id == id).ok_or(PortalError::NotFound)?),
+    };
+    let (invitation, code) = match &replaces {
+        Some(previous) => invitation::reissue(previous, &staff.id, context.now, lifetime, context.random),
+        None => invitation::issue(&person.id, Some(&staff.id), context.now, lifetime, context.random),
+    };
+    let until = uk_time::day_and_time(invitation.expires_at);
+    let (action, detail) = match replaces {
+        Some(_) => (AuditAction::InvitationReissued, format!("Cancelled the waiting invitation and issued a new one, to use by {until}.")),
+        None => (AuditAction::InvitationIssued, format!("Issued an invitation, to use by {until}.")),
+    };
+    let event = access::invitation_event(new_id(context.random), context.now, &staff.id, &person.id, action, detail);
+    // The cancel, the new invitation and the log line: all, or none. Each write carries its
+    // guard, so a stale or doubled form stops here and never leaves two invitations waiting.
+    let recorder = Recorder::new();
+    let writes = recorder.store();
+    if let Some(previous) = &replaces {
+        writes.cancel_invitation(&person.id, &previous.id, &staff.id, context.now).await?;
+    }
+    writes.insert_only_invitation(&invitation, context.now).await?;
+    writes.append_audit(&event).await?;
+    match context.store.apply(&recorder.into_plan()).await {
+        Ok(()) => letter(context, visit, &staff, &person, &invitation, &code).await,
+        Err(DbError::Constraint(_)) => {
+            let message = "This person's invitations changed after you opened the page, so nothing was issued. Check them below: if an invitation is waiting and its letter is lost, reissue it.";
+            let error = FieldError { field: "invitations", message: message.into() };
+            render_list(context, visit, &person, StatusCode::CONFLICT, &[error], None).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// POST /council/people/{id}/invitations/{invitation}/cancel: the code stops working at once.
+pub async fn cancel(context: &RequestContext<'_>, request: &Request, visit: &Visit, person_id: &str, invitation_id: &str) -> Result<Response, PortalError> {
+    let staff = require_council_staff(context, visit).await?.clone();
+    let person = invitee(context, person_id).await?;
+    // The form carries only its CSRF token (checked by the router), but must be a form.
+    let _: Vec<(String, String)> = web::form(request)?;
+    let found = context.store.invitations_for_person(&person.id).await?.into_iter().find(|invitation| invitation.id == invitation_id);
+    let Some(found) = found else { return Err(PortalError::NotFound) };
+    let event = access::invitation_event(
+        new_id(context.random),
+        context.now,
+        &staff.id,
+        &person.id,
+        AuditAction::InvitationCancelled,
+        format!("Cancelled the invitation issued {}.", uk_time::day_and_time(found.created_at)),
+    );
+    let recorder = Recorder::new();
+    recorder.store().cancel_invitation(&person.id, &found.id, &staff.id, context.now).await?;
+    recorder.store().append_audit(&event).await?;
+    match context.store.apply(&recorder.into_plan()).await {
+        Ok(()) => Ok(web::redirect_to(&format!("/council/people/{}/invitations?done=cancelled", person.id))),
+        Err(DbError::Constraint(_)) => {
+            let message = "This invitation was already used, cancelled or out of time, so nothing was changed.";
+            let error = FieldError { field: "invitations", message: message.into() };
+            render_list(context, visit, &person, StatusCode::CONFLICT, &[error], None).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// What the letter says and shows, apart from the page's own variables.
+#[derive(Debug, Serialize)]
+struct Letter {
+    name: String,
+    representative: bool,
+    code: String,
+    link: String,
+    /// The invitation page without the code, for typing the code in by hand.
+    entry: String,
+    /// carefront's address, for signing in later.
+    site: String,
+    qr: qr::QrSvg,
+    issued: String,
+    expires: String,
+    council: String,
+    phone: Option<String>,
+    staff_name: String,
+    /// The person's postal address, a line each, and postcode, when recorded.
+    address_lines: Vec<String>,
+    postcode: Option<String>,
+}
+
+/// Where the letter is posted to: the person's address and postcode, if recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct PostalAddress {
+    /// The address as recorded (lines separated by new lines or commas).
+    address: Option<String>,
+    /// The postcode.
+    postcode: Option<String>,
+}
+
+impl PostalAddress {
+    /// The address's lines, without blanks.
+    fn lines(&self) -> Vec<String> {
+        let text = self.address.as_deref().unwrap_or_default();
+        text.split(['\n', ',']).map(str::trim).filter(|line| !line.is_empty()).map(str::to_owned).collect()
+    }
+}
+
+/// The person's postal address as the council recorded it (none for someone added without one).
+async fn postal_address(context: &RequestContext<'_>, person: &Person) -> Result<PostalAddress, PortalError> {
+    let details = context.store.person_details(&person.id).await?;
+    Ok(details.map(|details| PostalAddress { address: details.address, postcode: details.postcode }).unwrap_or_default())
+}
+
+/// The invitation letter: plain words, the code, its link as a QR code, the expiry in UK time,
+/// at the person's own large print size if they recorded one.
+async fn letter(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    staff: &Person,
+    person: &Person,
+    invitation: &Invitation,
+    code: &InvitationCode,
+) -> Result<Response, PortalError> {
+    let link = format!("{}invitation?code={code}", context.config.origin);
+    let qr = qr::svg(&link).map_err(|error| PortalError::Internal(error.to_string()))?;
+    let controller = context.store.receipt_controller().await?;
+    let council = match &staff.organisation_id {
+        Some(id) => context.store.organisation(id).await?.map(|organisation| organisation.name),
+        None => None,
+    };
+    let address = postal_address(context, person).await?;
+    let letter = Letter {
+        name: person.display_name.clone(),
+        representative: person.role == Role::Representative,
+        code: code.to_string(),
+        entry: format!("{}invitation", context.config.origin),
+        site: context.config.origin.to_string(),
+        link,
+        qr,
+        issued: uk_time::day(invitation.created_at),
+        expires: uk_time::day_and_time(invitation.expires_at),
+        council: council.unwrap_or_else(|| "your council".to_owned()),
+        phone: controller.map(|controller| controller.details.phone).filter(|phone| !phone.trim().is_empty()),
+        staff_name: staff.display_name.clone(),
+        address_lines: address.lines(),
+        postcode: address.postcode.clone().filter(|postcode| !postcode.trim().is_empty()),
+    };
+    // The letter is printed for the person, so it takes their large print size, not the
+    // size of whoever prints it.
+    let large_print = Presentation::of(&context.store.needs(&person.id, false).await?).large_print;
+    let extra = context! { current => "home", letter, person_id => person.id.clone(), large_print, easy_read => false };
+    page_with_status(context, visit, StatusCode::OK, "invitation_letter.html", extra)
+}
+
+/// One person not enrolled yet, as the list shows them.
+#[derive(Debug, Serialize)]
+struct WaitingRow {
+    id: String,
+    name: String,
+    role: &'static str,
+    state: Option<&'static str>,
+    since: Option<String>,
+}
+
+/// GET /council/invitations: "Not enrolled yet", the longest waiting first.
+pub async fn not_enrolled(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
+    require_council_staff(context, visit).await?;
+    let rows: Vec<WaitingRow> = context
+        .store
+        .not_enrolled(NOT_ENROLLED_LIMIT)
+        .await?
+        .into_iter()
+        .map(|waiting| WaitingRow {
+            role: if waiting.person.role == Role::Representative { "Representative" } else { "Service user" },
+            state: waiting.latest.as_ref().map(|latest| invitation::state(latest, context.now).label()),
+            since: waiting.latest.as_ref().map(|latest| uk_time::day(latest.created_at)),
+            id: waiting.person.id,
+            name: waiting.person.display_name,
+        })
+        .collect();
+    let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= NOT_ENROLLED_LIMIT;
+    let extra: Value = context! { current => "home", wide => true, rows, full, limit => NOT_ENROLLED_LIMIT };
+    page_with_status(context, visit, StatusCode::OK, "council_not_enrolled.html", extra)
+}
