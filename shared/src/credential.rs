@@ -1000,7 +1000,7 @@ mod tests {
             assert_eq!(serde_json::to_value(permission).unwrap(), permission.as_str());
         }
         assert_eq!(parse_permissions("people:read, record:read").unwrap(), BTreeSet::from([Permission::PeopleRead, Permission::RecordRead]));
-        assert!(parse_permissions("people:read,people:write").is_err());
+        assert!(parse_permissions("people:read,people:delete").is_err());
 
         let random = SeededRandom::new(1);
         let provider = organisation(OrganisationKind::Provider);
