@@ -639,6 +639,7 @@ audit_actions! {
     VisitRecorded => "api.visit_recorded", "A system recorded a visit.";
     AdministrationRecorded => "api.administration_recorded", "A system recorded a medication administration.";
     RecordExportedBySystem => "api.record_exported", "A council system exported the whole record.";
+    FhirBundleImported => "api.fhir_bundle_imported", "A system put part of the record in from a FHIR R4 Bundle.";
 }
 
 impl fmt::Display for AuditAction {

@@ -76,11 +76,15 @@ pub enum Permission {
     /// Read the monitoring report per provider (council only).
     #[serde(rename = "monitoring:read")]
     MonitoringRead,
+    /// Put the record in as a FHIR R4 Bundle (each category it writes still needs a grant to
+    /// contribute).
+    #[serde(rename = "fhir:write")]
+    FhirWrite,
 }
 
 impl Permission {
     /// Every permission, in display order.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::PeopleRead,
         Permission::RecordRead,
         Permission::VisitsWrite,
@@ -90,6 +94,7 @@ impl Permission {
         Permission::CommentsWrite,
         Permission::ExportRead,
         Permission::MonitoringRead,
+        Permission::FhirWrite,
     ];
 
     /// The stored (and documented) name, e.g. `people:read`.
@@ -104,6 +109,7 @@ impl Permission {
             Permission::CommentsWrite => "comments:write",
             Permission::ExportRead => "export:read",
             Permission::MonitoringRead => "monitoring:read",
+            Permission::FhirWrite => "fhir:write",
         }
     }
 
@@ -129,6 +135,7 @@ impl Permission {
             Permission::CommentsWrite => "Read and answer people's comments and correction requests",
             Permission::ExportRead => "Export a person's whole record (council only)",
             Permission::MonitoringRead => "Read the monitoring report on providers (council only)",
+            Permission::FhirWrite => "Put in care plans, medicines, allergies, visits and documents as a FHIR R4 Bundle",
         }
     }
 }
