@@ -1,11 +1,12 @@
 //! FHIR R4 in: `POST /api/v1/people/{id}/fhir` with a `Bundle` (`collection` or `transaction`)
-//! of the resources the export writes, read by [`carefront_shared::fhir_in`]. A Bundle that is
-//! not R4 in the parts carefront reads is 400 and one that is R4 but cannot be recorded (or is
-//! about anyone else) 422, each problem named by its place (`entry[2].resource.status`), and
-//! nothing is written. Otherwise the caller's organisation needs a live grant to contribute to
-//! every category the Bundle writes (404 otherwise, as for every write), an `Idempotency-Key`,
-//! and the whole Bundle is one plan: every row, the key's claim and one line per category in
-//! the person's access log.
+//! of the resources the export writes, read by [`carefront_shared::fhir_in`]. To an
+//! organisation that may add to no part of the person's record, the person does not exist
+//! (404). Otherwise a Bundle that is not R4 in the parts carefront reads is 400, and one that is
+//! R4 but cannot be recorded (or is about anyone else) 422, each problem named by its place
+//! (`entry[2].resource.status`), and nothing is written. The organisation needs a live grant to
+//! contribute to every category the Bundle writes (404 otherwise, as for every write) and an
+//! `Idempotency-Key`; the whole Bundle is one plan: every row, the key's claim and one line per
+//! category in the person's access log.
 
 use std::collections::BTreeSet;
 
@@ -87,6 +88,10 @@ fn read(body: &serde_json::Value, context: &RequestContext<'_>, caller: &Caller,
 pub async fn import(context: &RequestContext<'_>, request: &Request, caller: &Caller, person_id: &str) -> Result<Response, ApiError> {
     let key = idempotency::key(request)?;
     let body = bundle_json(request)?;
+    // Only an organisation that may add to some part of the person's record hears anything
+    // about this Bundle: to anyone else the person does not exist.
+    let grants = grants_for(context, person_id).await?;
+    let permit = Permit::ask_each(&caller.actor(), person_id, Action::Contribute, &Category::ALL, &grants, context.now).map_err(|_| not_found())?;
     let (_, first) = read(&body, context, caller, person_id, None)?;
     let categories: Vec<Category> = first.categories().into_iter().collect();
     if categories.is_empty() {
@@ -95,9 +100,8 @@ pub async fn import(context: &RequestContext<'_>, request: &Request, caller: &Ca
             vec![InvalidParam::new("entry", "The Bundle holds nothing carefront keeps: see the resources it takes in the API document.")],
         ));
     }
-    // One permit for every category the Bundle writes: all of them, or a 404 as for any write.
-    let grants = grants_for(context, person_id).await?;
-    let permit = Permit::ask_each(&caller.actor(), person_id, Action::Contribute, &categories, &grants, context.now).map_err(|_| not_found())?;
+    // A grant to contribute to every category the Bundle writes: all of them, or a 404 as for
+    // any write.
     if !categories.iter().all(|category| permit.covers(*category)) {
         return Err(not_found());
     }

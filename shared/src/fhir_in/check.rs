@@ -42,6 +42,12 @@ pub(crate) struct Problems {
 
 impl Problems {
     fn push(&mut self, path: &str, reason: impl Into<String>, kind: ProblemKind) {
+        // One problem per place and what it holds: `period.start` is wrong, so `period` lacks a
+        // start — said once, where it went wrong first.
+        let within = |inner: &str, outer: &str| inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['));
+        if self.found.iter().any(|found| within(&found.path, path) || within(path, &found.path)) {
+            return;
+        }
         self.found.push(FhirProblem { path: path.to_owned(), reason: reason.into(), kind });
     }
 
