@@ -71,7 +71,13 @@ fn refused(refusal: Refusal) -> ApiError {
 }
 
 /// Reads the Bundle for the person, with their care plan's id when they have one.
-fn read(body: &serde_json::Value, context: &RequestContext<'_>, caller: &Caller, person_id: &str, care_plan_id: Option<&str>) -> Result<(BundleType, Import), ApiError> {
+fn read(
+    body: &serde_json::Value,
+    context: &RequestContext<'_>,
+    caller: &Caller,
+    person_id: &str,
+    care_plan_id: Option<&str>,
+) -> Result<(BundleType, Import), ApiError> {
     let origin = context.config.origin_header();
     let target = Target {
         person_id,

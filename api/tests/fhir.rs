@@ -142,7 +142,7 @@ fn each_kind_of_invalid_resource_is_refused_by_its_place_and_writes_nothing() {
         change(&mut broken["entry"][index]["resource"]);
         let reply = post(&api, &held, MARGARET, &format!("broken-{number}"), &broken);
         assert_eq!(reply.status, status, "{place}: {:#}", reply.body);
-        assert_eq!(invalid_names(&reply), [place.clone()], "{:#}", reply.body);
+        assert_eq!(invalid_names(&reply), std::slice::from_ref(&place), "{:#}", reply.body);
         assert_eq!(written(&api), 0, "{place}: nothing is written");
     }
 

@@ -301,7 +301,9 @@ fn the_answers_fit_the_documented_schemas() {
     let retry = fhir_post("fhir-schema", &bundle);
     assert_eq!(retry.status, 200);
     assert_fits(&document, "/api/v1/people/{id}/fhir", "post", 200, &retry.body);
-    for (body, status) in [(json!({ "resourceType": "Bundle", "type": "collection", "entry": [{}] }), 400), (json!({ "resourceType": "Bundle", "type": "batch" }), 422)] {
+    for (body, status) in
+        [(json!({ "resourceType": "Bundle", "type": "collection", "entry": [{}] }), 400), (json!({ "resourceType": "Bundle", "type": "batch" }), 422)]
+    {
         let refused = fhir_post(&format!("fhir-{status}"), &body);
         assert_eq!(refused.status, status, "{:#}", refused.body);
         assert_fits(&document, "/api/v1/people/{id}/fhir", "post", status, &refused.body);

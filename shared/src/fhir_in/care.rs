@@ -119,8 +119,7 @@ fn moment_time(moment: Moment) -> Option<DateTime<Utc>> {
 pub(crate) fn care_plan(reader: &mut Reader<'_>, index: usize) {
     let (resource, path) = parts(reader, index);
     let problems = &mut reader.problems;
-    let status =
-        code(problems, &resource, &path, "status", &["draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"], true);
+    let status = code(problems, &resource, &path, "status", &["draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"], true);
     let intent = code(problems, &resource, &path, "intent", &["proposal", "plan", "order", "option"], true);
     let about = reader.patient(&resource, &path, "subject", true);
     let problems = &mut reader.problems;
@@ -233,7 +232,9 @@ fn goals_of(reader: &mut Reader<'_>, plan: &Value, path: &str) -> Vec<String> {
             continue;
         };
         let goal = reader.entries[found].resource;
-        let live = member(goal, "lifecycleStatus").and_then(Value::as_str).is_some_and(|status| matches!(status, "proposed" | "planned" | "accepted" | "active" | "on-hold"));
+        let live = member(goal, "lifecycleStatus")
+            .and_then(Value::as_str)
+            .is_some_and(|status| matches!(status, "proposed" | "planned" | "accepted" | "active" | "on-hold"));
         let words = member(goal, "description").and_then(|description| {
             description.get("text").and_then(Value::as_str).or_else(|| description.pointer("/coding/0/display").and_then(Value::as_str))
         });
@@ -262,7 +263,10 @@ pub(crate) fn goal(reader: &mut Reader<'_>, index: usize) {
     let own_id = member(&resource, "id").and_then(Value::as_str).map(|id| format!("Goal/{id}"));
     let named = reader.entries.iter().filter(|entry| entry.resource_type == "CarePlan").any(|plan| {
         member(plan.resource, "goal").and_then(Value::as_array).is_some_and(|goals| {
-            goals.iter().filter_map(|goal| goal.get("reference").and_then(Value::as_str)).any(|reference| Some(reference) == full_url || Some(reference.to_owned()) == own_id)
+            goals
+                .iter()
+                .filter_map(|goal| goal.get("reference").and_then(Value::as_str))
+                .any(|reference| Some(reference) == full_url || Some(reference.to_owned()) == own_id)
         })
     });
     match (named, reader.import.care_plan.as_ref().map(|plan| plan.id.clone())) {

@@ -63,11 +63,7 @@ impl Problems {
 
     /// `path` refers to someone other than the person.
     pub(crate) fn other_person(&mut self, path: &str) {
-        self.push(
-            path,
-            "This refers to someone other than the person whose record this is: every resource must be about them.",
-            ProblemKind::OtherPerson,
-        );
+        self.push(path, "This refers to someone other than the person whose record this is: every resource must be about them.", ProblemKind::OtherPerson);
     }
 
     /// How many problems there are.
@@ -266,10 +262,8 @@ pub(crate) fn date_time(problems: &mut Problems, parent: &Value, path: &str, nam
     let text = string(problems, parent, path, name, required)?;
     let moment = parse_date_time(text);
     if moment.is_none() {
-        problems.invalid(
-            &at(path, name),
-            format!("{text:?} is not an R4 dateTime: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a zone (Z or +hh:mm)."),
-        );
+        problems
+            .invalid(&at(path, name), format!("{text:?} is not an R4 dateTime: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a zone (Z or +hh:mm)."));
     }
     moment
 }
@@ -299,9 +293,10 @@ pub(crate) fn instant(problems: &mut Problems, parent: &Value, path: &str, name:
 
 /// An R4 `time` (`hh:mm:ss`, a time of day with no zone: in the home, on its clocks).
 pub(crate) fn time_of_day(problems: &mut Problems, value: &Value, place: &str) -> Option<NaiveTime> {
-    let parsed = value.as_str().filter(|text| text.len() >= 8 && text.get(2..3) == Some(":") && text.get(5..6) == Some(":")).and_then(|text| {
-        NaiveTime::parse_from_str(text, "%H:%M:%S%.f").ok()
-    });
+    let parsed = value
+        .as_str()
+        .filter(|text| text.len() >= 8 && text.get(2..3) == Some(":") && text.get(5..6) == Some(":"))
+        .and_then(|text| NaiveTime::parse_from_str(text, "%H:%M:%S%.f").ok());
     if parsed.is_none() {
         problems.invalid(place, "This is not an R4 time: hh:mm:ss, a time of day on the clocks in the home.");
     }
@@ -363,18 +358,9 @@ mod tests {
         assert_eq!(bst.and_then(Moment::day), NaiveDate::from_ymd_opt(2026, 7, 14));
         assert_eq!(bst, parse_date_time("2026-07-14T07:00:00Z"));
         assert!(parse_date_time("2026-07-14T07:00:00.250Z").is_some());
-        for bad in [
-            "14/07/2026",
-            "2026-13",
-            "2026-02-30",
-            "2026-7-14",
-            "2026-07-14T07:00Z",
-            "2026-07-14T07:00:00",
-            "2026-07-14 07:00:00Z",
-            "0000",
-            "",
-            "20260714",
-        ] {
+        for bad in
+            ["14/07/2026", "2026-13", "2026-02-30", "2026-7-14", "2026-07-14T07:00Z", "2026-07-14T07:00:00", "2026-07-14 07:00:00Z", "0000", "", "20260714"]
+        {
             assert_eq!(parse_date_time(bad), None, "{bad:?}");
         }
     }

@@ -39,8 +39,13 @@ pub(crate) fn document_reference(reader: &mut Reader<'_>, index: usize) {
     let status = code(problems, &resource, &path, "status", &["current", "superseded", "entered-in-error"], true);
     code(problems, &resource, &path, "docStatus", &["preliminary", "final", "amended", "entered-in-error"], false);
     let type_words = concept_words(problems, &resource, &path, "type", false).unwrap_or_default();
-    let type_codes: Vec<&str> =
-        resource.pointer("/type/coding").and_then(Value::as_array).into_iter().flatten().filter_map(|coding| coding.get("code").and_then(Value::as_str)).collect();
+    let type_codes: Vec<&str> = resource
+        .pointer("/type/coding")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|coding| coding.get("code").and_then(Value::as_str))
+        .collect();
     let added_at = instant(problems, &resource, &path, "date", false);
     let added_by = list(problems, &resource, &path, "author", 0).first().and_then(|author| author.get("display").and_then(Value::as_str)).map(str::to_owned);
     let description = string(problems, &resource, &path, "description", false).map(str::to_owned);
@@ -68,7 +73,8 @@ pub(crate) fn document_reference(reader: &mut Reader<'_>, index: usize) {
                 problems.invalid(&at(&attachment_path, "hash"), "hash is not the base64 SHA-1 of data.");
             }
         } else if attachment.get("data").is_none() {
-            problems.unrecordable(&at(&attachment_path, "data"), "carefront keeps the document itself: send it inline in attachment.data (base64), not by url.");
+            problems
+                .unrecordable(&at(&attachment_path, "data"), "carefront keeps the document itself: send it inline in attachment.data (base64), not by url.");
         }
         file = body.zip(content_type).map(|(body, content_type)| (body, content_type, title));
     }
@@ -78,7 +84,8 @@ pub(crate) fn document_reference(reader: &mut Reader<'_>, index: usize) {
         return reader.left_out(index, "Superseded or entered in error: only current documents are kept.");
     }
     if ["Service user guide", "Emergency summary"].contains(&type_words.trim()) {
-        return reader.left_out(index, "The service user guide and the emergency summary are kept from their own fields, not from the text the export renders.");
+        return reader
+            .left_out(index, "The service user guide and the emergency summary are kept from their own fields, not from the text the export renders.");
     }
     let Some((body, content_type, attachment_title)) = file else { return };
     let Some(title) = description.or(attachment_title) else {

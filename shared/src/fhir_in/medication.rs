@@ -283,9 +283,15 @@ pub(crate) fn administration(reader: &mut Reader<'_>, index: usize) {
     };
     let Some(medicine_id) = medication.and_then(|found| reader.medicine_of_entry.get(&found).cloned()) else {
         if medication.is_some() {
-            reader.problems.unrecordable(&at(&path, "medicationReference"), "The Medication it names is not the medicine of any MedicationStatement or MedicationRequest kept from this Bundle.");
+            reader.problems.unrecordable(
+                &at(&path, "medicationReference"),
+                "The Medication it names is not the medicine of any MedicationStatement or MedicationRequest kept from this Bundle.",
+            );
         } else if member(&resource, "medicationCodeableConcept").is_some() {
-            reader.problems.unrecordable(&at(&path, "medicationCodeableConcept"), "Name the medicine by medicationReference to a Medication in this Bundle, as the export does.");
+            reader.problems.unrecordable(
+                &at(&path, "medicationCodeableConcept"),
+                "Name the medicine by medicationReference to a Medication in this Bundle, as the export does.",
+            );
         }
         return;
     };
@@ -330,9 +336,9 @@ pub(crate) fn allergy(reader: &mut Reader<'_>, index: usize) {
     if let Some(first) = list(problems, &resource, &path, "reaction", 0).first() {
         let reaction_path = nth(&at(&path, "reaction"), 0);
         let manifestations = list(problems, first, &reaction_path, "manifestation", 1);
-        let words = manifestations.first().and_then(|concept| {
-            concept.get("text").and_then(Value::as_str).or_else(|| concept.pointer("/coding/0/display").and_then(Value::as_str))
-        });
+        let words = manifestations
+            .first()
+            .and_then(|concept| concept.get("text").and_then(Value::as_str).or_else(|| concept.pointer("/coding/0/display").and_then(Value::as_str)));
         reaction = words.or_else(|| first.get("description").and_then(Value::as_str)).unwrap_or_default().trim().to_owned();
     }
     let recorded_at = date_time(problems, &resource, &path, "recordedDate", false).and_then(|moment| match moment {

@@ -170,8 +170,7 @@ impl Refusal {
 }
 
 /// The R4 `Bundle.type` codes.
-const BUNDLE_TYPES: [&str; 9] =
-    ["document", "message", "transaction", "transaction-response", "batch", "batch-response", "history", "searchset", "collection"];
+const BUNDLE_TYPES: [&str; 9] = ["document", "message", "transaction", "transaction-response", "batch", "batch-response", "history", "searchset", "collection"];
 
 /// The resource types carefront reads or knowingly leaves out.
 const TAKEN: [&str; 11] = [
@@ -270,7 +269,8 @@ impl<'a> Reader<'a> {
         let from_id = member(entry.resource, "id").and_then(Value::as_str).map(|id| format!("{}/{id}", entry.resource_type));
         let Some(identity) = from_identifier.or_else(|| entry.full_url.map(str::to_owned)).or(from_id) else {
             let path = entry.path.clone();
-            self.problems.unrecordable(&at(&path, "fullUrl"), "Give the resource an identifier or a fullUrl, so that sending it again changes the same record.");
+            self.problems
+                .unrecordable(&at(&path, "fullUrl"), "Give the resource an identifier or a fullUrl, so that sending it again changes the same record.");
             return None;
         };
         Some(derive(kind, self.target.person_id, &identity))
@@ -279,7 +279,12 @@ impl<'a> Reader<'a> {
     /// Notes that entry `index` is kept as `id`.
     pub(crate) fn took(&mut self, index: usize, id: &str) {
         let entry = &self.entries[index];
-        self.import.taken.push(EntryOutcome { entry: entry.path.clone(), resource_type: entry.resource_type.to_owned(), id: Some(id.to_owned()), reason: None });
+        self.import.taken.push(EntryOutcome {
+            entry: entry.path.clone(),
+            resource_type: entry.resource_type.to_owned(),
+            id: Some(id.to_owned()),
+            reason: None,
+        });
     }
 
     /// Notes that entry `index` is left out, and why.
@@ -305,7 +310,15 @@ pub fn read_bundle(bundle: &Value, target: Target<'_>) -> Result<(BundleType, Im
     let mut problems = Problems::default();
     let bundle_type = read_envelope(&mut problems, bundle);
     let entries = read_entries(&mut problems, bundle, bundle_type);
-    let mut reader = Reader { target, entries, problems, patient_references: BTreeSet::new(), visit_of_entry: BTreeMap::new(), medicine_of_entry: BTreeMap::new(), import: Import::default() };
+    let mut reader = Reader {
+        target,
+        entries,
+        problems,
+        patient_references: BTreeSet::new(),
+        visit_of_entry: BTreeMap::new(),
+        medicine_of_entry: BTreeMap::new(),
+        import: Import::default(),
+    };
     find_the_person(&mut reader);
     let mut notes = BTreeMap::new();
     // Goals and doses after everything else: they belong to a plan or a medicine that may come
@@ -331,7 +344,9 @@ pub fn read_bundle(bundle: &Value, target: Target<'_>) -> Result<(BundleType, Im
             "Flag" => reader.left_out(index, "Format and communication needs are the person's own to record in carefront."),
             other => {
                 let place = at(&reader.entries[index].resource_path, "resourceType");
-                reader.problems.unrecordable(&place, format!("carefront does not take in {other} resources; it takes {}, and DocumentReference.", TAKEN.join(", ")));
+                reader
+                    .problems
+                    .unrecordable(&place, format!("carefront does not take in {other} resources; it takes {}, and DocumentReference.", TAKEN.join(", ")));
             }
         }
     }
@@ -390,14 +405,14 @@ fn read_entries<'a>(problems: &mut Problems, bundle: &'a Value, bundle_type: Opt
                 let method = code(problems, request, &request_path, "method", &["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"], true);
                 string(problems, request, &request_path, "url", true);
                 if let Some(method) = method.filter(|method| !matches!(*method, "POST" | "PUT")) {
-                    problems.unrecordable(&at(&request_path, "method"), format!("carefront only creates or updates from a Bundle (POST or PUT), not {method}."));
+                    problems
+                        .unrecordable(&at(&request_path, "method"), format!("carefront only creates or updates from a Bundle (POST or PUT), not {method}."));
                 }
             }
         }
         let resource_path = at(&path, "resource");
         let Some(resource) = object(problems, entry, &path, "resource", true) else { continue };
         let Some(resource_type) = string(problems, resource, &resource_path, "resourceType", true) else { continue };
-        let full_url = full_url.map(|url| &url[..]);
         entries.push(Entry { path, resource_path, resource, resource_type, full_url });
     }
     entries
