@@ -10,6 +10,7 @@ mod comments;
 mod discussions;
 mod export;
 mod failure;
+mod fhir;
 mod idempotency;
 mod monitoring;
 mod needs;
@@ -29,6 +30,7 @@ use serde::Serialize;
 pub use auth::Caller;
 pub use carefront_shared::body_too_large;
 pub use carefront_shared::problem::{PROBLEM_JSON, Problem};
+pub use fhir::write_import_with_store_writes;
 
 use crate::failure::ApiError;
 use crate::routes::{Handler, Public, Signed};
@@ -135,6 +137,7 @@ async fn signed(context: &RequestContext<'_>, request: &Request, caller: &Caller
         (Signed::AnswerComment, [id, comment]) => comments::answer(context, request, caller, id, comment).await,
         (Signed::Monitoring, []) => monitoring::report(context, request, caller).await,
         (Signed::Export, [id]) => export::record(context, request, caller, id).await,
+        (Signed::ImportFhir, [id]) => fhir::import(context, request, caller, id).await,
         _ => Err(failure::internal("the route table and its handlers disagree")),
     }
 }

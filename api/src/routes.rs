@@ -65,6 +65,8 @@ pub enum Signed {
     Monitoring,
     /// `GET /api/v1/people/{id}/export`.
     Export,
+    /// `POST /api/v1/people/{id}/fhir`.
+    ImportFhir,
 }
 
 /// Who may call a route.
@@ -139,6 +141,7 @@ pub static ROUTES: &[Route] = &[
     },
     Route { method: Method::GET, path: "/api/v1/monitoring", handler: Handler::Signed(Permission::MonitoringRead, Signed::Monitoring) },
     Route { method: Method::GET, path: "/api/v1/people/{id}/export", handler: Handler::Signed(Permission::ExportRead, Signed::Export) },
+    Route { method: Method::POST, path: "/api/v1/people/{id}/fhir", handler: Handler::Signed(Permission::FhirWrite, Signed::ImportFhir) },
 ];
 
 impl Routed for Route {

@@ -292,6 +292,27 @@ fn the_answers_fit_the_documented_schemas() {
         assert_eq!(invalid.status, 400);
         assert_fits(&document, pattern, "post", 400, &invalid.body);
     }
+    // FHIR in: the record exported as a Bundle, put back in by the provider.
+    let bundle = api.get(&council, "/api/v1/people/person-margaret/export?format=fhir").body;
+    let schema = &document["paths"]["/api/v1/people/{id}/fhir"]["post"]["requestBody"]["content"]["application/fhir+json"]["schema"];
+    assert_eq!(misfits(&document, schema, &bundle, ""), Vec::<String>::new(), "the export fits the Bundle the import reads");
+    let fhir = api.credential(PROVIDER, &[Permission::FhirWrite]);
+    let path = "/api/v1/people/person-margaret/fhir";
+    let fhir_post = |key: &str, body: &Value| api.call(api.signed_body(&fhir, path, Some(key), "application/fhir+json", serde_json::to_vec(body).unwrap()));
+    let reply = fhir_post("fhir-schema", &bundle);
+    assert_eq!(reply.status, 201, "{:#}", reply.body);
+    assert_fits(&document, "/api/v1/people/{id}/fhir", "post", 201, &reply.body);
+    let retry = fhir_post("fhir-schema", &bundle);
+    assert_eq!(retry.status, 200);
+    assert_fits(&document, "/api/v1/people/{id}/fhir", "post", 200, &retry.body);
+    for (body, status) in
+        [(json!({ "resourceType": "Bundle", "type": "collection", "entry": [{}] }), 400), (json!({ "resourceType": "Bundle", "type": "batch" }), 422)]
+    {
+        let refused = fhir_post(&format!("fhir-{status}"), &body);
+        assert_eq!(refused.status, status, "{:#}", refused.body);
+        assert_fits(&document, "/api/v1/people/{id}/fhir", "post", status, &refused.body);
+    }
+
     let conflict = api.post(
         &provider,
         "/api/v1/people/person-margaret/comments/c1/answer",

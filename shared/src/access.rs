@@ -652,6 +652,7 @@ audit_actions! {
     PersonDetailsViewed => "person.details_viewed", "Council staff looked at the person's details and who supports them.";
     RepresentativeRecorded => "representative.recorded", "The council recorded a representative with their legal basis.";
     ProviderCommissioned => "provider.commissioned", "The council commissioned a provider to give the person care.";
+    FhirBundleImported => "api.fhir_bundle_imported", "A system put part of the record in from a FHIR R4 Bundle.";
 }
 
 impl fmt::Display for AuditAction {

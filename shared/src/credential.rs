@@ -83,7 +83,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in display order.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::PeopleRead,
         Permission::RecordRead,
         Permission::VisitsWrite,
@@ -94,6 +94,7 @@ impl Permission {
         Permission::ExportRead,
         Permission::MonitoringRead,
         Permission::PeopleWrite,
+        Permission::FhirWrite,
     ];
 
     /// The stored (and documented) name, e.g. `people:read`.
@@ -109,6 +110,7 @@ impl Permission {
             Permission::ExportRead => "export:read",
             Permission::MonitoringRead => "monitoring:read",
             Permission::PeopleWrite => "people:write",
+            Permission::FhirWrite => "fhir:write",
         }
     }
 
@@ -135,6 +137,7 @@ impl Permission {
             Permission::ExportRead => "Export a person's whole record (council only)",
             Permission::MonitoringRead => "Read the monitoring report on providers (council only)",
             Permission::PeopleWrite => "Add people, one at a time or a whole caseload (council only)",
+            Permission::FhirWrite => "Put in care plans, medicines, allergies, visits and documents as a FHIR R4 Bundle",
         }
     }
 }

@@ -568,7 +568,7 @@ fn category_words(category: Category) -> &'static str {
     }
 }
 
-fn contact_words(kind: ContactKind) -> &'static str {
+pub(crate) fn contact_words(kind: ContactKind) -> &'static str {
     match kind {
         ContactKind::CareTeam => "Care team",
         ContactKind::ProviderOffice => "Care provider office",
@@ -580,7 +580,7 @@ fn contact_words(kind: ContactKind) -> &'static str {
     }
 }
 
-fn document_words(kind: DocumentKind) -> &'static str {
+pub(crate) fn document_words(kind: DocumentKind) -> &'static str {
     match kind {
         DocumentKind::DischargeSummary => "Hospital discharge summary",
         DocumentKind::Report => "Report",

@@ -15,6 +15,7 @@ pub mod discussion;
 pub mod domain;
 pub mod emergency;
 pub mod export;
+pub mod fhir_in;
 pub mod import;
 pub mod invitation;
 pub mod limits;

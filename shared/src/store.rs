@@ -43,8 +43,8 @@ pub mod credential;
 pub mod discussion;
 pub mod emergency;
 pub mod idempotency;
-pub mod people;
 pub mod invitation;
+pub mod people;
 pub mod record;
 pub mod staff;
 pub mod voice;
@@ -54,8 +54,8 @@ pub use credential::CredentialStore;
 pub use discussion::DiscussionStore;
 pub use emergency::EmergencyStore;
 pub use idempotency::IdempotencyStore;
-pub use people::PeopleStore;
 pub use invitation::{InvitationStore, NotEnrolled};
+pub use people::PeopleStore;
 pub use record::{Page, RecordStore};
 pub use staff::StaffStore;
 pub use voice::VoiceStore;
@@ -63,7 +63,9 @@ pub use voice::VoiceStore;
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: AccountStore + RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore + PeopleStore + StaffStore + InvitationStore {
+pub trait Store:
+    AccountStore + RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore + PeopleStore + StaffStore + InvitationStore
+{
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 
