@@ -79,6 +79,10 @@ pub enum Permission {
     /// Add people to carefront, one at a time or a caseload at once (council only).
     #[serde(rename = "people:write")]
     PeopleWrite,
+    /// Put the record in as a FHIR R4 Bundle (each category it writes still needs a grant to
+    /// contribute).
+    #[serde(rename = "fhir:write")]
+    FhirWrite,
 }
 
 impl Permission {
