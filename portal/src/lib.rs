@@ -16,6 +16,7 @@ mod limits;
 mod needs;
 mod pages;
 mod print;
+mod provider;
 mod record;
 mod routes;
 mod sharing;
@@ -185,6 +186,12 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::NewCredentialPage, []) => council_credentials::new_page(context, visit).await,
         (Endpoint::CreateCredential, []) => council_credentials::create(context, request, visit).await,
         (Endpoint::RevokeCredential, [key_id]) => council_credentials::revoke(context, visit, key_id).await,
+        (Endpoint::ProviderToday, []) => provider::today(context, request, visit).await,
+        (Endpoint::NewDiscussionPage, [id]) => provider::new_discussion_page(context, visit, id).await,
+        (Endpoint::RecordDiscussion, [id]) => provider::record_discussion(context, request, visit, id).await,
+        (Endpoint::ProviderComments, []) => provider::waiting(context, request, visit).await,
+        (Endpoint::AnswerCommentPage, [id, comment]) => provider::answer_page(context, visit, id, comment).await,
+        (Endpoint::AnswerComment, [id, comment]) => provider::answer(context, request, visit, id, comment).await,
         // The table and this match are written together; a route with the wrong number of
         // values would be a bug, answered as "not found" rather than a panic.
         _ => Err(PortalError::NotFound),

@@ -65,6 +65,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "council_credentials_new.html",
     "council_credentials_created.html",
     "download.html",
+    "provider_today.html",
+    "provider_discussion.html",
+    "provider_comments.html",
+    "provider_answer.html",
+    "provider_errors.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

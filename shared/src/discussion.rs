@@ -101,6 +101,22 @@ impl Topic {
     /// Every topic.
     pub const ALL: [Topic; 5] = [Topic::ElectronicRecords, Topic::PaperRecords, Topic::Formats, Topic::WhoCanSee, Topic::ChangingTheirMind];
 
+    /// The stored name (as in the API's JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::ElectronicRecords => "electronic_records",
+            Topic::PaperRecords => "paper_records",
+            Topic::Formats => "formats",
+            Topic::WhoCanSee => "who_can_see",
+            Topic::ChangingTheirMind => "changing_their_mind",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|topic| topic.as_str() == text)
+    }
+
     /// In words.
     pub fn words(self) -> &'static str {
         match self {
@@ -363,6 +379,14 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z").map(|time| time.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    #[test]
+    fn topic_names_are_the_json_names() {
+        for topic in Topic::ALL {
+            assert_eq!(Topic::parse(topic.as_str()), Some(topic));
+            assert_eq!(serde_json::to_value(topic).ok(), Some(serde_json::Value::from(topic.as_str())));
+        }
     }
 
     #[test]
