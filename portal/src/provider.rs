@@ -123,15 +123,13 @@ pub async fn today(context: &RequestContext<'_>, request: &Request, visit: &Visi
         let Ok(permit) = support_permit(context, reader, &subject_id, &grants) else { continue };
         let name = person_name(context, &subject_id).await?;
         let (needs, paper) = needs_and_paper(context, &subject_id).await?;
-        let visits = if permit.covers(Category::VisitsAndNotes) {
-            context.store.visits_between(&permit, &organisation.id, from, to).await?
-        } else {
-            Vec::new()
-        };
+        let visits =
+            if permit.covers(Category::VisitsAndNotes) { context.store.visits_between(&permit, &organisation.id, from, to).await? } else { Vec::new() };
         let links = crate::record::sections(context, reader, &subject_id).await?;
         let comments = permit.categories().into_iter().any(|category| category != Category::AccessLog);
         let seen = if visits.is_empty() { "" } else { " and the time of today's visit" };
-        let detail = format!("{} saw you on their list of people to support today, with your format and communication needs{seen}.", described(reader, &organisation));
+        let detail =
+            format!("{} saw you on their list of people to support today, with your format and communication needs{seen}.", described(reader, &organisation));
         events.push(permit.overall_event(new_id(context.random), AuditAction::TodayListViewed, detail));
         let view = context! {
             id => subject_id, name => name.clone(), needs, paper, links, comments,

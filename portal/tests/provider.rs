@@ -117,10 +117,20 @@ fn world() -> World {
     let margaret = support::margaret_with_full_record();
     let store = margaret.store();
     let now = margaret.now.get();
-    block_on(store.insert_organisation(&Organisation { id: "org-river".into(), kind: OrganisationKind::Provider, name: "Riverside Care".into(), created_at: now }))
-        .unwrap();
-    block_on(store.insert_organisation(&Organisation { id: "org-council".into(), kind: OrganisationKind::Council, name: "Northshire".into(), created_at: now }))
-        .unwrap();
+    block_on(store.insert_organisation(&Organisation {
+        id: "org-river".into(),
+        kind: OrganisationKind::Provider,
+        name: "Riverside Care".into(),
+        created_at: now,
+    }))
+    .unwrap();
+    block_on(store.insert_organisation(&Organisation {
+        id: "org-council".into(),
+        kind: OrganisationKind::Council,
+        name: "Northshire".into(),
+        created_at: now,
+    }))
+    .unwrap();
     let all = [Category::CarePlan, Category::Medication, Category::VisitsAndNotes, Category::Contacts, Category::Preferences];
     grant(&margaret, "g-brookside-1", "person-1", "org-care", &all, &[Action::View, Action::Contribute], None);
     for (id, name) in [("person-2", "Arthur Hughes"), ("person-3", "Beatrice Lowe"), ("person-4", "Colin Marsh")] {
@@ -129,7 +139,11 @@ fn world() -> World {
     grant(&margaret, "g-brookside-2", "person-2", "org-care", &[Category::CarePlan], &[Action::View], Some(Duration::days(90)));
     grant(&margaret, "g-river-3", "person-3", "org-river", &all, &[Action::View, Action::Contribute], None);
     grant(&margaret, "g-brookside-4", "person-4", "org-care", &all, &[Action::View, Action::Contribute], Some(-Duration::days(1)));
-    let needs = [need(&margaret, "n1", "person-1", Need::LargePrint24), need(&margaret, "n2", "person-1", Need::EasyRead), need(&margaret, "n3", "person-1", Need::NoPaperCopies)];
+    let needs = [
+        need(&margaret, "n1", "person-1", Need::LargePrint24),
+        need(&margaret, "n2", "person-1", Need::EasyRead),
+        need(&margaret, "n3", "person-1", Need::NoPaperCopies),
+    ];
     block_on(store.change_needs("person-1", &[], &needs, "person-1", now)).unwrap();
     comment(&margaret, "c-plan", "person-1", Category::CarePlan, CommentKind::Correction, "I walk to the shop on my own now.", 120);
     comment(&margaret, "c-meds", "person-1", Category::Medication, CommentKind::Comment, "The evening tablets make me sleepy.", 30);
@@ -185,7 +199,10 @@ fn people_i_support_today_shows_needs_first_and_todays_visits_first() {
         assert!(!page.contains(stranger), "never someone without a live grant to the organisation: {stranger}");
     }
     let logged = rows(&world.margaret, "SELECT detail FROM audit_events WHERE subject_id = 'person-1' AND action = 'provider.today_viewed'");
-    assert_eq!(logged, ["Priya Shah of Brookside saw you on their list of people to support today, with your format and communication needs and the time of today's visit."]);
+    assert_eq!(
+        logged,
+        ["Priya Shah of Brookside saw you on their list of people to support today, with your format and communication needs and the time of today's visit."]
+    );
     insta::assert_snapshot!("provider_today", main_of(&page));
     // The home page leads there, and the person's page leads back.
     assert!(text(&world.priya.get("/home")).contains("href=\"/provider\""));
@@ -206,7 +223,10 @@ fn the_record_pages_open_through_the_organisation_grant_only() {
     }
 }
 
-fn good_discussion<'a>() -> Vec<(&'a str, &'a str)> {
+/// A form's fields, in order (checkboxes repeat their name).
+type Fields<'a> = Vec<(&'a str, &'a str)>;
+
+fn good_discussion<'a>() -> Fields<'a> {
     vec![
         ("held-on-day", "21"),
         ("held-on-month", "11"),
@@ -265,15 +285,19 @@ fn bad_discussion_input_names_each_field_and_writes_nothing() {
     let world = world();
     let before = rows(&world.margaret, "SELECT COUNT(*) || '' FROM audit_events");
     let path = "/provider/people/person-1/discussions/new";
-    let cases: Vec<(Vec<(&str, &str)>, &[&str])> = vec![
+    let cases: Vec<(Fields<'_>, &[&str])> = vec![
         (
-            vec![("held-on-day", "31"), ("held-on-month", "2"), ("held-on-year", "2026"), ("method", "home_visit"), ("person-present", "yes"), ("persons-words", "Yes")],
+            vec![
+                ("held-on-day", "31"),
+                ("held-on-month", "2"),
+                ("held-on-year", "2026"),
+                ("method", "home_visit"),
+                ("person-present", "yes"),
+                ("persons-words", "Yes"),
+            ],
             &["#held-on-day", "#choice", "#covered"],
         ),
-        (
-            good_discussion().into_iter().map(|(key, value)| if key == "held-on-day" { (key, "22") } else { (key, value) }).collect(),
-            &["#held-on-day"],
-        ),
+        (good_discussion().into_iter().map(|(key, value)| if key == "held-on-day" { (key, "22") } else { (key, value) }).collect(), &["#held-on-day"]),
         (good_discussion().into_iter().filter(|(key, _)| *key != "person-present" && *key != "representative-name").collect(), &["#person-present"]),
         (good_discussion().into_iter().map(|(key, value)| if key == "persons-words" { (key, "  ") } else { (key, value) }).collect(), &["#persons-words"]),
     ];
@@ -288,7 +312,8 @@ fn bad_discussion_input_names_each_field_and_writes_nothing() {
         }
     }
     // A value the page never offers is a bad request.
-    let tampered: Vec<(&str, &str)> = good_discussion().into_iter().map(|(key, value)| if key == "choice" { (key, "everything") } else { (key, value) }).collect();
+    let tampered: Vec<(&str, &str)> =
+        good_discussion().into_iter().map(|(key, value)| if key == "choice" { (key, "everything") } else { (key, value) }).collect();
     assert_eq!(post(&world.priya, path, &tampered).status(), 400);
     assert!(block_on(world.margaret.store().discussions("person-1")).unwrap().is_empty(), "nothing written");
     assert_eq!(rows(&world.margaret, "SELECT COUNT(*) || '' FROM audit_events"), before, "nothing logged");

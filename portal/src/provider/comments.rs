@@ -74,7 +74,8 @@ pub async fn waiting(context: &RequestContext<'_>, request: &Request, visit: &Vi
     for (subject_id, categories) in &by_person {
         let grants = grants_of.get(subject_id).map_or(&[][..], Vec::as_slice);
         let permit = Permit::ask_each(&who, subject_id, Action::View, categories, grants, context.now).map_err(|_| PortalError::NotFound)?;
-        let detail = format!("{} looked at your comments and correction requests waiting for an answer ({}).", described(reader, &organisation), categories.len());
+        let detail =
+            format!("{} looked at your comments and correction requests waiting for an answer ({}).", described(reader, &organisation), categories.len());
         events.push(permit.overall_event(new_id(context.random), AuditAction::CommentsViewed, detail));
     }
     context.store.append_audits(&events).await?;
@@ -89,7 +90,13 @@ pub async fn waiting(context: &RequestContext<'_>, request: &Request, visit: &Vi
         })
         .collect();
     let notice = web::query_param(request, "done").filter(|done| done == "answer").map(|_| "Answer sent. The person can see it with their comment.");
-    page_with_status(context, visit, StatusCode::OK, "provider_comments.html", context! { current => "provider", organisation => organisation.name, items, notice })
+    page_with_status(
+        context,
+        visit,
+        StatusCode::OK,
+        "provider_comments.html",
+        context! { current => "provider", organisation => organisation.name, items, notice },
+    )
 }
 
 /// The comment and the organisation's leave to answer it: 404 without a live grant to the
@@ -145,12 +152,12 @@ async fn render(
     let answers = context.store.comment_answers(&comment.person_id).await?;
     let (current, tag) = status_words(comment.status);
     let shown = context! {
-        id => comment.id.clone(), kind => kind_words(comment.kind), about => about(comment), body => comment.body.clone(),
+        id => comment.id.clone(), about => about(comment), body => comment.body.clone(),
+        heading => if comment.kind == CommentKind::Correction { "Answer a request for a correction" } else { "Answer a comment" },
         by => comment.author_name.clone(), when => uk_time::day(comment.created_at), status => current, tag, version => comment.version,
         answers => answer_history(&answers, &comment.id),
     };
-    let statuses: Vec<Value> =
-        STATUSES.into_iter().map(|(_, value, label)| context! { value, label, checked => form.status == value }).collect();
+    let statuses: Vec<Value> = STATUSES.into_iter().map(|(_, value, label)| context! { value, label, checked => form.status == value }).collect();
     let error_fields: Vec<&str> = errors.iter().map(|error| error.field).collect();
     page_with_status(
         context,
@@ -180,7 +187,11 @@ pub async fn answer(context: &RequestContext<'_>, request: &Request, visit: &Vis
     let version: i64 = form.version.parse().ok().filter(|version| *version >= 1).ok_or_else(|| PortalError::BadRequest("bad version".into()))?;
     let status = match form.status.as_str() {
         "" => CommentStatus::Open,
-        text => STATUSES.iter().find(|(_, value, _)| *value == text).map(|(status, _, _)| *status).ok_or_else(|| PortalError::BadRequest("unknown status".into()))?,
+        text => STATUSES
+            .iter()
+            .find(|(_, value, _)| *value == text)
+            .map(|(status, _, _)| *status)
+            .ok_or_else(|| PortalError::BadRequest("unknown status".into()))?,
     };
     let response = match comments::check_answer(status, &form.response) {
         Ok(response) => response,

@@ -215,8 +215,10 @@ fn render(
         .into_iter()
         .map(|topic| context! { value => topic.as_str(), label => topic_label(topic), checked => form.covered.iter().any(|covered| covered == topic.as_str()) })
         .collect();
-    let choices: Vec<Value> =
-        Choice::ALL.into_iter().map(|choice| context! { value => choice.as_str(), label => choice.label(), checked => form.choice == choice.as_str() }).collect();
+    let choices: Vec<Value> = Choice::ALL
+        .into_iter()
+        .map(|choice| context! { value => choice.as_str(), label => choice.label(), checked => form.choice == choice.as_str() })
+        .collect();
     let formats: Vec<Value> = FORMATS
         .into_iter()
         .map(|format| context! { value => format, label => format_label(format), checked => form.formats.iter().any(|chosen| chosen == format) })
@@ -259,7 +261,11 @@ fn method_label(method: Method) -> &'static str {
 }
 
 /// The person, and the organisation's leave to see them (404 without a live grant to it).
-async fn open(context: &RequestContext<'_>, visit: &Visit, subject_id: &str) -> Result<(Person, Organisation, carefront_shared::access::Permit, String), PortalError> {
+async fn open(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    subject_id: &str,
+) -> Result<(Person, Organisation, carefront_shared::access::Permit, String), PortalError> {
     let (reader, organisation) = staff(context, visit).await?;
     let grants = organisation_grants_for(context, &organisation, subject_id).await?;
     let permit = support_permit(context, reader, subject_id, &grants)?;
@@ -297,7 +303,8 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &Vis
         participants.push(Participant { role: Role::Person, name: name.clone() });
     }
     if !form.representative_name.trim().is_empty() {
-        participants.push(Participant { role: parse_role(&form.representative_role, &[Role::Family, Role::Advocate])?, name: form.representative_name.clone() });
+        participants
+            .push(Participant { role: parse_role(&form.representative_role, &[Role::Family, Role::Advocate])?, name: form.representative_name.clone() });
     }
     if !form.other_name.trim().is_empty() {
         participants.push(Participant { role: parse_role(&form.other_role, &OTHER_ROLES)?, name: form.other_name.clone() });
