@@ -285,6 +285,8 @@ fn bad_discussion_input_names_each_field_and_writes_nothing() {
     let world = world();
     let before = rows(&world.margaret, "SELECT COUNT(*) || '' FROM audit_events");
     let path = "/provider/people/person-1/discussions/new";
+    let long_name = "A".repeat(101);
+    let long_name = long_name.as_str();
     let cases: Vec<(Fields<'_>, &[&str])> = vec![
         (
             vec![
@@ -300,6 +302,7 @@ fn bad_discussion_input_names_each_field_and_writes_nothing() {
         (good_discussion().into_iter().map(|(key, value)| if key == "held-on-day" { (key, "22") } else { (key, value) }).collect(), &["#held-on-day"]),
         (good_discussion().into_iter().filter(|(key, _)| *key != "person-present" && *key != "representative-name").collect(), &["#person-present"]),
         (good_discussion().into_iter().map(|(key, value)| if key == "persons-words" { (key, "  ") } else { (key, value) }).collect(), &["#persons-words"]),
+        (good_discussion().into_iter().map(|(key, value)| if key == "other-name" { (key, long_name) } else { (key, value) }).collect(), &["#other-name"]),
     ];
     for (fields, fields_named) in cases {
         let response = post(&world.priya, path, &fields);

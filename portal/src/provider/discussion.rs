@@ -323,7 +323,11 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &Vis
     let recording = Recording { id: &id, person_id: subject_id, organisation_id: &organisation.id, recorded_by: &reader.id, now: context.now };
     let checked = entry.into_discussion(recording);
     if let Err(problem) = &checked {
-        let error = field_error(problem);
+        let mut error = field_error(problem);
+        // The shared check does not say whose name is wrong: the other person's, if theirs is.
+        if *problem == DiscussionProblem::BadParticipant && form.representative_name.trim().chars().count() <= 100 {
+            error.field = "other-name";
+        }
         if !errors.iter().any(|earlier| earlier.field == error.field) {
             errors.push(error);
         }
