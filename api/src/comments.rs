@@ -9,14 +9,14 @@
 use std::collections::BTreeMap;
 
 use carefront_shared::access::{AuditAction, Permit};
-use carefront_shared::comments::{AnswerRecord, Comment, CommentKind, CommentStatus, check_text};
+use carefront_shared::comments::{self, AnswerRecord, Comment, CommentKind, CommentProblem, CommentStatus};
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
 use carefront_shared::plan::Recorder;
 use carefront_shared::problem::Problem;
+use carefront_shared::store::IdempotencyStore as _;
 use carefront_shared::store::time_text;
-use carefront_shared::store::voice::Answer;
-use carefront_shared::store::{IdempotencyStore as _, Store as _, VoiceStore as _};
+use carefront_shared::store::voice::{Answer, record_answer};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -133,7 +133,7 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
         // What the organisation may see of the person: only comments on that are shown.
         let Ok(permit) = Permit::ask_each(&actor, subject, Action::View, &Category::ALL, &grants, context.now) else { continue };
         for comment in context.store.comments(subject).await.or_problem(context)? {
-            if status.is_none_or(|status| comment.status == status) && permit.covers(comment.category) {
+            if status.is_none_or(|status| comment.status == status) && comments::visible_under(&permit, &comment) {
                 shown.push(comment);
             }
         }
@@ -179,18 +179,16 @@ fn members() -> Vec<body::Member> {
     vec![body::required::<i64>("version"), body::required::<CommentStatus>("status"), body::required::<String>("response")]
 }
 
-/// The comment, if the organisation may answer it, and its leave to. Answering adds to that
-/// part of the person's record, so it takes a permit to contribute to the comment's category:
-/// an organisation that may only view it (even one that can list it) cannot close another's
-/// correction request. The council answers under its statutory duty (Care Act 2014) in the same
-/// way, through its statutory-duty grant, when that grant lets it contribute to the category;
-/// statutory access to review a record (view, as the demo's council grant has) reads, and leaves
-/// answering to the organisation that keeps that part of the record. Anything else is 404, like
-/// every write the caller may not make.
+/// The comment, if the organisation may answer it, and its leave to ([`comments::leave_to_answer`]:
+/// only an organisation that may contribute to the comment's category). The council answers
+/// under its statutory duty (Care Act 2014) in the same way, through its statutory-duty grant,
+/// when that grant lets it contribute to the category; statutory access to review a record
+/// (view, as the demo's council grant has) reads, and leaves answering to the organisation that
+/// keeps that part of the record. Anything else is 404, like every write the caller may not make.
 async fn answerable_comment(context: &RequestContext<'_>, caller: &Caller, person_id: &str, comment_id: &str) -> Result<(Comment, Permit), ApiError> {
     let grants = grants_for(context, person_id).await?;
     let comment = context.store.comment(person_id, comment_id).await.or_problem(context)?.ok_or_else(not_found)?;
-    let permit = Permit::ask(&caller.actor(), person_id, Action::Contribute, comment.category, &grants, context.now).map_err(|_| not_found())?;
+    let permit = comments::leave_to_answer(&caller.actor(), &comment, &grants, context.now).map_err(|_| not_found())?;
     Ok((comment, permit))
 }
 
@@ -206,23 +204,26 @@ pub async fn answer(context: &RequestContext<'_>, request: &Request, caller: &Ca
         return Ok(idempotency::replayed(&current));
     }
     let mut checks = Checks::default();
-    checks.require(input.status != CommentStatus::Open, "status", "status must be answered, corrected or declined.");
     checks.require(input.version >= 1, "version", "version must be the comment's version as you read it.");
-    let response = check_text(&input.response);
-    checks.require(response.is_ok(), "response", "response must be 1 to 2,000 characters: what you say to the person.");
+    let checked = comments::check_answer(input.status, &input.response);
+    for problem in checked.as_ref().err().into_iter().flatten() {
+        match problem {
+            CommentProblem::StillOpen => checks.require(false, "status", "status must be answered, corrected or declined."),
+            CommentProblem::BadText => checks.require(false, "response", "response must be 1 to 2,000 characters: what you say to the person."),
+        }
+    }
     checks.finish()?;
-    let response = response.unwrap_or_default();
+    let response = checked.unwrap_or_default();
 
     // One plan: the answer (stopped inside the batch if the comment moved on from the version
     // answered: of two answers to one version, one is saved), its place in the comment's
     // history, the key's claim and the line in the access log.
     let answer = Answer { status: input.status, response, responded_by: &caller.organisation.name };
-    let detail = format!("{} answered your {}: {}.", caller.described(), kind_words(comment.kind), status_words(input.status));
+    let detail = comments::answered_detail(&caller.described(), comment.kind, input.status);
     let event = grounded(permit.event(event_id(context), AuditAction::CommentAnswered, comment.category, detail))?;
     let recorder = Recorder::new();
-    recorder.store().answer_comment(person_id, &comment.id, input.version, &answer, context.now).await.or_problem(context)?;
+    record_answer(&recorder, &comment, input.version, &answer, &event, context.now).await.or_problem(context)?;
     recorder.store().claim_new_idempotency_key(&idempotent.claim(context, caller, Some(&comment.id))).await.or_problem(context)?;
-    recorder.store().append_audit(&event).await.or_problem(context)?;
     let applied = idempotent.apply(context, caller, &recorder.into_plan()).await?;
     let current = current_view(context, person_id, &comment.id).await?;
     match applied {
@@ -235,21 +236,5 @@ pub async fn answer(context: &RequestContext<'_>, request: &Request, caller: &Ca
             );
             Err(ApiError::from(problem).with("current", current))
         }
-    }
-}
-
-fn kind_words(kind: CommentKind) -> &'static str {
-    match kind {
-        CommentKind::Comment => "comment",
-        CommentKind::Correction => "request for a correction",
-    }
-}
-
-fn status_words(status: CommentStatus) -> &'static str {
-    match status {
-        CommentStatus::Open => "still open",
-        CommentStatus::Answered => "answered",
-        CommentStatus::Corrected => "the record was corrected",
-        CommentStatus::Declined => "not corrected, with the reason given",
     }
 }

@@ -11,18 +11,20 @@ use std::collections::BTreeSet;
 use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::consent::Grant;
 use carefront_shared::context::RequestContext;
-use carefront_shared::discussion::{Discussion, DiscussionProblem, Method, Participant, Role, Status, Topic};
+use carefront_shared::discussion::{self, Discussion, DiscussionEntry, DiscussionProblem, Method, Participant, Recording, Role, Status, Topic};
 use carefront_shared::domain::AuditEvent;
 use carefront_shared::plan::Recorder;
+use carefront_shared::store::IdempotencyStore as _;
+use carefront_shared::store::discussion::record_discussion;
 use carefront_shared::store::time_text;
-use carefront_shared::store::{DiscussionStore as _, IdempotencyStore as _, Store as _};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{ask_support, event_id, log, organisation_grants, support_permit};
 use crate::auth::Caller;
-use crate::body::{self, Checks};
-use crate::failure::{ApiError, Stored, internal};
+use crate::body;
+use crate::failure::{ApiError, InvalidParam, Stored, internal, invalid};
 use crate::idempotency::{self, Applied, Idempotent};
 use crate::query::{self, Order, Query, bad_query, next_link, page_of, page_response};
 use crate::{Request, Response};
@@ -65,6 +67,7 @@ fn field_of(problem: &DiscussionProblem) -> (&'static str, &'static str) {
         DiscussionProblem::NothingCovered => ("covered", "covered must list at least one topic."),
         DiscussionProblem::BadText("decisions") => ("decisions", "decisions must be 1 to 4,000 characters."),
         DiscussionProblem::BadText(_) => ("personsWords", "personsWords must be 1 to 4,000 characters: the person's own words."),
+        DiscussionProblem::TooManyParticipants => ("participants", "List at most 20 participants."),
     }
 }
 
@@ -140,52 +143,28 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, caller: &Ca
     {
         return Ok(idempotency::replayed(&DiscussionView::from(discussion)));
     }
-    let mut covered: Vec<Topic> = Vec::new();
-    for topic in input.covered {
-        if !covered.contains(&topic) {
-            covered.push(topic);
-        }
-    }
-    let mut discussion = Discussion {
-        id: String::new(),
-        person_id: person_id.to_owned(),
-        organisation_id: caller.organisation.id.clone(),
-        held_on: input.held_on,
-        method: input.method,
-        participants: input
-            .participants
-            .into_iter()
-            .map(|participant| Participant { role: participant.role, name: participant.name.trim().to_owned() })
-            .collect(),
-        covered,
-        decisions: input.decisions.trim().to_owned(),
-        persons_words: input.persons_words.trim().to_owned(),
-        recorded_by: caller.actor().person_id,
-        recorded_at: context.now,
-        status: Status::Awaiting,
-        response: None,
-        responded_by: None,
-        acting_for: None,
-        responded_at: None,
-        version: 1,
-    };
-    let mut checks = Checks::default();
-    checks.require(discussion.participants.len() <= 20, "participants", "List at most 20 participants.");
-    if let Err(problem) = discussion.check(context.now) {
-        let (name, reason) = field_of(&problem);
-        checks.require(false, name, reason);
-    }
-    checks.finish()?;
-
     // A claim with nothing made under it (left by a write from before writes were one batch) is
     // finished under its id; otherwise the key is claimed in the same batch as the discussion.
     let claim = earlier.is_none().then(|| idempotent.claim(context, caller, None));
-    discussion.id = claim.as_ref().map(|claim| claim.resource_id.clone()).or(earlier).unwrap_or_default();
-    let detail = format!(
-        "{} recorded a discussion with you on {} about your information, for you to confirm or dispute.",
-        caller.described(),
-        discussion.held_on.format("%-d %B %Y")
-    );
+    let id = claim.as_ref().map(|claim| claim.resource_id.clone()).or(earlier).unwrap_or_default();
+    let entry = DiscussionEntry {
+        held_on: input.held_on,
+        method: input.method,
+        participants: input.participants.into_iter().map(|participant| Participant { role: participant.role, name: participant.name }).collect(),
+        covered: input.covered,
+        decisions: input.decisions,
+        persons_words: input.persons_words,
+    };
+    let recorded_by = caller.actor().person_id;
+    let recording = Recording { id: &id, person_id, organisation_id: &caller.organisation.id, recorded_by: &recorded_by, now: context.now };
+    let discussion = match entry.into_discussion(recording) {
+        Ok(discussion) => discussion,
+        Err(problem) => {
+            let (name, reason) = field_of(&problem);
+            return Err(invalid(StatusCode::UNPROCESSABLE_ENTITY, vec![InvalidParam::new(name, reason)]));
+        }
+    };
+    let detail = discussion::recorded_detail(&caller.described(), discussion.held_on);
     let event = permit.overall_event(event_id(context), AuditAction::DiscussionRecorded, detail);
     // The store's own key (namespaced, so keys recorded elsewhere never meet the API's) keeps
     // the insert itself idempotent too. The claim, the discussion and its line in the access
@@ -195,8 +174,7 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, caller: &Ca
     if let Some(claim) = &claim {
         recorder.store().claim_new_idempotency_key(claim).await.or_problem(context)?;
     }
-    recorder.store().insert_discussion(&discussion, Some(&store_key)).await.or_problem(context)?;
-    recorder.store().append_audit(&event).await.or_problem(context)?;
+    record_discussion(&recorder, &discussion, Some(&store_key), &event).await.or_problem(context)?;
     match idempotent.apply(context, caller, &recorder.into_plan()).await? {
         Applied::Done => Ok(idempotency::created(&DiscussionView::from(discussion))),
         Applied::Replay(id) => match own_discussion(context, caller, person_id, &id).await? {

@@ -33,7 +33,7 @@ const COMMENTABLE: [Category; 7] = [
     Category::Preferences,
 ];
 
-fn category_words(category: Category) -> &'static str {
+pub(crate) fn category_words(category: Category) -> &'static str {
     match category {
         Category::CarePlan => "the care plan",
         Category::ServiceUserGuide => "the service user guide",
@@ -166,7 +166,7 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
 }
 
 /// How a comment's status is shown: its words and its tag's colour.
-fn status_words(status: CommentStatus) -> (&'static str, &'static str) {
+pub(crate) fn status_words(status: CommentStatus) -> (&'static str, &'static str) {
     match status {
         CommentStatus::Open => ("Waiting for an answer", "govuk-tag--yellow"),
         CommentStatus::Answered => ("Answered", "govuk-tag--blue"),
@@ -177,7 +177,7 @@ fn status_words(status: CommentStatus) -> (&'static str, &'static str) {
 
 /// Every answer to the comment, oldest first (newest last): who answered, when, and what they
 /// said. An answer never replaces an earlier one, so the person sees the whole exchange.
-fn answer_history(answers: &[AnswerRecord], comment_id: &str) -> Vec<Value> {
+pub(crate) fn answer_history(answers: &[AnswerRecord], comment_id: &str) -> Vec<Value> {
     answers
         .iter()
         .filter(|answer| answer.comment_id == comment_id)

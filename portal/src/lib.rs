@@ -20,6 +20,7 @@ mod pages;
 mod print;
 mod provider_staff;
 mod qr;
+mod provider;
 mod record;
 mod routes;
 mod sharing;
@@ -210,6 +211,12 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::PersonInvitations, [id]) => invitations::list(context, request, visit, id).await,
         (Endpoint::IssueInvitation, [id]) => invitations::issue(context, request, visit, id).await,
         (Endpoint::CancelInvitation, [id, invitation]) => invitations::cancel(context, request, visit, id, invitation).await,
+        (Endpoint::ProviderToday, []) => provider::today(context, request, visit).await,
+        (Endpoint::NewDiscussionPage, [id]) => provider::new_discussion_page(context, visit, id).await,
+        (Endpoint::RecordDiscussion, [id]) => provider::record_discussion(context, request, visit, id).await,
+        (Endpoint::ProviderComments, []) => provider::waiting(context, request, visit).await,
+        (Endpoint::AnswerCommentPage, [id, comment]) => provider::answer_page(context, visit, id, comment).await,
+        (Endpoint::AnswerComment, [id, comment]) => provider::answer(context, request, visit, id, comment).await,
         // The table and this match are written together; a route with the wrong number of
         // values would be a bug, answered as "not found" rather than a panic.
         _ => Err(PortalError::NotFound),

@@ -78,6 +78,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "council_invitations.html",
     "council_not_enrolled.html",
     "invitation_letter.html",
+    "provider_today.html",
+    "provider_discussion.html",
+    "provider_comments.html",
+    "provider_answer.html",
+    "provider_errors.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {

@@ -110,6 +110,12 @@ pub enum Endpoint {
     PersonInvitations,
     IssueInvitation,
     CancelInvitation,
+    ProviderToday,
+    NewDiscussionPage,
+    RecordDiscussion,
+    ProviderComments,
+    AnswerCommentPage,
+    AnswerComment,
 }
 
 /// One route: a method on a path pattern, its guard and its page.
@@ -154,6 +160,7 @@ const POST: Method = Method::POST;
 const COUNCIL: Guard = Guard::Role(Role::CouncilStaff);
 const ADMINISTRATOR: Guard = Guard::CouncilAdministrator;
 const PROVIDER_ADMINISTRATOR: Guard = Guard::ProviderAdministrator;
+const PROVIDER_STAFF: Guard = Guard::Role(Role::ProviderStaff);
 /// Changes to passkeys and sessions go back to the passkeys page, which asks for the check.
 const PASSKEYS: Fresh = Fresh::Page("/passkeys");
 
@@ -251,6 +258,13 @@ pub static ROUTES: &[Route] = &[
     fresh(POST, "/provider/staff/invite", PROVIDER_ADMINISTRATOR, Fresh::SamePage, InviteProviderStaff),
     route(POST, "/provider/staff/{person}/remove", PROVIDER_ADMINISTRATOR, RemoveProviderStaffAccess),
     route(GET, "/provider/consent-evidence", PROVIDER_ADMINISTRATOR, ConsentEvidence),
+    // A provider's staff, on a phone during a visit.
+    route(GET, "/provider", PROVIDER_STAFF, ProviderToday),
+    route(GET, "/provider/people/{id}/discussions/new", PROVIDER_STAFF, NewDiscussionPage),
+    route(POST, "/provider/people/{id}/discussions/new", PROVIDER_STAFF, RecordDiscussion),
+    route(GET, "/provider/comments", PROVIDER_STAFF, ProviderComments),
+    route(GET, "/provider/people/{id}/comments/{comment}/answer", PROVIDER_STAFF, AnswerCommentPage),
+    route(POST, "/provider/people/{id}/comments/{comment}/answer", PROVIDER_STAFF, AnswerComment),
 ];
 
 #[cfg(test)]
@@ -311,6 +325,9 @@ mod tests {
                 assert_eq!(route.guard, PROVIDER_ADMINISTRATOR, "{}", route.path);
             } else if route.path.starts_with("/council/") {
                 assert_eq!(route.guard, COUNCIL, "{}", route.path);
+            }
+            if route.path == "/provider" || route.path.starts_with("/provider/people/") || route.path == "/provider/comments" {
+                assert_eq!(route.guard, PROVIDER_STAFF, "{}", route.path);
             }
             if route.path.starts_with("/people/") || route.path.starts_with("/access") {
                 assert_eq!(route.guard, SignedIn, "{}", route.path);

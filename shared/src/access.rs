@@ -645,6 +645,9 @@ audit_actions! {
     DiscussionRecorded => "api.consent_discussion_recorded", "A system recorded a consent discussion.";
     CommentsRead => "api.comments_read", "A system read comments.";
     CommentAnswered => "api.comment_answered", "A comment was answered.";
+    CommentAnsweredByStaff => "comment.answered", "Provider staff answered a comment in the portal.";
+    DiscussionRecordedByStaff => "consent_discussion.recorded", "Provider staff recorded a consent discussion in the portal.";
+    TodayListViewed => "provider.today_viewed", "Provider staff saw the person on their list of people to support today.";
     VisitRecorded => "api.visit_recorded", "A system recorded a visit.";
     AdministrationRecorded => "api.administration_recorded", "A system recorded a medication administration.";
     RecordExportedBySystem => "api.record_exported", "A council system exported the whole record.";

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::consent::Category;
+use crate::access::{Permit, Refused};
+use crate::consent::{Action, Actor, Category, Grant};
 
 /// A comment, or a request to correct something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -142,6 +143,53 @@ pub fn check_text(text: &str) -> Result<&str, CommentProblem> {
     Ok(text)
 }
 
+/// Checks an answer: it must leave the comment answered, corrected or declined, and say
+/// something (trimmed, up to [`MAX_TEXT_CHARS`]). Both problems are reported, so a form or a
+/// problem document can name every field at once.
+pub fn check_answer(status: CommentStatus, response: &str) -> Result<&str, Vec<CommentProblem>> {
+    let mut problems = Vec::new();
+    if status == CommentStatus::Open {
+        problems.push(CommentProblem::StillOpen);
+    }
+    match check_text(response) {
+        Ok(text) if problems.is_empty() => Ok(text),
+        Ok(_) => Err(problems),
+        Err(problem) => {
+            problems.push(problem);
+            Err(problems)
+        }
+    }
+}
+
+/// The leave to answer `comment`. Answering adds to that part of the person's record, so it
+/// takes a permit to contribute to the comment's category: an organisation that may only view
+/// it (even one that can list it) cannot close another's correction request (finding 7). The
+/// API's systems and provider staff in the portal both ask here.
+pub fn leave_to_answer(actor: &Actor, comment: &Comment, grants: &[Grant], now: DateTime<Utc>) -> Result<Permit, Refused> {
+    Permit::ask(actor, &comment.person_id, Action::Contribute, comment.category, grants, now)
+}
+
+/// Whether an organisation's reader, holding `permit` to view parts of the person's record,
+/// sees `comment`: only comments on the parts it may see.
+pub fn visible_under(permit: &Permit, comment: &Comment) -> bool {
+    permit.covers(comment.category) && permit.subject_id() == comment.person_id
+}
+
+/// The line in the person's access log for an answer `by` gave to their comment.
+pub fn answered_detail(by: &str, kind: CommentKind, status: CommentStatus) -> String {
+    let kind = match kind {
+        CommentKind::Comment => "comment",
+        CommentKind::Correction => "request for a correction",
+    };
+    let status = match status {
+        CommentStatus::Open => "still open",
+        CommentStatus::Answered => "answered",
+        CommentStatus::Corrected => "the record was corrected",
+        CommentStatus::Declined => "not corrected, with the reason given",
+    };
+    format!("{by} answered your {kind}: {status}.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +200,9 @@ mod tests {
         assert_eq!(check_text("   "), Err(CommentProblem::BadText));
         assert_eq!(check_text(&"a".repeat(MAX_TEXT_CHARS + 1)), Err(CommentProblem::BadText));
         assert_eq!(check_text("bell\u{7}"), Err(CommentProblem::BadText));
+        assert_eq!(check_answer(CommentStatus::Corrected, " Done. "), Ok("Done."));
+        assert_eq!(check_answer(CommentStatus::Open, ""), Err(vec![CommentProblem::StillOpen, CommentProblem::BadText]));
+        assert_eq!(check_answer(CommentStatus::Open, "Done."), Err(vec![CommentProblem::StillOpen]));
         for status in ["open", "answered", "corrected", "declined"] {
             assert_eq!(CommentStatus::parse(status).map(CommentStatus::as_str), Some(status));
         }

@@ -101,6 +101,22 @@ impl Topic {
     /// Every topic.
     pub const ALL: [Topic; 5] = [Topic::ElectronicRecords, Topic::PaperRecords, Topic::Formats, Topic::WhoCanSee, Topic::ChangingTheirMind];
 
+    /// The stored name (as in the API's JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::ElectronicRecords => "electronic_records",
+            Topic::PaperRecords => "paper_records",
+            Topic::Formats => "formats",
+            Topic::WhoCanSee => "who_can_see",
+            Topic::ChangingTheirMind => "changing_their_mind",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|topic| topic.as_str() == text)
+    }
+
     /// In words.
     pub fn words(self) -> &'static str {
         match self {
@@ -198,7 +214,13 @@ pub enum DiscussionProblem {
     /// A text field empty or too long.
     #[error("{0} must be 1 to 4,000 characters")]
     BadText(&'static str),
+    /// More participants than [`MAX_PARTICIPANTS`].
+    #[error("list at most 20 participants")]
+    TooManyParticipants,
 }
+
+/// The most participants one discussion names.
+pub const MAX_PARTICIPANTS: usize = 20;
 
 fn text_ok(text: &str) -> bool {
     let text = text.trim();
@@ -206,11 +228,16 @@ fn text_ok(text: &str) -> bool {
 }
 
 impl Discussion {
-    /// Checks a discussion a provider records at `now`.
+    /// Checks a discussion a provider records at `now`. "Today" is the UK date: a discussion
+    /// held at 00:30 on a summer morning is not in the future, though it is still yesterday in
+    /// UTC.
     pub fn check(&self, now: DateTime<Utc>) -> Result<(), DiscussionProblem> {
-        let today = now.date_naive();
+        let today = crate::uk_time::date(now);
         if self.held_on > today || self.held_on < today - chrono::Duration::days(3660) {
             return Err(DiscussionProblem::BadDate);
+        }
+        if self.participants.len() > MAX_PARTICIPANTS {
+            return Err(DiscussionProblem::TooManyParticipants);
         }
         if self.participants.iter().any(|participant| {
             let name = participant.name.trim();
@@ -232,6 +259,83 @@ impl Discussion {
         }
         Ok(())
     }
+}
+
+/// A discussion as the provider describes it, from its system's JSON or its staff's form,
+/// before it is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscussionEntry {
+    /// When.
+    pub held_on: NaiveDate,
+    /// How.
+    pub method: Method,
+    /// Who took part.
+    pub participants: Vec<Participant>,
+    /// What was covered (repeats are dropped).
+    pub covered: Vec<Topic>,
+    /// What was decided.
+    pub decisions: String,
+    /// The person's own words.
+    pub persons_words: String,
+}
+
+/// Who a discussion is with, who keeps it and who wrote it down: what the entry itself does not
+/// say.
+#[derive(Debug, Clone, Copy)]
+pub struct Recording<'a> {
+    /// The new discussion's id.
+    pub id: &'a str,
+    /// With whom.
+    pub person_id: &'a str,
+    /// The provider that held it.
+    pub organisation_id: &'a str,
+    /// Who wrote it down (a member of staff, or a system credential).
+    pub recorded_by: &'a str,
+    /// When.
+    pub now: DateTime<Utc>,
+}
+
+impl DiscussionEntry {
+    /// The discussion to keep, awaiting the person's answer: names and texts trimmed, each
+    /// topic once, then checked. The API and the portal both record through this.
+    pub fn into_discussion(self, recording: Recording<'_>) -> Result<Discussion, DiscussionProblem> {
+        let mut covered: Vec<Topic> = Vec::new();
+        for topic in self.covered {
+            if !covered.contains(&topic) {
+                covered.push(topic);
+            }
+        }
+        let discussion = Discussion {
+            id: recording.id.to_owned(),
+            person_id: recording.person_id.to_owned(),
+            organisation_id: recording.organisation_id.to_owned(),
+            held_on: self.held_on,
+            method: self.method,
+            participants: self
+                .participants
+                .into_iter()
+                .map(|participant| Participant { role: participant.role, name: participant.name.trim().to_owned() })
+                .collect(),
+            covered,
+            decisions: self.decisions.trim().to_owned(),
+            persons_words: self.persons_words.trim().to_owned(),
+            recorded_by: recording.recorded_by.to_owned(),
+            recorded_at: recording.now,
+            status: Status::Awaiting,
+            response: None,
+            responded_by: None,
+            acting_for: None,
+            responded_at: None,
+            version: 1,
+        };
+        discussion.check(recording.now)?;
+        Ok(discussion)
+    }
+}
+
+/// The line in the person's access log for a discussion `by` recorded with them.
+pub fn recorded_detail(by: &str, held_on: NaiveDate) -> String {
+    format!("{by} recorded a discussion with you on {} about your information, for you to confirm or dispute.", held_on.format("%-d %B %Y"))
 }
 
 /// The share of `people` with a discussion confirmed by the person in the 12 months before
@@ -278,6 +382,14 @@ mod tests {
     }
 
     #[test]
+    fn topic_names_are_the_json_names() {
+        for topic in Topic::ALL {
+            assert_eq!(Topic::parse(topic.as_str()), Some(topic));
+            assert_eq!(serde_json::to_value(topic).ok(), Some(serde_json::Value::from(topic.as_str())));
+        }
+    }
+
+    #[test]
     fn a_discussion_needs_the_person_a_topic_and_their_words() {
         assert_eq!(discussion().check(now()), Ok(()));
         let future = Discussion { held_on: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default(), ..discussion() };
@@ -288,6 +400,29 @@ mod tests {
         assert_eq!(nameless.check(now()), Err(DiscussionProblem::BadParticipant));
         assert_eq!(Discussion { covered: vec![], ..discussion() }.check(now()), Err(DiscussionProblem::NothingCovered));
         assert_eq!(Discussion { persons_words: "".into(), ..discussion() }.check(now()), Err(DiscussionProblem::BadText("persons_words")));
+    }
+
+    #[test]
+    fn today_is_the_uk_date_and_an_entry_is_trimmed_deduplicated_and_checked() {
+        // 00:30 on 2 July in the UK is 23:30 on 1 July in UTC: held on 2 July is today.
+        let summer_night = DateTime::parse_from_rfc3339("2026-07-01T23:30:00Z").map(|time| time.with_timezone(&Utc)).unwrap_or_default();
+        let entry = DiscussionEntry {
+            held_on: NaiveDate::from_ymd_opt(2026, 7, 2).unwrap_or_default(),
+            method: Method::HomeVisit,
+            participants: vec![Participant { role: Role::Person, name: "  Margaret ".into() }],
+            covered: vec![Topic::Formats, Topic::Formats, Topic::PaperRecords],
+            decisions: " Both. ".into(),
+            persons_words: "Paper for my daughter.".into(),
+        };
+        let recording = Recording { id: "d9", person_id: "p", organisation_id: "o", recorded_by: "priya", now: summer_night };
+        let discussion = entry.clone().into_discussion(recording).unwrap_or_else(|problem| panic!("{problem}"));
+        assert_eq!((discussion.participants[0].name.as_str(), discussion.decisions.as_str()), ("Margaret", "Both."));
+        assert_eq!(discussion.covered, [Topic::Formats, Topic::PaperRecords]);
+        assert_eq!((discussion.status, discussion.version, discussion.id.as_str()), (Status::Awaiting, 1, "d9"));
+        let tomorrow = DiscussionEntry { held_on: NaiveDate::from_ymd_opt(2026, 7, 3).unwrap_or_default(), ..entry.clone() };
+        assert_eq!(tomorrow.into_discussion(recording), Err(DiscussionProblem::BadDate));
+        let crowd = DiscussionEntry { participants: vec![Participant { role: Role::Family, name: "Sam".into() }; MAX_PARTICIPANTS + 1], ..entry };
+        assert_eq!(crowd.into_discussion(recording), Err(DiscussionProblem::TooManyParticipants));
     }
 
     #[test]

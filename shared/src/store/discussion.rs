@@ -3,9 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Result, SqlStore, json, optional_time, time, time_text, to_json};
+use super::{Result, SqlStore, Store as _, json, optional_time, time, time_text, to_json};
 use crate::db::{DbError, Row};
 use crate::discussion::{Discussion, Method, Status};
+use crate::domain::AuditEvent;
+use crate::plan::Recorder;
 
 /// What became of recording a discussion.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +52,15 @@ pub trait DiscussionStore {
         acting_for: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Answered>;
+}
+
+/// Writes a new discussion and its line in the person's access log (`event`) to `recorder`: in
+/// a plan, both or neither. The API (with its idempotency key) and provider staff in the portal
+/// record through this one write.
+pub async fn record_discussion(recorder: &Recorder, discussion: &Discussion, idempotency_key: Option<&str>, event: &AuditEvent) -> Result<()> {
+    let store = recorder.store();
+    store.insert_discussion(discussion, idempotency_key).await?;
+    store.append_audit(event).await
 }
 
 const COLUMNS: &str = "id, person_id, organisation_id, held_on, method, participants, covered, decisions, persons_words, recorded_by, recorded_at, \

@@ -50,6 +50,9 @@ pub trait RecordStore {
     async fn visit(&self, permit: &Permit, id: &str) -> Result<Option<CareVisit>>;
     /// One page of the person's visits, newest first, starting after `cursor`.
     async fn visits(&self, permit: &Permit, cursor: Option<&str>, limit: i64) -> Result<Page<CareVisit>>;
+    /// The person's visits by `organisation_id` starting from `from` up to (not including) `to`,
+    /// earliest first: a provider's visits on one UK day.
+    async fn visits_between(&self, permit: &Permit, organisation_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<CareVisit>>;
 
     /// Stores a contact, or replaces one with the same id and person.
     async fn upsert_contact(&self, contact: &Contact) -> Result<()>;
@@ -405,6 +408,19 @@ impl RecordStore for SqlStore<'_> {
         items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         let next = if more { items.last().map(visit_cursor) } else { None };
         Ok(Page { items, next })
+    }
+
+    async fn visits_between(&self, permit: &Permit, organisation_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<CareVisit>> {
+        let person_id = permit.subject_for(Category::VisitsAndNotes)?;
+        self.all(
+            &format!(
+                "SELECT {VISIT_COLUMNS} FROM care_visits WHERE person_id = ?1 AND organisation_id = ?2 AND starts_at >= ?3 AND starts_at < ?4
+                 ORDER BY starts_at, id"
+            ),
+            &[person_id.into(), organisation_id.into(), time_text(from).into(), time_text(to).into()],
+            visit,
+        )
+        .await
     }
 
     async fn upsert_contact(&self, contact: &Contact) -> Result<()> {

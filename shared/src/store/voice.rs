@@ -4,11 +4,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Result, SqlStore, optional_time, time, time_text};
+use super::{Result, SqlStore, Store as _, optional_time, time, time_text};
 use crate::comments::{AnswerRecord, Comment, CommentKind, CommentStatus};
 use crate::consent::Category;
 use crate::db::{DbError, Row, Statement, Value};
+use crate::domain::AuditEvent;
 use crate::needs::{Need, RecordedNeed};
+use crate::plan::Recorder;
 
 /// One entry of the needs changes feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +69,16 @@ pub trait VoiceStore {
     async fn answer_comment(&self, person_id: &str, id: &str, version: i64, answer: &Answer<'_>, now: DateTime<Utc>) -> Result<CommentAnswer>;
     /// Every answer to the person's comments, oldest first.
     async fn comment_answers(&self, person_id: &str) -> Result<Vec<AnswerRecord>>;
+}
+
+/// Writes an answer to the comment as it was at `version`, its place in the comment's history
+/// and its line in the person's access log (`event`) to `recorder`: in a plan, all of them or
+/// none, and an answer to a version someone has answered since stops the whole plan. The API's
+/// systems and provider staff in the portal answer through this one write.
+pub async fn record_answer(recorder: &Recorder, comment: &Comment, version: i64, answer: &Answer<'_>, event: &AuditEvent, now: DateTime<Utc>) -> Result<()> {
+    let store = recorder.store();
+    store.answer_comment(&comment.person_id, &comment.id, version, answer, now).await?;
+    store.append_audit(event).await
 }
 
 /// Stops an answer (and the plan it is in) unless the comment is still at the version answered.
