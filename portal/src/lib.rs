@@ -7,6 +7,7 @@ mod care;
 mod comments;
 mod council;
 mod council_credentials;
+mod council_people;
 mod discussions;
 mod emergency;
 mod enrolment;
@@ -185,6 +186,14 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::NewCredentialPage, []) => council_credentials::new_page(context, visit).await,
         (Endpoint::CreateCredential, []) => council_credentials::create(context, request, visit).await,
         (Endpoint::RevokeCredential, [key_id]) => council_credentials::revoke(context, visit, key_id).await,
+        (Endpoint::FindPeople, []) => council_people::find(context, request, visit).await,
+        (Endpoint::AddPersonPage, []) => council_people::add_page(context, visit).await,
+        (Endpoint::AddPerson, []) => council_people::add(context, request, visit).await,
+        (Endpoint::CouncilPerson, [id]) => council_people::person_page(context, request, visit, id).await,
+        (Endpoint::AddRepresentativePage, [id]) => council_people::representative_page(context, visit, id).await,
+        (Endpoint::AddRepresentative, [id]) => council_people::add_representative(context, request, visit, id).await,
+        (Endpoint::CommissionProviderPage, [id]) => council_people::provider_page(context, visit, id).await,
+        (Endpoint::CommissionProvider, [id]) => council_people::add_provider(context, request, visit, id).await,
         // The table and this match are written together; a route with the wrong number of
         // values would be a bug, answered as "not found" rather than a panic.
         _ => Err(PortalError::NotFound),

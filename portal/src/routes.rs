@@ -94,6 +94,14 @@ pub enum Endpoint {
     NewCredentialPage,
     CreateCredential,
     RevokeCredential,
+    FindPeople,
+    AddPersonPage,
+    AddPerson,
+    CouncilPerson,
+    AddRepresentativePage,
+    AddRepresentative,
+    CommissionProviderPage,
+    CommissionProvider,
 }
 
 /// One route: a method on a path pattern, its guard and its page.
@@ -211,6 +219,14 @@ pub static ROUTES: &[Route] = &[
     // The council's staff.
     route(GET, "/council/monitoring", COUNCIL, Monitoring),
     route(GET, "/council/emergency-access", COUNCIL, CouncilEmergencyAccess),
+    route(GET, "/council/people", COUNCIL, FindPeople),
+    route(GET, "/council/people/add", COUNCIL, AddPersonPage),
+    route(POST, "/council/people/add", COUNCIL, AddPerson),
+    route(GET, "/council/people/{id}", COUNCIL, CouncilPerson),
+    route(GET, "/council/people/{id}/representatives/add", COUNCIL, AddRepresentativePage),
+    fresh(POST, "/council/people/{id}/representatives/add", COUNCIL, Fresh::SamePage, AddRepresentative),
+    route(GET, "/council/people/{id}/providers/add", COUNCIL, CommissionProviderPage),
+    fresh(POST, "/council/people/{id}/providers/add", COUNCIL, Fresh::SamePage, CommissionProvider),
     route(GET, "/council/credentials", ADMINISTRATOR, Credentials),
     route(GET, "/council/credentials/new", ADMINISTRATOR, NewCredentialPage),
     fresh(POST, "/council/credentials/new", ADMINISTRATOR, Fresh::SamePage, CreateCredential),
@@ -255,6 +271,8 @@ mod tests {
             (POST, "/emergency-code"),
             (POST, "/people/{id}/emergency-code"),
             (POST, "/council/credentials/new"),
+            (POST, "/council/people/{id}/representatives/add"),
+            (POST, "/council/people/{id}/providers/add"),
         ] {
             let route = ROUTES.iter().find(|route| route.method == method && route.path == path).unwrap();
             assert_ne!(route.fresh, Fresh::No, "{path}");
