@@ -355,3 +355,90 @@ fn nobody_but_council_staff_reaches_the_people_pages() {
     }
     assert_eq!(rows(&portal, "SELECT COUNT(*) FROM grants WHERE basis <> 'consent' AND grantee_kind = 'organisation' AND grantee_id <> 'org-council'"), 0);
 }
+
+/// The page's `<main>` element, with the per-visit CSRF token masked.
+fn main_of(html: &str) -> String {
+    let start = html.find("<main").expect("a <main> element");
+    let end = html.find("</main>").expect("a closing </main>") + "</main>".len();
+    let main = &html[start..end];
+    match main.find("name=\"csrf\" value=\"") {
+        Some(at) => {
+            let value_start = at + "name=\"csrf\" value=\"".len();
+            let value_end = value_start + main[value_start..].find('"').unwrap();
+            format!("{}[csrf]{}", &main[..value_start], &main[value_end..])
+        }
+        None => main.to_owned(),
+    }
+}
+
+#[test]
+fn the_people_pages_as_council_staff_see_them() {
+    let portal = portal();
+    let id = margaret(&portal);
+    let council = caseworker(&portal);
+    let csrf = council.csrf_from(&format!("/council/people/{id}/providers/add"));
+    let commissioned = council.post_form(
+        &format!("/council/people/{id}/providers/add"),
+        &[
+            ("csrf", &csrf),
+            ("provider_id", BROOKSIDE),
+            ("categories", "care_plan"),
+            ("starts-day", "1"),
+            ("starts-month", "12"),
+            ("starts-year", "2026"),
+            ("contract_reference", "NCC-2026-114"),
+        ],
+    );
+    assert_eq!(commissioned.status(), 303);
+    let masked = |html: String| main_of(&html).replace(&id, "[id]");
+    insta::assert_snapshot!("find", masked(text(&council.get("/council/people?q=okafor"))));
+    insta::assert_snapshot!("person", masked(text(&council.get(&format!("/council/people/{id}")))));
+    let errors = council.post_form("/council/people/add", &[("csrf", &csrf), ("display_name", ""), ("nhs_number", "123")]);
+    insta::assert_snapshot!("add_with_errors", masked(text(&errors)));
+    let twin = council.post_form(
+        "/council/people/add",
+        &[("csrf", &csrf), ("display_name", "Margaret Okafor"), ("date_of_birth-day", "3"), ("date_of_birth-month", "7"), ("date_of_birth-year", "1941")],
+    );
+    insta::assert_snapshot!("add_with_duplicates", masked(text(&twin)));
+    insta::assert_snapshot!("representative", masked(text(&council.get(&format!("/council/people/{id}/representatives/add")))));
+    insta::assert_snapshot!("provider", masked(text(&council.get(&format!("/council/people/{id}/providers/add")))));
+}
+
+#[test]
+fn the_person_reads_what_the_council_did_in_their_log() {
+    let portal = portal();
+    let id = margaret(&portal);
+    let council = caseworker(&portal);
+    let csrf = council.csrf_from(&format!("/council/people/{id}"));
+    let path = format!("/council/people/{id}/representatives/add");
+    let fields = [("csrf", csrf.as_str()), ("name", "Sam Okafor"), ("relationship", "son"), ("basis", "court_appointed_deputy"), ("evidence", "COP 1234567")];
+    assert_eq!(council.post_form(&path, &fields).status(), 303);
+    let (invitation, code) = invitation::issue(&id, None, portal.now.get(), DEFAULT_LIFETIME, &portal.random);
+    block_on(portal.store().insert_invitation(&invitation)).unwrap();
+    let herself = portal.other_browser(91);
+    assert_eq!(herself.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
+    let log = text(&herself.get("/access-log"));
+    for line in [
+        "added you to carefront, with your date of birth, NHS number and contact details",
+        "looked at your details and who supports you, for the council",
+        "recorded Sam Okafor (son) as acting for you, as court-appointed deputy (evidence: COP 1234567)",
+    ] {
+        assert!(log.contains(line), "{line}: {log}");
+    }
+    let access = text(&herself.get("/access"));
+    assert!(access.contains("This is because a court appointed them as your deputy"), "{access}");
+}
+
+#[test]
+fn giving_someone_act_for_needs_a_fresh_passkey_check() {
+    let portal = portal();
+    let id = margaret(&portal);
+    let council = caseworker(&portal);
+    let csrf = council.csrf_from(&format!("/council/people/{id}"));
+    portal.advance(chrono::Duration::minutes(10));
+    let path = format!("/council/people/{id}/representatives/add");
+    let fields = [("csrf", csrf.as_str()), ("name", "Sam Okafor"), ("relationship", "son"), ("basis", "lasting_power_of_attorney"), ("evidence", "LPA-1")];
+    let response = council.post_form(&path, &fields);
+    assert_eq!(response.status(), 403, "{}", text(&response));
+    assert_eq!(rows(&portal, "SELECT COUNT(*) FROM grants WHERE act_for = 1"), 0);
+}
