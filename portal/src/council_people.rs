@@ -8,7 +8,7 @@ use carefront_shared::access::{self, AuditAction};
 use carefront_shared::consent::{Basis, Category, Grant, GrantState, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
-use carefront_shared::domain::{OrganisationKind, Person, Role};
+use carefront_shared::domain::{AuditEvent, OrganisationKind, Person, Role};
 use carefront_shared::onboarding::{self, Commission, CommissionInput, NewRepresentative, RepresentativeInput};
 use carefront_shared::person::{self, FieldError, LikelyDuplicate, NewPerson, PersonDetails, PersonInput, PersonQuery};
 use carefront_shared::plan::Recorder;
@@ -193,7 +193,7 @@ async fn held(context: &RequestContext<'_>, visit: &Visit, id: &str) -> Result<H
 }
 
 impl Held {
-    fn event(&self, context: &RequestContext<'_>, action: AuditAction, detail: &str) -> carefront_shared::domain::AuditEvent {
+    fn event(&self, context: &RequestContext<'_>, action: AuditAction, detail: &str) -> AuditEvent {
         access::statutory_event(
             new_id(context.random),
             context.now,
