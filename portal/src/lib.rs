@@ -8,6 +8,7 @@ mod comments;
 mod council;
 mod council_credentials;
 mod council_staff;
+mod council_people;
 mod discussions;
 mod emergency;
 mod enrolment;
@@ -217,6 +218,14 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::ProviderComments, []) => provider::waiting(context, request, visit).await,
         (Endpoint::AnswerCommentPage, [id, comment]) => provider::answer_page(context, visit, id, comment).await,
         (Endpoint::AnswerComment, [id, comment]) => provider::answer(context, request, visit, id, comment).await,
+        (Endpoint::FindPeople, []) => council_people::find(context, request, visit).await,
+        (Endpoint::AddPersonPage, []) => council_people::add_page(context, visit).await,
+        (Endpoint::AddPerson, []) => council_people::add(context, request, visit).await,
+        (Endpoint::CouncilPerson, [id]) => council_people::person_page(context, request, visit, id).await,
+        (Endpoint::AddRepresentativePage, [id]) => council_people::representative_page(context, visit, id).await,
+        (Endpoint::AddRepresentative, [id]) => council_people::add_representative(context, request, visit, id).await,
+        (Endpoint::CommissionProviderPage, [id]) => council_people::provider_page(context, visit, id).await,
+        (Endpoint::CommissionProvider, [id]) => council_people::add_provider(context, request, visit, id).await,
         // The table and this match are written together; a route with the wrong number of
         // values would be a bug, answered as "not found" rather than a panic.
         _ => Err(PortalError::NotFound),

@@ -116,6 +116,14 @@ pub enum Endpoint {
     ProviderComments,
     AnswerCommentPage,
     AnswerComment,
+    FindPeople,
+    AddPersonPage,
+    AddPerson,
+    CouncilPerson,
+    AddRepresentativePage,
+    AddRepresentative,
+    CommissionProviderPage,
+    CommissionProvider,
 }
 
 /// One route: a method on a path pattern, its guard and its page.
@@ -240,6 +248,14 @@ pub static ROUTES: &[Route] = &[
     // Issuing or reissuing makes a way into the person's account: a fresh passkey check first.
     fresh(POST, "/council/people/{id}/invitations", COUNCIL, Fresh::SamePage, IssueInvitation),
     route(POST, "/council/people/{id}/invitations/{invitation}/cancel", COUNCIL, CancelInvitation),
+    route(GET, "/council/people", COUNCIL, FindPeople),
+    route(GET, "/council/people/add", COUNCIL, AddPersonPage),
+    route(POST, "/council/people/add", COUNCIL, AddPerson),
+    route(GET, "/council/people/{id}", COUNCIL, CouncilPerson),
+    route(GET, "/council/people/{id}/representatives/add", COUNCIL, AddRepresentativePage),
+    fresh(POST, "/council/people/{id}/representatives/add", COUNCIL, Fresh::SamePage, AddRepresentative),
+    route(GET, "/council/people/{id}/providers/add", COUNCIL, CommissionProviderPage),
+    fresh(POST, "/council/people/{id}/providers/add", COUNCIL, Fresh::SamePage, CommissionProvider),
     route(GET, "/council/credentials", ADMINISTRATOR, Credentials),
     route(GET, "/council/credentials/new", ADMINISTRATOR, NewCredentialPage),
     fresh(POST, "/council/credentials/new", ADMINISTRATOR, Fresh::SamePage, CreateCredential),
@@ -309,6 +325,8 @@ mod tests {
             (POST, "/council/staff/{person}/role"),
             (POST, "/provider/staff/invite"),
             (POST, "/council/people/{id}/invitations"),
+            (POST, "/council/people/{id}/representatives/add"),
+            (POST, "/council/people/{id}/providers/add"),
         ] {
             let route = ROUTES.iter().find(|route| route.method == method && route.path == path).unwrap();
             assert_ne!(route.fresh, Fresh::No, "{path}");

@@ -150,10 +150,28 @@ fn actor_of(person: &Person) -> Actor {
     Actor { person_id: person.id.clone(), role: person.role, organisation_id: person.organisation_id.clone() }
 }
 
-async fn grantee_name(context: &RequestContext<'_>, grantee: &Grantee) -> Result<String, PortalError> {
+/// The name of whom a grant is to: a person's name, or an organisation's.
+pub(crate) async fn grantee_name(context: &RequestContext<'_>, grantee: &Grantee) -> Result<String, PortalError> {
     Ok(match grantee {
         Grantee::Person(id) => context.store.person(id).await?.map_or_else(|| "Someone".to_owned(), |person| person.display_name),
         Grantee::Organisation(id) => context.store.organisation(id).await?.map_or_else(|| "An organisation".to_owned(), |organisation| organisation.name),
+    })
+}
+
+/// A grant in plain words about the person by name, for council staff ("Brookside Home Care
+/// can see and comment on Margaret Okafor's care plan.").
+pub(crate) fn plain_sentence(grant: &Grant, grantee_name: &str, subject_name: &str, now: DateTime<Utc>) -> String {
+    words::sentence(grant, grantee_name, Whose::Named(subject_name), now)
+}
+
+/// Whether a grant is a provider's, commissioned by the council on its statutory duty (not the
+/// council's own statutory access): the person is told so in different words.
+async fn is_commissioned(context: &RequestContext<'_>, grant: &Grant) -> Result<bool, PortalError> {
+    Ok(match &grant.grantee {
+        Grantee::Organisation(id) if grant.basis == Basis::StatutoryDuty => {
+            context.store.organisation(id).await?.is_some_and(|organisation| organisation.kind == carefront_shared::domain::OrganisationKind::Provider)
+        }
+        _ => false,
     })
 }
 
@@ -228,7 +246,7 @@ async fn view_of(context: &RequestContext<'_>, subject: &Subject, grant: &Grant)
         id: grant.id.clone(),
         version: grant.version,
         sentence: words::sentence(grant, &name, subject.whose(), context.now),
-        detail: words::detail(grant, subject.whose()),
+        detail: if is_commissioned(context, grant).await? { words::commissioned_detail(grant, subject.whose()) } else { words::detail(grant, subject.whose()) },
         revocable: live && subject.refusal(grant, true).is_none(),
         editable: live && subject.refusal(grant, false).is_none(),
     })

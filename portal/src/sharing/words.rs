@@ -160,6 +160,20 @@ pub fn detail(grant: &Grant, whose: Whose<'_>) -> String {
     detail
 }
 
+/// Why a provider the council commissioned has access, in plain words: the council arranges the
+/// care under the Care Act 2014, under a contract the person can ask about.
+pub fn commissioned_detail(grant: &Grant, whose: Whose<'_>) -> String {
+    let contract = grant.evidence.as_deref().map(|evidence| format!(" ({})", evidence.trim_end_matches('.'))).unwrap_or_default();
+    match whose {
+        Whose::You => format!(
+            "Why: the council arranged your care with them{contract}, under its duty in the Care Act 2014, so they can see what they need to give it. To change or stop it, contact the council. Every look is recorded and shown to you below."
+        ),
+        Whose::Named(name) => format!(
+            "Why: the council arranged {name}'s care with them{contract}, under its duty in the Care Act 2014, so they can see what they need to give it. To change or stop it, contact the council."
+        ),
+    }
+}
+
 /// What changed between two versions of a grant, one phrase per change: "they can now also see
 /// your care plan", "it now ends on 1 March 2027 instead of 1 June 2027".
 pub fn changes(before: &Grant, after: &Grant, whose: Whose<'_>) -> Vec<String> {
