@@ -253,6 +253,9 @@ pub async fn visits(context: &RequestContext<'_>, request: &Request, visit: &Vis
         .map(|entry| {
             let (status, tag) = match entry.status {
                 VisitStatus::Planned => ("Planned", "govuk-tag--blue"),
+                VisitStatus::CheckedIn => ("Carer arrived", "govuk-tag--turquoise"),
+                VisitStatus::CheckedOut => ("Carer left", "govuk-tag--green"),
+                VisitStatus::Late => ("Running late", "govuk-tag--orange"),
                 VisitStatus::Completed => ("Visited", "govuk-tag--green"),
                 VisitStatus::Missed => ("Missed", "govuk-tag--red"),
                 VisitStatus::Cancelled => ("Cancelled", "govuk-tag--grey"),

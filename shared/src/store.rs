@@ -44,6 +44,7 @@ pub mod discussion;
 pub mod emergency;
 pub mod idempotency;
 pub mod record;
+pub mod versions;
 pub mod voice;
 
 pub use account::AccountStore;
@@ -52,12 +53,13 @@ pub use discussion::DiscussionStore;
 pub use emergency::EmergencyStore;
 pub use idempotency::IdempotencyStore;
 pub use record::{Page, RecordStore};
+pub use versions::VersionStore;
 pub use voice::VoiceStore;
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
-pub trait Store: AccountStore + RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore {
+pub trait Store: AccountStore + RecordStore + VersionStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
 
