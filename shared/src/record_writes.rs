@@ -45,8 +45,15 @@ pub enum VersionKind {
 
 impl VersionKind {
     /// Every kind.
-    pub const ALL: [VersionKind; 7] =
-        [VersionKind::CarePlan, VersionKind::Guide, VersionKind::Medicine, VersionKind::Allergy, VersionKind::Contacts, VersionKind::VisitSchedule, VersionKind::Visit];
+    pub const ALL: [VersionKind; 7] = [
+        VersionKind::CarePlan,
+        VersionKind::Guide,
+        VersionKind::Medicine,
+        VersionKind::Allergy,
+        VersionKind::Contacts,
+        VersionKind::VisitSchedule,
+        VersionKind::Visit,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -273,7 +280,13 @@ pub async fn put_care_plan(writer: &Writer<'_>, recorder: &Recorder, from_versio
 }
 
 /// Puts in or replaces the person's service user guide, made from `from_version`.
-pub async fn put_guide(writer: &Writer<'_>, recorder: &Recorder, from_version: i64, title: &str, sections: &[GuideSection]) -> Result<RecordVersion, WriteError> {
+pub async fn put_guide(
+    writer: &Writer<'_>,
+    recorder: &Recorder,
+    from_version: i64,
+    title: &str,
+    sections: &[GuideSection],
+) -> Result<RecordVersion, WriteError> {
     let person_id = writer.person_id(Category::ServiceUserGuide)?;
     let mut fields = Fields::default();
     check_version(&mut fields, from_version);
@@ -360,7 +373,13 @@ pub async fn start_medicine(writer: &Writer<'_>, recorder: &Recorder, medicine: 
 }
 
 /// Changes a medicine (`current` is it as read, `changed` what it becomes; its id stays).
-pub async fn change_medicine(writer: &Writer<'_>, recorder: &Recorder, from_version: i64, current: &Medicine, changed: &Medicine) -> Result<RecordVersion, WriteError> {
+pub async fn change_medicine(
+    writer: &Writer<'_>,
+    recorder: &Recorder,
+    from_version: i64,
+    current: &Medicine,
+    changed: &Medicine,
+) -> Result<RecordVersion, WriteError> {
     let person_id = writer.person_id(Category::Medication)?;
     let mut fields = Fields::default();
     check_version(&mut fields, from_version);
@@ -407,7 +426,8 @@ pub async fn record_allergy(writer: &Writer<'_>, recorder: &Recorder, substance:
     fields.text(substance, "substance", 200);
     fields.text(reaction, "reaction", 500);
     fields.finish()?;
-    let allergy = Allergy { id: writer.new_id(), person_id, substance: substance.trim().to_owned(), reaction: reaction.trim().to_owned(), recorded_at: writer.now };
+    let allergy =
+        Allergy { id: writer.new_id(), person_id, substance: substance.trim().to_owned(), reaction: reaction.trim().to_owned(), recorded_at: writer.now };
     let version = writer.version(VersionKind::Allergy, &allergy.id, 0, &AllergyEntry { allergy: allergy.clone(), entered_in_error: None })?;
     let event = writer.event(AuditAction::AllergyRecorded, Category::Medication, format!("recorded an allergy to {}.", allergy.substance))?;
     recorder.store().insert_allergy(&allergy).await?;

@@ -59,10 +59,16 @@ fn record_version(row: &Row) -> Result<RecordVersion> {
     })
 }
 
-const SCHEDULED_COLUMNS: &str = "id, person_id, organisation_id, starts_at, ends_at, status, carers, note, recorded_at, status_at, checked_in_at, checked_out_at";
+const SCHEDULED_COLUMNS: &str =
+    "id, person_id, organisation_id, starts_at, ends_at, status, carers, note, recorded_at, status_at, checked_in_at, checked_out_at";
 
 fn scheduled_visit(row: &Row) -> Result<ScheduledVisit> {
-    Ok(ScheduledVisit { visit: super::record::visit(row)?, status_at: optional_time(row, 9)?, checked_in_at: optional_time(row, 10)?, checked_out_at: optional_time(row, 11)? })
+    Ok(ScheduledVisit {
+        visit: super::record::visit(row)?,
+        status_at: optional_time(row, 9)?,
+        checked_in_at: optional_time(row, 10)?,
+        checked_out_at: optional_time(row, 11)?,
+    })
 }
 
 /// Stops a plan unless the newest version of a part is the one the write was made from.
@@ -168,7 +174,8 @@ impl VersionStore for SqlStore<'_> {
 
     async fn scheduled_visit(&self, permit: &Permit, id: &str) -> Result<Option<ScheduledVisit>> {
         let person_id = permit.subject_for(crate::consent::Category::VisitsAndNotes)?;
-        self.one(&format!("SELECT {SCHEDULED_COLUMNS} FROM care_visits WHERE person_id = ?1 AND id = ?2"), &[person_id.into(), id.into()], scheduled_visit).await
+        self.one(&format!("SELECT {SCHEDULED_COLUMNS} FROM care_visits WHERE person_id = ?1 AND id = ?2"), &[person_id.into(), id.into()], scheduled_visit)
+            .await
     }
 
     async fn mark_allergy_error(&self, person_id: &str, allergy_id: &str, reason: &str, marked_by: &str, at: DateTime<Utc>) -> Result<()> {
