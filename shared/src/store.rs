@@ -126,7 +126,8 @@ pub trait Store: AccountStore + RecordStore + VersionStore + VoiceStore + Discus
     /// Renames one of the person's passkeys; `false` if they have no such passkey.
     async fn rename_passkey(&self, person_id: &str, id: &str, name: &str) -> Result<bool>;
 
-    /// Stores or replaces a person's care plan.
+    /// Stores or replaces a person's care plan (a person has one: a replacement keeps the
+    /// stored plan's id).
     async fn upsert_care_plan(&self, plan: &CarePlan) -> Result<()>;
     /// The person's care plan.
     async fn care_plan(&self, permit: &Permit) -> Result<Option<CarePlan>>;
@@ -655,7 +656,7 @@ impl Store for SqlStore<'_> {
             .execute(
                 &format!(
                     "INSERT INTO care_plans ({CARE_PLAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                     ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, outcomes = excluded.outcomes,
+                     ON CONFLICT (person_id) DO UPDATE SET summary = excluded.summary, outcomes = excluded.outcomes,
                        needs = excluded.needs, risks = excluded.risks,
                        support = excluded.support, visit_schedule = excluded.visit_schedule,
                        review_due = excluded.review_due, written_by = excluded.written_by, updated_at = excluded.updated_at"
