@@ -445,11 +445,27 @@ fn snapshot_rows(snapshot: &serde_json::Value) -> Vec<Value> {
         .collect()
 }
 
+/// Dates, times of day and moments as the rest of the record writes them ("1 May 2027", "8am").
+fn snapshot_text(text: &str) -> String {
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return date.format("%-d %B %Y").to_string();
+    }
+    if text.len() == 5
+        && let Ok(time) = chrono::NaiveTime::parse_from_str(text, "%H:%M")
+    {
+        return uk_time::clock(time);
+    }
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(at) => time_and_day(at.with_timezone(&Utc)),
+        Err(_) => text.to_owned(),
+    }
+}
+
 fn snapshot_lines(value: &serde_json::Value) -> Vec<String> {
     match value {
         serde_json::Value::Null => vec!["None".to_owned()],
         serde_json::Value::Bool(yes) => vec![if *yes { "Yes" } else { "No" }.to_owned()],
-        serde_json::Value::String(text) => vec![text.clone()],
+        serde_json::Value::String(text) => vec![snapshot_text(text)],
         serde_json::Value::Number(number) => vec![number.to_string()],
         serde_json::Value::Array(items) if items.is_empty() => vec!["None".to_owned()],
         serde_json::Value::Array(items) => items.iter().flat_map(snapshot_lines).collect(),

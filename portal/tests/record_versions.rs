@@ -125,6 +125,8 @@ fn the_care_plan_says_who_updated_it_when_and_keeps_every_version() {
     let (second, first) = (history.find("Version 2 (current)").unwrap(), history.find("Version 1").unwrap());
     assert!(second < first, "newest first: {history}");
     assert!(history.contains("The first plan.") && history.contains("The plan after hospital."));
+    let main = &history[history.find("<main").unwrap()..history.find("</main>").unwrap() + "</main>".len()];
+    insta::assert_snapshot!("care_plan_history", main);
     let log = block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 100)).unwrap();
     assert!(log.iter().any(|event| event.detail.contains("earlier versions of the care plan")));
 }
