@@ -367,6 +367,7 @@ pub async fn start_medicine(writer: &Writer<'_>, recorder: &Recorder, medicine: 
     let version = writer.version(VersionKind::Medicine, &medicine.id, 0, &medicine)?;
     let detail = format!("started {} ({}) from {}.", medicine.name, medicine.dose, day_of(medicine.started_on));
     let event = writer.event(AuditAction::MedicineStarted, Category::Medication, detail)?;
+    recorder.store().record_item_is_theirs(&medicine.person_id, VersionKind::Medicine, &medicine.id).await?;
     recorder.store().upsert_medicine(&medicine).await?;
     writer.keep(recorder, &version, 0, &event).await?;
     Ok(version)
@@ -510,6 +511,7 @@ pub async fn put_contacts(writer: &Writer<'_>, recorder: &Recorder, from_version
     let store = recorder.store();
     store.delete_contacts(&person_id).await?;
     for contact in &contacts {
+        store.record_item_is_theirs(&person_id, VersionKind::Contacts, &contact.id).await?;
         store.upsert_contact(contact).await?;
     }
     writer.keep(recorder, &version, from_version, &event).await?;
@@ -617,6 +619,7 @@ pub async fn put_visit_schedule(
     let store = recorder.store();
     store.delete_planned_visits(&person_id, &writer.organisation_id, start, end).await?;
     for planned in &schedule.visits {
+        store.record_item_is_theirs(&person_id, VersionKind::Visit, &planned.id).await?;
         let visit = CareVisit {
             id: planned.id.clone(),
             person_id: person_id.clone(),

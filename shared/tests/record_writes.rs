@@ -265,3 +265,25 @@ fn medicines_allergies_schedule_and_visit_status_keep_their_history() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn an_id_that_is_another_persons_stops_the_whole_write() {
+    let db = SqliteDatabase::in_memory().unwrap();
+    let store = seeded(&db);
+    let other = Person {
+        id: "person-2".into(),
+        role: Role::ServiceUser,
+        display_name: "Olive".into(),
+        organisation_id: None,
+        webauthn_handle: uuid::Uuid::from_u128(2),
+        created_at: now(),
+    };
+    block_on(store.insert_person(&other)).unwrap();
+    block_on(store.upsert_medicine(&Medicine { person_id: "person-2".into(), ..medicine() })).unwrap();
+    let (permit, random) = (permit(Action::Contribute), SeededRandom::new(5));
+    let recorder = Recorder::new();
+    block_on(writes::start_medicine(&writer(&permit, &random), &recorder, &medicine())).unwrap();
+    assert!(matches!(block_on(store.apply(&recorder.into_plan())), Err(DbError::Constraint(_))));
+    assert_eq!(rows(&db, "SELECT 1 FROM record_versions"), 0);
+    assert!(block_on(store.medicines(&permit_view())).unwrap().is_empty());
+}

@@ -21,6 +21,9 @@ pub trait VersionStore {
     /// `false` unless the newest version of the part is `version` (0: none yet). In a plan, it
     /// stops the whole batch instead (see [`crate::plan::Plan::guard`]).
     async fn record_version_is(&self, person_id: &str, kind: VersionKind, item_id: &str, version: i64) -> Result<bool>;
+    /// `false` if `item_id` is another person's medicine or visit (an id a caller chose, as the
+    /// FHIR import does); in a plan, it stops the whole batch instead.
+    async fn record_item_is_theirs(&self, person_id: &str, kind: VersionKind, item_id: &str) -> Result<bool>;
     /// Every version of one part of the person's record, newest first.
     async fn record_versions(&self, permit: &Permit, kind: VersionKind, item_id: &str) -> Result<Vec<RecordVersion>>;
     /// The newest version of each item of a kind in the person's record.
@@ -99,6 +102,20 @@ impl VersionStore for SqlStore<'_> {
 
     async fn record_version_is(&self, person_id: &str, kind: VersionKind, item_id: &str, version: i64) -> Result<bool> {
         self.guard(VERSION_GUARD, &[person_id.into(), kind.as_str().into(), item_id.into(), version.into()]).await
+    }
+
+    async fn record_item_is_theirs(&self, person_id: &str, kind: VersionKind, item_id: &str) -> Result<bool> {
+        let sql = match kind {
+            VersionKind::Medicine => "INSERT INTO plan_guards (reason) SELECT ?1 WHERE EXISTS (SELECT 1 FROM medicines WHERE id = ?2 AND person_id <> ?3)",
+            VersionKind::Visit | VersionKind::VisitSchedule => {
+                "INSERT INTO plan_guards (reason) SELECT ?1 WHERE EXISTS (SELECT 1 FROM care_visits WHERE id = ?2 AND person_id <> ?3)"
+            }
+            VersionKind::Allergy => "INSERT INTO plan_guards (reason) SELECT ?1 WHERE EXISTS (SELECT 1 FROM allergies WHERE id = ?2 AND person_id <> ?3)",
+            VersionKind::Contacts | VersionKind::CarePlan | VersionKind::Guide => {
+                "INSERT INTO plan_guards (reason) SELECT ?1 WHERE EXISTS (SELECT 1 FROM contacts WHERE id = ?2 AND person_id <> ?3)"
+            }
+        };
+        self.guard(sql, &[item_id.into(), person_id.into()]).await
     }
 
     async fn record_versions(&self, permit: &Permit, kind: VersionKind, item_id: &str) -> Result<Vec<RecordVersion>> {
