@@ -356,10 +356,12 @@ fn document_kind(kind: DocumentKind) -> &'static str {
 
 fn size(bytes: i64) -> String {
     const MIB: i64 = 1024 * 1024;
-    match bytes {
-        ..1024 => format!("{bytes} bytes"),
-        ..MIB => format!("{} KB", (bytes + 1023) / 1024),
-        _ => format!("{}.{} MB", bytes / MIB, (bytes % MIB) * 10 / MIB),
+    if bytes < 1024 {
+        format!("{bytes} bytes")
+    } else if bytes < MIB {
+        format!("{} KB", (bytes + 1023) / 1024)
+    } else {
+        format!("{}.{} MB", bytes / MIB, (bytes % MIB) * 10 / MIB)
     }
 }
 
