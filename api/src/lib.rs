@@ -18,12 +18,14 @@ mod onboarding;
 mod people;
 mod query;
 mod record;
+mod record_writes;
 pub mod routes;
 mod writes;
 
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
 use carefront_shared::receipt::ConsentReceipt;
+use carefront_shared::record_writes::VersionKind;
 use http::{HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 
@@ -39,8 +41,12 @@ use carefront_shared::routing::Resolution;
 /// The OpenAPI 3.1 document describing every route, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-/// Largest request body the API reads.
+/// Largest request body the API reads, but for a document.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Largest request body the runtimes read: a document (10 MiB) and a little room (the route
+/// decides which limit applies).
+pub const MAX_REQUEST_BYTES: usize = carefront_shared::record::MAX_DOCUMENT_BYTES + 64 * 1024;
 
 /// An HTTP request as every runtime hands it to the router.
 pub type Request = http::Request<Vec<u8>>;
@@ -64,14 +70,21 @@ pub async fn handle(context: &RequestContext<'_>, request: Request) -> Response 
 }
 
 async fn route(context: &RequestContext<'_>, request: &Request) -> Response {
-    if body_too_large(request, MAX_BODY_BYTES) {
-        return Problem::new(StatusCode::PAYLOAD_TOO_LARGE).with_detail(format!("Request bodies are limited to {MAX_BODY_BYTES} bytes.")).into_response();
+    if body_too_large(request, MAX_REQUEST_BYTES) {
+        return too_large(MAX_REQUEST_BYTES);
     }
     let (route, values) = match routes::resolve(request.method(), request.uri().path()) {
         Resolution::Found(route, values) => (route, values),
+        Resolution::MethodNotAllowed(_) if body_too_large(request, MAX_BODY_BYTES) => return too_large(MAX_BODY_BYTES),
         Resolution::MethodNotAllowed(allowed) => return method_not_allowed(&allowed),
+        Resolution::NotFound if body_too_large(request, MAX_BODY_BYTES) => return too_large(MAX_BODY_BYTES),
         Resolution::NotFound => return Problem::new(StatusCode::NOT_FOUND).with_detail("There is no API resource at this path.").into_response(),
     };
+    // Only a document is larger than an ordinary body.
+    let limit = if matches!(route.handler, Handler::Signed(_, Signed::AddDocument)) { MAX_REQUEST_BYTES } else { MAX_BODY_BYTES };
+    if body_too_large(request, limit) {
+        return too_large(limit);
+    }
     let answer = match route.handler {
         Handler::Public(endpoint) => public(context, request, endpoint).await.map_err(ApiError::from),
         Handler::Signed(permission, endpoint) => {
@@ -138,6 +151,25 @@ async fn signed(context: &RequestContext<'_>, request: &Request, caller: &Caller
         (Signed::Monitoring, []) => monitoring::report(context, request, caller).await,
         (Signed::Export, [id]) => export::record(context, request, caller, id).await,
         (Signed::ImportFhir, [id]) => fhir::import(context, request, caller, id).await,
+        (Signed::PutCarePlan, [id]) => record_writes::put_care_plan(context, request, caller, id).await,
+        (Signed::PutGuide, [id]) => record_writes::put_guide(context, request, caller, id).await,
+        (Signed::StartMedicine, [id]) => record_writes::start_medicine(context, request, caller, id).await,
+        (Signed::ChangeMedicine, [id, medicine]) => record_writes::change_medicine(context, request, caller, id, medicine).await,
+        (Signed::StopMedicine, [id, medicine]) => record_writes::stop_medicine(context, request, caller, id, medicine).await,
+        (Signed::RecordAllergy, [id]) => record_writes::record_allergy(context, request, caller, id).await,
+        (Signed::AllergyEnteredInError, [id, allergy]) => record_writes::allergy_entered_in_error(context, request, caller, id, allergy).await,
+        (Signed::PutContacts, [id]) => record_writes::put_contacts(context, request, caller, id).await,
+        (Signed::AddDocument, [id]) => record_writes::add_document(context, request, caller, id).await,
+        (Signed::VisitSchedule, [id]) => record_writes::visit_schedule(context, request, caller, id).await,
+        (Signed::PutVisitSchedule, [id]) => record_writes::put_visit_schedule(context, request, caller, id).await,
+        (Signed::VisitStatus, [id, visit]) => record_writes::visit_status(context, request, caller, id, visit).await,
+        (Signed::CarePlanVersions, [id]) => record_writes::versions(context, request, caller, id, VersionKind::CarePlan, "").await,
+        (Signed::GuideVersions, [id]) => record_writes::versions(context, request, caller, id, VersionKind::Guide, "").await,
+        (Signed::MedicineVersions, [id, medicine]) => record_writes::versions(context, request, caller, id, VersionKind::Medicine, medicine).await,
+        (Signed::ContactsVersions, [id]) => record_writes::versions(context, request, caller, id, VersionKind::Contacts, "").await,
+        (Signed::VisitScheduleVersions, [id]) => {
+            record_writes::versions(context, request, caller, id, VersionKind::VisitSchedule, &caller.organisation.id).await
+        }
         _ => Err(failure::internal("the route table and its handlers disagree")),
     }
 }
@@ -162,6 +194,10 @@ fn verify_receipt(context: &RequestContext<'_>, request: &Request) -> Result<Res
     })?;
     let valid = carefront_shared::receipt::verify(&context.config.receipt_keys, &receipt);
     Ok(json(StatusCode::OK, &ReceiptCheck { valid, consent_receipt_id: receipt.body.consent_receipt_id }))
+}
+
+fn too_large(limit: usize) -> Response {
+    Problem::new(StatusCode::PAYLOAD_TOO_LARGE).with_detail(format!("Request bodies here are limited to {limit} bytes.")).into_response()
 }
 
 /// The answer when the runtime cannot build a request context: a 503 problem document, with

@@ -11,6 +11,7 @@ use carefront_shared::domain::CarePlan;
 use carefront_shared::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, GuideSection, Medicine, Outcome, VisitStatus,
 };
+use carefront_shared::record_writes::{RecordVersion, VersionKind};
 use carefront_shared::store::record::check_visit_cursor;
 use carefront_shared::store::time_text;
 use carefront_shared::uk_time;
@@ -38,6 +39,8 @@ struct CarePlanView {
     review_due: NaiveDate,
     written_by: String,
     updated_at: DateTime<Utc>,
+    /// The newest version (0 if none was put in through the API): what a change names.
+    version: i64,
 }
 
 impl From<CarePlan> for CarePlanView {
@@ -54,8 +57,15 @@ impl From<CarePlan> for CarePlanView {
             review_due: plan.review_due,
             written_by: plan.written_by,
             updated_at: plan.updated_at,
+            version: 0,
         }
     }
+}
+
+/// The newest version of a part (0 if none was put in through the API).
+async fn newest(context: &RequestContext<'_>, permit: &carefront_shared::access::Permit, kind: VersionKind, item_id: &str) -> Result<i64, ApiError> {
+    let versions = context.store.record_versions(permit, kind, item_id).await.or_problem(context)?;
+    Ok(versions.first().map_or(0, |version| version.version))
 }
 
 /// GET /api/v1/people/{id}/care-plan.
@@ -63,8 +73,9 @@ pub async fn care_plan(context: &RequestContext<'_>, request: &Request, caller: 
     Query::parse(request.uri().query(), &[])?;
     let permit = ask_permit(context, caller, person_id, Action::View, Category::CarePlan).await?;
     let plan = context.store.care_plan(&permit).await.or_problem(context)?.ok_or_else(|| not_recorded("care plan"))?;
+    let version = newest(context, &permit, VersionKind::CarePlan, "").await?;
     log_read(context, caller, &permit, Category::CarePlan, "your care plan").await?;
-    Ok(json(StatusCode::OK, &CarePlanView::from(plan)))
+    Ok(json(StatusCode::OK, &CarePlanView { version, ..CarePlanView::from(plan) }))
 }
 
 #[derive(Debug, Serialize)]
@@ -75,6 +86,7 @@ struct GuideView {
     title: String,
     sections: Vec<GuideSection>,
     updated_at: DateTime<Utc>,
+    version: i64,
 }
 
 /// GET /api/v1/people/{id}/guide: the service user guide.
@@ -82,6 +94,7 @@ pub async fn guide(context: &RequestContext<'_>, request: &Request, caller: &Cal
     Query::parse(request.uri().query(), &[])?;
     let permit = ask_permit(context, caller, person_id, Action::View, Category::ServiceUserGuide).await?;
     let guide = context.store.guide(&permit).await.or_problem(context)?.ok_or_else(|| not_recorded("service user guide"))?;
+    let version = newest(context, &permit, VersionKind::Guide, "").await?;
     log_read(context, caller, &permit, Category::ServiceUserGuide, "your service user guide").await?;
     Ok(json(
         StatusCode::OK,
@@ -91,6 +104,7 @@ pub async fn guide(context: &RequestContext<'_>, request: &Request, caller: &Cal
             title: guide.title,
             sections: guide.sections,
             updated_at: guide.updated_at,
+            version,
         },
     ))
 }
@@ -109,6 +123,7 @@ pub(crate) struct MedicineView {
     prescriber: String,
     started_on: NaiveDate,
     stopped_on: Option<NaiveDate>,
+    version: i64,
 }
 
 impl From<Medicine> for MedicineView {
@@ -124,6 +139,7 @@ impl From<Medicine> for MedicineView {
             prescriber: medicine.prescriber,
             started_on: medicine.started_on,
             stopped_on: medicine.stopped_on,
+            version: 0,
         }
     }
 }
@@ -135,11 +151,12 @@ struct AllergyView {
     substance: String,
     reaction: String,
     recorded_at: DateTime<Utc>,
+    version: i64,
 }
 
 impl From<Allergy> for AllergyView {
     fn from(allergy: Allergy) -> AllergyView {
-        AllergyView { id: allergy.id, substance: allergy.substance, reaction: allergy.reaction, recorded_at: allergy.recorded_at }
+        AllergyView { id: allergy.id, substance: allergy.substance, reaction: allergy.reaction, recorded_at: allergy.recorded_at, version: 0 }
     }
 }
 
@@ -159,13 +176,23 @@ pub async fn medicines(context: &RequestContext<'_>, request: &Request, caller: 
     let today = uk_time::date(context.now);
     let medicines = context.store.medicines(&permit).await.or_problem(context)?;
     let allergies = context.store.allergies(&permit).await.or_problem(context)?;
+    let medicine_versions = context.store.latest_record_versions(&permit, VersionKind::Medicine).await.or_problem(context)?;
+    let allergy_versions = context.store.latest_record_versions(&permit, VersionKind::Allergy).await.or_problem(context)?;
+    let version_of = |versions: &[RecordVersion], id: &str| versions.iter().find(|version| version.item_id == id).map_or(0, |version| version.version);
     log_read(context, caller, &permit, Category::Medication, "your current medicines and allergies").await?;
     Ok(json(
         StatusCode::OK,
         &MedicinesView {
             on: today,
-            medicines: medicines.into_iter().filter(|medicine| medicine.current_on(today)).map(MedicineView::from).collect(),
-            allergies: allergies.into_iter().map(AllergyView::from).collect(),
+            medicines: medicines
+                .into_iter()
+                .filter(|medicine| medicine.current_on(today))
+                .map(|medicine| MedicineView { version: version_of(&medicine_versions, &medicine.id), ..MedicineView::from(medicine) })
+                .collect(),
+            allergies: allergies
+                .into_iter()
+                .map(|allergy| AllergyView { version: version_of(&allergy_versions, &allergy.id), ..AllergyView::from(allergy) })
+                .collect(),
         },
     ))
 }

@@ -67,6 +67,40 @@ pub enum Signed {
     Export,
     /// `POST /api/v1/people/{id}/fhir`.
     ImportFhir,
+    /// `PUT /api/v1/people/{id}/care-plan`.
+    PutCarePlan,
+    /// `GET /api/v1/people/{id}/care-plan/versions`.
+    CarePlanVersions,
+    /// `PUT /api/v1/people/{id}/guide`.
+    PutGuide,
+    /// `GET /api/v1/people/{id}/guide/versions`.
+    GuideVersions,
+    /// `POST /api/v1/people/{id}/medicines`.
+    StartMedicine,
+    /// `PUT /api/v1/people/{id}/medicines/{medicine}`.
+    ChangeMedicine,
+    /// `POST /api/v1/people/{id}/medicines/{medicine}/stop`.
+    StopMedicine,
+    /// `GET /api/v1/people/{id}/medicines/{medicine}/versions`.
+    MedicineVersions,
+    /// `POST /api/v1/people/{id}/allergies`.
+    RecordAllergy,
+    /// `POST /api/v1/people/{id}/allergies/{allergy}/entered-in-error`.
+    AllergyEnteredInError,
+    /// `PUT /api/v1/people/{id}/contacts`.
+    PutContacts,
+    /// `GET /api/v1/people/{id}/contacts/versions`.
+    ContactsVersions,
+    /// `POST /api/v1/people/{id}/documents`.
+    AddDocument,
+    /// `GET /api/v1/people/{id}/visit-schedule`.
+    VisitSchedule,
+    /// `PUT /api/v1/people/{id}/visit-schedule`.
+    PutVisitSchedule,
+    /// `GET /api/v1/people/{id}/visit-schedule/versions`.
+    VisitScheduleVersions,
+    /// `POST /api/v1/people/{id}/visits/{visit}/status`.
+    VisitStatus,
 }
 
 /// Who may call a route.
@@ -142,6 +176,43 @@ pub static ROUTES: &[Route] = &[
     Route { method: Method::GET, path: "/api/v1/monitoring", handler: Handler::Signed(Permission::MonitoringRead, Signed::Monitoring) },
     Route { method: Method::GET, path: "/api/v1/people/{id}/export", handler: Handler::Signed(Permission::ExportRead, Signed::Export) },
     Route { method: Method::POST, path: "/api/v1/people/{id}/fhir", handler: Handler::Signed(Permission::FhirWrite, Signed::ImportFhir) },
+    Route { method: Method::PUT, path: "/api/v1/people/{id}/care-plan", handler: Handler::Signed(Permission::RecordWrite, Signed::PutCarePlan) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/care-plan/versions", handler: Handler::Signed(Permission::RecordRead, Signed::CarePlanVersions) },
+    Route { method: Method::PUT, path: "/api/v1/people/{id}/guide", handler: Handler::Signed(Permission::RecordWrite, Signed::PutGuide) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/guide/versions", handler: Handler::Signed(Permission::RecordRead, Signed::GuideVersions) },
+    Route { method: Method::POST, path: "/api/v1/people/{id}/medicines", handler: Handler::Signed(Permission::MedicationWrite, Signed::StartMedicine) },
+    Route {
+        method: Method::PUT,
+        path: "/api/v1/people/{id}/medicines/{medicine}",
+        handler: Handler::Signed(Permission::MedicationWrite, Signed::ChangeMedicine),
+    },
+    Route {
+        method: Method::POST,
+        path: "/api/v1/people/{id}/medicines/{medicine}/stop",
+        handler: Handler::Signed(Permission::MedicationWrite, Signed::StopMedicine),
+    },
+    Route {
+        method: Method::GET,
+        path: "/api/v1/people/{id}/medicines/{medicine}/versions",
+        handler: Handler::Signed(Permission::RecordRead, Signed::MedicineVersions),
+    },
+    Route { method: Method::POST, path: "/api/v1/people/{id}/allergies", handler: Handler::Signed(Permission::MedicationWrite, Signed::RecordAllergy) },
+    Route {
+        method: Method::POST,
+        path: "/api/v1/people/{id}/allergies/{allergy}/entered-in-error",
+        handler: Handler::Signed(Permission::MedicationWrite, Signed::AllergyEnteredInError),
+    },
+    Route { method: Method::PUT, path: "/api/v1/people/{id}/contacts", handler: Handler::Signed(Permission::RecordWrite, Signed::PutContacts) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/contacts/versions", handler: Handler::Signed(Permission::RecordRead, Signed::ContactsVersions) },
+    Route { method: Method::POST, path: "/api/v1/people/{id}/documents", handler: Handler::Signed(Permission::RecordWrite, Signed::AddDocument) },
+    Route { method: Method::GET, path: "/api/v1/people/{id}/visit-schedule", handler: Handler::Signed(Permission::RecordRead, Signed::VisitSchedule) },
+    Route { method: Method::PUT, path: "/api/v1/people/{id}/visit-schedule", handler: Handler::Signed(Permission::VisitsWrite, Signed::PutVisitSchedule) },
+    Route {
+        method: Method::GET,
+        path: "/api/v1/people/{id}/visit-schedule/versions",
+        handler: Handler::Signed(Permission::RecordRead, Signed::VisitScheduleVersions),
+    },
+    Route { method: Method::POST, path: "/api/v1/people/{id}/visits/{visit}/status", handler: Handler::Signed(Permission::VisitsWrite, Signed::VisitStatus) },
 ];
 
 impl Routed for Route {

@@ -322,3 +322,91 @@ fn the_answers_fit_the_documented_schemas() {
     assert_eq!(conflict.status, 409);
     assert_fits(&document, "/api/v1/people/{id}/comments/{comment}/answer", "post", 409, &conflict.body);
 }
+
+#[test]
+fn the_record_writes_and_their_history_fit_the_documented_schemas() {
+    let document = document();
+    let api = Api::new();
+    api.seed_record("person-margaret", 1);
+    api.grant("grant-all", "person-margaret", PROVIDER, &Category::ALL, Basis::Consent);
+    let provider = api.credential(PROVIDER, &[Permission::RecordRead, Permission::RecordWrite, Permission::MedicationWrite, Permission::VisitsWrite]);
+    let base = "/api/v1/people/person-margaret";
+    let plan = json!({ "version": 0, "summary": "S", "outcomes": [], "support": [], "visitSchedule": [], "reviewDue": "2027-01-01", "writtenBy": "W" });
+    let medicine = json!({ "name": "N", "dose": "D", "route": "R", "times": ["08:00"], "asNeeded": false, "prescriber": "P", "startedOn": "2026-11-20" });
+    let schedule = json!({ "version": 0, "from": "2026-11-21", "to": "2026-11-21", "visits": [
+        { "id": "v1", "startsAt": "2026-11-21T08:00:00Z", "endsAt": "2026-11-21T08:30:00Z", "carerFirstName": "Jo" } ] });
+    let writes = [
+        ("put", "/api/v1/people/{id}/care-plan", format!("{base}/care-plan"), plan, 200),
+        (
+            "put",
+            "/api/v1/people/{id}/guide",
+            format!("{base}/guide"),
+            json!({ "version": 0, "title": "T", "sections": [{ "heading": "H", "body": "B" }] }),
+            200,
+        ),
+        ("post", "/api/v1/people/{id}/medicines", format!("{base}/medicines"), medicine, 201),
+        ("post", "/api/v1/people/{id}/allergies", format!("{base}/allergies"), json!({ "substance": "S", "reaction": "R" }), 201),
+        (
+            "put",
+            "/api/v1/people/{id}/contacts",
+            format!("{base}/contacts"),
+            json!({ "version": 0, "contacts": [{ "kind": "gp", "name": "G", "phone": "1" }] }),
+            200,
+        ),
+        ("put", "/api/v1/people/{id}/visit-schedule", format!("{base}/visit-schedule"), schedule, 200),
+        (
+            "post",
+            "/api/v1/people/{id}/visits/{visit}/status",
+            format!("{base}/visits/v1/status"),
+            json!({ "version": 0, "status": "late", "at": "2026-11-21T08:10:00Z" }),
+            200,
+        ),
+    ];
+    for (method, pattern, path, body, status) in writes {
+        let request = api.signed_send(&provider, &method.to_ascii_uppercase(), &path, Some(pattern), "application/json", serde_json::to_vec(&body).unwrap());
+        let reply = api.call(request);
+        assert_eq!(reply.status, status, "{path}: {:#}", reply.body);
+        assert_fits(&document, pattern, method, status, &reply.body);
+        let invalid =
+            api.call(api.signed_send(&provider, &method.to_ascii_uppercase(), &path, Some("schema-2"), "application/json", b"{\"unknown\":1}".to_vec()));
+        assert_eq!(invalid.status, 400);
+        assert_fits(&document, pattern, method, 400, &invalid.body);
+    }
+    let stale = api.call(
+        api.signed_send(
+            &provider,
+            "PUT",
+            &format!("{base}/care-plan"),
+            Some("stale"),
+            "application/json",
+            serde_json::to_vec(&json!({
+        "version": 0, "summary": "S", "outcomes": [], "support": [], "visitSchedule": [], "reviewDue": "2027-01-01", "writtenBy": "W" }))
+            .unwrap(),
+        ),
+    );
+    assert_eq!(stale.status, 409);
+    assert_fits(&document, "/api/v1/people/{id}/care-plan", "put", 409, &stale.body);
+    for (pattern, path) in [
+        ("/api/v1/people/{id}/care-plan", format!("{base}/care-plan")),
+        ("/api/v1/people/{id}/guide", format!("{base}/guide")),
+        ("/api/v1/people/{id}/medicines", format!("{base}/medicines")),
+        ("/api/v1/people/{id}/care-plan/versions", format!("{base}/care-plan/versions")),
+        ("/api/v1/people/{id}/contacts/versions", format!("{base}/contacts/versions")),
+        ("/api/v1/people/{id}/visit-schedule", format!("{base}/visit-schedule?from=2026-11-21&to=2026-11-21")),
+        ("/api/v1/people/{id}/visit-schedule/versions", format!("{base}/visit-schedule/versions")),
+    ] {
+        let reply = api.get(&provider, &path);
+        assert_eq!(reply.status, 200, "{path}: {:#}", reply.body);
+        assert_fits(&document, pattern, "get", 200, &reply.body);
+    }
+    let added = api.call(api.signed_send(
+        &provider,
+        "POST",
+        &format!("{base}/documents?title=Letter&kind=letter"),
+        Some("doc"),
+        "text/plain",
+        b"Dear Margaret".to_vec(),
+    ));
+    assert_eq!(added.status, 201);
+    assert_fits(&document, "/api/v1/people/{id}/documents", "post", 201, &added.body);
+}

@@ -31,6 +31,7 @@ mod web;
 
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{CouncilRole, ProviderRole, Role};
+use carefront_shared::record_writes::VersionKind;
 use carefront_shared::routing::{Resolution, resolve};
 use http::{Method, StatusCode};
 use minijinja::context;
@@ -157,6 +158,9 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::CarePlan, [id]) => record::care_plan(context, visit, id).await,
         (Endpoint::Guide, [id]) => record::guide(context, visit, id).await,
         (Endpoint::Medicines, [id]) => record::medicines(context, request, visit, id).await,
+        (Endpoint::CarePlanHistory, [id]) => record::history(context, visit, id, VersionKind::CarePlan, "").await,
+        (Endpoint::GuideHistory, [id]) => record::history(context, visit, id, VersionKind::Guide, "").await,
+        (Endpoint::MedicineHistory, [id, medicine]) => record::history(context, visit, id, VersionKind::Medicine, medicine).await,
         (Endpoint::Visits, [id]) => record::visits(context, request, visit, id).await,
         (Endpoint::Contacts, [id]) => record::contacts(context, visit, id).await,
         (Endpoint::Documents, [id]) => record::documents(context, visit, id).await,

@@ -43,6 +43,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "record_visits.html",
     "record_contacts.html",
     "record_documents.html",
+    "record_updated.html",
+    "record_history.html",
     "needs.html",
     "needs_flag.html",
     "comment_link.html",

@@ -9,6 +9,7 @@ use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::Person;
 use carefront_shared::record::{self, Contact, ContactKind, DocumentKind, Dose, Outcome, VisitStatus};
+use carefront_shared::record_writes::{RecordVersion, VersionKind};
 use carefront_shared::store::record::check_visit_cursor;
 use carefront_shared::uk_time;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -99,13 +100,30 @@ fn day(time: DateTime<Utc>) -> String {
     uk_time::day(time)
 }
 
+/// "8am on 3 July 2026", the GOV.UK way.
+fn time_and_day(at: DateTime<Utc>) -> String {
+    format!("{} on {}", uk_time::time(at), uk_time::day(at))
+}
+
+/// "Updated 8am on 3 July 2026 by Brookside Home Care", and where its earlier versions are:
+/// `/people/{id}/{section}[/{item}]/history`.
+fn updated(version: &RecordVersion, section: &str, item: Option<&str>) -> Value {
+    context! { when => time_and_day(version.changed_at), by => version.changed_by, version => version.version, section, item }
+}
+
+/// The newest version of a part, if it was put in through carefront's writes.
+async fn newest(context: &RequestContext<'_>, permit: &Permit, kind: VersionKind, item_id: &str) -> Result<Option<RecordVersion>, PortalError> {
+    Ok(context.store.record_versions(permit, kind, item_id).await?.into_iter().next())
+}
+
 /// GET /people/{id}/care-plan: the whole care plan.
 pub async fn care_plan(context: &RequestContext<'_>, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
     let (permit, subject) = open(context, reader, subject_id, Category::CarePlan).await?;
     let plan = context.store.care_plan(&permit).await?;
+    let updated = newest(context, &permit, VersionKind::CarePlan, "").await?.map(|version| updated(&version, "care-plan", None));
     audit_view(context, &permit, Category::CarePlan, "looked at the care plan").await?;
-    page(context, visit, "record_care_plan.html", context! { current => "home", subject, plan => plan.map(care::plan_view) })
+    page(context, visit, "record_care_plan.html", context! { current => "home", subject, updated, plan => plan.map(care::plan_view) })
 }
 
 /// GET /people/{id}/guide: the provider's service user guide.
@@ -113,6 +131,7 @@ pub async fn guide(context: &RequestContext<'_>, visit: &Visit, subject_id: &str
     let reader = visit.require_person()?;
     let (permit, subject) = open(context, reader, subject_id, Category::ServiceUserGuide).await?;
     let guide = context.store.guide(&permit).await?;
+    let updated = newest(context, &permit, VersionKind::Guide, "").await?.map(|version| updated(&version, "guide", None));
     audit_view(context, &permit, Category::ServiceUserGuide, "looked at the service user guide").await?;
     let guide = guide.map(|guide| {
         let sections: Vec<Value> = guide
@@ -125,7 +144,7 @@ pub async fn guide(context: &RequestContext<'_>, visit: &Visit, subject_id: &str
             .collect();
         context! { title => guide.title, sections, updated => day(guide.updated_at) }
     });
-    page(context, visit, "record_guide.html", context! { current => "home", subject, guide })
+    page(context, visit, "record_guide.html", context! { current => "home", subject, guide, updated })
 }
 
 #[derive(Serialize)]
@@ -179,6 +198,7 @@ pub async fn medicines(context: &RequestContext<'_>, request: &Request, visit: &
     let from = week_start(request, today)?;
     let medicines = context.store.medicines(&permit).await?;
     let allergies = context.store.allergies(&permit).await?;
+    let versions = context.store.latest_record_versions(&permit, VersionKind::Medicine).await?;
     // The week's seven UK days (one of them may be 23 or 25 hours long).
     let entries = context.store.administrations(&permit, uk_time::start_of(from), uk_time::start_of(from + Duration::days(7))).await?;
     audit_view(context, &permit, Category::Medication, &format!("looked at the medicines and the record of doses from {}", from.format("%-d %B %Y"))).await?;
@@ -188,9 +208,11 @@ pub async fn medicines(context: &RequestContext<'_>, request: &Request, visit: &
         .filter(|medicine| medicine.current_on(today))
         .map(|medicine| {
             let times: Vec<String> = medicine.times.iter().map(|time| uk_time::clock(*time)).collect();
+            let updated = versions.iter().find(|version| version.item_id == medicine.id).map(|version| updated(version, "medicines", Some(&medicine.id)));
             context! {
                 id => medicine.id, name => medicine.name, dose => medicine.dose, route => medicine.route, times, as_needed => medicine.as_needed,
                 instructions => medicine.instructions, prescriber => medicine.prescriber, since => medicine.started_on.format("%-d %B %Y").to_string(),
+                updated,
             }
         })
         .collect();
@@ -246,6 +268,11 @@ pub async fn visits(context: &RequestContext<'_>, request: &Request, visit: &Vis
         check_visit_cursor(cursor).map_err(|_| PortalError::Unusable("That page of visits does not exist. Start again from the first page.".into()))?;
     }
     let page_of = context.store.visits(&permit, cursor.as_deref(), VISITS_PER_PAGE).await?;
+    // The live times of the page's visits, in one read.
+    let live = match (page_of.items.last(), page_of.items.first()) {
+        (Some(oldest), Some(newest)) => context.store.scheduled_visits(&permit, oldest.starts_at, newest.starts_at + Duration::milliseconds(1)).await?,
+        _ => Vec::new(),
+    };
     audit_view(context, &permit, Category::VisitsAndNotes, "looked at the visits and carers' notes").await?;
     let items: Vec<Value> = page_of
         .items
@@ -253,15 +280,24 @@ pub async fn visits(context: &RequestContext<'_>, request: &Request, visit: &Vis
         .map(|entry| {
             let (status, tag) = match entry.status {
                 VisitStatus::Planned => ("Planned", "govuk-tag--blue"),
+                VisitStatus::CheckedIn => ("Carer arrived", "govuk-tag--turquoise"),
+                VisitStatus::CheckedOut => ("Carer left", "govuk-tag--green"),
+                VisitStatus::Late => ("Running late", "govuk-tag--orange"),
                 VisitStatus::Completed => ("Visited", "govuk-tag--green"),
                 VisitStatus::Missed => ("Missed", "govuk-tag--red"),
                 VisitStatus::Cancelled => ("Cancelled", "govuk-tag--grey"),
             };
             let paragraphs: Vec<&str> = entry.note.split("\n\n").map(str::trim).filter(|text| !text.is_empty()).collect();
+            let times = live.iter().find(|scheduled| scheduled.visit.id == entry.id);
+            let arrived = times.and_then(|times| times.checked_in_at).map(uk_time::time);
+            let left = times.and_then(|times| times.checked_out_at).map(uk_time::time);
+            let reported =
+                times.filter(|_| matches!(entry.status, VisitStatus::Late | VisitStatus::Missed)).and_then(|times| times.status_at).map(uk_time::time);
+            let planned = matches!(entry.status, VisitStatus::Planned | VisitStatus::Late | VisitStatus::CheckedIn | VisitStatus::CheckedOut);
             context! {
                 when => uk_time::local(entry.starts_at).format("%A %-d %B %Y").to_string(),
                 time => format!("{} to {}", uk_time::time(entry.starts_at), uk_time::time(entry.ends_at)),
-                id => entry.id, status, tag, carers => entry.carers, paragraphs,
+                id => entry.id, status, tag, carers => entry.carers, paragraphs, planned, arrived, left, reported,
             }
         })
         .collect();
@@ -319,7 +355,14 @@ fn document_kind(kind: DocumentKind) -> &'static str {
 }
 
 fn size(bytes: i64) -> String {
-    if bytes < 1024 { format!("{bytes} bytes") } else { format!("{} KB", (bytes + 1023) / 1024) }
+    const MIB: i64 = 1024 * 1024;
+    if bytes < 1024 {
+        format!("{bytes} bytes")
+    } else if bytes < MIB {
+        format!("{} KB", (bytes + 1023) / 1024)
+    } else {
+        format!("{}.{} MB", bytes / MIB, (bytes % MIB) * 10 / MIB)
+    }
 }
 
 /// GET /people/{id}/documents: letters, reports and discharge summaries.
@@ -360,6 +403,81 @@ pub async fn download(context: &RequestContext<'_>, visit: &Visit, subject_id: &
     }
     *response.status_mut() = StatusCode::OK;
     Ok(response)
+}
+
+/// GET /people/{id}/care-plan/history, …/guide/history, …/medicines/{medicine}/history: every
+/// version, newest first, as it was put in.
+pub async fn history(context: &RequestContext<'_>, visit: &Visit, subject_id: &str, kind: VersionKind, item_id: &str) -> Result<Response, PortalError> {
+    let reader = visit.require_person()?;
+    let category = kind.category();
+    let (permit, subject) = open(context, reader, subject_id, category).await?;
+    let versions = context.store.record_versions(&permit, kind, item_id).await?;
+    if versions.is_empty() {
+        return Err(PortalError::NotFound);
+    }
+    let (what, back) = match kind {
+        VersionKind::Guide => ("the service user guide", "guide"),
+        VersionKind::Medicine => ("a medicine", "medicines"),
+        _ => ("the care plan", "care-plan"),
+    };
+    audit_view(context, &permit, category, &format!("looked at the earlier versions of {what}")).await?;
+    let items: Vec<Value> = versions
+        .iter()
+        .map(|version| context! { version => version.version, when => time_and_day(version.changed_at), by => version.changed_by, rows => snapshot_rows(&version.snapshot) })
+        .collect();
+    let title = match kind {
+        VersionKind::Guide => "Earlier versions of the service user guide".to_owned(),
+        VersionKind::Medicine => {
+            format!("Earlier versions of {}", versions.first().and_then(|version| version.snapshot["name"].as_str()).unwrap_or("the medicine"))
+        }
+        _ => "Earlier versions of the care plan".to_owned(),
+    };
+    page(context, visit, "record_history.html", context! { current => "home", subject, title, items, back })
+}
+
+/// A version's contents as rows of a summary list: each field in words, its lines.
+fn snapshot_rows(snapshot: &serde_json::Value) -> Vec<Value> {
+    let Some(members) = snapshot.as_object() else { return Vec::new() };
+    let hidden = ["id", "person_id", "organisation_id", "updated_at"];
+    members
+        .iter()
+        .filter(|(name, _)| !hidden.contains(&name.as_str()))
+        .map(|(name, value)| {
+            let mut label = name.replace('_', " ");
+            if let Some(first) = label.get(0..1) {
+                label = first.to_uppercase() + label.get(1..).unwrap_or_default();
+            }
+            context! { label, lines => snapshot_lines(value) }
+        })
+        .collect()
+}
+
+/// Dates, times of day and moments as the rest of the record writes them ("1 May 2027", "8am").
+fn snapshot_text(text: &str) -> String {
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return date.format("%-d %B %Y").to_string();
+    }
+    if text.len() == 5
+        && let Ok(time) = chrono::NaiveTime::parse_from_str(text, "%H:%M")
+    {
+        return uk_time::clock(time);
+    }
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(at) => time_and_day(at.with_timezone(&Utc)),
+        Err(_) => text.to_owned(),
+    }
+}
+
+fn snapshot_lines(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::Null => vec!["None".to_owned()],
+        serde_json::Value::Bool(yes) => vec![if *yes { "Yes" } else { "No" }.to_owned()],
+        serde_json::Value::String(text) => vec![snapshot_text(text)],
+        serde_json::Value::Number(number) => vec![number.to_string()],
+        serde_json::Value::Array(items) if items.is_empty() => vec!["None".to_owned()],
+        serde_json::Value::Array(items) => items.iter().flat_map(snapshot_lines).collect(),
+        serde_json::Value::Object(members) => vec![members.values().flat_map(snapshot_lines).collect::<Vec<_>>().join(": ")],
+    }
 }
 
 #[cfg(test)]

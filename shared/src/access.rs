@@ -650,6 +650,17 @@ audit_actions! {
     TodayListViewed => "provider.today_viewed", "Provider staff saw the person on their list of people to support today.";
     VisitRecorded => "api.visit_recorded", "A system recorded a visit.";
     AdministrationRecorded => "api.administration_recorded", "A system recorded a medication administration.";
+    CarePlanWritten => "record.care_plan_written", "The care plan was put in or changed.";
+    GuideWritten => "record.guide_written", "The service user guide was put in or changed.";
+    MedicineStarted => "record.medicine_started", "A medicine was started.";
+    MedicineChanged => "record.medicine_changed", "A medicine was changed.";
+    MedicineStopped => "record.medicine_stopped", "A medicine was stopped.";
+    AllergyRecorded => "record.allergy_recorded", "An allergy was recorded.";
+    AllergyEnteredInError => "record.allergy_entered_in_error", "An allergy was marked as recorded in error.";
+    ContactsWritten => "record.contacts_written", "The contacts were put in or changed.";
+    DocumentAdded => "record.document_added", "A document was added.";
+    VisitScheduleWritten => "record.visit_schedule_written", "The planned visits of a period were put in or changed.";
+    VisitStatusRecorded => "record.visit_status_recorded", "A visit's live status was recorded (checked in, checked out, late, missed).";
     RecordExportedBySystem => "api.record_exported", "A council system exported the whole record.";
     PersonAdded => "person.added", "The council added the person to carefront.";
     PersonDetailsViewed => "person.details_viewed", "Council staff looked at the person's details and who supports them.";

@@ -58,9 +58,12 @@ pub enum Permission {
     /// Write visit notes.
     #[serde(rename = "visits:write")]
     VisitsWrite,
-    /// Write medication administrations.
+    /// Write medication administrations, and start, change and stop medicines and record allergies.
     #[serde(rename = "medication:write")]
     MedicationWrite,
+    /// Put in the care plan, service user guide, contacts and documents.
+    #[serde(rename = "record:write")]
+    RecordWrite,
     /// Record consent discussions held with people and their families.
     #[serde(rename = "consent-discussions:write")]
     ConsentDiscussionsWrite,
@@ -87,11 +90,12 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in display order.
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::PeopleRead,
         Permission::RecordRead,
         Permission::VisitsWrite,
         Permission::MedicationWrite,
+        Permission::RecordWrite,
         Permission::ConsentDiscussionsWrite,
         Permission::NeedsRead,
         Permission::CommentsWrite,
@@ -108,6 +112,7 @@ impl Permission {
             Permission::RecordRead => "record:read",
             Permission::VisitsWrite => "visits:write",
             Permission::MedicationWrite => "medication:write",
+            Permission::RecordWrite => "record:write",
             Permission::ConsentDiscussionsWrite => "consent-discussions:write",
             Permission::NeedsRead => "needs:read",
             Permission::CommentsWrite => "comments:write",
@@ -133,8 +138,9 @@ impl Permission {
         match self {
             Permission::PeopleRead => "See the people the organisation supports, and what it may see of each",
             Permission::RecordRead => "Read the parts of a person's record the organisation has been given",
-            Permission::VisitsWrite => "Add visit notes",
-            Permission::MedicationWrite => "Record medicines given, refused or not given",
+            Permission::VisitsWrite => "Add visit notes, the visit schedule and each visit's status",
+            Permission::MedicationWrite => "Record medicines given, refused or not given; start, change and stop medicines; record allergies",
+            Permission::RecordWrite => "Put in the care plan, service user guide, contacts and documents",
             Permission::ConsentDiscussionsWrite => "Record consent discussions with people and their families",
             Permission::NeedsRead => "Read people's format and communication needs",
             Permission::CommentsWrite => "Read and answer people's comments and correction requests",

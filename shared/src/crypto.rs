@@ -53,6 +53,11 @@ impl SigningKey {
     }
 }
 
+/// SHA-256 of `bytes` as base64url: how a file stands for itself in an idempotency fingerprint.
+pub fn digest(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))
+}
+
 /// SHA-256 of `text` as base64url: how secrets (session ids, invitation verifiers) are stored.
 pub fn hash(text: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))

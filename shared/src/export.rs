@@ -512,11 +512,13 @@ pub fn consent_status(state: GrantState) -> &'static str {
     }
 }
 
-/// A visit's state: FHIR `Encounter.status`. A missed visit never began, like a cancelled one.
+/// A visit's state: FHIR `Encounter.status`. A missed visit never began, like a cancelled one;
+/// a late carer has not arrived yet.
 pub fn encounter_status(status: VisitStatus) -> &'static str {
     match status {
-        VisitStatus::Planned => "planned",
-        VisitStatus::Completed => "finished",
+        VisitStatus::Planned | VisitStatus::Late => "planned",
+        VisitStatus::CheckedIn => "in-progress",
+        VisitStatus::CheckedOut | VisitStatus::Completed => "finished",
         VisitStatus::Missed | VisitStatus::Cancelled => "cancelled",
     }
 }

@@ -31,6 +31,7 @@ pub mod problem;
 pub mod random;
 pub mod receipt;
 pub mod record;
+pub mod record_writes;
 pub mod routing;
 pub mod session;
 #[cfg(not(target_family = "wasm"))]

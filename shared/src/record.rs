@@ -136,6 +136,12 @@ pub struct Administration {
 pub enum VisitStatus {
     /// Still to come.
     Planned,
+    /// The carer has arrived.
+    CheckedIn,
+    /// The carer has left.
+    CheckedOut,
+    /// The carer is running late.
+    Late,
     /// It happened.
     Completed,
     /// Nobody came.
@@ -149,15 +155,29 @@ impl VisitStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             VisitStatus::Planned => "planned",
+            VisitStatus::CheckedIn => "checked_in",
+            VisitStatus::CheckedOut => "checked_out",
+            VisitStatus::Late => "late",
             VisitStatus::Completed => "completed",
             VisitStatus::Missed => "missed",
             VisitStatus::Cancelled => "cancelled",
         }
     }
 
+    /// Every status.
+    pub const ALL: [VisitStatus; 7] = [
+        VisitStatus::Planned,
+        VisitStatus::CheckedIn,
+        VisitStatus::CheckedOut,
+        VisitStatus::Late,
+        VisitStatus::Completed,
+        VisitStatus::Missed,
+        VisitStatus::Cancelled,
+    ];
+
     /// Parses a stored name.
     pub fn parse(text: &str) -> Option<VisitStatus> {
-        [VisitStatus::Planned, VisitStatus::Completed, VisitStatus::Missed, VisitStatus::Cancelled].into_iter().find(|status| status.as_str() == text)
+        VisitStatus::ALL.into_iter().find(|status| status.as_str() == text)
     }
 }
 
@@ -292,8 +312,9 @@ impl DocumentKind {
     }
 }
 
-/// The largest document carefront keeps (1 MiB: well inside D1's row limit once encoded).
-pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// The largest document carefront keeps (10 MiB; the store holds it in chunks, since D1
+/// refuses a value over about 2 MB).
+pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 
 /// The content types a document may have.
 pub const DOCUMENT_TYPES: [&str; 2] = ["text/plain", "application/pdf"];
@@ -328,7 +349,7 @@ pub enum DocumentProblem {
     #[error("the document is empty")]
     Empty,
     /// Over [`MAX_DOCUMENT_BYTES`].
-    #[error("the document is larger than 1 MB")]
+    #[error("the document is larger than 10 MiB")]
     TooLarge,
     /// Not text or PDF.
     #[error("only plain text (text/plain) and PDF (application/pdf) documents are accepted")]
@@ -391,6 +412,27 @@ impl Document {
             added_by,
             added_at,
         })
+    }
+}
+
+impl Document {
+    /// Checks a document to be added whose type is judged from its contents alone, never from
+    /// what the sender declared: a file starting `%PDF-` is a PDF, UTF-8 text without control
+    /// characters (other than line breaks and tabs) is plain text, anything else is refused.
+    pub fn from_content(
+        id: String,
+        person_id: String,
+        title: &str,
+        kind: DocumentKind,
+        body: &[u8],
+        added_by: String,
+        added_at: DateTime<Utc>,
+    ) -> Result<Document, DocumentProblem> {
+        let content_type = if body.starts_with(b"%PDF-") { "application/pdf" } else { "text/plain" };
+        match Document::check(id, person_id, title, kind, content_type, body, added_by, added_at) {
+            Err(DocumentProblem::ContentMismatch(_)) => Err(DocumentProblem::UnsupportedType),
+            other => other,
+        }
     }
 }
 

@@ -47,6 +47,7 @@ pub mod invitation;
 pub mod people;
 pub mod record;
 pub mod staff;
+pub mod versions;
 pub mod voice;
 
 pub use account::AccountStore;
@@ -58,13 +59,14 @@ pub use invitation::{InvitationStore, NotEnrolled};
 pub use people::PeopleStore;
 pub use record::{Page, RecordStore};
 pub use staff::StaffStore;
+pub use versions::VersionStore;
 pub use voice::VoiceStore;
 
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
 pub trait Store:
-    AccountStore + RecordStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore + PeopleStore + StaffStore + InvitationStore
+    AccountStore + RecordStore + VersionStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore + PeopleStore + StaffStore + InvitationStore
 {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
@@ -133,7 +135,8 @@ pub trait Store:
     /// Renames one of the person's passkeys; `false` if they have no such passkey.
     async fn rename_passkey(&self, person_id: &str, id: &str, name: &str) -> Result<bool>;
 
-    /// Stores or replaces a person's care plan.
+    /// Stores or replaces a person's care plan (a person has one: a replacement keeps the
+    /// stored plan's id).
     async fn upsert_care_plan(&self, plan: &CarePlan) -> Result<()>;
     /// The person's care plan.
     async fn care_plan(&self, permit: &Permit) -> Result<Option<CarePlan>>;
@@ -672,7 +675,7 @@ impl Store for SqlStore<'_> {
             .execute(
                 &format!(
                     "INSERT INTO care_plans ({CARE_PLAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                     ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, outcomes = excluded.outcomes,
+                     ON CONFLICT (person_id) DO UPDATE SET summary = excluded.summary, outcomes = excluded.outcomes,
                        needs = excluded.needs, risks = excluded.risks,
                        support = excluded.support, visit_schedule = excluded.visit_schedule,
                        review_due = excluded.review_due, written_by = excluded.written_by, updated_at = excluded.updated_at"

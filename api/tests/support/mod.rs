@@ -276,6 +276,21 @@ impl Api {
         self.call(self.signed_post(held, path, key, body))
     }
 
+    /// `method` with `bytes` as `content_type`, signed now with a fresh nonce, with `key` as
+    /// its Idempotency-Key.
+    pub fn signed_send(&self, held: &Held, method: &str, path: &str, key: Option<&str>, content_type: &str, bytes: Vec<u8>) -> Request {
+        let mut builder = http::Request::builder().method(method).uri(path).header("host", HOST).header("content-type", content_type);
+        if let Some(key) = key {
+            builder = builder.header("idempotency-key", key);
+        }
+        self.sign(held, builder.body(bytes).unwrap(), self.now.get(), &self.new_nonce())
+    }
+
+    /// A PUT of `body` (JSON) with `key` as its Idempotency-Key.
+    pub fn put(&self, held: &Held, path: &str, key: Option<&str>, body: &serde_json::Value) -> Reply {
+        self.call(self.signed_send(held, "PUT", path, key, "application/json", serde_json::to_vec(body).unwrap()))
+    }
+
     /// Answers `requests` all at once on one thread: every store call of each yields to the
     /// others first, so they interleave as concurrent requests do on a runtime.
     pub fn call_concurrently(&self, requests: Vec<Request>) -> Vec<Reply> {

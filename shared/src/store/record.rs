@@ -7,10 +7,14 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use super::{Result, SqlStore, json, time, time_text, to_json};
 use crate::access::Permit;
 use crate::consent::Category;
-use crate::db::{DbError, Row, Value};
+use crate::db::{DbError, Row, Statement, Value};
 use crate::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, EmergencySummary, Medicine, Outcome, ServiceUserGuide, VisitStatus,
 };
+
+/// The most of a document's contents one stored value holds (1 MiB: about 1.4 MB encoded,
+/// inside D1's limit of about 2 MB a value).
+pub const DOCUMENT_CHUNK_BYTES: usize = 1024 * 1024;
 
 /// One page of a list, newest first, and where the next page starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +39,7 @@ pub trait RecordStore {
     async fn medicines(&self, permit: &Permit) -> Result<Vec<Medicine>>;
     /// Records an allergy.
     async fn insert_allergy(&self, allergy: &Allergy) -> Result<()>;
-    /// The person's allergies.
+    /// The person's allergies (not those marked as recorded in error).
     async fn allergies(&self, permit: &Permit) -> Result<Vec<Allergy>>;
     /// Appends to the administration record (entries are never changed; a correction is a new
     /// entry). `false` if an entry with this id exists already (a retried write).
@@ -59,7 +63,8 @@ pub trait RecordStore {
     /// The person's contacts, in display order.
     async fn contacts(&self, permit: &Permit) -> Result<Vec<Contact>>;
 
-    /// Keeps a document (checked with [`Document::check`]) and its contents.
+    /// Keeps a document (checked with [`Document::check`]) and its contents, in chunks of at
+    /// most [`DOCUMENT_CHUNK_BYTES`] (D1 refuses a value over about 2 MB), in one batch.
     async fn insert_document(&self, document: &Document, body: &[u8]) -> Result<()>;
     /// The person's documents, newest first (without contents).
     async fn documents(&self, permit: &Permit) -> Result<Vec<Document>>;
@@ -134,7 +139,7 @@ fn administration(row: &Row) -> Result<Administration> {
 
 const VISIT_COLUMNS: &str = "id, person_id, organisation_id, starts_at, ends_at, status, carers, note, recorded_at";
 
-fn visit(row: &Row) -> Result<CareVisit> {
+pub(super) fn visit(row: &Row) -> Result<CareVisit> {
     let status = row.text(5)?;
     Ok(CareVisit {
         id: row.text(0)?,
@@ -309,7 +314,8 @@ impl RecordStore for SqlStore<'_> {
     async fn allergies(&self, permit: &Permit) -> Result<Vec<Allergy>> {
         let person_id = permit.subject_for(Category::Medication)?;
         self.all(
-            "SELECT id, person_id, substance, reaction, recorded_at FROM allergies WHERE person_id = ?1 ORDER BY substance, id",
+            "SELECT id, person_id, substance, reaction, recorded_at FROM allergies WHERE person_id = ?1
+             AND NOT EXISTS (SELECT 1 FROM allergy_errors WHERE allergy_errors.allergy_id = allergies.id) ORDER BY substance, id",
             &[person_id.into()],
             allergy,
         )
@@ -455,25 +461,27 @@ impl RecordStore for SqlStore<'_> {
 
     async fn insert_document(&self, document: &Document, body: &[u8]) -> Result<()> {
         use base64::Engine as _;
-        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body);
-        self.db
-            .execute(
-                &format!("INSERT INTO documents ({DOCUMENT_COLUMNS}, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
-                &[
-                    document.id.as_str().into(),
-                    document.person_id.as_str().into(),
-                    document.title.as_str().into(),
-                    document.kind.as_str().into(),
-                    document.content_type.as_str().into(),
-                    document.size_bytes.into(),
-                    document.sha256.as_str().into(),
-                    document.added_by.as_str().into(),
-                    time_text(document.added_at).into(),
-                    encoded.into(),
-                ],
-            )
-            .await
-            .map(|_| ())
+        let mut statements = vec![Statement {
+            sql: format!("INSERT INTO documents ({DOCUMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)").into(),
+            params: vec![
+                document.id.as_str().into(),
+                document.person_id.as_str().into(),
+                document.title.as_str().into(),
+                document.kind.as_str().into(),
+                document.content_type.as_str().into(),
+                document.size_bytes.into(),
+                document.sha256.as_str().into(),
+                document.added_by.as_str().into(),
+                time_text(document.added_at).into(),
+            ],
+        }];
+        for (position, chunk) in (0_i64..).zip(body.chunks(DOCUMENT_CHUNK_BYTES)) {
+            statements.push(Statement {
+                sql: "INSERT INTO document_chunks (document_id, position, body) VALUES (?1, ?2, ?3)".into(),
+                params: vec![document.id.as_str().into(), position.into(), base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(chunk).into()],
+            });
+        }
+        self.db.batch(&statements).await
     }
 
     async fn documents(&self, permit: &Permit) -> Result<Vec<Document>> {
@@ -484,12 +492,22 @@ impl RecordStore for SqlStore<'_> {
     async fn document(&self, permit: &Permit, id: &str) -> Result<Option<(Document, Vec<u8>)>> {
         let person_id = permit.subject_for(Category::Documents)?;
         use base64::Engine as _;
-        let rows =
-            self.db.query(&format!("SELECT {DOCUMENT_COLUMNS}, body FROM documents WHERE person_id = ?1 AND id = ?2"), &[person_id.into(), id.into()]).await?;
-        let Some(row) = rows.first() else { return Ok(None) };
-        let body =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(row.text(9)?).map_err(|_| DbError::Decode("document body is not base64url".into()))?;
-        Ok(Some((document(row)?, body)))
+        let Some(found) =
+            self.one(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE person_id = ?1 AND id = ?2"), &[person_id.into(), id.into()], document).await?
+        else {
+            return Ok(None);
+        };
+        let rows = self.db.query("SELECT body FROM document_chunks WHERE document_id = ?1 ORDER BY position", &[id.into()]).await?;
+        let mut body = Vec::with_capacity(usize::try_from(found.size_bytes).unwrap_or_default());
+        for row in &rows {
+            let chunk =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(row.text(0)?).map_err(|_| DbError::Decode("document chunk is not base64url".into()))?;
+            body.extend_from_slice(&chunk);
+        }
+        if i64::try_from(body.len()).ok() != Some(found.size_bytes) {
+            return Err(DbError::Decode(format!("document {id} has {} bytes of {}", body.len(), found.size_bytes)));
+        }
+        Ok(Some((found, body)))
     }
 
     async fn upsert_emergency_summary(&self, summary: &EmergencySummary) -> Result<()> {
