@@ -105,6 +105,9 @@ fn visit_words(visit: &CareVisit) -> Value {
         VisitStatus::Completed => Some("Done"),
         VisitStatus::Missed => Some("Missed"),
         VisitStatus::Cancelled => Some("Cancelled"),
+        VisitStatus::CheckedIn => Some("Carer there now"),
+        VisitStatus::CheckedOut => Some("Done"),
+        VisitStatus::Late => Some("Running late"),
     };
     context! { from => uk_time::time(visit.starts_at), to => uk_time::time(visit.ends_at), status, carers => visit.carers.clone() }
 }

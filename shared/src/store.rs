@@ -66,7 +66,17 @@ pub use voice::VoiceStore;
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]
 pub trait Store:
-    AccountStore + RecordStore + VersionStore + VoiceStore + DiscussionStore + EmergencyStore + CredentialStore + IdempotencyStore + PeopleStore + StaffStore + InvitationStore
+    AccountStore
+    + RecordStore
+    + VersionStore
+    + VoiceStore
+    + DiscussionStore
+    + EmergencyStore
+    + CredentialStore
+    + IdempotencyStore
+    + PeopleStore
+    + StaffStore
+    + InvitationStore
 {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;
