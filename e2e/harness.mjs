@@ -65,6 +65,7 @@ export const SEED_CREDENTIALS = [
   'org-northshire-council:people:read,monitoring:read',
   'org-brookside-care:record:read,visits:write,medication:write,consent-discussions:write,comments:write',
   'org-northshire-council:export:read',
+  'org-brookside-care:people:read,record:read,record:write,medication:write,visits:write,fhir:write',
 ];
 
 /** The seed's arguments for SEED_CREDENTIALS, written to `file`. */

@@ -2,13 +2,15 @@
 
 use std::collections::BTreeSet;
 
-use carefront_shared::access::{self, AuditAction, Permit};
+use carefront_shared::access::{self, AuditAction};
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
-use carefront_shared::domain::{CarePlan, CouncilRole, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::domain::{CarePlan, CouncilRole, Organisation, OrganisationKind, Person, ProviderRole, Role};
 use carefront_shared::emergency::{self, EmergencyCode, EmergencyCodeRecord};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME, InvitationCode};
+use carefront_shared::onboarding;
+use carefront_shared::person::{NewPerson, PersonInput};
 use carefront_shared::plan::Recorder;
-use carefront_shared::random::{Random, new_id};
+use carefront_shared::random::{Random, SeededRandom, new_id};
 use carefront_shared::store::{EmergencyStore as _, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -90,11 +92,10 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
         ),
     ];
     let mut invitations = Vec::new();
+    let mut plans = Vec::new();
     for (person, plan) in people {
-        store.insert_person(&person).await?;
-        if store.care_plan(&Permit::operator(&person.id, now)).await?.is_none() {
-            store.upsert_care_plan(&plan).await?;
-        }
+        add_as_the_council_does(store, &person, now).await?;
+        plans.push(plan);
         invitations.push(invite(store, person, now, random).await?);
     }
     // Margaret's son Sam helps with her medicines: a representative with her consent.
@@ -142,27 +143,13 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
         invitations.push(invite(store, person, now, random).await?);
     }
     store.set_council_role("person-council-ann", CouncilRole::Administrator).await?;
+    // Priya coordinates Brookside's care: she looks after its staff accounts too.
+    store.set_provider_role("person-provider-priya", ProviderRole::Administrator).await?;
     // The council's statutory access for reviews, and the provider's access to give care, for
     // both service users.
     for subject in ["person-margaret", "person-arthur"] {
         let existing = store.grants_for_subject(subject).await?;
         let short = subject.trim_start_matches("person-");
-        let council = Grant {
-            id: format!("grant-{short}-council"),
-            version: 1,
-            subject_id: subject.into(),
-            grantee: Grantee::Organisation(COUNCIL.into()),
-            categories: Category::ALL.into_iter().collect(),
-            actions: BTreeSet::from([Action::View]),
-            act_for: false,
-            purpose: "to review your care and support, and keep you safe".into(),
-            starts_at: now,
-            ends_at: None,
-            basis: Basis::StatutoryDuty,
-            evidence: Some("Care Act 2014, sections 27 (review of care and support plans) and 42 (safeguarding enquiries)".into()),
-            recorded_by: "person-council-daniel".into(),
-            revoked_at: None,
-        };
         let provider = Grant {
             id: format!("grant-{short}-provider"),
             grantee: Grantee::Organisation(PROVIDER.into()),
@@ -180,28 +167,34 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
             basis: Basis::Consent,
             evidence: None,
             recorded_by: subject.into(),
-            ..council.clone()
+            version: 1,
+            subject_id: subject.into(),
+            act_for: false,
+            starts_at: now,
+            ends_at: None,
+            revoked_at: None,
         };
-        for grant in [council, provider] {
-            if !existing.iter().any(|other| other.id == grant.id) {
-                store.insert_grant(&grant, now, None).await?;
-            }
+        // The council's own statutory grant was made as the council added them.
+        if !existing.iter().any(|other| other.id == provider.id) {
+            store.insert_grant(&provider, now, None).await?;
         }
     }
-    crate::demo_record::seed(store, now).await?;
+    crate::demo_record::seed(store, now, &plans).await?;
     Ok(invitations)
 }
 
 /// Turns on a fresh emergency code for Margaret (ending any earlier one), as the council's social
 /// worker on its statutory duty: the code for the paper copy in her home, and for the e2e tests.
 pub async fn emergency_code(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) -> Result<(EmergencyCodeRecord, EmergencyCode), StoreError> {
-    let basis = format!("grant:grant-margaret-council ({})", Basis::StatutoryDuty.as_str());
+    let grants = store.grants_for_subject("person-margaret").await?;
+    let council_grant = onboarding::council_grant(&grants, COUNCIL, now).map(|grant| grant.id.clone()).unwrap_or_default();
+    let basis = format!("grant:{council_grant} ({})", Basis::StatutoryDuty.as_str());
     let (record, code) = emergency::issue("person-margaret", "person-council-daniel", &basis, now, random);
     let event = access::statutory_event(
         new_id(random),
         now,
         &record.issued_by,
-        Some((&record.person_id, "grant-margaret-council")),
+        Some((&record.person_id, &council_grant)),
         AuditAction::EmergencyCodeTurnedOn,
         None,
         "Turned on an emergency code for paramedics and other clinicians.",
@@ -223,6 +216,38 @@ pub fn end_earlier_emergency_code_sql(record: &EmergencyCodeRecord) -> String {
          AND code_id IN (SELECT id FROM emergency_codes WHERE person_id = {person} AND ended_at IS NULL);\n\
          UPDATE emergency_codes SET ended_at = {at}, ended_by = {by}, end_reason = 'replaced' WHERE person_id = {person} AND ended_at IS NULL;\n"
     )
+}
+
+/// The demo service users' details, as a council's caseworker types them.
+fn details(person_id: &str) -> PersonInput {
+    let (date_of_birth, nhs_number, address, postcode, phone) = match person_id {
+        "person-margaret" => ("3/7/1941", "943 476 5919", "14 Orchard Close\nNorthtown", "NT1 4AB", "01632 960 114"),
+        _ => ("21/11/1938", "450 557 7104", "2 Station Road\nLittle Ashby", "NT7 2CD", "01632 960 872"),
+    };
+    PersonInput {
+        date_of_birth: date_of_birth.into(),
+        nhs_number: nhs_number.into(),
+        address: address.into(),
+        postcode: postcode.into(),
+        phone: phone.into(),
+        ..PersonInput::default()
+    }
+}
+
+/// Adds a demo service user the way the council's "Add a person" page does (their details, the
+/// council's statutory access and the line in their log, in one plan), unless they are there. Ids
+/// are drawn from a generator seeded by the person's id, so a seed written out as SQL twice names
+/// the same rows and `INSERT OR IGNORE` keeps one.
+async fn add_as_the_council_does(store: &dyn Store, person: &Person, now: DateTime<Utc>) -> Result<(), StoreError> {
+    if store.person(&person.id).await?.is_some() {
+        return Ok(());
+    }
+    let input = PersonInput { display_name: person.display_name.clone(), ..details(&person.id) };
+    let new = NewPerson::validate(&input, now).map_err(|errors| StoreError::Decode(format!("demo details for {}: {errors:?}", person.id)))?;
+    let seeded = SeededRandom::new(person.id.bytes().fold(7_u64, |hash, byte| hash.wrapping_mul(31).wrapping_add(u64::from(byte))));
+    let recorder = Recorder::new();
+    onboarding::add_service_user_as(&recorder.store(), person.id.clone(), &new, COUNCIL, "person-council-daniel", now, &seeded).await?;
+    store.apply(&recorder.into_plan()).await
 }
 
 async fn invite(store: &dyn Store, person: Person, now: DateTime<Utc>, random: &dyn Random) -> Result<(Person, InvitationCode), StoreError> {

@@ -3,12 +3,18 @@
 //! the seed runs so that the week grid and the timeline always have recent entries.
 
 use carefront_shared::access::Permit;
+use carefront_shared::consent::{Action, Actor, Category};
 use carefront_shared::discussion::{Discussion, Method, Participant, Role, Status, Topic};
+use carefront_shared::domain::CarePlan;
+use carefront_shared::plan::Recorder;
+use carefront_shared::random::SeededRandom;
 use carefront_shared::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, EmergencySummary, GuideSection, Medicine, Outcome, ServiceUserGuide,
     VisitStatus,
 };
+use carefront_shared::record_writes::{self, PlannedVisit, VersionKind, VisitSchedule, WriteError, Writer};
 use carefront_shared::store::{Store, StoreError};
+use carefront_shared::uk_time;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use crate::demo::PROVIDER;
@@ -180,7 +186,8 @@ async fn record_visits(store: &dyn Store, person_id: &str, pattern: &VisitPatter
 }
 
 /// Adds the demo care records (re-running leaves the same record, with recent days filled in).
-pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+/// Seeds the demo records; `plans` are the care plans Brookside's system puts in (as version 1).
+pub async fn seed(store: &dyn Store, now: DateTime<Utc>, plans: &[CarePlan]) -> Result<(), StoreError> {
     let started = now.date_naive() - Duration::days(60);
 
     // Margaret Okafor.
@@ -222,9 +229,13 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> Result<(), StoreErro
     .iter()
     .map(|spec| medicine(margaret, spec, started))
     .collect();
-    for entry in &medicines {
-        store.upsert_medicine(entry).await?;
-    }
+    let parts = BrooksideParts {
+        care_plan: plans.iter().find(|plan| plan.person_id == margaret),
+        medicines: &medicines,
+        week: &[("08:00", 45, "Jo"), ("19:00", 30, "Kate")],
+        document: None,
+    };
+    brookside_puts_in(store, margaret, &parts, now).await?;
     store
         .insert_allergy(&Allergy {
             id: "allergy-margaret-penicillin".into(),
@@ -377,9 +388,9 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> Result<(), StoreErro
     .iter()
     .map(|spec| medicine(arthur, spec, started))
     .collect();
-    for entry in &medicines {
-        store.upsert_medicine(entry).await?;
-    }
+    let parts =
+        BrooksideParts { care_plan: plans.iter().find(|plan| plan.person_id == arthur), medicines: &medicines, week: &[("12:30", 45, "Tom")], document: None };
+    brookside_puts_in(store, arthur, &parts, now).await?;
     record_doses(store, arthur, &medicines, &["Tom Reid"], now, 8).await?;
     let pattern = VisitPattern {
         slots: &[("12:30", 45)],
@@ -440,4 +451,86 @@ fn guide(person_id: &str, now: DateTime<Utc>) -> ServiceUserGuide {
         ],
         updated_at: now,
     }
+}
+
+/// What Brookside's system puts in for one person.
+pub struct BrooksideParts<'a> {
+    /// The care plan, if it has none yet.
+    pub care_plan: Option<&'a CarePlan>,
+    /// Medicines it does not have yet.
+    pub medicines: &'a [Medicine],
+    /// The coming week's visits: the time each day (UK wall clock), minutes, the carer's first name.
+    pub week: &'a [(&'a str, i64, &'a str)],
+    /// A document to add: its title, kind and the file.
+    pub document: Option<(&'a str, DocumentKind, &'a [u8])>,
+}
+
+/// Puts `parts` in for `person_id` the way Brookside's system does through the API: the same
+/// versioned writes (a first version of each part, its line in the person's access log), as its
+/// care coordinator under Brookside's grant to contribute, in one plan. Ids come from a generator
+/// seeded by the person's id, so a seed written out as SQL twice names the same rows.
+pub async fn brookside_puts_in(store: &dyn Store, person_id: &str, parts: &BrooksideParts<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let grants = store.grants_for_subject(person_id).await?;
+    let priya =
+        Actor { person_id: "person-provider-priya".into(), role: carefront_shared::domain::Role::ProviderStaff, organisation_id: Some(PROVIDER.into()) };
+    let random = SeededRandom::new(person_id.bytes().fold(11_u64, |hash, byte| hash.wrapping_mul(131).wrapping_add(u64::from(byte))));
+    let refused = |category: Category| move |_| StoreError::Decode(format!("the demo provider may not contribute to {category:?} for {person_id}"));
+    let written = |error: WriteError| match error {
+        WriteError::Store(error) => error,
+        other => StoreError::Decode(format!("demo record for {person_id}: {other}")),
+    };
+    // On a store seeded before, each part already there is left as it is.
+    let operator = Permit::operator(person_id, now);
+    let held: Vec<String> = store.medicines(&operator).await?.into_iter().map(|medicine| medicine.id).collect();
+    let has_plan = store.care_plan(&operator).await?.is_some();
+    let has_schedule = !store.latest_record_versions(&operator, VersionKind::VisitSchedule).await?.is_empty();
+    let recorder = Recorder::new();
+    for category in [Category::CarePlan, Category::Medication, Category::VisitsAndNotes, Category::Documents] {
+        let permit = Permit::ask(&priya, person_id, Action::Contribute, category, &grants, now).map_err(refused(category))?;
+        let writer = Writer {
+            permit: &permit,
+            organisation_id: PROVIDER.into(),
+            name: "Brookside Home Care".into(),
+            described: "Priya Shah of Brookside Home Care".into(),
+            now,
+            random: &random,
+        };
+        match category {
+            Category::CarePlan => {
+                if let Some(plan) = parts.care_plan.filter(|_| !has_plan) {
+                    record_writes::put_care_plan(&writer, &recorder, 0, plan).await.map_err(written)?;
+                }
+            }
+            Category::Medication => {
+                for medicine in parts.medicines.iter().filter(|medicine| !held.contains(&medicine.id)) {
+                    record_writes::start_medicine(&writer, &recorder, medicine).await.map_err(written)?;
+                }
+            }
+            Category::VisitsAndNotes if !parts.week.is_empty() && !has_schedule => {
+                let from = uk_time::date(now);
+                let mut visits = Vec::new();
+                for day in 0..7 {
+                    let date = from + Duration::days(day);
+                    for (index, (clock, minutes, carer)) in parts.week.iter().enumerate() {
+                        let starts_at = uk_time::at(date, time(clock));
+                        visits.push(PlannedVisit {
+                            id: format!("planned-{person_id}-{date}-{index}"),
+                            starts_at,
+                            ends_at: starts_at + Duration::minutes(*minutes),
+                            carer_first_name: (*carer).into(),
+                        });
+                    }
+                }
+                let schedule = VisitSchedule { from, to: from + Duration::days(6), visits };
+                record_writes::put_visit_schedule(&writer, &recorder, 0, &schedule, &[]).await.map_err(written)?;
+            }
+            Category::Documents => {
+                if let Some((title, kind, body)) = parts.document {
+                    record_writes::add_document(&writer, &recorder, title, kind, body).await.map_err(written)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    store.apply(&recorder.into_plan()).await
 }

@@ -148,7 +148,7 @@ mod tests {
         ] {
             assert!(types.contains(expected), "{expected} in {types:?}");
         }
-        let log = pollster::block_on(store.audit_for_subject(&Permit::operator("person-margaret", now), 5)).unwrap();
+        let log = pollster::block_on(store.audit_for_subject(&Permit::operator("person-margaret", now), 1000)).unwrap();
         assert!(log.iter().any(|event| event.action == AuditAction::RecordExported && event.detail.contains("FHIR R4")));
 
         let json = pollster::block_on(export_record(&store, "person-margaret", false, "https://care.example.gov.uk", now, &random)).unwrap();
