@@ -5,11 +5,13 @@
 //! itself, to print and post.
 
 use carefront_shared::access::{self, AuditAction};
+use carefront_shared::consent::GrantState;
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
 use carefront_shared::domain::{Invitation, Person, Role};
 use carefront_shared::invitation::{self, InvitationCode, InvitationState};
 use carefront_shared::needs::Presentation;
+use carefront_shared::onboarding;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::{InvitationStore as _, Store as _};
@@ -46,13 +48,28 @@ struct FieldError {
     message: String,
 }
 
-/// The person an invitation is for: a service user or a representative (staff are invited on
-/// the administrators' pages). Anyone else, or no one, is "not found".
-async fn invitee(context: &RequestContext<'_>, person_id: &str) -> Result<Person, PortalError> {
-    match context.store.person(person_id).await? {
-        Some(person) if matches!(person.role, Role::ServiceUser | Role::Representative) => Ok(person),
-        _ => Err(PortalError::NotFound),
+/// The person an invitation is for: a service user the staff member's council holds a live
+/// statutory grant for, or a representative of one (staff are invited on the administrators'
+/// pages). Anyone else, or no one, is "not found": a council invites only people it has a duty to.
+async fn invitee(context: &RequestContext<'_>, staff: &Person, person_id: &str) -> Result<Person, PortalError> {
+    let council_id = staff.organisation_id.as_deref().ok_or(PortalError::NotFound)?;
+    let person = match context.store.person(person_id).await? {
+        Some(person) if matches!(person.role, Role::ServiceUser | Role::Representative) => person,
+        _ => return Err(PortalError::NotFound),
+    };
+    let subjects: Vec<String> = if person.role == Role::ServiceUser {
+        vec![person.id.clone()]
+    } else {
+        let held = context.store.grants_held_by(&person.id, None).await?;
+        held.into_iter().filter(|grant| grant.state(context.now) == GrantState::Active).map(|grant| grant.subject_id).collect()
+    };
+    for subject in subjects {
+        let grants = context.store.grants_for_subject(&subject).await?;
+        if onboarding::council_grant(&grants, council_id, context.now).is_some() {
+            return Ok(person);
+        }
     }
+    Err(PortalError::NotFound)
 }
 
 /// One invitation as the list shows it.
@@ -133,8 +150,8 @@ async fn render_list(
 
 /// GET /council/people/{id}/invitations.
 pub async fn list(context: &RequestContext<'_>, request: &Request, visit: &Visit, person_id: &str) -> Result<Response, PortalError> {
-    require_council_staff(context, visit).await?;
-    let person = invitee(context, person_id).await?;
+    let staff = require_council_staff(context, visit).await?.clone();
+    let person = invitee(context, &staff, person_id).await?;
     let notice = match web::query_param(request, "done").as_deref() {
         Some("cancelled") => Some("The invitation has been cancelled. Its code no longer works."),
         _ => None,
@@ -147,7 +164,7 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, visit: &Visit
 /// answers with the letter to print.
 pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visit, person_id: &str) -> Result<Response, PortalError> {
     let staff = require_council_staff(context, visit).await?.clone();
-    let person = invitee(context, person_id).await?;
+    let person = invitee(context, &staff, person_id).await?;
     let form: IssueForm = web::form(request)?;
     let Some(days) = form.lifetime.trim().parse::<i64>().ok().filter(|days| LIFETIMES.contains(days)) else {
         let error = FieldError { field: "lifetime", message: "Choose how long the invitation lasts".into() };
@@ -192,7 +209,7 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
 /// POST /council/people/{id}/invitations/{invitation}/cancel: the code stops working at once.
 pub async fn cancel(context: &RequestContext<'_>, request: &Request, visit: &Visit, person_id: &str, invitation_id: &str) -> Result<Response, PortalError> {
     let staff = require_council_staff(context, visit).await?.clone();
-    let person = invitee(context, person_id).await?;
+    let person = invitee(context, &staff, person_id).await?;
     // The form carries only its CSRF token (checked by the router), but must be a form.
     let _: Vec<(String, String)> = web::form(request)?;
     let found = context.store.invitations_for_person(&person.id).await?.into_iter().find(|invitation| invitation.id == invitation_id);

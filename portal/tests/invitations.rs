@@ -8,6 +8,7 @@
 
 mod support;
 
+use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::db::{Database, Value};
 use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
@@ -51,8 +52,29 @@ fn council() -> (Portal, Portal) {
     }
     block_on(store.set_organisation_contact(COUNCIL, "care@northshire.example", "01632 960 001", "County Hall", "https://northshire.example/privacy")).unwrap();
     portal.person_with_invitation(MARGARET, "Margaret Jones");
+    block_on(store.insert_grant(&statutory_grant(MARGARET, now), now, None)).unwrap();
     let cath = enrolled(&portal, "person-cath", Role::CouncilStaff, Some(COUNCIL), 31);
     (portal, cath)
+}
+
+/// The council's statutory access to `subject`'s record, as adding them makes it.
+fn statutory_grant(subject: &str, now: chrono::DateTime<chrono::Utc>) -> Grant {
+    Grant {
+        id: format!("grant-{subject}-council"),
+        version: 1,
+        subject_id: subject.into(),
+        grantee: Grantee::Organisation(COUNCIL.into()),
+        categories: Category::ALL.into_iter().collect(),
+        actions: [Action::View].into_iter().collect(),
+        act_for: false,
+        purpose: "to review your care and support, and keep you safe".into(),
+        starts_at: now,
+        ends_at: None,
+        basis: Basis::StatutoryDuty,
+        evidence: Some(carefront_shared::onboarding::CARE_ACT_EVIDENCE.into()),
+        recorded_by: "person-cath".into(),
+        revoked_at: None,
+    }
 }
 
 fn waiting(portal: &Portal, person: &str) -> Vec<String> {
@@ -350,6 +372,22 @@ fn providers_staff_family_and_the_person_get_not_found() {
     }
     // Signed out: sent to sign in.
     assert_eq!(portal.other_browser(55).get("/council/invitations").status(), 303);
+}
+
+#[test]
+fn a_council_invites_only_people_it_has_a_duty_to() {
+    let (portal, cath) = council();
+    // Someone in the store the council holds no statutory grant for (another council's, or
+    // added some other way): their invitations do not exist for this council's staff.
+    portal.person_with_invitation("person-elsewhere", "Eve Elsewhere");
+    let csrf = cath.csrf_from("/home");
+    let path = "/council/people/person-elsewhere/invitations";
+    assert_eq!(cath.get(path).status(), 404);
+    assert_eq!(cath.post_form(path, &[("csrf", &csrf), ("lifetime", "7")]).status(), 404);
+    // Once the council has the duty, the same page opens.
+    let now = portal.now.get();
+    block_on(portal.store().insert_grant(&statutory_grant("person-elsewhere", now), now, None)).unwrap();
+    assert_eq!(cath.get(path).status(), 200);
 }
 
 /// The `<html …>` line and the page's `<main>` (the letter has no CSRF form).
