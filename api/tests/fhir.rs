@@ -115,7 +115,12 @@ fn a_valid_bundle_puts_the_record_in_as_one_audited_plan() {
     let stopped = &reply.body["taken"].as_array().unwrap().iter().filter(|outcome| outcome["resourceType"] == "MedicationStatement").collect::<Vec<_>>();
     let versions: Vec<usize> = stopped
         .iter()
-        .map(|outcome| api.get(&reader, &format!("/api/v1/people/person-margaret/medicines/{}/versions", outcome["id"].as_str().unwrap())).body["items"].as_array().unwrap().len())
+        .map(|outcome| {
+            api.get(&reader, &format!("/api/v1/people/person-margaret/medicines/{}/versions", outcome["id"].as_str().unwrap())).body["items"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
         .collect();
     assert_eq!(versions.iter().copied().collect::<std::collections::BTreeSet<_>>(), [1, 2].into(), "{versions:?}");
 }

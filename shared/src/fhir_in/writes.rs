@@ -39,7 +39,8 @@ pub struct Current {
 
 /// Why an entry's item was left as the record holds it (an allergy or document recorded
 /// already, a medicine unchanged).
-const ALREADY_KEPT: &str = "Already kept under this id: left as it is (documents and allergies are recorded once; send a change to an allergy through the API).";
+const ALREADY_KEPT: &str =
+    "Already kept under this id: left as it is (documents and allergies are recorded once; send a change to an allergy through the API).";
 const UNCHANGED: &str = "The medicine is kept already exactly as this says: no new version.";
 
 /// Records everything `import` puts in for the person into `recorder`, through the versioned
@@ -100,15 +101,16 @@ fn same_medicine(now: &Medicine, imported: &Medicine) -> bool {
 
 /// Starts, changes and stops one medicine, as the Bundle has it against what the record holds.
 async fn put_medicine(writer: &Writer<'_>, recorder: &Recorder, medicine: &Medicine, known: Option<&(Medicine, i64)>) -> Result<(), WriteError> {
-    let taken = Medicine { stopped_on: None, ..medicine.clone() };
+    // The medicine as the Bundle has it before any stop: what is started or changed.
+    let in_force = Medicine { stopped_on: None, ..medicine.clone() };
     let (current, version) = match known {
-        None => (taken.clone(), writes::start_medicine(writer, recorder, &taken).await?.version),
-        Some((now, version)) if now.stopped_on.is_none() && same_medicine(now, &taken) => (now.clone(), *version),
+        None => (in_force.clone(), writes::start_medicine(writer, recorder, &in_force).await?.version),
+        Some((now, version)) if now.stopped_on.is_none() && same_medicine(now, &in_force) => (now.clone(), *version),
         // A change to a stopped medicine is refused by the write, as through the API.
-        Some((now, version)) => (taken.clone(), writes::change_medicine(writer, recorder, *version, now, &taken).await?.version),
+        Some((now, version)) => (in_force.clone(), writes::change_medicine(writer, recorder, *version, now, &in_force).await?.version),
     };
     if let Some(stopped_on) = medicine.stopped_on {
-        writes::stop_medicine(writer, recorder, version, &current, stopped_on, "its end in the FHIR record sent").await?;
+        writes::stop_medicine(writer, recorder, version, &current, stopped_on, "the FHIR record sent gives this end date").await?;
     }
     Ok(())
 }
