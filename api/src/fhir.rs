@@ -5,25 +5,31 @@
 //! R4 but cannot be recorded (or is about anyone else) 422, each problem named by its place
 //! (`entry[2].resource.status`), and nothing is written. The organisation needs a live grant to
 //! contribute to every category the Bundle writes (404 otherwise, as for every write) and an
-//! `Idempotency-Key`; the whole Bundle is one plan: every row, the key's claim and one line per
-//! category in the person's access log.
+//! `Idempotency-Key`. The whole Bundle is one plan — the key's claim and every write — made by
+//! the same versioned writes as the JSON API ([`carefront_shared::fhir_in::put_in`]): the care
+//! plan, each medicine, allergy, the contacts and each document keep a version or are added
+//! once, each with its own line in the access log; visits and doses (not versioned) one line
+//! each. If a part changed between reading it here and applying the plan, the whole Bundle is
+//! refused (409) and nothing is written.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
-use carefront_shared::access::{AuditAction, Permit};
+use carefront_shared::access::Permit;
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
-use carefront_shared::fhir_in::{self, BundleType, EntryOutcome, Import, Refusal, Target};
+use carefront_shared::fhir_in::{self, BundleType, Current, EntryOutcome, Import, Refusal, Target};
 use carefront_shared::plan::Recorder;
 use carefront_shared::problem::Problem;
-use carefront_shared::store::{IdempotencyStore as _, RecordStore as _, SqlStore, Store as _};
+use carefront_shared::record_writes::{VersionKind, Writer};
+use carefront_shared::store::IdempotencyStore as _;
 use http::{StatusCode, header};
 use serde::Serialize;
 
-use crate::access::{event_id, grants_for, grounded};
+use crate::access::grants_for;
 use crate::auth::Caller;
 use crate::failure::{ApiError, InvalidParam, Stored, invalid, not_found};
 use crate::idempotency::{self, Applied, Idempotent};
+use crate::record_writes::refused as write_refused;
 use crate::{Request, Response};
 
 /// The answer: what was kept from each entry, and what was left out and why.
@@ -35,6 +41,10 @@ struct ImportView {
     categories: Vec<&'static str>,
     taken: Vec<EntryOutcome>,
     left_out: Vec<EntryOutcome>,
+    /// Entries taken whose item the record holds already, left as it is (an allergy or document
+    /// recorded before, a medicine unchanged). Not repeated in a replay's answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    left_alone: Vec<EntryOutcome>,
 }
 
 impl ImportView {
@@ -45,6 +55,7 @@ impl ImportView {
             categories: import.categories().into_iter().map(Category::as_str).collect(),
             taken: import.taken.clone(),
             left_out: import.left_out.clone(),
+            left_alone: Vec::new(),
         }
     }
 }
@@ -121,71 +132,64 @@ pub async fn import(context: &RequestContext<'_>, request: &Request, caller: &Ca
         // The same Bundle reads the same way: the answer is made again, nothing is written.
         return Ok(idempotency::replayed(&view));
     }
-    let kept: BTreeSet<String> = if permit.covers(Category::Documents) {
-        context.store.documents(&permit).await.or_problem(context)?.into_iter().map(|document| document.id).collect()
-    } else {
-        BTreeSet::new()
+    let current = current(context, &permit, &import).await?;
+    let writer = Writer {
+        permit: &permit,
+        organisation_id: caller.organisation.id.clone(),
+        name: caller.organisation.name.clone(),
+        described: format!("{}, through a FHIR Bundle,", caller.described()),
+        now: context.now,
+        random: context.random,
     };
-    let import = import.without_documents(&kept);
-    let mut events = Vec::new();
-    for category in &categories {
-        let detail = format!("{} put in {} from a FHIR record ({}).", caller.described(), import.described(), category_words(*category));
-        events.push(grounded(permit.event(event_id(context), AuditAction::FhirBundleImported, *category, detail))?);
-    }
-    let claim = idempotent.claim(context, caller, None);
-    // The claim, every row and the lines in the access log: all of them, or none.
+    // The claim and every write (each with its version and its line in the access log): all
+    // of them, or none.
     let recorder = Recorder::new();
-    let store = recorder.store();
-    store.claim_new_idempotency_key(&claim).await.or_problem(context)?;
-    write_import_with_store_writes(&store, &import).await.or_problem(context)?;
-    for event in &events {
-        store.append_audit(event).await.or_problem(context)?;
-    }
+    recorder.store().claim_new_idempotency_key(&idempotent.claim(context, caller, None)).await.or_problem(context)?;
+    let left_alone = fhir_in::put_in(&writer, &recorder, &import, &current).await.map_err(|error| write_refused(context, error))?;
     match idempotent.apply(context, caller, &recorder.into_plan()).await? {
-        Applied::Done => Ok(idempotency::created(&view)),
+        Applied::Done => Ok(idempotency::created(&ImportView { left_alone, ..view })),
         Applied::Replay(_) => Ok(idempotency::replayed(&view)),
-        Applied::Refused(error) => Err(error).or_problem(context),
+        // A guard stopped the plan: a part changed after it was read here (another write won).
+        Applied::Refused(_) => Err(Problem::new(StatusCode::CONFLICT)
+            .with_type("version-conflict", "It changed since you read it")
+            .with_detail("Part of the person's record changed while this Bundle was being put in. Nothing was saved: send the Bundle again.")
+            .into()),
     }
 }
 
-fn category_words(category: Category) -> &'static str {
-    match category {
-        Category::CarePlan => "care plan",
-        Category::ServiceUserGuide => "service user guide",
-        Category::Medication => "medicines",
-        Category::VisitsAndNotes => "visits and notes",
-        Category::Contacts => "contacts",
-        Category::Documents => "documents",
-        Category::Preferences => "format and communication needs",
-        Category::AccessLog => "access log",
+/// What the person's record holds now of the parts the Bundle writes: the versions the writes
+/// are made from, and its medicines, allergies and documents.
+async fn current(context: &RequestContext<'_>, permit: &Permit, import: &Import) -> Result<Current, ApiError> {
+    let store = context.store;
+    let newest = |kind: VersionKind| async move {
+        let versions = store.latest_record_versions(permit, kind).await.or_problem(context)?;
+        Ok::<_, ApiError>(versions.into_iter().map(|version| (version.item_id, version.version)).collect::<BTreeMap<String, i64>>())
+    };
+    let mut current = Current::default();
+    if import.care_plan.is_some() {
+        current.care_plan_version = newest(VersionKind::CarePlan).await?.into_values().next().unwrap_or_default();
     }
-}
-
-/// Records what the Bundle puts in with the store's own writes, into a plan. The one place the
-/// FHIR import writes: when the versioned JSON writes (care plan, medicines, documents, visit
-/// schedule) are merged, this switches to their shared functions, so a FHIR Bundle adds a
-/// version exactly as a JSON write does.
-pub async fn write_import_with_store_writes(store: &SqlStore<'_>, import: &Import) -> Result<(), carefront_shared::db::DbError> {
-    if let Some(plan) = &import.care_plan {
-        store.upsert_care_plan(plan).await?;
+    if !import.medicines.is_empty() {
+        let versions = newest(VersionKind::Medicine).await?;
+        let medicines = store.medicines(permit).await.or_problem(context)?;
+        current.medicines = medicines
+            .into_iter()
+            .map(|medicine| {
+                let version = versions.get(&medicine.id).copied().unwrap_or_default();
+                (medicine.id.clone(), (medicine, version))
+            })
+            .collect();
     }
-    for medicine in &import.medicines {
-        store.upsert_medicine(medicine).await?;
+    if !import.allergies.is_empty() {
+        // One marked as recorded in error is off the list, but its id stays taken.
+        let listed = store.allergies(permit).await.or_problem(context)?.into_iter().map(|allergy| allergy.id);
+        current.allergies = newest(VersionKind::Allergy).await?.into_keys().chain(listed).collect();
     }
-    for allergy in &import.allergies {
-        store.insert_allergy(allergy).await?;
+    if !import.contacts.is_empty() {
+        current.contacts_version = newest(VersionKind::Contacts).await?.into_values().next().unwrap_or_default();
     }
-    for entry in &import.administrations {
-        store.insert_administration(entry).await?;
+    if !import.documents.is_empty() {
+        current.documents = store.documents(permit).await.or_problem(context)?.into_iter().map(|document| document.id).collect();
     }
-    for visit in &import.visits {
-        store.upsert_visit(visit).await?;
-    }
-    for contact in &import.contacts {
-        store.upsert_contact(contact).await?;
-    }
-    for document in &import.documents {
-        store.insert_document(&document.document, &document.body).await?;
-    }
-    Ok(())
+    Ok(current)
 }

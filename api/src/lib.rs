@@ -32,7 +32,6 @@ use serde::Serialize;
 pub use auth::Caller;
 pub use carefront_shared::body_too_large;
 pub use carefront_shared::problem::{PROBLEM_JSON, Problem};
-pub use fhir::write_import_with_store_writes;
 
 use crate::failure::ApiError;
 use crate::routes::{Handler, Public, Signed};

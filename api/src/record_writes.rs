@@ -101,7 +101,7 @@ fn writer<'a>(context: &'a RequestContext<'_>, caller: &Caller, permit: &'a Perm
 }
 
 /// A shared write's refusal as a problem: its fields named (422), or a fault of ours.
-fn refused(context: &RequestContext<'_>, error: WriteError) -> ApiError {
+pub(crate) fn refused(context: &RequestContext<'_>, error: WriteError) -> ApiError {
     match error {
         WriteError::Invalid(problems) => {
             invalid(StatusCode::UNPROCESSABLE_ENTITY, problems.into_iter().map(|problem| InvalidParam::new(&problem.field, problem.reason)).collect())

@@ -2,7 +2,9 @@
 //! as one plan, only with a live grant to contribute to every category it writes (404
 //! otherwise), idempotently, audited; every kind of invalid resource is refused by its place
 //! and writes nothing; a resource about anyone else is refused; and the round trip — export,
-//! import into an empty store, export again — gives the same record.
+//! import into an empty store, export again — gives the same record. It writes through the
+//! versioned record writes: a Bundle sent again adds versions (never a second plan), a changed
+//! medicine keeps its history, and a Bundle that lost a race to a part it read is refused whole.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test loudly
 
@@ -86,12 +88,41 @@ fn a_valid_bundle_puts_the_record_in_as_one_audited_plan() {
     assert_eq!(paracetamol["times"], json!(["08:00", "20:00"]), "schedule times are the home's wall-clock times: {paracetamol:#}");
     assert_eq!(paracetamol["dose"], "2 tablets");
 
-    // One line per category written, each on the grant that allowed it.
+    // Each versioned write keeps its own line (as through the JSON API), and the doses and
+    // visits, which have no versions, one line each; every line on the grant that allowed it.
     let events = api.audit_events("person-margaret");
-    let imported: Vec<_> = events.iter().filter(|event| event.action.as_str() == "api.fhir_bundle_imported").collect();
-    assert_eq!(imported.len(), 5);
-    assert!(imported.iter().all(|event| event.basis.as_ref().map(|basis| basis.as_str()) == Some("grant:grant-margaret-fhir (consent)")));
-    assert!(imported[0].detail.contains("Brookside Home Care's computer system") && imported[0].detail.contains("2 medicines"), "{}", imported[0].detail);
+    let count = |action: &str| events.iter().filter(|event| event.action.as_str() == action).count();
+    let expected = [
+        ("record.care_plan_written", 1),
+        ("record.medicine_started", 2),
+        ("record.medicine_stopped", 1),
+        ("record.allergy_recorded", 1),
+        ("record.contacts_written", 1),
+        ("record.document_added", 2),
+        ("api.fhir_bundle_imported", 2),
+    ];
+    for (action, times) in expected {
+        assert_eq!(count(action), times, "{action}");
+    }
+    let reads = count("api.medication_read");
+    assert_eq!(events.len() - reads, expected.iter().map(|(_, times)| times).sum::<usize>(), "nothing logged twice");
+    assert!(events.iter().all(|event| event.basis.as_ref().map(|basis| basis.as_str()) == Some("grant:grant-margaret-fhir (consent)")));
+    let doses = events.iter().find(|event| event.action.as_str() == "api.fhir_bundle_imported" && event.category == Some(Category::Medication)).unwrap();
+    assert!(doses.detail.contains("Brookside Home Care's computer system") && doses.detail.contains("3 dose records"), "{}", doses.detail);
+    let started = events.iter().find(|event| event.action.as_str() == "record.medicine_started").unwrap();
+    assert!(started.detail.contains("through a FHIR Bundle"), "{}", started.detail);
+    // Each medicine keeps its history: the stopped one was started, then stopped.
+    let stopped = &reply.body["taken"].as_array().unwrap().iter().filter(|outcome| outcome["resourceType"] == "MedicationStatement").collect::<Vec<_>>();
+    let versions: Vec<usize> = stopped
+        .iter()
+        .map(|outcome| {
+            api.get(&reader, &format!("/api/v1/people/person-margaret/medicines/{}/versions", outcome["id"].as_str().unwrap())).body["items"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(versions.iter().copied().collect::<std::collections::BTreeSet<_>>(), [1, 2].into(), "{versions:?}");
 }
 
 #[test]
@@ -104,6 +135,7 @@ fn each_kind_of_invalid_resource_is_refused_by_its_place_and_writes_nothing() {
     let goal = entry(&bundle, "Goal");
     let dose = entry(&bundle, "MedicationAdministration");
     let document = entry(&bundle, "DocumentReference");
+    let patient = entry(&bundle, "Patient");
     type Change = fn(&mut Value);
     let cases: Vec<(usize, Change, u16, String)> = vec![
         (statement, |resource| resource["status"] = json!("taking"), 400, format!("entry[{statement}].resource.status")),
@@ -134,6 +166,9 @@ fn each_kind_of_invalid_resource_is_refused_by_its_place_and_writes_nothing() {
             format!("entry[{document}].resource.content[0].attachment.contentType"),
         ),
         (document, |resource| resource["resourceType"] = json!("Observation"), 422, format!("entry[{document}].resource.resourceType")),
+        // Refused by the versioned write itself (a contact needs a phone number or an email
+        // address, as through PUT …/contacts), named by the contact it was read from.
+        (patient, |resource| drop(resource["contact"][0].as_object_mut().unwrap().remove("telecom")), 422, format!("entry[{patient}].resource.contact[0]")),
     ];
     let api = api();
     let held = writer(&api);
@@ -234,11 +269,18 @@ fn a_replay_with_the_same_key_gives_the_same_answer_and_writes_nothing() {
     assert_eq!((reused.status, problem_type(&reused).as_str()), (422, "idempotency-key-reused"));
 
     // The same Bundle under a new key changes the same rows: ids come from the resources.
+    // (Since the import writes through the versioned writes, the documents, the allergy and the
+    // unchanged medicines are left as they are and said so, and only the doses and visits,
+    // which have no versions, add their two import lines.)
     let again = post(&api, &held, MARGARET, "another-key", &bundle);
     assert_eq!(again.status, 201, "{:#}", again.body);
     assert_eq!(again.body["taken"], first.body["taken"]);
-    let imported_lines = 5;
-    assert_eq!(written(&api), rows + imported_lines, "no row twice; five more lines in the access log");
+    let left_alone: Vec<&str> = again.body["leftAlone"].as_array().unwrap().iter().map(|outcome| outcome["resourceType"].as_str().unwrap()).collect();
+    assert_eq!(left_alone.iter().filter(|kind| **kind == "DocumentReference").count(), 2, "{left_alone:?}");
+    assert!(left_alone.contains(&"AllergyIntolerance") && left_alone.contains(&"MedicationStatement"), "{left_alone:?}");
+    assert!(first.body.get("leftAlone").is_none(), "nothing was there to leave alone the first time");
+    let imported_lines = 2;
+    assert_eq!(written(&api), rows + imported_lines, "no row twice; two more lines in the access log");
 }
 
 /// The resources of a Bundle with carefront's ids taken out: each `fullUrl`, and every
@@ -312,4 +354,113 @@ fn the_round_trip_export_import_export_gives_the_same_record() {
     for (was, is) in before.iter().zip(&after) {
         assert_eq!(is, was, "{} changed on the way round", was["resourceType"]);
     }
+}
+
+fn versions(api: &Api, held: &Held, path: &str) -> Vec<Value> {
+    let reply = api.get(held, &format!("/api/v1/people/person-margaret/{path}/versions"));
+    assert_eq!(reply.status, 200, "{path}: {:#}", reply.body);
+    reply.body["items"].as_array().unwrap().clone()
+}
+
+#[test]
+fn the_same_bundle_under_a_new_key_adds_a_version_of_the_care_plan_not_a_second_plan() {
+    let bundle = margaret_bundle();
+    let api = api();
+    let held = writer(&api);
+    assert_eq!(post(&api, &held, MARGARET, "first", &bundle).status, 201);
+    api.advance(chrono::Duration::hours(1));
+    let second = post(&api, &held, MARGARET, "second", &bundle);
+    assert_eq!(second.status, 201, "{:#}", second.body);
+
+    assert_eq!(api.rows("SELECT 1 FROM care_plans WHERE person_id = 'person-margaret'"), 1, "one plan");
+    let plan = versions(&api, &held, "care-plan");
+    assert_eq!(plan.iter().map(|version| version["version"].as_i64().unwrap()).collect::<Vec<_>>(), [2, 1], "history kept, newest first");
+    assert_eq!(plan[0]["snapshot"]["summary"], plan[1]["snapshot"]["summary"]);
+    assert_eq!(versions(&api, &held, "contacts").len(), 2, "the contact list is put again as a version");
+    assert_eq!(api.rows("SELECT 1 FROM contacts WHERE person_id = 'person-margaret'"), 3);
+    // Documents and the allergy are recorded once, and the answer says so.
+    assert_eq!(api.rows("SELECT 1 FROM documents WHERE person_id = 'person-margaret'"), 2);
+    assert_eq!(api.rows("SELECT 1 FROM allergies WHERE person_id = 'person-margaret'"), 1);
+    let left_alone = second.body["leftAlone"].as_array().unwrap();
+    assert!(left_alone.iter().all(|outcome| outcome["reason"].as_str().is_some_and(|reason| !reason.is_empty())), "{left_alone:#?}");
+    let documents = left_alone.iter().filter(|outcome| outcome["resourceType"] == "DocumentReference").count();
+    assert_eq!(documents, 2);
+}
+
+#[test]
+fn a_changed_medicine_in_a_second_bundle_shows_two_versions_and_a_stop_a_third() {
+    let bundle = margaret_bundle();
+    let api = api();
+    let held = writer(&api);
+    let first = post(&api, &held, MARGARET, "medicine-1", &bundle);
+    assert_eq!(first.status, 201, "{:#}", first.body);
+    let statement = (0..bundle["entry"].as_array().unwrap().len())
+        .find(|index| {
+            let resource = &bundle["entry"][index]["resource"];
+            resource["resourceType"] == "MedicationStatement" && resource["status"] == "active"
+        })
+        .unwrap();
+    let id = first.body["taken"].as_array().unwrap().iter().find(|outcome| outcome["entry"] == format!("entry[{statement}]")).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let history = format!("medicines/{id}");
+    assert_eq!(versions(&api, &held, &history).len(), 1);
+
+    let mut changed = bundle.clone();
+    changed["entry"][statement]["resource"]["dosage"][0]["timing"]["repeat"]["timeOfDay"] = json!(["08:00:00", "13:00:00", "20:00:00"]);
+    let second = post(&api, &held, MARGARET, "medicine-2", &changed);
+    assert_eq!(second.status, 201, "{:#}", second.body);
+    let kept = versions(&api, &held, &history);
+    assert_eq!(kept.len(), 2, "{kept:#?}");
+    assert_eq!((kept[0]["version"].as_i64(), &kept[0]["snapshot"]["times"]), (Some(2), &json!(["08:00:00", "13:00:00", "20:00:00"])));
+    assert_eq!(kept[1]["snapshot"]["times"], json!(["08:00:00", "20:00:00"]));
+    let changes = api.audit_actions("person-margaret").iter().filter(|action| *action == "record.medicine_changed").count();
+    assert_eq!(changes, 1, "the unchanged medicine takes no version");
+
+    // The export marks it stopped, with its end: a third version stops it.
+    let mut stopped = changed.clone();
+    stopped["entry"][statement]["resource"]["status"] = json!("completed");
+    stopped["entry"][statement]["resource"]["effectivePeriod"]["end"] = json!("2026-11-25");
+    let third = post(&api, &held, MARGARET, "medicine-3", &stopped);
+    assert_eq!(third.status, 201, "{:#}", third.body);
+    let kept = versions(&api, &held, &history);
+    assert_eq!((kept.len(), &kept[0]["snapshot"]["stoppedOn"]), (3, &json!("2026-11-25")), "{kept:#?}");
+}
+
+#[test]
+fn a_bundle_that_loses_a_race_to_a_part_it_read_is_refused_whole_and_writes_nothing() {
+    let bundle = margaret_bundle();
+    let api = api();
+    let held = writer(&api);
+    let plan = entry(&bundle, "CarePlan");
+    let mut other = bundle.clone();
+    other["entry"][plan]["resource"]["description"] = json!("Support each morning and evening.");
+    other["entry"][entry(&bundle, "AllergyIntolerance")]["resource"]["code"]["text"] = json!("Latex");
+    // Both read the record as it is (no care plan, no medicines) before either is applied.
+    let replies = api.call_concurrently(vec![
+        api.signed_body(&held, MARGARET, Some("race-a"), "application/fhir+json", serde_json::to_vec(&bundle).unwrap()),
+        api.signed_body(&held, MARGARET, Some("race-b"), "application/fhir+json", serde_json::to_vec(&other).unwrap()),
+    ]);
+    let mut statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{:#?}", replies.iter().map(|reply| &reply.body).collect::<Vec<_>>());
+    let (first_won, lost) = if replies[0].status == 201 { (true, &replies[1]) } else { (false, &replies[0]) };
+    assert_eq!(problem_type(lost), "version-conflict");
+    // Nothing of the loser: one version of everything, the winner's care plan and allergy.
+    let plan = versions(&api, &held, "care-plan");
+    assert_eq!(plan.len(), 1);
+    let summary = if first_won { "Support each morning." } else { "Support each morning and evening." };
+    assert_eq!(plan[0]["snapshot"]["summary"], summary);
+    assert_eq!(api.rows("SELECT 1 FROM allergies WHERE person_id = 'person-margaret'"), 1);
+    // The winner's versions only: its plan, its contacts, its allergy, and each medicine started
+    // (the stopped one then stopped).
+    assert_eq!(api.rows("SELECT 1 FROM record_versions WHERE person_id = 'person-margaret'"), 6);
+    assert_eq!(api.audit_actions("person-margaret").iter().filter(|action| *action == "record.care_plan_written").count(), 1);
+    assert_eq!(api.audit_actions("person-margaret").iter().filter(|action| *action == "api.fhir_bundle_imported").count(), 2);
+
+    // Sent again, the loser is made from the versions now kept, and goes in.
+    let again = api.call(api.signed_body(&held, MARGARET, Some("race-b-again"), "application/fhir+json", serde_json::to_vec(&other).unwrap()));
+    assert_eq!(again.status, 201, "{:#}", again.body);
+    assert_eq!(versions(&api, &held, "care-plan").len(), 2);
 }

@@ -429,11 +429,32 @@ pub async fn record_allergy(writer: &Writer<'_>, recorder: &Recorder, substance:
     fields.finish()?;
     let allergy =
         Allergy { id: writer.new_id(), person_id, substance: substance.trim().to_owned(), reaction: reaction.trim().to_owned(), recorded_at: writer.now };
+    let version = keep_allergy(writer, recorder, &allergy).await?;
+    Ok((allergy, version))
+}
+
+/// Records an allergy under its own id and time — an import's id derived from its sender's,
+/// and when its sender recorded it — as its version 1. The reaction may be unknown (R4's
+/// `reaction` is optional); the caller leaves alone an allergy whose id is recorded already.
+pub async fn record_allergy_as(writer: &Writer<'_>, recorder: &Recorder, allergy: &Allergy) -> Result<RecordVersion, WriteError> {
+    let person_id = writer.person_id(Category::Medication)?;
+    let mut fields = Fields::default();
+    fields.text(&allergy.substance, "substance", 200);
+    fields.optional_text(&allergy.reaction, "reaction", 500);
+    fields.require(!allergy.id.is_empty() && allergy.id.len() <= 100, "id", "An id is 1 to 100 characters.");
+    fields.finish()?;
+    let allergy = Allergy { person_id, substance: allergy.substance.trim().to_owned(), reaction: allergy.reaction.trim().to_owned(), ..allergy.clone() };
+    recorder.store().record_item_is_theirs(&allergy.person_id, VersionKind::Allergy, &allergy.id).await?;
+    keep_allergy(writer, recorder, &allergy).await
+}
+
+/// Records a checked allergy, its version 1 and its line in the access log.
+async fn keep_allergy(writer: &Writer<'_>, recorder: &Recorder, allergy: &Allergy) -> Result<RecordVersion, WriteError> {
     let version = writer.version(VersionKind::Allergy, &allergy.id, 0, &AllergyEntry { allergy: allergy.clone(), entered_in_error: None })?;
     let event = writer.event(AuditAction::AllergyRecorded, Category::Medication, format!("recorded an allergy to {}.", allergy.substance))?;
-    recorder.store().insert_allergy(&allergy).await?;
+    recorder.store().insert_allergy(allergy).await?;
     writer.keep(recorder, &version, 0, &event).await?;
-    Ok((allergy, version))
+    Ok(version)
 }
 
 /// An allergy as a version keeps it: with why it was marked entered in error, if it was.
@@ -521,22 +542,57 @@ pub async fn put_contacts(writer: &Writer<'_>, recorder: &Recorder, from_version
 /// Adds a document (PDF or plain text up to 10 MiB, its type judged from its contents).
 pub async fn add_document(writer: &Writer<'_>, recorder: &Recorder, title: &str, kind: DocumentKind, body: &[u8]) -> Result<Document, WriteError> {
     let person_id = writer.person_id(Category::Documents)?;
-    let document = Document::from_content(writer.new_id(), person_id, title, kind, body, writer.name.clone(), writer.now).map_err(|problem| {
-        let field = match problem {
-            DocumentProblem::BadTitle => "title",
-            _ => "(body)",
-        };
-        let reason = match problem {
-            DocumentProblem::UnsupportedType => "The file must be a PDF (starting %PDF-) or UTF-8 plain text without control characters.".to_owned(),
-            other => format!("{}.", capitalised(&other.to_string())),
-        };
-        WriteError::Invalid(vec![FieldProblem { field: field.into(), reason }])
-    })?;
+    let document =
+        Document::from_content(writer.new_id(), person_id, title, kind, body, writer.name.clone(), writer.now).map_err(|problem| document_refused(&problem))?;
+    keep_document(writer, recorder, &document, body).await?;
+    Ok(document)
+}
+
+/// Adds a document under its own id, author and date — an import's id derived from its
+/// sender's, and who added it when, as its sender recorded it — its contents checked again
+/// against its type (PDF or plain text up to 10 MiB). The caller leaves alone a document whose
+/// id is kept already (documents are never replaced).
+pub async fn add_document_as(writer: &Writer<'_>, recorder: &Recorder, document: &Document, body: &[u8]) -> Result<Document, WriteError> {
+    let person_id = writer.person_id(Category::Documents)?;
+    let mut fields = Fields::default();
+    fields.require(!document.id.is_empty() && document.id.len() <= 100, "id", "An id is 1 to 100 characters.");
+    fields.text(&document.added_by, "addedBy", 200);
+    fields.finish()?;
+    let document = Document::check(
+        document.id.clone(),
+        person_id,
+        &document.title,
+        document.kind,
+        &document.content_type,
+        body,
+        document.added_by.trim().to_owned(),
+        document.added_at,
+    )
+    .map_err(|problem| document_refused(&problem))?;
+    keep_document(writer, recorder, &document, body).await?;
+    Ok(document)
+}
+
+/// A document's problem, named as the API names its fields.
+fn document_refused(problem: &DocumentProblem) -> WriteError {
+    let field = match problem {
+        DocumentProblem::BadTitle => "title",
+        _ => "(body)",
+    };
+    let reason = match problem {
+        DocumentProblem::UnsupportedType => "The file must be a PDF (starting %PDF-) or UTF-8 plain text without control characters.".to_owned(),
+        other => format!("{}.", capitalised(&other.to_string())),
+    };
+    WriteError::Invalid(vec![FieldProblem { field: field.into(), reason }])
+}
+
+/// Records a checked document and its line in the access log.
+async fn keep_document(writer: &Writer<'_>, recorder: &Recorder, document: &Document, body: &[u8]) -> Result<(), WriteError> {
     let event = writer.event(AuditAction::DocumentAdded, Category::Documents, format!("added the document \u{201c}{}\u{201d}.", document.title))?;
     let store = recorder.store();
-    store.insert_document(&document, body).await?;
+    store.insert_document(document, body).await?;
     store.append_audit(&event).await?;
-    Ok(document)
+    Ok(())
 }
 
 /// A UK day the GOV.UK way ("21 November 2026").

@@ -17,11 +17,15 @@
 //! system does not put in (`Consent`: grants are the person's to give; `RelatedPerson`; `Flag`:
 //! needs are the person's own; the service user guide and the emergency summary, which the
 //! export renders as text) are left out and said so, as is anything no longer in force.
+//!
+//! What is read is put in through the record's versioned writes by [`put_in`]: a Bundle adds
+//! versions exactly as the JSON API's writes do.
 
 mod care;
 mod check;
 mod documents;
 mod medication;
+mod writes;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,6 +34,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use check::{FhirProblem, ProblemKind};
+pub use writes::{Current, put_in};
 
 use crate::consent::Category;
 use crate::domain::CarePlan;
@@ -127,13 +132,6 @@ impl Import {
         add(!self.contacts.is_empty(), Category::Contacts);
         add(!self.documents.is_empty(), Category::Documents);
         categories
-    }
-
-    /// The Import without the documents whose ids are in `kept` (documents are never replaced:
-    /// one sent again is already kept).
-    pub fn without_documents(mut self, kept: &BTreeSet<String>) -> Import {
-        self.documents.retain(|document| !kept.contains(&document.document.id));
-        self
     }
 
     /// What it holds, in plain words ("1 care plan, 2 medicines").
