@@ -250,7 +250,7 @@ describe('a council\'s first day', () => {
     assert.match(medicines, /Amlodipine/);
     assert.match(medicines, /Paracetamol/);
     await page.goto(`${base}/visits`);
-    assert.match(await page.textContent('main'), /Jo/);
+    assert.match(await page.textContent('main'), /Carer: Jo\b/, 'the planned visits name the carer');
     await page.goto(`${base}/documents`);
     const documents = await page.textContent('main');
     assert.match(documents, /Discharge summary, Northtown General/);
