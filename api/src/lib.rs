@@ -40,12 +40,19 @@ use carefront_shared::routing::Resolution;
 /// The OpenAPI 3.1 document describing every route, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-/// Largest request body the API reads, but for a document.
+/// Largest request body the API reads, but for a document or a FHIR Bundle.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Largest request body the runtimes read: a document (10 MiB) and a little room (the route
+/// Largest request body the runtimes read: a FHIR Bundle carrying a 10 MiB document (the route
 /// decides which limit applies).
-pub const MAX_REQUEST_BYTES: usize = carefront_shared::record::MAX_DOCUMENT_BYTES + 64 * 1024;
+pub const MAX_REQUEST_BYTES: usize = MAX_BUNDLE_BYTES;
+
+/// The largest document upload: the file itself, and room for nothing else.
+pub const MAX_DOCUMENT_BODY_BYTES: usize = carefront_shared::record::MAX_DOCUMENT_BYTES + 64 * 1024;
+
+/// The largest FHIR Bundle: one document of the largest size carried inline as base64 (4 bytes
+/// for every 3), and 1 MiB of everything else.
+pub const MAX_BUNDLE_BYTES: usize = carefront_shared::record::MAX_DOCUMENT_BYTES.div_ceil(3) * 4 + MAX_BODY_BYTES;
 
 /// An HTTP request as every runtime hands it to the router.
 pub type Request = http::Request<Vec<u8>>;
@@ -80,7 +87,11 @@ async fn route(context: &RequestContext<'_>, request: &Request) -> Response {
         Resolution::NotFound => return Problem::new(StatusCode::NOT_FOUND).with_detail("There is no API resource at this path.").into_response(),
     };
     // Only a document is larger than an ordinary body.
-    let limit = if matches!(route.handler, Handler::Signed(_, Signed::AddDocument)) { MAX_REQUEST_BYTES } else { MAX_BODY_BYTES };
+    let limit = match route.handler {
+        Handler::Signed(_, Signed::AddDocument) => MAX_DOCUMENT_BODY_BYTES,
+        Handler::Signed(_, Signed::ImportFhir) => MAX_BUNDLE_BYTES,
+        _ => MAX_BODY_BYTES,
+    };
     if body_too_large(request, limit) {
         return too_large(limit);
     }

@@ -12,6 +12,8 @@ mod support;
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+
 use carefront_shared::consent::{Basis, Category};
 use carefront_shared::credential::Permission;
 use serde_json::{Value, json};
@@ -463,4 +465,27 @@ fn a_bundle_that_loses_a_race_to_a_part_it_read_is_refused_whole_and_writes_noth
     let again = api.call(api.signed_body(&held, MARGARET, Some("race-b-again"), "application/fhir+json", serde_json::to_vec(&other).unwrap()));
     assert_eq!(again.status, 201, "{:#}", again.body);
     assert_eq!(versions(&api, &held, "care-plan").len(), 2);
+}
+
+#[test]
+fn a_bundle_may_carry_a_document_larger_than_other_bodies() {
+    let api = api();
+    let held = writer(&api);
+    let mut bundle = margaret_bundle();
+    let at = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|entry| entry["resource"]["resourceType"] == "DocumentReference" && entry["resource"]["content"][0]["attachment"]["contentType"] == "text/plain")
+        .unwrap();
+    // 3 MiB of text: more than the 1 MiB other bodies may be, well within a document's 10 MiB.
+    let text = "Discharge summary, continued.\n".repeat(3 * 1024 * 1024 / 30);
+    let attachment = &mut bundle["entry"][at]["resource"]["content"][0]["attachment"];
+    attachment["data"] = json!(base64::engine::general_purpose::STANDARD.encode(text.as_bytes()));
+    let attachment = attachment.as_object_mut().unwrap();
+    attachment.remove("size");
+    attachment.remove("hash");
+    let reply = post(&api, &held, MARGARET, "large", &bundle);
+    assert_eq!(reply.status, 201, "{:#}", reply.body);
+    assert!(api.rows(&format!("SELECT 1 FROM documents WHERE person_id = 'person-margaret' AND size_bytes = {}", text.len())) == 1, "the whole document is kept");
 }
