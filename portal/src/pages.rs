@@ -63,7 +63,6 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "provider_staff.html",
     "provider_staff_invite.html",
     "provider_consent_evidence.html",
-    "council_error_summary.html",
     "council_date_boxes.html",
     "council_people.html",
     "council_person_add.html",
