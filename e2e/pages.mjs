@@ -1,0 +1,74 @@
+// e2e/pages.mjs — the portal's pages as each kind of person sees them, for the checks that go
+// over every page (reflow at 320 CSS px, axe-core) and for the review screenshots
+// (scripts/screenshots). Each person enrols from the seed's invitation in their own browser.
+
+import assert from 'node:assert/strict';
+import { createPasskey, newPerson, openInvitation } from './browser.mjs';
+
+/** The seed's invitation for `name`. */
+export function seededInvitation(stack, name) {
+  const found = stack.invitations.find((invitation) => invitation.display_name === name);
+  assert.ok(found, `the seed invites ${name}`);
+  return found;
+}
+
+/** Enrol `name` from the seed's invitation in a new browser `width` px wide. */
+export async function enrolled(browser, stack, name, { width = 320, height = 720 } = {}) {
+  const person = await newPerson(browser, { width, height });
+  await openInvitation(person.page, seededInvitation(stack, name));
+  await createPasskey(person.page);
+  return person;
+}
+
+/** Margaret's own pages: her record, what she shares, her account. */
+export function margaretPages() {
+  const id = 'person-margaret';
+  return [
+    ['home', '/home'],
+    ['person', `/people/${id}`],
+    ...['care-plan', 'guide', 'medicines', 'visits', 'contacts', 'documents', 'comments', 'comments/new', 'discussions', 'needs', 'print', 'download', 'emergency-code']
+      .map((name) => [name, `/people/${id}/${name}`]),
+    ['access', '/access'],
+    ['add access', '/access/add'],
+    ['edit access', '/access/grant-margaret-sam/edit'],
+    ['access log', '/access-log'],
+    ['passkeys', '/passkeys'],
+    ['not found', `/people/${id}/no-such-page`],
+  ];
+}
+
+/** The council caseworker's pages. */
+export function councilPages() {
+  return [
+    ['council people', '/council/people?q=Okafor'],
+    ['add a person', '/council/people/add'],
+    ['council person', '/council/people/person-margaret'],
+    ['invitations', '/council/people/person-margaret/invitations'],
+    ['not enrolled yet', '/council/invitations'],
+    ['monitoring', '/council/monitoring'],
+  ];
+}
+
+/** A provider's staff member's pages. */
+export function providerPages() {
+  return [
+    ['people I support today', '/provider'],
+    ['comments waiting', '/provider/comments'],
+    ['record a discussion', '/provider/people/person-margaret/discussions/new'],
+    ['provider staff', '/provider/staff'],
+    ['consent evidence', '/provider/consent-evidence'],
+  ];
+}
+
+/** Margaret asks for large print at `points` (20, 24 or 28). */
+export async function chooseLargePrint(page, portalUrl, points) {
+  await page.goto(`${portalUrl}/people/person-margaret/needs`);
+  await page.getByLabel(`Yes, at least ${points} point`).check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL((url) => url.search.includes('done=saved'));
+}
+
+/** How far `page` overflows its viewport sideways, in CSS px (0 when it reflows). */
+export function overflow(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
