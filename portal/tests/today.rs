@@ -11,12 +11,12 @@ use std::collections::BTreeSet;
 
 use carefront_shared::comments::{Comment, CommentKind, CommentStatus};
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
+use carefront_shared::discussion::{Discussion, Method, Participant, Role as Part, Status as DiscussionStatus, Topic};
 use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
 use carefront_shared::record::{Administration, CareVisit, Outcome, VisitStatus};
 use carefront_shared::store::voice::Answer;
-use carefront_shared::store::{RecordStore, Store, VoiceStore};
-use carefront_shared::store::versions::VersionStore;
+use carefront_shared::store::{DiscussionStore, RecordStore, Store, VersionStore, VoiceStore};
 use chrono::{DateTime, Duration, Utc};
 use pollster::block_on;
 use support::{Holding, Portal, ResidentSoftPasskey, text};
@@ -185,6 +185,9 @@ fn sams_home_is_people_you_support_with_only_what_his_grant_covers() {
     assert!(main.contains("<span class=\"app-today__time\">8am</span> Paracetamol 500 mg tablets"), "{main}");
     assert!(!main.contains("Next visit") && !main.contains("Earlier today"), "{main}");
 
+    insta::assert_snapshot!("sam_home", main_of(&home));
+    insta::assert_snapshot!("sam_person_page", main);
+
     // His looks are in her access log as his, under his grant.
     let events = block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 100)).unwrap();
     assert!(events.iter().any(|event| event.actor_id.as_deref() == Some("person-sam") && event.detail.contains("today's doses on their page")));
@@ -228,6 +231,32 @@ fn answers_and_conversations_wait_for_whoever_may_act_on_them() {
     assert!(home.contains("<a class=\"govuk-link\" href=\"/people/person-1/comments\">Read the answer to your correction</a>"), "{home}");
     // Not Margaret's answer to read: it was Sam's correction.
     assert!(!text(&portal.get("/home")).contains("answered your correction"));
+
+    // A conversation Brookside wrote down waits for Margaret to check, not for Sam (no act-for).
+    let discussion = Discussion {
+        id: "d1".into(),
+        person_id: "person-1".into(),
+        organisation_id: "org-care".into(),
+        held_on: portal.now.get().date_naive() - Duration::days(1),
+        method: Method::Phone,
+        participants: vec![Participant { role: Part::Person, name: "Margaret Okafor".into() }, Participant { role: Part::Staff, name: "Priya Shah".into() }],
+        covered: vec![Topic::WhoCanSee],
+        decisions: "Sam may see the medicines.".into(),
+        persons_words: "Sam helps with my tablets.".into(),
+        recorded_by: "Priya Shah".into(),
+        recorded_at: portal.now.get(),
+        status: DiscussionStatus::Awaiting,
+        response: None,
+        responded_by: None,
+        acting_for: None,
+        responded_at: None,
+        version: 1,
+    };
+    block_on(store.insert_discussion(&discussion, None)).unwrap();
+    let home = text(&portal.get("/home"));
+    assert_today_first(&home);
+    assert!(home.contains("Your care provider wrote down a conversation with you about your information. <a class=\"govuk-link\" href=\"/people/person-1/discussions\">Check it is right</a>"), "{home}");
+    assert!(!text(&sam.get("/home")).contains("Check it is right"), "Sam may not answer for her");
 }
 
 /// A provider's member of staff with a grant for visits and medicines at Brookside.
@@ -281,6 +310,7 @@ fn a_providers_staff_member_sees_the_card_on_the_persons_page_and_no_other_provi
     assert!(main.contains("Today, 1pm to 1:30pm with Jo <strong class=\"govuk-tag govuk-tag--blue\">Due</strong>"), "{main}");
     assert!(main.contains("Paracetamol 500 mg tablets, 2 tablets <strong class=\"govuk-tag govuk-tag--green\">Given</strong>"), "{main}");
     assert!(!main.contains("Waiting for you"), "a provider confirms nothing for the person");
+    insta::assert_snapshot!("staff_person_page", main);
 
     // Another provider's staff: the page does not exist for them.
     block_on(portal.store().insert_organisation(&Organisation {
