@@ -80,7 +80,10 @@ fn assert_today_first(html: &str) {
     let ahead = &main[..card];
     let tags: Vec<&str> = ahead.match_indices('<').map(|(index, _)| &ahead[index..]).filter(|rest| !rest.starts_with("</")).collect();
     let first_words: Vec<String> = tags.iter().map(|tag| tag.split([' ', '>']).next().unwrap_or_default().to_owned()).collect();
-    assert!(first_words.iter().all(|tag| ["<main", "<div", "<span", "<h1", "<a", "<section"].contains(&tag.as_str())), "only the heading comes first: {first_words:?}");
+    assert!(
+        first_words.iter().all(|tag| ["<main", "<div", "<span", "<h1", "<a", "<section"].contains(&tag.as_str())),
+        "only the heading comes first: {first_words:?}"
+    );
     for later in ["notification-banner", "govuk-warning-text", "app-needs-flag", "Your record", "What you can see", "Emergency code"] {
         if let Some(found) = main.find(later) {
             assert!(found > card, "{later} comes after the card");
@@ -100,8 +103,18 @@ fn margarets_home_starts_with_today_in_normal_and_28pt_large_print() {
     // The fixture's visit at 8am (signed by "Jo Adeyemi") is done: shown as earlier today.
     assert!(main.contains("Earlier today</h3>"), "{main}");
     assert!(main.contains("Today, 8am to 8:45am with Jo <strong class=\"govuk-tag govuk-tag--green\">Done</strong>"), "{main}");
-    assert!(main.contains("<span class=\"app-today__time\">8am</span> Paracetamol 500 mg tablets, 2 tablets <strong class=\"govuk-tag govuk-tag--green\">Given</strong>"), "{main}");
-    assert!(main.contains("<span class=\"app-today__time\">8pm</span> Paracetamol 500 mg tablets, 2 tablets <strong class=\"govuk-tag govuk-tag--grey\">Due</strong>"), "{main}");
+    assert!(
+        main.contains(
+            "<span class=\"app-today__time\">8am</span> Paracetamol 500 mg tablets, 2 tablets <strong class=\"govuk-tag govuk-tag--green\">Given</strong>"
+        ),
+        "{main}"
+    );
+    assert!(
+        main.contains(
+            "<span class=\"app-today__time\">8pm</span> Paracetamol 500 mg tablets, 2 tablets <strong class=\"govuk-tag govuk-tag--grey\">Due</strong>"
+        ),
+        "{main}"
+    );
     assert!(!main.contains("Amoxicillin"), "a stopped medicine has no doses today");
 
     // Each part shown is a look at her record, in her access log.
@@ -114,7 +127,10 @@ fn margarets_home_starts_with_today_in_normal_and_28pt_large_print() {
     block_on(portal.store().set_visit_status("person-1", "visit-lunch", VisitStatus::CheckedIn, at("2026-11-21T08:58:00Z"))).unwrap();
     let main = text(&portal.get("/home"));
     assert!(main.contains("Visit now</h3>"), "{main}");
-    assert!(main.contains("with Jo <strong class=\"govuk-tag govuk-tag--turquoise\">In progress</strong><span class=\"app-today__detail\">Arrived 8:58am</span>"), "{main}");
+    assert!(
+        main.contains("with Jo <strong class=\"govuk-tag govuk-tag--turquoise\">In progress</strong><span class=\"app-today__detail\">Arrived 8:58am</span>"),
+        "{main}"
+    );
 
     // 28 pt large print: the same order (the card is the first thing under the heading).
     let csrf = portal.csrf_from("/people/person-1/needs");

@@ -253,17 +253,12 @@ impl DoseCounts {
 
     /// "2 given, 1 refused, 1 due" (only the states there are), or "No doses today".
     pub fn sentence(self) -> String {
-        let parts: Vec<String> = [
-            (self.given, "given"),
-            (self.refused, "refused"),
-            (self.not_given, "not given"),
-            (self.not_recorded, "not recorded yet"),
-            (self.due, "due later"),
-        ]
-        .into_iter()
-        .filter(|(count, _)| *count > 0)
-        .map(|(count, words)| format!("{count} {words}"))
-        .collect();
+        let parts: Vec<String> =
+            [(self.given, "given"), (self.refused, "refused"), (self.not_given, "not given"), (self.not_recorded, "not recorded yet"), (self.due, "due later")]
+                .into_iter()
+                .filter(|(count, _)| *count > 0)
+                .map(|(count, words)| format!("{count} {words}"))
+                .collect();
         if parts.is_empty() { "No doses today".to_owned() } else { parts.join(", ") }
     }
 }
@@ -352,7 +347,10 @@ mod tests {
         let tea = visit("tea", "2026-11-21T17:00:00Z", 30, VisitStatus::Planned, "Jo");
         let today = visits_today(&[tea, lunch, morning], at("2026-11-21T13:10:00Z"));
         let next = today.next.unwrap_or_else(|| unreachable!());
-        assert_eq!((next.visit.visit.id.as_str(), next.state, next.carer(), next.window()), ("lunch", VisitState::InProgress, Some("Sam"), "1pm to 1:30pm".into()));
+        assert_eq!(
+            (next.visit.visit.id.as_str(), next.state, next.carer(), next.window()),
+            ("lunch", VisitState::InProgress, Some("Sam"), "1pm to 1:30pm".into())
+        );
         assert_eq!(ids(&today.earlier), ["morning"]);
         assert_eq!(today.earlier[0].state, VisitState::Done);
         let missed = visit("x", "2026-11-21T08:00:00Z", 30, VisitStatus::Missed, "");
