@@ -274,7 +274,7 @@ pub fn recent_answers<'a>(comments: &'a [Comment], author_id: &str, now: DateTim
         .filter(|comment| comment.author_id == author_id && comment.status != CommentStatus::Open)
         .filter(|comment| comment.responded_at.is_some_and(|at| at <= now && now - at <= ANSWER_NEWS))
         .collect();
-    answered.sort_by(|a, b| b.responded_at.cmp(&a.responded_at));
+    answered.sort_by_key(|comment| std::cmp::Reverse(comment.responded_at));
     answered
 }
 
@@ -323,7 +323,8 @@ mod tests {
             visit("tea", "2026-11-21T18:00:00Z", 30, VisitStatus::Cancelled, "Sam"),
             visit("sunday", "2026-11-22T08:00:00Z", 45, VisitStatus::Planned, "Jo"),
         ];
-        let table: [(&str, Option<(&str, VisitState)>, Vec<&str>); 4] = [
+        type Row<'a> = (&'a str, Option<(&'a str, VisitState)>, Vec<&'a str>);
+        let table: [Row<'_>; 4] = [
             ("2026-11-21T07:00:00Z", Some(("morning", VisitState::Due)), vec![]),
             ("2026-11-21T08:10:00Z", Some(("morning", VisitState::Due)), vec![]),
             // The window has ended and nobody checked in: late, and still the one waited for.
