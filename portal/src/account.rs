@@ -25,8 +25,8 @@ use crate::visit::Visit;
 use crate::web;
 use crate::{Request, Response, page, page_with_status};
 
-/// GET /home: "Your care" with the care plan summary for a service user; "People you support"
-/// for anyone acting with grants.
+/// GET /home: "Your care" with the Today card and the care plan summary for a service user;
+/// "People you support", one status card per person, for a family carer.
 pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
     let person = visit.require_person()?;
     let plan = match care::read_care_plan(context, person, &person.id).await {
@@ -37,7 +37,19 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
     let supported = care::people_supported(context, person).await?;
     let ending = crate::sharing::ending_soon(context, person).await?;
     let sections = if person.role == carefront_shared::domain::Role::ServiceUser { record::sections(context, person, &person.id).await? } else { Vec::new() };
-    let discussions = if person.role == carefront_shared::domain::Role::ServiceUser { crate::discussions::awaiting(context, &person.id).await? } else { 0 };
+    // The Today card: the person's own, or one status card per person a family carer supports.
+    let today = if person.role == carefront_shared::domain::Role::ServiceUser {
+        Some(crate::today::card(context, person, &person.id, &person.display_name, crate::today::Shown::Home).await?)
+    } else {
+        None
+    };
+    let mut cards = Vec::new();
+    if person.role == carefront_shared::domain::Role::Representative {
+        for entry in &supported {
+            let card = crate::today::card(context, person, &entry.id, &entry.name, crate::today::Shown::Home).await?;
+            cards.push(minijinja::value::merge_maps([card, minijinja::Value::from_serialize(entry)]));
+        }
+    }
     let emergency = crate::emergency::home_notice(context, person, &supported).await?;
     let passkeys_added = passkeys_added(context, &person.id).await?;
     // Only administrators are shown the link to the credentials pages (404 for caseworkers).
@@ -51,7 +63,7 @@ pub async fn home(context: &RequestContext<'_>, visit: &Visit) -> Result<Respons
         visit,
         "home.html",
         context! {
-            current => "home", plan, supported, ending, sections, me => person.id, discussions, emergency, passkeys_added, council_administrator,
+            current => "home", plan, supported, cards, today, ending, sections, me => person.id, emergency, passkeys_added, council_administrator,
             provider_administrator,
         },
     )
@@ -77,7 +89,8 @@ pub async fn person_page(context: &RequestContext<'_>, visit: &Visit, subject_id
     let flags = crate::needs::flags(context, subject_id).await?;
     let manage = crate::sharing::may_manage(context, person, subject_id).await?;
     let emergency = crate::emergency::person_notice(context, person, &entry).await?;
-    page(context, visit, "person.html", context! { current => "home", subject => entry, plan, sections, flags, manage, emergency })
+    let today = crate::today::card(context, person, subject_id, &entry.name, crate::today::Shown::PersonPage).await?;
+    page(context, visit, "person.html", context! { current => "home", subject => entry, today, plan, sections, flags, manage, emergency })
 }
 
 /// How long the home page tells the person that a passkey was added to their account.

@@ -22,7 +22,7 @@ use crate::web;
 use crate::{Request, Response, page_with_status};
 
 /// The person themselves, or someone holding the act-for power; everyone else: 404.
-async fn may_answer(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<Power, PortalError> {
+pub(crate) async fn may_answer(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<Power, PortalError> {
     let grants = context.store.grants_for_subject(subject_id).await?;
     Power::ask(&actor(reader), subject_id, Action::Contribute, &grants, context.now).map_err(|_| PortalError::NotFound)
 }

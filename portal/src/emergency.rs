@@ -583,8 +583,31 @@ fn use_sentence(access: &EmergencyAccess, about: Option<&str>, now: DateTime<Utc
     )
 }
 
+/// One line about the recent uses of one emergency code, with where to read them in full.
+#[derive(Serialize)]
+struct UseLine {
+    text: String,
+    href: String,
+}
+
+/// "Your emergency code was used on 21 November 2026 at 2:05pm" (or "… 3 times in the last
+/// 30 days, last on …"), or nothing when it was not used in the notice period.
+async fn use_line(context: &RequestContext<'_>, subject_id: &str, about: Option<&str>, href: String) -> Result<Option<UseLine>, PortalError> {
+    let accesses = context.store.emergency_accesses_for_person(subject_id, emergency::notice_since(context.now)).await?;
+    let Some(latest) = accesses.iter().map(|access| access.started_at).max() else { return Ok(None) };
+    let whose = about.map_or_else(|| "Your emergency code".to_owned(), |name| format!("The emergency code for {name}"));
+    let text = match accesses.len() {
+        1 => format!("{whose} was used on {}.", when(latest)),
+        count => format!("{whose} was used {count} times in the last 30 days, last on {}.", when(latest)),
+    };
+    Ok(Some(UseLine { text, href }))
+}
+
 #[derive(Serialize, Default)]
 struct Notice {
+    /// On the home page: one line per code used, linking to the details.
+    lines: Vec<UseLine>,
+    /// On the code's own page and a supported person's page: every use in full.
     uses: Vec<String>,
     locked: Vec<String>,
     manage_path: Option<String>,
@@ -593,15 +616,15 @@ struct Notice {
     own: bool,
 }
 
-/// What the home page says about emergency access: uses of the person's own code and of the
-/// codes of the people they support (representatives), and a locked code; the way to the
+/// What the home page says about emergency access: one line for each code used (the person's
+/// own, and those of the people they support), and a locked code; the way to the
 /// emergency code page (service users) or to the council's list (council staff).
 pub async fn home_notice(context: &RequestContext<'_>, person: &Person, supported: &[Supported]) -> Result<Value, PortalError> {
     let mut notice = Notice::default();
     match person.role {
         Role::ServiceUser => {
             notice.own = true;
-            notice.uses = use_sentences(context, &person.id, None).await?;
+            notice.lines.extend(use_line(context, &person.id, None, "/emergency-code".to_owned()).await?);
             let live = context.store.live_emergency_code(&person.id).await?;
             if live.as_ref().is_some_and(EmergencyCodeRecord::is_locked) {
                 notice.locked.push("your emergency code".to_owned());
@@ -614,7 +637,10 @@ pub async fn home_notice(context: &RequestContext<'_>, person: &Person, supporte
     }
     if matches!(person.role, Role::ServiceUser | Role::Representative) {
         for entry in supported {
-            notice.uses.extend(use_sentences(context, &entry.id, Some(&entry.name)).await?);
+            // The supported person's page lists every use (and, for someone acting for them,
+            // links to their emergency code).
+            let href = format!("/people/{}#emergency-uses", entry.id);
+            notice.lines.extend(use_line(context, &entry.id, Some(&entry.name), href).await?);
         }
     }
     Ok(Value::from_serialize(&notice))

@@ -26,6 +26,7 @@ mod record;
 mod routes;
 mod sharing;
 mod staff;
+mod today;
 mod visit;
 mod web;
 

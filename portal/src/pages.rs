@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "create_passkey.html",
     "sign_in.html",
     "home.html",
+    "today_card.html",
     "passkeys.html",
     "signed_out.html",
     "error.html",

@@ -522,9 +522,12 @@ fn the_person_and_their_representatives_are_told_on_their_home_pages() {
     let mut passkey = world.passkey;
     assert_eq!(world.margaret.sign_in(&mut passkey).status(), 200);
     let home = html(&world.margaret.get("/home"));
+    // Home says it in one line, with a link to who used it (the code's page lists every use).
+    let line = "Your emergency code was used on 21 November 2026 at 2:05pm. <a class=\"govuk-link\" href=\"/emergency-code\">See who used it</a>";
+    assert!(home.contains(line), "{home}");
+    assert!(home.find(line).unwrap() < home.find("Your care plan").unwrap(), "near the top");
     let sentence = "Alex Smith (Paramedic, North West Ambulance Service) used your emergency code on 21 November 2026 at 2:05pm. They can see your medicines, allergies and emergency summary until 6:05pm.";
-    assert!(home.contains(sentence), "{home}");
-    assert!(home.find(sentence).unwrap() < home.find("Your care plan").unwrap(), "at the top");
+    assert!(!home.contains(sentence), "not a wall of paragraphs on home");
 
     for (browser, seed) in [(&sam, 31), (&ada, 32)] {
         let fresh = browser.other_browser(seed);
@@ -534,8 +537,10 @@ fn the_person_and_their_representatives_are_told_on_their_home_pages() {
         assert_eq!(fresh.enrol(&invite.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
         let expected = "Alex Smith (Paramedic, North West Ambulance Service) used the emergency code for Margaret Okafor on 21 November 2026 at 2:05pm.";
         let home = html(&fresh.get("/home"));
-        assert!(home.contains(expected), "{person_id}: {home}");
+        let line = "The emergency code for Margaret Okafor was used on 21 November 2026 at 2:05pm. <a class=\"govuk-link\" href=\"/people/person-1#emergency-uses\">See who used it</a>";
+        assert!(home.contains(line), "{person_id}: {home}");
         let page = html(&fresh.get("/people/person-1"));
+        assert!(page.contains("id=\"emergency-uses\""), "{person_id}: {page}");
         assert!(page.contains(expected), "{person_id}: {page}");
         // Only the representative with the act-for power is offered a new code.
         assert_eq!(page.contains("/people/person-1/emergency-code"), seed == 31, "{person_id}: {page}");
@@ -544,11 +549,13 @@ fn the_person_and_their_representatives_are_told_on_their_home_pages() {
     // After the four hours it reads "could"; after 30 days it is gone.
     world.margaret.advance(Duration::hours(4));
     assert_eq!(world.margaret.sign_in(&mut passkey).status(), 200);
-    assert!(html(&world.margaret.get("/home")).contains("They could see your medicines, allergies and emergency summary until 6:05pm."));
+    let code_page = html(&world.margaret.get("/emergency-code"));
+    assert!(code_page.contains("They could see your medicines, allergies and emergency summary until 6:05pm."), "{code_page}");
+    assert!(html(&world.margaret.get("/home")).contains("Your emergency code was used on 21 November 2026 at 2:05pm."));
     world.margaret.advance(Duration::days(30));
     assert_eq!(world.margaret.sign_in(&mut passkey).status(), 200);
     let later = html(&world.margaret.get("/home"));
-    assert!(!later.contains("used your emergency code"), "{later}");
+    assert!(!later.contains("emergency code was used"), "{later}");
     assert!(later.contains("Your emergency code for paramedics</a>: on"), "{later}");
 }
 

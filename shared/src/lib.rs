@@ -38,6 +38,7 @@ pub mod session;
 pub mod sqlite;
 pub mod staff;
 pub mod store;
+pub mod today;
 pub mod uk_time;
 
 pub use webauthn_rs;
