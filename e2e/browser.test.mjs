@@ -124,6 +124,8 @@ describe(`a person with a passkey (${runtime})`, () => {
 
   test('signs out, then signs in again with the passkey', async () => {
     const { page } = first;
+    // On a phone the menu (with Sign out) is folded away, leaving the first screen to content.
+    await page.locator('details.app-menu > summary').click();
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.waitForURL((url) => url.pathname !== '/home');
     assert.equal(await sessionCookie(first.context), undefined, 'the session cookie is gone');
