@@ -188,7 +188,9 @@ fn day_card(grid: &[record::GridRow], from: NaiveDate, offset: i64, today: Naive
     let index = usize::try_from(offset).unwrap_or_default();
     let mut doses: Vec<(DateTime<Utc>, &str, &str, DoseView)> = grid
         .iter()
-        .flat_map(|row| row.days.get(index).into_iter().flatten().map(|dose| (dose.due_at, row.medicine.name.as_str(), row.medicine.dose.as_str(), dose_view(dose, now))))
+        .flat_map(|row| {
+            row.days.get(index).into_iter().flatten().map(|dose| (dose.due_at, row.medicine.name.as_str(), row.medicine.dose.as_str(), dose_view(dose, now)))
+        })
         .collect();
     doses.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
     let doses: Vec<Value> = doses.into_iter().map(|(_, name, amount, dose)| context! { name, amount, dose }).collect();
@@ -294,7 +296,9 @@ fn visit_window(request: &Request, today: NaiveDate) -> Result<VisitWindow, (Str
     let boxes = ["week-day", "week-month", "week-year"].map(|name| web::query_param(request, name).unwrap_or_default().trim().to_owned());
     let typed = web::query_param(request, "week").map(|text| text.trim().to_owned()).filter(|text| !text.is_empty());
     let date = match typed {
-        Some(text) => Some(NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| ("Enter a real date for the week, like 30 11 2026".to_owned(), boxes.clone()))?),
+        Some(text) => {
+            Some(NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| ("Enter a real date for the week, like 30 11 2026".to_owned(), boxes.clone()))?)
+        }
         None if boxes.iter().all(String::is_empty) => None,
         None => {
             let number = |text: &str| text.parse::<u32>().ok();
@@ -358,7 +362,8 @@ pub async fn visits(context: &RequestContext<'_>, request: &Request, visit: &Vis
     let (permit, subject) = open(context, reader, subject_id, Category::VisitsAndNotes).await?;
     let today = uk_time::date(context.now);
     let this_week = live::monday_of(today);
-    let boxes_of = |date: NaiveDate| context! { day => date.format("%-d").to_string(), month => date.format("%-m").to_string(), year => date.format("%Y").to_string() };
+    let boxes_of =
+        |date: NaiveDate| context! { day => date.format("%-d").to_string(), month => date.format("%-m").to_string(), year => date.format("%Y").to_string() };
     let window = match visit_window(request, today) {
         Ok(window) => window,
         Err((message, [day, month, year])) => {
@@ -375,7 +380,8 @@ pub async fn visits(context: &RequestContext<'_>, request: &Request, visit: &Vis
     let last_day = window.until - Duration::days(1);
     let range = format!("{} to {}", window.from.format("%A %-d %B"), last_day.format("%A %-d %B %Y"));
     audit_view(context, &permit, Category::VisitsAndNotes, &format!("looked at the visits and carers' notes from {range}")).await?;
-    let (coming_up, earlier): (Vec<&ScheduledVisit>, Vec<&ScheduledVisit>) = visits.iter().partition(|scheduled| live::is_coming_up(&scheduled.visit, context.now));
+    let (coming_up, earlier): (Vec<&ScheduledVisit>, Vec<&ScheduledVisit>) =
+        visits.iter().partition(|scheduled| live::is_coming_up(&scheduled.visit, context.now));
     let coming_up = visit_days(coming_up.into_iter(), today, context.now);
     let earlier = visit_days(earlier.into_iter().rev(), today, context.now);
     let shown_week = window.week.unwrap_or(this_week);

@@ -85,11 +85,7 @@ pub fn is_coming_up(visit: &CareVisit, now: DateTime<Utc>) -> bool {
 /// The carers' first names, as the family sees them: "Jo Adeyemi and Sam Lee" → "Jo and Sam".
 /// A planned visit already holds a first name only.
 pub fn first_names(carers: &str) -> String {
-    let names: Vec<&str> = carers
-        .split([',', '&', '/'])
-        .flat_map(|part| part.split(" and "))
-        .filter_map(|name| name.split_whitespace().next())
-        .collect();
+    let names: Vec<&str> = carers.split([',', '&', '/']).flat_map(|part| part.split(" and ")).filter_map(|name| name.split_whitespace().next()).collect();
     match names.as_slice() {
         [] => String::new(),
         [one] => (*one).to_owned(),
