@@ -215,3 +215,20 @@ fn an_earlier_week_keeps_the_grid_on_a_phone_and_8am_is_8am_on_both_sides_of_the
     }
     assert!(!page.contains("7am") && !page.contains("7:05am"));
 }
+
+#[test]
+fn in_large_print_today_still_comes_before_the_earlier_days_the_list_and_the_grid() {
+    let portal = margaret_today();
+    let csrf = portal.csrf_from("/people/person-1/needs");
+    let saved = portal.post_form("/people/person-1/needs", &[("csrf", csrf.as_str()), ("large-print", "large_print_28"), ("paper", "paper_copy_at_home")]);
+    assert_eq!(saved.status(), 303);
+    let page = text(&portal.get("/people/person-1/medicines"));
+    assert!(page.contains("app-large-print--28"), "large print is on");
+    let main = &page[position(&page, "<main")..];
+    let order = ["Your medicines</h1>", "id=\"today\"", "id=\"record\"", "Current medicines", "The week as a table"];
+    let at: Vec<usize> = order.iter().map(|needle| position(main, needle)).collect();
+    assert!(at.windows(2).all(|pair| pair[0] < pair[1]), "{order:?} at {at:?}");
+    // Between the heading and today's card: only the allergies.
+    let between = &main[at[0]..at[1]];
+    assert!(between.contains("Penicillin") && !between.contains("app-medicine") && !between.contains("<table"), "{between}");
+}
