@@ -41,6 +41,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "record_care_plan.html",
     "record_guide.html",
     "record_medicines.html",
+    "record_dose_day.html",
     "record_visits.html",
     "record_contacts.html",
     "record_documents.html",

@@ -8,9 +8,9 @@ use carefront_shared::access::Permit;
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::Person;
-use carefront_shared::record::{self, Contact, ContactKind, DocumentKind, Dose, Outcome, VisitStatus};
-use carefront_shared::record_writes::{RecordVersion, VersionKind};
-use carefront_shared::store::record::check_visit_cursor;
+use carefront_shared::live::{self, DoseState};
+use carefront_shared::record::{self, Contact, ContactKind, DocumentKind, Dose, VisitStatus};
+use carefront_shared::record_writes::{RecordVersion, ScheduledVisit, VersionKind};
 use carefront_shared::uk_time;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use http::{HeaderValue, StatusCode, header};
@@ -22,9 +22,6 @@ use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
 use crate::{Request, Response, page};
-
-/// How many visits a page of the timeline shows.
-const VISITS_PER_PAGE: i64 = 10;
 
 /// A category's page: its path segment and its heading.
 pub fn slug(category: Category) -> Option<&'static str> {
@@ -150,23 +147,55 @@ pub async fn guide(context: &RequestContext<'_>, visit: &Visit, subject_id: &str
 #[derive(Serialize)]
 struct DoseView {
     time: String,
-    /// given, refused, not-given, missing, due
-    state: &'static str,
-    label: String,
+    /// given, refused, not-given, due, missed (the CSS modifier and the test hook)
+    state: DoseState,
+    label: &'static str,
+    /// The GOV.UK tag colour.
+    tag: &'static str,
     reason: Option<String>,
     by: Option<String>,
+    /// When it was recorded: "8:10am", or "9am on 21 November 2026" if on another day.
+    at: Option<String>,
 }
 
-fn dose_view(dose: &Dose) -> DoseView {
-    let time = uk_time::time(dose.due_at);
-    let (state, label) = match (dose.outcome, dose.past) {
-        (Some(Outcome::Given), _) => ("given", "Given"),
-        (Some(Outcome::Refused), _) => ("refused", "Refused"),
-        (Some(Outcome::NotGiven), _) => ("not-given", "Not given"),
-        (None, true) => ("missing", "No record"),
-        (None, false) => ("due", "Due"),
+fn dose_view(dose: &Dose, now: DateTime<Utc>) -> DoseView {
+    let state = live::dose_state(dose, now);
+    let tag = match state {
+        DoseState::Given => "govuk-tag--green",
+        DoseState::Refused | DoseState::NotGiven => "govuk-tag--orange",
+        DoseState::Due => "govuk-tag--blue",
+        DoseState::Missed => "govuk-tag--red",
     };
-    DoseView { time, state, label: label.to_owned(), reason: dose.reason.clone(), by: dose.recorded_by.clone() }
+    let at = dose.recorded_at.map(|at| if uk_time::date(at) == uk_time::date(dose.due_at) { uk_time::time(at) } else { time_and_day(at) });
+    DoseView { time: uk_time::time(dose.due_at), state, label: state.label(), tag, reason: dose.reason.clone(), by: dose.recorded_by.clone(), at }
+}
+
+/// "Today, Monday 30 November", "Yesterday, Sunday 29 November", "Saturday 28 November".
+fn day_heading(date: NaiveDate, today: NaiveDate) -> (Option<&'static str>, String) {
+    let relative = match (today - date).num_days() {
+        0 => Some("Today"),
+        1 => Some("Yesterday"),
+        -1 => Some("Tomorrow"),
+        _ => None,
+    };
+    (relative, date.format("%A %-d %B").to_string())
+}
+
+/// One UK day's doses of every medicine, in time order: a day card (and the list screen readers
+/// and phones read instead of the grid).
+fn day_card(grid: &[record::GridRow], from: NaiveDate, offset: i64, today: NaiveDate, now: DateTime<Utc>) -> Value {
+    let date = from + Duration::days(offset);
+    let index = usize::try_from(offset).unwrap_or_default();
+    let mut doses: Vec<(DateTime<Utc>, &str, &str, DoseView)> = grid
+        .iter()
+        .flat_map(|row| {
+            row.days.get(index).into_iter().flatten().map(|dose| (dose.due_at, row.medicine.name.as_str(), row.medicine.dose.as_str(), dose_view(dose, now)))
+        })
+        .collect();
+    doses.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let doses: Vec<Value> = doses.into_iter().map(|(_, name, amount, dose)| context! { name, amount, dose }).collect();
+    let (relative, date_words) = day_heading(date, today);
+    context! { relative, date => date_words, id => date.format("day-%Y-%m-%d").to_string(), doses }
 }
 
 /// The first day of the week shown: `?from=YYYY-MM-DD`, else the 7 days ending today.
@@ -189,8 +218,9 @@ fn week_start(request: &Request, today: NaiveDate) -> Result<NaiveDate, PortalEr
     }
 }
 
-/// GET /people/{id}/medicines: allergies, current medicines and a week of the administration
-/// record, as a grid and as a list.
+/// GET /people/{id}/medicines: allergies, then today's doses as a card (first, so it is on the
+/// first screen of a phone, in large print too), the earlier days' cards newest first, the
+/// current medicines, and the week as a grid (for wide screens, and for earlier weeks).
 pub async fn medicines(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
     let (permit, subject) = open(context, reader, subject_id, Category::Medication).await?;
@@ -220,89 +250,153 @@ pub async fn medicines(context: &RequestContext<'_>, request: &Request, visit: &
     let days: Vec<Value> = (0..7)
         .map(|offset| {
             let date = from + Duration::days(offset);
-            context! { short => date.format("%a %-d").to_string(), long => date.format("%A %-d %B").to_string() }
+            context! { short => date.format("%a %-d").to_string(), long => date.format("%A %-d %B").to_string(), today => date == today }
         })
         .collect();
     let rows: Vec<Value> = grid
         .iter()
         .map(|row| {
-            let cells: Vec<Vec<DoseView>> = row.days.iter().map(|doses| doses.iter().map(dose_view).collect()).collect();
+            let cells: Vec<Vec<DoseView>> = row.days.iter().map(|doses| doses.iter().map(|dose| dose_view(dose, context.now)).collect()).collect();
             context! { name => row.medicine.name, dose => row.medicine.dose, cells }
         })
         .collect();
-    // The same week as a list, day by day, for screen readers and small screens.
-    let list: Vec<Value> = (0..7)
-        .map(|offset| {
-            let date = from + Duration::days(offset);
-            let mut doses: Vec<(DateTime<Utc>, String, DoseView)> = grid
-                .iter()
-                .flat_map(|row| {
-                    let index = usize::try_from(offset).unwrap_or_default();
-                    row.days.get(index).into_iter().flatten().map(|dose| (dose.due_at, row.medicine.name.clone(), dose_view(dose)))
-                })
-                .collect();
-            doses.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-            let doses: Vec<Value> = doses.into_iter().map(|(_, name, dose)| context! { name, dose }).collect();
-            context! { date => date.format("%A %-d %B").to_string(), doses }
-        })
-        .collect();
+    let latest = from + Duration::days(6) >= today;
+    // Today's card on its own; the other days newest first (what happened last is asked first).
+    let today_offset = (today - from).num_days();
+    let today_card = (0..7).contains(&today_offset).then(|| day_card(&grid, from, today_offset, today, context.now));
+    let cards: Vec<Value> = (0..7).rev().filter(|offset| *offset != today_offset).map(|offset| day_card(&grid, from, offset, today, context.now)).collect();
     let earlier = (from - Duration::days(7)).format("%Y-%m-%d").to_string();
     let later = (from + Duration::days(7) <= today - Duration::days(6)).then(|| (from + Duration::days(7)).format("%Y-%m-%d").to_string());
-    let latest = from + Duration::days(6) >= today;
     let allergies: Vec<Value> = allergies.iter().map(|allergy| context! { substance => allergy.substance, reaction => allergy.reaction }).collect();
     let week = format!("{} to {}", from.format("%-d %B"), (from + Duration::days(6)).format("%-d %B %Y"));
     page(
         context,
         visit,
         "record_medicines.html",
-        context! { current => "home", wide => true, subject, allergies, medicines => current, days, rows, list, week, earlier, later, latest },
+        context! {
+            current => "home", wide => true, subject, allergies, medicines => current, days, rows, week, earlier, later, latest,
+            today => today_card, cards,
+        },
     )
 }
 
-/// GET /people/{id}/visits: the visits and carers' notes, newest first, a page at a time.
+/// The visits shown: a week from Monday when `?week=` (or the date boxes) names one, else the
+/// last 7 days and the next 7 around today.
+struct VisitWindow {
+    from: NaiveDate,
+    /// The day after the last day shown.
+    until: NaiveDate,
+    /// The Monday of the week named, if one was.
+    week: Option<NaiveDate>,
+}
+
+/// Reads `?week=YYYY-MM-DD` or the date boxes `week-day`, `week-month`, `week-year` (the form).
+/// An error is the message for the error summary (it links to `week-day`).
+fn visit_window(request: &Request, today: NaiveDate) -> Result<VisitWindow, (String, [String; 3])> {
+    let boxes = ["week-day", "week-month", "week-year"].map(|name| web::query_param(request, name).unwrap_or_default().trim().to_owned());
+    let typed = web::query_param(request, "week").map(|text| text.trim().to_owned()).filter(|text| !text.is_empty());
+    let date = match typed {
+        Some(text) => {
+            Some(NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| ("Enter a real date for the week, like 30 11 2026".to_owned(), boxes.clone()))?)
+        }
+        None if boxes.iter().all(String::is_empty) => None,
+        None => {
+            let number = |text: &str| text.parse::<u32>().ok();
+            let date = match (number(&boxes[0]), number(&boxes[1]), boxes[2].parse::<i32>().ok()) {
+                (Some(day), Some(month), Some(year)) => NaiveDate::from_ymd_opt(year, month, day),
+                _ => None,
+            };
+            Some(date.ok_or_else(|| ("Enter a real date for the week, like 30 11 2026".to_owned(), boxes.clone()))?)
+        }
+    };
+    let Some(date) = date else {
+        return Ok(VisitWindow { from: today - Duration::days(7), until: today + Duration::days(8), week: None });
+    };
+    // Ten years back is as far as any record goes; a schedule is put in weeks, not years, ahead.
+    if date < today - Duration::days(3660) || date > today + Duration::days(366) {
+        return Err(("Enter a date in the last 10 years or the next year".to_owned(), boxes));
+    }
+    let monday = live::monday_of(date);
+    Ok(VisitWindow { from: monday, until: monday + Duration::days(7), week: Some(monday) })
+}
+
+/// A visit as the visits page shows it.
+fn visit_item(scheduled: &ScheduledVisit, now: DateTime<Utc>) -> Value {
+    let entry = &scheduled.visit;
+    let standing = live::visit_standing(entry, now);
+    let paragraphs: Vec<&str> = entry.note.split("\n\n").map(str::trim).filter(|text| !text.is_empty()).collect();
+    let reported = scheduled.status_at.filter(|_| matches!(entry.status, VisitStatus::Late | VisitStatus::Missed)).map(uk_time::time);
+    let when = uk_time::local(entry.starts_at).format("%A %-d %B %Y").to_string();
+    let time = format!("{} to {}", uk_time::time(entry.starts_at), uk_time::time(entry.ends_at));
+    context! {
+        id => entry.id, when, time, status => standing.label(), tag => standing.tag(), standing,
+        carer => live::first_names(&entry.carers), paragraphs, reported,
+        arrived => scheduled.checked_in_at.map(uk_time::time), left => scheduled.checked_out_at.map(uk_time::time),
+    }
+}
+
+/// Visits grouped by UK day, in the order given, each day headed ("Today, Monday 30 November").
+fn visit_days<'a>(visits: impl Iterator<Item = &'a ScheduledVisit>, today: NaiveDate, now: DateTime<Utc>) -> Vec<Value> {
+    let mut days: Vec<(NaiveDate, Vec<Value>)> = Vec::new();
+    for scheduled in visits {
+        let date = uk_time::date(scheduled.visit.starts_at);
+        let item = visit_item(scheduled, now);
+        match days.last_mut() {
+            Some((last, items)) if *last == date => items.push(item),
+            _ => days.push((date, vec![item])),
+        }
+    }
+    days.into_iter()
+        .map(|(date, visits)| {
+            let (relative, words) = day_heading(date, today);
+            context! { relative, date => words, today => date == today, visits }
+        })
+        .collect()
+}
+
+/// GET /people/{id}/visits: "Coming up" (soonest first) and "Earlier" (newest first), each day
+/// headed, today's called "Today"; each visit with its carer's first name, planned window,
+/// actual times and live status. `?week=` (or the date boxes) shows a week from Monday.
 pub async fn visits(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: &str) -> Result<Response, PortalError> {
     let reader = visit.require_person()?;
     let (permit, subject) = open(context, reader, subject_id, Category::VisitsAndNotes).await?;
-    let cursor = web::query_param(request, "after").filter(|cursor| !cursor.is_empty());
-    if let Some(cursor) = &cursor {
-        check_visit_cursor(cursor).map_err(|_| PortalError::Unusable("That page of visits does not exist. Start again from the first page.".into()))?;
-    }
-    let page_of = context.store.visits(&permit, cursor.as_deref(), VISITS_PER_PAGE).await?;
-    // The live times of the page's visits, in one read.
-    let live = match (page_of.items.last(), page_of.items.first()) {
-        (Some(oldest), Some(newest)) => context.store.scheduled_visits(&permit, oldest.starts_at, newest.starts_at + Duration::milliseconds(1)).await?,
-        _ => Vec::new(),
-    };
-    audit_view(context, &permit, Category::VisitsAndNotes, "looked at the visits and carers' notes").await?;
-    let items: Vec<Value> = page_of
-        .items
-        .iter()
-        .map(|entry| {
-            let (status, tag) = match entry.status {
-                VisitStatus::Planned => ("Planned", "govuk-tag--blue"),
-                VisitStatus::CheckedIn => ("Carer arrived", "govuk-tag--turquoise"),
-                VisitStatus::CheckedOut => ("Carer left", "govuk-tag--green"),
-                VisitStatus::Late => ("Running late", "govuk-tag--orange"),
-                VisitStatus::Completed => ("Visited", "govuk-tag--green"),
-                VisitStatus::Missed => ("Missed", "govuk-tag--red"),
-                VisitStatus::Cancelled => ("Cancelled", "govuk-tag--grey"),
+    let today = uk_time::date(context.now);
+    let this_week = live::monday_of(today);
+    let boxes_of =
+        |date: NaiveDate| context! { day => date.format("%-d").to_string(), month => date.format("%-m").to_string(), year => date.format("%Y").to_string() };
+    let window = match visit_window(request, today) {
+        Ok(window) => window,
+        Err((message, [day, month, year])) => {
+            // Nothing is read: the form again, its error named and linked.
+            let errors = [context! { field => "week-day", message }];
+            let extra = context! {
+                current => "home", subject, errors, error => true, coming_up => Vec::<Value>::new(), earlier => Vec::<Value>::new(),
+                boxes => context! { day, month, year }, this_week => true,
             };
-            let paragraphs: Vec<&str> = entry.note.split("\n\n").map(str::trim).filter(|text| !text.is_empty()).collect();
-            let times = live.iter().find(|scheduled| scheduled.visit.id == entry.id);
-            let arrived = times.and_then(|times| times.checked_in_at).map(uk_time::time);
-            let left = times.and_then(|times| times.checked_out_at).map(uk_time::time);
-            let reported =
-                times.filter(|_| matches!(entry.status, VisitStatus::Late | VisitStatus::Missed)).and_then(|times| times.status_at).map(uk_time::time);
-            let planned = matches!(entry.status, VisitStatus::Planned | VisitStatus::Late | VisitStatus::CheckedIn | VisitStatus::CheckedOut);
-            context! {
-                when => uk_time::local(entry.starts_at).format("%A %-d %B %Y").to_string(),
-                time => format!("{} to {}", uk_time::time(entry.starts_at), uk_time::time(entry.ends_at)),
-                id => entry.id, status, tag, carers => entry.carers, paragraphs, planned, arrived, left, reported,
-            }
-        })
-        .collect();
-    let first_page = cursor.is_none();
-    page(context, visit, "record_visits.html", context! { current => "home", subject, items, next => page_of.next, first_page })
+            return crate::page_with_status(context, visit, StatusCode::BAD_REQUEST, "record_visits.html", extra);
+        }
+    };
+    let visits = context.store.scheduled_visits(&permit, uk_time::start_of(window.from), uk_time::start_of(window.until)).await?;
+    let last_day = window.until - Duration::days(1);
+    let range = format!("{} to {}", window.from.format("%A %-d %B"), last_day.format("%A %-d %B %Y"));
+    audit_view(context, &permit, Category::VisitsAndNotes, &format!("looked at the visits and carers' notes from {range}")).await?;
+    let (coming_up, earlier): (Vec<&ScheduledVisit>, Vec<&ScheduledVisit>) =
+        visits.iter().partition(|scheduled| live::is_coming_up(&scheduled.visit, context.now));
+    let coming_up = visit_days(coming_up.into_iter(), today, context.now);
+    let earlier = visit_days(earlier.into_iter().rev(), today, context.now);
+    let shown_week = window.week.unwrap_or(this_week);
+    let week_link = |monday: NaiveDate| monday.format("%Y-%m-%d").to_string();
+    page(
+        context,
+        visit,
+        "record_visits.html",
+        context! {
+            current => "home", subject, coming_up, earlier, range, errors => Vec::<Value>::new(),
+            this_week => window.week.is_none_or(|monday| monday == this_week), week_chosen => window.week.is_some(),
+            previous => week_link(shown_week - Duration::days(7)), next => week_link(shown_week + Duration::days(7)),
+            boxes => boxes_of(shown_week),
+        },
+    )
 }
 
 fn contact_group(kind: ContactKind) -> &'static str {

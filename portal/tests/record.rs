@@ -54,15 +54,16 @@ fn the_person_reads_every_category_and_each_view_is_logged() {
 }
 
 #[test]
-fn the_medicines_page_shows_the_week_as_a_grid_and_as_a_list() {
+fn the_medicines_page_shows_the_week_as_day_cards_and_as_a_grid() {
     let portal = margaret();
     let page = text(&portal.get("/people/person-1/medicines"));
     assert!(page.contains("Paracetamol 500 mg tablets"));
     assert!(!page.contains("Amoxicillin (stopped)"), "a medicine stopped three weeks ago is neither current nor in this week");
     assert!(page.contains("app-dose--given"), "{page}");
     assert!(page.contains("app-dose--refused"));
-    assert!(page.contains("app-dose--missing"), "a past dose with no record is shown as a gap");
-    assert!(page.contains("8pm, Paracetamol 500 mg tablets: refused – Felt sick (recorded by Jo Adeyemi)"), "{page}");
+    assert!(page.contains("app-dose--missed"), "a past dose with no record is shown as a gap");
+    assert!(page.contains("<strong class=\"app-doses__time\">8pm</strong> Paracetamol 500 mg tablets, 2 tablets"), "{page}");
+    assert!(page.contains("Refused</strong> Felt sick. Recorded by Jo Adeyemi at 9am on 21 November 2026."), "{page}");
     // An earlier week: the stopped medicine was current then.
     let from = (portal.now.get().date_naive() - Duration::days(27)).format("%Y-%m-%d").to_string();
     let earlier = text(&portal.get(&format!("/people/person-1/medicines?from={from}")));
@@ -74,18 +75,20 @@ fn the_medicines_page_shows_the_week_as_a_grid_and_as_a_list() {
 }
 
 #[test]
-fn visits_come_a_page_at_a_time_newest_first() {
+fn visits_come_a_week_at_a_time() {
     let portal = margaret();
     let first = text(&portal.get("/people/person-1/visits"));
-    assert!(first.contains("Visit note number 0.") && first.contains("Visit note number 9."));
-    assert!(!first.contains("Visit note number 10."));
-    let next = first.split("href=\"?after=").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_owned();
-    let second = text(&portal.get(&format!("/people/person-1/visits?after={next}")));
-    assert!(second.contains("Visit note number 10.") && !second.contains("Visit note number 9."));
-    assert!(second.contains("Newest visits"));
-    let response = portal.get("/people/person-1/visits?after=not-a-cursor");
+    assert!(first.contains("Visit note number 0.") && first.contains("Visit note number 7."));
+    assert!(!first.contains("Visit note number 8."), "the last 7 days and today");
+    let previous = first.split("href=\"?week=").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_owned();
+    let second = text(&portal.get(&format!("/people/person-1/visits?week={previous}")));
+    // Monday 9 to Sunday 15 November: the visits of 6 to 12 days ago.
+    assert!(second.contains("Visit note number 6.") && second.contains("Visit note number 12."), "{second}");
+    assert!(!second.contains("Visit note number 5.") && !second.contains("Visit note number 13."), "{second}");
+    assert!(second.contains("Go back to this week"));
+    let response = portal.get("/people/person-1/visits?week=not-a-date");
     assert_eq!(response.status(), 400);
-    assert!(text(&response).contains("Start again from the first page."), "{}", text(&response));
+    assert!(text(&response).contains("Enter a real date for the week"), "{}", text(&response));
 }
 
 #[test]
@@ -198,14 +201,14 @@ fn the_paper_copy_carries_the_emergency_code_only_when_it_is_the_live_one() {
 }
 
 #[test]
-fn paging_past_the_end_says_so_and_changes_nothing() {
-    use base64::Engine as _;
+fn a_week_with_no_visits_says_so_and_changes_nothing() {
     let portal = margaret();
     let before = block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 500)).unwrap().len();
-    let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("2000-01-01T00:00:00.000Z|visit-00");
-    let response = portal.get(&format!("/people/person-1/visits?after={cursor}"));
+    let response = portal.get("/people/person-1/visits?week=2020-01-08");
     assert_eq!(response.status(), 200);
-    assert!(text(&response).contains("There are no older visits."));
+    let page = text(&response);
+    assert!(page.contains("Monday 6 January to Sunday 12 January 2020"), "{page}");
+    assert!(page.contains("No visits are recorded earlier in this week."), "{page}");
     let after = block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 500)).unwrap().len();
     assert_eq!(after, before + 1, "only the view is logged");
 }

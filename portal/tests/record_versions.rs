@@ -148,7 +148,7 @@ fn a_changed_medicine_links_to_its_history_and_the_guide_without_versions_has_no
 fn a_planned_visit_shows_its_window_carer_and_live_status() {
     let portal = margaret_with_versions();
     let page = text(&portal.get("/people/person-1/visits"));
-    assert!(page.contains("Carer arrived") && page.contains("Carer: Jo") && page.contains("Arrived at 8:05am."), "{page}");
+    assert!(page.contains("In progress</strong> Carer: Jo") && page.contains("Arrived at 8:05am."), "{page}");
     assert!(page.contains("6pm to 7pm") && page.contains("Carer: Sam"), "{page}");
 }
 

@@ -19,6 +19,7 @@ pub mod fhir_in;
 pub mod import;
 pub mod invitation;
 pub mod limits;
+pub mod live;
 pub mod method;
 pub mod migrations;
 pub mod monitoring;

@@ -479,6 +479,8 @@ pub struct Dose {
     pub reason: Option<String>,
     /// Who recorded it.
     pub recorded_by: Option<String>,
+    /// When it was recorded.
+    pub recorded_at: Option<DateTime<Utc>>,
     /// Whether it was due at `now` or before (so a missing record is a gap, not the future).
     pub past: bool,
 }
@@ -535,6 +537,7 @@ fn dose(due_at: DateTime<Utc>, entry: Option<&Administration>, now: DateTime<Utc
         outcome: entry.map(|entry| entry.outcome),
         reason: entry.and_then(|entry| entry.reason.clone()),
         recorded_by: entry.map(|entry| entry.recorded_by.clone()),
+        recorded_at: entry.map(|entry| entry.recorded_at),
         past: due_at <= now,
     }
 }
