@@ -98,6 +98,8 @@ pub fn capitalised(text: &str) -> String {
 /// One grant as the access pages show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct GrantView {
+    /// Whom the grant is to, by name, for the buttons and links that act on it.
+    pub name: String,
     /// The grant's id, for its forms and links.
     pub id: String,
     /// The version the forms are based on.
@@ -223,6 +225,45 @@ pub fn category_choices(whose: Whose<'_>) -> Vec<minijinja::Value> {
         .collect()
 }
 
+/// What stopping a grant takes away, one line each, told to the person or to someone acting for
+/// them. A provider's lines say what stops working for the care it gives (its carers read the
+/// record on their phones during visits), so nobody stops it without knowing that.
+pub fn losses(grant: &Grant, grantee_name: &str, provider: bool, whose: Whose<'_>) -> Vec<String> {
+    let (your, you, you_like) = match whose {
+        Whose::You => ("your".to_owned(), "you".to_owned(), "you like".to_owned()),
+        Whose::Named(name) => (format!("{name}'s"), name.to_owned(), format!("{name} likes")),
+    };
+    let mut lines: Vec<String> = if provider {
+        grant
+            .categories
+            .iter()
+            .map(|category| match category {
+                Category::CarePlan => format!("Carers will no longer see {your} care plan, so they may not know how {you_like} to be helped."),
+                Category::ServiceUserGuide => format!("Carers will no longer see {your} service user guide."),
+                Category::Medication => format!("Carers will no longer see {your} medicines or record the medicines they give."),
+                Category::VisitsAndNotes => format!("Carers will no longer see {your} visits or write notes about them, and visit times here may stop being updated."),
+                Category::Contacts => format!("Carers will no longer see {your} contacts, so they may not know whom to call if something is wrong."),
+                Category::Documents => format!("Carers will no longer see {your} documents."),
+                Category::Preferences => format!("Carers will no longer see how {you_like} to get information, such as large print."),
+                Category::AccessLog => format!("They will no longer see who has looked at {your} record."),
+            })
+            .collect()
+    } else {
+        let categories: Vec<String> = grant.categories.iter().map(|category| category_words(*category, Whose::You)).collect();
+        vec![retold(&format!("They will no longer see {}.", list(&categories)), whose)]
+    };
+    if grant.actions.contains(&Action::Contribute) {
+        lines.push("They will no longer be able to add comments or ask for corrections.".to_owned());
+    }
+    if grant.act_for {
+        lines.push(format!("They will no longer be able to act for {you}."));
+    }
+    if provider {
+        lines.push(format!("This does not cancel {your} care. To change or end it, contact {grantee_name} or the council."));
+    }
+    lines
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
@@ -252,6 +293,27 @@ pub(super) mod tests {
             recorded_by: "p".into(),
             revoked_at: None,
         }
+    }
+
+    #[test]
+    fn stopping_says_what_is_lost_and_for_a_provider_what_stops_working_for_the_care() {
+        let mut grant = grant();
+        assert_eq!(losses(&grant, "Sam", false, Whose::You), ["They will no longer see your medicines and your visits and notes."]);
+        grant.act_for = true;
+        grant.actions.insert(Action::Contribute);
+        assert_eq!(
+            losses(&grant, "Sam", false, Whose::Named("Margaret")),
+            [
+                "They will no longer see Margaret's medicines and visits and notes.",
+                "They will no longer be able to add comments or ask for corrections.",
+                "They will no longer be able to act for Margaret.",
+            ]
+        );
+        grant.categories = BTreeSet::from([Category::CarePlan, Category::Medication]);
+        let provider = losses(&grant, "Brookside Home Care", true, Whose::Named("Margaret"));
+        assert_eq!(provider[0], "Carers will no longer see Margaret's care plan, so they may not know how Margaret likes to be helped.");
+        assert_eq!(provider[1], "Carers will no longer see Margaret's medicines or record the medicines they give.");
+        assert_eq!(provider.last().map(String::as_str), Some("This does not cancel Margaret's care. To change or end it, contact Brookside Home Care or the council."));
     }
 
     #[test]
