@@ -476,7 +476,9 @@ fn a_bundle_may_carry_a_document_larger_than_other_bodies() {
         .as_array()
         .unwrap()
         .iter()
-        .position(|entry| entry["resource"]["resourceType"] == "DocumentReference" && entry["resource"]["content"][0]["attachment"]["contentType"] == "text/plain")
+        .position(|entry| {
+            entry["resource"]["resourceType"] == "DocumentReference" && entry["resource"]["content"][0]["attachment"]["contentType"] == "text/plain"
+        })
         .unwrap();
     // 3 MiB of text: more than the 1 MiB other bodies may be, well within a document's 10 MiB.
     let text = "Discharge summary, continued.\n".repeat(3 * 1024 * 1024 / 30);
@@ -487,5 +489,8 @@ fn a_bundle_may_carry_a_document_larger_than_other_bodies() {
     attachment.remove("hash");
     let reply = post(&api, &held, MARGARET, "large", &bundle);
     assert_eq!(reply.status, 201, "{:#}", reply.body);
-    assert!(api.rows(&format!("SELECT 1 FROM documents WHERE person_id = 'person-margaret' AND size_bytes = {}", text.len())) == 1, "the whole document is kept");
+    assert!(
+        api.rows(&format!("SELECT 1 FROM documents WHERE person_id = 'person-margaret' AND size_bytes = {}", text.len())) == 1,
+        "the whole document is kept"
+    );
 }

@@ -246,7 +246,7 @@ fn a_person_hands_over_an_invitation_as_a_link_a_code_and_the_councils_letter() 
     let handover = add_ada(&portal);
     let (link, code) = link_and_code(&handover);
     assert!(link.starts_with(support::ORIGIN) && link.contains("/invitation?code="), "{link}");
-    assert!(handover.contains(&format!(">{code}</p>")), "the code is shown too: {handover}");
+    assert!(handover.contains(&format!("Invitation code: <strong class=\"govuk-!-text-break-word\">{code}</strong>")), "the code too: {handover}");
     assert!(handover.contains("Send them this link") && handover.contains("Or print the letter"), "{handover}");
     // The council's letter, from Margaret: the QR code of the link, the code, plain steps.
     assert!(handover.contains("class=\"app-letter\"") && handover.contains(&format!("QR code of the link to your invitation: {link}")), "{handover}");

@@ -329,7 +329,7 @@ fn adding_someone_makes_a_grant_and_an_invitation_they_can_use() {
     assert_eq!(response.status(), 200, "{}", text(&response));
     let page = text(&response);
     assert!(page.contains("Ada Okafor can see your medicines until 1 March 2027."), "{page}");
-    let code = page.split("app-code-box app-code\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let code = page.split("Invitation code: <strong class=\"govuk-!-text-break-word\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
     assert!(page.contains(&format!("invitation?code={code}")), "the link too: {page}");
     assert_eq!(grant_count(&portal), before + 1);
 

@@ -137,7 +137,13 @@ async fn find(context: &RequestContext<'_>, subject: &Subject, id: &str) -> Resu
 /// POST /access/invitations/{id}/reissue and /people/{id}/access/invitations/{invitation}/reissue:
 /// cancels the waiting invitation (if it still is) and issues a new one in one plan, after a
 /// fresh passkey check, and answers with the new code, link and letter.
-pub async fn reissue(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: Option<&str>, invitation_id: &str) -> Result<Response, PortalError> {
+pub async fn reissue(
+    context: &RequestContext<'_>,
+    request: &Request,
+    visit: &Visit,
+    subject_id: Option<&str>,
+    invitation_id: &str,
+) -> Result<Response, PortalError> {
     let subject = resolve(context, visit, subject_id, Action::Contribute).await?;
     // The form carries only its CSRF token (checked by the router), but must be a form.
     let _: Vec<(String, String)> = web::form(request)?;
@@ -151,7 +157,8 @@ pub async fn reissue(context: &RequestContext<'_>, request: &Request, visit: &Vi
     }
     let open = invitation::state(&previous, context.now).is_open();
     let (invitation, code) = invitation::reissue(&previous, &subject.actor.id, context.now, invitation::DEFAULT_LIFETIME, context.random);
-    let detail = format!("Issued {} a new invitation, to use by {}; the old code no longer works.", invitee.display_name, uk_time::day_and_time(invitation.expires_at));
+    let detail =
+        format!("Issued {} a new invitation, to use by {}; the old code no longer works.", invitee.display_name, uk_time::day_and_time(invitation.expires_at));
     let event = subject.event(context, AuditAction::InvitationReissued, None, detail);
     // The cancel, the new invitation and the log line: all, or none. Each write carries its
     // guard, so a doubled form never leaves two invitations waiting.
@@ -165,7 +172,8 @@ pub async fn reissue(context: &RequestContext<'_>, request: &Request, visit: &Vi
     match context.store.apply(&recorder.into_plan()).await {
         Ok(()) => render(context, visit, &subject, Handover { invitee: &invitee, invitation: &invitation, code: &code, added: None }).await,
         Err(DbError::Constraint(_)) => {
-            let message = format!("{}'s invitations changed after you opened the page, so nothing was issued. Check them below and try again.", invitee.display_name);
+            let message =
+                format!("{}'s invitations changed after you opened the page, so nothing was issued. Check them below and try again.", invitee.display_name);
             render_access(context, visit, &subject, StatusCode::CONFLICT, Some(message), None).await
         }
         Err(error) => Err(error.into()),
@@ -174,7 +182,13 @@ pub async fn reissue(context: &RequestContext<'_>, request: &Request, visit: &Vi
 
 /// POST /access/invitations/{id}/cancel and /people/{id}/access/invitations/{invitation}/cancel:
 /// the code stops working at once.
-pub async fn cancel(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: Option<&str>, invitation_id: &str) -> Result<Response, PortalError> {
+pub async fn cancel(
+    context: &RequestContext<'_>,
+    request: &Request,
+    visit: &Visit,
+    subject_id: Option<&str>,
+    invitation_id: &str,
+) -> Result<Response, PortalError> {
     let subject = resolve(context, visit, subject_id, Action::Contribute).await?;
     // The form carries only its CSRF token (checked by the router), but must be a form.
     let _: Vec<(String, String)> = web::form(request)?;

@@ -127,10 +127,8 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
     let chosen = web::query_param(request, "who").filter(|who| !who.is_empty());
     // The filter's value back to whom it means; a value no one has shows nothing.
     let who = chosen.as_ref().map(|chosen| names.keys().find(|id| filter_value(id) == *chosen).cloned().unwrap_or_else(|| chosen.clone()));
-    let people: Vec<_> = people
-        .into_iter()
-        .map(|(id, name)| context! { selected => who.as_deref() == Some(id.as_str()), id => filter_value(&id), name })
-        .collect();
+    let people: Vec<_> =
+        people.into_iter().map(|(id, name)| context! { selected => who.as_deref() == Some(id.as_str()), id => filter_value(&id), name }).collect();
     let mine = web::query_param(request, "mine").as_deref() == Some("yes");
     let (from_boxes, to_boxes) = (DateBoxes::read(request, "from"), DateBoxes::read(request, "to"));
     let page = |status: StatusCode, extra: minijinja::Value| {

@@ -241,7 +241,9 @@ pub fn losses(grant: &Grant, grantee_name: &str, provider: bool, whose: Whose<'_
                 Category::CarePlan => format!("Carers will no longer see {your} care plan, so they may not know how {you_like} to be helped."),
                 Category::ServiceUserGuide => format!("Carers will no longer see {your} service user guide."),
                 Category::Medication => format!("Carers will no longer see {your} medicines or record the medicines they give."),
-                Category::VisitsAndNotes => format!("Carers will no longer see {your} visits or write notes about them, and visit times here may stop being updated."),
+                Category::VisitsAndNotes => {
+                    format!("Carers will no longer see {your} visits or write notes about them, and visit times here may stop being updated.")
+                }
                 Category::Contacts => format!("Carers will no longer see {your} contacts, so they may not know whom to call if something is wrong."),
                 Category::Documents => format!("Carers will no longer see {your} documents."),
                 Category::Preferences => format!("Carers will no longer see how {you_like} to get information, such as large print."),
@@ -313,7 +315,10 @@ pub(super) mod tests {
         let provider = losses(&grant, "Brookside Home Care", true, Whose::Named("Margaret"));
         assert_eq!(provider[0], "Carers will no longer see Margaret's care plan, so they may not know how Margaret likes to be helped.");
         assert_eq!(provider[1], "Carers will no longer see Margaret's medicines or record the medicines they give.");
-        assert_eq!(provider.last().map(String::as_str), Some("This does not cancel Margaret's care. To change or end it, contact Brookside Home Care or the council."));
+        assert_eq!(
+            provider.last().map(String::as_str),
+            Some("This does not cancel Margaret's care. To change or end it, contact Brookside Home Care or the council.")
+        );
     }
 
     #[test]
