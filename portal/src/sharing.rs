@@ -463,6 +463,41 @@ pub async fn receipt_page(context: &RequestContext<'_>, visit: &Visit, subject_i
         return Ok(response);
     }
     let issued = DateTime::from_timestamp(receipt.body.consent_timestamp, 0).map(uk_time::day_and_time).unwrap_or_default();
-    let extra = context! { current => "access", receipt, issued, id };
+    // The signed receipt keeps its machine words; the page says them as people do.
+    let services: Vec<minijinja::Value> = receipt
+        .body
+        .services
+        .iter()
+        .map(|service| {
+            let purposes: Vec<minijinja::Value> = service
+                .purposes
+                .iter()
+                .map(|purpose| {
+                    context! {
+                        why => purpose.purpose.clone(),
+                        information => words::receipt_categories(&purpose.purpose_category, subject.whose()),
+                        until => words::receipt_until(&purpose.termination, subject.whose()),
+                    }
+                })
+                .collect();
+            context! { what => service.service.clone(), purposes }
+        })
+        .collect();
+    let holder: Vec<String> = receipt
+        .body
+        .pii_controllers
+        .iter()
+        .map(|controller| {
+            let parts = [&controller.pii_controller, &controller.address, &controller.email, &controller.phone];
+            parts.into_iter().map(|part| part.trim()).filter(|part| !part.is_empty()).collect::<Vec<_>>().join(", ")
+        })
+        .collect();
+    let happened = match receipt.body.event.as_str() {
+        "granted" => "Access given",
+        "changed" => "Access changed",
+        "revoked" => "Access stopped",
+        _ => "Changed",
+    };
+    let extra = context! { current => "access", receipt, issued, id, services, holder, happened };
     page_with_status(context, visit, StatusCode::OK, "receipt.html", minijinja::value::merge_maps([subject.page_context(), extra]))
 }

@@ -158,6 +158,11 @@ fn stopping_access_asks_first_naming_the_person_and_what_they_lose() {
     assert!(revoked(&portal, "grant-sam"));
     let after = page(&portal.get("/access?done=stopped&grant=grant-sam"));
     assert!(after.contains("Sam Okafor's access has stopped. They can no longer see your information."), "{after}");
+    // Its receipt, in words people say (the signed receipt keeps its machine words).
+    let receipts = block_on(portal.store().receipts_for_subject("person-1")).unwrap();
+    let receipt = page(&portal.get(&format!("/receipts/{}", receipts[0].body.consent_receipt_id)));
+    assert!(receipt.contains("Your medicines and your visits and notes") && receipt.contains("Stopped on 21 November 2026"), "{receipt}");
+    assert!(receipt.contains("Access stopped, 21 November 2026") && !receipt.contains(", ,") && !receipt.contains("Revoked on"), "{receipt}");
     // Once stopped, the confirmation page goes back to the list.
     assert_eq!(portal.get("/access/grant-sam/revoke").headers()["location"], "/access");
     // A name is never taken from the address: an unknown or live grant is not named.
@@ -491,4 +496,17 @@ fn the_access_log_date_filter_is_a_govuk_date_input_whose_errors_name_the_field(
     // What was typed is shown again, escaped.
     let typed = text(&portal.get("/access-log?from-day=%3Cb%3E&from-month=1&from-year=2026"));
     assert!(!typed.contains("value=\"<b>\"") && typed.contains("value=\"&lt;b&gt;\""), "{typed}");
+}
+
+#[test]
+fn finding_reflow_nothing_on_these_pages_is_wider_than_a_320px_screen_by_design() {
+    let (portal, _) = setup();
+    others_looked(&portal, 3);
+    // A visually hidden legend keeps `white-space: nowrap` and, being a legend, its full width
+    // (342 px at 320 in the review): the date's legend is shown instead.
+    let edit = text(&portal.get("/access/grant-sam/edit"));
+    assert!(edit.contains("The date their access ends</legend>") && !edit.contains("govuk-fieldset__legend govuk-visually-hidden"), "{edit}");
+    // The access log was a three-column table (494 px at 320): now lines under each day.
+    let log = text(&portal.get("/access-log"));
+    assert!(!log.contains("<table"), "{log}");
 }

@@ -3,7 +3,7 @@
 
 use carefront_shared::consent::{Action, Basis, Category, Grant, GrantState};
 use carefront_shared::uk_time;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 /// Whose information a page talks about.
@@ -225,6 +225,34 @@ pub fn category_choices(whose: Whose<'_>) -> Vec<minijinja::Value> {
         .collect()
 }
 
+/// A receipt's categories as people say them: "your medicines and your care plan" (an unknown
+/// code, from a newer receipt, is shown as it is rather than dropped).
+pub fn receipt_categories(codes: &[String], whose: Whose<'_>) -> String {
+    let words: Vec<String> =
+        codes.iter().map(|code| Category::parse(code).map_or_else(|| code.replace('_', " "), |category| category_words(category, whose))).collect();
+    capitalised(&list(&words))
+}
+
+/// A receipt's machine-readable end ("Revoked on 2026-11-30") in words: "Stopped on 30 November
+/// 2026"; "1 March 2027, or earlier if you stop it"; "Until you stop it".
+pub fn receipt_until(termination: &str, whose: Whose<'_>) -> String {
+    let (stop, stops) = match whose {
+        Whose::You => ("you stop".to_owned(), "you stop".to_owned()),
+        Whose::Named(name) => (format!("{name} stops"), format!("{name} stops")),
+    };
+    let day_of = |text: &str| NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok().map(|date| date.format("%-d %B %Y").to_string());
+    if let Some(date) = termination.strip_prefix("Revoked on ").and_then(day_of) {
+        return format!("Stopped on {date}");
+    }
+    if let Some(date) = termination.strip_prefix("Ends on ").and_then(|rest| rest.split(',').next()).and_then(day_of) {
+        return format!("{date}, or earlier if {stop} it");
+    }
+    if termination == "Until the person stops it in carefront" {
+        return format!("Until {stops} it");
+    }
+    termination.to_owned()
+}
+
 /// What stopping a grant takes away, one line each, told to the person or to someone acting for
 /// them. A provider's lines say what stops working for the care it gives (its carers read the
 /// record on their phones during visits), so nobody stops it without knowing that.
@@ -295,6 +323,19 @@ pub(super) mod tests {
             recorded_by: "p".into(),
             revoked_at: None,
         }
+    }
+
+    #[test]
+    fn receipts_read_in_plain_words() {
+        let codes = vec!["medication".to_owned(), "care_plan".to_owned(), "something_new".to_owned()];
+        assert_eq!(receipt_categories(&codes, Whose::You), "Your medicines, your care plan and something new");
+        assert_eq!(receipt_until("Revoked on 2026-11-30", Whose::You), "Stopped on 30 November 2026");
+        assert_eq!(
+            receipt_until("Ends on 2027-03-01, or earlier when the person stops it in carefront", Whose::Named("Margaret")),
+            "1 March 2027, or earlier if Margaret stops it"
+        );
+        assert_eq!(receipt_until("Until the person stops it in carefront", Whose::You), "Until you stop it");
+        assert_eq!(receipt_until("Something else", Whose::You), "Something else");
     }
 
     #[test]
