@@ -238,7 +238,7 @@ pub async fn cancel(context: &RequestContext<'_>, request: &Request, visit: &Vis
 
 /// What the letter says and shows, apart from the page's own variables.
 #[derive(Debug, Serialize)]
-struct Letter {
+pub(crate) struct Letter {
     name: String,
     representative: bool,
     code: String,
@@ -252,10 +252,22 @@ struct Letter {
     expires: String,
     council: String,
     phone: Option<String>,
+    /// Who issued it: a member of the council's staff, or the person who gave access.
     staff_name: String,
+    /// The person who invited them (a family invitation), named at the top and in the help.
+    invited_by: Option<String>,
     /// The person's postal address, a line each, and postcode, when recorded.
     address_lines: Vec<String>,
     postcode: Option<String>,
+}
+
+/// Who an invitation letter comes from.
+pub(crate) enum LetterFrom<'a> {
+    /// A member of the council's staff, whose council signs it.
+    Council(&'a Person),
+    /// Someone who gave the invitee access to a person's information (the person, or someone
+    /// acting for them), by name; the council is named for help.
+    Person(&'a str),
 }
 
 /// Where the letter is posted to: the person's address and postcode, if recorded.
@@ -281,25 +293,30 @@ async fn postal_address(context: &RequestContext<'_>, person: &Person) -> Result
     Ok(details.map(|details| PostalAddress { address: details.address, postcode: details.postcode }).unwrap_or_default())
 }
 
-/// The invitation letter: plain words, the code, its link as a QR code, the expiry in UK time,
-/// at the person's own large print size if they recorded one.
-async fn letter(
+/// The invitation letter for `person`: plain words, the code, its link as a QR code, the expiry
+/// in UK time; the same letter whoever issues it, the council or a person handing it over.
+pub(crate) async fn letter_of(
     context: &RequestContext<'_>,
-    visit: &Visit,
-    staff: &Person,
+    from: LetterFrom<'_>,
     person: &Person,
     invitation: &Invitation,
     code: &InvitationCode,
-) -> Result<Response, PortalError> {
+) -> Result<Letter, PortalError> {
     let link = format!("{}invitation?code={code}", context.config.origin);
     let qr = qr::svg(&link).map_err(|error| PortalError::Internal(error.to_string()))?;
     let controller = context.store.receipt_controller().await?;
-    let council = match &staff.organisation_id {
-        Some(id) => context.store.organisation(id).await?.map(|organisation| organisation.name),
-        None => None,
+    let (council, staff_name, invited_by) = match from {
+        LetterFrom::Council(staff) => {
+            let council = match &staff.organisation_id {
+                Some(id) => context.store.organisation(id).await?.map(|organisation| organisation.name),
+                None => None,
+            };
+            (council, staff.display_name.clone(), None)
+        }
+        LetterFrom::Person(name) => (controller.as_ref().map(|controller| controller.details.pii_controller.clone()), name.to_owned(), Some(name.to_owned())),
     };
     let address = postal_address(context, person).await?;
-    let letter = Letter {
+    Ok(Letter {
         name: person.display_name.clone(),
         representative: person.role == Role::Representative,
         code: code.to_string(),
@@ -309,12 +326,26 @@ async fn letter(
         qr,
         issued: uk_time::day(invitation.created_at),
         expires: uk_time::day_and_time(invitation.expires_at),
-        council: council.unwrap_or_else(|| "your council".to_owned()),
+        council: council.filter(|name| !name.trim().is_empty()).unwrap_or_else(|| "your council".to_owned()),
         phone: controller.map(|controller| controller.details.phone).filter(|phone| !phone.trim().is_empty()),
-        staff_name: staff.display_name.clone(),
+        staff_name,
+        invited_by,
         address_lines: address.lines(),
         postcode: address.postcode.clone().filter(|postcode| !postcode.trim().is_empty()),
-    };
+    })
+}
+
+/// The council's invitation letter page, at the person's own large print size if they recorded
+/// one.
+async fn letter(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    staff: &Person,
+    person: &Person,
+    invitation: &Invitation,
+    code: &InvitationCode,
+) -> Result<Response, PortalError> {
+    let letter = letter_of(context, LetterFrom::Council(staff), person, invitation, code).await?;
     // The letter is printed for the person, so it takes their large print size, not the
     // size of whoever prints it.
     let large_print = Presentation::of(&context.store.needs(&person.id, false).await?).large_print;

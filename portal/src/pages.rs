@@ -27,6 +27,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "error.html",
     "access.html",
     "access_log.html",
+    "stop_access.html",
+    "invitation_letter_body.html",
     "person.html",
     "care_plan.html",
     "messages.html",

@@ -6,6 +6,7 @@
 
 mod add;
 mod edit;
+mod handover;
 mod log;
 mod words;
 
@@ -26,6 +27,7 @@ use serde::Deserialize;
 
 pub use add::{add, add_page};
 pub use edit::{edit, edit_page};
+pub use handover::{cancel as cancel_invitation, reissue as reissue_invitation};
 pub use log::access_log;
 use words::{GrantView, Whose, day};
 
@@ -199,15 +201,40 @@ fn see_other(location: &str) -> Response {
 pub async fn access_page(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: Option<&str>) -> Result<Response, PortalError> {
     let subject = resolve(context, visit, subject_id, Action::View).await?;
     let notice = match web::query_param(request, "done").as_deref() {
-        Some("stopped") => Some("Their access has stopped. They can no longer see this information."),
-        Some("changed") => Some("Their access has been changed."),
-        Some("unchanged") => Some("Nothing was changed."),
+        Some("stopped") => Some(stopped_notice(context, &subject, web::query_param(request, "grant").as_deref()).await?),
+        Some("changed") => Some("Their access has been changed.".to_owned()),
+        Some("unchanged") => Some("Nothing was changed.".to_owned()),
+        Some("invitation-cancelled") => Some(cancelled_notice(context, &subject, web::query_param(request, "person").as_deref()).await?),
         _ => None,
     };
     if subject.acting() {
         context.store.append_audit(&subject.event(context, AuditAction::GrantsViewed, None, "Looked at who can see the information.".into())).await?;
     }
-    render_access(context, visit, &subject, StatusCode::OK, None, notice).await
+    render_access(context, visit, &subject, StatusCode::OK, None, notice.as_deref()).await
+}
+
+/// "Sam Okafor's invitation has been cancelled.", named only if they hold one of the person's
+/// grants (never a name from the address).
+async fn cancelled_notice(context: &RequestContext<'_>, subject: &Subject, person_id: Option<&str>) -> Result<String, PortalError> {
+    let grantee = person_id.and_then(|id| subject.grants.iter().find(|grant| grant.grantee == Grantee::Person(id.to_owned()))).map(|grant| &grant.grantee);
+    Ok(match grantee {
+        Some(grantee) => format!("{}'s invitation has been cancelled. Its code no longer works.", grantee_name(context, grantee).await?),
+        None => "The invitation has been cancelled. Its code no longer works.".to_owned(),
+    })
+}
+
+/// "Sam Okafor's access has stopped.": the grant is named by id (never a name from the address,
+/// which anyone could write), and only if it is one of the person's stopped grants.
+async fn stopped_notice(context: &RequestContext<'_>, subject: &Subject, grant_id: Option<&str>) -> Result<String, PortalError> {
+    let stopped = grant_id.and_then(|id| subject.grants.iter().find(|grant| grant.id == id && grant.revoked_at.is_some()));
+    let whose = match subject.whose() {
+        Whose::You => "your".to_owned(),
+        Whose::Named(name) => format!("{name}'s"),
+    };
+    Ok(match stopped {
+        Some(grant) => format!("{}'s access has stopped. They can no longer see {whose} information.", grantee_name(context, &grant.grantee).await?),
+        None => format!("The access has stopped. They can no longer see {whose} information."),
+    })
 }
 
 async fn render_access(
@@ -234,8 +261,19 @@ async fn render_access(
             context! { id => receipt.body.consent_receipt_id, issued, what, event => receipt.body.event }
         })
         .collect();
+    // Every button and link on the page is named by whom it is about; someone who holds two
+    // grants is told apart by number, so no two controls share a name.
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for view in &mut live {
+        let count = seen.entry(view.name.clone()).or_default();
+        *count += 1;
+        if *count > 1 {
+            view.name = format!("{} ({})", view.name, count);
+        }
+    }
     let log_allowed = Permit::ask(&actor_of(&subject.actor), &subject.person.id, Action::View, Category::AccessLog, &subject.grants, context.now).is_ok();
-    let extra = context! { current => "access", live, ended, error, notice, receipts, log_allowed };
+    let invitations = handover::rows(context, subject).await?;
+    let extra = context! { current => "access", live, ended, error, notice, receipts, log_allowed, invitations };
     page_with_status(context, visit, status, "access.html", minijinja::value::merge_maps([subject.page_context(), extra]))
 }
 
@@ -243,6 +281,7 @@ async fn view_of(context: &RequestContext<'_>, subject: &Subject, grant: &Grant)
     let name = grantee_name(context, &grant.grantee).await?;
     let live = matches!(grant.state(context.now), GrantState::Active | GrantState::NotStarted);
     Ok(GrantView {
+        name: name.clone(),
         id: grant.id.clone(),
         version: grant.version,
         sentence: words::sentence(grant, &name, subject.whose(), context.now),
@@ -272,6 +311,41 @@ struct RevokeForm {
     version: i64,
 }
 
+/// GET /access/{id}/revoke and /people/{id}/access/{grant}/revoke: asks before stopping a grant,
+/// naming whom and what they will lose (for a provider, what stops working for the care it
+/// gives). Nothing is written but, for someone acting for the person, the line in the log.
+pub async fn stop_page(context: &RequestContext<'_>, visit: &Visit, subject_id: Option<&str>, grant_id: &str) -> Result<Response, PortalError> {
+    let subject = resolve(context, visit, subject_id, Action::Contribute).await?;
+    let grant = subject.grant(grant_id)?;
+    if let Some(refusal) = subject.refusal(grant, true) {
+        return render_access(context, visit, &subject, StatusCode::BAD_REQUEST, Some(refusal), None).await;
+    }
+    if !matches!(grant.state(context.now), GrantState::Active | GrantState::NotStarted) {
+        return Ok(see_other(&format!("{}/access", subject.prefix())));
+    }
+    let name = grantee_name(context, &grant.grantee).await?;
+    let provider = is_provider(context, grant).await?;
+    if subject.acting() {
+        let event = subject.event(context, AuditAction::GrantsViewed, Some(&grant.id), format!("Looked at stopping {name}'s access."));
+        context.store.append_audit(&event).await?;
+    }
+    let sentence = words::sentence(grant, &name, subject.whose(), context.now);
+    let losses = words::losses(grant, &name, provider, subject.whose());
+    let extra = context! { current => "access", grant_id => grant.id.clone(), version => grant.version, name, provider, sentence, losses };
+    page_with_status(context, visit, StatusCode::OK, "stop_access.html", minijinja::value::merge_maps([subject.page_context(), extra]))
+}
+
+/// Whether a grant is to a care provider (whatever its basis): stopping it affects the care
+/// the person gets, and the confirmation says so.
+async fn is_provider(context: &RequestContext<'_>, grant: &Grant) -> Result<bool, PortalError> {
+    Ok(match &grant.grantee {
+        Grantee::Organisation(id) => {
+            context.store.organisation(id).await?.is_some_and(|organisation| organisation.kind == carefront_shared::domain::OrganisationKind::Provider)
+        }
+        Grantee::Person(_) => false,
+    })
+}
+
 /// POST /access/{id}/revoke and /people/{id}/access/{grant}/revoke: stops a grant at once; the
 /// grantee's next request is refused.
 pub async fn revoke(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: Option<&str>, grant_id: &str) -> Result<Response, PortalError> {
@@ -281,7 +355,7 @@ pub async fn revoke(context: &RequestContext<'_>, request: &Request, visit: &Vis
     if let Some(refusal) = subject.refusal(grant, true) {
         return render_access(context, visit, &subject, StatusCode::BAD_REQUEST, Some(refusal), None).await;
     }
-    let done = format!("{}/access?done=stopped", subject.prefix());
+    let done = format!("{}/access?done=stopped&grant={}", subject.prefix(), grant.id);
     if grant.revoked_at.is_some() || grant.state(context.now) == GrantState::Expired {
         return Ok(see_other(&done));
     }
@@ -389,6 +463,41 @@ pub async fn receipt_page(context: &RequestContext<'_>, visit: &Visit, subject_i
         return Ok(response);
     }
     let issued = DateTime::from_timestamp(receipt.body.consent_timestamp, 0).map(uk_time::day_and_time).unwrap_or_default();
-    let extra = context! { current => "access", receipt, issued, id };
+    // The signed receipt keeps its machine words; the page says them as people do.
+    let services: Vec<minijinja::Value> = receipt
+        .body
+        .services
+        .iter()
+        .map(|service| {
+            let purposes: Vec<minijinja::Value> = service
+                .purposes
+                .iter()
+                .map(|purpose| {
+                    context! {
+                        why => purpose.purpose.clone(),
+                        information => words::receipt_categories(&purpose.purpose_category, subject.whose()),
+                        until => words::receipt_until(&purpose.termination, subject.whose()),
+                    }
+                })
+                .collect();
+            context! { what => service.service.clone(), purposes }
+        })
+        .collect();
+    let holder: Vec<String> = receipt
+        .body
+        .pii_controllers
+        .iter()
+        .map(|controller| {
+            let parts = [&controller.pii_controller, &controller.address, &controller.email, &controller.phone];
+            parts.into_iter().map(|part| part.trim()).filter(|part| !part.is_empty()).collect::<Vec<_>>().join(", ")
+        })
+        .collect();
+    let happened = match receipt.body.event.as_str() {
+        "granted" => "Access given",
+        "changed" => "Access changed",
+        "revoked" => "Access stopped",
+        _ => "Changed",
+    };
+    let extra = context! { current => "access", receipt, issued, id, services, holder, happened };
     page_with_status(context, visit, StatusCode::OK, "receipt.html", minijinja::value::merge_maps([subject.page_context(), extra]))
 }

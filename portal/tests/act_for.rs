@@ -166,7 +166,8 @@ fn someone_acting_for_a_person_manages_their_grants_and_it_is_recorded_as_acting
     assert!(access.contains("Ada Okafor can see Margaret Okafor's medicines and visits and notes until 1 March 2027."), "{access}");
     assert!(access.contains("It cannot be turned off"), "the council's access is explained: {access}");
     // Sam may stop his own, Ada's and Tom's access; not Bea's (she acts for Margaret too) nor the council's.
-    assert_eq!(access.matches("Stop this access").count(), 3, "{access}");
+    assert_eq!(access.matches("/revoke\">Stop ").count(), 3, "{access}");
+    assert!(access.contains("Stop Tom Okafor's access") && access.contains("Stop Sam Okafor's access"), "named by whom they stop: {access}");
     for (path, shown) in [
         ("/people/person-1/access/grant-ada/edit", true),
         ("/people/person-1/access/grant-sam/edit", true),
@@ -213,9 +214,11 @@ fn someone_acting_for_a_person_manages_their_grants_and_it_is_recorded_as_acting
     assert!(pollster::block_on(sam.store().grant_history("grant-ada")).unwrap()[1].1.contains("\"acting_for\":\"person-1\""));
     sam.advance(Duration::minutes(1));
     let stopped = sam.post_form("/people/person-1/access/grant-tom/revoke", &[("csrf", &csrf), ("version", "1")]);
-    assert_eq!(stopped.headers()["location"], "/people/person-1/access?done=stopped");
+    assert_eq!(stopped.headers()["location"], "/people/person-1/access?done=stopped&grant=grant-tom");
     assert!(grant(&sam, "grant-tom").revoked_at.is_some());
-    assert!(page(&sam.get("/people/person-1/access?done=stopped")).contains("Tom Okafor could see Margaret Okafor's medicines (stopped on 21 November 2026)."));
+    let after = page(&sam.get("/people/person-1/access?done=stopped&grant=grant-tom"));
+    assert!(after.contains("Tom Okafor could see Margaret Okafor's medicines (stopped on 21 November 2026)."), "{after}");
+    assert!(after.contains("Tom Okafor's access has stopped. They can no longer see Margaret Okafor's information."), "{after}");
 
     // The audit trail: Sam, acting for Margaret, under his act-for grant.
     let events = pollster::block_on(sam.store().audit_for_subject(&support::own_record("person-1"), 100)).unwrap();
@@ -239,7 +242,7 @@ fn someone_acting_for_a_person_manages_their_grants_and_it_is_recorded_as_acting
     assert_eq!(sam.get(&format!("/people/person-1/receipts/{receipt_id}.json")).status(), 200);
 
     // Margaret sees every change in plain language, as made by Sam acting for her.
-    let log = page(&margaret.get("/access-log"));
+    let log = page(&margaret.get("/access-log?mine=yes"));
     for expected in [
         "Sam Okafor, acting for you",
         "gave access: Cy Okafor can see your medicines until 1 March 2027",
@@ -383,7 +386,7 @@ fn without_the_act_for_power_every_management_page_is_not_found() {
     assert!(!grant(&margaret, "grant-sam").act_for);
     assert_eq!(sam.get("/people/person-1/access").status(), 404);
     assert!(!page(&sam.get("/people/person-1")).contains("Manage who can see"));
-    let log = page(&margaret.get("/access-log"));
+    let log = page(&margaret.get("/access-log?mine=yes"));
     assert!(log.contains("changed Sam Okafor's access: they can no longer act for you"), "{log}");
 }
 
@@ -401,7 +404,7 @@ fn a_representative_granted_the_access_log_reads_it_in_words_for_them() {
 
     let access = page(&sam.get("/people/person-1/access"));
     assert!(access.contains("href=\"/people/person-1/access-log\""), "{access}");
-    let log = sam.get("/people/person-1/access-log");
+    let log = sam.get("/people/person-1/access-log?mine=yes");
     assert_eq!(log.status(), 200);
     let log = page(&log);
     assert!(log.contains("Who has looked at Margaret Okafor's record"), "{log}");
@@ -409,7 +412,9 @@ fn a_representative_granted_the_access_log_reads_it_in_words_for_them() {
     assert!(log.contains("changed Sam Okafor's access: they can now also see who has looked at Margaret Okafor's record"), "{log}");
     let filtered = page(&sam.get("/people/person-1/access-log?who=person-1"));
     assert!(filtered.contains("Margaret Okafor") && !filtered.contains("You, acting for"), "{filtered}");
-    assert_eq!(sam.get("/people/person-1/access-log?from=yesterday").status(), 400);
+    assert_eq!(sam.get("/people/person-1/access-log?from-day=yesterday&from-month=1&from-year=2026").status(), 400);
+    let others = page(&sam.get("/people/person-1/access-log"));
+    assert!(!others.contains("You, acting for") && others.contains("changed Sam Okafor's access"), "his own looks only when asked: {others}");
 
     let own = page(&margaret.get("/access-log"));
     assert!(own.contains("looked at who has looked at your record"), "Sam's look is logged for Margaret: {own}");
@@ -425,7 +430,9 @@ fn the_new_paths_answer_405_for_other_methods() {
         (http::Method::PUT, "/access/g/edit", "GET, HEAD, POST"),
         (http::Method::DELETE, "/people/p/access/add", "GET, HEAD, POST"),
         (http::Method::PATCH, "/people/p/access/g/edit", "GET, HEAD, POST"),
-        (http::Method::GET, "/people/p/access/g/revoke", "POST"),
+        (http::Method::PUT, "/people/p/access/g/revoke", "GET, HEAD, POST"),
+        (http::Method::GET, "/people/p/access/invitations/i/reissue", "POST"),
+        (http::Method::GET, "/access/invitations/i/cancel", "POST"),
     ] {
         let response = portal.send(http::Request::builder().method(method.clone()).uri(path), Vec::new());
         assert_eq!(response.status(), 405, "{method} {path}");

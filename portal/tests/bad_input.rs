@@ -62,7 +62,8 @@ fn unknown_pages_and_wrong_methods() {
         ("GET", "/sessions/end", "POST"),
         ("DELETE", "/receipts/r1", "GET, HEAD"),
         ("PUT", "/access/add", "GET, HEAD, POST"),
-        ("GET", "/access/g1/revoke", "POST"),
+        ("PUT", "/access/g1/revoke", "GET, HEAD, POST"),
+        ("GET", "/access/invitations/i1/reissue", "POST"),
     ] {
         let response = portal.send(http::Request::builder().method(method).uri(path), Vec::new());
         assert_eq!(response.status(), 405, "{method} {path}");

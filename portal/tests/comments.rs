@@ -72,7 +72,7 @@ fn the_person_asks_for_a_correction_and_sees_the_answer() {
     block_on(portal.store().answer_comment("person-1", &stored[0].id, 1, &answer, portal.now.get())).unwrap();
     let list = text(&portal.get("/people/person-1/comments"));
     assert!(list.contains("Corrected") && list.contains("Brookside Home Care answered on") && list.contains("Thank you: taken off your list."), "{list}");
-    let log = text(&portal.get("/access-log"));
+    let log = text(&portal.get("/access-log?mine=yes"));
     assert!(log.contains("asked for a correction to Paracetamol 500 mg tablets"), "{log}");
 }
 

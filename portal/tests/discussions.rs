@@ -83,7 +83,7 @@ fn the_person_checks_and_confirms_what_was_written() {
     let stale = answer(&portal, &[("version", "1"), ("answer", "not-right"), ("comment", "Changed my mind")]);
     assert_eq!(stale.status(), 409);
     assert_eq!(block_on(portal.store().discussion("person-1", "d1")).unwrap().unwrap().status, Status::Confirmed);
-    assert!(text(&portal.get("/access-log")).contains("confirmed the record of a conversation with Brookside Home Care"));
+    assert!(text(&portal.get("/access-log?mine=yes")).contains("confirmed the record of a conversation with Brookside Home Care"));
 }
 
 #[test]

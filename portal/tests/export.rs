@@ -98,7 +98,7 @@ fn the_person_downloads_everything_as_json_and_as_fhir_and_sees_it_in_the_access
         assert_eq!((event.acting_for.as_deref(), event.category.map(|category| category.as_str()), event.basis.as_deref()), (None, None, Some("own_record")));
         assert!(event.detail.contains("care plan") && event.detail.contains("documents"), "{}", event.detail);
     }
-    let access_log = text(&portal.get("/access-log"));
+    let access_log = text(&portal.get("/access-log?mine=yes"));
     assert!(access_log.contains("downloaded a copy of the whole record as a JSON file"), "{access_log}");
     assert!(access_log.contains("downloaded a copy of the whole record as a FHIR R4 file"), "{access_log}");
 }

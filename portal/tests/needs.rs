@@ -89,7 +89,7 @@ fn the_person_records_needs_and_every_page_follows_them() {
     assert!(page.contains("No longer recorded") && page.contains("Large print (at least 24 point) (removed"), "{page}");
     let all = block_on(portal.store().needs("person-1", true)).unwrap();
     assert_eq!(all.len(), 6, "nothing overwritten: the old size is kept, ended");
-    let log = text(&portal.get("/access-log"));
+    let log = text(&portal.get("/access-log?mine=yes"));
     assert!(
         log.contains("changed the format and communication needs: added Large print (at least 28 point); removed Large print (at least 24 point)"),
         "{log}"

@@ -49,7 +49,7 @@ fn the_person_reads_every_category_and_each_view_is_logged() {
             "{category} view logged"
         );
     }
-    let access_log = text(&portal.get("/access-log"));
+    let access_log = text(&portal.get("/access-log?mine=yes"));
     assert!(access_log.contains("looked at the medicines"), "{access_log}");
 }
 

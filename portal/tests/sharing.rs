@@ -79,7 +79,8 @@ fn grants_are_shown_in_plain_language() {
     assert!(page.contains("Sam Okafor can see your medicines and your visits and notes until 1 March 2027."), "{page}");
     assert!(page.contains("Northshire County Council can see your care plan,"), "{page}");
     assert!(page.contains("You cannot turn it off"), "{page}");
-    assert_eq!(page.matches("Stop this access").count(), 1, "only the daughter's access can be stopped");
+    assert_eq!(page.matches("/revoke\">Stop ").count(), 1, "only the daughter's access can be stopped");
+    assert!(page.contains("Stop Sam Okafor's access"), "{page}");
 }
 
 #[test]
@@ -87,14 +88,14 @@ fn revoking_stops_access_at_once_and_is_logged() {
     let portal = setup();
     let csrf = csrf_in(&text(&portal.get("/access"))).unwrap();
     let response = portal.post_form("/access/grant-sam/revoke", &[("csrf", &csrf), ("version", "1")]);
-    assert_eq!(response.headers()["location"], "/access?done=stopped");
+    assert_eq!(response.headers()["location"], "/access?done=stopped&grant=grant-sam");
     let grants = pollster::block_on(portal.store().grants_for_subject("person-1")).unwrap();
     let sam = grants.iter().find(|grant| grant.id == "grant-sam").unwrap();
     assert_eq!((sam.version, sam.revoked_at), (2, Some(portal.now.get())));
-    let page = text(&portal.get("/access?done=stopped"));
-    assert!(page.contains("Their access has stopped"));
+    let page = text(&portal.get("/access?done=stopped&grant=grant-sam"));
+    assert!(page.contains("Sam Okafor&#x27;s access has stopped"), "{page}");
     assert!(page.contains("Sam Okafor could see your medicines and your visits and notes (you stopped this on 21 November 2026)."), "{page}");
-    let log = text(&portal.get("/access-log"));
+    let log = text(&portal.get("/access-log?mine=yes"));
     assert!(log.contains("stopped Sam Okafor&#x27;s access") || log.contains("stopped Sam Okafor's access"), "{log}");
 }
 
@@ -140,11 +141,12 @@ fn the_access_log_shows_views_newest_first_and_filters_by_who() {
     let portal = setup();
     portal.advance(Duration::minutes(1));
     portal.get("/home");
-    let log = text(&portal.get("/access-log"));
+    let log = text(&portal.get("/access-log?mine=yes"));
     let viewed = log.find("looked at the care plan").unwrap();
     let created = log.find("created a passkey").unwrap();
     assert!(viewed < created, "newest first");
     let filtered = text(&portal.get("/access-log?who=person-1"));
+    assert!(!text(&portal.get("/access-log")).contains("looked at the care plan"), "her own looks come only when asked for");
     assert!(filtered.contains("looked at the care plan"));
 }
 
@@ -190,7 +192,7 @@ fn finding_5_system_reads_cannot_flush_a_family_members_look() {
     a_look_then_system_reads(&portal, 500);
     // Filtered in the database: Sam's look is there, however many reads came after it.
     let sams = text(&portal.get("/access-log?who=person-sam"));
-    assert!(sams.contains("<td class=\"govuk-table__cell\">Sam Okafor</td>") && sams.contains("looked at the care plan"), "{sams}");
+    assert!(sams.contains("<strong>Sam Okafor</strong> looked at the care plan"), "{sams}");
     // Unfiltered, the system's reads of one day are told together, with how many; the pages go
     // back to Sam's look, and nothing is dropped on the way.
     let mut path = "/access-log".to_owned();
@@ -199,7 +201,7 @@ fn finding_5_system_reads_cannot_flush_a_family_members_look() {
         let page = text(&portal.get(&path));
         pages += 1;
         times += page.match_indices(" times that day)").count();
-        if page.contains("<td class=\"govuk-table__cell\">Sam Okafor</td>") {
+        if page.contains("<strong>Sam Okafor</strong>") {
             break true;
         }
         let Some(next) = page
@@ -263,7 +265,7 @@ fn a_representative_sees_only_what_is_granted_and_margaret_sees_that_he_looked()
     assert_eq!(sam.get("/people/no-such-person").status(), 404);
 
     portal.advance(Duration::minutes(1));
-    let log = text(&portal.get("/access-log"));
+    let log = text(&portal.get("/access-log?mine=yes"));
     assert!(log.contains("Sam Okafor") && log.contains("looked at the care plan"), "{log}");
 }
 
@@ -328,7 +330,8 @@ fn adding_someone_makes_a_grant_and_an_invitation_they_can_use() {
     assert_eq!(response.status(), 200, "{}", text(&response));
     let page = text(&response);
     assert!(page.contains("Ada Okafor can see your medicines until 1 March 2027."), "{page}");
-    let code = page.split("Invitation code: <span class=\"govuk-!-font-weight-bold\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let code = page.split("Invitation code: <strong class=\"govuk-!-text-break-word\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(page.contains(&format!("invitation?code={code}")), "the link too: {page}");
     assert_eq!(grant_count(&portal), before + 1);
 
     let ada = portal.other_browser(21);
@@ -338,7 +341,7 @@ fn adding_someone_makes_a_grant_and_an_invitation_they_can_use() {
     let page = text(&ada.get("/people/person-1"));
     assert!(page.contains("has let you see their medicines until 1 March 2027."), "{page}");
     assert!(!page.contains("Care plan summary"), "medicines only: no care plan");
-    let log = text(&portal.get("/access-log"));
+    let log = text(&portal.get("/access-log?mine=yes"));
     assert!(log.contains("gave access: Ada Okafor can see your medicines"), "{log}");
 }
 
@@ -441,15 +444,15 @@ fn the_access_log_filters_by_date_and_refuses_bad_dates() {
     portal.advance(Duration::days(2));
     assert_eq!(portal.sign_in(&mut margaret).status(), 200);
     portal.get("/home");
-    let all = text(&portal.get("/access-log"));
+    let all = text(&portal.get("/access-log?mine=yes"));
     assert!(all.contains("created a passkey") && all.contains("looked at the care plan"));
-    let recent = text(&portal.get("/access-log?from=2026-11-22"));
+    let recent = text(&portal.get("/access-log?mine=yes&from-day=22&from-month=11&from-year=2026"));
     assert!(recent.contains("looked at the care plan") && !recent.contains("created a passkey"), "{recent}");
-    let early = text(&portal.get("/access-log?to=2026-11-21"));
+    let early = text(&portal.get("/access-log?mine=yes&to-day=21&to-month=11&to-year=2026"));
     assert!(!early.contains("looked at the care plan") && early.contains("created a passkey"), "{early}");
-    let bad = portal.get("/access-log?from=21/11/2026");
+    let bad = portal.get("/access-log?from-day=21&from-month=13&from-year=2026");
     assert_eq!(bad.status(), 400);
-    assert!(text(&bad).contains("Enter dates like 2026-11-21"));
+    assert!(text(&bad).contains("The date from must be a real date"));
 }
 
 #[test]
@@ -571,7 +574,7 @@ fn narrowing_a_grant_applies_at_once_without_a_passkey_check() {
     let events = pollster::block_on(portal.store().audit_for_subject(&support::own_record("person-1"), 50)).unwrap();
     let changed = events.iter().find(|event| event.action == "grant.changed").unwrap();
     assert_eq!((changed.actor_id.as_deref(), changed.acting_for.as_deref()), (Some("person-1"), None));
-    let log = page(&portal.get("/access-log"));
+    let log = page(&portal.get("/access-log?mine=yes"));
     assert!(
         log.contains("changed Sam Okafor's access: they can no longer see your visits and notes; it now ends on 1 February 2027 instead of 1 March 2027"),
         "{log}"
@@ -628,7 +631,7 @@ fn giving_more_needs_a_fresh_passkey_check_and_keeps_what_was_typed() {
     assert_eq!((grant.version, grant.categories.contains(&Category::CarePlan)), (2, true));
     let receipt = &pollster::block_on(portal.store().receipts_for_subject("person-1")).unwrap()[0];
     assert!(receipt.body.collection_method.contains("after confirming it was them with their passkey"));
-    assert!(page(&portal.get("/access-log")).contains("changed Sam Okafor's access: they can now also see your care plan"));
+    assert!(page(&portal.get("/access-log?mine=yes")).contains("changed Sam Okafor's access: they can now also see your care plan"));
     // The page to come back to is only ever a path on this site (else home).
     for forged in ["https%3A%2F%2Fevil.example%2Faccess", "%2F%2Fevil.example%2Faccess", "%2F%5Cevil.example"] {
         let csrf = portal.csrf_from("/home");
@@ -783,7 +786,7 @@ fn the_person_can_let_someone_act_for_them_when_adding_them() {
     assert!(added.contains("They can also act for you"), "{added}");
     let ada = pollster::block_on(portal.store().grants_for_subject("person-1")).unwrap().into_iter().find(|grant| grant.act_for).unwrap();
     assert!(matches!(ada.grantee, Grantee::Person(_)) && ada.categories == BTreeSet::from([Category::Medication]));
-    assert!(page(&portal.get("/access-log")).contains("gave access: Ada Okafor can see your medicines until 1 March 2027. They can also act for you"));
+    assert!(page(&portal.get("/access-log?mine=yes")).contains("gave access: Ada Okafor can see your medicines until 1 March 2027. They can also act for you"));
 }
 
 /// The portal's test settings with some replaced.

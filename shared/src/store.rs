@@ -201,6 +201,9 @@ pub struct AuditFilter {
     pub from: Option<DateTime<Utc>>,
     /// Only before this time.
     pub before: Option<DateTime<Utc>>,
+    /// Not what this actor did (the reader's own looks, which a person mostly does not come
+    /// for); entries with no actor are kept.
+    pub except_actor: Option<String>,
 }
 
 /// The [`Store`] over any SQLite-dialect database.
@@ -877,6 +880,7 @@ impl Store for SqlStore<'_> {
                     "SELECT {AUDIT_COLUMNS} FROM audit_events
                      WHERE subject_id = ?1 AND (?2 IS NULL OR actor_id = ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4)
                        AND (?5 IS NULL OR at < ?5 OR (at = ?5 AND id < ?6))
+                       AND (?8 IS NULL OR actor_id IS NULL OR actor_id <> ?8)
                      ORDER BY at DESC, id DESC LIMIT ?7"
                 ),
                 &[
@@ -887,6 +891,7 @@ impl Store for SqlStore<'_> {
                     after_at,
                     after_id,
                     (limit + 1).into(),
+                    filter.except_actor.as_deref().into(),
                 ],
                 audit_event,
             )

@@ -17,8 +17,8 @@ use http::StatusCode;
 use minijinja::context;
 use serde::Serialize;
 
-use super::words::{self, Whose, day};
-use super::{Subject, confirm_identity, receipt, resolve, see_other};
+use super::words::{self, Whose};
+use super::{Subject, confirm_identity, handover, receipt, resolve, see_other};
 use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
@@ -206,19 +206,10 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
     writes.append_audit(&event).await?;
     writes.insert_receipt(&subject.person.id, &receipt, context.now).await?;
     context.store.apply(&recorder.into_plan()).await?;
-    let receipt_id = receipt.body.consent_receipt_id;
-    let sentence = words::sentence(&grant, &representative.display_name, subject.whose(), context.now);
-    let link = format!("{}invitation?code={code}", context.config.origin);
-    let expires = day(invitation.expires_at);
-    let extra = context! {
-        current => "access",
-        sentence,
+    let added = context! {
+        sentence => words::sentence(&grant, &representative.display_name, subject.whose(), context.now),
         detail => words::detail(&grant, subject.whose()),
-        code => code.to_string(),
-        link,
-        expires,
-        name => form.name,
-        receipt_id,
+        receipt_id => receipt.body.consent_receipt_id,
     };
-    page_with_status(context, visit, StatusCode::OK, "access_added.html", minijinja::value::merge_maps([subject.page_context(), extra]))
+    handover::render(context, visit, &subject, handover::Handover { invitee: &representative, invitation: &invitation, code: &code, added: Some(added) }).await
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use carefront_shared::access::Permit;
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
+use carefront_shared::crypto::hash;
 use carefront_shared::domain::{AuditEvent, Person};
 use carefront_shared::store::AuditFilter;
 use carefront_shared::store::record::check_visit_cursor;
@@ -25,14 +26,85 @@ use crate::{Request, Response, page_with_status};
 
 #[derive(Serialize)]
 struct LogLine {
-    when: String,
+    /// The UK time ("8:30am"), or the span of times a summary line covers.
+    time: String,
     who: String,
     what: String,
+    #[serde(skip)]
+    date: NaiveDate,
+}
+
+/// One UK day of the log, headed by its date.
+#[derive(Serialize)]
+struct LogDay {
+    heading: String,
+    lines: Vec<LogLine>,
+}
+
+/// A problem with one of the date filter's boxes, shown beside it and in the summary.
+#[derive(Debug, Serialize)]
+struct FieldError {
+    field: &'static str,
+    message: String,
+}
+
+/// A date typed into a GOV.UK date input, box by box, shown again as typed.
+#[derive(Debug, Default, Serialize)]
+struct DateBoxes {
+    day: String,
+    month: String,
+    year: String,
+}
+
+impl DateBoxes {
+    fn read(request: &Request, prefix: &str) -> DateBoxes {
+        let part = |name: &str| web::query_param(request, &format!("{prefix}-{name}")).map(|text| text.trim().to_owned()).unwrap_or_default();
+        DateBoxes { day: part("day"), month: part("month"), year: part("year") }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.day.is_empty() && self.month.is_empty() && self.year.is_empty()
+    }
+
+    /// The date, nothing if every box is empty, or what is wrong in words naming the field
+    /// (`label`: "The date from").
+    fn date(&self, label: &str) -> Result<Option<NaiveDate>, String> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        let missing: Vec<&str> = [("day", &self.day), ("month", &self.month), ("year", &self.year)]
+            .into_iter()
+            .filter(|(_, value)| value.is_empty())
+            .map(|(name, _)| name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("{label} must include a {}", missing.join(" and a ")));
+        }
+        let (Ok(day), Ok(month), Ok(year)) = (self.day.parse::<u32>(), self.month.parse::<u32>(), self.year.parse::<i32>()) else {
+            return Err(format!("{label} must be a real date, for example 1 11 2026"));
+        };
+        if !(2000..=9999).contains(&year) {
+            return Err(format!("{label} must have a year of 4 numbers, for example 2026"));
+        }
+        NaiveDate::from_ymd_opt(year, month, day).map(Some).ok_or_else(|| format!("{label} must be a real date, for example 1 11 2026"))
+    }
+
+    /// The boxes as query parameters, for the links to other pages.
+    fn query(&self, prefix: &str) -> Vec<(String, String)> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        vec![(format!("{prefix}-day"), self.day.clone()), (format!("{prefix}-month"), self.month.clone()), (format!("{prefix}-year"), self.year.clone())]
+    }
 }
 
 /// GET /access-log (the signed-in person's own) and /people/{id}/access-log (someone else's, for
 /// a representative granted the access log category: acting for the person does not by itself
 /// open it, as the issue says representatives see it only when granted that category).
+///
+/// Other people's looks come first: the reader's own are left out unless they ask for them
+/// ("Show my own looks"), or choose themselves in "Show". Entries are grouped by UK day, 50 to a
+/// page, and everyone is named (a system by its organisation, never by its key).
 pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject_id: Option<&str>) -> Result<Response, PortalError> {
     let viewer = visit.require_person()?;
     let subject = match subject_id {
@@ -44,34 +116,56 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
     let own = permit.is_own_record();
     let whose = if own { Whose::You } else { Whose::Named(&subject.display_name) };
     let prefix = if own { String::new() } else { format!("/people/{}", subject.id) };
-    let page = |status: StatusCode, extra: minijinja::Value| {
-        let base = context! { current => "access-log", own, prefix => prefix.clone(), subject_name => subject.display_name.clone() };
-        page_with_status(context, visit, status, "access_log.html", minijinja::value::merge_maps([base, extra]))
-    };
 
     let mut names: HashMap<String, String> = HashMap::new();
     for id in context.store.audit_actors(&permit).await?.into_iter().flatten() {
         let name = actor_name(context, &id, viewer, &subject).await?;
         names.insert(id, name);
     }
-    let date = |name: &str| -> Result<Option<NaiveDate>, ()> {
-        match web::query_param(request, name).filter(|text| !text.trim().is_empty()) {
-            None => Ok(None),
-            Some(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map(Some).map_err(|_| ()),
-        }
+    let mut people: Vec<(String, String)> = names.iter().map(|(id, name)| (id.clone(), name.clone())).collect();
+    people.sort_by(|a, b| a.1.cmp(&b.1));
+    let chosen = web::query_param(request, "who").filter(|who| !who.is_empty());
+    // The filter's value back to whom it means; a value no one has shows nothing.
+    let who = chosen.as_ref().map(|chosen| names.keys().find(|id| filter_value(id) == *chosen).cloned().unwrap_or_else(|| chosen.clone()));
+    let people: Vec<_> =
+        people.into_iter().map(|(id, name)| context! { selected => who.as_deref() == Some(id.as_str()), id => filter_value(&id), name }).collect();
+    let mine = web::query_param(request, "mine").as_deref() == Some("yes");
+    let (from_boxes, to_boxes) = (DateBoxes::read(request, "from"), DateBoxes::read(request, "to"));
+    let page = |status: StatusCode, extra: minijinja::Value| {
+        let base = context! {
+            current => "access-log",
+            own,
+            prefix => prefix.clone(),
+            subject_name => subject.display_name.clone(),
+            people => people.clone(),
+            mine,
+            from => &from_boxes,
+            to => &to_boxes,
+        };
+        page_with_status(context, visit, status, "access_log.html", minijinja::value::merge_maps([base, extra]))
     };
-    let (from, to) = match (date("from"), date("to")) {
-        (Ok(from), Ok(to)) => (from, to),
-        _ => {
-            let error = "Enter dates like 2026-11-21";
-            return page(StatusCode::BAD_REQUEST, context! { lines => Vec::<LogLine>::new(), people => Vec::<minijinja::Value>::new(), error });
-        }
-    };
+
+    let mut errors = Vec::new();
+    let from = from_boxes.date("The date from").unwrap_or_else(|message| {
+        errors.push(FieldError { field: "from-day", message });
+        None
+    });
+    let to = to_boxes.date("The date to").unwrap_or_else(|message| {
+        errors.push(FieldError { field: "to-day", message });
+        None
+    });
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        errors.push(FieldError { field: "to-day", message: "The date to must be the same as or after the date from".into() });
+    }
+    if !errors.is_empty() {
+        return page(StatusCode::BAD_REQUEST, context! { days => Vec::<LogDay>::new(), errors, first_page => true });
+    }
     let cursor = web::query_param(request, "after").filter(|cursor| !cursor.is_empty());
     if let Some(cursor) = &cursor {
         check_visit_cursor(cursor).map_err(|_| PortalError::Unusable("That page of the record does not exist. Start again from the first page.".into()))?;
     }
-    let who = web::query_param(request, "who").filter(|who| !who.is_empty());
     // Someone who never looked (or an id made up) shows nothing, never everything.
     let known = who.as_ref().is_none_or(|who| names.contains_key(who));
     let filter = AuditFilter {
@@ -79,6 +173,8 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
         // The days are UK days.
         from: from.map(uk_time::start_of),
         before: to.and_then(|to| to.succ_opt()).map(uk_time::start_of),
+        // Choosing themselves in "Show" is asking for their own looks.
+        except_actor: (!mine && who.as_deref() != Some(viewer.id.as_str())).then(|| viewer.id.clone()),
     };
     let (events, next) = if known {
         let page_of = context.store.audit_page(&permit, &filter, cursor.as_deref(), PER_PAGE).await?;
@@ -86,25 +182,60 @@ pub async fn access_log(context: &RequestContext<'_>, request: &Request, visit: 
     } else {
         (Vec::new(), None)
     };
-    let lines = summarised(&events, &names, &viewer.id, &subject.display_name, whose);
+    let days = by_day(summarised(&events, &names, &viewer.id, &subject.display_name, whose), uk_time::date(context.now));
     if !own {
         // Reading someone's access log is itself a read of their care information.
         audit_view(context, &permit, Category::AccessLog, "Who has looked at the record was shown.").await?;
     }
-    let mut people: Vec<(String, String)> = names.into_iter().collect();
-    people.sort_by(|a, b| a.1.cmp(&b.1));
-    let people: Vec<_> = people.into_iter().map(|(id, name)| context! { selected => who.as_deref() == Some(id.as_str()), id, name }).collect();
-    let (from, to) = (from.map(|date| date.to_string()), to.map(|date| date.to_string()));
     let filtered = who.is_some() || from.is_some() || to.is_some();
-    let next = next.map(|next| {
-        let mut query: Vec<(&str, String)> = vec![("after", next)];
-        query.extend(who.clone().map(|who| ("who", who)));
-        query.extend(from.clone().map(|from| ("from", from)));
-        query.extend(to.clone().map(|to| ("to", to)));
-        format!("{prefix}/access-log?{}", serde_urlencoded::to_string(query).unwrap_or_default())
-    });
+    let mut query: Vec<(String, String)> = Vec::new();
+    query.extend(who.as_deref().map(|who| ("who".to_owned(), filter_value(who))));
+    if mine {
+        query.push(("mine".into(), "yes".into()));
+    }
+    query.extend(from_boxes.query("from"));
+    query.extend(to_boxes.query("to"));
+    let link = |query: &[(String, String)]| {
+        let encoded = serde_urlencoded::to_string(query).unwrap_or_default();
+        if encoded.is_empty() { format!("{prefix}/access-log") } else { format!("{prefix}/access-log?{encoded}") }
+    };
+    let newest = link(&query);
+    let next = next.map(|next| link(&[vec![("after".to_owned(), next)], query.clone()].concat()));
     let first_page = cursor.is_none();
-    page(StatusCode::OK, context! { lines, people, filtered, from, to, next, first_page, newest => format!("{prefix}/access-log") })
+    page(StatusCode::OK, context! { days, filtered, chosen => who.is_some(), next, first_page, newest, errors => Vec::<FieldError>::new() })
+}
+
+/// The lines under a heading for each UK day ("Today", "Yesterday", "Thursday 19 November 2026").
+fn by_day(lines: Vec<LogLine>, today: NaiveDate) -> Vec<LogDay> {
+    let mut days: Vec<LogDay> = Vec::new();
+    let mut current: Option<NaiveDate> = None;
+    for line in lines {
+        if current != Some(line.date) {
+            current = Some(line.date);
+            let date = line.date.format("%A %-d %B %Y").to_string();
+            let heading = if line.date == today {
+                format!("Today, {date}")
+            } else if today.pred_opt() == Some(line.date) {
+                format!("Yesterday, {date}")
+            } else {
+                date
+            };
+            days.push(LogDay { heading, lines: Vec::new() });
+        }
+        if let Some(day) = days.last_mut() {
+            day.lines.push(line);
+        }
+    }
+    days
+}
+
+/// What the "Show" filter sends for someone: a person's id, or for a computer system a token
+/// made from its key id, so the key id is never shown, not even in the address bar.
+fn filter_value(id: &str) -> String {
+    match id.strip_prefix("credential:") {
+        Some(_) => format!("system-{}", hash(id).chars().take(16).collect::<String>()),
+        None => id.to_owned(),
+    }
 }
 
 /// How many entries a page of the access log shows.
@@ -133,26 +264,31 @@ async fn actor_name(context: &RequestContext<'_>, id: &str, viewer: &Person, sub
 fn summarised(events: &[AuditEvent], names: &HashMap<String, String>, viewer_id: &str, subject_name: &str, whose: Whose<'_>) -> Vec<LogLine> {
     // Each line with the system, action and day it summarises (if a system's) and its count.
     type Summary = Option<(String, String, NaiveDate)>;
-    let mut lines: Vec<(Summary, usize, LogLine)> = Vec::new();
+    let mut lines: Vec<(Summary, usize, LogLine, String)> = Vec::new();
     for event in events {
         let key = event
             .actor_id
             .as_ref()
             .filter(|id| id.starts_with("credential:"))
             .map(|id| (id.clone(), event.action.as_str().into_owned(), uk_time::date(event.at)));
-        if let (Some(key), Some((Some(last), count, line))) = (&key, lines.last_mut())
+        if let (Some(key), Some((Some(last), count, line, latest))) = (&key, lines.last_mut())
             && key == last
         {
             *count += 1;
-            line.when = uk_time::day(event.at);
+            // Newest first: this entry is the earliest so far of the summary.
+            line.time = format!("{} to {latest}", uk_time::time(event.at));
             line.what = format!("{} ({count} times that day)", describe_event(event, whose));
             continue;
         }
-        let line =
-            LogLine { when: uk_time::day_and_time(event.at), who: who_did_it(event, names, viewer_id, subject_name), what: describe_event(event, whose) };
-        lines.push((key, 1, line));
+        let line = LogLine {
+            time: uk_time::time(event.at),
+            who: who_did_it(event, names, viewer_id, subject_name),
+            what: describe_event(event, whose),
+            date: uk_time::date(event.at),
+        };
+        lines.push((key, 1, line, uk_time::time(event.at)));
     }
-    lines.into_iter().map(|(_, _, line)| line).collect()
+    lines.into_iter().map(|(_, _, line, _)| line).collect()
 }
 
 /// "Sam Okafor", or "Sam Okafor, acting for you" when they acted for the person.

@@ -3,7 +3,7 @@
 
 use carefront_shared::consent::{Action, Basis, Category, Grant, GrantState};
 use carefront_shared::uk_time;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 /// Whose information a page talks about.
@@ -98,6 +98,8 @@ pub fn capitalised(text: &str) -> String {
 /// One grant as the access pages show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct GrantView {
+    /// Whom the grant is to, by name, for the buttons and links that act on it.
+    pub name: String,
     /// The grant's id, for its forms and links.
     pub id: String,
     /// The version the forms are based on.
@@ -223,6 +225,75 @@ pub fn category_choices(whose: Whose<'_>) -> Vec<minijinja::Value> {
         .collect()
 }
 
+/// A receipt's categories as people say them: "your medicines and your care plan" (an unknown
+/// code, from a newer receipt, is shown as it is rather than dropped).
+pub fn receipt_categories(codes: &[String], whose: Whose<'_>) -> String {
+    let words: Vec<String> =
+        codes.iter().map(|code| Category::parse(code).map_or_else(|| code.replace('_', " "), |category| category_words(category, whose))).collect();
+    capitalised(&list(&words))
+}
+
+/// A receipt's machine-readable end ("Revoked on 2026-11-30") in words: "Stopped on 30 November
+/// 2026"; "1 March 2027, or earlier if you stop it"; "Until you stop it".
+pub fn receipt_until(termination: &str, whose: Whose<'_>) -> String {
+    let (stop, stops) = match whose {
+        Whose::You => ("you stop".to_owned(), "you stop".to_owned()),
+        Whose::Named(name) => (format!("{name} stops"), format!("{name} stops")),
+    };
+    let day_of = |text: &str| NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok().map(|date| date.format("%-d %B %Y").to_string());
+    if let Some(date) = termination.strip_prefix("Revoked on ").and_then(day_of) {
+        return format!("Stopped on {date}");
+    }
+    if let Some(date) = termination.strip_prefix("Ends on ").and_then(|rest| rest.split(',').next()).and_then(day_of) {
+        return format!("{date}, or earlier if {stop} it");
+    }
+    if termination == "Until the person stops it in carefront" {
+        return format!("Until {stops} it");
+    }
+    termination.to_owned()
+}
+
+/// What stopping a grant takes away, one line each, told to the person or to someone acting for
+/// them. A provider's lines say what stops working for the care it gives (its carers read the
+/// record on their phones during visits), so nobody stops it without knowing that.
+pub fn losses(grant: &Grant, grantee_name: &str, provider: bool, whose: Whose<'_>) -> Vec<String> {
+    let (your, you, you_like) = match whose {
+        Whose::You => ("your".to_owned(), "you".to_owned(), "you like".to_owned()),
+        Whose::Named(name) => (format!("{name}'s"), name.to_owned(), format!("{name} likes")),
+    };
+    let mut lines: Vec<String> = if provider {
+        grant
+            .categories
+            .iter()
+            .map(|category| match category {
+                Category::CarePlan => format!("Carers will no longer see {your} care plan, so they may not know how {you_like} to be helped."),
+                Category::ServiceUserGuide => format!("Carers will no longer see {your} service user guide."),
+                Category::Medication => format!("Carers will no longer see {your} medicines or record the medicines they give."),
+                Category::VisitsAndNotes => {
+                    format!("Carers will no longer see {your} visits or write notes about them, and visit times here may stop being updated.")
+                }
+                Category::Contacts => format!("Carers will no longer see {your} contacts, so they may not know whom to call if something is wrong."),
+                Category::Documents => format!("Carers will no longer see {your} documents."),
+                Category::Preferences => format!("Carers will no longer see how {you_like} to get information, such as large print."),
+                Category::AccessLog => format!("They will no longer see who has looked at {your} record."),
+            })
+            .collect()
+    } else {
+        let categories: Vec<String> = grant.categories.iter().map(|category| category_words(*category, Whose::You)).collect();
+        vec![retold(&format!("They will no longer see {}.", list(&categories)), whose)]
+    };
+    if grant.actions.contains(&Action::Contribute) {
+        lines.push("They will no longer be able to add comments or ask for corrections.".to_owned());
+    }
+    if grant.act_for {
+        lines.push(format!("They will no longer be able to act for {you}."));
+    }
+    if provider {
+        lines.push(format!("This does not cancel {your} care. To change or end it, contact {grantee_name} or the council."));
+    }
+    lines
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
@@ -252,6 +323,43 @@ pub(super) mod tests {
             recorded_by: "p".into(),
             revoked_at: None,
         }
+    }
+
+    #[test]
+    fn receipts_read_in_plain_words() {
+        let codes = vec!["medication".to_owned(), "care_plan".to_owned(), "something_new".to_owned()];
+        assert_eq!(receipt_categories(&codes, Whose::You), "Your medicines, your care plan and something new");
+        assert_eq!(receipt_until("Revoked on 2026-11-30", Whose::You), "Stopped on 30 November 2026");
+        assert_eq!(
+            receipt_until("Ends on 2027-03-01, or earlier when the person stops it in carefront", Whose::Named("Margaret")),
+            "1 March 2027, or earlier if Margaret stops it"
+        );
+        assert_eq!(receipt_until("Until the person stops it in carefront", Whose::You), "Until you stop it");
+        assert_eq!(receipt_until("Something else", Whose::You), "Something else");
+    }
+
+    #[test]
+    fn stopping_says_what_is_lost_and_for_a_provider_what_stops_working_for_the_care() {
+        let mut grant = grant();
+        assert_eq!(losses(&grant, "Sam", false, Whose::You), ["They will no longer see your medicines and your visits and notes."]);
+        grant.act_for = true;
+        grant.actions.insert(Action::Contribute);
+        assert_eq!(
+            losses(&grant, "Sam", false, Whose::Named("Margaret")),
+            [
+                "They will no longer see Margaret's medicines and visits and notes.",
+                "They will no longer be able to add comments or ask for corrections.",
+                "They will no longer be able to act for Margaret.",
+            ]
+        );
+        grant.categories = BTreeSet::from([Category::CarePlan, Category::Medication]);
+        let provider = losses(&grant, "Brookside Home Care", true, Whose::Named("Margaret"));
+        assert_eq!(provider[0], "Carers will no longer see Margaret's care plan, so they may not know how Margaret likes to be helped.");
+        assert_eq!(provider[1], "Carers will no longer see Margaret's medicines or record the medicines they give.");
+        assert_eq!(
+            provider.last().map(String::as_str),
+            Some("This does not cancel Margaret's care. To change or end it, contact Brookside Home Care or the council.")
+        );
     }
 
     #[test]
