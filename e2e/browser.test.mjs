@@ -235,6 +235,7 @@ describe(`a person shares their medicines with their daughter (${runtime})`, () 
       await page.goto(`${stack.portalUrl}/access`);
       // Stopping asks first, on a page that names whose access stops and what they lose.
       await page.getByRole('button', { name: /^Stop Dana Okafor.s access$/ }).click();
+      await page.waitForURL((url) => url.pathname.endsWith('/revoke'));
       await page.getByRole('button', { name: /^Stop Dana Okafor.s access$/ }).click();
       await page.waitForURL((url) => url.pathname === '/access' && url.search.includes('done=stopped')).catch(async (error) => {
         throw new Error(`${error.message}\nthe page is ${page.url()}:\n${await page.locator('main').innerText()}`);
