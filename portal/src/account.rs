@@ -131,10 +131,9 @@ pub enum Ended {
 pub fn account_event(context: &RequestContext<'_>, person_id: &str, change: AccountEvent<'_>) -> AuditEvent {
     let (action, detail) = match change {
         AccountEvent::PasskeyAdded { name } => (AuditAction::PasskeyAdded, format!("A passkey called \u{201c}{name}\u{201d} was added.")),
-        AccountEvent::PasskeyRecovered { name, when, issued_by } => (
-            AuditAction::PasskeyAdded,
-            format!("A new passkey called \u{201c}{name}\u{201d} was added on {when} with a recovery letter from {issued_by}."),
-        ),
+        AccountEvent::PasskeyRecovered { name, when, issued_by } => {
+            (AuditAction::PasskeyAdded, format!("A new passkey called \u{201c}{name}\u{201d} was added on {when} with a recovery letter from {issued_by}."))
+        }
         AccountEvent::PasskeyRenamed { from, to } => {
             (AuditAction::PasskeyRenamed, format!("Renamed a passkey from \u{201c}{from}\u{201d} to \u{201c}{to}\u{201d}."))
         }
@@ -191,9 +190,9 @@ pub async fn passkeys_page(context: &RequestContext<'_>, request: &Request, visi
         Some("removed") => Some("Your passkey has been removed. Any device it signed in has been signed out."),
         Some("ended") => Some("That device has been signed out."),
         Some("ended-others") => Some("Every other device has been signed out."),
-        Some("recovered") => {
-            Some("Your new passkey is ready. If a passkey below is on a phone or computer you no longer have, remove it: any device it signed in is signed out.")
-        }
+        Some("recovered") => Some(
+            "Your new passkey is ready. If a passkey below is on a phone or computer you no longer have, remove it: any device it signed in is signed out.",
+        ),
         _ => None,
     };
     passkeys_with(context, visit, StatusCode::OK, None, notice).await

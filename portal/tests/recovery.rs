@@ -125,7 +125,10 @@ fn a_recovery_invitation_adds_a_passkey_to_the_existing_account_once_and_the_per
     assert_eq!(recovery.expires_at - recovery.created_at, Duration::days(1), "short-lived");
     assert_eq!(recovery.created_by.as_deref(), Some("person-cath"));
     assert_eq!(
-        count(&portal, "SELECT COUNT(*) FROM audit_events WHERE action = 'invitation.recovery_issued' AND actor_id = 'person-cath' AND subject_id = 'person-margaret' AND detail LIKE '%Saw her passport at home%'"),
+        count(
+            &portal,
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'invitation.recovery_issued' AND actor_id = 'person-cath' AND subject_id = 'person-margaret' AND detail LIKE '%Saw her passport at home%'"
+        ),
         1
     );
     let listed = text(&cath.get(&format!("/council/people/{MARGARET}/invitations")));
@@ -244,4 +247,22 @@ fn someone_not_enrolled_gets_an_enrolment_invitation_not_a_recovery() {
     assert!(text(&letter).contains("Set up carefront"));
     let invitations = block_on(portal.store().invitations_for_person("person-ada")).unwrap();
     assert!(invitations.iter().all(|invitation| invitation.purpose == InvitationPurpose::Enrol && invitation.identity_check.is_none()));
+}
+
+/// The `<html …>` line and the page's `<main>` (the letter has no CSRF form).
+fn essence(html: &str) -> String {
+    let opening = html.lines().find(|line| line.starts_with("<html")).unwrap_or_default().to_owned();
+    let start = html.find("<main").expect("a <main> element");
+    let end = html.find("</main>").expect("a closing </main>") + "</main>".len();
+    format!("{opening}\n{}", &html[start..end])
+}
+
+#[test]
+fn the_recovery_letter_as_printed() {
+    let (_portal, cath, _) = council(&mut ResidentSoftPasskey::new());
+    let letter = recover(&cath, MARGARET, "in_person_known", "Visited her at home with her social worker", "3");
+    assert_eq!(letter.status(), 200);
+    let html = text(&letter);
+    assert!(!html[html.find("<main").unwrap()..].contains("name=\"csrf\""));
+    insta::assert_snapshot!("recovery_letter", essence(&html));
 }

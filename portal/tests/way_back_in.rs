@@ -17,10 +17,21 @@ const COUNCIL: &str = "org-council";
 fn with_council(portal: &Portal) {
     let now = portal.now.get();
     let store = portal.store();
-    block_on(store.insert_organisation(&Organisation { id: COUNCIL.into(), kind: OrganisationKind::Council, name: "Northshire County Council".into(), created_at: now }))
-        .unwrap();
-    block_on(store.set_organisation_contact(COUNCIL, "care@northshire.example", "01632 960 001", "County Hall, Northshire", "https://northshire.example/privacy"))
-        .unwrap();
+    block_on(store.insert_organisation(&Organisation {
+        id: COUNCIL.into(),
+        kind: OrganisationKind::Council,
+        name: "Northshire County Council".into(),
+        created_at: now,
+    }))
+    .unwrap();
+    block_on(store.set_organisation_contact(
+        COUNCIL,
+        "care@northshire.example",
+        "01632 960 001",
+        "County Hall, Northshire",
+        "https://northshire.example/privacy",
+    ))
+    .unwrap();
 }
 
 const FOOTER: [&str; 3] = ["href=\"/help\">Help</a>", "href=\"/accessibility\">Accessibility statement</a>", "href=\"/privacy\">Privacy notice</a>"];
@@ -79,7 +90,15 @@ fn help_accessibility_and_privacy_name_the_council_and_what_is_held() {
     with_council(&portal);
     for (path, words) in [
         ("/help", &["Contact Northshire County Council", "01632 960 001", "href=\"/sign-in/help\"", "Call 999"][..]),
-        ("/accessibility", &["Accessibility statement for carefront", "01632 960 001", "Web Content Accessibility Guidelines version 2.2 AA", "Equality Advisory and Support Service"][..]),
+        (
+            "/accessibility",
+            &[
+                "Accessibility statement for carefront",
+                "01632 960 001",
+                "Web Content Accessibility Guidelines version 2.2 AA",
+                "Equality Advisory and Support Service",
+            ][..],
+        ),
         (
             "/privacy",
             &[

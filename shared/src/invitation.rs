@@ -412,9 +412,14 @@ mod tests {
     #[test]
     fn a_recovery_invitation_needs_a_recorded_check_and_is_marked_as_one() {
         let random = SeededRandom::new(14);
-        let cases: [(&str, &str, Result<String, Vec<CheckProblem>>); 6] = [
+        type Case<'a> = (&'a str, &'a str, Result<String, Vec<CheckProblem>>);
+        let cases: [Case<'_>; 6] = [
             ("in_person_photo_id", "Driving licence", Ok("In person, with photo ID: Driving licence".into())),
-            ("phone_call_back", "  Called 01632 960 123\n asked about her GP ", Ok(format!("{}: Called 01632 960 123 asked about her GP", CheckMethod::PhoneCallBack.label()))),
+            (
+                "phone_call_back",
+                "  Called 01632 960 123\n asked about her GP ",
+                Ok(format!("{}: Called 01632 960 123 asked about her GP", CheckMethod::PhoneCallBack.label())),
+            ),
             ("", "Driving licence", Err(vec![CheckProblem::NoMethod])),
             ("trust_me", "", Err(vec![CheckProblem::NoMethod, CheckProblem::BadNote])),
             ("in_person_known", "   ", Err(vec![CheckProblem::BadNote])),

@@ -289,8 +289,7 @@ fn person(row: &Row) -> Result<Person> {
     })
 }
 
-const INVITATION_COLUMNS: &str =
-    "id, selector, verifier_hash, person_id, created_by, created_at, expires_at, used_at, failed_attempts, cancelled_at, cancelled_by, replaces, purpose, identity_check";
+const INVITATION_COLUMNS: &str = "id, selector, verifier_hash, person_id, created_by, created_at, expires_at, used_at, failed_attempts, cancelled_at, cancelled_by, replaces, purpose, identity_check";
 
 fn invitation(row: &Row) -> Result<Invitation> {
     Ok(Invitation {
