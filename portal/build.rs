@@ -6,7 +6,12 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-const ASSETS: &[(&str, &str)] = &[("app.css", "text/css; charset=utf-8"), ("webauthn.js", "text/javascript; charset=utf-8"), ("icon.svg", "image/svg+xml")];
+const ASSETS: &[(&str, &str)] = &[
+    ("app.css", "text/css; charset=utf-8"),
+    ("webauthn.js", "text/javascript; charset=utf-8"),
+    ("print.js", "text/javascript; charset=utf-8"),
+    ("icon.svg", "image/svg+xml"),
+];
 
 fn main() {
     // The directory of the checkout being built, read when the script runs: a build script

@@ -103,6 +103,15 @@ pub enum AccountEvent<'a> {
         /// Its name when it was added.
         name: &'a str,
     },
+    /// A passkey was added with a recovery invitation (the person had lost every passkey).
+    PasskeyRecovered {
+        /// Its name when it was added.
+        name: &'a str,
+        /// When, in words ("21 November 2026 at 9am").
+        when: &'a str,
+        /// Who issued the recovery invitation, with their organisation.
+        issued_by: &'a str,
+    },
     /// A passkey was renamed.
     PasskeyRenamed {
         /// Its name before.
@@ -135,6 +144,9 @@ pub enum Ended {
 pub fn account_event(context: &RequestContext<'_>, person_id: &str, change: AccountEvent<'_>) -> AuditEvent {
     let (action, detail) = match change {
         AccountEvent::PasskeyAdded { name } => (AuditAction::PasskeyAdded, format!("A passkey called \u{201c}{name}\u{201d} was added.")),
+        AccountEvent::PasskeyRecovered { name, when, issued_by } => {
+            (AuditAction::PasskeyAdded, format!("A new passkey called \u{201c}{name}\u{201d} was added on {when} with a recovery letter from {issued_by}."))
+        }
         AccountEvent::PasskeyRenamed { from, to } => {
             (AuditAction::PasskeyRenamed, format!("Renamed a passkey from \u{201c}{from}\u{201d} to \u{201c}{to}\u{201d}."))
         }
@@ -191,6 +203,9 @@ pub async fn passkeys_page(context: &RequestContext<'_>, request: &Request, visi
         Some("removed") => Some("Your passkey has been removed. Any device it signed in has been signed out."),
         Some("ended") => Some("That device has been signed out."),
         Some("ended-others") => Some("Every other device has been signed out."),
+        Some("recovered") => Some(
+            "Your new passkey is ready. If a passkey below is on a phone or computer you no longer have, remove it: any device it signed in is signed out.",
+        ),
         _ => None,
     };
     passkeys_with(context, visit, StatusCode::OK, None, notice).await

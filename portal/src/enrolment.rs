@@ -3,7 +3,7 @@
 use carefront_shared::access::{self, AuditAction};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
-use carefront_shared::domain::{CeremonyKind, CeremonyRecord, PasskeyRecord, Person};
+use carefront_shared::domain::{CeremonyKind, CeremonyRecord, InvitationPurpose, PasskeyRecord, Person};
 use carefront_shared::invitation::{self, InvitationCode, InvitationRefusal};
 use carefront_shared::limits::{CodeKind, StartKind};
 use carefront_shared::passkey::{self, CEREMONY_LIFETIME, ENROLMENT_LIFETIME, PasskeyError, RelyingParty};
@@ -226,7 +226,16 @@ pub async fn finish_registration(context: &RequestContext<'_>, request: &Request
         Err(error) => return Err(error.into()),
     }
     let enrolling = ceremony.invitation_id.is_some();
-    if enrolling {
+    let recovery = match &ceremony.invitation_id {
+        Some(id) => recovery_issuer(context, &person.id, id).await?,
+        None => None,
+    };
+    if let Some(issued_by) = &recovery {
+        // The person is told on their next sign-in (the home page's notice reads this back),
+        // with who gave the letter, so a recovery they did not ask for is seen.
+        let when = uk_time::day_and_time(context.now);
+        crate::account::record(context, &person.id, AccountEvent::PasskeyRecovered { name: &record.name, when: &when, issued_by }).await?;
+    } else if enrolling {
         audit(context, Some(&person.id), &person.id, AuditAction::PasskeyRegistered, &format!("A passkey was created: {}.", record.name)).await?;
     } else {
         crate::account::record(context, &person.id, AccountEvent::PasskeyAdded { name: &record.name }).await?;
@@ -238,7 +247,36 @@ pub async fn finish_registration(context: &RequestContext<'_>, request: &Request
         visit.add_cookie(set_cookie(ENROL_COOKIE, "", Some(0)));
         visit.start_session(context, person, Some(record.id)).await?;
     }
-    web::json(StatusCode::OK, &Redirect { redirect: if enrolling { "/home" } else { "/passkeys" } })
+    let redirect = match (&recovery, enrolling) {
+        // Back in after a recovery: straight to the passkeys, to remove the lost phone's.
+        (Some(_), _) => "/passkeys?done=recovered",
+        (None, true) => "/home",
+        (None, false) => "/passkeys",
+    };
+    web::json(StatusCode::OK, &Redirect { redirect })
+}
+
+/// Who issued `invitation_id`, in words ("Cath Jones at Northshire County Council"), if it is
+/// one of `person_id`'s recovery invitations; `None` for an enrolment invitation.
+async fn recovery_issuer(context: &RequestContext<'_>, person_id: &str, invitation_id: &str) -> Result<Option<String>, PortalError> {
+    let invitations = context.store.invitations_for_person(person_id).await?;
+    let Some(invitation) = invitations.into_iter().find(|invitation| invitation.id == invitation_id && invitation.purpose == InvitationPurpose::Recovery)
+    else {
+        return Ok(None);
+    };
+    let staff = match invitation.created_by.as_deref() {
+        Some(id) => context.store.person(id).await?,
+        None => None,
+    };
+    let organisation = match staff.as_ref().and_then(|staff| staff.organisation_id.as_deref()) {
+        Some(id) => context.store.organisation(id).await?,
+        None => None,
+    };
+    Ok(Some(match (staff, organisation) {
+        (Some(staff), Some(organisation)) => format!("{} at {}", staff.display_name, organisation.name),
+        (Some(staff), None) => staff.display_name,
+        _ => "your council".to_owned(),
+    }))
 }
 
 /// GET /sign-in.

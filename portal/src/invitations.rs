@@ -8,8 +8,8 @@ use carefront_shared::access::{self, AuditAction};
 use carefront_shared::consent::GrantState;
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
-use carefront_shared::domain::{Invitation, Person, Role};
-use carefront_shared::invitation::{self, InvitationCode, InvitationState};
+use carefront_shared::domain::{Invitation, InvitationPurpose, Person, Role};
+use carefront_shared::invitation::{self, CheckMethod, CheckProblem, InvitationCode, InvitationState, RECOVERY_LIFETIMES};
 use carefront_shared::needs::Presentation;
 use carefront_shared::onboarding;
 use carefront_shared::plan::Recorder;
@@ -32,13 +32,19 @@ const LIFETIMES: [i64; 3] = [28, 14, 7];
 const NOT_ENROLLED_LIMIT: i64 = 500;
 
 /// The issue / reissue form as posted.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 struct IssueForm {
     #[serde(default)]
     lifetime: String,
     /// The open invitation to cancel and replace (a reissue); empty to issue a first one.
     #[serde(default)]
     replaces: String,
+    /// For someone already enrolled (a recovery invitation): how staff checked who it is.
+    #[serde(default, rename(deserialize = "check-method"))]
+    check_method: String,
+    /// What they checked, in their words.
+    #[serde(default, rename(deserialize = "check-note"))]
+    check_note: String,
 }
 
 /// A problem with one field of the form, shown beside it and in the error summary.
@@ -86,6 +92,9 @@ struct InvitationRow {
     cancelled: Option<String>,
     cancelled_by: Option<String>,
     reissue: bool,
+    /// A recovery invitation, and how staff checked who it is.
+    recovery: bool,
+    identity_check: Option<String>,
 }
 
 async fn name_of(context: &RequestContext<'_>, id: Option<&str>) -> Result<String, PortalError> {
@@ -112,6 +121,8 @@ async fn row_of(context: &RequestContext<'_>, invitation: &Invitation) -> Result
             None => None,
         },
         reissue: invitation.replaces.is_some(),
+        recovery: invitation.purpose == InvitationPurpose::Recovery,
+        identity_check: invitation.identity_check.clone(),
     })
 }
 
@@ -123,6 +134,7 @@ async fn render_list(
     status: StatusCode,
     errors: &[FieldError],
     notice: Option<&str>,
+    posted: &IssueForm,
 ) -> Result<Response, PortalError> {
     let invitations = context.store.invitations_for_person(&person.id).await?;
     let mut rows = Vec::new();
@@ -132,6 +144,7 @@ async fn render_list(
     // Reissue replaces the newest open invitation; with none open, a first one is issued.
     let replaces = rows.iter().find(|row| row.open).map(|row| row.id.clone());
     let enrolled = !context.store.passkeys(&person.id).await?.is_empty();
+    let check_methods: Vec<Value> = CheckMethod::ALL.into_iter().map(|method| context! { value => method.as_str(), label => method.label() }).collect();
     let extra = context! {
         current => "home",
         wide => true,
@@ -141,7 +154,9 @@ async fn render_list(
         enrolled,
         rows,
         replaces,
-        lifetimes => LIFETIMES,
+        lifetimes => lifetimes(enrolled),
+        check_methods,
+        posted,
         errors,
         notice,
     };
@@ -156,7 +171,7 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, visit: &Visit
         Some("cancelled") => Some("The invitation has been cancelled. Its code no longer works."),
         _ => None,
     };
-    render_list(context, visit, &person, StatusCode::OK, &[], notice).await
+    render_list(context, visit, &person, StatusCode::OK, &[], notice, &IssueForm::default()).await
 }
 
 /// POST /council/people/{id}/invitations: issues an invitation (or, with `replaces`, cancels
@@ -166,9 +181,27 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
     let staff = require_council_staff(context, visit).await?.clone();
     let person = invitee(context, &staff, person_id).await?;
     let form: IssueForm = web::form(request)?;
-    let Some(days) = form.lifetime.trim().parse::<i64>().ok().filter(|days| LIFETIMES.contains(days)) else {
-        let error = FieldError { field: "lifetime", message: "Choose how long the invitation lasts".into() };
-        return render_list(context, visit, &person, StatusCode::BAD_REQUEST, &[error], None).await;
+    // Someone with a passkey already has an account: the only invitation for them is a
+    // recovery invitation, made after staff record how they checked who it is.
+    let enrolled = !context.store.passkeys(&person.id).await?.is_empty();
+    let mut errors = Vec::new();
+    let days = form.lifetime.trim().parse::<i64>().ok().filter(|days| lifetimes(enrolled).contains(days));
+    if days.is_none() {
+        errors.push(FieldError { field: "lifetime", message: "Choose how long the invitation lasts".into() });
+    }
+    let check = if enrolled {
+        match invitation::identity_check(&form.check_method, &form.check_note) {
+            Ok(check) => Some(check),
+            Err(problems) => {
+                errors.extend(problems.into_iter().map(|problem| FieldError { field: problem.field(), message: check_problem_words(problem).into() }));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let Some(days) = days.filter(|_| errors.is_empty()) else {
+        return render_list(context, visit, &person, StatusCode::BAD_REQUEST, &errors, None, &form).await;
     };
     let lifetime = Duration::days(days);
     let replaces = match form.replaces.trim() {
@@ -176,14 +209,25 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
         // A forged id, or another person's invitation, does not exist here.
         id => Some(context.store.invitations_for_person(&person.id).await?.into_iter().find(|invitation| invitation.id == id).ok_or(PortalError::NotFound)?),
     };
-    let (invitation, code) = match &replaces {
-        Some(previous) => invitation::reissue(previous, &staff.id, context.now, lifetime, context.random),
-        None => invitation::issue(&person.id, Some(&staff.id), context.now, lifetime, context.random),
+    let (invitation, code) = match (&replaces, check.clone()) {
+        (_, Some(check)) => {
+            let (invitation, code) = invitation::recover(&person.id, &staff.id, check, context.now, lifetime, context.random);
+            (Invitation { replaces: replaces.as_ref().map(|previous| previous.id.clone()), ..invitation }, code)
+        }
+        (Some(previous), None) => invitation::reissue(previous, &staff.id, context.now, lifetime, context.random),
+        (None, None) => invitation::issue(&person.id, Some(&staff.id), context.now, lifetime, context.random),
     };
     let until = uk_time::day_and_time(invitation.expires_at);
-    let (action, detail) = match replaces {
-        Some(_) => (AuditAction::InvitationReissued, format!("Cancelled the waiting invitation and issued a new one, to use by {until}.")),
-        None => (AuditAction::InvitationIssued, format!("Issued an invitation, to use by {until}.")),
+    let (action, detail) = match (&replaces, &check) {
+        (_, Some(check)) => (
+            AuditAction::InvitationRecoveryIssued,
+            format!(
+                "{}Issued a recovery invitation, to use by {until}, to add a passkey to this account. How they checked who it is: {check}.",
+                if replaces.is_some() { "Cancelled the waiting invitation. " } else { "" }
+            ),
+        ),
+        (Some(_), None) => (AuditAction::InvitationReissued, format!("Cancelled the waiting invitation and issued a new one, to use by {until}.")),
+        (None, None) => (AuditAction::InvitationIssued, format!("Issued an invitation, to use by {until}.")),
     };
     let event = access::invitation_event(new_id(context.random), context.now, &staff.id, &person.id, action, detail);
     // The cancel, the new invitation and the log line: all, or none. Each write carries its
@@ -200,9 +244,23 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
         Err(DbError::Constraint(_)) => {
             let message = "This person's invitations changed after you opened the page, so nothing was issued. Check them below: if an invitation is waiting and its letter is lost, reissue it.";
             let error = FieldError { field: "invitations", message: message.into() };
-            render_list(context, visit, &person, StatusCode::CONFLICT, &[error], None).await
+            render_list(context, visit, &person, StatusCode::CONFLICT, &[error], None, &IssueForm::default()).await
         }
         Err(error) => Err(error.into()),
+    }
+}
+
+/// How long an invitation may last: a posted letter's, or (for someone already enrolled) a
+/// recovery invitation's, which is short because it opens an existing account.
+fn lifetimes(enrolled: bool) -> &'static [i64] {
+    if enrolled { &RECOVERY_LIFETIMES } else { &LIFETIMES }
+}
+
+/// What to do about a problem with the recorded identity check.
+fn check_problem_words(problem: CheckProblem) -> &'static str {
+    match problem {
+        CheckProblem::NoMethod => "Choose how you checked who it is",
+        CheckProblem::BadNote => "Say what you checked, for example which photo ID you saw, in up to 500 characters",
     }
 }
 
@@ -230,7 +288,7 @@ pub async fn cancel(context: &RequestContext<'_>, request: &Request, visit: &Vis
         Err(DbError::Constraint(_)) => {
             let message = "This invitation was already used, cancelled or out of time, so nothing was changed.";
             let error = FieldError { field: "invitations", message: message.into() };
-            render_list(context, visit, &person, StatusCode::CONFLICT, &[error], None).await
+            render_list(context, visit, &person, StatusCode::CONFLICT, &[error], None, &IssueForm::default()).await
         }
         Err(error) => Err(error.into()),
     }
@@ -248,6 +306,8 @@ pub(crate) struct Letter {
     /// carefront's address, for signing in later.
     site: String,
     qr: qr::QrSvg,
+    /// A recovery letter: it adds a passkey to an existing account.
+    recovery: bool,
     issued: String,
     expires: String,
     council: String,
@@ -324,6 +384,7 @@ pub(crate) async fn letter_of(
         site: context.config.origin.to_string(),
         link,
         qr,
+        recovery: invitation.purpose == InvitationPurpose::Recovery,
         issued: uk_time::day(invitation.created_at),
         expires: uk_time::day_and_time(invitation.expires_at),
         council: council.filter(|name| !name.trim().is_empty()).unwrap_or_else(|| "your council".to_owned()),

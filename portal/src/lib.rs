@@ -14,6 +14,7 @@ mod emergency;
 mod enrolment;
 pub mod error;
 mod export;
+mod help;
 mod invitations;
 mod limits;
 mod needs;
@@ -31,6 +32,7 @@ mod visit;
 mod web;
 
 use carefront_shared::context::RequestContext;
+use carefront_shared::db::DbError;
 use carefront_shared::domain::{CouncilRole, ProviderRole, Role};
 use carefront_shared::record_writes::VersionKind;
 use carefront_shared::routing::{Resolution, resolve};
@@ -69,7 +71,13 @@ async fn handle_page(context: &RequestContext<'_>, request: &Request) -> Respons
     let mut visit = Visit::begin(context, keys, request);
     let response = match route(context, request, &mut visit).await {
         Ok(response) => response,
-        Err(error) => error_response(context, request, &visit, &error),
+        Err(error) => {
+            // Every error page says whom to call: the council's contact settings, when the
+            // store answers (a page about the store being down says what to do instead).
+            let page = !wants_json(request) && !matches!(error, PortalError::SignInRequired | PortalError::Store(DbError::Unavailable(_)));
+            let council = if page { help::council_contact(context).await.ok() } else { None };
+            error_response(context, request, &visit, &error, council.as_ref())
+        }
     };
     visit.finish(response)
 }
@@ -145,6 +153,10 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::RegistrationOptions, []) => enrolment::registration_options(context, request, visit).await,
         (Endpoint::FinishRegistration, []) => enrolment::finish_registration(context, request, visit).await,
         (Endpoint::SignInPage, []) => enrolment::sign_in_page(context, request, visit),
+        (Endpoint::SignInHelp, []) => help::sign_in_help(context, visit).await,
+        (Endpoint::Help, []) => help::help(context, visit).await,
+        (Endpoint::Accessibility, []) => help::accessibility(context, visit).await,
+        (Endpoint::Privacy, []) => help::privacy(context, visit).await,
         (Endpoint::AuthenticationOptions, []) => enrolment::authentication_options(context, visit).await,
         (Endpoint::FinishAuthentication, []) => enrolment::finish_authentication(context, request, visit).await,
         (Endpoint::SignOut, []) => account::sign_out(context, visit).await,
@@ -253,7 +265,7 @@ fn page_with_status(context: &RequestContext<'_>, visit: &Visit, status: StatusC
     Ok(web::html(status, pages::render(template, visit.page_context(context, extra))?))
 }
 
-fn error_response(context: &RequestContext<'_>, request: &Request, visit: &Visit, error: &PortalError) -> Response {
+fn error_response(context: &RequestContext<'_>, request: &Request, visit: &Visit, error: &PortalError, council: Option<&help::CouncilContact>) -> Response {
     let reference = error.needs_reference().then(|| carefront_shared::random::token(context.random, 6));
     if let Some(reference) = &reference {
         // The only record of a server-side failure: the runtime's log, keyed by the reference
@@ -267,7 +279,7 @@ fn error_response(context: &RequestContext<'_>, request: &Request, visit: &Visit
         error.problem(reference.as_deref()).into_response()
     } else {
         let (title, lines) = error.explain();
-        let body = pages::render("error.html", visit.page_context(context, context! { title, lines, reference }))
+        let body = pages::render("error.html", visit.page_context(context, context! { title, lines, reference, council }))
             .unwrap_or_else(|_| format!("<!DOCTYPE html><title>{title}</title><h1>{title}</h1>"));
         web::html(error.status(), body)
     };

@@ -25,6 +25,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "passkeys.html",
     "signed_out.html",
     "error.html",
+    "help.html",
+    "sign_in_help.html",
+    "accessibility.html",
+    "privacy.html",
+    "council_contact.html",
     "access.html",
     "access_log.html",
     "stop_access.html",
@@ -94,7 +99,6 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "provider_discussion.html",
     "provider_comments.html",
     "provider_answer.html",
-    "provider_errors.html",
 ];
 
 fn environment() -> Result<&'static Environment<'static>, PortalError> {
@@ -131,5 +135,21 @@ mod tests {
         embedded.sort();
         assert_eq!(files, embedded);
         assert!(environment().is_ok());
+    }
+
+    #[test]
+    fn every_form_error_summary_is_the_one_that_takes_focus() {
+        // A summary drawn by hand would not be announced after a failed form: only
+        // form_errors.html draws one (the passkey pages' hidden summaries are shown and focused
+        // by their script, which runs only where passkeys need it).
+        for (name, source) in TEMPLATES {
+            for (at, _) in source.match_indices("class=\"govuk-error-summary\"") {
+                let tag = &source[source[..at].rfind('<').unwrap_or(0)..at + source[at..].find('>').unwrap_or(0)];
+                let scripted = tag.contains("id=\"webauthn-error\"") && tag.contains("hidden") && tag.contains("tabindex=\"-1\"");
+                assert!(*name == "form_errors.html" || scripted, "{name} draws its own error summary: include form_errors.html");
+            }
+        }
+        let (_, summary) = TEMPLATES.iter().find(|(name, _)| *name == "form_errors.html").unwrap();
+        assert!(summary.contains("tabindex=\"-1\" autofocus"));
     }
 }

@@ -349,7 +349,11 @@ fn providers_staff_family_and_the_person_get_not_found() {
     let margaret = portal.other_browser(54);
     assert_eq!(margaret.enrol(&margaret_code, &mut ResidentSoftPasskey::new()).status(), 200);
     let open = {
-        let code = code_in(&text(&issue(&cath, MARGARET, "7")));
+        // Margaret is enrolled now: the only invitation for her is a recovery invitation.
+        let path = format!("/council/people/{MARGARET}/invitations");
+        let csrf = cath.csrf_from(&path);
+        let fields = [("csrf", csrf.as_str()), ("lifetime", "1"), ("check-method", "in_person_photo_id"), ("check-note", "Passport")];
+        let code = code_in(&text(&cath.post_form(&path, &fields)));
         assert_eq!(code.len(), 44);
         waiting(&portal, MARGARET).remove(0)
     };

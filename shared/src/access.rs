@@ -609,6 +609,7 @@ audit_actions! {
     InvitationAccepted => "invitation.accepted", "An invitation code was used.";
     InvitationIssued => "invitation.issued", "Council staff issued an invitation (and its letter).";
     InvitationReissued => "invitation.reissued", "Council staff cancelled a waiting invitation and issued a new one.";
+    InvitationRecoveryIssued => "invitation.recovery_issued", "Council staff issued a recovery invitation for an enrolled person, after recording how they checked who it is.";
     InvitationCancelled => "invitation.cancelled", "Council staff cancelled an invitation.";
     PasskeyRegistered => "passkey.registered", "A passkey was created (the first, at enrolment).";
     PasskeyAdded => "passkey.added", "Another passkey was added to an account.";

@@ -166,6 +166,39 @@ pub struct Invitation {
     pub cancelled_by: Option<String>,
     /// The invitation this one was issued in place of (a reissue), if any.
     pub replaces: Option<String>,
+    /// Whether it enrols someone or gives an enrolled person a way back in.
+    pub purpose: InvitationPurpose,
+    /// How council staff checked who it is, in their words (recovery invitations only).
+    pub identity_check: Option<String>,
+}
+
+/// What an invitation is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationPurpose {
+    /// A person's first passkey (they have no account to get into yet).
+    #[default]
+    Enrol,
+    /// A new passkey on an enrolled person's existing account, after they lost every passkey.
+    Recovery,
+}
+
+impl InvitationPurpose {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationPurpose::Enrol => "enrol",
+            InvitationPurpose::Recovery => "recovery",
+        }
+    }
+
+    /// The purpose stored as `text` (anything unknown is an enrolment, the older default).
+    pub fn parse(text: &str) -> InvitationPurpose {
+        match text {
+            "recovery" => InvitationPurpose::Recovery,
+            _ => InvitationPurpose::Enrol,
+        }
+    }
 }
 
 /// A passkey registered to a person.

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::crypto::hash;
-use crate::domain::Invitation;
+use crate::domain::{Invitation, InvitationPurpose};
 use crate::random::{Random, new_id};
 
 /// How long an invitation lasts unless the issuer says otherwise.
@@ -106,8 +106,106 @@ pub fn issue(person_id: &str, created_by: Option<&str>, now: DateTime<Utc>, life
         cancelled_at: None,
         cancelled_by: None,
         replaces: None,
+        purpose: InvitationPurpose::Enrol,
+        identity_check: None,
     };
     (invitation, code)
+}
+
+/// How long a recovery invitation may last, in days: short, because it opens an existing
+/// account (the first is the default: given by hand; the other allows for the post).
+pub const RECOVERY_LIFETIMES: [i64; 2] = [1, 3];
+
+/// The longest note council staff may write about how they checked who it is.
+pub const MAX_CHECK_NOTE_CHARS: usize = 500;
+
+/// How council staff checked who is asking for a way back in, before a recovery invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckMethod {
+    /// They met the person and saw photo identification.
+    InPersonPhotoId,
+    /// They met the person, whom they (or a colleague present) already know.
+    InPersonKnown,
+    /// They called the person back on the number on their record and asked what only they know.
+    PhoneCallBack,
+}
+
+impl CheckMethod {
+    /// Every method, in the order the form lists them.
+    pub const ALL: [CheckMethod; 3] = [CheckMethod::InPersonPhotoId, CheckMethod::InPersonKnown, CheckMethod::PhoneCallBack];
+
+    /// The form's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckMethod::InPersonPhotoId => "in_person_photo_id",
+            CheckMethod::InPersonKnown => "in_person_known",
+            CheckMethod::PhoneCallBack => "phone_call_back",
+        }
+    }
+
+    /// The method in words, for the form and the log.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckMethod::InPersonPhotoId => "In person, with photo ID",
+            CheckMethod::InPersonKnown => "In person: I or a colleague with me know them",
+            CheckMethod::PhoneCallBack => "By phone: I called them back on the number on their record and asked what only they would know",
+        }
+    }
+}
+
+/// What is wrong with a recorded identity check (each names its form field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CheckProblem {
+    /// No method was chosen, or an unknown one.
+    #[error("choose how you checked who it is")]
+    NoMethod,
+    /// The note is empty, too long or has control characters.
+    #[error("say what you checked, in up to 500 characters")]
+    BadNote,
+}
+
+impl CheckProblem {
+    /// The form field the problem is about.
+    pub fn field(self) -> &'static str {
+        match self {
+            CheckProblem::NoMethod => "check-method",
+            CheckProblem::BadNote => "check-note",
+        }
+    }
+}
+
+/// Reads the identity check as posted (`method`, `note`) into the words kept on the invitation
+/// and in the log: "In person, with photo ID: driving licence".
+pub fn identity_check(method: &str, note: &str) -> Result<String, Vec<CheckProblem>> {
+    let method = CheckMethod::ALL.into_iter().find(|candidate| candidate.as_str() == method.trim());
+    // New lines are allowed in the textarea but kept as spaces: the log shows one line.
+    let note = note.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut problems = Vec::new();
+    if method.is_none() {
+        problems.push(CheckProblem::NoMethod);
+    }
+    if note.is_empty() || note.chars().count() > MAX_CHECK_NOTE_CHARS || note.chars().any(char::is_control) {
+        problems.push(CheckProblem::BadNote);
+    }
+    match method {
+        Some(method) if problems.is_empty() => Ok(format!("{}: {note}", method.label())),
+        _ => Err(problems),
+    }
+}
+
+/// Issues a recovery invitation for an enrolled person: used, it adds a passkey to their
+/// existing account. `identity_check` is how staff checked who it is ([`identity_check`]).
+pub fn recover(
+    person_id: &str,
+    created_by: &str,
+    identity_check: String,
+    now: DateTime<Utc>,
+    lifetime: Duration,
+    random: &dyn Random,
+) -> (Invitation, InvitationCode) {
+    let (invitation, code) = issue(person_id, Some(created_by), now, lifetime, random);
+    (Invitation { purpose: InvitationPurpose::Recovery, identity_check: Some(identity_check), ..invitation }, code)
 }
 
 /// Issues an invitation in place of `previous` (which the same plan cancels): the new row names
@@ -309,6 +407,35 @@ mod tests {
         assert_eq!(again.replaces.as_deref(), Some(invitation.id.as_str()));
         assert_eq!((again.person_id.as_str(), again.created_by.as_deref()), ("person", Some("staff")));
         assert_eq!(check(Some(&again), &code, now()), Ok(()));
+    }
+
+    #[test]
+    fn a_recovery_invitation_needs_a_recorded_check_and_is_marked_as_one() {
+        let random = SeededRandom::new(14);
+        type Case<'a> = (&'a str, &'a str, Result<String, Vec<CheckProblem>>);
+        let cases: [Case<'_>; 6] = [
+            ("in_person_photo_id", "Driving licence", Ok("In person, with photo ID: Driving licence".into())),
+            (
+                "phone_call_back",
+                "  Called 01632 960 123\n asked about her GP ",
+                Ok(format!("{}: Called 01632 960 123 asked about her GP", CheckMethod::PhoneCallBack.label())),
+            ),
+            ("", "Driving licence", Err(vec![CheckProblem::NoMethod])),
+            ("trust_me", "", Err(vec![CheckProblem::NoMethod, CheckProblem::BadNote])),
+            ("in_person_known", "   ", Err(vec![CheckProblem::BadNote])),
+            ("in_person_known", &"x".repeat(MAX_CHECK_NOTE_CHARS + 1), Err(vec![CheckProblem::BadNote])),
+        ];
+        for (index, (method, note, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(identity_check(method, note), expected, "case {index}");
+        }
+        assert_eq!((CheckProblem::NoMethod.field(), CheckProblem::BadNote.field()), ("check-method", "check-note"));
+        let (invitation, code) = recover("person", "staff", "In person, with photo ID: passport".into(), now(), Duration::days(1), &random);
+        assert_eq!(invitation.purpose, InvitationPurpose::Recovery);
+        assert_eq!(invitation.identity_check.as_deref(), Some("In person, with photo ID: passport"));
+        assert_eq!((invitation.person_id.as_str(), invitation.created_by.as_deref()), ("person", Some("staff")));
+        assert_eq!(check(Some(&invitation), &code, now() + Duration::days(1)), Err(InvitationRefusal::Expired));
+        let (enrolment, _) = issue("person", None, now(), DEFAULT_LIFETIME, &random);
+        assert_eq!((enrolment.purpose, enrolment.identity_check), (InvitationPurpose::Enrol, None));
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 17, name: "0017_invitation_cancel.sql", sql: include_str!("../migrations/0017_invitation_cancel.sql") },
     Migration { number: 18, name: "0018_staff_accounts.sql", sql: include_str!("../migrations/0018_staff_accounts.sql") },
     Migration { number: 19, name: "0019_record_writes.sql", sql: include_str!("../migrations/0019_record_writes.sql") },
+    Migration { number: 20, name: "0020_recovery_invitations.sql", sql: include_str!("../migrations/0020_recovery_invitations.sql") },
 ];
 
 /// The migrations still to run on a database at schema version `current`.

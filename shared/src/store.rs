@@ -292,8 +292,7 @@ fn person(row: &Row) -> Result<Person> {
     })
 }
 
-const INVITATION_COLUMNS: &str =
-    "id, selector, verifier_hash, person_id, created_by, created_at, expires_at, used_at, failed_attempts, cancelled_at, cancelled_by, replaces";
+const INVITATION_COLUMNS: &str = "id, selector, verifier_hash, person_id, created_by, created_at, expires_at, used_at, failed_attempts, cancelled_at, cancelled_by, replaces, purpose, identity_check";
 
 fn invitation(row: &Row) -> Result<Invitation> {
     Ok(Invitation {
@@ -309,6 +308,8 @@ fn invitation(row: &Row) -> Result<Invitation> {
         cancelled_at: optional_time(row, 9)?,
         cancelled_by: row.optional_text(10)?,
         replaces: row.optional_text(11)?,
+        purpose: crate::domain::InvitationPurpose::parse(&row.text(12)?),
+        identity_check: row.optional_text(13)?,
     })
 }
 
@@ -509,7 +510,7 @@ impl Store for SqlStore<'_> {
     async fn insert_invitation(&self, invitation: &Invitation) -> Result<()> {
         self.db
             .execute(
-                &format!("INSERT INTO invitations ({INVITATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+                &format!("INSERT INTO invitations ({INVITATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
                 &[
                     invitation.id.as_str().into(),
                     invitation.selector.as_str().into(),
@@ -523,6 +524,8 @@ impl Store for SqlStore<'_> {
                     invitation.cancelled_at.map(time_text).into(),
                     invitation.cancelled_by.as_deref().into(),
                     invitation.replaces.as_deref().into(),
+                    invitation.purpose.as_str().into(),
+                    invitation.identity_check.as_deref().into(),
                 ],
             )
             .await

@@ -129,7 +129,7 @@ struct AnswerForm {
 #[derive(Debug, serde::Serialize)]
 struct FieldError {
     field: &'static str,
-    text: &'static str,
+    message: &'static str,
 }
 
 const STATUSES: [(CommentStatus, &str, &str); 3] = [
@@ -199,8 +199,8 @@ pub async fn answer(context: &RequestContext<'_>, request: &Request, visit: &Vis
             let errors: Vec<FieldError> = problems
                 .iter()
                 .map(|problem| match problem {
-                    CommentProblem::StillOpen => FieldError { field: "status", text: "Choose what you did about it" },
-                    CommentProblem::BadText => FieldError { field: "response", text: "Write your answer to the person, in up to 2,000 characters" },
+                    CommentProblem::StillOpen => FieldError { field: "status", message: "Choose what you did about it" },
+                    CommentProblem::BadText => FieldError { field: "response", message: "Write your answer to the person, in up to 2,000 characters" },
                 })
                 .collect();
             return render(context, visit, StatusCode::BAD_REQUEST, &comment, &form, &errors, false).await;

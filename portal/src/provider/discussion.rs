@@ -185,7 +185,7 @@ impl Form {
 #[derive(Debug, serde::Serialize)]
 struct FieldError {
     field: &'static str,
-    text: &'static str,
+    message: &'static str,
 }
 
 fn field_error(problem: &DiscussionProblem) -> FieldError {
@@ -198,7 +198,7 @@ fn field_error(problem: &DiscussionProblem) -> FieldError {
         DiscussionProblem::BadText("decisions") => ("notes", "Notes must be 3,500 characters or fewer, in plain text"),
         DiscussionProblem::BadText(_) => ("persons-words", "Write what they said, in their own words, in up to 4,000 characters"),
     };
-    FieldError { field, text }
+    FieldError { field, message: text }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -289,14 +289,14 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &Vis
     let mut errors = Vec::new();
     let held_on = form.held_on();
     if held_on.is_none() {
-        errors.push(FieldError { field: "held-on-day", text: "Enter the date of the conversation as numbers, for example 21 11 2026" });
+        errors.push(FieldError { field: "held-on-day", message: "Enter the date of the conversation as numbers, for example 21 11 2026" });
     }
     if form.notes.trim().chars().count() > MAX_NOTES_CHARS {
-        errors.push(FieldError { field: "notes", text: "Notes must be 3,500 characters or fewer" });
+        errors.push(FieldError { field: "notes", message: "Notes must be 3,500 characters or fewer" });
     }
     let choice = Choice::ALL.into_iter().find(|choice| choice.as_str() == form.choice);
     if choice.is_none() {
-        errors.push(FieldError { field: "choice", text: "Choose how they want their records" });
+        errors.push(FieldError { field: "choice", message: "Choose how they want their records" });
     }
     let mut participants = Vec::new();
     if form.person_present {
