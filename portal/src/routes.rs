@@ -371,7 +371,8 @@ mod tests {
             if route.path == "/provider" || route.path.starts_with("/provider/people/") || route.path == "/provider/comments" {
                 assert_eq!(route.guard, PROVIDER_STAFF, "{}", route.path);
             }
-            if route.path.starts_with("/people/") || route.path.starts_with("/access") {
+            let access_pages = route.path == "/access" || route.path.starts_with("/access/") || route.path == "/access-log";
+            if route.path.starts_with("/people/") || access_pages {
                 assert_eq!(route.guard, SignedIn, "{}", route.path);
             }
         }
