@@ -34,8 +34,10 @@ try {
     await shoot(margaret.page, name);
   }
   const daniel = await enrolled(browser, stack, 'Daniel Hughes', PHONE);
-  await daniel.page.goto(`${stack.portalUrl}/council/people/person-margaret/invitations`);
-  await daniel.page.getByRole('button', { name: 'Issue an invitation and make the letter' }).click();
+  // Arthur has not enrolled yet: his is an ordinary invitation (Margaret's would be a recovery one).
+  await daniel.page.goto(`${stack.portalUrl}/council/people/person-arthur/invitations`);
+  // The seed's invitation is waiting, so the page offers to reissue it (a new letter).
+  await daniel.page.getByRole('button', { name: /make (the|a new) letter/ }).click();
   await daniel.page.waitForSelector('.app-letter__qr svg');
   await shoot(daniel.page, 'invitation-letter');
 
