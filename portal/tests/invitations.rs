@@ -8,7 +8,6 @@
 
 mod support;
 
-use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::db::{Database, Value};
 use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
@@ -16,7 +15,7 @@ use carefront_shared::needs::{Need, RecordedNeed};
 use carefront_shared::store::{InvitationStore, Store, VoiceStore};
 use chrono::Duration;
 use pollster::block_on;
-use support::{Portal, ResidentSoftPasskey, text};
+use support::{Portal, ResidentSoftPasskey, statutory_grant, text};
 
 const COUNCIL: &str = "org-council";
 const PROVIDER: &str = "org-provider";
@@ -55,26 +54,6 @@ fn council() -> (Portal, Portal) {
     block_on(store.insert_grant(&statutory_grant(MARGARET, now), now, None)).unwrap();
     let cath = enrolled(&portal, "person-cath", Role::CouncilStaff, Some(COUNCIL), 31);
     (portal, cath)
-}
-
-/// The council's statutory access to `subject`'s record, as adding them makes it.
-fn statutory_grant(subject: &str, now: chrono::DateTime<chrono::Utc>) -> Grant {
-    Grant {
-        id: format!("grant-{subject}-council"),
-        version: 1,
-        subject_id: subject.into(),
-        grantee: Grantee::Organisation(COUNCIL.into()),
-        categories: Category::ALL.into_iter().collect(),
-        actions: [Action::View].into_iter().collect(),
-        act_for: false,
-        purpose: "to review your care and support, and keep you safe".into(),
-        starts_at: now,
-        ends_at: None,
-        basis: Basis::StatutoryDuty,
-        evidence: Some(carefront_shared::onboarding::CARE_ACT_EVIDENCE.into()),
-        recorded_by: "person-cath".into(),
-        revoked_at: None,
-    }
 }
 
 fn waiting(portal: &Portal, person: &str) -> Vec<String> {

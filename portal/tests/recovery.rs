@@ -9,14 +9,13 @@
 
 mod support;
 
-use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::db::{Database, Value};
 use carefront_shared::domain::{InvitationPurpose, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
 use carefront_shared::store::{InvitationStore, Store};
 use chrono::Duration;
 use pollster::block_on;
-use support::{Portal, ResidentSoftPasskey, text};
+use support::{Portal, ResidentSoftPasskey, statutory_grant, text};
 
 const COUNCIL: &str = "org-council";
 const PROVIDER: &str = "org-provider";
@@ -43,25 +42,6 @@ fn enrolled_with(portal: &Portal, id: &str, role: Role, organisation: Option<&st
 
 fn enrolled(portal: &Portal, id: &str, role: Role, organisation: Option<&str>, seed: u64) -> Portal {
     enrolled_with(portal, id, role, organisation, seed, &mut ResidentSoftPasskey::new())
-}
-
-fn statutory_grant(subject: &str, now: chrono::DateTime<chrono::Utc>) -> Grant {
-    Grant {
-        id: format!("grant-{subject}-council"),
-        version: 1,
-        subject_id: subject.into(),
-        grantee: Grantee::Organisation(COUNCIL.into()),
-        categories: Category::ALL.into_iter().collect(),
-        actions: [Action::View].into_iter().collect(),
-        act_for: false,
-        purpose: "to review your care and support, and keep you safe".into(),
-        starts_at: now,
-        ends_at: None,
-        basis: Basis::StatutoryDuty,
-        evidence: Some(carefront_shared::onboarding::CARE_ACT_EVIDENCE.into()),
-        recorded_by: "person-cath".into(),
-        revoked_at: None,
-    }
 }
 
 /// The council, a provider, Cath (a council caseworker, signed in) and Margaret, enrolled with

@@ -505,3 +505,25 @@ pub fn representative(portal: &Portal, id: &str, name: &str, holding: Holding<'_
     assert_eq!(browser.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
     browser
 }
+
+/// The council's statutory access to `subject`'s record, as adding them makes it (the council
+/// `org-council`, recorded by its caseworker `person-cath`).
+pub fn statutory_grant(subject: &str, now: chrono::DateTime<chrono::Utc>) -> carefront_shared::consent::Grant {
+    use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
+    Grant {
+        id: format!("grant-{subject}-council"),
+        version: 1,
+        subject_id: subject.into(),
+        grantee: Grantee::Organisation("org-council".into()),
+        categories: Category::ALL.into_iter().collect(),
+        actions: [Action::View].into_iter().collect(),
+        act_for: false,
+        purpose: "to review your care and support, and keep you safe".into(),
+        starts_at: now,
+        ends_at: None,
+        basis: Basis::StatutoryDuty,
+        evidence: Some(carefront_shared::onboarding::CARE_ACT_EVIDENCE.into()),
+        recorded_by: "person-cath".into(),
+        revoked_at: None,
+    }
+}
