@@ -60,7 +60,7 @@ pub async fn sign_in_help(context: &RequestContext<'_>, visit: &Visit) -> Result
     page(context, visit, "sign_in_help.html", context! { current => "help", council })
 }
 
-/// GET /accessibility: the accessibility statement.
+/// GET /accessibility-statement.
 pub async fn accessibility(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
     let council = council_contact(context).await?;
     page(context, visit, "accessibility.html", context! { current => "help", council })

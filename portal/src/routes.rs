@@ -195,7 +195,7 @@ pub static ROUTES: &[Route] = &[
     // Help, the accessibility statement and the privacy notice: every footer links to them.
     route(GET, "/sign-in/help", Anyone, SignInHelp),
     route(GET, "/help", Anyone, Help),
-    route(GET, "/accessibility", Anyone, Accessibility),
+    route(GET, "/accessibility-statement", Anyone, Accessibility),
     route(GET, "/privacy", Anyone, Privacy),
     route(POST, "/sign-in/options", Anyone, AuthenticationOptions),
     route(POST, "/sign-in/finish", Anyone, FinishAuthentication),

@@ -34,7 +34,7 @@ fn with_council(portal: &Portal) {
     .unwrap();
 }
 
-const FOOTER: [&str; 3] = ["href=\"/help\">Help</a>", "href=\"/accessibility\">Accessibility statement</a>", "href=\"/privacy\">Privacy notice</a>"];
+const FOOTER: [&str; 3] = ["href=\"/help\">Help</a>", "href=\"/accessibility-statement\">Accessibility statement</a>", "href=\"/privacy\">Privacy notice</a>"];
 
 #[test]
 fn every_footer_links_to_help_accessibility_and_privacy() {
@@ -91,7 +91,7 @@ fn help_accessibility_and_privacy_name_the_council_and_what_is_held() {
     for (path, words) in [
         ("/help", &["Contact Northshire County Council", "01632 960 001", "href=\"/sign-in/help\"", "Call 999"][..]),
         (
-            "/accessibility",
+            "/accessibility-statement",
             &[
                 "Accessibility statement for carefront",
                 "01632 960 001",
