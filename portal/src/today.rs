@@ -60,7 +60,7 @@ async fn visits_part(context: &RequestContext<'_>, reader: &Person, subject_id: 
             window => line.window(),
             carer => line.carer(),
             state => line.state,
-            status => line.state.words(),
+            status => line.state.label(),
             arrived => line.visit.checked_in_at.map(uk_time::time),
             left => line.visit.checked_out_at.map(uk_time::time),
         }
@@ -93,7 +93,7 @@ fn dose_view(dose: &TodayDose) -> Value {
         medicine => dose.medicine,
         dose => dose.dose,
         state => dose.state,
-        status => dose.state.words(),
+        status => dose.state.label(),
         reason => dose.reason,
     }
 }

@@ -188,8 +188,7 @@ fn sams_home_is_people_you_support_with_only_what_his_grant_covers() {
     assert_today_first(&home);
     // One status card for Margaret: her name links to her page; today's doses in one line.
     assert!(main.contains("<a class=\"govuk-link\" href=\"/people/person-1\">Margaret Okafor</a>"), "{main}");
-    assert!(main.contains("Medicines today</h3>"), "{main}");
-    assert!(main.contains("1 given, 1 due later"), "{main}");
+    assert!(main.contains("<strong>Medicines today:</strong> 1 given, 1 due later</p>"), "one labelled line: {main}");
     // No grant for visits: the visit part is simply absent.
     assert!(!main.contains("Next visit") && !main.contains("Visit now") && !main.contains("1pm to 1:30pm"), "{main}");
     assert!(!main.contains("You can see their medicines until"), "the grant sentence is gone from home");

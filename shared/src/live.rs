@@ -45,6 +45,11 @@ impl VisitStanding {
         }
     }
 
+    /// Whether the visit is still to happen or happening.
+    pub fn open(self) -> bool {
+        matches!(self, VisitStanding::Due | VisitStanding::InProgress | VisitStanding::Late)
+    }
+
     /// The GOV.UK tag colour class.
     pub fn tag(self) -> &'static str {
         match self {

@@ -6,55 +6,20 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::comments::{Comment, CommentStatus};
-use crate::record::{self, Administration, Medicine, Outcome, VisitStatus};
+use crate::live::{self, DoseState, VisitStanding};
+use crate::record::{self, Administration, Medicine};
 use crate::record_writes::ScheduledVisit;
 use crate::uk_time;
 
-/// Where a visit stands, as the person is told it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VisitState {
-    /// Still to come (or its window is open and the carer has not arrived yet).
-    Due,
-    /// The carer has arrived and not left.
-    InProgress,
-    /// The carer came and left.
-    Done,
-    /// The provider says the carer is late, or the window ended with no one arriving.
-    Late,
-    /// The provider says nobody came.
-    Missed,
-}
-
-impl VisitState {
-    /// The state of `visit` at `now`. A planned visit whose window has ended without a check-in
-    /// is late (not missed: only the provider knows it will not happen).
-    pub fn of(visit: &ScheduledVisit, now: DateTime<Utc>) -> Option<VisitState> {
-        Some(match visit.visit.status {
-            VisitStatus::Cancelled => return None,
-            VisitStatus::Planned if now > visit.visit.ends_at => VisitState::Late,
-            VisitStatus::Planned => VisitState::Due,
-            VisitStatus::CheckedIn => VisitState::InProgress,
-            VisitStatus::CheckedOut | VisitStatus::Completed => VisitState::Done,
-            VisitStatus::Late => VisitState::Late,
-            VisitStatus::Missed => VisitState::Missed,
-        })
-    }
-
-    /// Whether the visit is still to happen or happening.
-    pub fn open(self) -> bool {
-        matches!(self, VisitState::Due | VisitState::InProgress | VisitState::Late)
-    }
-
-    /// The words for it ("Due", "In progress").
-    pub fn words(self) -> &'static str {
-        match self {
-            VisitState::Due => "Due",
-            VisitState::InProgress => "In progress",
-            VisitState::Done => "Done",
-            VisitState::Late => "Late",
-            VisitState::Missed => "Missed",
-        }
+/// Where a visit on the card stands at `now`: the same standing the visits page shows; a
+/// cancelled visit is not on the card. A planned visit whose window has ended without a
+/// check-in is late (not missed: only the provider knows it will not happen).
+pub fn standing(visit: &ScheduledVisit, now: DateTime<Utc>) -> Option<VisitStanding> {
+    match live::visit_standing(&visit.visit, now) {
+        VisitStanding::Cancelled => None,
+        // The card reads from the start of today, so an earlier day's visit is not on it.
+        VisitStanding::NotRecorded => Some(VisitStanding::Late),
+        standing => Some(standing),
     }
 }
 
@@ -64,7 +29,7 @@ pub struct VisitLine {
     /// The visit with its actual times.
     pub visit: ScheduledVisit,
     /// Where it stands at `now`.
-    pub state: VisitState,
+    pub state: VisitStanding,
 }
 
 impl VisitLine {
@@ -73,15 +38,10 @@ impl VisitLine {
         format!("{} to {}", uk_time::time(self.visit.visit.starts_at), uk_time::time(self.visit.visit.ends_at))
     }
 
-    /// The carer's first name ("Jo" from "Jo Adeyemi" or "Jo and Sam"), if one is named.
-    pub fn carer(&self) -> Option<&str> {
-        first_name(&self.visit.visit.carers)
+    /// The carers' first names ("Jo" from "Jo Adeyemi", "Jo and Sam"), if any are named.
+    pub fn carer(&self) -> Option<String> {
+        Some(live::first_names(&self.visit.visit.carers)).filter(|names| !names.is_empty())
     }
-}
-
-/// The first name in a carers' signature: the first word, without a trailing comma.
-pub fn first_name(carers: &str) -> Option<&str> {
-    carers.split_whitespace().next().map(|word| word.trim_end_matches([',', ';'])).filter(|word| !word.is_empty())
 }
 
 /// Today's visits, split around the one the person is waiting for.
@@ -111,8 +71,7 @@ pub fn visit_span(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 /// earliest visit still to come, today or later. Cancelled visits are left out.
 pub fn visits_today(visits: &[ScheduledVisit], now: DateTime<Utc>) -> VisitsToday {
     let today = uk_time::date(now);
-    let mut lines: Vec<VisitLine> =
-        visits.iter().filter_map(|visit| VisitState::of(visit, now).map(|state| VisitLine { visit: visit.clone(), state })).collect();
+    let mut lines: Vec<VisitLine> = visits.iter().filter_map(|visit| standing(visit, now).map(|state| VisitLine { visit: visit.clone(), state })).collect();
     lines.sort_by(|a, b| a.visit.visit.starts_at.cmp(&b.visit.visit.starts_at).then_with(|| a.visit.visit.id.cmp(&b.visit.visit.id)));
     let open_from_today = |line: &VisitLine| line.state.open() && uk_time::date(line.visit.visit.starts_at) >= today;
     // A visit whose window has started stays the one waited for while it may still happen;
@@ -120,7 +79,7 @@ pub fn visits_today(visits: &[ScheduledVisit], now: DateTime<Utc>) -> VisitsToda
     let started = |line: &VisitLine| line.visit.visit.starts_at <= now && now < line.visit.visit.ends_at + STILL_AWAITED;
     let next = lines
         .iter()
-        .position(|line| line.state == VisitState::InProgress)
+        .position(|line| line.state == VisitStanding::InProgress)
         .or_else(|| lines.iter().rposition(|line| open_from_today(line) && started(line)))
         .or_else(|| lines.iter().position(|line| open_from_today(line) && line.visit.visit.starts_at > now));
     let next_line = next.and_then(|index| lines.get(index).cloned());
@@ -146,35 +105,6 @@ pub fn day_label(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
         "Tomorrow".to_owned()
     } else {
         uk_time::local(at).format("%A %-d %B").to_string()
-    }
-}
-
-/// Where one of today's doses stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DoseState {
-    /// Given.
-    Given,
-    /// The person said no.
-    Refused,
-    /// Not given, for the reason recorded.
-    NotGiven,
-    /// Its time has not come yet.
-    Due,
-    /// Its time has passed and nothing is recorded yet.
-    NotRecorded,
-}
-
-impl DoseState {
-    /// The words for it.
-    pub fn words(self) -> &'static str {
-        match self {
-            DoseState::Given => "Given",
-            DoseState::Refused => "Refused",
-            DoseState::NotGiven => "Not given",
-            DoseState::Due => "Due",
-            DoseState::NotRecorded => "Not recorded yet",
-        }
     }
 }
 
@@ -205,13 +135,7 @@ pub fn doses_today(medicines: &[Medicine], administrations: &[Administration], n
                 medicine: medicine.clone(),
                 dose: dose.clone(),
                 due_at: entry.due_at,
-                state: match (entry.outcome, entry.past) {
-                    (Some(Outcome::Given), _) => DoseState::Given,
-                    (Some(Outcome::Refused), _) => DoseState::Refused,
-                    (Some(Outcome::NotGiven), _) => DoseState::NotGiven,
-                    (None, true) => DoseState::NotRecorded,
-                    (None, false) => DoseState::Due,
-                },
+                state: live::dose_state(&entry, now),
                 reason: entry.reason,
             })
         })
@@ -231,8 +155,8 @@ pub struct DoseCounts {
     pub not_given: usize,
     /// Still to come.
     pub due: usize,
-    /// Past with nothing recorded.
-    pub not_recorded: usize,
+    /// Past its time by more than [`live::DOSE_GRACE`] with nothing recorded.
+    pub missed: usize,
 }
 
 impl DoseCounts {
@@ -245,7 +169,7 @@ impl DoseCounts {
                 DoseState::Refused => counts.refused += 1,
                 DoseState::NotGiven => counts.not_given += 1,
                 DoseState::Due => counts.due += 1,
-                DoseState::NotRecorded => counts.not_recorded += 1,
+                DoseState::Missed => counts.missed += 1,
             }
         }
         counts
@@ -254,7 +178,7 @@ impl DoseCounts {
     /// "2 given, 1 refused, 1 due" (only the states there are), or "No doses today".
     pub fn sentence(self) -> String {
         let parts: Vec<String> =
-            [(self.given, "given"), (self.refused, "refused"), (self.not_given, "not given"), (self.not_recorded, "not recorded yet"), (self.due, "due later")]
+            [(self.given, "given"), (self.refused, "refused"), (self.not_given, "not given"), (self.missed, "missed"), (self.due, "due later")]
                 .into_iter()
                 .filter(|(count, _)| *count > 0)
                 .map(|(count, words)| format!("{count} {words}"))
@@ -283,7 +207,7 @@ mod tests {
     use super::*;
     use crate::comments::CommentKind;
     use crate::consent::Category;
-    use crate::record::CareVisit;
+    use crate::record::{CareVisit, Outcome, VisitStatus};
     use chrono::NaiveTime;
 
     fn at(text: &str) -> DateTime<Utc> {
@@ -323,13 +247,13 @@ mod tests {
             visit("tea", "2026-11-21T18:00:00Z", 30, VisitStatus::Cancelled, "Sam"),
             visit("sunday", "2026-11-22T08:00:00Z", 45, VisitStatus::Planned, "Jo"),
         ];
-        type Row<'a> = (&'a str, Option<(&'a str, VisitState)>, Vec<&'a str>);
+        type Row<'a> = (&'a str, Option<(&'a str, VisitStanding)>, Vec<&'a str>);
         let table: [Row<'_>; 4] = [
-            ("2026-11-21T07:00:00Z", Some(("morning", VisitState::Due)), vec![]),
-            ("2026-11-21T08:10:00Z", Some(("morning", VisitState::Due)), vec![]),
+            ("2026-11-21T07:00:00Z", Some(("morning", VisitStanding::Due)), vec![]),
+            ("2026-11-21T08:10:00Z", Some(("morning", VisitStanding::Due)), vec![]),
             // The window has ended and nobody checked in: late, and still the one waited for.
-            ("2026-11-21T09:00:00Z", Some(("morning", VisitState::Late)), vec![]),
-            ("2026-11-21T23:00:00Z", Some(("sunday", VisitState::Due)), vec!["morning", "lunch"]),
+            ("2026-11-21T09:00:00Z", Some(("morning", VisitStanding::Late)), vec![]),
+            ("2026-11-21T23:00:00Z", Some(("sunday", VisitStanding::Due)), vec!["morning", "lunch"]),
         ];
         for (now, expected, earlier) in table {
             let today = visits_today(&visits, at(now));
@@ -337,7 +261,7 @@ mod tests {
             assert_eq!(ids(&today.earlier), earlier, "at {now}");
         }
         let late_night = visits_today(&visits, at("2026-11-21T23:00:00Z"));
-        assert!(late_night.earlier.iter().all(|line| line.state == VisitState::Late), "nobody came: late, not missed, until the provider says");
+        assert!(late_night.earlier.iter().all(|line| line.state == VisitStanding::Late), "nobody came: late, not missed, until the provider says");
     }
 
     #[test]
@@ -350,15 +274,15 @@ mod tests {
         let next = today.next.unwrap_or_else(|| unreachable!());
         assert_eq!(
             (next.visit.visit.id.as_str(), next.state, next.carer(), next.window()),
-            ("lunch", VisitState::InProgress, Some("Sam"), "1pm to 1:30pm".into())
+            ("lunch", VisitStanding::InProgress, Some("Sam".to_owned()), "1pm to 1:30pm".into())
         );
         assert_eq!(ids(&today.earlier), ["morning"]);
-        assert_eq!(today.earlier[0].state, VisitState::Done);
+        assert_eq!(today.earlier[0].state, VisitStanding::Done);
         let missed = visit("x", "2026-11-21T08:00:00Z", 30, VisitStatus::Missed, "");
-        assert_eq!(VisitState::of(&missed, at("2026-11-21T09:00:00Z")), Some(VisitState::Missed));
-        assert_eq!(VisitLine { visit: missed, state: VisitState::Missed }.carer(), None);
+        assert_eq!(standing(&missed, at("2026-11-21T09:00:00Z")), Some(VisitStanding::Missed));
+        assert_eq!(VisitLine { visit: missed, state: VisitStanding::Missed }.carer(), None);
         let late = visit("y", "2026-11-21T08:00:00Z", 30, VisitStatus::Late, "Jo");
-        assert_eq!(VisitState::of(&late, at("2026-11-21T07:00:00Z")), Some(VisitState::Late));
+        assert_eq!(standing(&late, at("2026-11-21T07:00:00Z")), Some(VisitStanding::Late));
     }
 
     #[test]
@@ -410,13 +334,9 @@ mod tests {
         let seen: Vec<(DateTime<Utc>, DoseState)> = doses.iter().map(|dose| (dose.due_at, dose.state)).collect();
         assert_eq!(
             seen,
-            [
-                (at("2026-10-25T00:30:00Z"), DoseState::NotRecorded),
-                (at("2026-10-25T08:00:00Z"), DoseState::Given),
-                (at("2026-10-25T20:00:00Z"), DoseState::Due),
-            ]
+            [(at("2026-10-25T00:30:00Z"), DoseState::Missed), (at("2026-10-25T08:00:00Z"), DoseState::Given), (at("2026-10-25T20:00:00Z"), DoseState::Due),]
         );
-        assert_eq!(DoseCounts::of(&doses).sentence(), "1 given, 1 not recorded yet, 1 due later");
+        assert_eq!(DoseCounts::of(&doses).sentence(), "1 given, 1 missed, 1 due later");
     }
 
     #[test]
@@ -487,12 +407,5 @@ mod tests {
         ];
         let ids: Vec<&str> = recent_answers(&comments, "me", now).iter().map(|comment| comment.id.as_str()).collect();
         assert_eq!(ids, ["fresh", "declined"]);
-    }
-
-    #[test]
-    fn first_names_from_signatures() {
-        assert_eq!(first_name("Jo Adeyemi"), Some("Jo"));
-        assert_eq!(first_name("Jo, Sam"), Some("Jo"));
-        assert_eq!(first_name("  "), None);
     }
 }
