@@ -12,7 +12,7 @@ use carefront_shared::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, EmergencySummary, GuideSection, Medicine, Outcome, ServiceUserGuide,
     VisitStatus,
 };
-use carefront_shared::record_writes::{self, PlannedVisit, VersionKind, VisitSchedule, WriteError, Writer};
+use carefront_shared::record_writes::{self, PlannedVisit, ScheduledVisit, VersionKind, VisitSchedule, WriteError, Writer};
 use carefront_shared::store::{Store, StoreError};
 use carefront_shared::uk_time;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -106,12 +106,13 @@ async fn add_document(
 /// The administration record for the last `days` days: every scheduled dose due before `now`
 /// is recorded, with a refusal and a dose not given among them, as a real week has.
 async fn record_doses(store: &dyn Store, person_id: &str, medicines: &[Medicine], carers: &[&str], now: DateTime<Utc>, days: i64) -> Result<(), StoreError> {
-    let today = now.date_naive();
+    let today = uk_time::date(now);
     for back in (0..days).rev() {
         let day = today - Duration::days(back);
         for (index, medicine) in medicines.iter().enumerate() {
             for time in &medicine.times {
-                let due_at = day.and_time(*time).and_utc();
+                // A schedule is a time on the home's clock (8am is 7am UTC in summer).
+                let due_at = uk_time::at(day, *time);
                 if due_at > now {
                     continue;
                 }
@@ -140,8 +141,7 @@ async fn record_doses(store: &dyn Store, person_id: &str, medicines: &[Medicine]
     Ok(())
 }
 
-/// Visits for the last `days` days and the next two, at the given times of day (start, minutes).
-/// When a person's visits happen and what their carers write.
+/// When a person's visits happened and what their carers wrote.
 struct VisitPattern<'a> {
     /// Start time of day and length in minutes of each daily visit.
     slots: &'a [(&'a str, i64)],
@@ -150,34 +150,33 @@ struct VisitPattern<'a> {
     weekdays_only: bool,
 }
 
+/// The visits of the `days` UK days before today, done, with their notes. Today's and the coming
+/// days' visits are the provider's schedule ([`brookside_puts_in`]), reported live as they happen.
 async fn record_visits(store: &dyn Store, person_id: &str, pattern: &VisitPattern<'_>, now: DateTime<Utc>, days: i64) -> Result<(), StoreError> {
     let VisitPattern { slots, notes, carers, weekdays_only } = *pattern;
     use chrono::Datelike as _;
-    let today = now.date_naive();
+    let today = uk_time::date(now);
     let mut note_index = 0;
-    for offset in -days..=2 {
+    for offset in -days..0 {
         let day = today + Duration::days(offset);
         if weekdays_only && day.weekday().number_from_monday() > 5 {
             continue;
         }
         for (slot, (start, minutes)) in slots.iter().enumerate() {
-            let starts_at = day.and_time(time(start)).and_utc();
+            let starts_at = uk_time::at(day, time(start));
             let ends_at = starts_at + Duration::minutes(*minutes);
-            let done = ends_at <= now;
-            let note = if done { notes[note_index % notes.len()].to_owned() } else { String::new() };
-            if done {
-                note_index += 1;
-            }
+            let note = notes[note_index % notes.len()].to_owned();
+            note_index += 1;
             let visit = CareVisit {
                 id: format!("visit-{person_id}-{day}-{slot}"),
                 person_id: person_id.into(),
                 organisation_id: PROVIDER.into(),
                 starts_at,
                 ends_at,
-                status: if done { VisitStatus::Completed } else { VisitStatus::Planned },
+                status: VisitStatus::Completed,
                 carers: carers[usize::try_from(offset.rem_euclid(i64::try_from(carers.len()).unwrap_or(1))).unwrap_or_default()].into(),
                 note,
-                recorded_at: if done { ends_at } else { now },
+                recorded_at: ends_at,
             };
             store.upsert_visit(&visit).await?;
         }
@@ -453,6 +452,41 @@ fn guide(person_id: &str, now: DateTime<Utc>) -> ServiceUserGuide {
     }
 }
 
+/// Reports today's visits as the carers' phones would have by `now`: the carer arrived a few
+/// minutes into the window and left just after it; a visit under way is checked in.
+async fn report_today(writer: &Writer<'_>, recorder: &Recorder, schedule: &VisitSchedule, now: DateTime<Utc>) -> Result<(), WriteError> {
+    for planned in schedule.visits.iter().filter(|visit| uk_time::date(visit.starts_at) == uk_time::date(now)) {
+        let arrived = planned.starts_at + Duration::minutes(4);
+        if arrived > now {
+            continue;
+        }
+        let mut visit = ScheduledVisit {
+            visit: CareVisit {
+                id: planned.id.clone(),
+                person_id: writer.permit.subject_id().into(),
+                organisation_id: writer.organisation_id.clone(),
+                starts_at: planned.starts_at,
+                ends_at: planned.ends_at,
+                status: VisitStatus::Planned,
+                carers: planned.carer_first_name.clone(),
+                note: String::new(),
+                recorded_at: writer.now,
+            },
+            status_at: None,
+            checked_in_at: None,
+            checked_out_at: None,
+        };
+        record_writes::record_visit_status(writer, recorder, 0, &visit, VisitStatus::CheckedIn, arrived).await?;
+        let left = planned.ends_at + Duration::minutes(3);
+        if left <= now {
+            visit.visit.status = VisitStatus::CheckedIn;
+            visit.checked_in_at = Some(arrived);
+            record_writes::record_visit_status(writer, recorder, 1, &visit, VisitStatus::CheckedOut, left).await?;
+        }
+    }
+    Ok(())
+}
+
 /// What Brookside's system puts in for one person.
 pub struct BrooksideParts<'a> {
     /// The care plan, if it has none yet.
@@ -523,6 +557,7 @@ pub async fn brookside_puts_in(store: &dyn Store, person_id: &str, parts: &Brook
                 }
                 let schedule = VisitSchedule { from, to: from + Duration::days(6), visits };
                 record_writes::put_visit_schedule(&writer, &recorder, 0, &schedule, &[]).await.map_err(written)?;
+                report_today(&writer, &recorder, &schedule, now).await.map_err(written)?;
             }
             Category::Documents => {
                 if let Some((title, kind, body)) = parts.document {
