@@ -25,6 +25,7 @@ pub mod migrations;
 pub mod monitoring;
 pub mod needs;
 pub mod onboarding;
+pub mod outbox;
 pub mod passkey;
 pub mod person;
 pub mod plan;

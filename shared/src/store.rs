@@ -44,6 +44,7 @@ pub mod discussion;
 pub mod emergency;
 pub mod idempotency;
 pub mod invitation;
+pub mod outbox;
 pub mod people;
 pub mod record;
 pub mod staff;
@@ -56,6 +57,7 @@ pub use discussion::DiscussionStore;
 pub use emergency::EmergencyStore;
 pub use idempotency::IdempotencyStore;
 pub use invitation::{InvitationStore, NotEnrolled};
+pub use outbox::OutboxStore;
 pub use people::PeopleStore;
 pub use record::{Page, RecordStore};
 pub use staff::StaffStore;
@@ -77,6 +79,7 @@ pub trait Store:
     + PeopleStore
     + StaffStore
     + InvitationStore
+    + OutboxStore
 {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;

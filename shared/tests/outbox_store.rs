@@ -1,0 +1,156 @@
+//! The outbox in the store: a message queued in a plan is sent once, a busy service is retried
+//! with backoff until the attempts run out, a refusal fails at once, a sender's lease keeps two
+//! senders off one message, and the schema refuses a malformed row.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use carefront_shared::db::Database;
+use carefront_shared::outbox::{Channel, Courier, CourierError, MAX_ATTEMPTS, Notification, NotificationKind, NotificationStatus, deliver_due};
+use carefront_shared::plan::Recorder;
+use carefront_shared::random::SeededRandom;
+use carefront_shared::sqlite::SqliteDatabase;
+use carefront_shared::store::{OutboxStore, SqlStore, Store, time_text};
+use chrono::{DateTime, Duration, Utc};
+
+const COLUMNS: &str = "id, kind, person_id, subject_id, channel, recipient, personalisation, status, attempts, next_attempt_at, notify_id, notify_status, last_error, created_at, updated_at";
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).map(|time| time.with_timezone(&Utc)).unwrap_or_default()
+}
+
+fn message(id: &str, now: DateTime<Utc>) -> Notification {
+    Notification::queued(
+        id.into(),
+        NotificationKind::PasskeyAdded,
+        Channel::Email,
+        "margaret@example.org".into(),
+        BTreeMap::from([("name".to_owned(), "Margaret".to_owned())]),
+        now,
+    )
+}
+
+/// A courier that answers from a script, one answer per message, and notes what it was given.
+struct Scripted {
+    answers: RefCell<Vec<Result<String, CourierError>>>,
+    seen: RefCell<Vec<String>>,
+}
+
+#[async_trait(?Send)]
+impl Courier for Scripted {
+    async fn send(&self, notification: &Notification) -> std::result::Result<String, CourierError> {
+        self.seen.borrow_mut().push(notification.id.clone());
+        let mut answers = self.answers.borrow_mut();
+        if answers.is_empty() { Err(CourierError::Retry("no answer scripted".into())) } else { answers.remove(0) }
+    }
+}
+
+fn scripted(answers: Vec<Result<String, CourierError>>) -> Scripted {
+    Scripted { answers: RefCell::new(answers), seen: RefCell::new(Vec::new()) }
+}
+
+fn database() -> SqliteDatabase {
+    SqliteDatabase::in_memory().unwrap()
+}
+
+#[test]
+fn a_message_queued_in_a_plan_is_sent_once_and_its_notify_id_kept() {
+    pollster::block_on(async {
+        let db = database();
+        let store = SqlStore::new(&db);
+        let now = at("2026-11-30T10:00:00Z");
+        let recorder = Recorder::new();
+        recorder.store().queue_notification(&message("n-1", now)).await.unwrap();
+        store.apply(&recorder.into_plan()).await.unwrap();
+        let courier = scripted(vec![Ok("notify-1".into())]);
+        let random = SeededRandom::new(1);
+        let sweep = deliver_due(&store, &courier, now, 10, &random).await.unwrap();
+        assert_eq!((sweep.sent, sweep.retrying, sweep.failed), (1, 0, 0));
+        let again = deliver_due(&store, &courier, now + Duration::hours(1), 10, &random).await.unwrap();
+        assert_eq!(again.sent, 0, "a sent message is not sent again");
+        assert_eq!(*courier.seen.borrow(), ["n-1"]);
+        let mine = store.notifications_for_person("nobody", 10).await.unwrap();
+        assert!(mine.is_empty());
+        assert!(store.notification_status("notify-1", NotificationStatus::Delivered, "delivered", now).await.unwrap());
+        assert!(!store.notification_status("notify-other", NotificationStatus::Delivered, "delivered", now).await.unwrap());
+        // A late "sending" does not undo the delivery.
+        store.notification_status("notify-1", NotificationStatus::Sent, "sending", now).await.unwrap();
+        let rows = db.query("SELECT status, notify_id, attempts FROM notifications", &[]).await.unwrap();
+        assert_eq!(rows[0].text(0).unwrap(), "delivered");
+        assert_eq!(rows[0].text(1).unwrap(), "notify-1");
+        assert_eq!(rows[0].integer(2).unwrap(), 1);
+    });
+}
+
+#[test]
+fn a_busy_service_is_retried_with_backoff_until_the_attempts_run_out() {
+    pollster::block_on(async {
+        let db = database();
+        let store = SqlStore::new(&db);
+        let mut now = at("2026-11-30T10:00:00Z");
+        store.queue_notification(&message("n-1", now)).await.unwrap();
+        let random = SeededRandom::new(2);
+        let courier = scripted(Vec::new());
+        for attempt in 1..MAX_ATTEMPTS {
+            let sweep = deliver_due(&store, &courier, now, 10, &random).await.unwrap();
+            assert_eq!(sweep.retrying, 1, "attempt {attempt}");
+            assert_eq!(deliver_due(&store, &courier, now, 10, &random).await.unwrap().retrying, 0, "not due again at once");
+            now += Duration::hours(2);
+        }
+        let last = deliver_due(&store, &courier, now, 10, &random).await.unwrap();
+        assert_eq!(last.failed, 1);
+        let failed = store.failed_notifications(10).await.unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].attempts, MAX_ATTEMPTS);
+        assert_eq!(failed[0].last_error.as_deref(), Some("no answer scripted"));
+    });
+}
+
+#[test]
+fn a_refused_message_fails_at_once_and_others_still_go() {
+    pollster::block_on(async {
+        let db = database();
+        let store = SqlStore::new(&db);
+        let now = at("2026-11-30T10:00:00Z");
+        store.queue_notification(&message("n-1", now)).await.unwrap();
+        store.queue_notification(&message("n-2", now + Duration::seconds(1))).await.unwrap();
+        let courier = scripted(vec![Err(CourierError::Refused("400 BadRequestError: Missing personalisation: name".into())), Ok("notify-2".into())]);
+        let sweep = deliver_due(&store, &courier, now + Duration::seconds(5), 10, &SeededRandom::new(3)).await.unwrap();
+        assert_eq!((sweep.sent, sweep.failed), (1, 1));
+        assert_eq!(store.failed_notifications(10).await.unwrap()[0].id, "n-1");
+    });
+}
+
+#[test]
+fn a_taken_message_is_not_taken_again_until_its_lease_ends() {
+    pollster::block_on(async {
+        let db = database();
+        let store = SqlStore::new(&db);
+        let now = at("2026-11-30T10:00:00Z");
+        store.queue_notification(&message("n-1", now)).await.unwrap();
+        let lease = now + Duration::minutes(2);
+        assert_eq!(store.take_due_notifications(now, lease, 10).await.unwrap().len(), 1);
+        assert!(store.take_due_notifications(now + Duration::minutes(1), lease, 10).await.unwrap().is_empty(), "another sender finds nothing");
+        let again = store.take_due_notifications(lease, lease + Duration::minutes(2), 10).await.unwrap();
+        assert_eq!(again.len(), 1, "a sender that died leaves it due when its lease ends");
+        assert_eq!(again[0].status, NotificationStatus::Sending);
+    });
+}
+
+#[test]
+fn the_database_refuses_a_message_that_is_not_well_formed() {
+    pollster::block_on(async {
+        let db = database();
+        let now = time_text(at("2026-11-30T10:00:00Z"));
+        let insert = format!("INSERT INTO notifications ({}) VALUES ('x', ?1, NULL, NULL, ?2, 'a', ?3, 'queued', 0, ?4, NULL, NULL, NULL, ?4, ?4)", COLUMNS);
+        for (kind, channel, personalisation) in
+            [("spam", "email", "{}"), ("invitation", "pigeon", "{}"), ("invitation", "email", "[1]"), ("invitation", "email", "not json")]
+        {
+            let refused = db.execute(&insert, &[kind.into(), channel.into(), personalisation.into(), now.as_str().into()]).await;
+            assert!(refused.is_err(), "{kind} {channel} {personalisation}");
+        }
+    });
+}
