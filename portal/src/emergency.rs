@@ -144,7 +144,9 @@ pub async fn entry_page(context: &RequestContext<'_>, request: &Request, visit: 
     let notice = match web::query_param(request, "ended").as_deref() {
         Some("left") => Some("You have left the record. To see it again, enter the emergency code again."),
         Some("expired") => Some("Your 4 hours of emergency access have ended. If you still need the record, enter the emergency code again."),
-        Some("closed") => Some("Your emergency access was ended because the person's emergency code was changed or turned off."),
+        Some("closed") => {
+            Some("Your emergency access was ended: the person or someone told of it stopped it, or the person's emergency code was changed or turned off.")
+        }
         _ => None,
     };
     let open = presented_access(context, request, visit).await?.filter(|access| access.state(context.now) == AccessState::Live).is_some();

@@ -11,6 +11,7 @@ mod council_people;
 mod council_staff;
 mod discussions;
 mod emergency;
+mod emergency_stop;
 mod enrolment;
 pub mod error;
 mod export;
@@ -214,6 +215,8 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::UseEmergencyCode, []) => emergency::use_code(context, request, visit).await,
         (Endpoint::EmergencyRecord, []) => emergency::record(context, request, visit).await,
         (Endpoint::LeaveEmergency, []) => emergency::leave(context, request, visit).await,
+        (Endpoint::EmergencyStopPage, [token]) => emergency_stop::page(context, visit, token).await,
+        (Endpoint::StopEmergency, [token]) => emergency_stop::stop(context, visit, token).await,
         (Endpoint::ManageEmergencyCode, _) => emergency::manage(context, request, visit, subject).await,
         (Endpoint::ChangeEmergencyCode, _) => emergency::change(context, request, visit, subject).await,
         (Endpoint::CouncilEmergencyAccess, []) => emergency::council_list(context, visit).await,

@@ -84,6 +84,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "grant_conflict.html",
     "emergency_form.html",
     "emergency_record.html",
+    "emergency_stop.html",
     "emergency_code.html",
     "emergency_code_issued.html",
     "emergency_council.html",

@@ -99,6 +99,8 @@ pub enum Endpoint {
     UseEmergencyCode,
     EmergencyRecord,
     LeaveEmergency,
+    EmergencyStopPage,
+    StopEmergency,
     ManageEmergencyCode,
     ChangeEmergencyCode,
     CouncilEmergencyAccess,
@@ -264,6 +266,9 @@ pub static ROUTES: &[Route] = &[
     route(POST, "/emergency", Anyone, UseEmergencyCode),
     route(GET, "/emergency/record", Anyone, EmergencyRecord),
     route(POST, "/emergency/leave", Anyone, LeaveEmergency),
+    // Someone told of an emergency access, with the signed link they were sent (no account).
+    route(GET, "/emergency/stop/{token}", Anyone, EmergencyStopPage),
+    route(POST, "/emergency/stop/{token}", Anyone, StopEmergency),
     // The council's staff.
     route(GET, "/council/monitoring", COUNCIL, Monitoring),
     route(GET, "/council/emergency-access", COUNCIL, CouncilEmergencyAccess),

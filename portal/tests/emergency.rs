@@ -334,6 +334,73 @@ fn leaving_ends_the_access_at_once() {
     assert_eq!(get(&phone, "/emergency/record").headers()["location"], "/emergency");
 }
 
+/// The stop link the person told of `access` would be sent.
+fn stop_link(world: &World, sent_to: &str) -> String {
+    let since = world.margaret.now.get() - Duration::days(1);
+    let accesses = pollster::block_on(world.margaret.store().emergency_accesses_for_person("person-1", since)).unwrap();
+    let keys = world.margaret.config.browser.clone().unwrap();
+    format!("/emergency/stop/{}", emergency::StopLink::for_access(&accesses[0], sent_to).token(&keys.session))
+}
+
+#[test]
+fn someone_told_stops_the_access_from_their_link_and_the_clinician_is_refused() {
+    let world = setup();
+    let code = turn_on(&world.margaret, "/emergency-code");
+    let phone = paramedic(&world, 6);
+    assert_eq!(enter_as_alex(&phone, &code).status(), 303);
+    let link = stop_link(&world, "person-sam");
+    // Sam opens the link on his phone, signed in to nothing: opening it changes nothing.
+    let sams_phone = world.margaret.other_browser(41);
+    let page = html(&get(&sams_phone, &link));
+    assert!(
+        page.contains("Stop emergency access to Margaret Okafor&#x27;s medicines?") || page.contains("Stop emergency access to Margaret Okafor's medicines?"),
+        "{page}"
+    );
+    assert!(page.contains("Alex Smith"), "names who is looking: {page}");
+    assert_eq!(get(&phone, "/emergency/record").status(), 200, "still open until the button");
+    let csrf = csrf_in(&page).unwrap();
+    let stopped = html(&post(&sams_phone, &link, &[("csrf", &csrf)]));
+    assert!(stopped.contains("Emergency access stopped"), "{stopped}");
+    assert_eq!(get(&phone, "/emergency/record").headers()["location"], "/emergency?ended=closed", "the clinician's next page is refused");
+    let log = audit(&world.margaret, "person-1");
+    let line = log.iter().find(|event| event.action == "emergency.stopped").expect("the stop is in her log");
+    assert!(line.detail.starts_with("Sam Okafor stopped the emergency access of Alex Smith"), "{}", line.detail);
+    // Once: the same link now has nothing to stop, and writes nothing more.
+    let again = html(&post(&sams_phone, &link, &[("csrf", &csrf)]));
+    assert!(again.contains("This emergency access has ended"), "{again}");
+    assert_eq!(audit(&world.margaret, "person-1").iter().filter(|event| event.action == "emergency.stopped").count(), 1);
+}
+
+#[test]
+fn a_forged_or_expired_stop_link_stops_nothing() {
+    let world = setup();
+    let code = turn_on(&world.margaret, "/emergency-code");
+    let phone = paramedic(&world, 6);
+    assert_eq!(enter_as_alex(&phone, &code).status(), 303);
+    let link = stop_link(&world, "person-sam");
+    let stranger = world.margaret.other_browser(42);
+    let csrf = csrf_in(&html(&get(&stranger, "/emergency"))).unwrap();
+    let forged = format!("{}x", link);
+    assert_eq!(get(&stranger, &forged).status(), 404);
+    assert_eq!(post(&stranger, &forged, &[("csrf", &csrf)]).status(), 404);
+    let other_person = link.replace(&format!(".{}.", base64_of("person-sam")), &format!(".{}.", base64_of("person-1")));
+    assert_eq!(post(&stranger, &other_person, &[("csrf", &csrf)]).status(), 404, "the recipient is signed too");
+    assert_eq!(get(&phone, "/emergency/record").status(), 200, "the access is still open");
+    // Without the form's CSRF token the button does nothing either.
+    assert_eq!(post(&stranger, &link, &[]).status(), 403);
+    assert_eq!(get(&phone, "/emergency/record").status(), 200);
+    // After four hours the link has expired with the access.
+    world.margaret.advance(Duration::hours(4));
+    let expired = get(&stranger, &link);
+    assert_eq!(expired.status(), 410);
+    assert!(html(&expired).contains("This link has expired"));
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
 #[test]
 fn wrong_codes_lock_the_code_until_a_new_one_is_turned_on() {
     let world = setup();

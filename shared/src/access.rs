@@ -638,6 +638,7 @@ audit_actions! {
     EmergencyAccessStarted => "emergency.access_started", "A clinician started emergency access.";
     EmergencyViewed => "emergency.viewed", "A clinician looked at the emergency record.";
     EmergencyLeft => "emergency.left", "A clinician left the emergency record.";
+    EmergencyStopped => "emergency.stopped", "Someone told of an emergency access stopped it.";
     PersonListed => "api.person_listed", "A system listed the person.";
     PersonViewed => "api.person_viewed", "A system read the person's details.";
     NeedChangesRead => "api.need_changes_read", "A system read changes of needs.";

@@ -6,6 +6,8 @@
 //! invitation, so that wrong guesses close to a real code can be counted against it and lock it,
 //! while a guess that matches nothing names no one: every wrong code gets the same answer.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::crypto::hash;
@@ -477,5 +479,107 @@ mod tests {
     fn the_notice_lasts_thirty_days() {
         let at = DateTime::parse_from_rfc3339("2026-11-21T14:07:31Z").unwrap().with_timezone(&Utc);
         assert_eq!(notice_since(at), at - Duration::days(30));
+    }
+}
+
+/// The purpose a stop link is signed for (see [`crate::crypto::SigningKey::sign`]).
+const STOP_PURPOSE: &str = "emergency-stop";
+
+/// A link that stops one emergency access without signing in, sent to the people told of it.
+/// Signed, so nobody can make one; it lasts no longer than the access; it works once — after
+/// the access has ended, it has nothing left to stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopLink {
+    /// The access it stops.
+    pub access_id: String,
+    /// Who was sent it (an account id, or `organisation:<id>` for a provider's duty contact),
+    /// so the person's log says who stopped it.
+    pub sent_to: String,
+    /// When the link stops working (the access's own end).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a stop link was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StopLinkRefusal {
+    /// Not a link carefront made (or it was changed).
+    #[error("not a valid link")]
+    Invalid,
+    /// Its time is over (and so is the access's).
+    #[error("the link has expired")]
+    Expired,
+}
+
+impl StopLink {
+    /// A link for `access`, sent to `sent_to`.
+    pub fn for_access(access: &EmergencyAccess, sent_to: &str) -> StopLink {
+        StopLink { access_id: access.id.clone(), sent_to: sent_to.to_owned(), expires_at: access.expires_at }
+    }
+
+    fn message(&self) -> String {
+        format!("{}.{}.{}", self.access_id, URL_SAFE_NO_PAD.encode(self.sent_to.as_bytes()), self.expires_at.timestamp())
+    }
+
+    /// The token for the link's path: the fields and their signature, URL-safe.
+    pub fn token(&self, key: &crate::crypto::SigningKey) -> String {
+        let message = self.message();
+        let signature = key.sign(STOP_PURPOSE, &message);
+        format!("{message}.{signature}")
+    }
+
+    /// Reads and checks a token at `now`.
+    pub fn check(token: &str, key: &crate::crypto::SigningKey, now: DateTime<Utc>) -> Result<StopLink, StopLinkRefusal> {
+        let mut parts = token.split('.');
+        let (Some(access_id), Some(sent_to), Some(expires), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(StopLinkRefusal::Invalid);
+        };
+        let message = format!("{access_id}.{sent_to}.{expires}");
+        if access_id.is_empty() || !key.verify(STOP_PURPOSE, &message, signature) {
+            return Err(StopLinkRefusal::Invalid);
+        }
+        let sent_to = URL_SAFE_NO_PAD.decode(sent_to).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or(StopLinkRefusal::Invalid)?;
+        let expires_at = expires.parse::<i64>().ok().and_then(|seconds| DateTime::from_timestamp(seconds, 0)).ok_or(StopLinkRefusal::Invalid)?;
+        if now >= expires_at {
+            return Err(StopLinkRefusal::Expired);
+        }
+        Ok(StopLink { access_id: access_id.to_owned(), sent_to, expires_at })
+    }
+}
+
+#[cfg(test)]
+mod stop_link_tests {
+    #![allow(clippy::unwrap_used)] // test code
+
+    use super::*;
+    use crate::crypto::SigningKey;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).map(|time| time.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_stop_link_works_until_the_access_ends_and_cannot_be_forged() {
+        let key = SigningKey::new(&[7; 32]).unwrap();
+        let other = SigningKey::new(&[8; 32]).unwrap();
+        let link = StopLink { access_id: "ea-1".into(), sent_to: "person-sam".into(), expires_at: at("2026-11-30T14:00:00Z") };
+        let token = link.token(&key);
+        assert!(!token.contains('/') && !token.contains('?'), "fits in a path: {token}");
+        assert_eq!(StopLink::check(&token, &key, at("2026-11-30T13:59:59Z")), Ok(link.clone()));
+        assert_eq!(StopLink::check(&token, &key, at("2026-11-30T14:00:00Z")), Err(StopLinkRefusal::Expired));
+        assert_eq!(StopLink::check(&token, &other, at("2026-11-30T12:00:00Z")), Err(StopLinkRefusal::Invalid), "another deployment's key");
+        // Another access, another recipient or a later expiry under the same signature.
+        let signature = token.rsplit('.').next().unwrap();
+        for forged in [
+            StopLink { access_id: "ea-2".into(), ..link.clone() },
+            StopLink { sent_to: "person-margaret".into(), ..link.clone() },
+            StopLink { expires_at: at("2026-12-30T14:00:00Z"), ..link.clone() },
+        ] {
+            let forged = format!("{}.{signature}", forged.message());
+            assert_eq!(StopLink::check(&forged, &key, at("2026-11-30T12:00:00Z")), Err(StopLinkRefusal::Invalid), "{forged}");
+        }
+        for junk in ["", "a.b.c", "a.b.c.d.e", "ea-1..1.sig", &format!("{token}x")] {
+            assert_eq!(StopLink::check(junk, &key, at("2026-11-30T12:00:00Z")), Err(StopLinkRefusal::Invalid), "{junk}");
+        }
     }
 }

@@ -29,6 +29,8 @@ pub trait EmergencyStore {
     async fn insert_emergency_access(&self, access: &EmergencyAccess) -> Result<()>;
     /// The access whose cookie token has this hash.
     async fn emergency_access_by_token(&self, token_hash: &str) -> Result<Option<EmergencyAccess>>;
+    /// The access with this id (a stop link names it).
+    async fn emergency_access(&self, id: &str) -> Result<Option<EmergencyAccess>>;
     /// Ends an access (the clinician left); `false` if it had ended already.
     async fn end_emergency_access(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
     /// Accesses to one person's record started at or after `since`, newest first.
@@ -169,6 +171,10 @@ impl EmergencyStore for SqlStore<'_> {
 
     async fn emergency_access_by_token(&self, token_hash: &str) -> Result<Option<EmergencyAccess>> {
         self.one(&format!("SELECT {ACCESS_COLUMNS} FROM emergency_accesses WHERE token_hash = ?1"), &[token_hash.into()], access).await
+    }
+
+    async fn emergency_access(&self, id: &str) -> Result<Option<EmergencyAccess>> {
+        self.one(&format!("SELECT {ACCESS_COLUMNS} FROM emergency_accesses WHERE id = ?1"), &[id.into()], access).await
     }
 
     async fn end_emergency_access(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
