@@ -7,6 +7,7 @@ mod care;
 mod comments;
 mod council;
 mod council_credentials;
+mod council_notifications;
 mod council_people;
 mod council_staff;
 mod discussions;
@@ -220,6 +221,8 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::ManageEmergencyCode, _) => emergency::manage(context, request, visit, subject).await,
         (Endpoint::ChangeEmergencyCode, _) => emergency::change(context, request, visit, subject).await,
         (Endpoint::CouncilEmergencyAccess, []) => emergency::council_list(context, visit).await,
+        (Endpoint::FailedNotifications, []) => council_notifications::page(context, request, visit).await,
+        (Endpoint::RetryNotification, [id]) => council_notifications::retry(context, visit, id).await,
         (Endpoint::Credentials, []) => council_credentials::list_page(context, request, visit).await,
         (Endpoint::NewCredentialPage, []) => council_credentials::new_page(context, visit).await,
         (Endpoint::CreateCredential, []) => council_credentials::create(context, request, visit).await,

@@ -85,6 +85,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "emergency_form.html",
     "emergency_record.html",
     "emergency_stop.html",
+    "council_notifications.html",
     "emergency_code.html",
     "emergency_code_issued.html",
     "emergency_council.html",

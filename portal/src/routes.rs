@@ -104,6 +104,8 @@ pub enum Endpoint {
     ManageEmergencyCode,
     ChangeEmergencyCode,
     CouncilEmergencyAccess,
+    FailedNotifications,
+    RetryNotification,
     Credentials,
     NewCredentialPage,
     CreateCredential,
@@ -285,6 +287,8 @@ pub static ROUTES: &[Route] = &[
     fresh(POST, "/council/people/{id}/representatives/add", COUNCIL, Fresh::SamePage, AddRepresentative),
     route(GET, "/council/people/{id}/providers/add", COUNCIL, CommissionProviderPage),
     fresh(POST, "/council/people/{id}/providers/add", COUNCIL, Fresh::SamePage, CommissionProvider),
+    route(GET, "/council/notifications", ADMINISTRATOR, FailedNotifications),
+    route(POST, "/council/notifications/{id}/retry", ADMINISTRATOR, RetryNotification),
     route(GET, "/council/credentials", ADMINISTRATOR, Credentials),
     route(GET, "/council/credentials/new", ADMINISTRATOR, NewCredentialPage),
     fresh(POST, "/council/credentials/new", ADMINISTRATOR, Fresh::SamePage, CreateCredential),
@@ -366,7 +370,7 @@ mod tests {
     #[test]
     fn council_pages_are_guarded_by_role_and_record_pages_by_a_session() {
         for route in ROUTES {
-            if route.path.starts_with("/council/credentials") || route.path.starts_with("/council/staff") {
+            if ["/council/credentials", "/council/staff", "/council/notifications"].iter().any(|area| route.path.starts_with(area)) {
                 assert_eq!(route.guard, ADMINISTRATOR, "{}", route.path);
             } else if route.path.starts_with("/provider/staff") || route.path == "/provider/consent-evidence" {
                 assert_eq!(route.guard, PROVIDER_ADMINISTRATOR, "{}", route.path);

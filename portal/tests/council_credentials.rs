@@ -9,7 +9,7 @@ mod support;
 
 use carefront_shared::credential::{self, DerivedKey, Permission};
 use carefront_shared::db::Database;
-use carefront_shared::domain::{CouncilRole, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::domain::{Person, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
 use carefront_shared::store::{CredentialStore, Store};
 use chrono::Duration;
@@ -19,49 +19,12 @@ use webauthn_authenticator_rs::WebauthnAuthenticator as _;
 const COUNCIL: &str = "org-council";
 const PROVIDER: &str = "org-provider";
 
-/// Daniel, a council administrator, enrolled and signed in with his passkey (so recently
-/// verified).
 fn council_signed_in() -> (Portal, ResidentSoftPasskey) {
-    let portal = Portal::new();
-    let store = portal.store();
-    let now = portal.now.get();
-    for (id, kind, name) in [(COUNCIL, OrganisationKind::Council, "Northshire County Council"), (PROVIDER, OrganisationKind::Provider, "Brookside Home Care")] {
-        pollster::block_on(store.insert_organisation(&Organisation { id: id.into(), kind, name: name.into(), created_at: now })).unwrap();
-    }
-    let daniel = Person {
-        id: "person-daniel".into(),
-        role: Role::CouncilStaff,
-        display_name: "Daniel Hughes".into(),
-        organisation_id: Some(COUNCIL.into()),
-        webauthn_handle: uuid::Uuid::from_u128(501),
-        created_at: now,
-    };
-    pollster::block_on(store.insert_person(&daniel)).unwrap();
-    assert!(pollster::block_on(store.set_council_role(&daniel.id, CouncilRole::Administrator)).unwrap());
-    let (invitation, code) = invitation::issue(&daniel.id, None, now, DEFAULT_LIFETIME, &portal.random);
-    pollster::block_on(store.insert_invitation(&invitation)).unwrap();
-    let mut passkey = ResidentSoftPasskey::new();
-    assert_eq!(portal.enrol(&code.to_string(), &mut passkey).status(), 200);
-    (portal, passkey)
+    support::council_administrator(&[(PROVIDER, "Brookside Home Care")])
 }
 
-/// Cath, a council caseworker (council staff are caseworkers unless made administrators),
-/// enrolled and signed in in another browser.
 fn caseworker(portal: &Portal) -> Portal {
-    let browser = portal.other_browser(21);
-    let cath = Person {
-        id: "person-cath".into(),
-        role: Role::CouncilStaff,
-        display_name: "Cath Walker".into(),
-        organisation_id: Some(COUNCIL.into()),
-        webauthn_handle: uuid::Uuid::from_u128(521),
-        created_at: portal.now.get(),
-    };
-    pollster::block_on(portal.store().insert_person(&cath)).unwrap();
-    let (invitation, code) = invitation::issue(&cath.id, None, portal.now.get(), DEFAULT_LIFETIME, &browser.random);
-    pollster::block_on(portal.store().insert_invitation(&invitation)).unwrap();
-    assert_eq!(browser.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
-    browser
+    support::council_caseworker(portal)
 }
 
 fn create_form<'a>(csrf: &'a str, organisation: &'a str, name: &'a str, permissions: &[&'a str]) -> Vec<(&'a str, &'a str)> {

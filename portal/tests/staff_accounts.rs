@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::db::Database;
-use carefront_shared::domain::{CouncilRole, Organisation, OrganisationKind, Person, ProviderRole, Role};
+use carefront_shared::domain::{CouncilRole, OrganisationKind, Person, ProviderRole, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
 use carefront_shared::monitoring;
 use carefront_shared::store::{CredentialStore, StaffStore, Store};
@@ -27,30 +27,7 @@ const RIVERSIDE: &str = "org-riverside";
 /// Daniel, a council administrator, enrolled and signed in (so recently verified), with the
 /// council and two providers.
 fn council_administrator() -> Portal {
-    let portal = Portal::new();
-    let store = portal.store();
-    let now = portal.now.get();
-    for (id, kind, name) in [
-        (COUNCIL, OrganisationKind::Council, "Northshire County Council"),
-        (BROOKSIDE, OrganisationKind::Provider, "Brookside Home Care"),
-        (RIVERSIDE, OrganisationKind::Provider, "Riverside Care"),
-    ] {
-        block_on(store.insert_organisation(&Organisation { id: id.into(), kind, name: name.into(), created_at: now })).unwrap();
-    }
-    let daniel = Person {
-        id: "person-daniel".into(),
-        role: Role::CouncilStaff,
-        display_name: "Daniel Hughes".into(),
-        organisation_id: Some(COUNCIL.into()),
-        webauthn_handle: uuid::Uuid::from_u128(501),
-        created_at: now,
-    };
-    block_on(store.insert_person(&daniel)).unwrap();
-    assert!(block_on(store.set_council_role(&daniel.id, CouncilRole::Administrator)).unwrap());
-    let (invitation, code) = invitation::issue(&daniel.id, None, now, DEFAULT_LIFETIME, &portal.random);
-    block_on(store.insert_invitation(&invitation)).unwrap();
-    assert_eq!(portal.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
-    portal
+    support::council_administrator(&[(BROOKSIDE, "Brookside Home Care"), (RIVERSIDE, "Riverside Care")]).0
 }
 
 /// What the invitation page shows once: (code, link).

@@ -31,17 +31,21 @@ pub enum AdminAction {
     /// Removed a member of staff's access: their sessions ended, their passkeys gone.
     #[serde(rename = "staff.access_removed")]
     StaffAccessRemoved,
+    /// Sent a message that had failed again.
+    #[serde(rename = "notification.retried")]
+    NotificationRetried,
 }
 
 impl AdminAction {
     /// Every action, for parsing.
-    pub const ALL: [AdminAction; 6] = [
+    pub const ALL: [AdminAction; 7] = [
         AdminAction::CredentialCreated,
         AdminAction::CredentialRevoked,
         AdminAction::ProviderAdded,
         AdminAction::StaffInvited,
         AdminAction::StaffRoleChanged,
         AdminAction::StaffAccessRemoved,
+        AdminAction::NotificationRetried,
     ];
 
     /// The stored name, in the audit log's `area.verb` style.
@@ -53,6 +57,7 @@ impl AdminAction {
             AdminAction::StaffInvited => "staff.invited",
             AdminAction::StaffRoleChanged => "staff.role_changed",
             AdminAction::StaffAccessRemoved => "staff.access_removed",
+            AdminAction::NotificationRetried => "notification.retried",
         }
     }
 
@@ -129,6 +134,27 @@ pub fn credential_revoked(id: String, at: DateTime<Utc>, by: &Administrator, cre
         organisation_id: Some(credential.organisation_id.clone()),
         person_id: None,
         detail: format!("{} revoked system credential {} ({}) of {}.", capitalised(&by.name), credential.key_id, credential.name, organisation_name),
+    }
+}
+
+/// The log entry for sending the failed message `notification` again, at `at`, by `by`.
+pub fn notification_retried(id: String, at: DateTime<Utc>, by: &Administrator, notification: &crate::outbox::Notification) -> AdminEvent {
+    AdminEvent {
+        id,
+        at,
+        actor_id: by.id.clone(),
+        actor_name: by.name.clone(),
+        action: AdminAction::NotificationRetried,
+        credential_key_id: None,
+        organisation_id: None,
+        person_id: notification.person_id.clone(),
+        detail: format!(
+            "{} sent again a message that had failed: {} by {} (reference {}).",
+            capitalised(&by.name),
+            notification.kind.words().to_lowercase(),
+            notification.channel.words().to_lowercase(),
+            notification.id
+        ),
     }
 }
 

@@ -233,6 +233,52 @@ impl Notification {
     }
 }
 
+impl NotificationKind {
+    /// What it is about, in words for a list ("Emergency access used").
+    pub fn words(self) -> &'static str {
+        match self {
+            NotificationKind::EmergencyAccess => "Emergency access used",
+            NotificationKind::Invitation => "Invitation to carefront",
+            NotificationKind::AccessEnding => "Access ending in 14 days",
+            NotificationKind::AccessStopped => "Access stopped",
+            NotificationKind::DiscussionToConfirm => "Conversation to confirm",
+            NotificationKind::CommentAnswered => "Comment answered",
+            NotificationKind::PasskeyAdded => "Passkey added",
+            NotificationKind::PasskeyRemoved => "Passkey removed",
+            NotificationKind::NewDeviceSignIn => "Signed in on a new device",
+            NotificationKind::ContactCheck => "Code to check contact details",
+        }
+    }
+}
+
+impl Channel {
+    /// How it travels, in words ("Text message").
+    pub fn words(self) -> &'static str {
+        match self {
+            Channel::Email => "Email",
+            Channel::Sms => "Text message",
+            Channel::Letter => "Letter",
+        }
+    }
+}
+
+/// The least of a recipient that lets staff tell messages apart: an email's first letter and
+/// domain ("m•••@example.org"), a phone number's last 3 digits, a letter's postcode.
+pub fn masked_recipient(channel: Channel, recipient: &str) -> String {
+    match channel {
+        Channel::Email => match recipient.split_once('@') {
+            Some((local, domain)) => format!("{}•••@{domain}", local.chars().next().unwrap_or('•')),
+            None => "•••".to_owned(),
+        },
+        Channel::Sms => {
+            let digits: Vec<char> = recipient.chars().filter(char::is_ascii_digit).collect();
+            let last: String = digits[digits.len().saturating_sub(3)..].iter().collect();
+            format!("••••• •••{last}")
+        }
+        Channel::Letter => recipient.lines().last().map_or_else(|| "•••".to_owned(), |postcode| format!("Postcode {}", postcode.trim())),
+    }
+}
+
 /// How many times a message is tried before it counts as failed.
 pub const MAX_ATTEMPTS: i64 = 8;
 
@@ -341,6 +387,14 @@ mod tests {
             previous = delay;
         }
         assert!(backoff(100, &random) <= MAX_BACKOFF);
+    }
+
+    #[test]
+    fn staff_see_a_recipient_masked() {
+        assert_eq!(masked_recipient(Channel::Email, "sam.okafor@example.org"), "s•••@example.org");
+        assert_eq!(masked_recipient(Channel::Sms, "07700 900 123"), "••••• •••123");
+        assert_eq!(masked_recipient(Channel::Letter, "1 High Street\nNorthtown\nNT1 1AA"), "Postcode NT1 1AA");
+        assert_eq!(masked_recipient(Channel::Email, "nonsense"), "•••");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use carefront_shared::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, GuideSection, Medicine, Outcome, ServiceUserGuide, VisitStatus,
 };
 use carefront_shared::sqlite::SqliteDatabase;
-use carefront_shared::store::{RecordStore, SqlStore, Store};
+use carefront_shared::store::{CredentialStore as _, RecordStore, SqlStore, Store};
 use carefront_shared::webauthn_rs::prelude::{CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use pollster::block_on;
@@ -526,4 +526,61 @@ pub fn statutory_grant(subject: &str, now: chrono::DateTime<chrono::Utc>) -> car
         recorded_by: "person-cath".into(),
         revoked_at: None,
     }
+}
+
+/// The council's organisation id in the council administrator's world.
+pub const COUNCIL_ORG: &str = "org-council";
+
+/// Daniel, a council administrator of Northshire County Council, enrolled and signed in with
+/// his passkey (so recently verified); the council and the care providers `providers`
+/// (id, name) exist.
+pub fn council_administrator(providers: &[(&str, &str)]) -> (Portal, ResidentSoftPasskey) {
+    let portal = Portal::new();
+    let store = portal.store();
+    let now = portal.now.get();
+    block_on(store.insert_organisation(&Organisation {
+        id: COUNCIL_ORG.into(),
+        kind: OrganisationKind::Council,
+        name: "Northshire County Council".into(),
+        created_at: now,
+    }))
+    .unwrap();
+    for (id, name) in providers {
+        block_on(store.insert_organisation(&Organisation { id: (*id).into(), kind: OrganisationKind::Provider, name: (*name).into(), created_at: now }))
+            .unwrap();
+    }
+    let daniel = Person {
+        id: "person-daniel".into(),
+        role: Role::CouncilStaff,
+        display_name: "Daniel Hughes".into(),
+        organisation_id: Some(COUNCIL_ORG.into()),
+        webauthn_handle: uuid::Uuid::from_u128(501),
+        created_at: now,
+    };
+    block_on(store.insert_person(&daniel)).unwrap();
+    assert!(block_on(store.set_council_role(&daniel.id, carefront_shared::domain::CouncilRole::Administrator)).unwrap());
+    let (invitation, code) = invitation::issue(&daniel.id, None, now, DEFAULT_LIFETIME, &portal.random);
+    block_on(store.insert_invitation(&invitation)).unwrap();
+    let mut passkey = ResidentSoftPasskey::new();
+    assert_eq!(portal.enrol(&code.to_string(), &mut passkey).status(), 200);
+    (portal, passkey)
+}
+
+/// Cath, a council caseworker (council staff are caseworkers unless made administrators),
+/// enrolled and signed in in another browser.
+pub fn council_caseworker(portal: &Portal) -> Portal {
+    let browser = portal.other_browser(21);
+    let cath = Person {
+        id: "person-cath".into(),
+        role: Role::CouncilStaff,
+        display_name: "Cath Walker".into(),
+        organisation_id: Some(COUNCIL_ORG.into()),
+        webauthn_handle: uuid::Uuid::from_u128(521),
+        created_at: portal.now.get(),
+    };
+    block_on(portal.store().insert_person(&cath)).unwrap();
+    let (invitation, code) = invitation::issue(&cath.id, None, portal.now.get(), DEFAULT_LIFETIME, &browser.random);
+    block_on(portal.store().insert_invitation(&invitation)).unwrap();
+    assert_eq!(browser.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
+    browser
 }

@@ -28,6 +28,9 @@ pub trait OutboxStore {
     async fn notification_failed(&self, id: &str, attempts: i64, error: &str, now: DateTime<Utc>) -> Result<()>;
     /// Records Notify's status for its message `notify_id`; `false` if no message has that id.
     async fn notification_status(&self, notify_id: &str, status: NotificationStatus, notify_status: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Puts a failed message back in the queue, due at `now`, with its tries counted afresh;
+    /// `false` if it is not (or no longer) a failed one.
+    async fn retry_failed_notification(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
     /// The messages that failed, newest first, at most `limit`.
     async fn failed_notifications(&self, limit: i64) -> Result<Vec<Notification>>;
     /// The messages sent to the account `person_id`, newest first, at most `limit`.
@@ -61,6 +64,9 @@ fn notification(row: &Row) -> Result<Notification> {
         updated_at: time(row, 14)?,
     })
 }
+
+/// Stops the plan unless the message `?2` has failed.
+const FAILED_GUARD: &str = "INSERT INTO plan_guards (reason) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM notifications WHERE id = ?2 AND status = 'failed')";
 
 /// Keeps an error's text to a size a row and a page can hold.
 fn clipped(error: &str) -> String {
@@ -154,6 +160,20 @@ impl OutboxStore for SqlStore<'_> {
             )
             .await?;
         Ok(changed > 0)
+    }
+
+    async fn retry_failed_notification(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        // A guard, so that in a plan a message already sent again stops the plan (and its log line).
+        if !self.guard(FAILED_GUARD, &[id.into()]).await? {
+            return Ok(false);
+        }
+        self.db
+            .execute(
+                "UPDATE notifications SET status = 'queued', attempts = 0, next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1 AND status = 'failed'",
+                &[id.into(), time_text(now).into()],
+            )
+            .await?;
+        Ok(true)
     }
 
     async fn failed_notifications(&self, limit: i64) -> Result<Vec<Notification>> {
