@@ -267,17 +267,9 @@ pub async fn person_page(context: &RequestContext<'_>, request: &Request, visit:
     page_with_status(context, visit, StatusCode::OK, "council_person.html", minijinja::value::merge_maps([held.page_context(), extra]))
 }
 
+/// A category as staff see it in a list or beside a checkbox: "Care plan", "What care they get".
 fn category_label(category: Category) -> &'static str {
-    match category {
-        Category::CarePlan => "Care plan",
-        Category::ServiceUserGuide => "Service user guide",
-        Category::Medication => "Medicines",
-        Category::VisitsAndNotes => "Visits and notes",
-        Category::Contacts => "Contacts",
-        Category::Documents => "Letters and documents",
-        Category::Preferences => "Format and communication needs",
-        Category::AccessLog => "Who has looked at the record",
-    }
+    crate::category_names::heading(category, false)
 }
 
 /// Signs the consent receipt for a grant the council recorded (the person's, like every other).

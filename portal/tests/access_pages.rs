@@ -343,7 +343,7 @@ fn cancelling_stops_the_code_and_says_whose() {
     let cancelled = portal.post_form(&format!("/access/invitations/{first}/cancel"), &[("csrf", &csrf)]);
     assert_eq!(cancelled.headers()["location"], format!("/access?done=invitation-cancelled&person={ada}"));
     let after = page(&portal.get(&format!("/access?done=invitation-cancelled&person={ada}")));
-    assert!(after.contains("Ada Okafor's invitation has been cancelled. Its code no longer works."), "{after}");
+    assert!(after.contains("You cancelled Ada Okafor's invitation. Its code no longer works."), "{after}");
     assert!(after.contains("Ada Okafor</strong>: Cancelled.") && !after.contains("Cancel Ada Okafor's invitation"), "{after}");
     assert!(adas_invitations(&portal, &ada).iter().all(|invitation| invitation.cancelled_at.is_some()));
     // Cancelling again changes nothing.

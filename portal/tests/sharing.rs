@@ -566,7 +566,7 @@ fn narrowing_a_grant_applies_at_once_without_a_passkey_check() {
     assert_eq!((grant.version, grant.categories.clone()), (2, BTreeSet::from([Category::Medication])));
     assert_eq!(grant.ends_at.unwrap().date_naive().to_string(), "2027-02-01");
     let access = page(&portal.get("/access?done=changed"));
-    assert!(access.contains("Their access has been changed.") && access.contains("Sam Okafor can see your medicines until 1 February 2027."), "{access}");
+    assert!(access.contains("You changed their access.") && access.contains("Sam Okafor can see your medicines until 1 February 2027."), "{access}");
     let receipt = &pollster::block_on(portal.store().receipts_for_subject("person-1")).unwrap()[0];
     assert_eq!((receipt.body.event.as_str(), receipt.body.grant_version), ("changed", 2));
     assert!(receipt.body.collection_method.contains("by the person, signed in with their passkey"), "{}", receipt.body.collection_method);
