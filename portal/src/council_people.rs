@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::council::require_council_staff;
 use crate::error::PortalError;
-use crate::sharing::{grantee_name, plain_sentence};
+use crate::sharing::{grantee_name, plain_lead_and_items};
 use crate::visit::Visit;
 use crate::web;
 use crate::{Request, Response, page_with_status};
@@ -223,7 +223,9 @@ pub async fn person_page(context: &RequestContext<'_>, request: &Request, visit:
             Grantee::Organisation(id) => context.store.organisation(id).await?.is_some_and(|organisation| organisation.kind == OrganisationKind::Provider),
             Grantee::Person(_) => false,
         };
-        access_rows.push(context! { name => name.clone(), sentence => plain_sentence(grant, &name, &held.details.display_name, context.now), basis => onboarding::basis_words(grant.basis) });
+        // A short line and a list: a council's access names all eight categories.
+        let (lead, items) = plain_lead_and_items(grant, &name, &held.details.display_name, context.now);
+        access_rows.push(context! { name => name.clone(), lead, items, basis => onboarding::basis_words(grant.basis) });
         if grant.act_for && matches!(grant.grantee, Grantee::Person(_)) {
             representatives.push(context! {
                 name => name.clone(),

@@ -160,11 +160,12 @@ pub(crate) async fn grantee_name(context: &RequestContext<'_>, grantee: &Grantee
     })
 }
 
-/// A grant in plain words about the person by name, for council staff ("Brookside Home Care
-/// can see and comment on Margaret Okafor's care plan.").
-pub(crate) fn plain_sentence(grant: &Grant, grantee_name: &str, subject_name: &str, now: DateTime<Utc>) -> String {
-    words::sentence(grant, grantee_name, Whose::Named(subject_name), now)
+/// A grant in plain words about the person by name, for council staff, as a short line and a
+/// list ("Brookside Home Care can see and comment on these parts of Margaret Okafor's record:").
+pub(crate) fn plain_lead_and_items(grant: &Grant, grantee_name: &str, subject_name: &str, now: DateTime<Utc>) -> (String, Vec<String>) {
+    words::lead_and_items(grant, grantee_name, Whose::Named(subject_name), now)
 }
+
 
 /// Whether a grant is a provider's, commissioned by the council on its statutory duty (not the
 /// council's own statutory access): the person is told so in different words.

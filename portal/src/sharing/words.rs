@@ -357,13 +357,13 @@ pub(super) mod tests {
     #[test]
     fn stopping_says_what_is_lost_and_for_a_provider_what_stops_working_for_the_care() {
         let mut grant = grant();
-        assert_eq!(losses(&grant, "Sam", false, Whose::You), ["They will no longer see your medicines and your visits and notes."]);
+        assert_eq!(losses(&grant, "Sam", false, Whose::You), ["They will no longer see your medicines and your visits and carers' notes."]);
         grant.act_for = true;
         grant.actions.insert(Action::Contribute);
         assert_eq!(
             losses(&grant, "Sam", false, Whose::Named("Margaret")),
             [
-                "They will no longer see Margaret's medicines and visits and notes.",
+                "They will no longer see Margaret's medicines and visits and carers' notes.",
                 "They will no longer be able to add comments or ask for corrections.",
                 "They will no longer be able to act for Margaret.",
             ]
@@ -382,10 +382,10 @@ pub(super) mod tests {
     fn a_grant_is_told_to_the_person_and_to_someone_acting_for_them() {
         let grant = grant();
         let now = grant.starts_at;
-        assert_eq!(sentence(&grant, "Sam", Whose::You, now), "Sam can see your medicines and your visits and notes until 1 March 2027.");
+        assert_eq!(sentence(&grant, "Sam", Whose::You, now), "Sam can see your medicines and your visits and carers' notes until 1 March 2027.");
         assert_eq!(
             sentence(&grant, "Sam", Whose::Named("Margaret Okafor"), now),
-            "Sam can see Margaret Okafor's medicines and visits and notes until 1 March 2027."
+            "Sam can see Margaret Okafor's medicines and visits and carers' notes until 1 March 2027."
         );
         let told = sentence(&grant, "Sam", Whose::You, now);
         assert_eq!(retold(&told, Whose::Named("Margaret Okafor")), sentence(&grant, "Sam", Whose::Named("Margaret Okafor"), now));
@@ -405,7 +405,7 @@ pub(super) mod tests {
             said,
             vec![
                 "they can now also see your care plan",
-                "they can no longer see your visits and notes",
+                "they can no longer see your visits and carers' notes",
                 "they can now also add comments and ask for corrections",
                 "it no longer has an end date (it was 1 March 2027)",
                 "they can now act for you",
