@@ -28,7 +28,11 @@ fn main() {
     // Easy read's pictures: every SVG in `easy-read/`, so a new picture needs no line here.
     let mut pictures: Vec<String> = std::fs::read_dir(dist.join("easy-read"))
         .map(|entries| {
-            entries.filter_map(|entry| entry.ok()?.file_name().into_string().ok()).filter(|name| name.ends_with(".svg")).map(|name| format!("easy-read/{name}")).collect()
+            entries
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .filter(|name| name.ends_with(".svg"))
+                .map(|name| format!("easy-read/{name}"))
+                .collect()
         })
         .unwrap_or_default();
     pictures.sort();

@@ -166,7 +166,6 @@ pub(crate) fn plain_lead_and_items(grant: &Grant, grantee_name: &str, subject_na
     words::lead_and_items(grant, grantee_name, Whose::Named(subject_name), now)
 }
 
-
 /// Whether a grant is a provider's, commissioned by the council on its statutory duty (not the
 /// council's own statutory access): the person is told so in different words.
 async fn is_commissioned(context: &RequestContext<'_>, grant: &Grant) -> Result<bool, PortalError> {

@@ -163,9 +163,12 @@ fn someone_acting_for_a_person_manages_their_grants_and_it_is_recorded_as_acting
     assert_eq!(access.status(), 200);
     let access = page(&access);
     assert!(access.contains("Who can see Margaret Okafor's information") && access.contains("You are acting for Margaret Okafor"), "{access}");
-    assert!(access.contains("Ada Okafor can see these parts of Margaret Okafor's record until 1 March 2027:")
+    assert!(
+        access.contains("Ada Okafor can see these parts of Margaret Okafor's record until 1 March 2027:")
             && access.contains("<li>Medicines</li>")
-            && access.contains("<li>Visits and carers' notes</li>"), "{access}");
+            && access.contains("<li>Visits and carers' notes</li>"),
+        "{access}"
+    );
     assert!(access.contains("It cannot be turned off"), "the council's access is explained: {access}");
     // Sam may stop his own, Ada's and Tom's access; not Bea's (she acts for Margaret too) nor the council's.
     assert_eq!(access.matches("/revoke\">Stop ").count(), 3, "{access}");

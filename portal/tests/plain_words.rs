@@ -90,9 +90,21 @@ fn easy_read_has_pictures_beside_the_words_and_no_emoji_on_any_page() {
     // The pages e2e/pages.mjs walks for Margaret.
     let id = "person-1";
     let mut paths: Vec<String> = vec!["/home".into(), format!("/people/{id}")];
-    for name in
-        ["care-plan", "guide", "medicines", "visits", "contacts", "documents", "comments", "comments/new?category=care_plan", "discussions", "needs", "print", "download", "emergency-code"]
-    {
+    for name in [
+        "care-plan",
+        "guide",
+        "medicines",
+        "visits",
+        "contacts",
+        "documents",
+        "comments",
+        "comments/new?category=care_plan",
+        "discussions",
+        "needs",
+        "print",
+        "download",
+        "emergency-code",
+    ] {
         paths.push(format!("/people/{id}/{name}"));
     }
     paths.extend(["/access", "/access/add", "/access-log", "/passkeys", "/people/person-1/no-such-page"].map(String::from));

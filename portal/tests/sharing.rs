@@ -76,9 +76,12 @@ fn setup_with_passkey() -> (Portal, ResidentSoftPasskey) {
 fn grants_are_shown_in_plain_language() {
     let portal = setup();
     let page = text(&portal.get("/access")).replace("&#x27;", "'");
-    assert!(page.contains("Sam Okafor can see these parts of your record until 1 March 2027:")
+    assert!(
+        page.contains("Sam Okafor can see these parts of your record until 1 March 2027:")
             && page.contains("<li>Your medicines</li>")
-            && page.contains("<li>Your visits and carers' notes</li>"), "{page}");
+            && page.contains("<li>Your visits and carers' notes</li>"),
+        "{page}"
+    );
     assert!(page.contains("Northshire County Council can see these parts of your record"), "{page}");
     assert!(page.contains("You cannot turn it off"), "{page}");
     assert_eq!(page.matches("/revoke\">Stop ").count(), 1, "only the daughter's access can be stopped");
@@ -568,8 +571,12 @@ fn narrowing_a_grant_applies_at_once_without_a_passkey_check() {
     assert_eq!((grant.version, grant.categories.clone()), (2, BTreeSet::from([Category::Medication])));
     assert_eq!(grant.ends_at.unwrap().date_naive().to_string(), "2027-02-01");
     let access = page(&portal.get("/access?done=changed"));
-    assert!(access.contains("You changed their access.") && access.contains("Sam Okafor can see this part of your record until 1 February 2027:")
-            && access.contains("<li>Your medicines</li>"), "{access}");
+    assert!(
+        access.contains("You changed their access.")
+            && access.contains("Sam Okafor can see this part of your record until 1 February 2027:")
+            && access.contains("<li>Your medicines</li>"),
+        "{access}"
+    );
     let receipt = &pollster::block_on(portal.store().receipts_for_subject("person-1")).unwrap()[0];
     assert_eq!((receipt.body.event.as_str(), receipt.body.grant_version), ("changed", 2));
     assert!(receipt.body.collection_method.contains("by the person, signed in with their passkey"), "{}", receipt.body.collection_method);
@@ -579,7 +586,9 @@ fn narrowing_a_grant_applies_at_once_without_a_passkey_check() {
     assert_eq!((changed.actor_id.as_deref(), changed.acting_for.as_deref()), (Some("person-1"), None));
     let log = page(&portal.get("/access-log?mine=yes"));
     assert!(
-        log.contains("changed Sam Okafor's access: they can no longer see your visits and carers' notes; it now ends on 1 February 2027 instead of 1 March 2027"),
+        log.contains(
+            "changed Sam Okafor's access: they can no longer see your visits and carers' notes; it now ends on 1 February 2027 instead of 1 March 2027"
+        ),
         "{log}"
     );
 
@@ -658,7 +667,8 @@ fn a_stale_change_is_a_conflict_that_shows_both_versions_and_writes_nothing() {
     let stale = page(&stale);
     assert!(stale.contains("Nothing has been saved"), "{stale}");
     assert!(
-        stale.contains("How it is now") && stale.contains("Sam Okafor can see your medicines, your visits and carers' notes and your contacts until 1 March 2027."),
+        stale.contains("How it is now")
+            && stale.contains("Sam Okafor can see your medicines, your visits and carers' notes and your contacts until 1 March 2027."),
         "{stale}"
     );
     assert!(stale.contains("What you asked for") && stale.contains("Sam Okafor can see your medicines until 1 February 2027."), "{stale}");

@@ -141,9 +141,7 @@ pub fn lead_and_items(grant: &Grant, grantee_name: &str, whose: Whose<'_>, now: 
     };
     let (record, items): (String, Vec<String>) = match whose {
         Whose::You => ("your record".to_owned(), grant.categories.iter().map(|category| capitalised(&category_words(*category, Whose::You))).collect()),
-        Whose::Named(name) => {
-            (format!("{name}'s record"), grant.categories.iter().map(|category| names::heading(*category, false).to_owned()).collect())
-        }
+        Whose::Named(name) => (format!("{name}'s record"), grant.categories.iter().map(|category| names::heading(*category, false).to_owned()).collect()),
     };
     let these = if items.len() == 1 { "this part" } else { "these parts" };
     (format!("{grantee_name} {verb} {these} of {record}{period}:"), items)
