@@ -20,11 +20,25 @@ fn main() {
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
     let dist = Path::new(&manifest_dir).join("assets/dist");
     println!("cargo::rerun-if-changed={}", dist.display());
+    println!("cargo::rerun-if-changed={}", dist.join("easy-read").display());
     // Modification times alone have missed a rebuilt stylesheet (written in the same second as a
     // build); the scripts also pass a digest of the assets' contents.
     println!("cargo::rerun-if-env-changed=CAREFRONT_ASSETS_DIGEST");
     let mut table = String::from("/// The embedded static assets.\npub static ASSETS: &[Asset] = &[\n");
-    for (name, content_type) in ASSETS {
+    // Easy read's pictures: every SVG in `easy-read/`, so a new picture needs no line here.
+    let mut pictures: Vec<String> = std::fs::read_dir(dist.join("easy-read"))
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .filter(|name| name.ends_with(".svg"))
+                .map(|name| format!("easy-read/{name}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    pictures.sort();
+    let listed = ASSETS.iter().map(|(name, content_type)| ((*name).to_owned(), *content_type));
+    for (name, content_type) in listed.chain(pictures.into_iter().map(|name| (name, "image/svg+xml"))) {
+        let name = name.as_str();
         let path = dist.join(name);
         println!("cargo::rerun-if-changed={}", path.display());
         let Ok(bytes) = std::fs::read(&path) else {

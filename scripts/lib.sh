@@ -90,5 +90,6 @@ quietly() {
 
 # A digest of the portal's built assets: portal/build.rs re-embeds them whenever it changes.
 assets_digest() {
-  cat "$REPO_ROOT"/portal/assets/dist/* 2>/dev/null | sha256sum | cut -c1-16
+  # Every file, easy read's pictures in their folder included, in a fixed order.
+  find "$REPO_ROOT/portal/assets/dist" -type f 2>/dev/null | LC_ALL=C sort | xargs -r cat | sha256sum | cut -c1-16
 }

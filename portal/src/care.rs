@@ -10,6 +10,7 @@ use carefront_shared::uk_time;
 use minijinja::{Value, context};
 use serde::Serialize;
 
+use crate::category_names as names;
 use crate::error::PortalError;
 
 /// The actor a person is when they read someone's information.
@@ -62,8 +63,8 @@ pub struct Supported {
     pub id: String,
     /// Their name.
     pub name: String,
-    /// What the reader may see, in words.
-    pub categories: Vec<&'static str>,
+    /// What the reader may see, in words: "their care plan", "what care they get".
+    pub categories: Vec<String>,
     /// When the reader's access ends, if it does.
     pub until: Option<String>,
     /// Whether it ends within [`EXPIRY_NOTICE`].
@@ -83,7 +84,7 @@ pub async fn people_supported(context: &RequestContext<'_>, reader: &Person) -> 
     let grants = context.store.grants_held_by(&reader.id, reader.organisation_id.as_deref()).await?;
     let mut supported: Vec<Supported> = Vec::new();
     for grant in grants.iter().filter(|grant| grant.state(context.now) == GrantState::Active && grant.subject_id != reader.id) {
-        let words: Vec<&'static str> = grant.categories.iter().map(|category| category_name(*category)).collect();
+        let words: Vec<String> = grant.categories.iter().map(|category| names::phrase(*category, names::Whose::They)).collect();
         let until = grant.ends_at.map(uk_time::day);
         let ending_soon = ends_soon(grant.ends_at, context.now);
         match supported.iter_mut().find(|entry| entry.id == grant.subject_id) {
@@ -103,18 +104,4 @@ pub async fn people_supported(context: &RequestContext<'_>, reader: &Person) -> 
     }
     supported.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(supported)
-}
-
-/// A category's name in a list ("care plan", "medicines").
-pub fn category_name(category: Category) -> &'static str {
-    match category {
-        Category::CarePlan => "care plan",
-        Category::ServiceUserGuide => "service user guide",
-        Category::Medication => "medicines",
-        Category::VisitsAndNotes => "visits and notes",
-        Category::Contacts => "contacts",
-        Category::Documents => "documents",
-        Category::Preferences => "format and communication needs",
-        Category::AccessLog => "access log",
-    }
 }

@@ -33,17 +33,9 @@ const COMMENTABLE: [Category; 7] = [
     Category::Preferences,
 ];
 
+/// The category a comment is about, as a thing: "the care plan" (`category_names` owns the words).
 pub(crate) fn category_words(category: Category) -> &'static str {
-    match category {
-        Category::CarePlan => "the care plan",
-        Category::ServiceUserGuide => "the service user guide",
-        Category::Medication => "the medicines",
-        Category::VisitsAndNotes => "the visits and notes",
-        Category::Contacts => "the contacts",
-        Category::Documents => "the documents",
-        Category::Preferences => "the format and communication needs",
-        Category::AccessLog => "the access log",
-    }
+    crate::category_names::the(category)
 }
 
 /// The entry a comment is about, looked up in the subject's own record (never taken from the

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::council::require_council_staff;
 use crate::error::PortalError;
-use crate::sharing::{grantee_name, plain_sentence};
+use crate::sharing::{grantee_name, plain_lead_and_items};
 use crate::visit::Visit;
 use crate::web;
 use crate::{Request, Response, page_with_status};
@@ -223,7 +223,9 @@ pub async fn person_page(context: &RequestContext<'_>, request: &Request, visit:
             Grantee::Organisation(id) => context.store.organisation(id).await?.is_some_and(|organisation| organisation.kind == OrganisationKind::Provider),
             Grantee::Person(_) => false,
         };
-        access_rows.push(context! { name => name.clone(), sentence => plain_sentence(grant, &name, &held.details.display_name, context.now), basis => onboarding::basis_words(grant.basis) });
+        // A short line and a list: a council's access names all eight categories.
+        let (lead, items) = plain_lead_and_items(grant, &name, &held.details.display_name, context.now);
+        access_rows.push(context! { name => name.clone(), lead, items, basis => onboarding::basis_words(grant.basis) });
         if grant.act_for && matches!(grant.grantee, Grantee::Person(_)) {
             representatives.push(context! {
                 name => name.clone(),
@@ -267,17 +269,9 @@ pub async fn person_page(context: &RequestContext<'_>, request: &Request, visit:
     page_with_status(context, visit, StatusCode::OK, "council_person.html", minijinja::value::merge_maps([held.page_context(), extra]))
 }
 
+/// A category as staff see it in a list or beside a checkbox: "Care plan", "What care they get".
 fn category_label(category: Category) -> &'static str {
-    match category {
-        Category::CarePlan => "Care plan",
-        Category::ServiceUserGuide => "Service user guide",
-        Category::Medication => "Medicines",
-        Category::VisitsAndNotes => "Visits and notes",
-        Category::Contacts => "Contacts",
-        Category::Documents => "Letters and documents",
-        Category::Preferences => "Format and communication needs",
-        Category::AccessLog => "Who has looked at the record",
-    }
+    crate::category_names::heading(category, false)
 }
 
 /// Signs the consent receipt for a grant the council recorded (the person's, like every other).

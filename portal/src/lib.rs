@@ -4,6 +4,7 @@
 mod account;
 pub mod assets;
 mod care;
+mod category_names;
 mod comments;
 mod council;
 mod council_credentials;

@@ -18,6 +18,7 @@ use http::StatusCode;
 use minijinja::{Value, context};
 
 use crate::care::actor;
+use crate::category_names as names;
 use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
@@ -208,7 +209,9 @@ async fn render(
     let choices: Vec<Value> = CHECKBOXES.into_iter().map(|need| context! { value => need.as_str(), label => need.label(), checked => has(need) }).collect();
     let other = live.iter().find(|need| need.need == Need::Other).map(|need| need.detail.clone()).unwrap_or_default();
     let no_paper = has(Need::NoPaperCopies);
-    let subject = context! { id => subject_id, name, own };
+    let words = if own { names::Whose::You } else { names::Whose::Named(&name) };
+    let (heading, title) = (names::heading(Category::Preferences, own), names::title(Category::Preferences, words));
+    let subject = context! { id => subject_id, name, own, heading, title };
     page_with_status(
         context,
         visit,

@@ -112,6 +112,8 @@ fn environment() -> Result<&'static Environment<'static>, PortalError> {
                 environment.add_template(name, source).map_err(|error| format!("template {name}: {error}"))?;
             }
             // Asset paths are our own constants: mark them safe so they are not entity-escaped.
+            // "a, b and c", for lists of things in a sentence.
+            environment.add_filter("and_list", |items: Vec<String>| crate::category_names::and_list(&items));
             environment.add_function("asset", |name: &str| Value::from_safe_string(assets::url(name).unwrap_or("/assets/missing").to_owned()));
             Ok(environment)
         })

@@ -18,6 +18,7 @@ use minijinja::{Value, context};
 use serde::Serialize;
 
 use crate::care::{self, actor, ask_permit, audit_view};
+use crate::category_names as names;
 use crate::error::PortalError;
 use crate::visit::Visit;
 use crate::web;
@@ -37,24 +38,6 @@ pub fn slug(category: Category) -> Option<&'static str> {
     }
 }
 
-fn heading(category: Category, own: bool) -> &'static str {
-    match (category, own) {
-        (Category::CarePlan, true) => "Your care plan",
-        (Category::CarePlan, false) => "Care plan",
-        (Category::ServiceUserGuide, _) => "Service user guide",
-        (Category::Medication, true) => "Your medicines",
-        (Category::Medication, false) => "Medicines",
-        (Category::VisitsAndNotes, _) => "Visits and notes",
-        (Category::Contacts, true) => "Your contacts",
-        (Category::Contacts, false) => "Contacts",
-        (Category::Documents, true) => "Your documents",
-        (Category::Documents, false) => "Documents",
-        (Category::Preferences, true) => "How you like to get information",
-        (Category::Preferences, false) => "Format and communication needs",
-        (Category::AccessLog, _) => "Who has looked at the record",
-    }
-}
-
 /// The record pages `reader` may open for `subject_id`, in display order (for navigation).
 pub async fn sections(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<Vec<Value>, PortalError> {
     let grants = context.store.grants_for_subject(subject_id).await?;
@@ -63,7 +46,7 @@ pub async fn sections(context: &RequestContext<'_>, reader: &Person, subject_id:
         .into_iter()
         .filter_map(|category| slug(category).map(|slug| (category, slug)))
         .filter(|(category, _)| Permit::ask(&actor(reader), subject_id, Action::View, *category, &grants, context.now).is_ok())
-        .map(|(category, slug)| context! { subject_id, title => heading(category, own), slug })
+        .map(|(category, slug)| context! { subject_id, title => names::heading(category, own), slug })
         .collect())
 }
 
@@ -80,6 +63,11 @@ struct Subject {
     contribute: bool,
     /// The category's stored name (for comment links).
     category: &'static str,
+    /// The page's heading: "What care I get", "Medicines".
+    heading: &'static str,
+    /// The page's title: the heading on the person's own page, "Margaret Okafor's medicines" on
+    /// anyone else's.
+    title: String,
 }
 
 /// Decides, then names the subject. Refusal is 404 before anything about them is read.
@@ -90,7 +78,9 @@ async fn open(context: &RequestContext<'_>, reader: &Person, subject_id: &str, c
     let back_label = if own { "Your care".to_owned() } else { format!("{name}'s care") };
     let needs = if own { Vec::new() } else { crate::needs::flags(context, subject_id).await? };
     let contribute = own || ask_permit(context, reader, subject_id, Action::Contribute, category).await.is_ok();
-    Ok((permit, Subject { id: subject_id.to_owned(), name, own, back_label, needs, contribute, category: category.as_str() }))
+    let heading = names::heading(category, own);
+    let title = names::title(category, if own { names::Whose::You } else { names::Whose::Named(&name) });
+    Ok((permit, Subject { id: subject_id.to_owned(), name, own, back_label, needs, contribute, category: category.as_str(), heading, title }))
 }
 
 fn day(time: DateTime<Utc>) -> String {
@@ -129,7 +119,7 @@ pub async fn guide(context: &RequestContext<'_>, visit: &Visit, subject_id: &str
     let (permit, subject) = open(context, reader, subject_id, Category::ServiceUserGuide).await?;
     let guide = context.store.guide(&permit).await?;
     let updated = newest(context, &permit, VersionKind::Guide, "").await?.map(|version| updated(&version, "guide", None));
-    audit_view(context, &permit, Category::ServiceUserGuide, "looked at the service user guide").await?;
+    audit_view(context, &permit, Category::ServiceUserGuide, &format!("looked at {}", names::the(Category::ServiceUserGuide))).await?;
     let guide = guide.map(|guide| {
         let sections: Vec<Value> = guide
             .sections
@@ -464,7 +454,7 @@ pub async fn documents(context: &RequestContext<'_>, visit: &Visit, subject_id: 
     let reader = visit.require_person()?;
     let (permit, subject) = open(context, reader, subject_id, Category::Documents).await?;
     let documents = context.store.documents(&permit).await?;
-    audit_view(context, &permit, Category::Documents, "looked at the list of documents").await?;
+    audit_view(context, &permit, Category::Documents, &format!("looked at {}", names::the(Category::Documents))).await?;
     let items: Vec<Value> = documents
         .iter()
         .map(|document| {
@@ -510,7 +500,7 @@ pub async fn history(context: &RequestContext<'_>, visit: &Visit, subject_id: &s
         return Err(PortalError::NotFound);
     }
     let (what, back) = match kind {
-        VersionKind::Guide => ("the service user guide", "guide"),
+        VersionKind::Guide => (names::the(Category::ServiceUserGuide), "guide"),
         VersionKind::Medicine => ("a medicine", "medicines"),
         _ => ("the care plan", "care-plan"),
     };
@@ -520,7 +510,7 @@ pub async fn history(context: &RequestContext<'_>, visit: &Visit, subject_id: &s
         .map(|version| context! { version => version.version, when => time_and_day(version.changed_at), by => version.changed_by, rows => snapshot_rows(&version.snapshot) })
         .collect();
     let title = match kind {
-        VersionKind::Guide => "Earlier versions of the service user guide".to_owned(),
+        VersionKind::Guide => format!("Earlier versions of \u{2018}{}\u{2019}", subject.heading),
         VersionKind::Medicine => {
             format!("Earlier versions of {}", versions.first().and_then(|version| version.snapshot["name"].as_str()).unwrap_or("the medicine"))
         }

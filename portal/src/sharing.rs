@@ -160,10 +160,10 @@ pub(crate) async fn grantee_name(context: &RequestContext<'_>, grantee: &Grantee
     })
 }
 
-/// A grant in plain words about the person by name, for council staff ("Brookside Home Care
-/// can see and comment on Margaret Okafor's care plan.").
-pub(crate) fn plain_sentence(grant: &Grant, grantee_name: &str, subject_name: &str, now: DateTime<Utc>) -> String {
-    words::sentence(grant, grantee_name, Whose::Named(subject_name), now)
+/// A grant in plain words about the person by name, for council staff, as a short line and a
+/// list ("Brookside Home Care can see and comment on these parts of Margaret Okafor's record:").
+pub(crate) fn plain_lead_and_items(grant: &Grant, grantee_name: &str, subject_name: &str, now: DateTime<Utc>) -> (String, Vec<String>) {
+    words::lead_and_items(grant, grantee_name, Whose::Named(subject_name), now)
 }
 
 /// Whether a grant is a provider's, commissioned by the council on its statutory duty (not the
@@ -202,7 +202,7 @@ pub async fn access_page(context: &RequestContext<'_>, request: &Request, visit:
     let subject = resolve(context, visit, subject_id, Action::View).await?;
     let notice = match web::query_param(request, "done").as_deref() {
         Some("stopped") => Some(stopped_notice(context, &subject, web::query_param(request, "grant").as_deref()).await?),
-        Some("changed") => Some("Their access has been changed.".to_owned()),
+        Some("changed") => Some("You changed their access.".to_owned()),
         Some("unchanged") => Some("Nothing was changed.".to_owned()),
         Some("invitation-cancelled") => Some(cancelled_notice(context, &subject, web::query_param(request, "person").as_deref()).await?),
         _ => None,
@@ -213,13 +213,13 @@ pub async fn access_page(context: &RequestContext<'_>, request: &Request, visit:
     render_access(context, visit, &subject, StatusCode::OK, None, notice.as_deref()).await
 }
 
-/// "Sam Okafor's invitation has been cancelled.", named only if they hold one of the person's
+/// "You cancelled Sam Okafor's invitation.", named only if they hold one of the person's
 /// grants (never a name from the address).
 async fn cancelled_notice(context: &RequestContext<'_>, subject: &Subject, person_id: Option<&str>) -> Result<String, PortalError> {
     let grantee = person_id.and_then(|id| subject.grants.iter().find(|grant| grant.grantee == Grantee::Person(id.to_owned()))).map(|grant| &grant.grantee);
     Ok(match grantee {
-        Some(grantee) => format!("{}'s invitation has been cancelled. Its code no longer works.", grantee_name(context, grantee).await?),
-        None => "The invitation has been cancelled. Its code no longer works.".to_owned(),
+        Some(grantee) => format!("You cancelled {}'s invitation. Its code no longer works.", grantee_name(context, grantee).await?),
+        None => "You cancelled the invitation. Its code no longer works.".to_owned(),
     })
 }
 
@@ -280,7 +280,10 @@ async fn render_access(
 async fn view_of(context: &RequestContext<'_>, subject: &Subject, grant: &Grant) -> Result<GrantView, PortalError> {
     let name = grantee_name(context, &grant.grantee).await?;
     let live = matches!(grant.state(context.now), GrantState::Active | GrantState::NotStarted);
+    let (lead, items) = words::lead_and_items(grant, &name, subject.whose(), context.now);
     Ok(GrantView {
+        lead,
+        items,
         name: name.clone(),
         id: grant.id.clone(),
         version: grant.version,

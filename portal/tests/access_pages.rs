@@ -148,7 +148,7 @@ fn stopping_access_asks_first_naming_the_person_and_what_they_lose() {
     assert_eq!(confirm.status(), 200);
     let confirm = page(&confirm);
     assert!(confirm.contains("Stop Sam Okafor's access?"), "{confirm}");
-    assert!(confirm.contains("They will no longer see your medicines and your visits and notes."), "{confirm}");
+    assert!(confirm.contains("They will no longer see your medicines and your visits and carers' notes."), "{confirm}");
     assert!(confirm.contains(">Stop Sam Okafor's access</button>") && confirm.contains("Keep Sam Okafor's access"), "{confirm}");
     assert!(!revoked(&portal, "grant-sam"), "asking writes nothing");
 
@@ -161,7 +161,7 @@ fn stopping_access_asks_first_naming_the_person_and_what_they_lose() {
     // Its receipt, in words people say (the signed receipt keeps its machine words).
     let receipts = block_on(portal.store().receipts_for_subject("person-1")).unwrap();
     let receipt = page(&portal.get(&format!("/receipts/{}", receipts[0].body.consent_receipt_id)));
-    assert!(receipt.contains("Your medicines and your visits and notes") && receipt.contains("Stopped on 21 November 2026"), "{receipt}");
+    assert!(receipt.contains("Your medicines and your visits and carers' notes") && receipt.contains("Stopped on 21 November 2026"), "{receipt}");
     assert!(receipt.contains("Access stopped, 21 November 2026") && !receipt.contains(", ,") && !receipt.contains("Revoked on"), "{receipt}");
     // Once stopped, the confirmation page goes back to the list.
     assert_eq!(portal.get("/access/grant-sam/revoke").headers()["location"], "/access");
@@ -343,7 +343,7 @@ fn cancelling_stops_the_code_and_says_whose() {
     let cancelled = portal.post_form(&format!("/access/invitations/{first}/cancel"), &[("csrf", &csrf)]);
     assert_eq!(cancelled.headers()["location"], format!("/access?done=invitation-cancelled&person={ada}"));
     let after = page(&portal.get(&format!("/access?done=invitation-cancelled&person={ada}")));
-    assert!(after.contains("Ada Okafor's invitation has been cancelled. Its code no longer works."), "{after}");
+    assert!(after.contains("You cancelled Ada Okafor's invitation. Its code no longer works."), "{after}");
     assert!(after.contains("Ada Okafor</strong>: Cancelled.") && !after.contains("Cancel Ada Okafor's invitation"), "{after}");
     assert!(adas_invitations(&portal, &ada).iter().all(|invitation| invitation.cancelled_at.is_some()));
     // Cancelling again changes nothing.

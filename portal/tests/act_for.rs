@@ -163,7 +163,12 @@ fn someone_acting_for_a_person_manages_their_grants_and_it_is_recorded_as_acting
     assert_eq!(access.status(), 200);
     let access = page(&access);
     assert!(access.contains("Who can see Margaret Okafor's information") && access.contains("You are acting for Margaret Okafor"), "{access}");
-    assert!(access.contains("Ada Okafor can see Margaret Okafor's medicines and visits and notes until 1 March 2027."), "{access}");
+    assert!(
+        access.contains("Ada Okafor can see these parts of Margaret Okafor's record until 1 March 2027:")
+            && access.contains("<li>Medicines</li>")
+            && access.contains("<li>Visits and carers' notes</li>"),
+        "{access}"
+    );
     assert!(access.contains("It cannot be turned off"), "the council's access is explained: {access}");
     // Sam may stop his own, Ada's and Tom's access; not Bea's (she acts for Margaret too) nor the council's.
     assert_eq!(access.matches("/revoke\">Stop ").count(), 3, "{access}");
@@ -246,7 +251,7 @@ fn someone_acting_for_a_person_manages_their_grants_and_it_is_recorded_as_acting
     for expected in [
         "Sam Okafor, acting for you",
         "gave access: Cy Okafor can see your medicines until 1 March 2027",
-        "changed Ada Okafor's access: they can no longer see your visits and notes",
+        "changed Ada Okafor's access: they can no longer see your visits and carers' notes",
         "stopped Tom Okafor's access",
         "looked at who can see your information",
         "looked at a consent receipt",
@@ -254,7 +259,7 @@ fn someone_acting_for_a_person_manages_their_grants_and_it_is_recorded_as_acting
         assert!(log.contains(expected), "{expected}: {log}");
     }
     let own = page(&margaret.get("/access"));
-    assert!(own.contains("Cy Okafor can see your medicines until 1 March 2027.") && own.contains(&format!("/receipts/{receipt_id}")), "{own}");
+    assert!(own.contains("Cy Okafor can see this part of your record until 1 March 2027:") && own.contains(&format!("/receipts/{receipt_id}")), "{own}");
 
     // Later, Sam proves himself again with his own passkey before adding anyone, and comes back
     // to Margaret's form.

@@ -314,7 +314,12 @@ fn a_commissioned_provider_shows_to_the_person_in_plain_words() {
     let herself = portal.other_browser(90);
     assert_eq!(herself.enrol(&code.to_string(), &mut ResidentSoftPasskey::new()).status(), 200);
     let access = text(&herself.get("/access"));
-    assert!(access.contains("Brookside Home Care can see and comment on your care plan and your medicines"), "{access}");
+    assert!(
+        access.contains("Brookside Home Care can see and comment on these parts of your record")
+            && access.contains("<li>Your care plan</li>")
+            && access.contains("<li>Your medicines</li>"),
+        "{access}"
+    );
     assert!(access.contains("the council arranged your care with them (Contract NCC-2026-114), under its duty in the Care Act 2014"), "{access}");
 }
 

@@ -57,7 +57,7 @@ fn the_person_records_needs_and_every_page_follows_them() {
     // Easy read: plain-language summaries with symbols on the key pages.
     assert!(home.contains("Your care: easy read"), "{home}");
     let plan = text(&portal.get("/people/person-1/care-plan"));
-    assert!(plan.contains("Your care plan: easy read") && plan.contains("What you want") && plan.contains("Stay at home"), "{plan}");
+    assert!(plan.contains("Your care plan: easy read") && plan.contains("Your goals") && plan.contains("Stay at home"), "{plan}");
     assert!(text(&portal.get("/people/person-1/medicines")).contains("Your medicines: easy read"));
     assert!(text(&portal.get("/access")).contains("Who can see your care: easy read"));
     let page = text(&portal.get("/people/person-1/needs?done=saved"));

@@ -15,13 +15,33 @@ fn path(page: &str) -> String {
     if page == "home" { "/home".into() } else { format!("/people/person-1/{page}") }
 }
 
-/// The `<html …>` line and the `<main>` element, with CSRF tokens masked.
+/// The `<html …>` line and the `<main>` element, with CSRF tokens and asset hashes masked.
 fn essence(html: &str) -> String {
     let opening = html.lines().find(|line| line.starts_with("<html")).unwrap_or_default().to_owned();
     let start = html.find("<main").expect("a <main> element");
     let end = html.find("</main>").expect("a closing </main>") + "</main>".len();
-    let main = mask_csrf(&html[start..end]);
+    let main = mask_asset_hashes(&mask_csrf(&html[start..end]));
     format!("{opening}\n{main}")
+}
+
+/// "/assets/easy-read/clock.1a2b3c4d5e6f.svg" as "/assets/easy-read/clock.[hash].svg": a
+/// redrawn picture is not a change of the page.
+fn mask_asset_hashes(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("src=\"/assets/") {
+        let value_start = at + "src=\"".len();
+        let value_end = value_start + rest[value_start..].find('"').unwrap();
+        let url = &rest[value_start..value_end];
+        out.push_str(&rest[..value_start]);
+        match url.rsplitn(3, '.').collect::<Vec<_>>()[..] {
+            [extension, _hash, stem] => out.push_str(&format!("{stem}.[hash].{extension}")),
+            _ => out.push_str(url),
+        }
+        rest = &rest[value_end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn mask_csrf(html: &str) -> String {

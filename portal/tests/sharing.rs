@@ -75,9 +75,14 @@ fn setup_with_passkey() -> (Portal, ResidentSoftPasskey) {
 #[test]
 fn grants_are_shown_in_plain_language() {
     let portal = setup();
-    let page = text(&portal.get("/access"));
-    assert!(page.contains("Sam Okafor can see your medicines and your visits and notes until 1 March 2027."), "{page}");
-    assert!(page.contains("Northshire County Council can see your care plan,"), "{page}");
+    let page = text(&portal.get("/access")).replace("&#x27;", "'");
+    assert!(
+        page.contains("Sam Okafor can see these parts of your record until 1 March 2027:")
+            && page.contains("<li>Your medicines</li>")
+            && page.contains("<li>Your visits and carers' notes</li>"),
+        "{page}"
+    );
+    assert!(page.contains("Northshire County Council can see these parts of your record"), "{page}");
     assert!(page.contains("You cannot turn it off"), "{page}");
     assert_eq!(page.matches("/revoke\">Stop ").count(), 1, "only the daughter's access can be stopped");
     assert!(page.contains("Stop Sam Okafor's access"), "{page}");
@@ -94,7 +99,7 @@ fn revoking_stops_access_at_once_and_is_logged() {
     assert_eq!((sam.version, sam.revoked_at), (2, Some(portal.now.get())));
     let page = text(&portal.get("/access?done=stopped&grant=grant-sam"));
     assert!(page.contains("Sam Okafor&#x27;s access has stopped"), "{page}");
-    assert!(page.contains("Sam Okafor could see your medicines and your visits and notes (you stopped this on 21 November 2026)."), "{page}");
+    assert!(page.contains("Sam Okafor could see your medicines and your visits and carers&#x27; notes (you stopped this on 21 November 2026)."), "{page}");
     let log = text(&portal.get("/access-log?mine=yes"));
     assert!(log.contains("stopped Sam Okafor&#x27;s access") || log.contains("stopped Sam Okafor's access"), "{log}");
 }
@@ -254,8 +259,8 @@ fn a_representative_sees_only_what_is_granted_and_margaret_sees_that_he_looked()
     let home = text(&sam.get("/home"));
     assert!(home.contains("People you support") && home.contains("/people/person-1"), "{home}");
     assert!(home.contains("Next visit") && home.contains("Medicines today"), "a status card for Margaret: {home}");
-    let margaret = text(&sam.get("/people/person-1"));
-    assert!(margaret.contains("has let you see their care plan, medicines, visits and notes until 1 March 2027."), "{margaret}");
+    let margaret = page(&sam.get("/people/person-1"));
+    assert!(margaret.contains("has let you see their care plan, their medicines and their visits and carers' notes until 1 March 2027."), "{margaret}");
     assert!(margaret.contains("Margaret Okafor&#x27;s care plan") || margaret.contains("Margaret Okafor's care plan"), "{margaret}");
     assert!(margaret.contains("Care plan summary for Margaret Okafor"));
 
@@ -273,9 +278,9 @@ fn a_representative_sees_only_what_is_granted_and_margaret_sees_that_he_looked()
 fn without_the_care_plan_category_a_representative_does_not_see_it() {
     let portal = setup();
     let sam = sam_enrolled(&portal, false);
-    let page = text(&sam.get("/people/person-1"));
+    let page = page(&sam.get("/people/person-1"));
     assert!(!page.contains("Care plan summary for Margaret Okafor"), "{page}");
-    assert!(page.contains("medicines, visits and notes"), "{page}");
+    assert!(page.contains("their medicines and their visits and carers' notes"), "{page}");
 }
 
 #[test]
@@ -566,7 +571,12 @@ fn narrowing_a_grant_applies_at_once_without_a_passkey_check() {
     assert_eq!((grant.version, grant.categories.clone()), (2, BTreeSet::from([Category::Medication])));
     assert_eq!(grant.ends_at.unwrap().date_naive().to_string(), "2027-02-01");
     let access = page(&portal.get("/access?done=changed"));
-    assert!(access.contains("Their access has been changed.") && access.contains("Sam Okafor can see your medicines until 1 February 2027."), "{access}");
+    assert!(
+        access.contains("You changed their access.")
+            && access.contains("Sam Okafor can see this part of your record until 1 February 2027:")
+            && access.contains("<li>Your medicines</li>"),
+        "{access}"
+    );
     let receipt = &pollster::block_on(portal.store().receipts_for_subject("person-1")).unwrap()[0];
     assert_eq!((receipt.body.event.as_str(), receipt.body.grant_version), ("changed", 2));
     assert!(receipt.body.collection_method.contains("by the person, signed in with their passkey"), "{}", receipt.body.collection_method);
@@ -576,7 +586,9 @@ fn narrowing_a_grant_applies_at_once_without_a_passkey_check() {
     assert_eq!((changed.actor_id.as_deref(), changed.acting_for.as_deref()), (Some("person-1"), None));
     let log = page(&portal.get("/access-log?mine=yes"));
     assert!(
-        log.contains("changed Sam Okafor's access: they can no longer see your visits and notes; it now ends on 1 February 2027 instead of 1 March 2027"),
+        log.contains(
+            "changed Sam Okafor's access: they can no longer see your visits and carers' notes; it now ends on 1 February 2027 instead of 1 March 2027"
+        ),
         "{log}"
     );
 
@@ -655,11 +667,12 @@ fn a_stale_change_is_a_conflict_that_shows_both_versions_and_writes_nothing() {
     let stale = page(&stale);
     assert!(stale.contains("Nothing has been saved"), "{stale}");
     assert!(
-        stale.contains("How it is now") && stale.contains("Sam Okafor can see your medicines, your visits and notes and your contacts until 1 March 2027."),
+        stale.contains("How it is now")
+            && stale.contains("Sam Okafor can see your medicines, your visits and carers' notes and your contacts until 1 March 2027."),
         "{stale}"
     );
     assert!(stale.contains("What you asked for") && stale.contains("Sam Okafor can see your medicines until 1 February 2027."), "{stale}");
-    assert!(stale.contains("They can no longer see your visits and notes and your contacts"), "{stale}");
+    assert!(stale.contains("They can no longer see your visits and carers' notes and your contacts"), "{stale}");
     assert!(stale.contains("It now ends on 1 February 2027 instead of 1 March 2027"), "{stale}");
     assert!(stale.contains("href=\"/access/grant-sam/edit\""), "start again: {stale}");
     assert_eq!(history(&portal, "grant-sam"), 2, "nothing written");

@@ -471,13 +471,24 @@ fn dose_quantity(dose: &str) -> Option<Value> {
 fn dosage_text(medicine: &Medicine) -> String {
     let mut words = format!("{}, {}", medicine.dose, medicine.route.to_lowercase());
     if !medicine.times.is_empty() {
-        let times: Vec<String> = medicine.times.iter().map(|time| time.format("%H:%M").to_string()).collect();
-        words.push_str(&format!(", at {}", times.join(", ")));
+        // The text is for people (the download and the paper copy read it): "8am", GOV.UK style.
+        // FHIR's own `timing.repeat.timeOfDay` keeps the machine form.
+        let times: Vec<String> = medicine.times.iter().map(|time| crate::uk_time::clock(*time)).collect();
+        words.push_str(&format!(", at {}", and_list(&times)));
     }
     if medicine.as_needed {
         words.push_str(if medicine.times.is_empty() { ", when needed" } else { ", and when needed" });
     }
     words
+}
+
+/// "8am, 1pm and 7pm".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Where a medicine stands on `today`: FHIR `MedicationStatement.status`.

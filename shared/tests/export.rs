@@ -162,7 +162,7 @@ fn medicines_and_doses_map_to_fhir_statuses() {
     assert_eq!(current["medicationReference"]["reference"], full_url("medication", "current"));
     assert_eq!(current["dosage"][0]["timing"]["repeat"]["timeOfDay"], json!(["08:00:00", "19:00:00"]));
     assert_eq!(current["dosage"][0]["asNeededBoolean"], false);
-    assert_eq!(current["dosage"][0]["text"], "2 tablets, by mouth, at 08:00, 19:00");
+    assert_eq!(current["dosage"][0]["text"], "2 tablets, by mouth, at 8am and 7pm");
     assert_eq!(current["dosage"][0]["doseAndRate"][0]["doseQuantity"], json!({ "value": 2.0, "unit": "tablets" }));
     let cream = statement("cream");
     assert_eq!(cream["dosage"][0]["asNeededBoolean"], true);

@@ -376,7 +376,8 @@ mod tests {
         assert_eq!(who_did_it(&changed, &to_sam, "sam", "Margaret Okafor"), "You, acting for Margaret Okafor");
         assert_eq!(
             describe_event(&changed, Whose::Named("Margaret Okafor")),
-            "changed Ada's access: they can no longer see Margaret Okafor's visits and notes"
+            // Stored in an earlier version's words, retold in today's.
+            "changed Ada's access: they can no longer see Margaret Okafor's visits and carers' notes"
         );
         for (action, expected) in [
             ("grants.viewed", "looked at who can see your information"),

@@ -6,6 +6,8 @@ use carefront_shared::uk_time;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::category_names as names;
+
 /// Whose information a page talks about.
 #[derive(Debug, Clone, Copy)]
 pub enum Whose<'a> {
@@ -15,33 +17,22 @@ pub enum Whose<'a> {
     Named(&'a str),
 }
 
-/// How a category is told: "your medicines", "Margaret Okafor's medicines".
+/// How a category is told: "your medicines", "Margaret Okafor's medicines" (the words are
+/// `category_names`'s, the one place every page takes them from).
 pub fn category_words(category: Category, whose: Whose<'_>) -> String {
-    match whose {
-        Whose::You => own_category_words(category).to_owned(),
-        Whose::Named(name) => match category {
-            Category::CarePlan => format!("{name}'s care plan"),
-            Category::ServiceUserGuide => format!("{name}'s service user guide"),
-            Category::Medication => format!("{name}'s medicines"),
-            Category::VisitsAndNotes => format!("{name}'s visits and notes"),
-            Category::Contacts => format!("{name}'s contacts"),
-            Category::Documents => format!("{name}'s documents"),
-            Category::Preferences => format!("how {name} likes to get information"),
-            Category::AccessLog => format!("who has looked at {name}'s record"),
-        },
-    }
+    names::phrase(category, whose.into())
 }
 
-fn own_category_words(category: Category) -> &'static str {
-    match category {
-        Category::CarePlan => "your care plan",
-        Category::ServiceUserGuide => "your service user guide",
-        Category::Medication => "your medicines",
-        Category::VisitsAndNotes => "your visits and notes",
-        Category::Contacts => "your contacts",
-        Category::Documents => "your documents",
-        Category::Preferences => "how you like to get information",
-        Category::AccessLog => "who has looked at your record",
+fn own_category_words(category: Category) -> String {
+    names::phrase(category, names::Whose::You)
+}
+
+impl<'a> From<Whose<'a>> for names::Whose<'a> {
+    fn from(whose: Whose<'a>) -> Self {
+        match whose {
+            Whose::You => Self::You,
+            Whose::Named(name) => Self::Named(name),
+        }
     }
 }
 
@@ -54,12 +45,19 @@ pub fn retold(text: &str, whose: Whose<'_>) -> String {
     let mut told = String::with_capacity(text.len());
     let mut rest = text;
     let mut named = false;
-    while let Some((at, category)) =
-        Category::ALL.into_iter().filter_map(|category| rest.find(own_category_words(category)).map(|at| (at, category))).min_by_key(|(at, _)| *at)
+    // Today's phrases, and those earlier versions wrote into the stored sentences.
+    let phrases: Vec<(Category, String)> = Category::ALL
+        .into_iter()
+        .map(|category| (category, own_category_words(category)))
+        .chain(names::EARLIER_PHRASES.iter().map(|(category, phrase)| (*category, (*phrase).to_owned())))
+        .collect();
+    while let Some((at, category, phrase)) = phrases
+        .iter()
+        .filter_map(|(category, phrase)| rest.find(phrase.as_str()).map(|at| (at, *category, phrase)))
+        .min_by_key(|(at, _, phrase)| (*at, std::cmp::Reverse(phrase.len())))
     {
         told.push_str(&rest[..at]);
-        let phrase = own_category_words(category);
-        match phrase.strip_prefix("your ") {
+        match category_words(category, Whose::You).strip_prefix("your ") {
             Some(noun) if named => told.push_str(noun),
             _ => told.push_str(&category_words(category, whose)),
         }
@@ -74,11 +72,7 @@ pub fn retold(text: &str, whose: Whose<'_>) -> String {
 
 /// "a, b and c".
 pub fn list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
+    names::and_list(items)
 }
 
 /// "1 March 2027".
@@ -88,11 +82,7 @@ pub fn day(time: DateTime<Utc>) -> String {
 
 /// The first letter in capitals, for a label that starts a line.
 pub fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    names::capitalised(text)
 }
 
 /// One grant as the access pages show it.
@@ -106,6 +96,11 @@ pub struct GrantView {
     pub version: i64,
     /// "Sam Okafor can see your medicines until 1 March 2027."
     pub sentence: String,
+    /// The same as a short line and a list: "Sam Okafor can see these parts of your record
+    /// until 1 March 2027:"
+    pub lead: String,
+    /// "Your medicines", "What care you get".
+    pub items: Vec<String>,
     /// Why, act-for power and legal basis, in words.
     pub detail: String,
     /// Whether the reader may stop it.
@@ -131,6 +126,25 @@ pub fn sentence(grant: &Grant, grantee_name: &str, whose: Whose<'_>, now: DateTi
         _ => verb.replacen("can", "could", 1),
     };
     retold(&format!("{grantee_name} {verb} {}{period}.", list(&categories)), whose)
+}
+
+/// Says a grant as a short line and a list, for a page that shows several (one long sentence of
+/// eight categories is hard to read): "Sam Okafor can see these parts of your record until 1
+/// March 2027:", then "Your medicines", "What care you get".
+pub fn lead_and_items(grant: &Grant, grantee_name: &str, whose: Whose<'_>, now: DateTime<Utc>) -> (String, Vec<String>) {
+    let verb = if grant.actions.contains(&Action::Contribute) { "can see and comment on" } else { "can see" };
+    let period = match (grant.state(now), grant.ends_at) {
+        (GrantState::NotStarted, Some(ends)) => format!(" from {} until {}", day(grant.starts_at), day(ends)),
+        (GrantState::NotStarted, None) => format!(" from {}", day(grant.starts_at)),
+        (GrantState::Active, Some(ends)) => format!(" until {}", day(ends)),
+        _ => String::new(),
+    };
+    let (record, items): (String, Vec<String>) = match whose {
+        Whose::You => ("your record".to_owned(), grant.categories.iter().map(|category| capitalised(&category_words(*category, Whose::You))).collect()),
+        Whose::Named(name) => (format!("{name}'s record"), grant.categories.iter().map(|category| names::heading(*category, false).to_owned()).collect()),
+    };
+    let these = if items.len() == 1 { "this part" } else { "these parts" };
+    (format!("{grantee_name} {verb} {these} of {record}{period}:"), items)
 }
 
 /// Why the grant exists, whether it carries the act-for power, and its legal basis.
@@ -267,13 +281,13 @@ pub fn losses(grant: &Grant, grantee_name: &str, provider: bool, whose: Whose<'_
             .iter()
             .map(|category| match category {
                 Category::CarePlan => format!("Carers will no longer see {your} care plan, so they may not know how {you_like} to be helped."),
-                Category::ServiceUserGuide => format!("Carers will no longer see {your} service user guide."),
+                Category::ServiceUserGuide => format!("Carers will no longer see {}.", category_words(*category, whose)),
                 Category::Medication => format!("Carers will no longer see {your} medicines or record the medicines they give."),
                 Category::VisitsAndNotes => {
                     format!("Carers will no longer see {your} visits or write notes about them, and visit times here may stop being updated.")
                 }
                 Category::Contacts => format!("Carers will no longer see {your} contacts, so they may not know whom to call if something is wrong."),
-                Category::Documents => format!("Carers will no longer see {your} documents."),
+                Category::Documents => format!("Carers will no longer see {}.", category_words(*category, whose)),
                 Category::Preferences => format!("Carers will no longer see how {you_like} to get information, such as large print."),
                 Category::AccessLog => format!("They will no longer see who has looked at {your} record."),
             })
@@ -341,13 +355,13 @@ pub(super) mod tests {
     #[test]
     fn stopping_says_what_is_lost_and_for_a_provider_what_stops_working_for_the_care() {
         let mut grant = grant();
-        assert_eq!(losses(&grant, "Sam", false, Whose::You), ["They will no longer see your medicines and your visits and notes."]);
+        assert_eq!(losses(&grant, "Sam", false, Whose::You), ["They will no longer see your medicines and your visits and carers' notes."]);
         grant.act_for = true;
         grant.actions.insert(Action::Contribute);
         assert_eq!(
             losses(&grant, "Sam", false, Whose::Named("Margaret")),
             [
-                "They will no longer see Margaret's medicines and visits and notes.",
+                "They will no longer see Margaret's medicines and visits and carers' notes.",
                 "They will no longer be able to add comments or ask for corrections.",
                 "They will no longer be able to act for Margaret.",
             ]
@@ -366,10 +380,10 @@ pub(super) mod tests {
     fn a_grant_is_told_to_the_person_and_to_someone_acting_for_them() {
         let grant = grant();
         let now = grant.starts_at;
-        assert_eq!(sentence(&grant, "Sam", Whose::You, now), "Sam can see your medicines and your visits and notes until 1 March 2027.");
+        assert_eq!(sentence(&grant, "Sam", Whose::You, now), "Sam can see your medicines and your visits and carers' notes until 1 March 2027.");
         assert_eq!(
             sentence(&grant, "Sam", Whose::Named("Margaret Okafor"), now),
-            "Sam can see Margaret Okafor's medicines and visits and notes until 1 March 2027."
+            "Sam can see Margaret Okafor's medicines and visits and carers' notes until 1 March 2027."
         );
         let told = sentence(&grant, "Sam", Whose::You, now);
         assert_eq!(retold(&told, Whose::Named("Margaret Okafor")), sentence(&grant, "Sam", Whose::Named("Margaret Okafor"), now));
@@ -389,7 +403,7 @@ pub(super) mod tests {
             said,
             vec![
                 "they can now also see your care plan",
-                "they can no longer see your visits and notes",
+                "they can no longer see your visits and carers' notes",
                 "they can now also add comments and ask for corrections",
                 "it no longer has an end date (it was 1 March 2027)",
                 "they can now act for you",
