@@ -60,9 +60,9 @@ export function providerPages() {
   ];
 }
 
-/** Margaret asks for large print at `points` (20, 24 or 28). */
-export async function chooseLargePrint(page, portalUrl, points) {
-  await page.goto(`${portalUrl}/people/person-margaret/needs`);
+/** The signed-in person (Margaret unless `personId` says) asks for large print at `points` (20, 24 or 28). */
+export async function chooseLargePrint(page, portalUrl, points, personId = 'person-margaret') {
+  await page.goto(`${portalUrl}/people/${personId}/needs`);
   await page.getByLabel(`Yes, at least ${points} point`).check();
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForURL((url) => url.search.includes('done=saved'));
