@@ -38,7 +38,10 @@ impl Outbound for PlainHttp {
         let host = request.url.host_str().ok_or_else(|| OutboundError::Refused("the URL has no host".into()))?;
         let port = request.url.port_or_known_default().unwrap_or(80);
         let network = |error: std::io::Error| OutboundError::Network(error.to_string());
-        let address = std::net::ToSocketAddrs::to_socket_addrs(&(host, port)).map_err(network)?.next().ok_or_else(|| OutboundError::Network(format!("{host} has no address")))?;
+        let address = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+            .map_err(network)?
+            .next()
+            .ok_or_else(|| OutboundError::Network(format!("{host} has no address")))?;
         let mut stream = TcpStream::connect_timeout(&address, self.timeout).map_err(network)?;
         stream.set_read_timeout(Some(self.timeout)).map_err(network)?;
         let authority = match request.url.port() {
@@ -174,7 +177,9 @@ pub fn run(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<(), 
                 serde_json::json!({"outcome": "accepted", "id": id, "reference": message.reference})
             }
             Outcome::Retry(failure) => serde_json::json!({"outcome": "retry", "status": failure.status, "errors": failure.errors, "text": failure.to_string()}),
-            Outcome::Permanent(failure) => serde_json::json!({"outcome": "permanent", "status": failure.status, "errors": failure.errors, "text": failure.to_string()}),
+            Outcome::Permanent(failure) => {
+                serde_json::json!({"outcome": "permanent", "status": failure.status, "errors": failure.errors, "text": failure.to_string()})
+            }
         };
         if args.repeat == 1 {
             println!("{answer}");
@@ -205,10 +210,19 @@ mod tests {
         let args = |list: &[&str]| list.iter().map(|each| (*each).to_owned()).collect::<Vec<_>>();
         let no_env = |_: &str| None;
         assert!(run(&args(&["send", "--channel", "fax"]), no_env).unwrap_err().contains("--channel"));
-        assert!(run(&args(&["send", "--channel", "email", "--to", "a@example.com", "--template", "x", "--reference", "r"]), no_env).unwrap_err().contains("--template"));
-        let letter = args(&["send", "--channel", "letter", "--address-line", "A", "--address-line", "B", "--template", &Uuid::nil().to_string(), "--reference", "r"]);
+        assert!(
+            run(&args(&["send", "--channel", "email", "--to", "a@example.com", "--template", "x", "--reference", "r"]), no_env)
+                .unwrap_err()
+                .contains("--template")
+        );
+        let letter =
+            args(&["send", "--channel", "letter", "--address-line", "A", "--address-line", "B", "--template", &Uuid::nil().to_string(), "--reference", "r"]);
         assert!(run(&letter, no_env).unwrap_err().contains("--address-line"));
-        assert!(run(&args(&["send", "--channel", "sms", "--to", "07700900123", "--template", &Uuid::nil().to_string(), "--reference", "r"]), no_env).unwrap_err().contains("NOTIFY_API_KEY"));
+        assert!(
+            run(&args(&["send", "--channel", "sms", "--to", "07700900123", "--template", &Uuid::nil().to_string(), "--reference", "r"]), no_env)
+                .unwrap_err()
+                .contains("NOTIFY_API_KEY")
+        );
         assert!(run(&args(&["send", "--personalisation", "novalue"]), no_env).unwrap_err().contains("KEY=VALUE"));
     }
 }

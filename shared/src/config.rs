@@ -348,7 +348,9 @@ mod tests {
             assert!(config.notify.templates.get("emergency_access", crate::notify::Channel::Sms).is_some());
             let debug = format!("{config:?}");
             assert!(!debug.contains("3d844edf") && !debug.contains("callback-token-for"), "{debug}");
-            for (name, bad) in [("NOTIFY_BASE_URL", "ftp://x"), ("NOTIFY_API_KEY", "nope"), ("NOTIFY_TEMPLATES", "{\"x\": 1}"), ("NOTIFY_CALLBACK_TOKEN", "short")] {
+            for (name, bad) in
+                [("NOTIFY_BASE_URL", "ftp://x"), ("NOTIFY_API_KEY", "nope"), ("NOTIFY_TEMPLATES", "{\"x\": 1}"), ("NOTIFY_CALLBACK_TOKEN", "short")]
+            {
                 assert!(matches!(lookup(app, &[(name, Some(bad))]), Err(ConfigError::Invalid { name: invalid, .. }) if invalid == name), "{name}");
             }
         }

@@ -388,9 +388,7 @@ impl AllowedHost {
     pub fn allows(&self, uri: &http::Uri) -> bool {
         let scheme = uri.scheme_str().unwrap_or("");
         let default_port = if scheme == "https" { 443 } else { 80 };
-        scheme == self.scheme
-            && uri.host().is_some_and(|host| host.eq_ignore_ascii_case(&self.host))
-            && uri.port_u16().unwrap_or(default_port) == self.port
+        scheme == self.scheme && uri.host().is_some_and(|host| host.eq_ignore_ascii_case(&self.host)) && uri.port_u16().unwrap_or(default_port) == self.port
     }
 }
 

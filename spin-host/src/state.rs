@@ -28,10 +28,8 @@ const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(10);
 /// (as Spin does) and refuse every other with `HTTP-request-denied`.
 pub struct AllowedOutbound(Arc<ComponentConfig>);
 
-type SendResult = Result<
-    (http::Response<wasmtime_wasi_http::WasiBody>, Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>),
-    wasmtime_wasi_http::Error,
->;
+type SendResult =
+    Result<(http::Response<wasmtime_wasi_http::WasiBody>, Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>), wasmtime_wasi_http::Error>;
 
 impl WasiHttpHooks for AllowedOutbound {
     fn send_request(

@@ -61,11 +61,7 @@ pub fn load_env_file(path: &Path) -> Result<BTreeMap<String, String>> {
 
 /// Resolve every application variable, then every component's variables and outbound hosts.
 /// `env` looks up a process environment variable. Returns component id -> its settings.
-pub fn resolve(
-    manifest: &Manifest,
-    env: impl Fn(&str) -> Option<String>,
-    env_file: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, Resolved>> {
+pub fn resolve(manifest: &Manifest, env: impl Fn(&str) -> Option<String>, env_file: &BTreeMap<String, String>) -> Result<BTreeMap<String, Resolved>> {
     for name in env_file.keys() {
         if !manifest.variables.contains_key(name) {
             bail!("the env file sets {ENV_PREFIX}{}, but the manifest declares no variable {name:?}", name.to_ascii_uppercase());

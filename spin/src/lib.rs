@@ -97,7 +97,9 @@ impl Outbound for SpinHttp {
         }
         let outgoing = builder.body(Full::new(bytes::Bytes::from(request.body))).map_err(|error| OutboundError::Refused(error.to_string()))?;
         let response = spin_sdk::http::send(outgoing).await.map_err(|code| match code {
-            spin_sdk::wasip3::http::types::ErrorCode::HttpRequestDenied => OutboundError::Refused(format!("{code:?}: the host is not in allowed_outbound_hosts")),
+            spin_sdk::wasip3::http::types::ErrorCode::HttpRequestDenied => {
+                OutboundError::Refused(format!("{code:?}: the host is not in allowed_outbound_hosts"))
+            }
             other => OutboundError::Network(format!("{other:?}")),
         })?;
         let status = response.status().as_u16();

@@ -153,7 +153,8 @@ mod tests {
 
     #[test]
     fn rate_limits_server_errors_and_the_network_are_retried() {
-        let body = r#"{"status_code":429,"errors":[{"error":"RateLimitError","message":"Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds"}]}"#;
+        let body =
+            r#"{"status_code":429,"errors":[{"error":"RateLimitError","message":"Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds"}]}"#;
         let Outcome::Retry(failure) = answer(429, body) else { panic!("429 is retried") };
         assert!(failure.to_string().contains("Exceeded rate limit"));
         for status in [500, 502, 503, 504, 408] {

@@ -152,7 +152,8 @@ pub fn read(token: &CallbackToken, authorization: Option<&str>, body: &[u8]) -> 
         created_at: timestamp("created_at", &raw.created_at)?,
         completed_at: optional("completed_at", raw.completed_at)?,
         sent_at: optional("sent_at", raw.sent_at)?,
-        notification_type: Channel::parse(&raw.notification_type).ok_or_else(|| CallbackError::Malformed("notification_type is not email, sms or letter".into()))?,
+        notification_type: Channel::parse(&raw.notification_type)
+            .ok_or_else(|| CallbackError::Malformed("notification_type is not email, sms or letter".into()))?,
     })
 }
 
@@ -190,7 +191,14 @@ mod tests {
 
     #[test]
     fn a_callback_without_our_token_is_refused_before_its_body_is_read() {
-        for header in [None, Some(""), Some("Bearer "), Some("Bearer callback-token-for-test"), Some("callback-token-for-tests"), Some("Bearer callback-token-for-testsX")] {
+        for header in [
+            None,
+            Some(""),
+            Some("Bearer "),
+            Some("Bearer callback-token-for-test"),
+            Some("callback-token-for-tests"),
+            Some("Bearer callback-token-for-testsX"),
+        ] {
             assert_eq!(read(&token(), header, b"not json"), Err(CallbackError::Unauthorised), "{header:?}");
         }
         assert!(CallbackToken::new("short").is_none());
@@ -204,7 +212,10 @@ mod tests {
         assert!(status.status.failed());
         assert_eq!(status.completed_at, None);
         assert_eq!(status.reference, None);
-        let body = BODY.replace("\"delivered\"", "\"returned-letter\"").replace("\"sms\"", "\"letter\"").replace(".000000Z\",\n        \"notification_type", "\",\n        \"notification_type");
+        let body = BODY
+            .replace("\"delivered\"", "\"returned-letter\"")
+            .replace("\"sms\"", "\"letter\"")
+            .replace(".000000Z\",\n        \"notification_type", "\",\n        \"notification_type");
         let status = read(&token(), Some("Bearer callback-token-for-tests"), body.as_bytes()).unwrap();
         assert_eq!(status.status, DeliveryState::Other("returned-letter".into()));
         assert_eq!(status.status.as_str(), "returned-letter");
@@ -214,9 +225,13 @@ mod tests {
     #[test]
     fn a_malformed_callback_names_what_is_wrong() {
         let body = BODY.replace("\"sms\"", "\"fax\"");
-        assert!(matches!(read(&token(), Some("Bearer callback-token-for-tests"), body.as_bytes()), Err(CallbackError::Malformed(reason)) if reason.contains("notification_type")));
+        assert!(
+            matches!(read(&token(), Some("Bearer callback-token-for-tests"), body.as_bytes()), Err(CallbackError::Malformed(reason)) if reason.contains("notification_type"))
+        );
         let body = BODY.replace("2026-11-30T12:00:00.000000Z", "yesterday");
-        assert!(matches!(read(&token(), Some("Bearer callback-token-for-tests"), body.as_bytes()), Err(CallbackError::Malformed(reason)) if reason.contains("created_at")));
+        assert!(
+            matches!(read(&token(), Some("Bearer callback-token-for-tests"), body.as_bytes()), Err(CallbackError::Malformed(reason)) if reason.contains("created_at"))
+        );
         assert!(matches!(read(&token(), Some("Bearer callback-token-for-tests"), b"{}"), Err(CallbackError::Malformed(_))));
     }
 }
