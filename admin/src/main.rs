@@ -8,6 +8,7 @@
 //! carefront-admin credential create | revoke | list ...
 //! carefront-admin export --person ID [--fhir] (--database FILE | --demo) [--origin URL] [--out FILE]
 //! carefront-admin import people.csv --database FILE [--council ID] [--check]
+//! carefront-admin notify send --channel email|sms|letter --template ID --reference REF ...
 //! ```
 
 mod credential;
@@ -15,6 +16,7 @@ mod demo;
 mod demo_record;
 mod export;
 mod import;
+mod notify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,7 +62,8 @@ fn main() -> ExitCode {
         Some("credential") => random().and_then(|random| credential::run(&args[1..], &random, chrono::Utc::now())),
         Some("import") => import::parse(&args[1..], USAGE).and_then(|parsed| import::run(&parsed, chrono::Utc::now(), &random()?)),
         Some("export") => export::parse(&args[1..], USAGE).and_then(|parsed| export::run(&parsed, chrono::Utc::now(), &random()?)),
-        _ => Err(format!("{USAGE}\n{}", credential::USAGE)),
+        Some("notify") => notify::run(&args[1..], |name| std::env::var(name).ok().filter(|value| !value.is_empty())),
+        _ => Err(format!("{USAGE}\n{}\n{}", credential::USAGE, notify::USAGE)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

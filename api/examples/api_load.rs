@@ -125,7 +125,7 @@ fn time(
     let mut samples = Vec::with_capacity(rounds);
     for round in 0..warm_up + rounds {
         let request = next(round)?;
-        let context = RequestContext { store, config, now: now(), random: &random, client: None };
+        let context = RequestContext { store, config, now: now(), random: &random, client: None, outbound: None };
         let started = Instant::now();
         let response = pollster::block_on(handle(&context, request));
         let elapsed = started.elapsed().as_secs_f64() * 1e6;

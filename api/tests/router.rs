@@ -41,7 +41,7 @@ fn call(database: &dyn Database, request: Request) -> (u16, String, serde_json::
     let config = config();
     let store = SqlStore::new(database);
     let random = SeededRandom::new(1);
-    let context = RequestContext { store: &store, config: &config, now: DateTime::UNIX_EPOCH, random: &random, client: None };
+    let context = RequestContext { store: &store, config: &config, now: DateTime::UNIX_EPOCH, random: &random, client: None, outbound: None };
     let response = pollster::block_on(handle(&context, request));
     let content_type = response.headers().get("content-type").map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default();
     let body = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
@@ -190,7 +190,7 @@ fn a_receipt_made_before_key_ids_verifies_with_the_legacy_key_only() {
     let without = Config::from_lookup(App::Api, |name| if name == "RECEIPT_LEGACY_KEY" { None } else { config_setting(name) }).unwrap();
     let store = SqlStore::new(&database);
     let random = SeededRandom::new(1);
-    let context = RequestContext { store: &store, config: &without, now: DateTime::UNIX_EPOCH, random: &random, client: None };
+    let context = RequestContext { store: &store, config: &without, now: DateTime::UNIX_EPOCH, random: &random, client: None, outbound: None };
     let response = pollster::block_on(handle(&context, post(legacy)));
     assert_eq!(serde_json::from_slice::<serde_json::Value>(response.body()).unwrap()["valid"], false);
 }

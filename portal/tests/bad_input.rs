@@ -157,7 +157,7 @@ fn an_unavailable_store_gives_503_with_a_kind_page() {
         .unwrap();
     let down = DownDatabase;
     let store = SqlStore::new(&down);
-    let context = RequestContext { store: &store, config: &portal.config, now: portal.now.get(), random: &portal.random, client: None };
+    let context = RequestContext { store: &store, config: &portal.config, now: portal.now.get(), random: &portal.random, client: None, outbound: None };
     let response = pollster::block_on(handle(&context, request));
     assert_eq!(response.status(), 503);
     assert!(text(&response).contains("the service is unavailable") || text(&response).contains("service is unavailable"));

@@ -183,8 +183,14 @@ fn send(browser: &Portal, request: http::request::Builder, body: Vec<u8>) -> Res
         request = request.header("cookie", cookie_header.join("; "));
     }
     let store = browser.store();
-    let context =
-        RequestContext { store: &store, config: &browser.config, now: browser.now.get(), random: &browser.random, client: Some(browser.source.clone()) };
+    let context = RequestContext {
+        store: &store,
+        config: &browser.config,
+        now: browser.now.get(),
+        random: &browser.random,
+        client: Some(browser.source.clone()),
+        outbound: None,
+    };
     let response = pollster::block_on(handle(&context, request.body(body).unwrap()));
     for value in response.headers().get_all("set-cookie") {
         let text = value.to_str().unwrap();

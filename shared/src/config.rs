@@ -9,6 +9,11 @@
 //! | `RECEIPT_KEYS` | consent receipts: the first key signs, all verify | signs | verifies |
 //! | `RECEIPT_LEGACY_KEY` | optional: receipts made before key ids | no | verifies |
 //! | `CREDENTIAL_KEY` | system credentials' keys are derived from it | mints | verifies |
+//! | `NOTIFY_API_KEY` | optional: GOV.UK Notify; without it messages wait in the outbox | sends | sends |
+//! | `NOTIFY_CALLBACK_TOKEN` | optional: Notify's delivery-status callbacks carry it | checks | checks |
+//!
+//! Not secret: `NOTIFY_BASE_URL` (default Notify's own) and `NOTIFY_TEMPLATES` (a JSON map
+//! from `kind.channel` to a template id).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,6 +21,8 @@ use url::Url;
 
 use crate::credential::CredentialKey;
 use crate::crypto::SigningKey;
+use crate::notify::callback::CallbackToken;
+use crate::notify::{ApiKey, Notify, PRODUCTION_BASE_URL, Templates};
 use crate::receipt::ReceiptKeys;
 
 /// Which app a configuration is read for: it decides which secrets are read at all.
@@ -32,8 +39,31 @@ impl App {
     /// The settings this app reads, required or optional; a runtime passes exactly these.
     pub fn settings(self) -> &'static [&'static str] {
         match self {
-            App::Portal => &["RP_ID", "ORIGIN", "RP_NAME", "SESSION_KEY", "CSRF_KEY", "RECEIPT_KEYS", "CREDENTIAL_KEY"],
-            App::Api => &["RP_ID", "ORIGIN", "RP_NAME", "RECEIPT_KEYS", "RECEIPT_LEGACY_KEY", "CREDENTIAL_KEY"],
+            App::Portal => &[
+                "RP_ID",
+                "ORIGIN",
+                "RP_NAME",
+                "SESSION_KEY",
+                "CSRF_KEY",
+                "RECEIPT_KEYS",
+                "CREDENTIAL_KEY",
+                "NOTIFY_BASE_URL",
+                "NOTIFY_API_KEY",
+                "NOTIFY_TEMPLATES",
+                "NOTIFY_CALLBACK_TOKEN",
+            ],
+            App::Api => &[
+                "RP_ID",
+                "ORIGIN",
+                "RP_NAME",
+                "RECEIPT_KEYS",
+                "RECEIPT_LEGACY_KEY",
+                "CREDENTIAL_KEY",
+                "NOTIFY_BASE_URL",
+                "NOTIFY_API_KEY",
+                "NOTIFY_TEMPLATES",
+                "NOTIFY_CALLBACK_TOKEN",
+            ],
         }
     }
 }
@@ -45,6 +75,46 @@ pub struct BrowserKeys {
     pub session: SigningKey,
     /// Signs CSRF tokens and the drafts of a change of access (`CSRF_KEY`).
     pub csrf: SigningKey,
+}
+
+/// How this deployment reaches GOV.UK Notify.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// Notify's API (`NOTIFY_BASE_URL`): Notify's own unless a stand-in or proxy is configured.
+    pub base_url: Url,
+    /// The API key (`NOTIFY_API_KEY`); `None`: nothing is sent and messages wait in the outbox.
+    pub api_key: Option<ApiKey>,
+    /// Template ids by message kind and channel (`NOTIFY_TEMPLATES`).
+    pub templates: Templates,
+    /// The bearer token Notify's delivery-status callbacks carry (`NOTIFY_CALLBACK_TOKEN`);
+    /// `None`: every callback is refused.
+    pub callback_token: Option<CallbackToken>,
+}
+
+impl NotifySettings {
+    /// Notify as a sender, if an API key is configured.
+    pub fn sender(&self) -> Option<Notify> {
+        self.api_key.clone().map(|key| Notify::new(&self.base_url, key))
+    }
+
+    fn from_lookup(optional: &dyn Fn(&'static str) -> Option<String>) -> Result<NotifySettings, ConfigError> {
+        let base_url = match optional("NOTIFY_BASE_URL") {
+            Some(text) => Url::parse(text.trim()).ok().filter(|url| matches!(url.scheme(), "https" | "http") && url.host_str().is_some()),
+            None => Url::parse(PRODUCTION_BASE_URL).ok(),
+        }
+        .ok_or(ConfigError::Invalid { name: "NOTIFY_BASE_URL", reason: "not an http or https URL" })?;
+        let api_key = optional("NOTIFY_API_KEY")
+            .map(|text| ApiKey::parse(&text))
+            .transpose()
+            .map_err(|_| ConfigError::Invalid { name: "NOTIFY_API_KEY", reason: "not a Notify API key (name-serviceid-secret, both ids UUIDs)" })?;
+        let templates = Templates::parse(&optional("NOTIFY_TEMPLATES").unwrap_or_default())
+            .map_err(|_| ConfigError::Invalid { name: "NOTIFY_TEMPLATES", reason: "not a JSON object from \"kind.email|sms|letter\" to a template id" })?;
+        let callback_token = optional("NOTIFY_CALLBACK_TOKEN")
+            .map(|text| CallbackToken::new(&text))
+            .map(|token| token.ok_or(ConfigError::Invalid { name: "NOTIFY_CALLBACK_TOKEN", reason: "shorter than 10 characters (Notify's minimum)" }))
+            .transpose()?;
+        Ok(NotifySettings { base_url, api_key, templates, callback_token })
+    }
 }
 
 /// Everything a handler needs to know about its deployment.
@@ -63,6 +133,8 @@ pub struct Config {
     /// The secret every system credential's signing key is derived from (at least 32 bytes).
     /// Rotating it invalidates every credential at once.
     pub credential_key: CredentialKey,
+    /// GOV.UK Notify: where, with which key and templates.
+    pub notify: NotifySettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -74,6 +146,7 @@ impl std::fmt::Debug for Config {
             .field("browser", &self.browser.as_ref().map(|_| "<redacted>"))
             .field("receipt_keys", &self.receipt_keys)
             .field("credential_key", &"<redacted>")
+            .field("notify", &self.notify)
             .finish()
     }
 }
@@ -156,7 +229,8 @@ impl Config {
         let credential_key = CredentialKey::from_base64url(&required("CREDENTIAL_KEY")?)
             .ok_or(ConfigError::Invalid { name: "CREDENTIAL_KEY", reason: "not base64url of at least 32 bytes" })?;
         distinct(app, &optional)?;
-        Ok(Config { rp_id, origin, rp_name, browser, receipt_keys, credential_key })
+        let notify = NotifySettings::from_lookup(&optional)?;
+        Ok(Config { rp_id, origin, rp_name, browser, receipt_keys, credential_key, notify })
     }
 
     /// The origin as browsers send it in the `Origin` header (no trailing slash).
@@ -248,6 +322,38 @@ mod tests {
         let reused = format!("r1:{CREDENTIAL}");
         assert!(matches!(lookup(App::Api, &[("RECEIPT_KEYS", Some(&reused))]), Err(ConfigError::Invalid { name: "RECEIPT_KEYS", .. })));
         assert!(lookup(App::Api, &[("RECEIPT_LEGACY_KEY", Some(SESSION))]).is_ok(), "the API has no SESSION_KEY: the old one may verify old receipts");
+    }
+
+    const NOTIFY_KEY: &str = "carefront_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";
+
+    #[test]
+    fn notify_is_optional_defaults_to_notifys_own_api_and_is_checked() {
+        for app in [App::Portal, App::Api] {
+            let config = lookup(app, &[]).unwrap();
+            assert_eq!(config.notify.base_url.as_str(), "https://api.notifications.service.gov.uk/");
+            assert!(config.notify.api_key.is_none() && config.notify.sender().is_none(), "no key: nothing is sent");
+            assert!(config.notify.callback_token.is_none());
+            let templates = r#"{"emergency_access.sms": "f33517ff-2a88-4f6e-b855-c550268ce08a"}"#;
+            let config = lookup(
+                app,
+                &[
+                    ("NOTIFY_BASE_URL", Some("http://127.0.0.1:6011")),
+                    ("NOTIFY_API_KEY", Some(NOTIFY_KEY)),
+                    ("NOTIFY_TEMPLATES", Some(templates)),
+                    ("NOTIFY_CALLBACK_TOKEN", Some("callback-token-for-tests")),
+                ],
+            )
+            .unwrap();
+            assert_eq!(config.notify.sender().unwrap().service_id().to_string(), "26785a09-ab16-4eb0-8407-a37497a57506");
+            assert!(config.notify.templates.get("emergency_access", crate::notify::Channel::Sms).is_some());
+            let debug = format!("{config:?}");
+            assert!(!debug.contains("3d844edf") && !debug.contains("callback-token-for"), "{debug}");
+            for (name, bad) in
+                [("NOTIFY_BASE_URL", "ftp://x"), ("NOTIFY_API_KEY", "nope"), ("NOTIFY_TEMPLATES", "{\"x\": 1}"), ("NOTIFY_CALLBACK_TOKEN", "short")]
+            {
+                assert!(matches!(lookup(app, &[(name, Some(bad))]), Err(ConfigError::Invalid { name: invalid, .. }) if invalid == name), "{name}");
+            }
+        }
     }
 
     #[test]

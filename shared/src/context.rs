@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::outbound::Outbound;
 use crate::random::Random;
 use crate::store::Store;
 
@@ -21,4 +22,7 @@ pub struct RequestContext<'a> {
     /// Spin's `spin-client-addr`), for per-source limits; `None` if the platform gave none.
     /// The entry reads it, so the router never trusts a header a client could have sent.
     pub client: Option<String>,
+    /// Outbound HTTP (to GOV.UK Notify), where the runtime has it; `None` in router tests and
+    /// wherever the entry gives none, and then messages wait in the outbox for the sweep.
+    pub outbound: Option<&'a dyn Outbound>,
 }

@@ -139,9 +139,14 @@ async fn run(args: Args) -> Result<()> {
         let Some(component) = manifest.components.get(&route.component) else {
             bail!("route {:?} names unknown component {:?}", route.raw, route.component);
         };
+        let resolved = values.remove(&component.id).unwrap_or_default();
+        for host in &resolved.allowed_outbound_hosts {
+            server::log(&format!("component {:?} may send to {}://{}:{}", component.id, host.scheme, host.host, host.port));
+        }
         let config = state::ComponentConfig {
             id: component.id.clone(),
-            variables: values.remove(&component.id).unwrap_or_default(),
+            variables: resolved.variables,
+            allowed_outbound_hosts: resolved.allowed_outbound_hosts,
             sqlite: sqlite::SqliteConfig {
                 default_db: component.sqlite_databases.iter().any(|d| d == sqlite::DEFAULT_DATABASE).then(|| default_db.clone()),
                 app_has_default,

@@ -157,6 +157,9 @@ pub struct Component {
     pub sqlite_databases: Vec<String>,
     /// Component variable name -> template.
     pub variables: BTreeMap<String, Template>,
+    /// `allowed_outbound_hosts`, each a template (`{{ notify_outbound_host }}`) resolved at
+    /// start-up to `http(s)://host[:port]`.
+    pub allowed_outbound_hosts: Vec<Template>,
 }
 
 /// A variable template: literal text with `{{ name }}` references to application variables.
@@ -300,14 +303,21 @@ fn validate_component(id: &str, comp: RawComponent, base: &Path, app_vars: &BTre
         toml::Value::String(path) => base.join(path),
         _ => bail!("{what}: `source` must be a path to a .wasm file (URL/registry sources are not supported)"),
     };
-    if !comp.allowed_outbound_hosts.is_empty() {
-        bail!(
-            "{what}: allowed_outbound_hosts = {:?} — this host allows no outbound network access; remove the key or leave it empty",
-            comp.allowed_outbound_hosts
-        );
+    let mut allowed_outbound_hosts = Vec::new();
+    for text in &comp.allowed_outbound_hosts {
+        let template = Template::parse(text).with_context(|| format!("{what} allowed_outbound_hosts"))?;
+        for reference in template.references() {
+            if !app_vars.contains_key(reference) {
+                bail!("{what} allowed_outbound_hosts: refers to application variable {reference:?}, which is not declared in [variables]");
+            }
+        }
+        if template.references().next().is_none() {
+            AllowedHost::parse(text).with_context(|| format!("{what} allowed_outbound_hosts"))?;
+        }
+        allowed_outbound_hosts.push(template);
     }
     if !comp.allowed_http_hosts.is_empty() {
-        bail!("{what}: allowed_http_hosts is not supported (this host allows no outbound access)");
+        bail!("{what}: allowed_http_hosts is not supported (Spin 1 syntax: use allowed_outbound_hosts)");
     }
     if !comp.key_value_stores.is_empty() {
         bail!("{what}: key_value_stores is not supported by this host");
@@ -342,7 +352,44 @@ fn validate_component(id: &str, comp: RawComponent, base: &Path, app_vars: &BTre
         }
         variables.insert(name, template);
     }
-    Ok(Component { id: id.to_string(), source, sqlite_databases: comp.sqlite_databases, variables })
+    Ok(Component { id: id.to_string(), source, sqlite_databases: comp.sqlite_databases, variables, allowed_outbound_hosts })
+}
+
+/// One entry of `allowed_outbound_hosts` this host supports: `http://` or `https://`, an exact
+/// host, and a port (the scheme's default when none is written). No wildcards, no paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedHost {
+    pub scheme: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl AllowedHost {
+    pub fn parse(text: &str) -> Result<AllowedHost> {
+        let text = text.trim();
+        let (scheme, rest) = text.split_once("://").with_context(|| format!("{text:?}: expected http://host[:port] or https://host[:port]"))?;
+        let default_port = match scheme {
+            "http" => 80,
+            "https" => 443,
+            _ => bail!("{text:?}: only http and https are supported"),
+        };
+        let rest = rest.trim_end_matches('/');
+        if rest.is_empty() || rest.contains(['/', '*', '?', '#', '@']) {
+            bail!("{text:?}: expected an exact host and optional port (no wildcards or paths)");
+        }
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse().with_context(|| format!("{text:?}: the port is not a number"))?),
+            None => (rest, default_port),
+        };
+        Ok(AllowedHost { scheme: scheme.to_string(), host: host.to_ascii_lowercase(), port })
+    }
+
+    /// Whether a request to `uri` may go out under this entry.
+    pub fn allows(&self, uri: &http::Uri) -> bool {
+        let scheme = uri.scheme_str().unwrap_or("");
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        scheme == self.scheme && uri.host().is_some_and(|host| host.eq_ignore_ascii_case(&self.host)) && uri.port_u16().unwrap_or(default_port) == self.port
+    }
 }
 
 #[cfg(test)]
@@ -412,8 +459,23 @@ command = "cargo build"
     }
 
     #[test]
-    fn refuses_outbound_hosts() {
-        refuses(&GOOD.replace("allowed_outbound_hosts = []", "allowed_outbound_hosts = [\"https://example.com\"]"), "allowed_outbound_hosts");
+    fn outbound_hosts_are_exact_http_origins_or_templates() -> Result<()> {
+        let with = |hosts: &str| GOOD.replace("allowed_outbound_hosts = []", &format!("allowed_outbound_hosts = {hosts}"));
+        let m = parse(&with(r#"["https://api.notifications.service.gov.uk", "{{ greeting }}"]"#), Path::new("/app"))?;
+        assert_eq!(m.components["api"].allowed_outbound_hosts.len(), 2);
+        refuses(&with(r#"["https://*.example.com"]"#), "wildcards");
+        refuses(&with(r#"["ftp://example.com"]"#), "only http and https");
+        refuses(&with(r#"["https://example.com/path"]"#), "no wildcards or paths");
+        refuses(&with(r#"["{{ nope }}"]"#), "nope");
+        let host = AllowedHost::parse("http://127.0.0.1:6011")?;
+        assert!(host.allows(&"http://127.0.0.1:6011/v2/notifications/sms".parse()?));
+        assert!(!host.allows(&"http://127.0.0.1:6012/v2/notifications/sms".parse()?));
+        assert!(!host.allows(&"https://127.0.0.1:6011/".parse()?));
+        assert!(!host.allows(&"http://localhost:6011/".parse()?));
+        let notify = AllowedHost::parse("https://api.notifications.service.gov.uk")?;
+        assert!(notify.allows(&"https://api.notifications.service.gov.uk/v2/notifications/email".parse()?));
+        assert!(!notify.allows(&"https://api.notifications.service.gov.uk.evil.example/".parse()?));
+        Ok(())
     }
 
     #[test]

@@ -1,39 +1,56 @@
 //! Per-request store state, the linker, and `spin:variables/variables@3.0.0`.
 
 use crate::bindings::spin::variables::variables;
+use crate::manifest::AllowedHost;
 use crate::sqlite::SqliteConfig;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use wasmtime::component::{Accessor, HasData, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-/// What one component may see: its resolved variables and its SQLite access.
+/// What one component may see: its resolved variables, its SQLite access and where it may
+/// send HTTP requests.
 #[derive(Debug)]
 pub struct ComponentConfig {
     pub id: String,
     pub variables: HashMap<String, String>,
+    pub allowed_outbound_hosts: Vec<AllowedHost>,
     pub sqlite: SqliteConfig,
 }
 
-/// HTTP hooks that refuse every outbound request: this host allows no outbound network.
-pub struct NoOutbound;
+/// How long an outbound request may take to connect and to answer: a stalled Notify must not
+/// hold a request of the portal for long (the outbox retries it later).
+const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl WasiHttpHooks for NoOutbound {
+/// HTTP hooks that send a component's outbound request only to its `allowed_outbound_hosts`
+/// (as Spin does) and refuse every other with `HTTP-request-denied`.
+pub struct AllowedOutbound(Arc<ComponentConfig>);
+
+type SendResult =
+    Result<(http::Response<wasmtime_wasi_http::WasiBody>, Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>), wasmtime_wasi_http::Error>;
+
+impl WasiHttpHooks for AllowedOutbound {
     fn send_request(
         &mut self,
-        _request: http::Request<wasmtime_wasi_http::WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = Result<
-                    (http::Response<wasmtime_wasi_http::WasiBody>, Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>),
-                    wasmtime_wasi_http::Error,
-                >,
-            > + Send,
-    > {
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        if !self.0.allowed_outbound_hosts.iter().any(|host| host.allows(request.uri())) {
+            crate::server::log(&format!("component {:?}: outbound request to {} refused (not in allowed_outbound_hosts)", self.0.id, request.uri()));
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        let mut options = options.unwrap_or_default();
+        options.connect_timeout = Some(options.connect_timeout.map_or(OUTBOUND_TIMEOUT, |timeout| timeout.min(OUTBOUND_TIMEOUT)));
+        options.first_byte_timeout = Some(options.first_byte_timeout.map_or(OUTBOUND_TIMEOUT, |timeout| timeout.min(OUTBOUND_TIMEOUT)));
+        options.between_bytes_timeout = Some(options.between_bytes_timeout.map_or(OUTBOUND_TIMEOUT, |timeout| timeout.min(OUTBOUND_TIMEOUT)));
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+        })
     }
 }
 
@@ -41,18 +58,19 @@ impl WasiHttpHooks for NoOutbound {
 pub struct HostState {
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
-    pub hooks: NoOutbound,
+    pub hooks: AllowedOutbound,
     pub table: ResourceTable,
     pub component: Arc<ComponentConfig>,
 }
 
 impl HostState {
     pub fn new(component: Arc<ComponentConfig>) -> Self {
-        // No environment, no arguments, no preopened directories, no network. The guest's
+        // No environment, no arguments, no preopened directories, no sockets; outbound HTTP only
+        // to the component's allowed_outbound_hosts. The guest's
         // stdout and stderr both go to the host's stderr, so guest logs show up and the host's
         // stdout carries only the `listening on` line.
         let wasi = WasiCtx::builder().stdout(tokio::io::stderr()).stderr(tokio::io::stderr()).build();
-        Self { wasi, http: WasiHttpCtx::new(), hooks: NoOutbound, table: ResourceTable::new(), component }
+        Self { wasi, http: WasiHttpCtx::new(), hooks: AllowedOutbound(component.clone()), table: ResourceTable::new(), component }
     }
 }
 

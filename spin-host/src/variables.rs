@@ -3,7 +3,7 @@
 //! `SPIN_VARIABLE_<NAME>=value`), then from the manifest default. Everything is resolved at
 //! start-up, so a missing required variable stops the host before it listens.
 
-use crate::manifest::{Manifest, TemplatePart, is_valid_variable_name};
+use crate::manifest::{AllowedHost, Manifest, Template, TemplatePart, is_valid_variable_name};
 use anyhow::{Context as _, Result, bail};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -59,13 +59,9 @@ pub fn load_env_file(path: &Path) -> Result<BTreeMap<String, String>> {
     parse_env_file(&text).with_context(|| format!("invalid env file {}", path.display()))
 }
 
-/// Resolve every application variable, then every component's variables. `env` looks up a
-/// process environment variable. Returns component id -> (component variable -> value).
-pub fn resolve(
-    manifest: &Manifest,
-    env: impl Fn(&str) -> Option<String>,
-    env_file: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, HashMap<String, String>>> {
+/// Resolve every application variable, then every component's variables and outbound hosts.
+/// `env` looks up a process environment variable. Returns component id -> its settings.
+pub fn resolve(manifest: &Manifest, env: impl Fn(&str) -> Option<String>, env_file: &BTreeMap<String, String>) -> Result<BTreeMap<String, Resolved>> {
     for name in env_file.keys() {
         if !manifest.variables.contains_key(name) {
             bail!("the env file sets {ENV_PREFIX}{}, but the manifest declares no variable {name:?}", name.to_ascii_uppercase());
@@ -90,21 +86,40 @@ pub fn resolve(
     for (id, component) in &manifest.components {
         let mut values = HashMap::new();
         for (name, template) in &component.variables {
-            let mut value = String::new();
-            for part in &template.0 {
-                match part {
-                    TemplatePart::Literal(text) => value.push_str(text),
-                    TemplatePart::Variable(var) => match app_values.get(var.as_str()) {
-                        Some(v) => value.push_str(v),
-                        None => bail!("[component.{id}] variable {name}: {var:?} is not declared"),
-                    },
-                }
-            }
+            let value = fill(template, &app_values).with_context(|| format!("[component.{id}] variable {name}"))?;
             values.insert(name.clone(), value);
         }
-        out.insert(id.clone(), values);
+        let mut hosts = Vec::new();
+        for template in &component.allowed_outbound_hosts {
+            let text = fill(template, &app_values).with_context(|| format!("[component.{id}] allowed_outbound_hosts"))?;
+            hosts.push(AllowedHost::parse(&text).with_context(|| format!("[component.{id}] allowed_outbound_hosts")).map(|host| (text, host))?);
+        }
+        out.insert(id.clone(), Resolved { variables: values, allowed_outbound_hosts: hosts.into_iter().map(|(_, host)| host).collect() });
     }
     Ok(out)
+}
+
+/// One component's resolved settings.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// Component variable -> value.
+    pub variables: HashMap<String, String>,
+    /// Where the component may send HTTP requests.
+    pub allowed_outbound_hosts: Vec<AllowedHost>,
+}
+
+fn fill(template: &Template, app_values: &HashMap<&str, String>) -> Result<String> {
+    let mut value = String::new();
+    for part in &template.0 {
+        match part {
+            TemplatePart::Literal(text) => value.push_str(text),
+            TemplatePart::Variable(var) => match app_values.get(var.as_str()) {
+                Some(v) => value.push_str(v),
+                None => bail!("{var:?} is not declared"),
+            },
+        }
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -145,10 +160,22 @@ msg = "{{ greeting }}, world"
         let m = crate::manifest::parse(MANIFEST, Path::new("."))?;
         let file = parse_env_file("SPIN_VARIABLE_SESSION_KEY=from-file")?;
         let values = resolve(&m, |_| None, &file)?;
-        assert_eq!(values["c"]["key"], "from-file");
-        assert_eq!(values["c"]["msg"], "hello, world");
+        assert_eq!(values["c"].variables["key"], "from-file");
+        assert_eq!(values["c"].variables["msg"], "hello, world");
         let values = resolve(&m, |k| (k == "SPIN_VARIABLE_SESSION_KEY").then(|| "from-env".to_string()), &file)?;
-        assert_eq!(values["c"]["key"], "from-env");
+        assert_eq!(values["c"].variables["key"], "from-env");
+        Ok(())
+    }
+
+    #[test]
+    fn outbound_hosts_come_from_variables() -> Result<()> {
+        let text = MANIFEST.replace("source = \"c.wasm\"", "source = \"c.wasm\"\nallowed_outbound_hosts = [\"{{ greeting }}\"]");
+        let m = crate::manifest::parse(&text, Path::new("."))?;
+        let file = parse_env_file("SPIN_VARIABLE_SESSION_KEY=x\nSPIN_VARIABLE_GREETING=http://127.0.0.1:6011")?;
+        let values = resolve(&m, |_| None, &file)?;
+        assert_eq!(values["c"].allowed_outbound_hosts, vec![AllowedHost::parse("http://127.0.0.1:6011")?]);
+        let file = parse_env_file("SPIN_VARIABLE_SESSION_KEY=x")?;
+        assert!(resolve(&m, |_| None, &file).is_err(), "\"hello\" is not a host");
         Ok(())
     }
 

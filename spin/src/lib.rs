@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use carefront_shared::config::{App, Config};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value, classify_error};
+use carefront_shared::outbound::{Outbound, OutboundError, OutboundRequest, OutboundResponse};
 use carefront_shared::random::SeededRandom;
 use carefront_shared::store::SqlStore;
 use chrono::{DateTime, Utc};
@@ -79,6 +80,31 @@ impl Database for SpinSqlite {
             }
         }
         self.run("COMMIT", &[]).await.map(|_| ())
+    }
+}
+
+/// Outbound HTTP through Spin (`wasi:http/client@0.3.0`). Spin sends only to the component's
+/// `allowed_outbound_hosts` (`spin.toml`: `{{ notify_outbound_host }}`); any other host is
+/// refused by the runtime, which this reports as [`OutboundError::Refused`].
+pub struct SpinHttp;
+
+#[async_trait(?Send)]
+impl Outbound for SpinHttp {
+    async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
+        let mut builder = http::Request::builder().method(request.method).uri(request.url.as_str());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let outgoing = builder.body(Full::new(bytes::Bytes::from(request.body))).map_err(|error| OutboundError::Refused(error.to_string()))?;
+        let response = spin_sdk::http::send(outgoing).await.map_err(|code| match code {
+            spin_sdk::wasip3::http::types::ErrorCode::HttpRequestDenied => {
+                OutboundError::Refused(format!("{code:?}: the host is not in allowed_outbound_hosts"))
+            }
+            other => OutboundError::Network(format!("{other:?}")),
+        })?;
+        let status = response.status().as_u16();
+        let body = response.into_body().bytes().await.map_err(|error| OutboundError::Network(format!("unreadable answer: {error:?}")))?.to_vec();
+        Ok(OutboundResponse { status, body })
     }
 }
 
@@ -188,6 +214,6 @@ pub async fn serve(
         Err(error) => return response(unavailable(&error.to_string())),
     };
     let store = SqlStore::new(&database);
-    let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client };
+    let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client, outbound: Some(&SpinHttp) };
     response(handler(&context, request).await)
 }

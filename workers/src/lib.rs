@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use carefront_shared::config::{App, Config};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value, classify_error};
+use carefront_shared::outbound::{Outbound, OutboundError, OutboundRequest, OutboundResponse};
 use carefront_shared::random::SeededRandom;
 use carefront_shared::store::SqlStore;
 use chrono::{DateTime, Utc};
@@ -67,6 +68,30 @@ impl Database for D1 {
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
         let prepared = statements.iter().map(|statement| self.prepare(&statement.sql, &statement.params)).collect::<Result<Vec<_>, _>>()?;
         self.0.batch(prepared).await.map_err(error).map(|_| ())
+    }
+}
+
+/// Outbound HTTP through the Workers `fetch` API (to GOV.UK Notify). Workers may fetch any
+/// public host, so what is reached is decided by the configured Notify base URL alone.
+pub struct WorkersFetch;
+
+#[async_trait(?Send)]
+impl Outbound for WorkersFetch {
+    async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
+        let headers = worker::Headers::new();
+        for (name, value) in &request.headers {
+            headers.set(name, value).map_err(|error| OutboundError::Refused(format!("header {name}: {error}")))?;
+        }
+        let mut init = worker::RequestInit::new();
+        init.with_method(worker::Method::from(request.method.as_str().to_owned())).with_headers(headers);
+        if !request.body.is_empty() {
+            init.with_body(Some(js_sys::Uint8Array::from(request.body.as_slice()).into()));
+        }
+        let outgoing = worker::Request::new_with_init(request.url.as_str(), &init).map_err(|error| OutboundError::Refused(error.to_string()))?;
+        let mut response = worker::Fetch::Request(outgoing).send().await.map_err(|error| OutboundError::Network(error.to_string()))?;
+        let status = response.status_code();
+        let body = response.bytes().await.map_err(|error| OutboundError::Network(format!("unreadable answer: {error}")))?;
+        Ok(OutboundResponse { status, body })
     }
 }
 
@@ -163,6 +188,6 @@ pub async fn serve(
         Err(error) => return response(unavailable(&error.to_string())),
     };
     let store = SqlStore::new(&database);
-    let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client };
+    let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client, outbound: Some(&WorkersFetch) };
     response(handler(&context, request).await)
 }

@@ -238,7 +238,7 @@ impl Api {
     pub fn call_with(&self, config: &Config, request: Request) -> Reply {
         let store = self.store();
         let random = SeededRandom::new(self.nonces.get() + 1000);
-        let context = RequestContext { store: &store, config, now: self.now.get(), random: &random, client: None };
+        let context = RequestContext { store: &store, config, now: self.now.get(), random: &random, client: None, outbound: None };
         reply(pollster::block_on(handle(&context, request)))
     }
 
@@ -248,7 +248,7 @@ impl Api {
         let failing = FailingDatabase::new(&self.db, fail_at);
         let store = SqlStore::new(&failing);
         let random = SeededRandom::new(self.nonces.get() + 1000);
-        let context = RequestContext { store: &store, config: &self.config, now: self.now.get(), random: &random, client: None };
+        let context = RequestContext { store: &store, config: &self.config, now: self.now.get(), random: &random, client: None, outbound: None };
         let reply = reply(pollster::block_on(handle(&context, request)));
         (reply, failing.failed.get())
     }
@@ -297,8 +297,10 @@ impl Api {
         let yielding = YieldingDatabase { inner: &self.db };
         let store = SqlStore::new(&yielding);
         let randoms: Vec<SeededRandom> = (0..requests.len()).map(|index| SeededRandom::new(5000 + index as u64 + self.nonces.get())).collect();
-        let contexts: Vec<RequestContext<'_>> =
-            randoms.iter().map(|random| RequestContext { store: &store, config: &self.config, now: self.now.get(), random, client: None }).collect();
+        let contexts: Vec<RequestContext<'_>> = randoms
+            .iter()
+            .map(|random| RequestContext { store: &store, config: &self.config, now: self.now.get(), random, client: None, outbound: None })
+            .collect();
         let mut futures: Vec<Pin<Box<dyn Future<Output = carefront_api::Response> + '_>>> =
             contexts.iter().zip(requests).map(|(context, request)| Box::pin(handle(context, request)) as Pin<Box<dyn Future<Output = _>>>).collect();
         let mut done: Vec<Option<carefront_api::Response>> = futures.iter().map(|_| None).collect();

@@ -60,7 +60,7 @@ pub fn time_page(store: &SqlStore<'_>, config: &Config, cookie: &str, path: &str
     for round in 0..rounds + rounds / 10 {
         let request =
             http::Request::get(path).header("cookie", format!("__Host-carefront_session={cookie}")).body(Vec::new()).map_err(|error| error.to_string())?;
-        let context = RequestContext { store, config, now: now() + Duration::milliseconds(round as i64), random: &random, client: None };
+        let context = RequestContext { store, config, now: now() + Duration::milliseconds(round as i64), random: &random, client: None, outbound: None };
         let started = Instant::now();
         let response = pollster::block_on(handle(&context, request));
         if round >= rounds / 10 {

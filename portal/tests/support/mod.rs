@@ -210,7 +210,14 @@ impl Portal {
         let request: Request = request.body(body).unwrap();
         let failing = FailNth { inner: &*self.db, countdown: &self.fail_at };
         let store = SqlStore::new(&failing);
-        let context = RequestContext { store: &store, config: &self.config, now: self.now.get(), random: &self.random, client: Some(self.source.clone()) };
+        let context = RequestContext {
+            store: &store,
+            config: &self.config,
+            now: self.now.get(),
+            random: &self.random,
+            client: Some(self.source.clone()),
+            outbound: None,
+        };
         let response = pollster::block_on(handle(&context, request));
         for value in response.headers().get_all("set-cookie") {
             let text = value.to_str().unwrap();
