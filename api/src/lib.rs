@@ -15,6 +15,7 @@ mod idempotency;
 mod monitoring;
 mod needs;
 mod onboarding;
+mod outbox;
 mod people;
 mod query;
 mod record;
@@ -96,6 +97,7 @@ async fn route(context: &RequestContext<'_>, request: &Request) -> Response {
         return too_large(limit);
     }
     let answer = match route.handler {
+        Handler::Public(Public::NotifyCallback) => outbox::notify_callback(context, request).await,
         Handler::Public(endpoint) => public(context, request, endpoint).await.map_err(ApiError::from),
         Handler::Signed(permission, endpoint) => {
             let caller = match auth::authenticate(context, request).await {
@@ -132,12 +134,14 @@ async fn public(context: &RequestContext<'_>, request: &Request, endpoint: Publi
             Ok(response)
         }
         Public::VerifyReceipt => verify_receipt(context, request),
+        Public::NotifyCallback => Err(Problem::new(StatusCode::NOT_FOUND)),
     }
 }
 
 async fn signed(context: &RequestContext<'_>, request: &Request, caller: &Caller, endpoint: Signed, values: &[&str]) -> Result<Response, ApiError> {
     match (endpoint, values) {
         (Signed::ListPeople, []) => Ok(people::list(context, request, caller).await?),
+        (Signed::SendOutbox, []) => outbox::send(context).await,
         (Signed::AddPerson, []) => onboarding::add(context, request, caller).await,
         (Signed::ImportPeople, []) => onboarding::import(context, request, caller).await,
         (Signed::ShowPerson, [id]) => Ok(people::show(context, caller, id).await?),

@@ -14,6 +14,8 @@ pub enum Public {
     OpenApi,
     /// `POST /api/v1/consent-receipts/verify`.
     VerifyReceipt,
+    /// `POST /api/v1/notify/callbacks`: GOV.UK Notify's delivery receipts, with its bearer token.
+    NotifyCallback,
 }
 
 /// Endpoints for signed requests from a system credential.
@@ -21,6 +23,8 @@ pub enum Public {
 pub enum Signed {
     /// `GET /api/v1/people`.
     ListPeople,
+    /// `POST /api/v1/outbox/send`.
+    SendOutbox,
     /// `POST /api/v1/people`.
     AddPerson,
     /// `POST /api/v1/people/import`.
@@ -128,6 +132,8 @@ pub static ROUTES: &[Route] = &[
     Route { method: Method::GET, path: "/api/v1/health", handler: Handler::Public(Public::Health) },
     Route { method: Method::GET, path: "/api/v1/openapi.json", handler: Handler::Public(Public::OpenApi) },
     Route { method: Method::POST, path: "/api/v1/consent-receipts/verify", handler: Handler::Public(Public::VerifyReceipt) },
+    Route { method: Method::POST, path: "/api/v1/notify/callbacks", handler: Handler::Public(Public::NotifyCallback) },
+    Route { method: Method::POST, path: "/api/v1/outbox/send", handler: Handler::Signed(Permission::OutboxSend, Signed::SendOutbox) },
     Route { method: Method::GET, path: "/api/v1/people", handler: Handler::Signed(Permission::PeopleRead, Signed::ListPeople) },
     Route { method: Method::POST, path: "/api/v1/people", handler: Handler::Signed(Permission::PeopleWrite, Signed::AddPerson) },
     Route { method: Method::POST, path: "/api/v1/people/import", handler: Handler::Signed(Permission::PeopleWrite, Signed::ImportPeople) },

@@ -3,6 +3,6 @@
 use worker::{Context, Env, Request, Response, Result, event};
 
 #[event(fetch)]
-async fn fetch(request: Request, env: Env, _context: Context) -> Result<Response> {
-    carefront_workers::serve(request, &env, carefront_shared::config::App::Api, crate::MAX_REQUEST_BYTES, crate::handle, crate::unavailable).await
+async fn fetch(request: Request, env: Env, context: Context) -> Result<Response> {
+    carefront_workers::serve(request, &env, carefront_shared::config::App::Api, crate::MAX_REQUEST_BYTES, crate::handle, crate::unavailable, &context).await
 }

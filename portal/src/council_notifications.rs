@@ -21,7 +21,7 @@ use crate::{Request, Response, council, page_with_status, web};
 /// How many failed messages the page lists.
 const LIMIT: i64 = 200;
 
-async fn administrator<'a>(context: &RequestContext<'_>, visit: &'a Visit) -> Result<Administrator, PortalError> {
+async fn administrator(context: &RequestContext<'_>, visit: &Visit) -> Result<Administrator, PortalError> {
     let person = council::require_council_staff(context, visit).await?;
     match context.store.council_role(&person.id).await? {
         Some(CouncilRole::Administrator) => Ok(Administrator { id: person.id.clone(), name: person.display_name.clone() }),
@@ -45,7 +45,7 @@ pub async fn page(context: &RequestContext<'_>, request: &Request, visit: &Visit
         rows.push(context! {
             id => notification.id,
             what => notification.kind.words(),
-            how => notification.channel.words(),
+            how => carefront_shared::outbox::channel_words(notification.channel),
             to,
             about,
             address => masked_recipient(notification.channel, &notification.recipient),

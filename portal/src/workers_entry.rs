@@ -1,8 +1,15 @@
 //! The Cloudflare Workers entry: a thin adapter onto [`crate::handle`].
 
-use worker::{Context, Env, Request, Response, Result, event};
+use worker::{Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent, event};
 
 #[event(fetch)]
-async fn fetch(request: Request, env: Env, _context: Context) -> Result<Response> {
-    carefront_workers::serve(request, &env, carefront_shared::config::App::Portal, crate::MAX_BODY_BYTES, crate::handle, crate::unavailable).await
+async fn fetch(request: Request, env: Env, context: Context) -> Result<Response> {
+    carefront_workers::serve(request, &env, carefront_shared::config::App::Portal, crate::MAX_BODY_BYTES, crate::handle, crate::unavailable, &context).await
+}
+
+/// The Cron Trigger (wrangler.toml `[triggers]`): sends what is due in the outbox, retries
+/// included, so no message waits on someone making a change.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _context: ScheduleContext) {
+    carefront_workers::sweep(env, carefront_shared::config::App::Portal).await;
 }

@@ -86,11 +86,15 @@ pub enum Permission {
     /// contribute).
     #[serde(rename = "fhir:write")]
     FhirWrite,
+    /// Send what is waiting in the outbox (a deployment's scheduled sweep, e.g. a Kubernetes
+    /// CronJob for Spin).
+    #[serde(rename = "outbox:send")]
+    OutboxSend,
 }
 
 impl Permission {
     /// Every permission, in display order.
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::PeopleRead,
         Permission::RecordRead,
         Permission::VisitsWrite,
@@ -103,6 +107,7 @@ impl Permission {
         Permission::MonitoringRead,
         Permission::PeopleWrite,
         Permission::FhirWrite,
+        Permission::OutboxSend,
     ];
 
     /// The stored (and documented) name, e.g. `people:read`.
@@ -120,6 +125,7 @@ impl Permission {
             Permission::MonitoringRead => "monitoring:read",
             Permission::PeopleWrite => "people:write",
             Permission::FhirWrite => "fhir:write",
+            Permission::OutboxSend => "outbox:send",
         }
     }
 
@@ -130,7 +136,7 @@ impl Permission {
 
     /// Whether only the council's own systems may hold it.
     pub fn council_only(self) -> bool {
-        matches!(self, Permission::ExportRead | Permission::MonitoringRead | Permission::PeopleWrite)
+        matches!(self, Permission::ExportRead | Permission::MonitoringRead | Permission::PeopleWrite | Permission::OutboxSend)
     }
 
     /// What it allows, in words an administrator reads.
@@ -148,6 +154,7 @@ impl Permission {
             Permission::MonitoringRead => "Read the monitoring report on providers (council only)",
             Permission::PeopleWrite => "Add people, one at a time or a whole caseload (council only)",
             Permission::FhirWrite => "Put in care plans, medicines, allergies, visits and documents as a FHIR R4 Bundle",
+            Permission::OutboxSend => "Send the messages waiting to go to people, from a scheduled job (council only)",
         }
     }
 }

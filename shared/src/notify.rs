@@ -5,6 +5,7 @@
 
 pub mod answer;
 pub mod callback;
+pub mod courier;
 
 use std::collections::BTreeMap;
 
@@ -393,7 +394,7 @@ impl Templates {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A key in Notify's format; the ids are made up.

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::notify::Channel;
 use crate::random::Random;
 use crate::store::{Store, StoreError};
 
@@ -84,34 +85,6 @@ impl NotificationKind {
             self,
             NotificationKind::EmergencyAccess | NotificationKind::PasskeyAdded | NotificationKind::PasskeyRemoved | NotificationKind::NewDeviceSignIn
         )
-    }
-}
-
-/// How a notification travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    /// An email.
-    Email,
-    /// A text message.
-    Sms,
-    /// A letter, printed and posted by Notify.
-    Letter,
-}
-
-impl Channel {
-    /// The stored name (and Notify's path segment: `/v2/notifications/{channel}`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-            Channel::Letter => "letter",
-        }
-    }
-
-    /// The channel stored as `text`.
-    pub fn parse(text: &str) -> Option<Channel> {
-        [Channel::Email, Channel::Sms, Channel::Letter].into_iter().find(|channel| channel.as_str() == text)
     }
 }
 
@@ -251,14 +224,12 @@ impl NotificationKind {
     }
 }
 
-impl Channel {
-    /// How it travels, in words ("Text message").
-    pub fn words(self) -> &'static str {
-        match self {
-            Channel::Email => "Email",
-            Channel::Sms => "Text message",
-            Channel::Letter => "Letter",
-        }
+/// How a message travels, in words ("Text message").
+pub fn channel_words(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "Email",
+        Channel::Sms => "Text message",
+        Channel::Letter => "Letter",
     }
 }
 
@@ -279,17 +250,19 @@ pub fn masked_recipient(channel: Channel, recipient: &str) -> String {
     }
 }
 
-/// How many times a message is tried before it counts as failed.
-pub const MAX_ATTEMPTS: i64 = 8;
+/// How many times a message is tried before it counts as failed: with [`backoff`] the tries
+/// span about 100 minutes, through a Notify outage of an hour or more.
+pub const MAX_ATTEMPTS: i64 = 11;
 
 /// How long a sender holds a message it has taken: another sender may take it after that.
 pub const LEASE: Duration = Duration::minutes(2);
 
-/// The first retry's delay; each later one doubles, up to [`MAX_BACKOFF`].
-pub const FIRST_BACKOFF: Duration = Duration::seconds(30);
+/// The first retry's delay; each later one doubles, up to [`MAX_BACKOFF`]. Long enough for a
+/// blip to pass, short enough that a text about emergency access still arrives within a minute.
+pub const FIRST_BACKOFF: Duration = Duration::seconds(10);
 
-/// The longest wait between two tries.
-pub const MAX_BACKOFF: Duration = Duration::hours(1);
+/// The longest wait between two tries, so a message waits at most this long after Notify is back.
+pub const MAX_BACKOFF: Duration = Duration::minutes(30);
 
 /// How long to wait after the `attempts`-th failed try: doubling from [`FIRST_BACKOFF`] up to
 /// [`MAX_BACKOFF`], less up to a quarter drawn from `random` so that many messages failing
@@ -374,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_to_an_hour_with_at_most_a_quarter_off() {
+    fn backoff_doubles_to_half_an_hour_with_at_most_a_quarter_off() {
         let random = SeededRandom::new(7);
         let mut previous = Duration::zero();
         for attempts in 1..=12 {
@@ -387,6 +360,8 @@ mod tests {
             previous = delay;
         }
         assert!(backoff(100, &random) <= MAX_BACKOFF);
+        let total: Duration = (1..MAX_ATTEMPTS).map(|attempts| backoff(attempts, &random)).sum();
+        assert!(total > Duration::minutes(60), "the tries outlast an hour's outage: {total}");
     }
 
     #[test]

@@ -214,6 +214,19 @@ pub async fn serve(
         Err(error) => return response(unavailable(&error.to_string())),
     };
     let store = SqlStore::new(&database);
+    let changes = !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
     let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client, outbound: Some(&SpinHttp) };
-    response(handler(&context, request).await)
+    let answer = handler(&context, request).await;
+    // A change may have queued messages in its plan. Spin has no work after the answer, so they
+    // are sent before it (a deployment's scheduled sweep catches anything this misses).
+    if changes {
+        match carefront_shared::notify::courier::deliver(&context).await {
+            Ok(Some(sweep)) if sweep.failed > 0 || sweep.retrying > 0 => {
+                eprintln!("carefront outbox: {} sent, {} to retry, {} failed", sweep.sent, sweep.retrying, sweep.failed)
+            }
+            Ok(_) => {}
+            Err(error) => eprintln!("carefront outbox sweep failed: {error}"),
+        }
+    }
+    response(answer)
 }

@@ -163,6 +163,7 @@ pub async fn serve(
     limit: usize,
     handler: impl AsyncFn(&RequestContext<'_>, http::Request<Vec<u8>>) -> http::Response<Vec<u8>>,
     unavailable: fn(&str) -> http::Response<Vec<u8>>,
+    background: &worker::Context,
 ) -> worker::Result<worker::Response> {
     // Cloudflare's edge sets CF-Connecting-IP itself, overwriting any the client sent.
     let client = request.headers().get("cf-connecting-ip").ok().flatten();
@@ -188,6 +189,33 @@ pub async fn serve(
         Err(error) => return response(unavailable(&error.to_string())),
     };
     let store = SqlStore::new(&database);
+    let changes = !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
     let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client, outbound: Some(&WorkersFetch) };
-    response(handler(&context, request).await)
+    let answer = handler(&context, request).await;
+    // A change may have queued messages in its plan: send them once the answer is on its way
+    // (the scheduled sweep catches anything this misses).
+    if changes && config.notify.sender().is_some() {
+        background.wait_until(sweep(env.clone(), app));
+    }
+    response(answer)
+}
+
+/// Sends what is due in the outbox (and, from the schedule, queues the notices that time
+/// brings); errors are logged, and the messages stay queued for the next sweep.
+pub async fn sweep(env: worker::Env, app: App) {
+    let outcome = async {
+        let config = config(app, &env)?;
+        let random = random()?;
+        let database = D1::from_env(&env).map_err(|error| error.to_string())?;
+        let store = SqlStore::new(&database);
+        let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client: None, outbound: Some(&WorkersFetch) };
+        carefront_shared::notify::courier::deliver(&context).await.map_err(|error| error.to_string())
+    };
+    match outcome.await {
+        Ok(Some(sweep)) if sweep.failed > 0 || sweep.retrying > 0 => {
+            worker::console_log!("carefront outbox: {} sent, {} to retry, {} failed", sweep.sent, sweep.retrying, sweep.failed)
+        }
+        Ok(_) => {}
+        Err(error) => worker::console_error!("carefront outbox sweep failed: {error}"),
+    }
 }

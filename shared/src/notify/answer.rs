@@ -1,6 +1,5 @@
 //! Reading Notify's answer to a send: its notification id, or whether and when to try again.
 
-use chrono::Duration;
 use uuid::Uuid;
 
 use crate::outbound::{OutboundError, OutboundResponse};
@@ -97,26 +96,6 @@ fn unreadable(body: &[u8]) -> ApiError {
     ApiError { error: "UnreadableAnswer".into(), message: text }
 }
 
-/// The first retry's delay: long enough for a blip to pass, short enough that a text about
-/// emergency access still arrives within the minute.
-const FIRST_DELAY_SECONDS: i64 = 10;
-/// The longest delay between attempts, so a message waits at most this long after Notify is back.
-const LONGEST_DELAY_SECONDS: i64 = 30 * 60;
-/// How many attempts a message gets before it is shown as failed: with [`backoff`] they span
-/// about 100 minutes, through a Notify outage of an hour or more.
-pub const ATTEMPTS: u32 = 10;
-
-/// How long to wait before attempt `attempt + 1`, after `attempt` failed ones (1 is the first):
-/// 10 s doubling to at most 30 minutes, then between half and all of it by `jitter` (in
-/// `0.0..=1.0`, drawn by the caller), so senders that failed together do not retry together.
-pub fn backoff(attempt: u32, jitter: f64) -> Duration {
-    let doublings = attempt.saturating_sub(1).min(20);
-    let full = FIRST_DELAY_SECONDS.saturating_mul(1_i64 << doublings).min(LONGEST_DELAY_SECONDS);
-    let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 1.0 };
-    let millis = (full as f64 * 1000.0 * (0.5 + 0.5 * jitter)).round() as i64;
-    Duration::milliseconds(millis)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,20 +143,5 @@ mod tests {
         assert_eq!(failure.status, None);
         assert!(failure.to_string().contains("connection reset"));
         assert!(matches!(outcome(Err(OutboundError::Refused("host not allowed".into()))), Outcome::Permanent(_)));
-    }
-
-    #[test]
-    fn backoff_doubles_to_a_cap_and_jitter_takes_up_to_half_off() {
-        assert_eq!(backoff(1, 1.0), Duration::seconds(10));
-        assert_eq!(backoff(1, 0.0), Duration::seconds(5));
-        assert_eq!(backoff(2, 1.0), Duration::seconds(20));
-        assert_eq!(backoff(4, 0.5), Duration::seconds(60));
-        assert_eq!(backoff(9, 1.0), Duration::minutes(30));
-        assert_eq!(backoff(u32::MAX, 1.0), Duration::minutes(30));
-        assert_eq!(backoff(0, 1.0), Duration::seconds(10));
-        assert_eq!(backoff(3, f64::NAN), Duration::seconds(40));
-        assert_eq!(backoff(3, 7.0), Duration::seconds(40));
-        let total: Duration = (1..ATTEMPTS).map(|attempt| backoff(attempt, 1.0)).sum();
-        assert!(total > Duration::minutes(60), "{total}");
     }
 }

@@ -1,0 +1,56 @@
+//! The outbox through the API: GOV.UK Notify's delivery receipts (its callbacks, with the bearer
+//! token the service was given), and a sweep a deployment's schedule calls (on Spin, a
+//! Kubernetes CronJob or Fermyon Cloud job signing with an `outbox:send` credential).
+
+use carefront_shared::context::RequestContext;
+use carefront_shared::notify::callback::{self, CallbackError};
+use carefront_shared::notify::courier;
+use carefront_shared::outbox::NotificationStatus;
+use carefront_shared::problem::Problem;
+use http::{StatusCode, header};
+
+use crate::failure::{ApiError, Stored};
+use crate::{Request, Response, json};
+
+/// POST /api/v1/notify/callbacks: Notify says where a message stands.
+pub async fn notify_callback(context: &RequestContext<'_>, request: &Request) -> Result<Response, ApiError> {
+    let Some(token) = context.config.notify.callback_token.as_ref() else {
+        return Err(Problem::new(StatusCode::NOT_FOUND).with_detail("This deployment takes no GOV.UK Notify callbacks.").into());
+    };
+    let authorization = request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
+    let status = callback::read(token, authorization, request.body()).map_err(|error| match error {
+        CallbackError::Unauthorised => Problem::new(StatusCode::UNAUTHORIZED).with_detail("The bearer token is missing or wrong."),
+        CallbackError::Malformed(why) => Problem::new(StatusCode::BAD_REQUEST).with_type("malformed-callback", "Not a delivery status").with_detail(why),
+    })?;
+    let ours = if status.status.failed() {
+        NotificationStatus::Failed
+    } else if status.status == callback::DeliveryState::Delivered {
+        NotificationStatus::Delivered
+    } else {
+        NotificationStatus::Sent
+    };
+    let known = context.store.notification_status(&status.id.to_string(), ours, status.status.as_str(), context.now).await.or_problem(context)?;
+    if !known {
+        return Err(Problem::new(StatusCode::NOT_FOUND).with_detail("No message here has that Notify id.").into());
+    }
+    Ok(http::Response::builder().status(StatusCode::NO_CONTENT).body(Vec::new()).unwrap_or_default())
+}
+
+/// What a sweep did.
+#[derive(serde::Serialize)]
+struct SweepAnswer {
+    sent: usize,
+    retrying: usize,
+    failed: usize,
+}
+
+/// POST /api/v1/outbox/send: sends what is due.
+pub async fn send(context: &RequestContext<'_>) -> Result<Response, ApiError> {
+    match courier::deliver(context).await.or_problem(context)? {
+        Some(sweep) => Ok(json(StatusCode::OK, &SweepAnswer { sent: sweep.sent, retrying: sweep.retrying, failed: sweep.failed })),
+        None => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+            .with_type("notify-not-configured", "GOV.UK Notify is not configured")
+            .with_detail("Set NOTIFY_API_KEY (and the templates) for this deployment; messages wait in the outbox until then.")
+            .into()),
+    }
+}
