@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::crypto::SigningKey;
+use crate::limits::Limit;
 use crate::outbox::Channel;
 use crate::person::{parse_email, parse_phone};
 use crate::random::Random;
@@ -16,6 +17,15 @@ pub const CODE_LIFETIME: Duration = Duration::minutes(30);
 
 /// Tries at one code before it is locked.
 pub const MAX_TRIES: i64 = 5;
+
+/// Codes one account may have sent in a window: enough for a typo or two, too few to use
+/// carefront to flood someone else's inbox or phone.
+pub const CODES_SENT: Limit = Limit { max: 5, window: Duration::minutes(15) };
+
+/// The rate-limit key of `person_id`'s codes sent.
+pub fn codes_sent_key(person_id: &str) -> String {
+    format!("contact-codes:{person_id}")
+}
 
 /// What a contact point is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
