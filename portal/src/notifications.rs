@@ -182,7 +182,11 @@ fn field_of(kind: NotificationKind) -> &'static str {
 }
 
 fn said(channels: &BTreeSet<Channel>) -> String {
-    if channels.is_empty() { "none".to_owned() } else { channels.iter().map(|channel| preferences::channel_label(*channel).to_lowercase()).collect::<Vec<_>>().join(", ") }
+    if channels.is_empty() {
+        "none".to_owned()
+    } else {
+        channels.iter().map(|channel| preferences::channel_label(*channel).to_lowercase()).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// POST /account/notifications: saves a choice for every kind, or shows the form again with
@@ -349,7 +353,8 @@ pub async fn check_code(context: &RequestContext<'_>, request: &Request, visit: 
         }
         Some(CodeCheck::Wrong { tries_left }) => {
             let tries = if tries_left == 1 { "1 more try".to_owned() } else { format!("{tries_left} more tries") };
-            render_check(context, visit, StatusCode::BAD_REQUEST, &counted, Some(format!("The code is not right. Check it and try again: you have {tries}"))).await
+            render_check(context, visit, StatusCode::BAD_REQUEST, &counted, Some(format!("The code is not right. Check it and try again: you have {tries}")))
+                .await
         }
         None => render_check(context, visit, StatusCode::BAD_REQUEST, &counted, None).await,
     }

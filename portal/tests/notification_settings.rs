@@ -111,7 +111,10 @@ fn saving_choices_keeps_them_and_they_decide_the_channels() {
     assert!(audit_actions(&portal, "person-1").contains(&"notifications.choices_changed".to_owned()));
     let page = text(&portal.get(&format!("{SETTINGS}?done=saved")));
     assert!(page.contains("Your choices have been saved."));
-    assert!(page.contains("id=\"comment_answered-none\" name=\"comment_answered\" type=\"checkbox\" value=\"none\" data-behaviour=\"exclusive\" checked"), "{page}");
+    assert!(
+        page.contains("id=\"comment_answered-none\" name=\"comment_answered\" type=\"checkbox\" value=\"none\" data-behaviour=\"exclusive\" checked"),
+        "{page}"
+    );
     // What the lead's events will use: none means none; the phone chosen is not confirmed, so
     // only the email is used.
     let answered = block_on(recipients_for(&portal.store(), "person-1", NotificationKind::CommentAnswered)).unwrap();
@@ -152,7 +155,11 @@ fn bad_input_gets_an_error_naming_the_field_and_writes_nothing() {
     let missing = choices(&[]).into_iter().filter(|(kind, _)| *kind != "access_stopped").collect::<Vec<_>>();
     for (fields, field, message) in [
         (missing, "access_stopped-email", "Select how you want to be told, or select none"),
-        (choices(&[("comment_answered", "none"), ("comment_answered", "letter")]), "comment_answered-email", "select none, or select how you want to be told, not both"),
+        (
+            choices(&[("comment_answered", "none"), ("comment_answered", "letter")]),
+            "comment_answered-email",
+            "select none, or select how you want to be told, not both",
+        ),
         (choices(&[("access_ending", "fax")]), "access_ending-email", "Select how you want to be told from the list"),
     ] {
         let response = post(&portal, SETTINGS, &fields);
@@ -359,7 +366,10 @@ fn contact_by_letter_gets_a_letter_never_an_email() {
     confirm_email(&portal, "margaret@example.com");
     block_on(portal.db.execute("UPDATE people SET address = '12 Mill Lane\nLeeds', postcode = 'LS1 4AB' WHERE id = 'person-1'", &[])).unwrap();
     assert_eq!(
-        support_needs(&portal, &[("large-print", "large_print_28"), ("needs", "contact_by_letter"), ("needs", "contact_via_carer"), ("paper", "paper_copy_at_home")]),
+        support_needs(
+            &portal,
+            &[("large-print", "large_print_28"), ("needs", "contact_by_letter"), ("needs", "contact_via_carer"), ("paper", "paper_copy_at_home")]
+        ),
         303
     );
     let told = block_on(recipients_for(&portal.store(), "person-1", NotificationKind::AccessEnding)).unwrap();

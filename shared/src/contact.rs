@@ -208,7 +208,8 @@ pub fn parse_address(medium: Medium, typed: &str) -> Result<String, AddressProbl
         Medium::Phone => {
             let number = parse_phone(typed).ok_or(AddressProblem::NotMobile)?;
             let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-            let national = digits.strip_prefix("44").or_else(|| digits.strip_prefix("0044")).map_or(digits.clone(), |rest| format!("0{}", rest.trim_start_matches('0')));
+            let national =
+                digits.strip_prefix("44").or_else(|| digits.strip_prefix("0044")).map_or(digits.clone(), |rest| format!("0{}", rest.trim_start_matches('0')));
             if national.starts_with("07") && national.len() == 11 { Ok(number) } else { Err(AddressProblem::NotMobile) }
         }
     }

@@ -143,19 +143,15 @@ impl PreferenceStore for SqlStore<'_> {
 
     async fn notification_choices(&self, person_id: &str) -> Result<BTreeMap<NotificationKind, BTreeSet<Channel>>> {
         let rows = self
-            .all(
-                "SELECT kind, email, sms, letter FROM notification_choices WHERE person_id = ?1",
-                &[person_id.into()],
-                |row| {
-                    let kind = row.text(0)?;
-                    let kind = NotificationKind::parse(&kind).ok_or_else(|| DbError::Decode(format!("unknown notification kind {kind}")))?;
-                    let channels = [(1, Channel::Email), (2, Channel::Sms), (3, Channel::Letter)]
-                        .into_iter()
-                        .map(|(index, channel)| Ok((row.integer(index)? != 0).then_some(channel)))
-                        .collect::<Result<Vec<_>>>()?;
-                    Ok((kind, channels.into_iter().flatten().collect::<BTreeSet<_>>()))
-                },
-            )
+            .all("SELECT kind, email, sms, letter FROM notification_choices WHERE person_id = ?1", &[person_id.into()], |row| {
+                let kind = row.text(0)?;
+                let kind = NotificationKind::parse(&kind).ok_or_else(|| DbError::Decode(format!("unknown notification kind {kind}")))?;
+                let channels = [(1, Channel::Email), (2, Channel::Sms), (3, Channel::Letter)]
+                    .into_iter()
+                    .map(|(index, channel)| Ok((row.integer(index)? != 0).then_some(channel)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((kind, channels.into_iter().flatten().collect::<BTreeSet<_>>()))
+            })
             .await?;
         Ok(rows.into_iter().collect())
     }
