@@ -218,7 +218,7 @@ pub async fn save_choices(context: &RequestContext<'_>, request: &Request, visit
         return Ok(web::redirect_to(&format!("{SETTINGS}?done=saved")));
     }
     let detail = format!(
-        "Changed how they are told: {}.",
+        "Changed how you are told: {}.",
         changed.iter().map(|(kind, channels)| format!("{} ({})", preferences::kind_label(*kind).to_lowercase(), said(channels))).collect::<Vec<_>>().join("; ")
     );
     let event = access::account_event(new_id(context.random), context.now, Some(&person.id), &person.id, AuditAction::NotificationChoicesChanged, detail);
@@ -346,7 +346,7 @@ pub async fn check_code(context: &RequestContext<'_>, request: &Request, visit: 
                 Some(&person.id),
                 &person.id,
                 AuditAction::ContactCheckLocked,
-                format!("The code sent to {address} was locked after {} wrong tries.", contact::MAX_TRIES),
+                format!("Entered a wrong code {} times, so the code sent to {address} was locked.", contact::MAX_TRIES),
             );
             context.store.append_audit(&event).await?;
             render_check(context, visit, StatusCode::BAD_REQUEST, &counted, None).await

@@ -109,6 +109,9 @@ fn saving_choices_keeps_them_and_they_decide_the_channels() {
     assert_eq!(stored[&NotificationKind::CommentAnswered], BTreeSet::new());
     assert_eq!(stored[&NotificationKind::AccessEnding], BTreeSet::from([Channel::Email, Channel::Sms]));
     assert!(audit_actions(&portal, "person-1").contains(&"notifications.choices_changed".to_owned()));
+    let log = text(&portal.get("/access-log?mine=yes"));
+    assert!(log.contains("<strong>You</strong> changed how you are told: ") && log.contains("your comment or correction was answered (none)"), "{log}");
+    assert!(log.contains("confirmed the email address margaret@example.com"), "{log}");
     let page = text(&portal.get(&format!("{SETTINGS}?done=saved")));
     assert!(page.contains("Your choices have been saved."));
     assert!(
