@@ -411,3 +411,32 @@ fn support_needs(portal: &Portal, fields: &[(&str, &str)]) -> u16 {
     let all: Vec<(&str, &str)> = all.iter().map(|(key, value)| (*key, value.as_str())).collect();
     portal.post_form(path, &all).status().as_u16()
 }
+
+/// The page's `<main>`, with the per-visit CSRF token masked.
+fn main_masked(html: &str) -> String {
+    let start = html.find("<main").unwrap();
+    let end = html.find("</main>").unwrap() + "</main>".len();
+    let main = &html[start..end];
+    let mut out = String::new();
+    let mut rest = main;
+    const FIELD: &str = "name=\"csrf\" value=\"";
+    while let Some(at) = rest.find(FIELD) {
+        let value_start = at + FIELD.len();
+        out.push_str(&rest[..value_start]);
+        out.push_str("[csrf]");
+        rest = &rest[value_start + rest[value_start..].find('"').unwrap()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn snapshots_of_the_settings_and_code_pages() {
+    let (portal, _) = margaret();
+    confirm_email(&portal, "margaret@example.com");
+    block_on(portal.db.execute("UPDATE people SET address = '12 Mill Lane\nLeeds', postcode = 'LS1 4AB' WHERE id = 'person-1'", &[])).unwrap();
+    assert_eq!(post(&portal, SETTINGS, &choices(&[("comment_answered", "none"), ("access_ending", "letter")])).status(), 303);
+    assert_eq!(post(&portal, &format!("{SETTINGS}/phone"), &[("phone", "07700 900 982")]).status(), 303);
+    insta::assert_snapshot!("settings", main_masked(&text(&portal.get(SETTINGS))));
+    insta::assert_snapshot!("code", main_masked(&text(&portal.get("/account/notifications/phone/check"))));
+}
