@@ -33,6 +33,7 @@ export function margaretPages() {
     ['edit access', '/access/grant-margaret-sam/edit'],
     ['access log', '/access-log'],
     ['passkeys', '/passkeys'],
+    ['how we contact you', '/account/notifications'],
     ['not found', `/people/${id}/no-such-page`],
   ];
 }

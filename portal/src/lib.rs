@@ -21,6 +21,7 @@ mod help;
 mod invitations;
 mod limits;
 mod needs;
+mod notifications;
 mod pages;
 mod print;
 mod provider;
@@ -170,6 +171,11 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::Passkeys, []) => account::passkeys_page(context, request, visit).await,
         (Endpoint::RenamePasskey, [id]) => account::rename_passkey(context, request, visit, id).await,
         (Endpoint::RemovePasskey, [id]) => account::remove_passkey(context, visit, id).await,
+        (Endpoint::NotificationSettings, []) => notifications::settings_page(context, request, visit).await,
+        (Endpoint::SaveNotificationChoices, []) => notifications::save_choices(context, request, visit).await,
+        (Endpoint::ChangeContact, [medium]) => notifications::change_contact(context, request, visit, medium).await,
+        (Endpoint::ContactCheckPage, [medium]) => notifications::check_page(context, visit, medium).await,
+        (Endpoint::CheckContactCode, [medium]) => notifications::check_code(context, request, visit, medium).await,
         (Endpoint::PersonPage, [id]) => account::person_page(context, visit, id).await,
         (Endpoint::CarePlan, [id]) => record::care_plan(context, visit, id).await,
         (Endpoint::Guide, [id]) => record::guide(context, visit, id).await,

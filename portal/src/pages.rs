@@ -55,6 +55,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "record_updated.html",
     "record_history.html",
     "needs.html",
+    "notification_settings.html",
+    "contact_check.html",
     "needs_flag.html",
     "comment_link.html",
     "record_footer.html",

@@ -59,6 +59,11 @@ pub enum Endpoint {
     Passkeys,
     RenamePasskey,
     RemovePasskey,
+    NotificationSettings,
+    SaveNotificationChoices,
+    ChangeContact,
+    ContactCheckPage,
+    CheckContactCode,
     PersonPage,
     CarePlan,
     CarePlanHistory,
@@ -211,6 +216,14 @@ pub static ROUTES: &[Route] = &[
     route(GET, "/passkeys", SignedIn, Passkeys),
     fresh(POST, "/passkeys/{id}/rename", SignedIn, PASSKEYS, RenamePasskey),
     fresh(POST, "/passkeys/{id}/remove", SignedIn, PASSKEYS, RemovePasskey),
+    // How the signed-in person is told: their own settings only (no path names a person).
+    // Changing where messages go could hide the account's security notices from its owner, so
+    // it needs a fresh passkey check.
+    route(GET, "/account/notifications", SignedIn, NotificationSettings),
+    route(POST, "/account/notifications", SignedIn, SaveNotificationChoices),
+    fresh(POST, "/account/notifications/{medium}", SignedIn, Fresh::Page("/account/notifications"), ChangeContact),
+    route(GET, "/account/notifications/{medium}/check", SignedIn, ContactCheckPage),
+    route(POST, "/account/notifications/{medium}/check", SignedIn, CheckContactCode),
     route(POST, "/reauthenticate/options", SignedIn, ReauthenticationOptions),
     route(POST, "/reauthenticate/finish", SignedIn, FinishReauthentication),
     // One person's record and what they share.
@@ -347,6 +360,7 @@ mod tests {
         for (method, path) in [
             (POST, "/passkeys/{id}/rename"),
             (POST, "/passkeys/{id}/remove"),
+            (POST, "/account/notifications/{medium}"),
             (POST, "/sessions/end"),
             (POST, "/sessions/end-all"),
             (POST, "/access/add"),
@@ -381,7 +395,7 @@ mod tests {
                 assert_eq!(route.guard, PROVIDER_STAFF, "{}", route.path);
             }
             let access_pages = route.path == "/access" || route.path.starts_with("/access/") || route.path == "/access-log";
-            if route.path.starts_with("/people/") || access_pages {
+            if route.path.starts_with("/people/") || access_pages || route.path.starts_with("/account/") {
                 assert_eq!(route.guard, SignedIn, "{}", route.path);
             }
         }

@@ -624,6 +624,10 @@ audit_actions! {
     RecordExported => "record.exported", "The council exported the whole record.";
     PaperCopyPrinted => "paper_copy.printed", "Someone printed the paper copy.";
     PreferencesChanged => "preferences.changed", "Format and communication needs changed.";
+    NotificationChoicesChanged => "notifications.choices_changed", "The person changed how they are told about each kind of message.";
+    ContactCheckSent => "contact.check_sent", "A code was sent to check a new email address or mobile number.";
+    ContactVerified => "contact.verified", "A new email address or mobile number was confirmed with its code.";
+    ContactCheckLocked => "contact.check_locked", "A code to check an email address or mobile number was locked after wrong tries.";
     CommentsViewed => "comments.viewed", "Someone looked at comments.";
     CommentAdded => "comment.added", "Someone added a comment.";
     DiscussionConfirmed => "consent_discussion.confirmed", "A consent discussion was confirmed.";

@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 19, name: "0019_record_writes.sql", sql: include_str!("../migrations/0019_record_writes.sql") },
     Migration { number: 20, name: "0020_recovery_invitations.sql", sql: include_str!("../migrations/0020_recovery_invitations.sql") },
     Migration { number: 21, name: "0021_notifications.sql", sql: include_str!("../migrations/0021_notifications.sql") },
+    Migration { number: 22, name: "0022_notification_preferences.sql", sql: include_str!("../migrations/0022_notification_preferences.sql") },
 ];
 
 /// The migrations still to run on a database at schema version `current`.

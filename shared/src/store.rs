@@ -46,6 +46,7 @@ pub mod idempotency;
 pub mod invitation;
 pub mod outbox;
 pub mod people;
+pub mod preferences;
 pub mod record;
 pub mod staff;
 pub mod versions;
@@ -59,6 +60,7 @@ pub use idempotency::IdempotencyStore;
 pub use invitation::{InvitationStore, NotEnrolled};
 pub use outbox::OutboxStore;
 pub use people::PeopleStore;
+pub use preferences::PreferenceStore;
 pub use record::{Page, RecordStore};
 pub use staff::StaffStore;
 pub use versions::VersionStore;
@@ -80,6 +82,7 @@ pub trait Store:
     + StaffStore
     + InvitationStore
     + OutboxStore
+    + PreferenceStore
 {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;

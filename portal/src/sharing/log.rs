@@ -327,6 +327,10 @@ fn describe_event(event: &AuditEvent, whose: Whose<'_>) -> String {
         "session.ended_elsewhere" => "signed out another device".into(),
         "passkey.added" => "added a passkey".into(),
         "session.ended" => lowercase_first(event.detail.trim_end_matches('.')),
+        // How the person is told, and the email addresses and mobile numbers they confirm.
+        "notifications.choices_changed" | "contact.check_sent" | "contact.verified" | "contact.check_locked" => {
+            lowercase_first(event.detail.trim_end_matches('.'))
+        }
         // The council's own acts about the person, written as "The council …" in the log.
         "person.added" => "added you to carefront, with your date of birth, NHS number and contact details".into(),
         "person.details_viewed" => "looked at your details and who supports you, for the council".into(),
