@@ -45,7 +45,7 @@ pub async fn page(context: &RequestContext<'_>, request: &Request, visit: &Visit
         rows.push(context! {
             id => notification.id,
             what => notification.kind.words(),
-            how => carefront_shared::outbox::channel_words(notification.channel),
+            how => carefront_shared::preferences::channel_label(notification.channel),
             to,
             about,
             address => masked_recipient(notification.channel, &notification.recipient),

@@ -20,10 +20,11 @@ use carefront_shared::emergency::{
     self, AccessState, Clinician, ClinicianProblem, CodeRefusal, EmergencyAccess, EmergencyCode, EmergencyCodeRecord, MAX_FAILED_ATTEMPTS,
 };
 use carefront_shared::limits::CodeKind;
+use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::session;
-use carefront_shared::store::{EmergencyStore as _, Store as _};
+use carefront_shared::store::{EmergencyStore as _, OutboxStore as _, Store as _};
 use carefront_shared::uk_time;
 use chrono::{DateTime, Utc};
 use http::{HeaderValue, StatusCode, header};
@@ -214,9 +215,15 @@ pub async fn use_code(context: &RequestContext<'_>, request: &Request, visit: &m
     );
     // The access and its line in the person's log: both, or neither — nobody reads a record
     // under an emergency access the person is not told of.
+    // Who is told, each with their own stop link: written with the access, so nobody reads a
+    // record under an emergency access that its people were not told of.
+    let told = notices::emergency_access(context.store, &access, &context.config.origin, &visit.keys().session, context.now, context.random).await?;
     let recorder = Recorder::new();
     recorder.store().insert_emergency_access(&access).await?;
     recorder.store().append_audit(&clinician_event(context, &access, AuditAction::EmergencyAccessStarted, detail)?).await?;
+    for notification in &told {
+        recorder.store().queue_notification(notification).await?;
+    }
     match context.store.apply(&recorder.into_plan()).await {
         Ok(()) => {}
         // The code was changed between the check and now: the database refused.

@@ -11,14 +11,16 @@ use std::collections::BTreeSet;
 
 use carefront_portal::{Response, handle};
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
+use carefront_shared::contact::Medium;
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::Database;
 use carefront_shared::domain::{AuditEvent, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::emergency::{self, MAX_FAILED_ATTEMPTS};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
 use carefront_shared::limits::MAX_FAILURES_PER_SOURCE;
+use carefront_shared::outbox::{Channel, NotificationKind};
 use carefront_shared::record::{Allergy, CareVisit, EmergencySummary, Medicine, VisitStatus};
-use carefront_shared::store::{EmergencyStore, RecordStore, Store};
+use carefront_shared::store::{EmergencyStore, PreferenceStore, RecordStore, Store};
 use chrono::{Duration, NaiveDate, NaiveTime};
 use support::{ORIGIN, Portal, ResidentSoftPasskey, csrf_in, text};
 
@@ -375,6 +377,55 @@ fn someone_told_stops_the_access_from_their_link_and_the_clinician_is_refused() 
     let again = html(&post(&sams_phone, &link, &[("csrf", &csrf)]));
     assert!(again.contains("This emergency access has ended"), "{again}");
     assert_eq!(audit(&world.margaret, "person-1").iter().filter(|event| event.action == "emergency.stopped").count(), 1);
+}
+
+/// Gives `person_id` a confirmed contact point, as the settings page's code check would.
+fn confirmed(world: &World, person_id: &str, medium: Medium, address: &str) {
+    let store = world.margaret.store();
+    let now = world.margaret.now.get();
+    pollster::block_on(store.start_contact_check(person_id, medium, address, "hash", now + Duration::minutes(30), now)).unwrap();
+    pollster::block_on(store.confirm_contact(person_id, medium, "hash", now)).unwrap();
+}
+
+/// The queued messages about emergency access: (person, channel, recipient, stop link).
+fn emergency_messages(world: &World) -> Vec<(String, String, String, String)> {
+    let rows = pollster::block_on(world.margaret.db.query(
+        "SELECT person_id, channel, recipient, json_extract(personalisation, '$.stop_link') FROM notifications WHERE kind = 'emergency_access' ORDER BY person_id",
+        &[],
+    ))
+    .unwrap();
+    rows.iter().map(|row| (row.text(0).unwrap(), row.text(1).unwrap(), row.text(2).unwrap(), row.text(3).unwrap())).collect()
+}
+
+#[test]
+fn those_who_act_for_her_and_family_who_asked_are_sent_a_stop_link_with_the_access() {
+    let world = setup();
+    confirmed(&world, "person-sam", Medium::Phone, "07700 900 123");
+    confirmed(&world, "person-ada", Medium::Email, "ada@example.org");
+    let code = turn_on(&world.margaret, "/emergency-code");
+    let phone = paramedic(&world, 6);
+    assert_eq!(enter_as_alex(&phone, &code).status(), 303);
+    let messages = emergency_messages(&world);
+    // Sam acts for her: told by text. Ada has access to her medicines but did not ask to be told.
+    assert_eq!(
+        messages.iter().map(|(person, channel, to, _)| (person.as_str(), channel.as_str(), to.as_str())).collect::<Vec<_>>(),
+        [("person-sam", "sms", "07700 900 123")]
+    );
+    // Sam's link stops it: the clinician's next page is refused.
+    let link = messages[0].3.strip_prefix(support::ORIGIN).unwrap().to_owned();
+    let sams_phone = world.margaret.other_browser(43);
+    let page = html(&get(&sams_phone, &link));
+    let stopped = html(&post(&sams_phone, &link, &[("csrf", &csrf_in(&page).unwrap())]));
+    assert!(stopped.contains("Emergency access stopped"), "{stopped}");
+    assert_eq!(get(&phone, "/emergency/record").headers()["location"], "/emergency?ended=closed");
+
+    // Ada asks to be told of emergency access by email; the next use tells her too.
+    let choices = std::collections::BTreeMap::from([(NotificationKind::EmergencyAccess, std::collections::BTreeSet::from([Channel::Email]))]);
+    pollster::block_on(world.margaret.store().save_notification_choices("person-ada", &choices, world.margaret.now.get())).unwrap();
+    let again = paramedic(&world, 7);
+    assert_eq!(enter_as_alex(&again, &code).status(), 303);
+    let told: Vec<String> = emergency_messages(&world).into_iter().map(|(person, channel, to, _)| format!("{person} {channel} {to}")).collect();
+    assert_eq!(told, ["person-ada email ada@example.org", "person-sam sms 07700 900 123", "person-sam sms 07700 900 123"]);
 }
 
 #[test]

@@ -152,7 +152,7 @@ pub fn notification_retried(id: String, at: DateTime<Utc>, by: &Administrator, n
             "{} sent again a message that had failed: {} by {} (reference {}).",
             capitalised(&by.name),
             notification.kind.words().to_lowercase(),
-            crate::outbox::channel_words(notification.channel).to_lowercase(),
+            crate::preferences::channel_label(notification.channel).to_lowercase(),
             notification.id
         ),
     }

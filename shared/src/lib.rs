@@ -25,6 +25,7 @@ pub mod method;
 pub mod migrations;
 pub mod monitoring;
 pub mod needs;
+pub mod notices;
 pub mod notify;
 pub mod onboarding;
 pub mod outbound;

@@ -224,15 +224,6 @@ impl NotificationKind {
     }
 }
 
-/// How a message travels, in words ("Text message").
-pub fn channel_words(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Email => "Email",
-        Channel::Sms => "Text message",
-        Channel::Letter => "Letter",
-    }
-}
-
 /// The least of a recipient that lets staff tell messages apart: an email's first letter and
 /// domain ("m•••@example.org"), a phone number's last 3 digits, a letter's postcode.
 pub fn masked_recipient(channel: Channel, recipient: &str) -> String {

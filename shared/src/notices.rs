@@ -1,0 +1,84 @@
+//! Who is told of what, and how: the notifications an event puts in the outbox, made from what
+//! the store holds before the change (the caller records them in the change's own plan, so the
+//! change and its messages stand or fall together). Each recipient is told the way they chose
+//! ([`crate::store::preferences::recipients_for`]); the message carries no care detail, only
+//! names, times and links into the portal.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::consent::{Category, GrantState, Grantee};
+use crate::crypto::SigningKey;
+use crate::emergency::{EmergencyAccess, StopLink};
+use crate::outbox::{Notification, NotificationKind};
+use crate::random::{Random, new_id};
+use crate::store::preferences::recipients_for;
+use crate::store::{Store, StoreError};
+use crate::uk_time;
+
+/// One message per way `person_id` is to be told of `kind`, each with `personalisation`.
+pub async fn to_person(
+    store: &dyn Store,
+    person_id: &str,
+    subject_id: &str,
+    kind: NotificationKind,
+    personalisation: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+    random: &dyn Random,
+) -> Result<Vec<Notification>, StoreError> {
+    Ok(recipients_for(store, person_id, kind)
+        .await?
+        .to
+        .into_iter()
+        .map(|(channel, recipient)| {
+            Notification::queued(new_id(random), kind, channel, recipient, personalisation.clone(), now).to_person(person_id).about(subject_id)
+        })
+        .collect())
+}
+
+/// Who hears of an emergency access to `access.person_id`'s medicines: the person, whoever may
+/// act for them, and family members with live access to their medicines who asked to be told
+/// (a choice for emergency access on their own settings page). Each gets their own stop link
+/// (signed with `key`, under `origin`), so the log can say who stopped it.
+pub async fn emergency_access(
+    store: &dyn Store,
+    access: &EmergencyAccess,
+    origin: &url::Url,
+    key: &SigningKey,
+    now: DateTime<Utc>,
+    random: &dyn Random,
+) -> Result<Vec<Notification>, StoreError> {
+    let subject = &access.person_id;
+    let name = store.person(subject).await?.map_or_else(String::new, |person| person.display_name);
+    let mut told: Vec<String> = vec![subject.clone()];
+    for grant in store.grants_for_subject(subject).await? {
+        let Grantee::Person(person_id) = &grant.grantee else { continue };
+        if grant.state(now) != GrantState::Active || told.contains(person_id) {
+            continue;
+        }
+        let asked = grant.categories.contains(&Category::Medication)
+            && store.notification_choices(person_id).await?.get(&NotificationKind::EmergencyAccess).is_some_and(|channels| !channels.is_empty());
+        if grant.act_for || asked {
+            told.push(person_id.clone());
+        }
+    }
+    let mut notifications = Vec::new();
+    for person_id in &told {
+        let stop = StopLink::for_access(access, person_id).token(key);
+        let personalisation = BTreeMap::from([
+            ("name".to_owned(), if person_id == subject { "you".to_owned() } else { name.clone() }),
+            ("clinician".to_owned(), access.clinician.describe()),
+            ("when".to_owned(), uk_time::day_and_time(access.started_at)),
+            ("until".to_owned(), uk_time::day_and_time(access.expires_at)),
+            ("stop_link".to_owned(), link(origin, &format!("/emergency/stop/{stop}"))),
+        ]);
+        notifications.extend(to_person(store, person_id, subject, NotificationKind::EmergencyAccess, &personalisation, now, random).await?);
+    }
+    Ok(notifications)
+}
+
+/// `path` under the portal's `origin`.
+pub fn link(origin: &url::Url, path: &str) -> String {
+    origin.join(path).map_or_else(|_| format!("{}{path}", origin.as_str().trim_end_matches('/')), String::from)
+}
