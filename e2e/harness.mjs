@@ -20,13 +20,14 @@
 // Set CAREFRONT_KEEP_E2E=1 to keep the temp dir (logs, database) after stop().
 
 import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newApiKey, startNotifyStandIn } from './notify-stand-in.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -66,6 +67,7 @@ export const SEED_CREDENTIALS = [
   'org-brookside-care:record:read,visits:write,medication:write,consent-discussions:write,comments:write',
   'org-northshire-council:export:read',
   'org-brookside-care:people:read,record:read,record:write,medication:write,visits:write,fhir:write',
+  'org-northshire-council:outbox:send',
 ];
 
 /** The seed's arguments for SEED_CREDENTIALS, written to `file`. */
@@ -238,10 +240,45 @@ export async function startStack({ runtime: runtimeName = runtime, seed = true, 
   if (!RUNTIMES.includes(runtimeName)) {
     throw new Error(`unknown runtime ${JSON.stringify(runtimeName)} (CAREFRONT_RUNTIME): use ${RUNTIMES.join(' or ')}`);
   }
-  return runtimeName === 'spin' ? startSpin({ seed }) : startWorkers({ seed, logLevel });
+  // Every stack sends its messages to its own local GOV.UK Notify stand-in (stack.notify).
+  const notify = await startNotifyStandIn({ apiKey: newApiKey('carefront_e2e'), host: '127.0.0.1', port: 0 });
+  const settings = {
+    NOTIFY_BASE_URL: notify.url,
+    NOTIFY_API_KEY: notify.apiKey,
+    NOTIFY_TEMPLATES: JSON.stringify(notifyTemplates()),
+    NOTIFY_CALLBACK_TOKEN: randomBytes(24).toString('base64url'),
+  };
+  let stack;
+  try {
+    stack = runtimeName === 'spin' ? await startSpin({ seed, notify: settings }) : await startWorkers({ seed, logLevel, notify: settings });
+  } catch (error) {
+    await notify.stop();
+    throw error;
+  }
+  const stopRuntime = stack.stop;
+  stack.notify = notify;
+  stack.notifySettings = settings;
+  stack.stop = async () => {
+    await stopRuntime();
+    await notify.stop();
+  };
+  return stack;
 }
 
-async function startWorkers({ seed, logLevel }) {
+/** The kinds of message carefront sends (shared/src/outbox.rs). */
+export const NOTIFICATION_KINDS = ['emergency_access', 'invitation', 'access_ending', 'access_stopped', 'discussion_to_confirm',
+  'comment_answered', 'passkey_added', 'passkey_removed', 'new_device_sign_in', 'contact_check'];
+
+/** A template id for every kind and channel, as a deployment configures NOTIFY_TEMPLATES. */
+export function notifyTemplates() {
+  const templates = {};
+  for (const kind of NOTIFICATION_KINDS) {
+    for (const channel of ['email', 'sms', 'letter']) templates[`${kind}.${channel}`] = randomUUID();
+  }
+  return templates;
+}
+
+async function startWorkers({ seed, logLevel, notify }) {
   for (const crate of ['portal', 'api']) {
     const entry = path.join(repoRoot, crate, 'build', 'worker', 'shim.mjs');
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run scripts/build-wasm first`);
@@ -265,8 +302,10 @@ async function startWorkers({ seed, logLevel }) {
   };
   const shared = `RECEIPT_KEYS=${stack.receiptKeys}\nCREDENTIAL_KEY=${stack.credentialKey}\n`;
   const newKey = () => randomBytes(32).toString('base64url');
-  await writeFile(envFiles.portal, `SESSION_KEY=${newKey()}\nCSRF_KEY=${newKey()}\n${shared}`, { mode: 0o600 });
-  await writeFile(envFiles.api, shared, { mode: 0o600 });
+  // GOV.UK Notify's settings (dotenv: single quotes keep the JSON as it is).
+  const notifyLines = Object.entries(notify).map(([name, value]) => `${name}='${value}'`).join('\n');
+  await writeFile(envFiles.portal, `SESSION_KEY=${newKey()}\nCSRF_KEY=${newKey()}\n${shared}${notifyLines}\n`, { mode: 0o600 });
+  await writeFile(envFiles.api, `${shared}${notifyLines}\n`, { mode: 0o600 });
   const config = path.join(repoRoot, 'portal', 'wrangler.toml');
 
   try {
@@ -307,7 +346,7 @@ async function startWorkers({ seed, logLevel }) {
   }
 }
 
-async function startSpin({ seed }) {
+async function startSpin({ seed, notify }) {
   for (const crate of ['portal', 'api']) {
     const wasm = path.join(repoRoot, 'build', 'spin', `carefront_${crate}.wasm`);
     if (!existsSync(wasm)) throw new Error(`${wasm} is missing: run scripts/build-spin first`);
@@ -351,6 +390,9 @@ async function startSpin({ seed }) {
       SPIN_VARIABLE_RP_ID: 'localhost',
       SPIN_VARIABLE_ORIGIN: url,
       SPIN_VARIABLE_RP_NAME: 'carefront',
+      ...Object.fromEntries(Object.entries(notify).map(([name, value]) => [`SPIN_VARIABLE_${name}`, value])),
+      // The one host a component may call out to: the stand-in's origin.
+      SPIN_VARIABLE_NOTIFY_OUTBOUND_HOST: new URL(notify.NOTIFY_BASE_URL).origin,
     });
     const logFile = path.join(dir, 'spin.log');
     const child = startDetached(spinHost, [

@@ -1,17 +1,19 @@
 //! The demo council, provider, people and care plans.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use carefront_shared::access::{self, AuditAction};
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
+use carefront_shared::contact::Medium;
 use carefront_shared::domain::{CarePlan, CouncilRole, Organisation, OrganisationKind, Person, ProviderRole, Role};
 use carefront_shared::emergency::{self, EmergencyCode, EmergencyCodeRecord};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME, InvitationCode};
 use carefront_shared::onboarding;
+use carefront_shared::outbox::{Channel, NotificationKind};
 use carefront_shared::person::{NewPerson, PersonInput};
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::{Random, SeededRandom, new_id};
-use carefront_shared::store::{EmergencyStore as _, Store, StoreError};
+use carefront_shared::store::{EmergencyStore as _, PreferenceStore as _, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 
 const COUNCIL: &str = "org-northshire-council";
@@ -20,6 +22,9 @@ pub const PROVIDER: &str = "org-brookside-care";
 fn lines(items: &[&str]) -> Vec<String> {
     items.iter().map(|item| (*item).to_owned()).collect()
 }
+
+/// Sam's mobile number in the demo: confirmed, and told of emergency access to his mother's record.
+pub const SAM_MOBILE: &str = "07700 900 123";
 
 /// Adds the demo data (leaving rows that already exist alone) and a fresh invitation for each
 /// demo service user.
@@ -127,6 +132,16 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
             revoked_at: None,
         };
         store.insert_grant(&grant, now, None).await?;
+    }
+    // Sam has confirmed his mobile number and asked to be told by text when someone uses his
+    // mother's emergency code (the number is in Ofcom's range for drama, so it reaches nobody).
+    if store.contact_points(&sam.id).await?.is_empty() {
+        let recorder = Recorder::new();
+        recorder.store().start_contact_check(&sam.id, Medium::Phone, SAM_MOBILE, "seeded", now, now).await?;
+        recorder.store().confirm_contact(&sam.id, Medium::Phone, "seeded", now).await?;
+        let told = BTreeMap::from([(NotificationKind::EmergencyAccess, BTreeSet::from([Channel::Sms]))]);
+        recorder.store().save_notification_choices(&sam.id, &told, now).await?;
+        store.apply(&recorder.into_plan()).await?;
     }
     invitations.push(invite(store, sam, now, random).await?);
 

@@ -1,0 +1,100 @@
+//! The outbox through the API: GOV.UK Notify's delivery receipts (its bearer token, the message
+//! found by Notify's id, a late "sending" never undoing a delivery) and the scheduled send a
+//! deployment calls with an `outbox:send` credential.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use carefront_shared::config::{App, Config};
+use carefront_shared::credential::Permission;
+use carefront_shared::db::Database;
+use carefront_shared::outbox::{Channel, Notification, NotificationKind};
+use carefront_shared::store::OutboxStore;
+use pollster::block_on;
+use support::Api;
+
+const NOTIFY_ID: &str = "740e5834-3a29-46b4-9a6f-16142fde533a";
+const TOKEN: &str = "callback-token-for-tests";
+
+fn with_callbacks() -> Config {
+    Config::from_lookup(App::Api, |name| if name == "NOTIFY_CALLBACK_TOKEN" { Some(TOKEN.into()) } else { support::setting(name) }).unwrap()
+}
+
+/// A text message Notify accepted as NOTIFY_ID.
+fn sent(api: &Api) {
+    let now = api.now.get();
+    let text = Notification::queued("msg-1".into(), NotificationKind::PasskeyAdded, Channel::Sms, "07700 900 123".into(), BTreeMap::new(), now);
+    block_on(api.store().queue_notification(&text)).unwrap();
+    block_on(api.store().notification_sent("msg-1", 1, NOTIFY_ID, now)).unwrap();
+}
+
+fn callback(authorization: Option<&str>, status: &str) -> http::Request<Vec<u8>> {
+    let body = serde_json::json!({
+        "id": NOTIFY_ID, "reference": "msg-1", "to": "07700900123", "status": status,
+        "created_at": "2026-11-21T10:00:00.000000Z", "completed_at": "2026-11-21T10:00:05.000000Z",
+        "sent_at": "2026-11-21T10:00:01.000000Z", "notification_type": "sms"
+    });
+    let mut request = http::Request::builder().method("POST").uri("https://api.example/api/v1/notify/callbacks").header("content-type", "application/json");
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
+    }
+    request.body(serde_json::to_vec(&body).unwrap()).unwrap()
+}
+
+fn status(api: &Api) -> (String, Option<String>) {
+    let rows = block_on(api.db.query("SELECT status, notify_status FROM notifications WHERE id = 'msg-1'", &[])).unwrap();
+    (rows[0].text(0).unwrap(), rows[0].optional_text(1).unwrap())
+}
+
+#[test]
+fn notifys_delivery_receipt_is_kept_and_a_late_sending_does_not_undo_it() {
+    let api = Api::new();
+    sent(&api);
+    let config = with_callbacks();
+    let delivered = api.call_with(&config, callback(Some(&format!("Bearer {TOKEN}")), "delivered"));
+    assert_eq!(delivered.status, 204, "{:?}", delivered.body);
+    assert_eq!(status(&api), ("delivered".to_owned(), Some("delivered".to_owned())));
+    assert_eq!(api.call_with(&config, callback(Some(&format!("Bearer {TOKEN}")), "sending")).status, 204);
+    assert_eq!(status(&api).0, "delivered");
+}
+
+#[test]
+fn a_permanent_failure_shows_as_failed_for_the_council() {
+    let api = Api::new();
+    sent(&api);
+    assert_eq!(api.call_with(&with_callbacks(), callback(Some(&format!("Bearer {TOKEN}")), "permanent-failure")).status, 204);
+    let failed = block_on(api.store().failed_notifications(10)).unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].last_error.as_deref(), Some("Notify: permanent-failure"));
+}
+
+#[test]
+fn a_callback_without_the_token_or_for_no_message_changes_nothing() {
+    let api = Api::new();
+    sent(&api);
+    let config = with_callbacks();
+    assert_eq!(api.call_with(&config, callback(None, "delivered")).status, 401);
+    assert_eq!(api.call_with(&config, callback(Some("Bearer wrong-token-entirely"), "delivered")).status, 401);
+    assert_eq!(api.call(callback(Some(&format!("Bearer {TOKEN}")), "delivered")).status, 404, "a deployment without a token takes no callbacks");
+    assert_eq!(status(&api), ("sent".to_owned(), None));
+    let mut malformed = callback(Some(&format!("Bearer {TOKEN}")), "delivered");
+    *malformed.body_mut() = b"{\"id\": 7}".to_vec();
+    assert_eq!(api.call_with(&config, malformed).status, 400);
+    block_on(api.db.execute("UPDATE notifications SET notify_id = 'someone-else' WHERE id = 'msg-1'", &[])).unwrap();
+    assert_eq!(api.call_with(&config, callback(Some(&format!("Bearer {TOKEN}")), "delivered")).status, 404);
+}
+
+#[test]
+fn the_scheduled_send_needs_outbox_send_and_says_when_notify_is_not_configured() {
+    let api = Api::new();
+    let sweeper = api.credential("org-council", &[Permission::OutboxSend]);
+    let reader = api.credential("org-council", &[Permission::PeopleRead]);
+    let refused = api.call(api.signed_send(&reader, "POST", "/api/v1/outbox/send", None, "", Vec::new()));
+    assert_eq!(refused.status, 403);
+    let unconfigured = api.call(api.signed_send(&sweeper, "POST", "/api/v1/outbox/send", None, "", Vec::new()));
+    assert_eq!(unconfigured.status, 503);
+    assert_eq!(unconfigured.body["type"], "https://carefront.example/problems/notify-not-configured");
+}

@@ -1,0 +1,107 @@
+// e2e/notify.test.mjs — notifications that reach people (issue 12), on the runtime named by
+// CAREFRONT_RUNTIME, through a local GOV.UK Notify stand-in that checks each request's JWT the
+// way Notify does: a clinician uses Margaret's emergency code; her son Sam, who asked to be told,
+// gets a text within seconds; he taps its stop link; the clinician's next page is refused; her
+// access log says who stopped it. And a Notify that is down for a while loses nothing.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { launchBrowser } from './browser.mjs';
+import { runtime, startStack } from './harness.mjs';
+import { Client, forms } from './http.mjs';
+import { enrolled } from './pages.mjs';
+import { signedFetch } from './sign.mjs';
+
+const SAM_MOBILE = '07700 900 123';
+const ALEX = { name: 'Alex Smith', role: 'Paramedic', organisation: 'North West Ambulance Service' };
+
+let stack;
+let browser;
+
+before(async () => {
+  const [started, launched] = await Promise.allSettled([startStack(), launchBrowser()]);
+  stack = started.value;
+  browser = launched.value;
+  for (const outcome of [started, launched]) {
+    if (outcome.status === 'rejected') throw outcome.reason;
+  }
+});
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+/** A clinician's browser that has entered Margaret's emergency code. */
+async function clinicianWithTheCode() {
+  const code = stack.invitations.find((entry) => entry.person_id === 'person-margaret')?.emergency_code;
+  assert.ok(code, 'the seed turned on an emergency code for Margaret');
+  const clinician = new Client(stack.portalUrl);
+  const page = await clinician.request('/emergency');
+  const form = forms(page.body).find((f) => f.method === 'post' && f.action === '/emergency');
+  const entered = await clinician.postForm('/emergency', { ...form.fields, code, ...ALEX });
+  assert.equal(entered.status, 303, entered.body);
+  assert.equal((await clinician.request('/emergency/record')).status, 200);
+  return clinician;
+}
+
+const textsToSam = (messages) => messages.filter((message) => message.type === 'sms' && message.to === SAM_MOBILE);
+
+describe(`notifications (${runtime})`, () => {
+  test("Sam is texted a stop link at once; tapping it ends the clinician's access; Margaret's log says so", async () => {
+    stack.notify.reset();
+    const started = Date.now();
+    const clinician = await clinicianWithTheCode();
+    const messages = await stack.notify.waitFor((all) => textsToSam(all).length === 1, 15_000);
+    const text = textsToSam(messages)[0];
+    console.log(`Sam's text reached the Notify stand-in ${Date.now() - started} ms after the code was entered`);
+    assert.match(text.reference, /^[\w-]+$/, 'the reference is the outbox id, no personal data');
+    assert.equal(text.personalisation.clinician, 'Alex Smith (Paramedic, North West Ambulance Service)');
+    assert.equal(text.personalisation.name, 'Margaret Okafor');
+    const link = new URL(text.personalisation.stop_link);
+    assert.equal(link.origin, new URL(stack.portalUrl).origin);
+    assert.match(link.pathname, /^\/emergency\/stop\//);
+
+    // Sam's phone, signed in to nothing: opening the link asks first; the button stops it.
+    const sam = new Client(stack.portalUrl);
+    const page = await sam.request(link.pathname);
+    assert.equal(page.status, 200);
+    const stop = forms(page.body).find((f) => f.method === 'post' && f.action === link.pathname);
+    assert.ok(stop, 'the page has the stop button');
+    assert.equal((await clinician.request('/emergency/record')).status, 200, 'opening the link changed nothing');
+    const stopped = await sam.postForm(link.pathname, stop.fields);
+    assert.equal(stopped.status, 200);
+    assert.match(stopped.body, /Emergency access stopped/);
+
+    const refused = await clinician.request('/emergency/record');
+    assert.equal(refused.status, 303);
+    assert.equal(refused.location, '/emergency?ended=closed');
+
+    // Margaret reads it in her access log.
+    const margaret = await enrolled(browser, stack, 'Margaret Okafor');
+    await margaret.page.goto(`${stack.portalUrl}/access-log`);
+    const log = await margaret.page.locator('main').innerText();
+    assert.match(log, /Sam Okafor stopped the emergency access of Alex Smith/);
+  });
+
+  test('while Notify answers 500, the text waits and is sent once Notify is back', async () => {
+    stack.notify.reset();
+    stack.notify.failNext(1, 500);
+    await clinicianWithTheCode();
+    // The first try failed; the outbox keeps the message and tries again (sweep).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(textsToSam(stack.notify.messages()).length, 0, 'nothing was accepted yet');
+    await sweepUntil(() => textsToSam(stack.notify.messages()).length === 1);
+    assert.equal(textsToSam(stack.notify.messages()).length, 1, 'sent once, not twice');
+  });
+});
+
+/** Runs the deployment's scheduled send (the signed API call a CronJob makes) until `done`. */
+async function sweepUntil(done) {
+  const credential = stack.credentials.find((entry) => entry.permissions.includes('outbox:send'));
+  assert.ok(credential, 'the seed made a credential with outbox:send');
+  for (let tries = 0; tries < 30 && !done(); tries++) {
+    const response = await signedFetch(stack.apiUrl, credential, '/api/v1/outbox/send', { method: 'POST' });
+    assert.equal(response.status, 200, await response.text());
+    if (!done()) await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
