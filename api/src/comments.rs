@@ -12,6 +12,7 @@ use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::comments::{self, AnswerRecord, Comment, CommentKind, CommentProblem, CommentStatus};
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
+use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::problem::Problem;
 use carefront_shared::store::IdempotencyStore as _;
@@ -221,8 +222,10 @@ pub async fn answer(context: &RequestContext<'_>, request: &Request, caller: &Ca
     let answer = Answer { status: input.status, response, responded_by: &caller.organisation.name };
     let detail = comments::answered_detail(&caller.described(), comment.kind, input.status);
     let event = grounded(permit.event(event_id(context), AuditAction::CommentAnswered, comment.category, detail))?;
+    let told = notices::comment_answered(context.store, &comment, &context.config.origin, context.now, context.random).await.or_problem(context)?;
     let recorder = Recorder::new();
     record_answer(&recorder, &comment, input.version, &answer, &event, context.now).await.or_problem(context)?;
+    notices::queue(&recorder, &told).await.or_problem(context)?;
     recorder.store().claim_new_idempotency_key(&idempotent.claim(context, caller, Some(&comment.id))).await.or_problem(context)?;
     let applied = idempotent.apply(context, caller, &recorder.into_plan()).await?;
     let current = current_view(context, person_id, &comment.id).await?;

@@ -6,6 +6,8 @@
 use carefront_shared::access::{self, AuditAction};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::AuditEvent;
+use carefront_shared::notices;
+use carefront_shared::outbox::NotificationKind;
 use carefront_shared::passkey::MAX_NAME_CHARS;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
@@ -162,7 +164,18 @@ pub fn account_event(context: &RequestContext<'_>, person_id: &str, change: Acco
 
 /// Appends an account event on its own (changes of one row; the others go in their batch).
 pub async fn record(context: &RequestContext<'_>, person_id: &str, change: AccountEvent<'_>) -> Result<(), PortalError> {
-    Ok(context.store.append_audit(&account_event(context, person_id, change)).await?)
+    // A passkey added is a security notice too: its line in the log and the person's message
+    // are written together.
+    let told = match change {
+        AccountEvent::PasskeyAdded { .. } | AccountEvent::PasskeyRecovered { .. } => {
+            notices::account(context.store, person_id, NotificationKind::PasskeyAdded, &context.config.origin, context.now, context.random).await?
+        }
+        _ => Vec::new(),
+    };
+    let recorder = Recorder::new();
+    recorder.store().append_audit(&account_event(context, person_id, change)).await?;
+    notices::queue(&recorder, &told).await?;
+    Ok(context.store.apply(&recorder.into_plan()).await?)
 }
 
 /// The passkeys added to the person's account in the last 14 days, for the home page's notice.
@@ -348,7 +361,16 @@ pub async fn remove_passkey(context: &RequestContext<'_>, visit: &Visit, id: &st
         PasskeyRemoval::LastOne
     };
     match removal {
-        PasskeyRemoval::Removed => Ok(web::redirect("/passkeys?done=removed")),
+        PasskeyRemoval::Removed => {
+            // Told after the removal's own batch (the store's removal reads and writes in one
+            // batch of its own); a failure here leaves the removal done and is an error page.
+            let told =
+                notices::account(context.store, &person.id, NotificationKind::PasskeyRemoved, &context.config.origin, context.now, context.random).await?;
+            let recorder = Recorder::new();
+            notices::queue(&recorder, &told).await?;
+            context.store.apply(&recorder.into_plan()).await?;
+            Ok(web::redirect("/passkeys?done=removed"))
+        }
         PasskeyRemoval::NotFound => Err(PortalError::NotFound),
         PasskeyRemoval::LastOne => {
             passkeys_with(

@@ -24,7 +24,7 @@ use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::session;
-use carefront_shared::store::{EmergencyStore as _, OutboxStore as _, Store as _};
+use carefront_shared::store::{EmergencyStore as _, Store as _};
 use carefront_shared::uk_time;
 use chrono::{DateTime, Utc};
 use http::{HeaderValue, StatusCode, header};
@@ -221,9 +221,7 @@ pub async fn use_code(context: &RequestContext<'_>, request: &Request, visit: &m
     let recorder = Recorder::new();
     recorder.store().insert_emergency_access(&access).await?;
     recorder.store().append_audit(&clinician_event(context, &access, AuditAction::EmergencyAccessStarted, detail)?).await?;
-    for notification in &told {
-        recorder.store().queue_notification(notification).await?;
-    }
+    notices::queue(&recorder, &told).await?;
     match context.store.apply(&recorder.into_plan()).await {
         Ok(()) => {}
         // The code was changed between the check and now: the database refused.

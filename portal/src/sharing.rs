@@ -15,6 +15,7 @@ use carefront_shared::consent::{Action, Actor, Basis, Category, Grant, GrantStat
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
 use carefront_shared::domain::{AuditEvent, Person, Role};
+use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::receipt::{self, ConsentReceipt};
@@ -368,10 +369,12 @@ pub async fn revoke(context: &RequestContext<'_>, request: &Request, visit: &Vis
     let receipt = receipt(context, &subject, &saved, &name, "revoked", false).await?;
     let event = subject.event(context, AuditAction::GrantRevoked, Some(&grant.id), format!("Stopped {name}'s access."));
     // The change, its receipt and its line in the access log: all, or none.
+    let told = notices::access_stopped(context.store, grant, &subject.person.display_name, &context.config.origin, context.now, context.random).await?;
     let recorder = Recorder::new();
     recorder.store().update_grant(&revoked, context.now, subject.acting_for()).await?;
     recorder.store().insert_receipt(&subject.person.id, &receipt, context.now).await?;
     recorder.store().append_audit(&event).await?;
+    notices::queue(&recorder, &told).await?;
     match context.store.apply(&recorder.into_plan()).await {
         Ok(()) => {
             // Someone who stopped their own act-for power can no longer see these pages.

@@ -82,3 +82,54 @@ pub async fn emergency_access(
 pub fn link(origin: &url::Url, path: &str) -> String {
     origin.join(path).map_or_else(|_| format!("{}{path}", origin.as_str().trim_end_matches('/')), String::from)
 }
+
+/// Who hears that `grant` (to someone's information) was stopped: the person who lost access,
+/// if it was a person's; `subject_name` is whose information it was.
+pub async fn access_stopped(
+    store: &dyn Store,
+    grant: &crate::consent::Grant,
+    subject_name: &str,
+    origin: &url::Url,
+    now: DateTime<Utc>,
+    random: &dyn Random,
+) -> Result<Vec<Notification>, StoreError> {
+    let Grantee::Person(person_id) = &grant.grantee else { return Ok(Vec::new()) };
+    let personalisation = BTreeMap::from([("name".to_owned(), subject_name.to_owned()), ("link".to_owned(), link(origin, "/home"))]);
+    to_person(store, person_id, &grant.subject_id, NotificationKind::AccessStopped, &personalisation, now, random).await
+}
+
+/// A notice about `person_id`'s own account (a passkey added or removed, a sign-in on a new
+/// device): to them, with a link to their passkeys.
+pub async fn account(
+    store: &dyn Store,
+    person_id: &str,
+    kind: NotificationKind,
+    origin: &url::Url,
+    now: DateTime<Utc>,
+    random: &dyn Random,
+) -> Result<Vec<Notification>, StoreError> {
+    let when = uk_time::day_and_time(now);
+    let personalisation = BTreeMap::from([("when".to_owned(), when), ("link".to_owned(), link(origin, "/passkeys"))]);
+    to_person(store, person_id, person_id, kind, &personalisation, now, random).await
+}
+
+/// Records every notification of `told` in the plan being recorded.
+pub async fn queue(recorder: &crate::plan::Recorder, told: &[Notification]) -> Result<(), StoreError> {
+    for notification in told {
+        crate::store::OutboxStore::queue_notification(&recorder.store(), notification).await?;
+    }
+    Ok(())
+}
+
+/// Who hears that `comment` was answered: whoever wrote it, with a link to the comments on
+/// the record it is about.
+pub async fn comment_answered(
+    store: &dyn Store,
+    comment: &crate::comments::Comment,
+    origin: &url::Url,
+    now: DateTime<Utc>,
+    random: &dyn Random,
+) -> Result<Vec<Notification>, StoreError> {
+    let personalisation = BTreeMap::from([("link".to_owned(), link(origin, &format!("/people/{}/comments", comment.person_id)))]);
+    to_person(store, &comment.author_id, &comment.person_id, NotificationKind::CommentAnswered, &personalisation, now, random).await
+}

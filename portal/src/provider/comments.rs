@@ -14,6 +14,7 @@ use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
 use carefront_shared::domain::{AuditEvent, Organisation, Person};
+use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::voice::{Answer, record_answer};
@@ -211,8 +212,10 @@ pub async fn answer(context: &RequestContext<'_>, request: &Request, visit: &Vis
     let event = permit
         .event(new_id(context.random), AuditAction::CommentAnsweredByStaff, comment.category, detail)
         .map_err(|error| PortalError::Internal(error.to_string()))?;
+    let told = notices::comment_answered(context.store, &comment, &context.config.origin, context.now, context.random).await?;
     let recorder = Recorder::new();
     record_answer(&recorder, &comment, version, &answer, &event, context.now).await?;
+    notices::queue(&recorder, &told).await?;
     match context.store.apply(&recorder.into_plan()).await {
         Ok(()) => Ok(web::redirect("/provider/comments?done=answer")),
         // Someone answered since the page was opened: show the comment as it is now.
