@@ -7,8 +7,9 @@
 
 mod support;
 
+use carefront_shared::contact::Medium;
 use carefront_shared::db::Database;
-use carefront_shared::store::Store;
+use carefront_shared::store::{PreferenceStore, Store};
 use chrono::Duration;
 use support::{Portal, ResidentSoftPasskey, csrf_in, text};
 
@@ -295,4 +296,32 @@ fn the_home_page_tells_the_person_when_a_passkey_was_added() {
     portal.advance(Duration::days(15));
     assert_eq!(portal.sign_in(&mut owner).status(), 200);
     assert!(!page(&portal.get("/home")).contains("A passkey was added"));
+}
+
+/// The messages queued for `person_id`: (kind, channel, recipient).
+fn told(portal: &Portal, person_id: &str) -> Vec<(String, String, String)> {
+    let rows = pollster::block_on(
+        portal.db.query("SELECT kind, channel, recipient FROM notifications WHERE person_id = ?1 ORDER BY created_at, kind", &[person_id.into()]),
+    )
+    .unwrap();
+    rows.iter().map(|row| (row.text(0).unwrap(), row.text(1).unwrap(), row.text(2).unwrap())).collect()
+}
+
+#[test]
+fn a_passkey_added_or_removed_is_a_security_notice_sent_to_her_confirmed_email() {
+    let portal = Portal::new();
+    let _owner = margaret(&portal);
+    let now = portal.now.get();
+    let store = portal.store();
+    pollster::block_on(store.start_contact_check("person-1", Medium::Email, "margaret@example.org", "hash", now + Duration::minutes(30), now)).unwrap();
+    pollster::block_on(store.confirm_contact("person-1", Medium::Email, "hash", now)).unwrap();
+    // She chose no security notices at all: not allowed, so the default still tells her.
+    assert_eq!(portal.register(&mut ResidentSoftPasskey::new()).status(), 200);
+    let email = |kind: &str| (kind.to_owned(), "email".to_owned(), "margaret@example.org".to_owned());
+    assert_eq!(told(&portal, "person-1"), [email("passkey_added")]);
+    let keys = passkey_ids(&portal);
+    let csrf = portal.csrf_from("/passkeys");
+    let removed = portal.post_form(&format!("/passkeys/{}/remove", keys[1].0), &[("csrf", &csrf)]);
+    assert_eq!(removed.headers()["location"], "/passkeys?done=removed");
+    assert_eq!(told(&portal, "person-1"), [email("passkey_added"), email("passkey_removed")]);
 }

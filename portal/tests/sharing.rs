@@ -4,6 +4,10 @@
 
 mod support;
 
+use carefront_shared::contact::Medium;
+use carefront_shared::db::Database as _;
+use carefront_shared::store::PreferenceStore as _;
+
 use std::collections::BTreeSet;
 
 use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
@@ -102,6 +106,23 @@ fn revoking_stops_access_at_once_and_is_logged() {
     assert!(page.contains("Sam Okafor could see your medicines and your visits and carers&#x27; notes (you stopped this on 21 November 2026)."), "{page}");
     let log = text(&portal.get("/access-log?mine=yes"));
     assert!(log.contains("stopped Sam Okafor&#x27;s access") || log.contains("stopped Sam Okafor's access"), "{log}");
+}
+
+#[test]
+fn the_person_who_lost_access_is_told_and_nobody_else() {
+    let portal = setup();
+    let now = portal.now.get();
+    let store = portal.store();
+    pollster::block_on(store.start_contact_check("person-sam", Medium::Phone, "07700 900 123", "hash", now + Duration::minutes(30), now)).unwrap();
+    pollster::block_on(store.confirm_contact("person-sam", Medium::Phone, "hash", now)).unwrap();
+    let csrf = csrf_in(&text(&portal.get("/access"))).unwrap();
+    portal.post_form("/access/grant-sam/revoke", &[("csrf", &csrf), ("version", "1")]);
+    let rows = pollster::block_on(
+        portal.db.query("SELECT person_id, subject_id, kind, channel, recipient, json_extract(personalisation, '$.name') FROM notifications", &[]),
+    )
+    .unwrap();
+    let told: Vec<Vec<String>> = rows.iter().map(|row| (0..6).map(|index| row.text(index).unwrap()).collect()).collect();
+    assert_eq!(told, [["person-sam", "person-1", "access_stopped", "sms", "07700 900 123", "Margaret Okafor"]]);
 }
 
 #[test]
