@@ -97,7 +97,10 @@ fn margarets_home_starts_with_today_in_normal_and_28pt_large_print() {
     let home = text(&portal.get("/home"));
     assert_today_first(&home);
     let main = main_of(&home);
-    assert!(main.contains("<span class=\"govuk-caption-m\">Saturday 21 November</span>\n<h1 class=\"govuk-heading-l\">Your care today</h1>"), "the card's heading is the page's: {main}");
+    assert!(
+        main.contains("<h1 class=\"govuk-heading-l\">Today <span class=\"app-today__date\">Saturday 21 November</span></h1>"),
+        "the card's heading is the page's: {main}"
+    );
     assert!(main.contains("Next visit</h3>"), "{main}");
     assert!(main.contains("Today, 1pm to 1:30pm with Jo <strong class=\"govuk-tag govuk-tag--blue\">Due</strong>"), "{main}");
     // The fixture's visit at 8am (signed by "Jo Adeyemi") is done: shown as earlier today.

@@ -178,10 +178,11 @@ fn todays_doses_come_first_before_the_earlier_days_the_medicine_list_and_the_gri
     let portal = margaret_today();
     given(&portal, "today-8am", "2026-11-21T08:00:00Z", "2026-11-21T08:10:00Z");
     let page = text(&portal.get("/people/person-1/medicines"));
-    let order = ["Allergies:", "id=\"today\"", "id=\"record\"", "Current medicines", "The week as a table"];
+    // Today's doses, then the allergies (still above every earlier dose), then the rest.
+    let order = ["id=\"today\"", "Allergies:", "id=\"record\"", "Current medicines", "The week as a table"];
     let at: Vec<usize> = order.iter().map(|needle| position(&page, needle)).collect();
     assert!(at.windows(2).all(|pair| pair[0] < pair[1]), "{order:?} at {at:?}");
-    let today = &page[at[1]..at[2]];
+    let today = &page[at[0]..at[1]];
     assert!(today.contains("Saturday 21 November"));
     let morning = position(today, "<strong class=\"app-doses__time\">8am</strong> Paracetamol 500 mg tablets, 2 tablets");
     let evening = position(today, "<strong class=\"app-doses__time\">8pm</strong> Paracetamol 500 mg tablets, 2 tablets");
@@ -228,7 +229,9 @@ fn in_large_print_today_still_comes_before_the_earlier_days_the_list_and_the_gri
     let order = ["Your medicines</h1>", "id=\"today\"", "id=\"record\"", "Current medicines", "The week as a table"];
     let at: Vec<usize> = order.iter().map(|needle| position(main, needle)).collect();
     assert!(at.windows(2).all(|pair| pair[0] < pair[1]), "{order:?} at {at:?}");
-    // Between the heading and today's card: only the allergies.
+    // Between the heading and today's card: nothing; the allergies come straight after it.
     let between = &main[at[0]..at[1]];
-    assert!(between.contains("Penicillin") && !between.contains("app-medicine") && !between.contains("<table"), "{between}");
+    assert!(!between.contains("Penicillin") && !between.contains("app-medicine") && !between.contains("<table"), "{between}");
+    let after_today = &main[at[1]..at[2]];
+    assert!(after_today.contains("Penicillin"), "{after_today}");
 }
