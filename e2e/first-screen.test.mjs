@@ -62,9 +62,11 @@ const CARD = {
   'next visit': '#today-person-margaret .app-today__next',
   'medicines today': '#today-person-margaret .app-today__doses > li, #today-person-margaret p.app-today__doses',
 };
+// On the medicines page: today's heading, and today's first dose down to its status (given,
+// refused, due…); who gave it may follow below the fold.
 const MEDICINES = {
   'today heading': '#today',
-  "today's first dose": '.app-doses__item',
+  "today's first dose and its status": '.app-doses__item .govuk-tag',
 };
 
 test("Margaret's next visit and today's medicines are on her first screen, in normal and large print", async () => {
