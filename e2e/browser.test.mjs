@@ -43,9 +43,10 @@ async function axe(page, name) {
 
 async function expectHome(page) {
   await assert.doesNotReject(
-    page.getByRole('heading', { name: 'Your care', exact: true }).waitFor({ timeout: 5_000 }),
-    'home shows the heading "Your care"',
+    page.getByRole('heading', { level: 1, name: /^Today \w+day \d{1,2} \w+$/ }).waitFor({ timeout: 5_000 }),
+    'home is headed with today and its date',
   );
+  assert.match(await page.title(), /^Your care /, 'the page is "Your care"');
 }
 
 /**
@@ -182,8 +183,8 @@ describe(`a second person (${runtime})`, () => {
       await openInvitation(second.page, stack.invitations[1]);
       await createPasskey(second.page);
       await expectHome(second.page);
-      const text = await second.page.locator('main').innerText();
-      assert.ok(text.includes(stack.invitations[1].display_name), 'their own name is shown');
+      const text = `${await second.page.locator('main').innerText()} ${await second.page.textContent('.app-service-navigation')}`;
+      assert.ok(text.includes(`Signed in as ${stack.invitations[1].display_name}`), 'the menu names whose account it is');
       assert.ok(!text.includes(stack.invitations[0].display_name),
         'the second person does not see the first person\'s name');
       assert.equal((await second.credentials()).length, 1);

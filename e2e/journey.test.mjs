@@ -160,7 +160,9 @@ describe('a council\'s first day', () => {
     const url = `${stack.portalUrl}${letterLink.pathname}${letterLink.search}`;
     await openInvitation(ellen.page, { url });
     await createPasskey(ellen.page);
-    assert.match(await ellen.page.textContent('main'), /Ellen/);
+    // Her own home: today first, and the menu says whose account this is.
+    assert.match(await ellen.page.textContent('main'), /Next visit/);
+    assert.match(await ellen.page.textContent('.app-service-navigation'), /Signed in as Ellen/);
   });
 
   test('Brookside\'s system puts in her record, as JSON and as a FHIR Bundle', async () => {

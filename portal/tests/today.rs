@@ -101,10 +101,10 @@ fn margarets_home_starts_with_today_in_normal_and_28pt_large_print() {
         main.contains("<h1 class=\"govuk-heading-l\">Today <span class=\"app-today__date\">Saturday 21 November</span></h1>"),
         "the card's heading is the page's: {main}"
     );
-    assert!(main.contains("Next visit</h3>"), "{main}");
+    assert!(main.contains("Next visit</h2>"), "{main}");
     assert!(main.contains("Today, 1pm to 1:30pm with Jo <strong class=\"govuk-tag govuk-tag--blue\">Due</strong>"), "{main}");
     // The fixture's visit at 8am (signed by "Jo Adeyemi") is done: shown as earlier today.
-    assert!(main.contains("Earlier today</h3>"), "{main}");
+    assert!(main.contains("Earlier today</h2>"), "{main}");
     assert!(main.contains("Today, 8am to 8:45am with Jo <strong class=\"govuk-tag govuk-tag--green\">Done</strong>"), "{main}");
     assert!(
         main.contains(
@@ -129,7 +129,7 @@ fn margarets_home_starts_with_today_in_normal_and_28pt_large_print() {
     // The carer arrives: the visit is in progress, with the time they arrived.
     block_on(portal.store().set_visit_status("person-1", "visit-lunch", VisitStatus::CheckedIn, at("2026-11-21T08:58:00Z"))).unwrap();
     let main = text(&portal.get("/home"));
-    assert!(main.contains("Visit now</h3>"), "{main}");
+    assert!(main.contains("Visit now</h2>"), "{main}");
     assert!(
         main.contains("with Jo <strong class=\"govuk-tag govuk-tag--turquoise\">In progress</strong><span class=\"app-today__detail\">Arrived 8:58am</span>"),
         "{main}"
@@ -154,7 +154,7 @@ fn a_missed_dose_and_a_late_visit_say_so() {
         assert_eq!(portal.get("/home").status(), 200);
     }
     let home = text(&portal.get("/home"));
-    assert!(home.contains("Visit now</h3>") || home.contains("Next visit</h3>"), "{home}");
+    assert!(home.contains("Visit now</h2>") || home.contains("Next visit</h2>"), "{home}");
     assert!(home.contains("Today, 1pm to 1:30pm with Jo <strong class=\"govuk-tag govuk-tag--orange\">Late</strong>"), "{home}");
     block_on(portal.store().set_visit_status("person-1", "visit-lunch", VisitStatus::Missed, at("2026-11-21T14:00:00Z"))).unwrap();
     block_on(portal.store().insert_administration(&Administration {
