@@ -67,20 +67,17 @@ fn refused_page(context: &RequestContext<'_>, visit: &Visit, refusal: StopLinkRe
     )
 }
 
+/// The page for a link whose access has ended already: nothing left to stop.
+async fn ended_page(context: &RequestContext<'_>, visit: &Visit, access: &EmergencyAccess) -> Result<Response, PortalError> {
+    let subject = subject_name(context, access).await?;
+    page_with_status(context, visit, StatusCode::OK, "emergency_stop.html", context! { ended => true, subject, until => uk_time::day_and_time(access.until()) })
+}
+
 /// GET /emergency/stop/{token}: who is looking at whose medicines, until when, and the button.
 pub async fn page(context: &RequestContext<'_>, visit: &Visit, token: &str) -> Result<Response, PortalError> {
     match find(context, visit, token).await? {
         Found::Refused(refusal) => refused_page(context, visit, refusal),
-        Found::Ended(access) => {
-            let subject = subject_name(context, &access).await?;
-            page_with_status(
-                context,
-                visit,
-                StatusCode::OK,
-                "emergency_stop.html",
-                context! { ended => true, subject, until => uk_time::day_and_time(access.until()) },
-            )
-        }
+        Found::Ended(access) => ended_page(context, visit, &access).await,
         Found::Live(_, access) => {
             let subject = subject_name(context, &access).await?;
             page_with_status(
@@ -106,16 +103,7 @@ pub async fn page(context: &RequestContext<'_>, visit: &Visit, token: &str) -> R
 pub async fn stop(context: &RequestContext<'_>, visit: &Visit, token: &str) -> Result<Response, PortalError> {
     let (link, access) = match find(context, visit, token).await? {
         Found::Live(link, access) => (link, access),
-        Found::Ended(access) => {
-            let subject = subject_name(context, &access).await?;
-            return page_with_status(
-                context,
-                visit,
-                StatusCode::OK,
-                "emergency_stop.html",
-                context! { ended => true, subject, until => uk_time::day_and_time(access.until()) },
-            );
-        }
+        Found::Ended(access) => return ended_page(context, visit, &access).await,
         Found::Refused(refusal) => return refused_page(context, visit, refusal),
     };
     let who = sent_to_words(context, &link.sent_to).await?;
