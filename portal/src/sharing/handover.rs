@@ -134,6 +134,22 @@ async fn find(context: &RequestContext<'_>, subject: &Subject, id: &str) -> Resu
     manageable(context, subject).await?.into_iter().find(|(_, invitation)| invitation.id == id).ok_or(PortalError::NotFound)
 }
 
+/// What a reissue or cancel form is about: whose access page, and the invitation it names among
+/// those the visitor may manage (the form carries only its CSRF token, checked by the router,
+/// but must be a form).
+async fn target(
+    context: &RequestContext<'_>,
+    request: &Request,
+    visit: &Visit,
+    subject_id: Option<&str>,
+    invitation_id: &str,
+) -> Result<(Subject, Person, Invitation), PortalError> {
+    let subject = resolve(context, visit, subject_id, Action::Contribute).await?;
+    let _: Vec<(String, String)> = web::form(request)?;
+    let (invitee, invitation) = find(context, &subject, invitation_id).await?;
+    Ok((subject, invitee, invitation))
+}
+
 /// POST /access/invitations/{id}/reissue and /people/{id}/access/invitations/{invitation}/reissue:
 /// cancels the waiting invitation (if it still is) and issues a new one in one plan, after a
 /// fresh passkey check, and answers with the new code, link and letter.
@@ -144,10 +160,7 @@ pub async fn reissue(
     subject_id: Option<&str>,
     invitation_id: &str,
 ) -> Result<Response, PortalError> {
-    let subject = resolve(context, visit, subject_id, Action::Contribute).await?;
-    // The form carries only its CSRF token (checked by the router), but must be a form.
-    let _: Vec<(String, String)> = web::form(request)?;
-    let (invitee, previous) = find(context, &subject, invitation_id).await?;
+    let (subject, invitee, previous) = target(context, request, visit, subject_id, invitation_id).await?;
     if !visit.signed_in.as_ref().is_some_and(|signed_in| signed_in.recently_verified) {
         let reason = format!(
             "Before you issue {}'s invitation again, use your passkey again: your fingerprint, face or screen lock. The new code lets whoever holds it set up carefront as them.",
@@ -189,10 +202,7 @@ pub async fn cancel(
     subject_id: Option<&str>,
     invitation_id: &str,
 ) -> Result<Response, PortalError> {
-    let subject = resolve(context, visit, subject_id, Action::Contribute).await?;
-    // The form carries only its CSRF token (checked by the router), but must be a form.
-    let _: Vec<(String, String)> = web::form(request)?;
-    let (invitee, found) = find(context, &subject, invitation_id).await?;
+    let (subject, invitee, found) = target(context, request, visit, subject_id, invitation_id).await?;
     let detail = format!("Cancelled {}'s invitation issued {}.", invitee.display_name, uk_time::day_and_time(found.created_at));
     let event = subject.event(context, AuditAction::InvitationCancelled, None, detail);
     let recorder = Recorder::new();
