@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { largestCoreModule, leb } from './wasm-component.mjs';
 
 const [component, ...wasmOptArgs] = process.argv.slice(2);
 const wasmOpt = process.env.WASM_OPT_BIN;
@@ -16,47 +17,11 @@ if (!component || !wasmOpt) {
   process.exit(2);
 }
 const bytes = readFileSync(component);
-if (bytes.readUInt32LE(0) !== 0x6d736100 || bytes[4] !== 0x0d || bytes[6] !== 0x01) {
-  console.error(`${component} is not a wasm component`);
-  process.exit(1);
-}
-
-let at = 8;
-const readLeb = () => {
-  let value = 0;
-  let shift = 0;
-  let byte;
-  do {
-    byte = bytes[at++];
-    value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (byte & 0x80);
-  return value;
-};
-const leb = (value) => {
-  const out = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    out.push(byte);
-  } while (value > 0);
-  return Buffer.from(out);
-};
-
-// Top-level sections: where the largest core module (id 1) starts and ends, header included.
-let largest = null;
-while (at < bytes.length) {
-  const start = at;
-  const id = bytes[at++];
-  const size = readLeb();
-  if (id === 1 && (!largest || size > largest.body.length)) {
-    largest = { start, end: at + size, body: bytes.subarray(at, at + size) };
-  }
-  at += size;
-}
-if (!largest) {
-  console.error(`${component} holds no core module`);
+let largest;
+try {
+  largest = largestCoreModule(bytes, component);
+} catch (error) {
+  console.error(error.message);
   process.exit(1);
 }
 
