@@ -5,9 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser } from './browser.mjs';
-import { startStack } from './harness.mjs';
-import { chooseLargePrint, enrolled } from './pages.mjs';
+import { chooseLargePrint, enrolled, startStackAndBrowser } from './pages.mjs';
 
 const SCREEN = { width: 390, height: 844 };
 
@@ -15,12 +13,7 @@ let stack;
 let browser;
 
 before(async () => {
-  const [started, launched] = await Promise.allSettled([startStack(), launchBrowser()]);
-  stack = started.value;
-  browser = launched.value;
-  for (const outcome of [started, launched]) {
-    if (outcome.status === 'rejected') throw outcome.reason;
-  }
+  ({ stack, browser } = await startStackAndBrowser());
 });
 after(async () => {
   await browser?.close();

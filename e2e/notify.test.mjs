@@ -6,10 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser } from './browser.mjs';
-import { runtime, startStack } from './harness.mjs';
+import { runtime } from './harness.mjs';
 import { Client, forms } from './http.mjs';
-import { enrolled } from './pages.mjs';
+import { enrolled, startStackAndBrowser } from './pages.mjs';
 import { signedFetch } from './sign.mjs';
 
 const SAM_MOBILE = '07700 900 123';
@@ -19,12 +18,7 @@ let stack;
 let browser;
 
 before(async () => {
-  const [started, launched] = await Promise.allSettled([startStack(), launchBrowser()]);
-  stack = started.value;
-  browser = launched.value;
-  for (const outcome of [started, launched]) {
-    if (outcome.status === 'rejected') throw outcome.reason;
-  }
+  ({ stack, browser } = await startStackAndBrowser());
 });
 after(async () => {
   await browser?.close();

@@ -3,7 +3,8 @@
 // (scripts/screenshots). Each person enrols from the seed's invitation in their own browser.
 
 import assert from 'node:assert/strict';
-import { createPasskey, newPerson, openInvitation } from './browser.mjs';
+import { createPasskey, launchBrowser, newPerson, openInvitation } from './browser.mjs';
+import { startStack } from './harness.mjs';
 
 /** The seed's invitation for `name`. */
 export function seededInvitation(stack, name) {
@@ -72,4 +73,19 @@ export async function chooseLargePrint(page, portalUrl, points, personId = 'pers
 /** How far `page` overflows its viewport sideways, in CSS px (0 when it reflows). */
 export function overflow(page) {
   return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+/**
+ * Start a stack (e2e/harness.mjs) and a browser together; if either fails, the other is stopped
+ * and the failure thrown. Resolves with `{ stack, browser }`.
+ */
+export async function startStackAndBrowser() {
+  const [started, launched] = await Promise.allSettled([startStack(), launchBrowser()]);
+  const failed = [started, launched].find((outcome) => outcome.status === 'rejected');
+  if (failed) {
+    await launched.value?.close();
+    await started.value?.stop();
+    throw failed.reason;
+  }
+  return { stack: started.value, browser: launched.value };
 }

@@ -4,20 +4,13 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser } from './browser.mjs';
-import { startStack } from './harness.mjs';
-import { chooseLargePrint, councilPages, enrolled, margaretPages, overflow, providerPages } from './pages.mjs';
+import { chooseLargePrint, councilPages, enrolled, margaretPages, overflow, providerPages, startStackAndBrowser } from './pages.mjs';
 
 let stack;
 let browser;
 
 before(async () => {
-  const [started, launched] = await Promise.allSettled([startStack(), launchBrowser()]);
-  stack = started.value;
-  browser = launched.value;
-  for (const outcome of [started, launched]) {
-    if (outcome.status === 'rejected') throw outcome.reason;
-  }
+  ({ stack, browser } = await startStackAndBrowser());
 });
 after(async () => {
   await browser?.close();
