@@ -297,16 +297,19 @@ pub struct Sweep {
 }
 
 /// Takes up to `limit` messages due at `now` and sends each through `courier`, recording what
-/// happened to each. A store error stops the sweep (what was taken is due again when its
+/// happened to each; once a message that had failed goes through, every message waiting to be
+/// tried again is due at once. A store error stops the sweep (what was taken is due again when its
 /// lease ends); a courier's error is the message's, not the sweep's.
 pub async fn deliver_due(store: &dyn Store, courier: &dyn Courier, now: DateTime<Utc>, limit: i64, random: &dyn Random) -> Result<Sweep, StoreError> {
     let mut sweep = Sweep::default();
+    let mut recovered = false;
     for notification in store.take_due_notifications(now, now + LEASE, limit).await? {
         let attempts = notification.attempts + 1;
         match courier.send(&notification).await {
             Ok(notify_id) => {
                 store.notification_sent(&notification.id, attempts, &notify_id, now).await?;
                 sweep.sent += 1;
+                recovered |= notification.attempts > 0;
             }
             Err(CourierError::Retry(error)) if attempts < MAX_ATTEMPTS => {
                 store.notification_retry(&notification.id, attempts, now + backoff(attempts, random), &error, now).await?;
@@ -317,6 +320,12 @@ pub async fn deliver_due(store: &dyn Store, courier: &dyn Courier, now: DateTime
                 sweep.failed += 1;
             }
         }
+    }
+    if recovered {
+        // A message that had failed went through: the service is back. What waits for a later
+        // try (up to half an hour away after a long outage) is due now, so an outage's messages
+        // go out within a sweep of its end; tries that fail on their own never trigger this.
+        store.bring_retries_forward(now).await?;
     }
     Ok(sweep)
 }

@@ -1,6 +1,7 @@
 //! The outbox in the store: a message queued in a plan is sent once, a busy service is retried
 //! with backoff until the attempts run out, a refusal fails at once, a sender's lease keeps two
-//! senders off one message, and the schema refuses a malformed row.
+//! senders off one message, the end of an outage brings the waiting tries forward, and the
+//! schema refuses a malformed row.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -153,4 +154,47 @@ fn the_database_refuses_a_message_that_is_not_well_formed() {
             assert!(refused.is_err(), "{kind} {channel} {personalisation}");
         }
     });
+}
+
+#[test]
+fn when_a_message_that_had_failed_goes_through_what_waits_for_a_later_try_is_due_at_once() {
+    pollster::block_on(async {
+        let db = database();
+        let store = SqlStore::new(&db);
+        let start = at("2026-11-30T10:00:00Z");
+        let random = SeededRandom::new(4);
+        // Notify is down: three messages fail, one of them three times (its next try is far off).
+        for id in ["n-1", "n-2", "n-3"] {
+            store.queue_notification(&message(id, start)).await.unwrap();
+        }
+        let down = scripted(Vec::new());
+        let mut now = start;
+        assert_eq!(deliver_due(&store, &down, now, 10, &random).await.unwrap().retrying, 3);
+        for _ in 0..2 {
+            now += Duration::seconds(1);
+            db.execute("UPDATE notifications SET next_attempt_at = ?1 WHERE id = 'n-3'", &[time_text(now).into()]).await.unwrap();
+            assert_eq!(deliver_due(&store, &down, now, 10, &random).await.unwrap().retrying, 1);
+        }
+        // A new message goes through first: that alone says nothing about the others.
+        store.queue_notification(&message("n-4", now)).await.unwrap();
+        let up = scripted(vec![Ok("notify-4".into()), Ok("notify-1".into()), Ok("notify-2".into()), Ok("notify-3".into())]);
+        assert_eq!(deliver_due(&store, &up, now, 10, &random).await.unwrap().sent, 1);
+        assert_eq!(due(&db, now).await, 0, "the others still wait for their own next try");
+        // The first of them comes due and goes through: Notify is back, so the other two are due
+        // now, not at their own next try (n-3's is 40 seconds or more away).
+        now += Duration::seconds(10);
+        let sweep = deliver_due(&store, &up, now, 1, &random).await.unwrap();
+        assert_eq!(sweep.sent, 1);
+        assert_eq!(due(&db, now).await, 2, "brought forward");
+        let rest = deliver_due(&store, &up, now, 10, &random).await.unwrap();
+        assert_eq!(rest.sent, 2);
+        let mut seen = up.seen.borrow().clone();
+        seen[1..].sort();
+        assert_eq!(seen, ["n-4", "n-1", "n-2", "n-3"]);
+    });
+}
+
+/// How many messages are waiting and due at `now`.
+async fn due(db: &SqliteDatabase, now: DateTime<Utc>) -> usize {
+    db.query("SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= ?1", &[time_text(now).into()]).await.unwrap().len()
 }

@@ -35,6 +35,9 @@ pub trait OutboxStore {
     async fn failed_notifications(&self, limit: i64) -> Result<Vec<Notification>>;
     /// The messages sent to the account `person_id`, newest first, at most `limit`.
     async fn notifications_for_person(&self, person_id: &str, limit: i64) -> Result<Vec<Notification>>;
+    /// Makes every message waiting for a later try due at `now` (the service is back after an
+    /// outage); how many there were.
+    async fn bring_retries_forward(&self, now: DateTime<Utc>) -> Result<u64>;
 }
 
 const COLUMNS: &str = "id, kind, person_id, subject_id, channel, recipient, personalisation, status, attempts, next_attempt_at, notify_id, notify_status, last_error, created_at, updated_at";
@@ -192,5 +195,14 @@ impl OutboxStore for SqlStore<'_> {
             notification,
         )
         .await
+    }
+
+    async fn bring_retries_forward(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.db
+            .execute(
+                "UPDATE notifications SET next_attempt_at = ?1 WHERE status = 'queued' AND attempts > 0 AND next_attempt_at > ?1",
+                &[time_text(now).into()],
+            )
+            .await
     }
 }
