@@ -10,6 +10,7 @@
 //   import { startNotifyStandIn } from './notify-stand-in.mjs';
 //   const notify = await startNotifyStandIn({ apiKey, callbackUrl, callbackToken });
 //   // notify.url, notify.apiKey, notify.serviceId, notify.messages(), notify.failNext(3, 500),
+//   // notify.tries() (every send request with a valid token: reference and the status answered),
 //   // notify.waitFor(predicate, ms), notify.reset(), await notify.stop()
 //
 // As a script (what scripts/dev runs):
@@ -219,6 +220,8 @@ export async function startNotifyStandIn(options = {}) {
   const callbackDelayMs = options.callbackDelayMs ?? 100;
   const messages = [];
   let failures = [];
+  // Every send with a valid token, failed or not, so a test can count the tries per message.
+  const tries = [];
   const waiters = new Set();
   let baseUrl = '';
 
@@ -273,22 +276,31 @@ export async function startNotifyStandIn(options = {}) {
       if (req.method === 'POST' && sendMatch) {
         const refused = checkToken(req.headers.authorization, credentials, now());
         if (refused) return send(res, refused[0], refused[1]);
+        let json = null;
+        try {
+          json = JSON.parse(body);
+        } catch {
+          // answered below, after any failure asked for
+        }
+        const answered = (status) => tries.push({ reference: json?.reference ?? null, status });
         const failure = failures.shift();
         if (failure) {
+          answered(failure);
           const errors = failure === 429
             ? [['RateLimitError', 'Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds']]
             : [['Exception', 'Internal server error']];
           return send(res, failure, errorBody(failure, errors));
         }
-        let json;
-        try {
-          json = JSON.parse(body);
-        } catch {
+        if (json === null) {
+          answered(400);
           return send(res, 400, errorBody(400, [['BadRequestError', 'Invalid JSON supplied in POST data']]));
         }
         const channel = sendMatch[1];
         const errors = validate(channel, json);
-        if (errors.length) return send(res, 400, errorBody(400, errors));
+        if (errors.length) {
+          answered(400);
+          return send(res, 400, errorBody(400, errors));
+        }
         const message = {
           id: randomUUID(),
           type: channel,
@@ -306,6 +318,7 @@ export async function startNotifyStandIn(options = {}) {
           callback: null,
         };
         messages.push(message);
+        answered(201);
         notify();
         send(res, 201, created(message, baseUrl));
         callback(message);
@@ -328,6 +341,7 @@ export async function startNotifyStandIn(options = {}) {
       }
       if (req.method === 'POST' && url.pathname === '/_stand-in/reset') {
         messages.length = 0;
+        tries.length = 0;
         failures = [];
         return send(res, 200, { reset: true });
       }
@@ -356,6 +370,8 @@ export async function startNotifyStandIn(options = {}) {
     serviceId: credentials.serviceId,
     /** Every message accepted, oldest first. */
     messages: () => messages.map((m) => ({ ...m })),
+    /** Every send request with a valid token, oldest first: `{ reference, status }`. */
+    tries: () => tries.map((t) => ({ ...t })),
     /** Fails the next `count` sends with `status` (500, 502, 503 or 429). */
     failNext(count, status = 500) {
       failures = failures.concat(Array(count).fill(status));
@@ -363,6 +379,7 @@ export async function startNotifyStandIn(options = {}) {
     /** Forgets every message and pending failure. */
     reset() {
       messages.length = 0;
+      tries.length = 0;
       failures = [];
     },
     /** Resolves with the messages once `predicate(messages)` holds, or rejects after `ms`. */

@@ -121,6 +121,8 @@ test('fail on demand: the next N sends answer 500 or 429 in Notify\'s shape, the
   }
   assert.deepEqual(statuses, [500, 500, 429, 201]);
   assert.equal(standIn.messages().length, 1, 'a failed send is not recorded');
+  assert.deepEqual(standIn.tries().map((t) => t.status), [500, 500, 429, 201], 'but every try is');
+  assert.ok(standIn.tries().every((t) => t.reference === sms.reference), 'each try names its message');
   const bad = await fetch(`${standIn.url}/_stand-in/fail`, { method: 'POST', body: JSON.stringify({ count: 1, status: 404 }) });
   assert.equal(bad.status, 400);
 });

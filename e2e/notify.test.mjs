@@ -2,7 +2,8 @@
 // CAREFRONT_RUNTIME, through a local GOV.UK Notify stand-in that checks each request's JWT the
 // way Notify does: a clinician uses Margaret's emergency code; her son Sam, who asked to be told,
 // gets a text within seconds; he taps its stop link; the clinician's next page is refused; her
-// access log says who stopped it. And a Notify that is down for a while loses nothing.
+// access log says who stopped it. And a Notify that fails the first three tries of each message
+// loses nothing and sends nothing twice.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -81,25 +82,38 @@ describe(`notifications (${runtime})`, () => {
     assert.match(log, /Sam Okafor stopped the emergency access of Alex Smith/);
   });
 
-  test('while Notify answers 500, the text waits and is sent once Notify is back', async () => {
+  test('while Notify fails the first three tries of each message, both wait and are then sent exactly once', async () => {
     stack.notify.reset();
-    // This access queues two messages (Margaret's letter, Sam's text): Notify fails both first tries.
-    stack.notify.failNext(2, 500);
+    // This access queues two messages (Margaret's letter, Sam's text). Each try of the two is
+    // about as due as the other's (the same backoff, at most a quarter apart), so six failures
+    // are the first three tries of each.
+    stack.notify.failNext(6, 500);
     await clinicianWithTheCode();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     assert.equal(stack.notify.messages().length, 0, `nothing was accepted yet: ${JSON.stringify(stack.notify.messages())}`);
-    // The outbox keeps them and tries again after its backoff (the scheduled send).
-    await sweepUntil(() => textsToSam(stack.notify.messages()).length === 1 && lettersToMargaret(stack.notify.messages()).length === 1);
+    // The outbox keeps them and tries again after its backoff (10, 20 and 40 seconds, less up to
+    // a quarter), from the deployment's scheduled send.
+    await sweepUntil(() => textsToSam(stack.notify.messages()).length === 1 && lettersToMargaret(stack.notify.messages()).length === 1, 150_000);
     assert.equal(textsToSam(stack.notify.messages()).length, 1, 'sent once, not twice');
     assert.equal(lettersToMargaret(stack.notify.messages()).length, 1, 'sent once, not twice');
+    // A few more scheduled sends change nothing: nothing is due.
+    await sweepUntil(() => false, 3_000);
+    const byMessage = Map.groupBy(stack.notify.tries(), (t) => t.reference);
+    assert.equal(byMessage.size, 2, 'two messages were tried');
+    for (const [reference, tries] of byMessage) {
+      assert.deepEqual(tries.map((t) => t.status), [500, 500, 500, 201], `the tries of ${reference}`);
+    }
+    assert.equal(stack.notify.messages().length, 2, 'exactly once each');
   });
 });
 
-/** Runs the deployment's scheduled send (the signed API call a CronJob makes) until `done`. */
-async function sweepUntil(done) {
+/** Runs the deployment's scheduled send (the signed API call a CronJob makes) once a second
+ * until `done`, for at most `ms`. */
+async function sweepUntil(done, ms) {
   const credential = stack.credentials.find((entry) => entry.permissions.includes('outbox:send'));
   assert.ok(credential, 'the seed made a credential with outbox:send');
-  for (let tries = 0; tries < 40 && !done(); tries++) {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) {
     const response = await signedFetch(stack.apiUrl, credential, '/api/v1/outbox/send', { method: 'POST' });
     assert.equal(response.status, 200, await response.text());
     if (!done()) await new Promise((resolve) => setTimeout(resolve, 1_000));
