@@ -9,6 +9,7 @@
 //! carefront-admin export --person ID [--fhir] (--database FILE | --demo) [--origin URL] [--out FILE]
 //! carefront-admin import people.csv --database FILE [--council ID] [--check]
 //! carefront-admin notify send --channel email|sms|letter --template ID --reference REF ...
+//! carefront-admin notify drill [--messages N] [--outage-minutes M] ...
 //! ```
 
 mod credential;
@@ -17,6 +18,7 @@ mod demo_record;
 mod export;
 mod import;
 mod notify;
+mod notify_drill;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,8 +64,14 @@ fn main() -> ExitCode {
         Some("credential") => random().and_then(|random| credential::run(&args[1..], &random, chrono::Utc::now())),
         Some("import") => import::parse(&args[1..], USAGE).and_then(|parsed| import::run(&parsed, chrono::Utc::now(), &random()?)),
         Some("export") => export::parse(&args[1..], USAGE).and_then(|parsed| export::run(&parsed, chrono::Utc::now(), &random()?)),
-        Some("notify") => notify::run(&args[1..], |name| std::env::var(name).ok().filter(|value| !value.is_empty())),
-        _ => Err(format!("{USAGE}\n{}\n{}", credential::USAGE, notify::USAGE)),
+        Some("notify") => {
+            let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+            match args.get(1).map(String::as_str) {
+                Some("drill") => notify_drill::run(&args[2..], env),
+                _ => notify::run(&args[1..], env),
+            }
+        }
+        _ => Err(format!("{USAGE}\n{}\n{}\n{}", credential::USAGE, notify::USAGE, notify_drill::USAGE)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

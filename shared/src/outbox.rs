@@ -330,6 +330,30 @@ pub async fn deliver_due(store: &dyn Store, courier: &dyn Courier, now: DateTime
     Ok(sweep)
 }
 
+/// Sweeps again while sweeps come back full (each of up to `limit` messages), up to `most`
+/// messages in all: what a scheduled send does, so that a queue an outage built up drains in one
+/// or two runs rather than `limit` a minute.
+pub async fn deliver_backlog(
+    store: &dyn Store,
+    courier: &dyn Courier,
+    now: DateTime<Utc>,
+    limit: i64,
+    most: usize,
+    random: &dyn Random,
+) -> Result<Sweep, StoreError> {
+    let mut total = Sweep::default();
+    loop {
+        let sweep = deliver_due(store, courier, now, limit, random).await?;
+        total.sent += sweep.sent;
+        total.retrying += sweep.retrying;
+        total.failed += sweep.failed;
+        let taken = sweep.sent + sweep.retrying + sweep.failed;
+        if i64::try_from(taken).unwrap_or(i64::MAX) < limit || total.sent + total.retrying + total.failed >= most {
+            return Ok(total);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use carefront_shared::db::Database;
-use carefront_shared::outbox::{Channel, Courier, CourierError, MAX_ATTEMPTS, Notification, NotificationKind, NotificationStatus, deliver_due};
+use carefront_shared::outbox::{
+    Channel, Courier, CourierError, MAX_ATTEMPTS, Notification, NotificationKind, NotificationStatus, Sweep, deliver_backlog, deliver_due,
+};
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::SeededRandom;
 use carefront_shared::sqlite::SqliteDatabase;
@@ -197,4 +199,23 @@ fn when_a_message_that_had_failed_goes_through_what_waits_for_a_later_try_is_due
 /// How many messages are waiting and due at `now`.
 async fn due(db: &SqliteDatabase, now: DateTime<Utc>) -> usize {
     db.query("SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= ?1", &[time_text(now).into()]).await.unwrap().len()
+}
+
+#[test]
+fn a_scheduled_send_sweeps_again_while_sweeps_come_back_full_up_to_its_most() {
+    pollster::block_on(async {
+        let db = database();
+        let store = SqlStore::new(&db);
+        let now = at("2026-11-30T10:00:00Z");
+        for index in 0..23 {
+            store.queue_notification(&message(&format!("n-{index:02}"), now)).await.unwrap();
+        }
+        let random = SeededRandom::new(5);
+        let up = scripted((0..23).map(|index| Ok(format!("notify-{index}"))).collect());
+        let first = deliver_backlog(&store, &up, now, 5, 12, &random).await.unwrap();
+        assert_eq!(first.sent, 15, "three full sweeps of 5 reach the most of 12");
+        let second = deliver_backlog(&store, &up, now, 5, 100, &random).await.unwrap();
+        assert_eq!(second.sent, 8, "the rest, the last sweep not full");
+        assert_eq!(deliver_backlog(&store, &up, now, 5, 100, &random).await.unwrap(), Sweep::default(), "nothing is left");
+    });
 }

@@ -53,6 +53,10 @@ impl Courier for NotifyCourier<'_> {
 /// How many messages one sweep sends at most (a request's own sweep, or a scheduled one).
 pub const SWEEP_LIMIT: i64 = 50;
 
+/// How many messages a scheduled send (the cron, `POST /api/v1/outbox/send`) sends at most in
+/// one run; GOV.UK Notify allows 3,000 a minute.
+pub const SCHEDULED_LIMIT: usize = 500;
+
 /// Sends what is due in the outbox, if this deployment sends messages (an API key is
 /// configured and the runtime gave outbound HTTP); `None` if it does not, and messages wait.
 pub async fn deliver(context: &RequestContext<'_>) -> Result<Option<Sweep>, StoreError> {
@@ -61,6 +65,16 @@ pub async fn deliver(context: &RequestContext<'_>) -> Result<Option<Sweep>, Stor
     };
     let courier = NotifyCourier { notify, templates: &context.config.notify.templates, outbound, now: context.now };
     outbox::deliver_due(context.store, &courier, context.now, SWEEP_LIMIT, context.random).await.map(Some)
+}
+
+/// A scheduled send: like [`deliver`], but sweeping again while sweeps come back full, up to
+/// [`SCHEDULED_LIMIT`] messages.
+pub async fn deliver_scheduled(context: &RequestContext<'_>) -> Result<Option<Sweep>, StoreError> {
+    let (Some(notify), Some(outbound)) = (context.config.notify.sender(), context.outbound) else {
+        return Ok(None);
+    };
+    let courier = NotifyCourier { notify, templates: &context.config.notify.templates, outbound, now: context.now };
+    outbox::deliver_backlog(context.store, &courier, context.now, SWEEP_LIMIT, SCHEDULED_LIMIT, context.random).await.map(Some)
 }
 
 #[cfg(test)]
