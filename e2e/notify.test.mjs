@@ -2,7 +2,7 @@
 // CAREFRONT_RUNTIME, through a local GOV.UK Notify stand-in that checks each request's JWT the
 // way Notify does: a clinician uses Margaret's emergency code; her son Sam, who asked to be told,
 // gets a text within seconds; he taps its stop link; the clinician's next page is refused; her
-// access log says who stopped it. And a Notify that fails the first three tries of each message
+// access log, which Sam reads too, says who stopped it. And a Notify that fails the first three tries of each message
 // loses nothing and sends nothing twice.
 
 import assert from 'node:assert/strict';
@@ -75,11 +75,13 @@ describe(`notifications (${runtime})`, () => {
     assert.equal(refused.status, 303);
     assert.equal(refused.location, '/emergency?ended=closed');
 
-    // Margaret reads it in her access log.
+    // Margaret reads it in her access log, and so does Sam in hers (she shares it with him).
     const margaret = await enrolled(browser, stack, 'Margaret Okafor');
     await margaret.page.goto(`${stack.portalUrl}/access-log`);
-    const log = await margaret.page.locator('main').innerText();
-    assert.match(log, /Sam Okafor stopped the emergency access of Alex Smith/);
+    assert.match(await margaret.page.locator('main').innerText(), /Sam Okafor stopped the emergency access of Alex Smith/);
+    const son = await enrolled(browser, stack, 'Sam Okafor');
+    await son.page.goto(`${stack.portalUrl}/people/person-margaret/access-log`);
+    assert.match(await son.page.locator('main').innerText(), /(You|Sam Okafor) stopped the emergency access of Alex Smith/);
   });
 
   test('while Notify fails the first three tries of each message, both wait and are then sent exactly once', async () => {

@@ -103,8 +103,8 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
         plans.push(plan);
         invitations.push(invite(store, person, now, random).await?);
     }
-    // Margaret's son Sam helps with her medicines and keeps an eye on her visits: a representative
-    // with her consent.
+    // Margaret's son Sam helps with her medicines and keeps an eye on her visits and on who looks
+    // at her record: a representative with her consent.
     let sam = Person {
         id: "person-sam".into(),
         role: Role::Representative,
@@ -120,7 +120,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
             version: 1,
             subject_id: "person-margaret".into(),
             grantee: Grantee::Person(sam.id.clone()),
-            categories: BTreeSet::from([Category::CarePlan, Category::Medication, Category::VisitsAndNotes]),
+            categories: BTreeSet::from([Category::CarePlan, Category::Medication, Category::VisitsAndNotes, Category::AccessLog]),
             actions: BTreeSet::from([Action::View]),
             act_for: false,
             purpose: "to help me with my tablets and my care".into(),
