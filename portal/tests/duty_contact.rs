@@ -17,7 +17,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::db::Database as _;
 use carefront_shared::domain::{AuditEvent, Organisation, OrganisationKind, Person, ProviderRole, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
-use carefront_shared::store::{DutyContactStore, SqlStore, StaffStore as _, Store as _};
+use carefront_shared::store::{CredentialStore as _, DutyContactStore, SqlStore, StaffStore as _, Store as _};
 use chrono::Duration;
 use pollster::block_on;
 use support::{FailNth, ORIGIN, Portal, ResidentSoftPasskey, csrf_in, text};
@@ -379,4 +379,20 @@ fn a_duty_contact_link_made_for_one_provider_names_only_that_provider() {
     assert_ne!(forged, link);
     let stranger = world.margaret.other_browser(62);
     assert_eq!(send(&stranger, http::Request::get(forged.strip_prefix(ORIGIN).unwrap()), Vec::new()).status(), 404);
+}
+
+#[test]
+fn the_councils_staff_page_says_which_providers_have_a_duty_contact() {
+    let world = world();
+    let now = world.margaret.now.get();
+    let council = Organisation { id: support::COUNCIL_ORG.into(), kind: OrganisationKind::Council, name: "Northshire County Council".into(), created_at: now };
+    block_on(world.margaret.store().insert_organisation(&council)).unwrap();
+    let daniel = enrolled(&world.margaret, &person("person-daniel", Role::CouncilStaff, "Daniel Hughes", Some(support::COUNCIL_ORG), 84), 84);
+    assert!(block_on(world.margaret.store().set_council_role("person-daniel", carefront_shared::domain::CouncilRole::Administrator)).unwrap());
+    confirm(&world.priya, "email", "duty@brookside.example");
+    let page = text(&daniel.get("/council/staff"));
+    assert!(page.contains("Duty contact set: their duty manager is told"), "{page}");
+    assert!(page.contains("No duty contact: nobody at Riverside Homecare is told"), "{page}");
+    // Setting it is in the administration log the council's administrators read.
+    assert!(page.contains("Priya Shah confirmed duty@brookside.example as the duty contact email address of Brookside Care"), "{page}");
 }
