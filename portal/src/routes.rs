@@ -397,7 +397,10 @@ mod tests {
         for route in ROUTES {
             if ["/council/credentials", "/council/staff", "/council/notifications"].iter().any(|area| route.path.starts_with(area)) {
                 assert_eq!(route.guard, ADMINISTRATOR, "{}", route.path);
-            } else if route.path.starts_with("/provider/staff") || route.path == "/provider/consent-evidence" || route.path.starts_with("/provider/duty-contact") {
+            } else if route.path.starts_with("/provider/staff")
+                || route.path == "/provider/consent-evidence"
+                || route.path.starts_with("/provider/duty-contact")
+            {
                 assert_eq!(route.guard, PROVIDER_ADMINISTRATOR, "{}", route.path);
             } else if route.path.starts_with("/council/") {
                 assert_eq!(route.guard, COUNCIL, "{}", route.path);

@@ -165,7 +165,10 @@ fn an_administrator_sets_the_duty_contact_with_a_code_and_each_change_is_logged(
     let confirmed = post(&world.priya, &check, &[("code", &code)]);
     assert_eq!(confirmed.headers()["location"], "/provider/duty-contact?done=confirmed-email");
     let page = text(&world.priya.get("/provider/duty-contact?done=confirmed-email"));
-    assert!(page.contains("The duty email address is confirmed.") && page.contains("duty@brookside.example<br><span class=\"govuk-body-s\">Confirmed on"), "{page}");
+    assert!(
+        page.contains("The duty email address is confirmed.") && page.contains("duty@brookside.example<br><span class=\"govuk-body-s\">Confirmed on"),
+        "{page}"
+    );
     assert!(!page.contains("You do not have a confirmed duty contact yet"));
     let points = block_on(world.priya.store().duty_contact_points(BROOKSIDE)).unwrap();
     assert_eq!(points[0].verified(), Some("duty@brookside.example"));
@@ -283,8 +286,14 @@ fn send(browser: &Portal, request: http::request::Builder, body: Vec<u8>) -> Res
     let request = if cookies.is_empty() { request } else { request.header("cookie", cookies.join("; ")) };
     let failing = FailNth { inner: &*browser.db, countdown: &browser.fail_at };
     let store = SqlStore::new(&failing);
-    let context =
-        RequestContext { store: &store, config: &browser.config, now: browser.now.get(), random: &browser.random, client: Some(browser.source.clone()), outbound: None };
+    let context = RequestContext {
+        store: &store,
+        config: &browser.config,
+        now: browser.now.get(),
+        random: &browser.random,
+        client: Some(browser.source.clone()),
+        outbound: None,
+    };
     let response = block_on(handle(&context, request.body(body).unwrap()));
     for value in response.headers().get_all("set-cookie") {
         let text = value.to_str().unwrap();

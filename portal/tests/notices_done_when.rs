@@ -30,7 +30,12 @@ fn margaret() -> Portal {
     let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
     assert_eq!(portal.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
     // The council, named on consent receipts.
-    let council = Organisation { id: support::COUNCIL_ORG.into(), kind: OrganisationKind::Council, name: "Northshire County Council".into(), created_at: portal.now.get() };
+    let council = Organisation {
+        id: support::COUNCIL_ORG.into(),
+        kind: OrganisationKind::Council,
+        name: "Northshire County Council".into(),
+        created_at: portal.now.get(),
+    };
     block_on(portal.store().insert_organisation(&council)).unwrap();
     portal
 }
@@ -50,8 +55,14 @@ fn send(browser: &Portal, request: http::request::Builder, body: Vec<u8>) -> Res
     let request = if cookies.is_empty() { request } else { request.header("cookie", cookies.join("; ")) };
     let failing = FailNth { inner: &*browser.db, countdown: &browser.fail_at };
     let store = SqlStore::new(&failing);
-    let context =
-        RequestContext { store: &store, config: &browser.config, now: browser.now.get(), random: &browser.random, client: Some(browser.source.clone()), outbound: None };
+    let context = RequestContext {
+        store: &store,
+        config: &browser.config,
+        now: browser.now.get(),
+        random: &browser.random,
+        client: Some(browser.source.clone()),
+        outbound: None,
+    };
     let response = block_on(handle(&context, request.body(body).unwrap()));
     for value in response.headers().get_all("set-cookie") {
         let text = value.to_str().unwrap();
@@ -142,7 +153,11 @@ fn each_statement_failing(portal: &Portal, request: impl Fn() -> Response, uncha
             return (response, nth - 1);
         }
         assert!(response.status().is_server_error(), "statement {nth} failed: {}", response.status());
-        assert!(text(&response).contains("Sorry, the service is unavailable") || text(&response).contains("Sorry, there is a problem with the service"), "an error page, not a panic: {}", text(&response));
+        assert!(
+            text(&response).contains("Sorry, the service is unavailable") || text(&response).contains("Sorry, there is a problem with the service"),
+            "an error page, not a panic: {}",
+            text(&response)
+        );
         unchanged(nth);
     }
     panic!("the request ran more than 40 statements");
@@ -152,7 +167,13 @@ fn each_statement_failing(portal: &Portal, request: impl Fn() -> Response, uncha
 fn with_the_store_failing_mid_change_neither_the_emergency_access_nor_its_notices_exist() {
     let margaret = margaret();
     confirmed(&margaret, "person-1", Medium::Email, "margaret@example.com");
-    let sam = support::representative(&margaret, "person-sam", "Sam Okafor", Holding { categories: &[Category::Medication], actions: &[Action::View], act_for: true }, 31);
+    let sam = support::representative(
+        &margaret,
+        "person-sam",
+        "Sam Okafor",
+        Holding { categories: &[Category::Medication], actions: &[Action::View], act_for: true },
+        31,
+    );
     drop(sam);
     confirmed(&margaret, "person-sam", Medium::Phone, "07700 900 123");
     let code = turn_on_code(&margaret);
@@ -177,7 +198,13 @@ fn with_the_store_failing_mid_change_neither_the_emergency_access_nor_its_notice
 #[test]
 fn with_the_store_failing_mid_change_stopping_access_leaves_the_grant_live_and_no_notice() {
     let margaret = margaret();
-    let sam = support::representative(&margaret, "person-sam", "Sam Okafor", Holding { categories: &[Category::Medication], actions: &[Action::View], act_for: false }, 32);
+    let sam = support::representative(
+        &margaret,
+        "person-sam",
+        "Sam Okafor",
+        Holding { categories: &[Category::Medication], actions: &[Action::View], act_for: false },
+        32,
+    );
     confirmed(&margaret, "person-sam", Medium::Email, "sam@example.com");
     let csrf = margaret.csrf_from("/access");
     let revoked_at = || block_on(margaret.db.query("SELECT revoked_at FROM grants WHERE id = 'grant-person-sam'", &[])).unwrap()[0].optional_text(0).unwrap();

@@ -266,16 +266,21 @@ pub fn duty_contact_changed(
 ) -> AdminEvent {
     let who = capitalised(&by.name);
     let (action, detail) = match change {
-        DutyContactChange::CheckSent(address) => {
-            (AdminAction::DutyContactCheckSent, format!("{who} asked for a code to check {address} as the duty contact {} of {}.", medium.label(), organisation.name))
-        }
+        DutyContactChange::CheckSent(address) => (
+            AdminAction::DutyContactCheckSent,
+            format!("{who} asked for a code to check {address} as the duty contact {} of {}.", medium.label(), organisation.name),
+        ),
         DutyContactChange::Confirmed(address) => (
             AdminAction::DutyContactConfirmed,
             format!("{who} confirmed {address} as the duty contact {} of {}: emergency access messages go to it.", medium.label(), organisation.name),
         ),
         DutyContactChange::CheckLocked(address) => (
             AdminAction::DutyContactCheckLocked,
-            format!("A wrong code was entered {} times, so the code sent to {address} (duty contact of {}) was locked.", crate::contact::MAX_TRIES, organisation.name),
+            format!(
+                "A wrong code was entered {} times, so the code sent to {address} (duty contact of {}) was locked.",
+                crate::contact::MAX_TRIES,
+                organisation.name
+            ),
         ),
     };
     AdminEvent {

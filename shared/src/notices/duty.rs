@@ -57,8 +57,15 @@ pub async fn emergency_access(
         for point in store.duty_contact_points(&organisation_id).await? {
             let Some(address) = point.verified() else { continue };
             told.push(
-                Notification::queued(new_id(random), NotificationKind::EmergencyAccess, point.medium.channel(), address.to_owned(), personalisation.clone(), now)
-                    .about(&access.person_id),
+                Notification::queued(
+                    new_id(random),
+                    NotificationKind::EmergencyAccess,
+                    point.medium.channel(),
+                    address.to_owned(),
+                    personalisation.clone(),
+                    now,
+                )
+                .about(&access.person_id),
             );
         }
     }
