@@ -47,17 +47,14 @@ pub async fn list_page(context: &RequestContext<'_>, request: &Request, visit: &
     };
     let members: Vec<Value> = context.store.staff_of(&council.id).await?.iter().map(|member| pages::staff_view(&manager, member)).collect();
     let administrators = context.store.provider_administrators().await?;
-    let providers: Vec<Value> = context
-        .store
-        .organisations(OrganisationKind::Provider)
-        .await?
-        .into_iter()
-        .map(|provider| {
-            let theirs: Vec<Value> =
-                administrators.iter().filter(|member| member.organisation_id() == provider.id).map(|member| pages::staff_view(&manager, member)).collect();
-            context! { name => provider.name, administrators => theirs }
-        })
-        .collect();
+    let mut providers: Vec<Value> = Vec::new();
+    for provider in context.store.organisations(OrganisationKind::Provider).await? {
+        let theirs: Vec<Value> =
+            administrators.iter().filter(|member| member.organisation_id() == provider.id).map(|member| pages::staff_view(&manager, member)).collect();
+        // Whether anyone there is told of emergency access: set by the provider's administrator.
+        let duty_contact = carefront_shared::notices::duty::is_set(&context.store.duty_contact_points(&provider.id).await?);
+        providers.push(context! { name => provider.name, administrators => theirs, duty_contact });
+    }
     let log = pages::log_view(context.store.admin_log(ADMIN_LOG_ENTRIES).await?);
     page_with_status(
         context,

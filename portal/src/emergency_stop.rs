@@ -8,7 +8,7 @@
 use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::consent::Category;
 use carefront_shared::context::RequestContext;
-use carefront_shared::emergency::{AccessState, EmergencyAccess, StopLink, StopLinkRefusal};
+use carefront_shared::emergency::{AccessState, EmergencyAccess, StopLink, StopLinkRefusal, StopRecipient};
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::{EmergencyStore as _, Store as _};
@@ -41,14 +41,16 @@ async fn find(context: &RequestContext<'_>, visit: &Visit, token: &str) -> Resul
     Ok(if access.state(context.now) == AccessState::Live { Found::Live(link, access) } else { Found::Ended(access) })
 }
 
-/// Who the link was sent to, in words for the person's log.
-async fn sent_to_words(context: &RequestContext<'_>, sent_to: &str) -> Result<String, PortalError> {
-    Ok(match sent_to.strip_prefix("organisation:") {
-        Some(organisation) => match context.store.organisation(organisation).await? {
-            Some(organisation) => format!("the duty contact of {}", organisation.name),
-            None => "a care provider's duty contact".to_owned(),
+/// Who the link was sent to, in words that start a sentence of the person's log.
+async fn sent_to_words(context: &RequestContext<'_>, link: &StopLink) -> Result<String, PortalError> {
+    Ok(match link.recipient() {
+        StopRecipient::DutyContact(organisation) => match context.store.organisation(organisation).await? {
+            Some(organisation) => format!("The duty manager of {}", organisation.name),
+            None => "A care provider's duty manager".to_owned(),
         },
-        None => context.store.person(sent_to).await?.map_or_else(|| "someone who was told".to_owned(), |person| person.display_name),
+        StopRecipient::Person(person_id) => {
+            context.store.person(person_id).await?.map_or_else(|| "Someone who was told".to_owned(), |person| person.display_name)
+        }
     })
 }
 
@@ -106,7 +108,7 @@ pub async fn stop(context: &RequestContext<'_>, visit: &Visit, token: &str) -> R
         Found::Ended(access) => return ended_page(context, visit, &access).await,
         Found::Refused(refusal) => return refused_page(context, visit, refusal),
     };
-    let who = sent_to_words(context, &link.sent_to).await?;
+    let who = sent_to_words(context, &link).await?;
     let permit = Permit::emergency(&access, context.now).map_err(|_| PortalError::NotFound)?;
     let detail = format!("{who} stopped the emergency access of {} with the link they were sent.", access.clinician.describe());
     let event = permit

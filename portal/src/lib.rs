@@ -25,6 +25,7 @@ mod notifications;
 mod pages;
 mod print;
 mod provider;
+mod provider_duty;
 mod provider_staff;
 mod qr;
 mod record;
@@ -244,6 +245,10 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::InviteProviderStaff, []) => provider_staff::invite(context, request, visit).await,
         (Endpoint::RemoveProviderStaffAccess, [person]) => provider_staff::remove(context, visit, person).await,
         (Endpoint::ConsentEvidence, []) => provider_staff::consent_evidence(context, visit).await,
+        (Endpoint::DutyContact, []) => provider_duty::page(context, request, visit).await,
+        (Endpoint::ChangeDutyContact, [medium]) => provider_duty::change(context, request, visit, medium).await,
+        (Endpoint::DutyContactCheckPage, [medium]) => provider_duty::check_page(context, visit, medium).await,
+        (Endpoint::CheckDutyContactCode, [medium]) => provider_duty::check_code(context, request, visit, medium).await,
         (Endpoint::NotEnrolled, []) => invitations::not_enrolled(context, visit).await,
         (Endpoint::PersonInvitations, [id]) => invitations::list(context, request, visit, id).await,
         (Endpoint::IssueInvitation, [id]) => invitations::issue(context, request, visit, id).await,

@@ -74,6 +74,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "provider_staff.html",
     "provider_staff_invite.html",
     "provider_consent_evidence.html",
+    "provider_duty_contact.html",
+    "provider_duty_contact_check.html",
     "council_date_boxes.html",
     "council_people.html",
     "council_person_add.html",

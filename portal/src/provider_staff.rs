@@ -20,7 +20,7 @@ use crate::visit::Visit;
 use crate::{Request, Response, page_with_status, staff as pages, web};
 
 /// The signed-in provider administrator and their provider.
-async fn administrator<'a>(context: &RequestContext<'_>, visit: &'a Visit) -> Result<(&'a Person, Organisation), PortalError> {
+pub(crate) async fn administrator<'a>(context: &RequestContext<'_>, visit: &'a Visit) -> Result<(&'a Person, Organisation), PortalError> {
     let person = visit.require_person()?;
     if person.role != Role::ProviderStaff || context.store.provider_role(&person.id).await? != Some(ProviderRole::Administrator) {
         return Err(PortalError::NotFound);

@@ -125,6 +125,10 @@ pub enum Endpoint {
     InviteProviderStaff,
     RemoveProviderStaffAccess,
     ConsentEvidence,
+    DutyContact,
+    ChangeDutyContact,
+    DutyContactCheckPage,
+    CheckDutyContactCode,
     NotEnrolled,
     PersonInvitations,
     IssueInvitation,
@@ -320,6 +324,12 @@ pub static ROUTES: &[Route] = &[
     fresh(POST, "/provider/staff/invite", PROVIDER_ADMINISTRATOR, Fresh::SamePage, InviteProviderStaff),
     route(POST, "/provider/staff/{person}/remove", PROVIDER_ADMINISTRATOR, RemoveProviderStaffAccess),
     route(GET, "/provider/consent-evidence", PROVIDER_ADMINISTRATOR, ConsentEvidence),
+    // The provider's duty contact, told of emergency access: where it goes is a change that
+    // needs a fresh passkey check, as a person's own contact points do.
+    route(GET, "/provider/duty-contact", PROVIDER_ADMINISTRATOR, DutyContact),
+    fresh(POST, "/provider/duty-contact/{medium}", PROVIDER_ADMINISTRATOR, Fresh::Page("/provider/duty-contact"), ChangeDutyContact),
+    route(GET, "/provider/duty-contact/{medium}/check", PROVIDER_ADMINISTRATOR, DutyContactCheckPage),
+    route(POST, "/provider/duty-contact/{medium}/check", PROVIDER_ADMINISTRATOR, CheckDutyContactCode),
     // A provider's staff, on a phone during a visit.
     route(GET, "/provider", PROVIDER_STAFF, ProviderToday),
     route(GET, "/provider/people/{id}/discussions/new", PROVIDER_STAFF, NewDiscussionPage),
@@ -371,6 +381,7 @@ mod tests {
             (POST, "/council/staff/invite"),
             (POST, "/council/staff/{person}/role"),
             (POST, "/provider/staff/invite"),
+            (POST, "/provider/duty-contact/{medium}"),
             (POST, "/council/people/{id}/invitations"),
             (POST, "/council/people/{id}/representatives/add"),
             (POST, "/council/people/{id}/providers/add"),
@@ -386,7 +397,10 @@ mod tests {
         for route in ROUTES {
             if ["/council/credentials", "/council/staff", "/council/notifications"].iter().any(|area| route.path.starts_with(area)) {
                 assert_eq!(route.guard, ADMINISTRATOR, "{}", route.path);
-            } else if route.path.starts_with("/provider/staff") || route.path == "/provider/consent-evidence" {
+            } else if route.path.starts_with("/provider/staff")
+                || route.path == "/provider/consent-evidence"
+                || route.path.starts_with("/provider/duty-contact")
+            {
                 assert_eq!(route.guard, PROVIDER_ADMINISTRATOR, "{}", route.path);
             } else if route.path.starts_with("/council/") {
                 assert_eq!(route.guard, COUNCIL, "{}", route.path);

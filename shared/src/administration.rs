@@ -34,11 +34,20 @@ pub enum AdminAction {
     /// Sent a message that had failed again.
     #[serde(rename = "notification.retried")]
     NotificationRetried,
+    /// Asked for a code to check a new duty contact address or number.
+    #[serde(rename = "duty_contact.check_sent")]
+    DutyContactCheckSent,
+    /// Confirmed a new duty contact address or number with its code.
+    #[serde(rename = "duty_contact.confirmed")]
+    DutyContactConfirmed,
+    /// A duty contact code was entered wrongly too many times and locked.
+    #[serde(rename = "duty_contact.check_locked")]
+    DutyContactCheckLocked,
 }
 
 impl AdminAction {
     /// Every action, for parsing.
-    pub const ALL: [AdminAction; 7] = [
+    pub const ALL: [AdminAction; 10] = [
         AdminAction::CredentialCreated,
         AdminAction::CredentialRevoked,
         AdminAction::ProviderAdded,
@@ -46,6 +55,9 @@ impl AdminAction {
         AdminAction::StaffRoleChanged,
         AdminAction::StaffAccessRemoved,
         AdminAction::NotificationRetried,
+        AdminAction::DutyContactCheckSent,
+        AdminAction::DutyContactConfirmed,
+        AdminAction::DutyContactCheckLocked,
     ];
 
     /// The stored name, in the audit log's `area.verb` style.
@@ -58,6 +70,9 @@ impl AdminAction {
             AdminAction::StaffRoleChanged => "staff.role_changed",
             AdminAction::StaffAccessRemoved => "staff.access_removed",
             AdminAction::NotificationRetried => "notification.retried",
+            AdminAction::DutyContactCheckSent => "duty_contact.check_sent",
+            AdminAction::DutyContactConfirmed => "duty_contact.confirmed",
+            AdminAction::DutyContactCheckLocked => "duty_contact.check_locked",
         }
     }
 
@@ -226,6 +241,58 @@ pub fn staff_access_removed(id: String, at: DateTime<Utc>, by: &Administrator, m
             member.display_name,
             organisation_name
         ),
+    }
+}
+
+/// What happened to a care provider's duty contact, for the administration log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DutyContactChange<'a> {
+    /// A code was sent to check this new address or number.
+    CheckSent(&'a str),
+    /// This address or number was confirmed with its code.
+    Confirmed(&'a str),
+    /// The code sent to this address or number was locked after wrong tries.
+    CheckLocked(&'a str),
+}
+
+/// The log entry for `change` to `organisation`'s duty contact `medium`, at `at`, by `by`.
+pub fn duty_contact_changed(
+    id: String,
+    at: DateTime<Utc>,
+    by: &Administrator,
+    organisation: &Organisation,
+    medium: crate::contact::Medium,
+    change: DutyContactChange<'_>,
+) -> AdminEvent {
+    let who = capitalised(&by.name);
+    let (action, detail) = match change {
+        DutyContactChange::CheckSent(address) => (
+            AdminAction::DutyContactCheckSent,
+            format!("{who} asked for a code to check {address} as the duty contact {} of {}.", medium.label(), organisation.name),
+        ),
+        DutyContactChange::Confirmed(address) => (
+            AdminAction::DutyContactConfirmed,
+            format!("{who} confirmed {address} as the duty contact {} of {}: emergency access messages go to it.", medium.label(), organisation.name),
+        ),
+        DutyContactChange::CheckLocked(address) => (
+            AdminAction::DutyContactCheckLocked,
+            format!(
+                "A wrong code was entered {} times, so the code sent to {address} (duty contact of {}) was locked.",
+                crate::contact::MAX_TRIES,
+                organisation.name
+            ),
+        ),
+    };
+    AdminEvent {
+        id,
+        at,
+        actor_id: by.id.clone(),
+        actor_name: by.name.clone(),
+        action,
+        credential_key_id: None,
+        organisation_id: Some(organisation.id.clone()),
+        person_id: None,
+        detail,
     }
 }
 

@@ -27,6 +27,19 @@ pub fn codes_sent_key(person_id: &str) -> String {
     format!("contact-codes:{person_id}")
 }
 
+/// Who a care provider's duty contact points belong to: `organisation:<id>`, never a person's
+/// id (those are never so prefixed), so its codes' hashes, rate limit and stop links are its own.
+pub fn duty_owner(organisation_id: &str) -> String {
+    format!("{DUTY_OWNER_PREFIX}{organisation_id}")
+}
+
+/// The organisation whose duty contact `owner` (from [`duty_owner`]) is, if it is one.
+pub fn duty_organisation(owner: &str) -> Option<&str> {
+    owner.strip_prefix(DUTY_OWNER_PREFIX).filter(|organisation_id| !organisation_id.is_empty())
+}
+
+const DUTY_OWNER_PREFIX: &str = "organisation:";
+
 /// What a contact point is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -499,6 +499,15 @@ pub struct StopLink {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Who a stop link was sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopRecipient<'a> {
+    /// An account: the person, whoever acts for them, or family who asked to be told.
+    Person(&'a str),
+    /// The duty contact (on-call duty manager) of this care provider.
+    DutyContact(&'a str),
+}
+
 /// Why a stop link was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum StopLinkRefusal {
@@ -511,9 +520,22 @@ pub enum StopLinkRefusal {
 }
 
 impl StopLink {
-    /// A link for `access`, sent to `sent_to`.
+    /// A link for `access`, sent to the account `sent_to`.
     pub fn for_access(access: &EmergencyAccess, sent_to: &str) -> StopLink {
         StopLink { access_id: access.id.clone(), sent_to: sent_to.to_owned(), expires_at: access.expires_at }
+    }
+
+    /// A link for `access`, sent to the duty contact of the care provider `organisation_id`.
+    pub fn for_duty_contact(access: &EmergencyAccess, organisation_id: &str) -> StopLink {
+        StopLink::for_access(access, &crate::contact::duty_owner(organisation_id))
+    }
+
+    /// Who was sent it.
+    pub fn recipient(&self) -> StopRecipient<'_> {
+        match crate::contact::duty_organisation(&self.sent_to) {
+            Some(organisation_id) => StopRecipient::DutyContact(organisation_id),
+            None => StopRecipient::Person(&self.sent_to),
+        }
     }
 
     fn message(&self) -> String {
@@ -556,6 +578,17 @@ mod stop_link_tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).map(|time| time.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_duty_contacts_link_names_the_provider_and_a_persons_names_the_person() {
+        let key = SigningKey::new(&[9; 32]).unwrap();
+        let link = StopLink { access_id: "ea-1".into(), sent_to: crate::contact::duty_owner("org-care"), expires_at: at("2026-11-30T14:00:00Z") };
+        let checked = StopLink::check(&link.token(&key), &key, at("2026-11-30T12:00:00Z")).unwrap();
+        assert_eq!(checked.recipient(), StopRecipient::DutyContact("org-care"));
+        let person = StopLink { sent_to: "person-sam".into(), ..link };
+        assert_eq!(person.recipient(), StopRecipient::Person("person-sam"));
+        assert_eq!(StopLink { sent_to: "organisation:".into(), ..person }.recipient(), StopRecipient::Person("organisation:"));
     }
 
     #[test]

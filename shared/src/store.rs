@@ -41,6 +41,7 @@ pub enum GrantUpdate {
 pub mod account;
 pub mod credential;
 pub mod discussion;
+pub mod duty;
 pub mod emergency;
 pub mod idempotency;
 pub mod invitation;
@@ -55,6 +56,7 @@ pub mod voice;
 pub use account::AccountStore;
 pub use credential::CredentialStore;
 pub use discussion::DiscussionStore;
+pub use duty::DutyContactStore;
 pub use emergency::EmergencyStore;
 pub use idempotency::IdempotencyStore;
 pub use invitation::{InvitationStore, NotEnrolled};
@@ -83,6 +85,7 @@ pub trait Store:
     + InvitationStore
     + OutboxStore
     + PreferenceStore
+    + DutyContactStore
 {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;

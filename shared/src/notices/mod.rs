@@ -17,6 +17,8 @@ use crate::store::preferences::recipients_for;
 use crate::store::{Store, StoreError};
 use crate::uk_time;
 
+pub mod duty;
+
 /// One message per way `person_id` is to be told of `kind`, each with `personalisation`.
 pub async fn to_person(
     store: &dyn Store,
@@ -38,9 +40,10 @@ pub async fn to_person(
 }
 
 /// Who hears of an emergency access to `access.person_id`'s medicines: the person, whoever may
-/// act for them, and family members with live access to their medicines who asked to be told
-/// (a choice for emergency access on their own settings page). Each gets their own stop link
-/// (signed with `key`, under `origin`), so the log can say who stopped it.
+/// act for them, family members with live access to their medicines who asked to be told (a
+/// choice for emergency access on their own settings page), and the confirmed duty contact of
+/// each care provider with live access to the person ([`duty::emergency_access`]). Each gets
+/// their own stop link (signed with `key`, under `origin`), so the log can say who stopped it.
 pub async fn emergency_access(
     store: &dyn Store,
     access: &EmergencyAccess,
@@ -75,6 +78,7 @@ pub async fn emergency_access(
         ]);
         notifications.extend(to_person(store, person_id, subject, NotificationKind::EmergencyAccess, &personalisation, now, random).await?);
     }
+    notifications.extend(duty::emergency_access(store, access, &name, origin, key, now, random).await?);
     Ok(notifications)
 }
 

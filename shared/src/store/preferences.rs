@@ -70,7 +70,8 @@ pub async fn recipients_for(store: &dyn Store, person_id: &str, kind: Notificati
 
 const POINT_COLUMNS: &str = "person_id, medium, address, verified_at, pending_address, code_hash, code_expires_at, wrong_tries, updated_at";
 
-fn contact_point(row: &Row) -> Result<ContactPoint> {
+/// A contact point from a row of [`POINT_COLUMNS`] (or the duty contacts' same columns).
+pub(super) fn contact_point(row: &Row) -> Result<ContactPoint> {
     let medium = row.text(1)?;
     Ok(ContactPoint {
         person_id: row.text(0)?,
