@@ -17,6 +17,8 @@ use crate::store::preferences::recipients_for;
 use crate::store::{Store, StoreError};
 use crate::uk_time;
 
+pub mod invitation;
+
 /// One message per way `person_id` is to be told of `kind`, each with `personalisation`.
 pub async fn to_person(
     store: &dyn Store,

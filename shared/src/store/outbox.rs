@@ -35,7 +35,12 @@ pub trait OutboxStore {
     async fn failed_notifications(&self, limit: i64) -> Result<Vec<Notification>>;
     /// The messages sent to the account `person_id`, newest first, at most `limit`.
     async fn notifications_for_person(&self, person_id: &str, limit: i64) -> Result<Vec<Notification>>;
+    /// The messages with these ids (in no particular order); ids with none are left out.
+    async fn notifications_by_id(&self, ids: &[String]) -> Result<Vec<Notification>>;
 }
+
+/// Ids looked up per statement: under D1's 100 bound parameters.
+const IDS_PER_STATEMENT: usize = 90;
 
 const COLUMNS: &str = "id, kind, person_id, subject_id, channel, recipient, personalisation, status, attempts, next_attempt_at, notify_id, notify_status, last_error, created_at, updated_at";
 
@@ -192,5 +197,15 @@ impl OutboxStore for SqlStore<'_> {
             notification,
         )
         .await
+    }
+
+    async fn notifications_by_id(&self, ids: &[String]) -> Result<Vec<Notification>> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|index| format!("?{index}")).collect();
+            let params: Vec<Value> = chunk.iter().map(|id| id.as_str().into()).collect();
+            found.extend(self.all(&format!("SELECT {COLUMNS} FROM notifications WHERE id IN ({})", placeholders.join(", ")), &params, notification).await?);
+        }
+        Ok(found)
     }
 }
