@@ -154,3 +154,21 @@ fn the_database_refuses_a_message_that_is_not_well_formed() {
         }
     });
 }
+
+#[test]
+fn messages_are_found_by_id_in_batches_under_the_bound_parameter_limit() {
+    pollster::block_on(async {
+        let db = database();
+        let store = SqlStore::new(&db);
+        let now = at("2026-11-30T10:00:00Z");
+        for index in 0..200 {
+            store.queue_notification(&message(&format!("n-{index}"), now)).await.unwrap();
+        }
+        // 250 ids, 50 of them unknown: three statements' worth, every known one found once.
+        let ids: Vec<String> = (0..250).map(|index| format!("n-{index}")).collect();
+        let mut found: Vec<String> = store.notifications_by_id(&ids).await.unwrap().into_iter().map(|message| message.id).collect();
+        found.sort_by_key(|id| id[2..].parse::<u32>().unwrap());
+        assert_eq!(found, ids[..200]);
+        assert!(store.notifications_by_id(&[]).await.unwrap().is_empty());
+    });
+}
