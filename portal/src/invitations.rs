@@ -16,8 +16,8 @@ use carefront_shared::needs::Presentation;
 use carefront_shared::notices::invitation::{self as invitation_notice, Invite, LetterTo, Sending, Typed};
 use carefront_shared::onboarding;
 use carefront_shared::outbox::{Channel, Notification};
-use carefront_shared::preferences::{self, channel_label};
 use carefront_shared::plan::Recorder;
+use carefront_shared::preferences::{self, channel_label};
 use carefront_shared::random::new_id;
 use carefront_shared::store::{InvitationStore as _, OutboxStore as _, Store as _};
 use carefront_shared::uk_time;
@@ -219,7 +219,12 @@ async fn render_list(
     let posted = match same_way {
         Some(message) if posted.how.is_empty() && status == StatusCode::OK => {
             let recipient = |channel: Channel| if message.channel == channel { message.recipient.clone() } else { String::new() };
-            defaults = IssueForm { how: Sending::of(message.channel).as_str().to_owned(), email: recipient(Channel::Email), mobile: recipient(Channel::Sms), ..IssueForm::default() };
+            defaults = IssueForm {
+                how: Sending::of(message.channel).as_str().to_owned(),
+                email: recipient(Channel::Email),
+                mobile: recipient(Channel::Sms),
+                ..IssueForm::default()
+            };
             &defaults
         }
         _ => posted,
@@ -318,7 +323,8 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
             let inviter = council_name(context, &staff).await?;
             // A letter is printed at the person's large print size, if they recorded one.
             let large_print = Presentation::of(&context.store.needs(&person.id, false).await?).large_print.is_some();
-            let invite = Invite { invitation: &invitation, code: &code, invitee_name: &person.display_name, inviter: &inviter, subject_id: &person.id, large_print };
+            let invite =
+                Invite { invitation: &invitation, code: &code, invitee_name: &person.display_name, inviter: &inviter, subject_id: &person.id, large_print };
             Some(invitation_notice::message(&invite, channel, recipient, &context.config.origin, context.now))
         }
         None => None,
@@ -368,7 +374,14 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
 
 /// The answer to sending an invitation: what was sent where (masked) and when it expires; never
 /// the code, which is in the message.
-fn sent(context: &RequestContext<'_>, visit: &Visit, person: &Person, invitation: &Invitation, message: &Notification, replaced: bool) -> Result<Response, PortalError> {
+fn sent(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    person: &Person,
+    invitation: &Invitation,
+    message: &Notification,
+    replaced: bool,
+) -> Result<Response, PortalError> {
     let extra = context! {
         current => "home",
         person_id => person.id.clone(),

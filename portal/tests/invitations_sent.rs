@@ -65,8 +65,13 @@ fn council() -> (Portal, Portal) {
     let portal = Portal::new();
     let store = portal.store();
     let now = portal.now.get();
-    block_on(store.insert_organisation(&Organisation { id: COUNCIL.into(), kind: OrganisationKind::Council, name: "Northshire County Council".into(), created_at: now }))
-        .unwrap();
+    block_on(store.insert_organisation(&Organisation {
+        id: COUNCIL.into(),
+        kind: OrganisationKind::Council,
+        name: "Northshire County Council".into(),
+        created_at: now,
+    }))
+    .unwrap();
     portal.person_with_invitation(MARGARET, "Margaret Jones");
     block_on(portal.db.execute("UPDATE people SET address = '1 High Street\nNorthtown', postcode = 'NT1 1AA' WHERE id = ?1", &[MARGARET.into()])).unwrap();
     block_on(store.insert_grant(&statutory_grant(MARGARET, now), now, None)).unwrap();
@@ -93,6 +98,9 @@ fn try_code(portal: &Portal, code: &str) -> u16 {
     browser.post_form("/invitation", &[("csrf", &csrf), ("code", code)]).status().as_u16()
 }
 
+/// A form's extra fields, as posted.
+type Fields<'a> = &'a [(&'a str, &'a str)];
+
 fn keys(message: &Notification) -> Vec<&str> {
     message.personalisation.keys().map(String::as_str).collect()
 }
@@ -113,7 +121,7 @@ fn each_way_queues_exactly_one_invitation_message_with_the_invitation() {
         ended_at: None,
     };
     block_on(portal.store().change_needs(MARGARET, &[], &[large_print], MARGARET, portal.now.get())).unwrap();
-    let cases: [(&[(&str, &str)], Channel, &str, &str); 3] = [
+    let cases: [(Fields<'_>, Channel, &str, &str); 3] = [
         (&[("how", "email"), ("email", " margaret@example.org ")], Channel::Email, "margaret@example.org", "Emailed to m•••@example.org"),
         (&[("how", "sms"), ("mobile", "07700 900 982")], Channel::Sms, "07700 900 982", "Texted to ••••• •••982"),
         (&[("how", "letter")], Channel::Letter, "Margaret Jones\n1 High Street\nNorthtown\nNT1 1AA", "Letter posted to postcode NT1 1AA"),
@@ -240,8 +248,12 @@ fn bad_addresses_name_their_field_and_write_nothing() {
     // Ada has no address on record.
     portal.person_with_invitation("person-ada", "Ada Lovelace");
     block_on(portal.store().insert_grant(&statutory_grant("person-ada", portal.now.get()), portal.now.get(), None)).unwrap();
-    let before = (count(&portal, "SELECT COUNT(*) FROM invitations"), count(&portal, "SELECT COUNT(*) FROM notifications"), count(&portal, "SELECT COUNT(*) FROM audit_events"));
-    let cases: [(&str, &[(&str, &str)], &str, &str); 6] = [
+    let before = (
+        count(&portal, "SELECT COUNT(*) FROM invitations"),
+        count(&portal, "SELECT COUNT(*) FROM notifications"),
+        count(&portal, "SELECT COUNT(*) FROM audit_events"),
+    );
+    let cases: [(&str, Fields<'_>, &str, &str); 6] = [
         (MARGARET, &[("how", "email"), ("email", "margaret@")], "email", "Enter their email address in the correct format"),
         (MARGARET, &[("how", "email")], "email", "Enter their email address in the correct format"),
         (MARGARET, &[("how", "sms"), ("mobile", "0113 496 0000")], "mobile", "Enter their UK mobile number"),
@@ -257,7 +269,11 @@ fn bad_addresses_name_their_field_and_write_nothing() {
         assert!(html.contains(&format!("id=\"{field}-error\"")), "{fields:?}");
         assert!(!html.contains("<script>"), "escaped");
     }
-    let after = (count(&portal, "SELECT COUNT(*) FROM invitations"), count(&portal, "SELECT COUNT(*) FROM notifications"), count(&portal, "SELECT COUNT(*) FROM audit_events"));
+    let after = (
+        count(&portal, "SELECT COUNT(*) FROM invitations"),
+        count(&portal, "SELECT COUNT(*) FROM notifications"),
+        count(&portal, "SELECT COUNT(*) FROM audit_events"),
+    );
     assert_eq!(after, before, "nothing written");
 }
 
@@ -289,8 +305,13 @@ fn margaret() -> Portal {
     let (_, code) = portal.person_with_invitation("person-1", "Margaret Okafor");
     assert_eq!(portal.enrol(&code, &mut ResidentSoftPasskey::new()).status(), 200);
     let now = portal.now.get();
-    block_on(portal.store().insert_organisation(&Organisation { id: COUNCIL.into(), kind: OrganisationKind::Council, name: "Northshire County Council".into(), created_at: now }))
-        .unwrap();
+    block_on(portal.store().insert_organisation(&Organisation {
+        id: COUNCIL.into(),
+        kind: OrganisationKind::Council,
+        name: "Northshire County Council".into(),
+        created_at: now,
+    }))
+    .unwrap();
     portal
 }
 
@@ -330,7 +351,10 @@ fn a_family_invitation_is_sent_to_what_was_typed_and_its_code_enrols() {
     assert_eq!((message.personalisation["name"].as_str(), message.personalisation["inviter"].as_str()), ("Ada", "Margaret Okafor"));
     let code = message.personalisation["code"].clone();
     let html = text(&response);
-    assert!(html.contains("Access given") && html.contains("Emailed to a•••@example.org") && html.contains("It works until 28 November 2026 at 9am."), "{html}");
+    assert!(
+        html.contains("Access given") && html.contains("Emailed to a•••@example.org") && html.contains("It works until 28 November 2026 at 9am."),
+        "{html}"
+    );
     assert!(!html.contains(&code) && !html.contains("app-letter") && !html.contains("Invitation code"), "{html}");
     let access = text(&portal.get("/access"));
     assert!(access.contains("Emailed to a•••@example.org: Waiting to be sent"), "{access}");
@@ -375,7 +399,7 @@ fn a_family_letter_goes_to_the_typed_address_and_a_text_to_the_typed_number() {
 fn bad_family_addresses_name_their_field_and_write_nothing() {
     let portal = margaret();
     let before = (people(&portal), count(&portal, "SELECT COUNT(*) FROM grants"), count(&portal, "SELECT COUNT(*) FROM notifications"));
-    let cases: [(&[(&str, &str)], &str, &str); 6] = [
+    let cases: [(Fields<'_>, &str, &str); 6] = [
         (&[("how", "email"), ("email", "ada at example")], "email", "Enter their email address in the correct format"),
         (&[("how", "sms"), ("mobile", "12345")], "mobile", "Enter their UK mobile number"),
         (&[("how", "letter"), ("postcode", "NT1 1AA")], "address", "Enter their address"),
@@ -397,7 +421,13 @@ fn bad_family_addresses_name_their_field_and_write_nothing() {
 #[test]
 fn a_family_member_without_the_right_cannot_send_one() {
     let portal = margaret();
-    let viewer = support::representative(&portal, "person-sam", "Sam Okafor", Holding { categories: &[Category::Medication], actions: &[Action::View], act_for: false }, 51);
+    let viewer = support::representative(
+        &portal,
+        "person-sam",
+        "Sam Okafor",
+        Holding { categories: &[Category::Medication], actions: &[Action::View], act_for: false },
+        51,
+    );
     let before = people(&portal);
     let response = add_ada(&viewer, "/people/person-1", &[("how", "email"), ("email", "ada@example.org")]);
     assert_eq!(response.status(), 404, "{}", text(&response));

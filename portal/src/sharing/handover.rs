@@ -23,8 +23,8 @@ use serde::Serialize;
 use super::words::Whose;
 use super::{Subject, confirm_identity, render_access, resolve, see_other};
 use crate::error::PortalError;
-use crate::invitations::{Letter, LetterFrom, letter_of, message_of, messages_for};
 pub(super) use crate::invitations::sending_choices;
+use crate::invitations::{Letter, LetterFrom, letter_of, message_of, messages_for};
 use crate::visit::Visit;
 use crate::web;
 use crate::{Request, Response, page_with_status};
@@ -215,8 +215,8 @@ pub async fn reissue(
     let (invitation, code) = invitation::reissue(&previous, &subject.actor.id, context.now, invitation::DEFAULT_LIFETIME, context.random);
     // Sent again the way the one it replaces was, to the same address or number.
     let before = messages_for(context, &[&previous]).await?;
-    let message = message_of(&before, &previous)
-        .map(|before| message(context, &subject, &invitee, &invitation, &code, before.channel, before.recipient.clone()));
+    let message =
+        message_of(&before, &previous).map(|before| message(context, &subject, &invitee, &invitation, &code, before.channel, before.recipient.clone()));
     let detail =
         format!("Issued {} a new invitation, to use by {}; the old code no longer works.", invitee.display_name, uk_time::day_and_time(invitation.expires_at));
     let event = subject.event(context, AuditAction::InvitationReissued, None, detail);
@@ -233,7 +233,9 @@ pub async fn reissue(
     }
     writes.append_audit(&event).await?;
     match context.store.apply(&recorder.into_plan()).await {
-        Ok(()) => render(context, visit, &subject, Handover { invitee: &invitee, invitation: &invitation, code: &code, added: None, sent: message.as_ref() }).await,
+        Ok(()) => {
+            render(context, visit, &subject, Handover { invitee: &invitee, invitation: &invitation, code: &code, added: None, sent: message.as_ref() }).await
+        }
         Err(DbError::Constraint(_)) => {
             let message =
                 format!("{}'s invitations changed after you opened the page, so nothing was issued. Check them below and try again.", invitee.display_name);

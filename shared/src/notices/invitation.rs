@@ -276,7 +276,10 @@ mod tests {
             (typed("sms", "", "", none), Err(vec![SendProblem::Mobile])),
             (typed("letter", "", "", none), Err(vec![SendProblem::NoAddressOnRecord])),
             (typed("letter", "", "", record), Ok(Some((Channel::Letter, "Margaret Jones\n1 High Street\nNT1 1AA".into())))),
-            (typed("letter", "", "", family("2 Low Road\r\nNorthtown", "nt11aa")), Ok(Some((Channel::Letter, "Ada Okafor\n2 Low Road\nNorthtown\nNT1 1AA".into())))),
+            (
+                typed("letter", "", "", family("2 Low Road\r\nNorthtown", "nt11aa")),
+                Ok(Some((Channel::Letter, "Ada Okafor\n2 Low Road\nNorthtown\nNT1 1AA".into()))),
+            ),
             (typed("letter", "", "", family("", "NT1 1AA")), Err(vec![SendProblem::Address])),
             (typed("letter", "", "", family("---", "NT1 1AA")), Err(vec![SendProblem::Address])),
             (typed("letter", "", "", family("2 Low Road", "12345")), Err(vec![SendProblem::Postcode])),
@@ -287,10 +290,11 @@ mod tests {
         }
         let long = "x".repeat(MAX_ADDRESS_CHARS + 1);
         assert_eq!(sending(&typed("letter", "", "", family(&long, "NT1 1AA"))), Err(vec![SendProblem::Address]));
-        let fields: Vec<&str> = [SendProblem::NoChoice, SendProblem::Email, SendProblem::Mobile, SendProblem::NoAddressOnRecord, SendProblem::Address, SendProblem::Postcode]
-            .into_iter()
-            .map(SendProblem::field)
-            .collect();
+        let fields: Vec<&str> =
+            [SendProblem::NoChoice, SendProblem::Email, SendProblem::Mobile, SendProblem::NoAddressOnRecord, SendProblem::Address, SendProblem::Postcode]
+                .into_iter()
+                .map(SendProblem::field)
+                .collect();
         assert_eq!(fields, ["how", "email", "mobile", "how", "address", "postcode"]);
     }
 
@@ -299,7 +303,8 @@ mod tests {
         let random = SeededRandom::new(3);
         let (invitation, code) = issue("person-ada", Some("person-1"), now(), DEFAULT_LIFETIME, &random);
         let origin = url::Url::parse("https://carefront.example/").unwrap();
-        let invite = Invite { invitation: &invitation, code: &code, invitee_name: "Ada  Okafor", inviter: "Margaret Okafor", subject_id: "person-1", large_print: true };
+        let invite =
+            Invite { invitation: &invitation, code: &code, invitee_name: "Ada  Okafor", inviter: "Margaret Okafor", subject_id: "person-1", large_print: true };
         let email = message(&invite, Channel::Email, "ada@example.org".into(), &origin, now());
         assert_eq!((email.id.as_str(), email.kind, email.channel), (invitation.id.as_str(), NotificationKind::Invitation, Channel::Email));
         assert_eq!((email.person_id.as_deref(), email.subject_id.as_deref()), (Some("person-ada"), Some("person-1")));
