@@ -133,7 +133,7 @@ describe('a council\'s first day', () => {
   test('the invitation letter prints with the code, and its QR code holds the link', async () => {
     const { page } = council;
     await page.goto(`${stack.portalUrl}/council/people/${ellenId}/invitations`);
-    await submit(page, 'Issue an invitation and make the letter');
+    await submit(page, 'Issue the invitation');
     const code = (await page.textContent('.app-code')).trim();
     assert.match(code, /^[A-Za-z0-9-]{20,}$/, `a code on the letter: ${code}`);
     assert.equal(await page.locator('.app-letter__qr svg').count(), 1, 'a QR code on the letter');

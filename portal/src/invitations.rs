@@ -1,8 +1,10 @@
 //! Council staff's invitations: a person's invitations and where each stands, issuing one,
 //! reissuing (the waiting one cancelled and a new one issued, in one plan) and cancelling; and
-//! "Not enrolled yet", everyone with no passkey. The secret code exists only while the
-//! invitation is being issued, so the answer to issuing or reissuing is the invitation letter
-//! itself, to print and post.
+//! "Not enrolled yet", everyone with no passkey. An invitation is sent by email, text message or
+//! a letter in the post (one outbox message in the same plan as the invitation), or handed over
+//! by staff: the secret code exists only while the invitation is being issued and in its
+//! message, so the answer to handing one over is the invitation letter itself, to print, and
+//! the answer to sending one says only what went where.
 
 use carefront_shared::access::{self, AuditAction};
 use carefront_shared::consent::GrantState;
@@ -11,10 +13,13 @@ use carefront_shared::db::DbError;
 use carefront_shared::domain::{Invitation, InvitationPurpose, Person, Role};
 use carefront_shared::invitation::{self, CheckMethod, CheckProblem, InvitationCode, InvitationState, RECOVERY_LIFETIMES};
 use carefront_shared::needs::Presentation;
+use carefront_shared::notices::invitation::{self as invitation_notice, Invite, LetterTo, Sending, Typed};
 use carefront_shared::onboarding;
+use carefront_shared::outbox::{Channel, Notification};
 use carefront_shared::plan::Recorder;
+use carefront_shared::preferences::{self, channel_label};
 use carefront_shared::random::new_id;
-use carefront_shared::store::{InvitationStore as _, Store as _};
+use carefront_shared::store::{InvitationStore as _, OutboxStore as _, Store as _};
 use carefront_shared::uk_time;
 use chrono::Duration;
 use http::StatusCode;
@@ -45,6 +50,15 @@ struct IssueForm {
     /// What they checked, in their words.
     #[serde(default, rename(deserialize = "check-note"))]
     check_note: String,
+    /// How to send it ([`Sending`]); empty: hand it over.
+    #[serde(default)]
+    how: String,
+    /// The email address, for an email.
+    #[serde(default)]
+    email: String,
+    /// The UK mobile number, for a text message.
+    #[serde(default)]
+    mobile: String,
 }
 
 /// A problem with one field of the form, shown beside it and in the error summary.
@@ -95,6 +109,9 @@ struct InvitationRow {
     /// A recovery invitation, and how staff checked who it is.
     recovery: bool,
     identity_check: Option<String>,
+    /// How it was sent ("Emailed to m•••@example.org"), if it was, and whether it arrived.
+    sent: Option<String>,
+    delivery: Option<&'static str>,
 }
 
 async fn name_of(context: &RequestContext<'_>, id: Option<&str>) -> Result<String, PortalError> {
@@ -104,7 +121,25 @@ async fn name_of(context: &RequestContext<'_>, id: Option<&str>) -> Result<Strin
     })
 }
 
-async fn row_of(context: &RequestContext<'_>, invitation: &Invitation) -> Result<InvitationRow, PortalError> {
+/// The messages that sent `invitations` (those sent by email, text or letter), by invitation id.
+pub(crate) async fn messages_for(context: &RequestContext<'_>, invitations: &[&Invitation]) -> Result<Vec<(String, Notification)>, PortalError> {
+    let ids: Vec<String> = invitations.iter().map(|invitation| invitation_notice::message_id(invitation)).collect();
+    let found = context.store.notifications_by_id(&ids).await?;
+    Ok(invitations
+        .iter()
+        .filter_map(|invitation| {
+            let id = invitation_notice::message_id(invitation);
+            found.iter().find(|message| message.id == id).map(|message| (invitation.id.clone(), message.clone()))
+        })
+        .collect())
+}
+
+/// The message that sent `invitation`, among `messages` ([`messages_for`]).
+pub(crate) fn message_of<'a>(messages: &'a [(String, Notification)], invitation: &Invitation) -> Option<&'a Notification> {
+    messages.iter().find(|(id, _)| id == &invitation.id).map(|(_, message)| message)
+}
+
+async fn row_of(context: &RequestContext<'_>, invitation: &Invitation, message: Option<&Notification>) -> Result<InvitationRow, PortalError> {
     let state = invitation::state(invitation, context.now);
     Ok(InvitationRow {
         id: invitation.id.clone(),
@@ -123,7 +158,41 @@ async fn row_of(context: &RequestContext<'_>, invitation: &Invitation) -> Result
         reissue: invitation.replaces.is_some(),
         recovery: invitation.purpose == InvitationPurpose::Recovery,
         identity_check: invitation.identity_check.clone(),
+        sent: message.map(invitation_notice::sent_words),
+        delivery: message.map(invitation_notice::status_words),
     })
+}
+
+/// The ways to send an invitation, as the forms list them.
+pub(crate) fn sending_choices() -> Vec<Value> {
+    Sending::ALL
+        .into_iter()
+        .map(|way| {
+            let label = match way {
+                Sending::Email => channel_label(Channel::Email),
+                Sending::Sms => channel_label(Channel::Sms),
+                Sending::Letter => "Post a letter",
+                Sending::HandOver => "I'll print or hand it over myself",
+            };
+            context! { value => way.as_str(), label }
+        })
+        .collect()
+}
+
+/// The letter address on the council's record of `person` (their name, address lines and
+/// postcode, as a letter notice is addressed), if it has one.
+async fn letter_on_record(context: &RequestContext<'_>, person: &Person) -> Result<Option<String>, PortalError> {
+    let details = context.store.person_details(&person.id).await?;
+    Ok(details.and_then(|details| preferences::letter_address(&person.display_name, details.address.as_deref(), details.postcode.as_deref())))
+}
+
+/// The name of `staff`'s council, for a letter or a message: "your council" if it has none.
+async fn council_name(context: &RequestContext<'_>, staff: &Person) -> Result<String, PortalError> {
+    let name = match &staff.organisation_id {
+        Some(id) => context.store.organisation(id).await?.map(|organisation| organisation.name),
+        None => None,
+    };
+    Ok(name.filter(|name| !name.trim().is_empty()).unwrap_or_else(|| "your council".to_owned()))
 }
 
 /// The person's invitations page, with an error or a notice.
@@ -137,12 +206,31 @@ async fn render_list(
     posted: &IssueForm,
 ) -> Result<Response, PortalError> {
     let invitations = context.store.invitations_for_person(&person.id).await?;
+    let messages = messages_for(context, &invitations.iter().collect::<Vec<_>>()).await?;
     let mut rows = Vec::new();
     for invitation in &invitations {
-        rows.push(row_of(context, invitation).await?);
+        rows.push(row_of(context, invitation, message_of(&messages, invitation)).await?);
     }
     // Reissue replaces the newest open invitation; with none open, a first one is issued.
     let replaces = rows.iter().find(|row| row.open).map(|row| row.id.clone());
+    // A reissue is sent the way the invitation it replaces was, unless staff choose otherwise.
+    let same_way = invitations.iter().find(|invitation| replaces.as_ref() == Some(&invitation.id)).and_then(|invitation| message_of(&messages, invitation));
+    let defaults;
+    let posted = match same_way {
+        Some(message) if posted.how.is_empty() && status == StatusCode::OK => {
+            let recipient = |channel: Channel| if message.channel == channel { message.recipient.clone() } else { String::new() };
+            defaults = IssueForm {
+                how: Sending::of(message.channel).as_str().to_owned(),
+                email: recipient(Channel::Email),
+                mobile: recipient(Channel::Sms),
+                ..IssueForm::default()
+            };
+            &defaults
+        }
+        _ => posted,
+    };
+    let on_record = letter_on_record(context, person).await?;
+    let letter_on_record = on_record.as_deref().and_then(|lines| lines.lines().last()).map(str::to_owned);
     let enrolled = !context.store.passkeys(&person.id).await?.is_empty();
     let check_methods: Vec<Value> = CheckMethod::ALL.into_iter().map(|method| context! { value => method.as_str(), label => method.label() }).collect();
     let extra = context! {
@@ -159,6 +247,9 @@ async fn render_list(
         posted,
         errors,
         notice,
+        sending => sending_choices(),
+        invitee => person.display_name.clone(),
+        letter_on_record,
     };
     page_with_status(context, visit, status, "council_invitations.html", extra)
 }
@@ -200,6 +291,15 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
     } else {
         None
     };
+    let on_record = letter_on_record(context, &person).await?;
+    let typed = Typed { how: &form.how, email: &form.email, mobile: &form.mobile, letter: LetterTo::OnRecord(on_record.as_deref()) };
+    let send = match invitation_notice::sending(&typed) {
+        Ok(send) => send,
+        Err(problems) => {
+            errors.extend(problems.into_iter().map(|problem| FieldError { field: problem.field(), message: problem.to_string() }));
+            None
+        }
+    };
     let Some(days) = days.filter(|_| errors.is_empty()) else {
         return render_list(context, visit, &person, StatusCode::BAD_REQUEST, &errors, None, &form).await;
     };
@@ -218,6 +318,17 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
         (None, None) => invitation::issue(&person.id, Some(&staff.id), context.now, lifetime, context.random),
     };
     let until = uk_time::day_and_time(invitation.expires_at);
+    let message = match send {
+        Some((channel, recipient)) => {
+            let inviter = council_name(context, &staff).await?;
+            // A letter is printed at the person's large print size, if they recorded one.
+            let large_print = Presentation::of(&context.store.needs(&person.id, false).await?).large_print.is_some();
+            let invite =
+                Invite { invitation: &invitation, code: &code, invitee_name: &person.display_name, inviter: &inviter, subject_id: &person.id, large_print };
+            Some(invitation_notice::message(&invite, channel, recipient, &context.config.origin, context.now))
+        }
+        None => None,
+    };
     let (action, detail) = match (&replaces, &check) {
         (_, Some(check)) => (
             AuditAction::InvitationRecoveryIssued,
@@ -229,6 +340,11 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
         (Some(_), None) => (AuditAction::InvitationReissued, format!("Cancelled the waiting invitation and issued a new one, to use by {until}.")),
         (None, None) => (AuditAction::InvitationIssued, format!("Issued an invitation, to use by {until}.")),
     };
+    // The log says how it went, masked as on the page ("Emailed to m•••@example.org").
+    let detail = match &message {
+        Some(message) => format!("{detail} {}.", invitation_notice::sent_words(message)),
+        None => detail,
+    };
     let event = access::invitation_event(new_id(context.random), context.now, &staff.id, &person.id, action, detail);
     // The cancel, the new invitation and the log line: all, or none. Each write carries its
     // guard, so a stale or doubled form stops here and never leaves two invitations waiting.
@@ -238,9 +354,15 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
         writes.cancel_invitation(&person.id, &previous.id, &staff.id, context.now).await?;
     }
     writes.insert_only_invitation(&invitation, context.now).await?;
+    if let Some(message) = &message {
+        writes.queue_notification(message).await?;
+    }
     writes.append_audit(&event).await?;
     match context.store.apply(&recorder.into_plan()).await {
-        Ok(()) => letter(context, visit, &staff, &person, &invitation, &code).await,
+        Ok(()) => match &message {
+            Some(message) => sent(context, visit, &person, &invitation, message, replaces.is_some()),
+            None => letter(context, visit, &staff, &person, &invitation, &code).await,
+        },
         Err(DbError::Constraint(_)) => {
             let message = "This person's invitations changed after you opened the page, so nothing was issued. Check them below: if an invitation is waiting and its letter is lost, reissue it.";
             let error = FieldError { field: "invitations", message: message.into() };
@@ -248,6 +370,28 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// The answer to sending an invitation: what was sent where (masked) and when it expires; never
+/// the code, which is in the message.
+fn sent(
+    context: &RequestContext<'_>,
+    visit: &Visit,
+    person: &Person,
+    invitation: &Invitation,
+    message: &Notification,
+    replaced: bool,
+) -> Result<Response, PortalError> {
+    let extra = context! {
+        current => "home",
+        person_id => person.id.clone(),
+        person_name => person.display_name.clone(),
+        sent => invitation_notice::sent_words(message),
+        expires => uk_time::day_and_time(invitation.expires_at),
+        recovery => invitation.purpose == InvitationPurpose::Recovery,
+        replaced,
+    };
+    page_with_status(context, visit, StatusCode::OK, "council_invitation_sent.html", extra)
 }
 
 /// How long an invitation may last: a posted letter's, or (for someone already enrolled) a
@@ -362,17 +506,11 @@ pub(crate) async fn letter_of(
     invitation: &Invitation,
     code: &InvitationCode,
 ) -> Result<Letter, PortalError> {
-    let link = format!("{}invitation?code={code}", context.config.origin);
+    let link = invitation_notice::enrolment_link(&context.config.origin, code);
     let qr = qr::svg(&link).map_err(|error| PortalError::Internal(error.to_string()))?;
     let controller = context.store.receipt_controller().await?;
     let (council, staff_name, invited_by) = match from {
-        LetterFrom::Council(staff) => {
-            let council = match &staff.organisation_id {
-                Some(id) => context.store.organisation(id).await?.map(|organisation| organisation.name),
-                None => None,
-            };
-            (council, staff.display_name.clone(), None)
-        }
+        LetterFrom::Council(staff) => (Some(council_name(context, staff).await?), staff.display_name.clone(), None),
         LetterFrom::Person(name) => (controller.as_ref().map(|controller| controller.details.pii_controller.clone()), name.to_owned(), Some(name.to_owned())),
     };
     let address = postal_address(context, person).await?;
@@ -422,17 +560,21 @@ struct WaitingRow {
     role: &'static str,
     state: Option<&'static str>,
     since: Option<String>,
+    /// How the latest invitation was sent, if it was, and whether it arrived.
+    sent: Option<String>,
+    delivery: Option<&'static str>,
 }
 
 /// GET /council/invitations: "Not enrolled yet", the longest waiting first.
 pub async fn not_enrolled(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
     require_council_staff(context, visit).await?;
-    let rows: Vec<WaitingRow> = context
-        .store
-        .not_enrolled(NOT_ENROLLED_LIMIT)
-        .await?
+    let waiting = context.store.not_enrolled(NOT_ENROLLED_LIMIT).await?;
+    let messages = messages_for(context, &waiting.iter().filter_map(|waiting| waiting.latest.as_ref()).collect::<Vec<_>>()).await?;
+    let rows: Vec<WaitingRow> = waiting
         .into_iter()
         .map(|waiting| WaitingRow {
+            sent: waiting.latest.as_ref().and_then(|latest| message_of(&messages, latest)).map(invitation_notice::sent_words),
+            delivery: waiting.latest.as_ref().and_then(|latest| message_of(&messages, latest)).map(invitation_notice::status_words),
             role: if waiting.person.role == Role::Representative { "Representative" } else { "Service user" },
             state: waiting.latest.as_ref().map(|latest| invitation::state(latest, context.now).label()),
             since: waiting.latest.as_ref().map(|latest| uk_time::day(latest.created_at)),

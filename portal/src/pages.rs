@@ -101,6 +101,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "council_invitations.html",
     "council_not_enrolled.html",
     "invitation_letter.html",
+    "invitation_sending.html",
+    "council_invitation_sent.html",
     "provider_today.html",
     "provider_discussion.html",
     "provider_comments.html",

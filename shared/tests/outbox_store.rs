@@ -219,3 +219,21 @@ fn a_scheduled_send_sweeps_again_while_sweeps_come_back_full_up_to_its_most() {
         assert_eq!(deliver_backlog(&store, &up, now, 5, 100, &random).await.unwrap(), Sweep::default(), "nothing is left");
     });
 }
+
+#[test]
+fn messages_are_found_by_id_in_batches_under_the_bound_parameter_limit() {
+    pollster::block_on(async {
+        let db = database();
+        let store = SqlStore::new(&db);
+        let now = at("2026-11-30T10:00:00Z");
+        for index in 0..200 {
+            store.queue_notification(&message(&format!("n-{index}"), now)).await.unwrap();
+        }
+        // 250 ids, 50 of them unknown: three statements' worth, every known one found once.
+        let ids: Vec<String> = (0..250).map(|index| format!("n-{index}")).collect();
+        let mut found: Vec<String> = store.notifications_by_id(&ids).await.unwrap().into_iter().map(|message| message.id).collect();
+        found.sort_by_key(|id| id[2..].parse::<u32>().unwrap());
+        assert_eq!(found, ids[..200]);
+        assert!(store.notifications_by_id(&[]).await.unwrap().is_empty());
+    });
+}

@@ -8,9 +8,10 @@ use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{Person, Role};
 use carefront_shared::invitation;
+use carefront_shared::notices::invitation::{self as invitation_notice, LetterTo, Typed};
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
-use carefront_shared::store::Store as _;
+use carefront_shared::store::{OutboxStore as _, Store as _};
 use carefront_shared::uk_time;
 use chrono::NaiveDate;
 use http::StatusCode;
@@ -35,6 +36,13 @@ struct AddForm {
     month: String,
     year: String,
     purpose: String,
+    /// How to send the invitation ([`Sending`]); empty: hand it over.
+    how: String,
+    email: String,
+    mobile: String,
+    /// A letter's address lines and postcode (a family member has no record to take them from).
+    address: String,
+    postcode: String,
 }
 
 impl AddForm {
@@ -51,6 +59,11 @@ impl AddForm {
                 "ends-month" => form.month = value.trim().to_owned(),
                 "ends-year" => form.year = value.trim().to_owned(),
                 "purpose" => form.purpose = value.trim().to_owned(),
+                "how" => form.how = value.trim().to_owned(),
+                "email" => form.email = value.trim().to_owned(),
+                "mobile" => form.mobile = value.trim().to_owned(),
+                "address" => form.address = value.trim().to_owned(),
+                "postcode" => form.postcode = value.trim().to_owned(),
                 _ => {}
             }
         }
@@ -89,6 +102,10 @@ fn render_form(
         errors,
         choices => words::category_choices(subject.whose()),
         offer_act_for => offers_act_for(subject),
+        sending => handover::sending_choices(),
+        posted => form,
+        invitee => if form.name.is_empty() { "them".to_owned() } else { form.name.clone() },
+        letter_typed => true,
     };
     page_with_status(context, visit, status, "add_access.html", minijinja::value::merge_maps([subject.page_context(), extra]))
 }
@@ -149,6 +166,14 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
     if form.purpose.is_empty() || form.purpose.chars().count() > 200 {
         errors.push(FieldError { field: "purpose", message: "Say why they need to see it, up to 200 characters".into() });
     }
+    let letter = LetterTo::Typed { name: &form.name, address: &form.address, postcode: &form.postcode };
+    let send = match invitation_notice::sending(&Typed { how: &form.how, email: &form.email, mobile: &form.mobile, letter }) {
+        Ok(send) => send,
+        Err(problems) => {
+            errors.extend(problems.into_iter().map(|problem| FieldError { field: problem.field(), message: problem.to_string() }));
+            None
+        }
+    };
     if !errors.is_empty() {
         return render_form(context, visit, &subject, StatusCode::BAD_REQUEST, &form, &errors);
     }
@@ -192,6 +217,7 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
         return render_form(context, visit, &subject, StatusCode::BAD_REQUEST, &form, &[FieldError { field, message }]);
     }
     let (invitation, code) = invitation::issue(&representative.id, Some(&subject.actor.id), context.now, invitation::DEFAULT_LIFETIME, context.random);
+    let message = send.map(|(channel, recipient)| handover::message(context, &subject, &representative, &invitation, &code, channel, recipient));
     // The log line and the receipt are the person's, whoever made the change.
     let told = words::sentence(&grant, &representative.display_name, Whose::You, context.now);
     let act_for = if grant.act_for { " They can also act for you." } else { "" };
@@ -203,6 +229,9 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
     writes.insert_person(&representative).await?;
     writes.insert_grant(&grant, context.now, subject.acting_for()).await?;
     writes.insert_invitation(&invitation).await?;
+    if let Some(message) = &message {
+        writes.queue_notification(message).await?;
+    }
     writes.append_audit(&event).await?;
     writes.insert_receipt(&subject.person.id, &receipt, context.now).await?;
     context.store.apply(&recorder.into_plan()).await?;
@@ -211,5 +240,6 @@ pub async fn add(context: &RequestContext<'_>, request: &Request, visit: &Visit,
         detail => words::detail(&grant, subject.whose()),
         receipt_id => receipt.body.consent_receipt_id,
     };
-    handover::render(context, visit, &subject, handover::Handover { invitee: &representative, invitation: &invitation, code: &code, added: Some(added) }).await
+    let handover = handover::Handover { invitee: &representative, invitation: &invitation, code: &code, added: Some(added), sent: message.as_ref() };
+    handover::render(context, visit, &subject, handover).await
 }

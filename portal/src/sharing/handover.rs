@@ -1,7 +1,9 @@
-//! Invitations a person hands over: when they let a family member in, the invitation as a code,
-//! a link and the council's printable letter with its QR code; afterwards "issue again" and
-//! "cancel" for the invitations they (or someone acting for them) made. The rules are the
-//! council's: one waiting at a time, each change one plan with its line in the access log.
+//! Invitations a person gives a family member: when they let them in, sent by email, text
+//! message or a letter in the post (one outbox message in the same plan), or handed over as a
+//! code, a link and the council's printable letter with its QR code; afterwards "issue again"
+//! (the same way as before) and "cancel" for the invitations they (or someone acting for them)
+//! made. The rules are the council's: one waiting at a time, each change one plan with its line
+//! in the access log.
 
 use carefront_shared::access::AuditAction;
 use carefront_shared::consent::{Action, Basis, GrantState, Grantee};
@@ -9,8 +11,10 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
 use carefront_shared::domain::{Invitation, Person, Role};
 use carefront_shared::invitation::{self, InvitationCode};
+use carefront_shared::notices::invitation::{self as invitation_notice, Invite};
+use carefront_shared::outbox::{Channel, Notification};
 use carefront_shared::plan::Recorder;
-use carefront_shared::store::{InvitationStore as _, Store as _};
+use carefront_shared::store::{InvitationStore as _, OutboxStore as _, Store as _};
 use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::context;
@@ -19,7 +23,8 @@ use serde::Serialize;
 use super::words::Whose;
 use super::{Subject, confirm_identity, render_access, resolve, see_other};
 use crate::error::PortalError;
-use crate::invitations::{Letter, LetterFrom, letter_of};
+pub(super) use crate::invitations::sending_choices;
+use crate::invitations::{Letter, LetterFrom, letter_of, message_of, messages_for};
 use crate::visit::Visit;
 use crate::web;
 use crate::{Request, Response, page_with_status};
@@ -37,6 +42,9 @@ pub(super) struct HandedOver {
     detail: String,
     /// Whether it can still be cancelled.
     open: bool,
+    /// How it was sent ("Emailed to a•••@example.org"), if it was, and whether it arrived.
+    sent: Option<String>,
+    delivery: Option<&'static str>,
 }
 
 /// Everyone the person let in who has not set up carefront yet, with the newest invitation the
@@ -74,10 +82,13 @@ pub(super) async fn manageable(context: &RequestContext<'_>, subject: &Subject) 
 
 /// The rows of "Invitations you made" on the access page.
 pub(super) async fn rows(context: &RequestContext<'_>, subject: &Subject) -> Result<Vec<HandedOver>, PortalError> {
-    Ok(manageable(context, subject)
-        .await?
+    let found = manageable(context, subject).await?;
+    let messages = messages_for(context, &found.iter().map(|(_, invitation)| invitation).collect::<Vec<_>>()).await?;
+    Ok(found
         .into_iter()
         .map(|(person, invitation)| {
+            let message = message_of(&messages, &invitation);
+            let (sent, delivery) = (message.map(invitation_notice::sent_words), message.map(invitation_notice::status_words));
             let state = invitation::state(&invitation, context.now);
             let detail = match (invitation.cancelled_at, state) {
                 (Some(at), _) => format!("Cancelled {}", uk_time::day_and_time(at)),
@@ -85,7 +96,7 @@ pub(super) async fn rows(context: &RequestContext<'_>, subject: &Subject) -> Res
                 (None, invitation::InvitationState::Locked) => "Locked after too many wrong codes".to_owned(),
                 _ => format!("Works until {}", uk_time::day_and_time(invitation.expires_at)),
             };
-            HandedOver { id: invitation.id, name: person.display_name, state: state.label(), detail, open: state.is_open() }
+            HandedOver { id: invitation.id, name: person.display_name, state: state.label(), detail, open: state.is_open(), sent, delivery }
         })
         .collect())
 }
@@ -102,20 +113,52 @@ pub(super) struct Handover<'a> {
     pub(super) code: &'a InvitationCode,
     /// For a new access: its sentence, detail and receipt.
     pub(super) added: Option<minijinja::Value>,
+    /// The message that sends it, if it was sent rather than handed over: then the page says
+    /// where it went and shows neither the code nor the letter.
+    pub(super) sent: Option<&'a Notification>,
+}
+
+/// The one message that sends `invitation` for `invitee` by `channel` to `recipient`, from the
+/// person (or whoever acts for them). A family member has no recorded needs yet, so a letter
+/// is in standard print.
+pub(super) fn message(
+    context: &RequestContext<'_>,
+    subject: &Subject,
+    invitee: &Person,
+    invitation: &Invitation,
+    code: &InvitationCode,
+    channel: Channel,
+    recipient: String,
+) -> Notification {
+    let inviter = inviter_name(subject);
+    let invite = Invite { invitation, code, invitee_name: &invitee.display_name, inviter: &inviter, subject_id: &subject.person.id, large_print: false };
+    invitation_notice::message(&invite, channel, recipient, &context.config.origin, context.now)
 }
 
 /// Renders the hand-over page (`access_added.html`) for an invitation just issued.
 pub(super) async fn render(context: &RequestContext<'_>, visit: &Visit, subject: &Subject, handover: Handover<'_>) -> Result<Response, PortalError> {
-    let from = inviter_name(subject);
-    let letter: Letter = letter_of(context, LetterFrom::Person(&from), handover.invitee, handover.invitation, handover.code).await?;
-    let extra = context! {
-        current => "access",
-        name => handover.invitee.display_name.clone(),
-        code => handover.code.to_string(),
-        link => format!("{}invitation?code={}", context.config.origin, handover.code),
-        expires => uk_time::day_and_time(handover.invitation.expires_at),
-        letter,
-        added => handover.added,
+    let expires = uk_time::day_and_time(handover.invitation.expires_at);
+    let extra = match handover.sent {
+        Some(message) => context! {
+            current => "access",
+            name => handover.invitee.display_name.clone(),
+            expires,
+            sent => invitation_notice::sent_words(message),
+            added => handover.added,
+        },
+        None => {
+            let from = inviter_name(subject);
+            let letter: Letter = letter_of(context, LetterFrom::Person(&from), handover.invitee, handover.invitation, handover.code).await?;
+            context! {
+                current => "access",
+                name => handover.invitee.display_name.clone(),
+                code => handover.code.to_string(),
+                link => invitation_notice::enrolment_link(&context.config.origin, handover.code),
+                expires,
+                letter,
+                added => handover.added,
+            }
+        }
     };
     page_with_status(context, visit, StatusCode::OK, "access_added.html", minijinja::value::merge_maps([subject.page_context(), extra]))
 }
@@ -170,6 +213,10 @@ pub async fn reissue(
     }
     let open = invitation::state(&previous, context.now).is_open();
     let (invitation, code) = invitation::reissue(&previous, &subject.actor.id, context.now, invitation::DEFAULT_LIFETIME, context.random);
+    // Sent again the way the one it replaces was, to the same address or number.
+    let before = messages_for(context, &[&previous]).await?;
+    let message =
+        message_of(&before, &previous).map(|before| message(context, &subject, &invitee, &invitation, &code, before.channel, before.recipient.clone()));
     let detail =
         format!("Issued {} a new invitation, to use by {}; the old code no longer works.", invitee.display_name, uk_time::day_and_time(invitation.expires_at));
     let event = subject.event(context, AuditAction::InvitationReissued, None, detail);
@@ -181,9 +228,14 @@ pub async fn reissue(
         writes.cancel_invitation(&invitee.id, &previous.id, &subject.actor.id, context.now).await?;
     }
     writes.insert_only_invitation(&invitation, context.now).await?;
+    if let Some(message) = &message {
+        writes.queue_notification(message).await?;
+    }
     writes.append_audit(&event).await?;
     match context.store.apply(&recorder.into_plan()).await {
-        Ok(()) => render(context, visit, &subject, Handover { invitee: &invitee, invitation: &invitation, code: &code, added: None }).await,
+        Ok(()) => {
+            render(context, visit, &subject, Handover { invitee: &invitee, invitation: &invitation, code: &code, added: None, sent: message.as_ref() }).await
+        }
         Err(DbError::Constraint(_)) => {
             let message =
                 format!("{}'s invitations changed after you opened the page, so nothing was issued. Check them below and try again.", invitee.display_name);

@@ -18,6 +18,7 @@ use crate::store::{Store, StoreError};
 use crate::uk_time;
 
 pub mod duty;
+pub mod invitation;
 
 /// One message per way `person_id` is to be told of `kind`, each with `personalisation`.
 pub async fn to_person(

@@ -38,7 +38,12 @@ pub trait OutboxStore {
     /// Makes every message waiting for a later try due at `now` (the service is back after an
     /// outage); how many there were.
     async fn bring_retries_forward(&self, now: DateTime<Utc>) -> Result<u64>;
+    /// The messages with these ids (in no particular order); ids with none are left out.
+    async fn notifications_by_id(&self, ids: &[String]) -> Result<Vec<Notification>>;
 }
+
+/// Ids looked up per statement: under D1's 100 bound parameters.
+const IDS_PER_STATEMENT: usize = 90;
 
 const COLUMNS: &str = "id, kind, person_id, subject_id, channel, recipient, personalisation, status, attempts, next_attempt_at, notify_id, notify_status, last_error, created_at, updated_at";
 
@@ -204,5 +209,15 @@ impl OutboxStore for SqlStore<'_> {
                 &[time_text(now).into()],
             )
             .await
+    }
+
+    async fn notifications_by_id(&self, ids: &[String]) -> Result<Vec<Notification>> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|index| format!("?{index}")).collect();
+            let params: Vec<Value> = chunk.iter().map(|id| id.as_str().into()).collect();
+            found.extend(self.all(&format!("SELECT {COLUMNS} FROM notifications WHERE id IN ({})", placeholders.join(", ")), &params, notification).await?);
+        }
+        Ok(found)
     }
 }
