@@ -4,6 +4,9 @@
 //! ([`crate::store::preferences::recipients_for`]); the message carries no care detail, only
 //! names, times and links into the portal.
 
+pub mod discussion;
+pub mod ending;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
