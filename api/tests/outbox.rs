@@ -175,10 +175,7 @@ fn the_scheduled_send_queues_access_ending_notices_once_and_sends_them() {
     let rows: Vec<(String, String)> = rows.iter().map(|row| (row.text(0).unwrap(), row.text(1).unwrap())).collect();
     assert_eq!(
         rows,
-        [
-            ("ending-grant-sam-1-person-margaret-sms".to_owned(), "sent".to_owned()),
-            ("ending-grant-sam-1-person-sam-email".to_owned(), "sent".to_owned())
-        ]
+        [("ending-grant-sam-1-person-margaret-sms".to_owned(), "sent".to_owned()), ("ending-grant-sam-1-person-sam-email".to_owned(), "sent".to_owned())]
     );
     // The next minute's call finds both already told: nothing queued, nothing sent twice.
     api.advance(Duration::minutes(1));

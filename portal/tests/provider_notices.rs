@@ -87,9 +87,10 @@ fn post(browser: &Portal, path: &str, fields: &[(&str, &str)]) -> carefront_port
 
 /// Each queued message of `kind`: the person told, the channel, the recipient, its placeholders.
 fn told(portal: &Portal, kind: NotificationKind) -> Vec<(String, String, String, BTreeMap<String, String>)> {
-    block_on(portal.db.query("SELECT person_id, channel, recipient, personalisation, subject_id FROM notifications WHERE kind = ?1 ORDER BY person_id", &[
-        kind.as_str().into(),
-    ]))
+    block_on(portal.db.query(
+        "SELECT person_id, channel, recipient, personalisation, subject_id FROM notifications WHERE kind = ?1 ORDER BY person_id",
+        &[kind.as_str().into()],
+    ))
     .unwrap()
     .iter()
     .map(|row| {

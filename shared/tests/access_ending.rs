@@ -53,9 +53,15 @@ fn people(store: &SqlStore<'_>) {
         };
         block_on(store.insert_person(&person)).unwrap();
     }
-    block_on(store.insert_organisation(&Organisation { id: PROVIDER.into(), kind: OrganisationKind::Provider, name: "Brookside Home Care".into(), created_at: now() }))
-        .unwrap();
-    for (id, medium, address) in [(MARGARET, Medium::Phone, "07700 900 001"), (SAM, Medium::Email, "sam@example.org"), (PRIYA, Medium::Phone, "07700 900 003")] {
+    block_on(store.insert_organisation(&Organisation {
+        id: PROVIDER.into(),
+        kind: OrganisationKind::Provider,
+        name: "Brookside Home Care".into(),
+        created_at: now(),
+    }))
+    .unwrap();
+    for (id, medium, address) in [(MARGARET, Medium::Phone, "07700 900 001"), (SAM, Medium::Email, "sam@example.org"), (PRIYA, Medium::Phone, "07700 900 003")]
+    {
         block_on(store.start_contact_check(id, medium, address, "hash", now() + Duration::minutes(30), now())).unwrap();
         block_on(store.confirm_contact(id, medium, "hash", now())).unwrap();
     }
@@ -186,7 +192,8 @@ fn nobody_is_told_of_a_grant_ending_in_15_days_already_ended_or_revoked() {
 fn an_organisations_ending_grant_tells_the_person_and_whoever_acts_for_them_only() {
     let db = SqliteDatabase::in_memory().unwrap();
     let store = store_with_representative(&db);
-    block_on(store.insert_grant(&grant("grant-provider", Grantee::Organisation(PROVIDER.into()), Some(now() + Duration::days(3)), false), now(), None)).unwrap();
+    block_on(store.insert_grant(&grant("grant-provider", Grantee::Organisation(PROVIDER.into()), Some(now() + Duration::days(3)), false), now(), None))
+        .unwrap();
     assert_eq!(scan(&store, now()), 2);
     let rows = rows(&db);
     assert_eq!(rows.iter().map(|(_, person, ..)| person.as_str()).collect::<Vec<_>>(), [MARGARET, PRIYA]);

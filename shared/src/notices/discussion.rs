@@ -41,10 +41,7 @@ pub async fn discussion_to_confirm(
 ) -> Result<Vec<Notification>, StoreError> {
     let subject = &discussion.person_id;
     let provider = store.organisation(&discussion.organisation_id).await?.map_or_else(|| "Your care provider".to_owned(), |organisation| organisation.name);
-    let personalisation = BTreeMap::from([
-        ("provider".to_owned(), provider),
-        ("link".to_owned(), link(origin, &format!("/people/{subject}/discussions"))),
-    ]);
+    let personalisation = BTreeMap::from([("provider".to_owned(), provider), ("link".to_owned(), link(origin, &format!("/people/{subject}/discussions")))]);
     let mut told = vec![subject.clone()];
     told.extend(acting_for(store, subject, now).await?.into_iter().filter(|person_id| person_id != subject));
     let mut notifications = Vec::new();

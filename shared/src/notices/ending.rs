@@ -86,12 +86,7 @@ pub async fn access_ending(
         // can extend it.
         let path = told.iter().find(|one| &one.person_id == grantee).map_or_else(|| "/home".to_owned(), |one| one.path.clone());
         told.retain(|one| &one.person_id != grantee);
-        told.push(Told {
-            person_id: grantee.clone(),
-            access: format!("Your access to {subject_name}'s information"),
-            name: subject_name.clone(),
-            path,
-        });
+        told.push(Told { person_id: grantee.clone(), access: format!("Your access to {subject_name}'s information"), name: subject_name.clone(), path });
     }
     let ends = uk_time::day(ends_at);
     let mut notifications = Vec::new();
