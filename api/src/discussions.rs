@@ -13,6 +13,7 @@ use carefront_shared::consent::Grant;
 use carefront_shared::context::RequestContext;
 use carefront_shared::discussion::{self, Discussion, DiscussionEntry, DiscussionProblem, Method, Participant, Recording, Role, Status, Topic};
 use carefront_shared::domain::AuditEvent;
+use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::store::IdempotencyStore as _;
 use carefront_shared::store::discussion::record_discussion;
@@ -170,11 +171,17 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, caller: &Ca
     // the insert itself idempotent too. The claim, the discussion and its line in the access
     // log: all of them, or none.
     let store_key = format!("api:{}", idempotent.key());
+    // The person (and whoever acts for them) is told in the same plan; a replay's plan is
+    // refused whole, so it queues nothing twice.
+    let told = notices::discussion::discussion_to_confirm(context.store, &discussion, &context.config.origin, context.now, context.random)
+        .await
+        .or_problem(context)?;
     let recorder = Recorder::new();
     if let Some(claim) = &claim {
         recorder.store().claim_new_idempotency_key(claim).await.or_problem(context)?;
     }
     record_discussion(&recorder, &discussion, Some(&store_key), &event).await.or_problem(context)?;
+    notices::queue(&recorder, &told).await.or_problem(context)?;
     match idempotent.apply(context, caller, &recorder.into_plan()).await? {
         Applied::Done => Ok(idempotency::created(&DiscussionView::from(discussion))),
         Applied::Replay(id) => match own_discussion(context, caller, person_id, &id).await? {

@@ -3,6 +3,7 @@
 //! Kubernetes CronJob or Fermyon Cloud job signing with an `outbox:send` credential).
 
 use carefront_shared::context::RequestContext;
+use carefront_shared::notices::ending;
 use carefront_shared::notify::callback::{self, CallbackError};
 use carefront_shared::notify::courier;
 use carefront_shared::outbox::NotificationStatus;
@@ -39,18 +40,36 @@ pub async fn notify_callback(context: &RequestContext<'_>, request: &Request) ->
 /// What a sweep did.
 #[derive(serde::Serialize)]
 struct SweepAnswer {
+    /// "Access ending in 14 days" notices the scan queued before sending.
+    queued: usize,
     sent: usize,
     retrying: usize,
     failed: usize,
 }
 
-/// POST /api/v1/outbox/send: sends what is due.
+/// POST /api/v1/outbox/send: queues the notices time brings (access ending in 14 days), then
+/// sends what is due. Only where messages are sent: elsewhere they would wait to go stale.
 pub async fn send(context: &RequestContext<'_>) -> Result<Response, ApiError> {
-    match courier::deliver(context).await.or_problem(context)? {
-        Some(sweep) => Ok(json(StatusCode::OK, &SweepAnswer { sent: sweep.sent, retrying: sweep.retrying, failed: sweep.failed })),
-        None => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE)
-            .with_type("notify-not-configured", "GOV.UK Notify is not configured")
-            .with_detail("Set NOTIFY_API_KEY (and the templates) for this deployment; messages wait in the outbox until then.")
-            .into()),
+    if context.config.notify.sender().is_none() || context.outbound.is_none() {
+        return Err(not_configured());
     }
+    // A failed scan is logged and the send goes on: messages already due are not held up.
+    let queued = match ending::queue_access_ending(context.store, &context.config.origin, context.now, context.random).await {
+        Ok(queued) => queued,
+        Err(error) => {
+            eprintln!("carefront-api: the access-ending scan failed: {error}");
+            0
+        }
+    };
+    match courier::deliver(context).await.or_problem(context)? {
+        Some(sweep) => Ok(json(StatusCode::OK, &SweepAnswer { queued, sent: sweep.sent, retrying: sweep.retrying, failed: sweep.failed })),
+        None => Err(not_configured()),
+    }
+}
+
+fn not_configured() -> ApiError {
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+        .with_type("notify-not-configured", "GOV.UK Notify is not configured")
+        .with_detail("Set NOTIFY_API_KEY (and the templates) for this deployment; messages wait in the outbox until then.")
+        .into()
 }

@@ -1,6 +1,7 @@
 //! The outbox through the API: GOV.UK Notify's delivery receipts (its bearer token, the message
 //! found by Notify's id, a late "sending" never undoing a delivery) and the scheduled send a
-//! deployment calls with an `outbox:send` credential.
+//! deployment calls with an `outbox:send` credential, which first queues the "access ending in
+//! 14 days" notices, each once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -9,10 +10,16 @@ mod support;
 use std::collections::BTreeMap;
 
 use carefront_shared::config::{App, Config};
+use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
+use carefront_shared::contact::Medium;
+use carefront_shared::context::RequestContext;
 use carefront_shared::credential::Permission;
 use carefront_shared::db::Database;
+use carefront_shared::outbound::{Outbound, OutboundError, OutboundRequest, OutboundResponse};
 use carefront_shared::outbox::{Channel, Notification, NotificationKind};
-use carefront_shared::store::OutboxStore;
+use carefront_shared::random::SeededRandom;
+use carefront_shared::store::{OutboxStore, PreferenceStore, Store};
+use chrono::Duration;
 use pollster::block_on;
 use support::Api;
 
@@ -97,4 +104,88 @@ fn the_scheduled_send_needs_outbox_send_and_says_when_notify_is_not_configured()
     let unconfigured = api.call(api.signed_send(&sweeper, "POST", "/api/v1/outbox/send", None, "", Vec::new()));
     assert_eq!(unconfigured.status, 503);
     assert_eq!(unconfigured.body["type"], "https://carefront.example/problems/notify-not-configured");
+}
+
+/// Accepts every message, as Notify does, and counts them.
+struct Accepting(std::cell::Cell<usize>);
+
+#[async_trait::async_trait(?Send)]
+impl Outbound for Accepting {
+    async fn send(&self, _request: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
+        self.0.set(self.0.get() + 1);
+        let id = format!("740e5834-3a29-46b4-9a6f-{:012}", self.0.get());
+        let body = format!(r#"{{"id":"{id}","reference":"r","content":{{"body":"b"}},"uri":"u","template":{{"id":"{NOTIFY_ID}","version":1,"uri":"x"}}}}"#);
+        Ok(OutboundResponse { status: 201, body: body.into_bytes() })
+    }
+}
+
+fn sending() -> Config {
+    let templates = r#"{"access_ending.sms": "f33517ff-2a88-4f6e-b855-c550268ce08a", "access_ending.email": "f33517ff-2a88-4f6e-b855-c550268ce08b"}"#;
+    Config::from_lookup(App::Api, |name| match name {
+        "NOTIFY_API_KEY" => Some("carefront_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0".into()),
+        "NOTIFY_TEMPLATES" => Some(templates.into()),
+        _ => support::setting(name),
+    })
+    .unwrap()
+}
+
+/// Answers `request` with Notify configured and reached through `outbound`.
+fn call_sending(api: &Api, request: carefront_api::Request, outbound: &Accepting) -> (u16, serde_json::Value) {
+    let store = api.store();
+    let random = SeededRandom::new(11);
+    let config = sending();
+    let context = RequestContext { store: &store, config: &config, now: api.now.get(), random: &random, client: None, outbound: Some(outbound) };
+    let response = block_on(carefront_api::handle(&context, request));
+    (response.status().as_u16(), serde_json::from_slice(response.body()).unwrap_or_default())
+}
+
+#[test]
+fn the_scheduled_send_queues_access_ending_notices_once_and_sends_them() {
+    let api = Api::new();
+    api.person("person-sam", "Sam Okafor");
+    let now = api.now.get();
+    let grant = Grant {
+        id: "grant-sam".into(),
+        version: 1,
+        subject_id: "person-margaret".into(),
+        grantee: Grantee::Person("person-sam".into()),
+        categories: [Category::Medication].into_iter().collect(),
+        actions: [Action::View].into_iter().collect(),
+        act_for: false,
+        purpose: "to help with tablets".into(),
+        starts_at: now - Duration::days(30),
+        ends_at: Some(now + Duration::days(10)),
+        basis: Basis::Consent,
+        evidence: None,
+        recorded_by: "person-margaret".into(),
+        revoked_at: None,
+    };
+    block_on(api.store().insert_grant(&grant, now, None)).unwrap();
+    for (person, medium, address) in [("person-margaret", Medium::Phone, "07700 900 001"), ("person-sam", Medium::Email, "sam@example.org")] {
+        block_on(api.store().start_contact_check(person, medium, address, "hash", now + Duration::minutes(30), now)).unwrap();
+        block_on(api.store().confirm_contact(person, medium, "hash", now)).unwrap();
+    }
+    let sweeper = api.credential("org-council", &[Permission::OutboxSend]);
+    let outbound = Accepting(std::cell::Cell::new(0));
+    let (status, body) = call_sending(&api, api.signed_send(&sweeper, "POST", "/api/v1/outbox/send", None, "", Vec::new()), &outbound);
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body, serde_json::json!({ "queued": 2, "sent": 2, "retrying": 0, "failed": 0 }));
+    assert_eq!(outbound.0.get(), 2);
+    let rows = block_on(api.db.query("SELECT id, status FROM notifications WHERE kind = 'access_ending' ORDER BY id", &[])).unwrap();
+    let rows: Vec<(String, String)> = rows.iter().map(|row| (row.text(0).unwrap(), row.text(1).unwrap())).collect();
+    assert_eq!(
+        rows,
+        [("ending-grant-sam-1-person-margaret-sms".to_owned(), "sent".to_owned()), ("ending-grant-sam-1-person-sam-email".to_owned(), "sent".to_owned())]
+    );
+    // The next minute's call finds both already told: nothing queued, nothing sent twice.
+    api.advance(Duration::minutes(1));
+    let (status, body) = call_sending(&api, api.signed_send(&sweeper, "POST", "/api/v1/outbox/send", None, "", Vec::new()), &outbound);
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body, serde_json::json!({ "queued": 0, "sent": 0, "retrying": 0, "failed": 0 }));
+    assert_eq!(outbound.0.get(), 2);
+    // Without Notify nothing is queued at all (it would only go stale).
+    api.advance(Duration::days(1));
+    block_on(api.store().update_grant(&Grant { ends_at: Some(now + Duration::days(12)), ..grant }, api.now.get(), None)).unwrap();
+    assert_eq!(api.call(api.signed_send(&sweeper, "POST", "/api/v1/outbox/send", None, "", Vec::new())).status, 503);
+    assert_eq!(api.rows("SELECT id FROM notifications WHERE kind = 'access_ending'"), 2);
 }

@@ -166,6 +166,9 @@ pub trait Store:
     async fn grants_for_subject(&self, subject_id: &str) -> Result<Vec<Grant>>;
     /// Every grant held by a person, directly or through their organisation.
     async fn grants_held_by(&self, person_id: &str, organisation_id: Option<&str>) -> Result<Vec<Grant>>;
+    /// Every grant not revoked whose end is after `after` and no later than `until`, soonest
+    /// end first: one read for the scheduled "access ending" notices, whoever's grants they are.
+    async fn grants_ending_between(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<Grant>>;
     /// Saves an edit of a grant made from `grant.version`; if the stored grant has moved on,
     /// nothing is written and the current grant comes back (optimistic concurrency).
     async fn update_grant(&self, grant: &Grant, changed_at: DateTime<Utc>, acting_for: Option<&str>) -> Result<GrantUpdate>;
@@ -753,6 +756,17 @@ impl Store for SqlStore<'_> {
                  ORDER BY starts_at, id"
             ),
             &[person_id.into(), organisation_id.into()],
+            grant,
+        )
+        .await
+    }
+
+    async fn grants_ending_between(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<Grant>> {
+        // A range on the partial index `grants_ending` (migration 25): the grants about to end,
+        // not every grant there is.
+        self.all(
+            &format!("SELECT {GRANT_COLUMNS} FROM grants WHERE revoked_at IS NULL AND ends_at > ?1 AND ends_at <= ?2 ORDER BY ends_at, id"),
+            &[time_text(after).into(), time_text(until).into()],
             grant,
         )
         .await

@@ -200,15 +200,40 @@ pub async fn serve(
     response(answer)
 }
 
-/// Sends what is due in the outbox (and, from the schedule, queues the notices that time
-/// brings); errors are logged, and the messages stay queued for the next sweep.
+/// The Cron Trigger (wrangler.toml `[triggers]`) on which the scheduled run also queues the
+/// notices time brings ("access ending in 14 days"): once a day, at 8am UTC (8 or 9am in the
+/// UK), rather than every minute, since the scan reads the grants ending soon and how each side
+/// is reached.
+pub const NOTICES_CRON: &str = "0 8 * * *";
+
+/// Sends what is due in the outbox; errors are logged, and the messages stay queued for the
+/// next sweep. After a change, and on the every-minute Cron Trigger.
 pub async fn sweep(env: worker::Env, app: App) {
+    run(env, app, false).await;
+}
+
+/// A Cron Trigger's run: on [`NOTICES_CRON`], queues the "access ending" notices first; then
+/// sends what is due.
+pub async fn scheduled(env: worker::Env, app: App, cron: &str) {
+    run(env, app, cron == NOTICES_CRON).await;
+}
+
+async fn run(env: worker::Env, app: App, notices: bool) {
     let outcome = async {
         let config = config(app, &env)?;
         let random = random()?;
         let database = D1::from_env(&env).map_err(|error| error.to_string())?;
         let store = SqlStore::new(&database);
         let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client: None, outbound: Some(&WorkersFetch) };
+        // Only where messages are sent (as on Spin's scheduled send): elsewhere they would wait
+        // to go stale. A failed scan is logged and the sweep goes on.
+        if notices && config.notify.sender().is_some() {
+            match carefront_shared::notices::ending::queue_access_ending(&store, &config.origin, context.now, &random).await {
+                Ok(queued) if queued > 0 => worker::console_log!("carefront outbox: {queued} access-ending notices queued"),
+                Ok(_) => {}
+                Err(error) => worker::console_error!("carefront access-ending scan failed: {error}"),
+            }
+        }
         carefront_shared::notify::courier::deliver(&context).await.map_err(|error| error.to_string())
     };
     match outcome.await {

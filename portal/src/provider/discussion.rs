@@ -10,6 +10,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::discussion::{self, DiscussionEntry, DiscussionProblem, Method, Participant, Recording, Role, Topic};
 use carefront_shared::domain::{Organisation, Person};
 use carefront_shared::needs::Need;
+use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::discussion::record_discussion;
@@ -338,9 +339,12 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, visit: &Vis
     };
     let detail = discussion::recorded_detail(&described(&reader, &organisation), discussion.held_on);
     let event = permit.overall_event(new_id(context.random), AuditAction::DiscussionRecordedByStaff, detail);
-    // The discussion and its line in the access log: both, or neither.
+    let told = notices::discussion::discussion_to_confirm(context.store, &discussion, &context.config.origin, context.now, context.random).await?;
+    // The discussion, its line in the access log and the messages that it waits to be
+    // confirmed: all, or none.
     let recorder = Recorder::new();
     record_discussion(&recorder, &discussion, None, &event).await?;
+    notices::queue(&recorder, &told).await?;
     context.store.apply(&recorder.into_plan()).await?;
     Ok(web::redirect("/provider?done=discussion"))
 }

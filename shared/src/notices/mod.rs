@@ -4,6 +4,11 @@
 //! ([`crate::store::preferences::recipients_for`]); the message carries no care detail, only
 //! names, times and links into the portal.
 
+pub mod discussion;
+pub mod duty;
+pub mod ending;
+pub mod invitation;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -16,9 +21,6 @@ use crate::random::{Random, new_id};
 use crate::store::preferences::recipients_for;
 use crate::store::{Store, StoreError};
 use crate::uk_time;
-
-pub mod duty;
-pub mod invitation;
 
 /// One message per way `person_id` is to be told of `kind`, each with `personalisation`.
 pub async fn to_person(

@@ -17,6 +17,11 @@ use crate::outbox::{Channel, Notification, NotificationKind, NotificationStatus}
 pub trait OutboxStore {
     /// Queues `notification` (in a plan: with the change that causes it).
     async fn queue_notification(&self, notification: &Notification) -> Result<()>;
+    /// Queues `notification` unless a message with its id is already there (queued, sent or
+    /// failed): with an id made from what it is about, a notice is queued once however many
+    /// sweeps make it, racing or not. `true` if it was queued now (out of a plan; in a plan the
+    /// answer means nothing).
+    async fn queue_notification_once(&self, notification: &Notification) -> Result<bool>;
     /// Takes up to `limit` messages due at `now` (queued, or taken before by a sender whose
     /// lease has ended), oldest due first, and holds them until `lease_until`.
     async fn take_due_notifications(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<Notification>>;
@@ -81,13 +86,13 @@ fn clipped(error: &str) -> String {
     error.chars().take(500).collect()
 }
 
-#[async_trait(?Send)]
-impl OutboxStore for SqlStore<'_> {
-    async fn queue_notification(&self, notification: &Notification) -> Result<()> {
+impl SqlStore<'_> {
+    /// Inserts `notification`, the statement ending with `conflict`; how many rows it added.
+    async fn insert_notification(&self, notification: &Notification, conflict: &str) -> Result<u64> {
         let personalisation = serde_json::to_string(&notification.personalisation).map_err(|error| DbError::Decode(error.to_string()))?;
         self.db
             .execute(
-                &format!("INSERT INTO notifications ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
+                &format!("INSERT INTO notifications ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15){conflict}"),
                 &[
                     notification.id.as_str().into(),
                     notification.kind.as_str().into(),
@@ -107,7 +112,18 @@ impl OutboxStore for SqlStore<'_> {
                 ],
             )
             .await
-            .map(|_| ())
+    }
+}
+
+#[async_trait(?Send)]
+impl OutboxStore for SqlStore<'_> {
+    async fn queue_notification(&self, notification: &Notification) -> Result<()> {
+        self.insert_notification(notification, "").await.map(|_| ())
+    }
+
+    async fn queue_notification_once(&self, notification: &Notification) -> Result<bool> {
+        // One statement: a second sweep's insert of the same id does nothing, even mid-race.
+        Ok(self.insert_notification(notification, " ON CONFLICT (id) DO NOTHING").await? > 0)
     }
 
     async fn take_due_notifications(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<Notification>> {
