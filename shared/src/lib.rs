@@ -11,6 +11,7 @@ pub mod contact;
 pub mod context;
 pub mod credential;
 pub mod crypto;
+pub mod device;
 pub mod db;
 pub mod discussion;
 pub mod domain;

@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 20, name: "0020_recovery_invitations.sql", sql: include_str!("../migrations/0020_recovery_invitations.sql") },
     Migration { number: 21, name: "0021_notifications.sql", sql: include_str!("../migrations/0021_notifications.sql") },
     Migration { number: 22, name: "0022_notification_preferences.sql", sql: include_str!("../migrations/0022_notification_preferences.sql") },
+    Migration { number: 24, name: "0024_devices.sql", sql: include_str!("../migrations/0024_devices.sql") },
 ];
 
 /// The migrations still to run on a database at schema version `current`.

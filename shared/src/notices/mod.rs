@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+pub mod device;
+
 use chrono::{DateTime, Utc};
 
 use crate::consent::{Category, GrantState, Grantee};
