@@ -85,7 +85,7 @@ impl Whose {
     /// What every page of these settings needs to say whose they are and where its forms post.
     fn view(&self) -> Value {
         let acting = self.power.is_some();
-        context! { base => self.base, acting, subject_name => self.person.display_name, subject_id => self.person.id,
+        context! { acting, subject_name => self.person.display_name, subject_id => self.person.id,
             current => if acting { "home" } else { "notifications" } }
     }
 }
