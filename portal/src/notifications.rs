@@ -86,7 +86,7 @@ impl Whose {
     fn view(&self) -> Value {
         let acting = self.power.is_some();
         context! { acting, subject_name => self.person.display_name, subject_id => self.person.id,
-            current => if acting { "home" } else { "notifications" } }
+        current => if acting { "home" } else { "notifications" } }
     }
 }
 
@@ -301,7 +301,13 @@ pub async fn save_choices(context: &RequestContext<'_>, request: &Request, visit
 /// POST /account/notifications/{email|phone} (or under /people/{id}/notifications): keeps the
 /// new address as waiting and, in the same plan, queues the message with its code and appends
 /// the event; then asks for the code.
-pub async fn change_contact(context: &RequestContext<'_>, request: &Request, visit: &Visit, subject: Option<&str>, segment: &str) -> Result<Response, PortalError> {
+pub async fn change_contact(
+    context: &RequestContext<'_>,
+    request: &Request,
+    visit: &Visit,
+    subject: Option<&str>,
+    segment: &str,
+) -> Result<Response, PortalError> {
     let whose = Whose::of(context, visit, subject).await?;
     let person = &whose.person;
     let medium = medium_from(segment)?;
@@ -396,9 +402,10 @@ pub async fn check_code(context: &RequestContext<'_>, request: &Request, visit: 
             let event = whose.event(context, AuditAction::ContactVerified, format!("Confirmed the {} {address}.", medium.label()));
             // The address it replaces hears of it, whoever made the change: someone who did
             // not make it finds out where messages used to reach them.
-            let replaced = counted.verified().filter(|old| *old != address).map(|old| {
-                notices::device::contact_changed(&person.id, medium, old, &context.config.origin, context.now, context.random)
-            });
+            let replaced = counted
+                .verified()
+                .filter(|old| *old != address)
+                .map(|old| notices::device::contact_changed(&person.id, medium, old, &context.config.origin, context.now, context.random));
             let recorder = Recorder::new();
             recorder.store().confirm_contact(&person.id, medium, &code_hash, context.now).await?;
             recorder.store().append_audit(&event).await?;

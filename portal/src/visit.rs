@@ -6,9 +6,9 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{Person, SessionRecord};
 use carefront_shared::needs::Presentation;
 use carefront_shared::plan::{Plan, Recorder};
-use carefront_shared::store::AccountStore as _;
 use carefront_shared::random::token;
 use carefront_shared::session::{self, SESSION_COOKIE, SESSION_PURPOSE};
+use carefront_shared::store::AccountStore as _;
 use http::header;
 use minijinja::context;
 

@@ -87,7 +87,12 @@ fn a_second_device_signing_in_queues_one_notice_and_the_enrolling_or_a_known_dev
     assert!(told[0].personalisation["link"].ends_with("/passkeys") && !told[0].personalisation["when"].is_empty());
     assert!(!told[0].personalisation.values().any(|value| value.contains("Mozilla")), "the raw header is never echoed");
     // Its cookie: a __Host- cookie, Secure, HttpOnly, SameSite=Lax, Path=/, for 400 days.
-    let cookie = response.headers().get_all("set-cookie").iter().map(|value| value.to_str().unwrap().to_owned()).find(|value| value.starts_with("__Host-carefront_device="));
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|value| value.starts_with("__Host-carefront_device="));
     let cookie = cookie.expect("the device cookie is set");
     for attribute in ["; Path=/", "; Secure", "; HttpOnly", "; SameSite=Lax", "; Max-Age=34560000"] {
         assert!(cookie.contains(attribute), "{cookie} has {attribute}");
@@ -119,7 +124,8 @@ fn turning_new_device_notices_off_is_accepted_and_then_nothing_is_queued() {
     confirm_email(&portal, SETTINGS, "margaret@example.com");
     let page = text(&portal.get(SETTINGS));
     assert!(page.contains("id=\"new_device_sign_in-none\""), "it offers none: {page}");
-    let mut fields: Vec<(&str, &str)> = CHOOSABLE.into_iter().filter(|kind| *kind != NotificationKind::NewDeviceSignIn).map(|kind| (kind.as_str(), "email")).collect();
+    let mut fields: Vec<(&str, &str)> =
+        CHOOSABLE.into_iter().filter(|kind| *kind != NotificationKind::NewDeviceSignIn).map(|kind| (kind.as_str(), "email")).collect();
     fields.push(("new_device_sign_in", "none"));
     let saved = post_from(&portal, SETTINGS, SETTINGS, &fields);
     assert_eq!(saved.status(), 303, "{}", text(&saved));
@@ -172,9 +178,10 @@ fn holding(act_for: bool) -> Holding<'static> {
 }
 
 fn log_rows(portal: &Portal, action: &str) -> Vec<(Option<String>, Option<String>)> {
-    let rows =
-        block_on(portal.db.query("SELECT actor_id, acting_for FROM audit_events WHERE subject_id = 'person-1' AND action = ?1 ORDER BY at, id", &[action.into()]))
-            .unwrap();
+    let rows = block_on(
+        portal.db.query("SELECT actor_id, acting_for FROM audit_events WHERE subject_id = 'person-1' AND action = ?1 ORDER BY at, id", &[action.into()]),
+    )
+    .unwrap();
     rows.iter().map(|row| (row.optional_text(0).unwrap(), row.optional_text(1).unwrap())).collect()
 }
 
@@ -215,7 +222,11 @@ fn someone_acting_for_the_person_reads_and_changes_how_they_are_contacted() {
     assert_eq!(stale.status(), 403);
     assert!(text(&stale).contains(&format!("return={}", MARGARET.replace('/', "%2F"))), "{}", text(&stale));
     // Once the act-for grant is stopped: not found.
-    block_on(portal.db.execute("UPDATE grants SET revoked_at = ?1, version = version + 1 WHERE id = 'grant-person-sam'", &[carefront_shared::store::time_text(portal.now.get()).into()])).unwrap();
+    block_on(portal.db.execute(
+        "UPDATE grants SET revoked_at = ?1, version = version + 1 WHERE id = 'grant-person-sam'",
+        &[carefront_shared::store::time_text(portal.now.get()).into()],
+    ))
+    .unwrap();
     assert_eq!(sam.get(MARGARET).status(), 404);
 }
 

@@ -86,10 +86,7 @@ impl NotificationKind {
     /// channel off. A sign-in from a new device is not one: the issue makes it opt-out, since
     /// someone who signs in on many devices may not want to hear of each.
     pub fn is_security(self) -> bool {
-        matches!(
-            self,
-            NotificationKind::EmergencyAccess | NotificationKind::PasskeyAdded | NotificationKind::PasskeyRemoved | NotificationKind::ContactChanged
-        )
+        matches!(self, NotificationKind::EmergencyAccess | NotificationKind::PasskeyAdded | NotificationKind::PasskeyRemoved | NotificationKind::ContactChanged)
     }
 }
 
