@@ -267,7 +267,7 @@ export async function startStack({ runtime: runtimeName = runtime, seed = true, 
 
 /** The kinds of message carefront sends (shared/src/outbox.rs). */
 export const NOTIFICATION_KINDS = ['emergency_access', 'invitation', 'access_ending', 'access_stopped', 'discussion_to_confirm',
-  'comment_answered', 'passkey_added', 'passkey_removed', 'new_device_sign_in', 'contact_check'];
+  'comment_answered', 'passkey_added', 'passkey_removed', 'new_device_sign_in', 'contact_check', 'contact_changed'];
 
 /** A template id for every kind and channel, as a deployment configures NOTIFY_TEMPLATES. */
 export function notifyTemplates() {

@@ -3,12 +3,16 @@
 use carefront_shared::access::{self, AuditAction};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
+use carefront_shared::device::{self, DEVICE_COOKIE};
 use carefront_shared::domain::{CeremonyKind, CeremonyRecord, InvitationPurpose, PasskeyRecord, Person};
 use carefront_shared::invitation::{self, InvitationCode, InvitationRefusal};
 use carefront_shared::limits::{CodeKind, StartKind};
+use carefront_shared::notices;
 use carefront_shared::passkey::{self, CEREMONY_LIFETIME, ENROLMENT_LIFETIME, PasskeyError, RelyingParty};
+use carefront_shared::plan::{Plan, Recorder};
 use carefront_shared::random::new_id;
 use carefront_shared::session;
+use carefront_shared::store::{AccountStore as _, Store as _};
 use carefront_shared::uk_time;
 use carefront_shared::webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 use http::StatusCode;
@@ -245,7 +249,8 @@ pub async fn finish_registration(context: &RequestContext<'_>, request: &Request
             context.store.delete_ceremony(&id_hash).await?;
         }
         visit.add_cookie(set_cookie(ENROL_COOKIE, "", Some(0)));
-        visit.start_session(context, person, Some(record.id)).await?;
+        let device = device_plan(context, request, visit, &person.id).await?;
+        visit.start_session(context, person, Some(record.id), device).await?;
     }
     let redirect = match (&recovery, enrolling) {
         // Back in after a recovery: straight to the passkeys, to remove the lost phone's.
@@ -294,15 +299,52 @@ pub async fn authentication_options(context: &RequestContext<'_>, visit: &mut Vi
     web::json(StatusCode::OK, &options)
 }
 
-/// POST /sign-in/finish: verifies the passkey against the stored ceremony and signs in.
+/// POST /sign-in/finish: verifies the passkey against the stored ceremony and signs in. The
+/// session, the sign-in's line in the log, this browser's device and, when the account has not
+/// been used on it before, the person's "new device" notice are one batch.
 pub async fn finish_authentication(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
-    let (person, ceremony, passkey_id) = verify_assertion(context, request, visit).await?;
-    if ceremony.person_id.is_some() {
+    let verified = verify_assertion(context, request, visit).await?;
+    if verified.ceremony.person_id.is_some() {
         // A re-authentication ceremony cannot be turned into a sign-in.
         return Err(PasskeyError::NoCeremony.into());
     }
-    visit.start_session(context, person, Some(passkey_id)).await?;
+    let person = verified.person;
+    let device_id = this_device(context, request, visit);
+    let hash = device::device_hash(&visit.keys().session, &person.id, &device_id);
+    let known = context.store.known_devices(&person.id).await?;
+    let (detail, told) = if device::is_new_device(&known, &hash) {
+        let agent = request.headers().get(http::header::USER_AGENT).and_then(|value| value.to_str().ok());
+        let described = device::describe(agent);
+        let told = notices::device::new_device_sign_in(context.store, &person.id, &described, &context.config.origin, context.now, context.random).await?;
+        (format!("Signed in with {} on a new device ({described}).", verified.passkey_name), told)
+    } else {
+        (format!("Signed in with {}.", verified.passkey_name), Vec::new())
+    };
+    let event = access::account_event(new_id(context.random), context.now, Some(&person.id), &person.id, AuditAction::SignedIn, detail);
+    let recorder = Recorder::new();
+    recorder.store().append_audit(&event).await?;
+    recorder.store().record_device(&person.id, &hash, context.now).await?;
+    notices::queue(&recorder, &told).await?;
+    visit.start_session(context, person, Some(verified.passkey_id), recorder.into_plan()).await?;
     web::json(StatusCode::OK, &Redirect { redirect: "/home" })
+}
+
+/// This browser's device id: the one its cookie holds, or a new one. The cookie is set again
+/// either way, so it lasts 400 days from the browser's latest sign-in.
+fn this_device(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> String {
+    let id = cookie(request, DEVICE_COOKIE).and_then(device::parse_device_id).map_or_else(|| device::new_device_id(context.random), str::to_owned);
+    visit.add_cookie(set_cookie(DEVICE_COOKIE, &id, Some(device::DEVICE_LIFETIME.num_seconds())));
+    id
+}
+
+/// The plan that records this browser as a device of `person_id`'s (at enrolment, so the
+/// first sign-in on the enrolling browser is not news).
+async fn device_plan(context: &RequestContext<'_>, request: &Request, visit: &mut Visit, person_id: &str) -> Result<Plan, PortalError> {
+    let device_id = this_device(context, request, visit);
+    let hash = device::device_hash(&visit.keys().session, person_id, &device_id);
+    let recorder = Recorder::new();
+    recorder.store().record_device(person_id, &hash, context.now).await?;
+    Ok(recorder.into_plan())
 }
 
 /// POST /reauthenticate/options: asks the signed-in person to prove themselves again with a
@@ -321,11 +363,15 @@ pub async fn reauthentication_options(context: &RequestContext<'_>, visit: &mut 
 /// (else home).
 pub async fn finish_reauthentication(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Response, PortalError> {
     let session_person = visit.require_person()?.id.clone();
-    let (person, ceremony, passkey_id) = verify_assertion(context, request, visit).await?;
-    if ceremony.person_id.as_deref() != Some(session_person.as_str()) || person.id != session_person {
+    let verified = verify_assertion(context, request, visit).await?;
+    if verified.ceremony.person_id.as_deref() != Some(session_person.as_str()) || verified.person.id != session_person {
         return Err(PasskeyError::UnknownCredential.into());
     }
-    visit.reauthenticated(context, passkey_id).await?;
+    let detail = format!("Confirmed it was them with {}.", verified.passkey_name);
+    let event = access::account_event(new_id(context.random), context.now, Some(&session_person), &session_person, AuditAction::Reauthenticated, detail);
+    let recorder = Recorder::new();
+    recorder.store().append_audit(&event).await?;
+    visit.reauthenticated(context, verified.passkey_id, recorder.into_plan()).await?;
     let asked = web::query_param(request, "return");
     let next = asked.as_deref().and_then(web::local_return_path).unwrap_or("/home");
     web::json(StatusCode::OK, &serde_json::json!({ "redirect": next }))
@@ -352,10 +398,21 @@ pub fn confirm_identity(context: &RequestContext<'_>, visit: &Visit, status: Sta
     page_with_status(context, visit, status, "confirm_identity.html", extra)
 }
 
+/// A passkey assertion checked against this browser's ceremony.
+struct Verified {
+    /// Whose passkey it was.
+    person: Person,
+    /// The ceremony it answered (used up).
+    ceremony: CeremonyRecord,
+    /// The passkey's id.
+    passkey_id: String,
+    /// The passkey's name, for the log.
+    passkey_name: String,
+}
+
 /// Verifies a passkey assertion against this browser's authentication ceremony (used up in the
-/// process), records the passkey's use and audits it; returns who signed, the ceremony and the
-/// passkey's id.
-async fn verify_assertion(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<(Person, CeremonyRecord, String), PortalError> {
+/// process) and records the passkey's use; the caller writes the log line with its own change.
+async fn verify_assertion(context: &RequestContext<'_>, request: &Request, visit: &mut Visit) -> Result<Verified, PortalError> {
     let response: PublicKeyCredential = web::json_body(request)?;
     let ceremony = take_ceremony(context, request, visit, CeremonyKind::Authenticate).await?;
     let relying_party = RelyingParty::new(context.config)?;
@@ -365,12 +422,7 @@ async fn verify_assertion(context: &RequestContext<'_>, request: &Request, visit
         context.store.passkey_by_credential_id(&credential_id).await?.filter(|record| record.person_id == person.id).ok_or(PasskeyError::UnknownCredential)?;
     relying_party.finish_authentication(&response, &ceremony.state, &mut record.passkey)?;
     context.store.record_passkey_use(&record, context.now).await?;
-    let (action, detail) = match ceremony.person_id {
-        Some(_) => (AuditAction::Reauthenticated, format!("Confirmed it was them with {}.", record.name)),
-        None => (AuditAction::SignedIn, format!("Signed in with {}.", record.name)),
-    };
-    audit(context, Some(&person.id), &person.id, action, &detail).await?;
-    Ok((person, ceremony, record.id))
+    Ok(Verified { person, ceremony, passkey_id: record.id, passkey_name: record.name })
 }
 
 async fn begin_ceremony(

@@ -130,6 +130,7 @@ async fn route(context: &RequestContext<'_>, request: &Request, visit: &mut Visi
     let back = match route.fresh {
         Fresh::No => None,
         Fresh::SamePage => Some(path),
+        Fresh::Up => Some(path.rsplit_once('/').map_or(path, |(up, _)| up)),
         Fresh::Page(page) => Some(page),
     };
     if let Some(back) = back
@@ -172,11 +173,17 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::Passkeys, []) => account::passkeys_page(context, request, visit).await,
         (Endpoint::RenamePasskey, [id]) => account::rename_passkey(context, request, visit, id).await,
         (Endpoint::RemovePasskey, [id]) => account::remove_passkey(context, visit, id).await,
-        (Endpoint::NotificationSettings, []) => notifications::settings_page(context, request, visit).await,
-        (Endpoint::SaveNotificationChoices, []) => notifications::save_choices(context, request, visit).await,
-        (Endpoint::ChangeContact, [medium]) => notifications::change_contact(context, request, visit, medium).await,
-        (Endpoint::ContactCheckPage, [medium]) => notifications::check_page(context, visit, medium).await,
-        (Endpoint::CheckContactCode, [medium]) => notifications::check_code(context, request, visit, medium).await,
+        (Endpoint::NotificationSettings, []) => notifications::settings_page(context, request, visit, None).await,
+        (Endpoint::SaveNotificationChoices, []) => notifications::save_choices(context, request, visit, None).await,
+        (Endpoint::ChangeContact, [medium]) => notifications::change_contact(context, request, visit, None, medium).await,
+        (Endpoint::ContactCheckPage, [medium]) => notifications::check_page(context, visit, None, medium).await,
+        (Endpoint::CheckContactCode, [medium]) => notifications::check_code(context, request, visit, None, medium).await,
+        // The same pages for someone who acts for the person (anyone else: not found).
+        (Endpoint::NotificationSettings, [id]) => notifications::settings_page(context, request, visit, Some(id)).await,
+        (Endpoint::SaveNotificationChoices, [id]) => notifications::save_choices(context, request, visit, Some(id)).await,
+        (Endpoint::ChangeContact, [id, medium]) => notifications::change_contact(context, request, visit, Some(id), medium).await,
+        (Endpoint::ContactCheckPage, [id, medium]) => notifications::check_page(context, visit, Some(id), medium).await,
+        (Endpoint::CheckContactCode, [id, medium]) => notifications::check_code(context, request, visit, Some(id), medium).await,
         (Endpoint::PersonPage, [id]) => account::person_page(context, visit, id).await,
         (Endpoint::CarePlan, [id]) => record::care_plan(context, visit, id).await,
         (Endpoint::Guide, [id]) => record::guide(context, visit, id).await,

@@ -32,6 +32,9 @@ pub enum Fresh {
     SamePage,
     /// Needed; the check returns to this page.
     Page(&'static str),
+    /// Needed; the check returns to the page one segment up the path (the page whose form
+    /// posts to a path of its own, when that page's path names a person).
+    Up,
 }
 
 /// What answers a route.
@@ -228,6 +231,13 @@ pub static ROUTES: &[Route] = &[
     fresh(POST, "/account/notifications/{medium}", SignedIn, Fresh::Page("/account/notifications"), ChangeContact),
     route(GET, "/account/notifications/{medium}/check", SignedIn, ContactCheckPage),
     route(POST, "/account/notifications/{medium}/check", SignedIn, CheckContactCode),
+    // The same, for someone acting for the person (the handler answers 404 to anyone without an
+    // act-for power on a live grant: staff, family without it, anyone else).
+    route(GET, "/people/{id}/notifications", SignedIn, NotificationSettings),
+    route(POST, "/people/{id}/notifications", SignedIn, SaveNotificationChoices),
+    fresh(POST, "/people/{id}/notifications/{medium}", SignedIn, Fresh::Up, ChangeContact),
+    route(GET, "/people/{id}/notifications/{medium}/check", SignedIn, ContactCheckPage),
+    route(POST, "/people/{id}/notifications/{medium}/check", SignedIn, CheckContactCode),
     route(POST, "/reauthenticate/options", SignedIn, ReauthenticationOptions),
     route(POST, "/reauthenticate/finish", SignedIn, FinishReauthentication),
     // One person's record and what they share.
@@ -371,6 +381,7 @@ mod tests {
             (POST, "/passkeys/{id}/rename"),
             (POST, "/passkeys/{id}/remove"),
             (POST, "/account/notifications/{medium}"),
+            (POST, "/people/{id}/notifications/{medium}"),
             (POST, "/sessions/end"),
             (POST, "/sessions/end-all"),
             (POST, "/access/add"),

@@ -5,8 +5,10 @@ use carefront_shared::config::BrowserKeys;
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{Person, SessionRecord};
 use carefront_shared::needs::Presentation;
+use carefront_shared::plan::{Plan, Recorder};
 use carefront_shared::random::token;
 use carefront_shared::session::{self, SESSION_COOKIE, SESSION_PURPOSE};
+use carefront_shared::store::AccountStore as _;
 use http::header;
 use minijinja::context;
 
@@ -145,8 +147,9 @@ impl Visit {
 
     /// Signs the browser in as `person` with the passkey `passkey_id`: a new session row and
     /// cookie (rotation: any previous session of this browser is deleted in the same batch, so
-    /// a fixed or stolen id is worthless).
-    pub async fn start_session(&mut self, context: &RequestContext<'_>, person: Person, passkey_id: Option<String>) -> Result<(), PortalError> {
+    /// a fixed or stolen id is worthless). `also` is the rest of the sign-in's change (its audit
+    /// event, the device, its notice), applied in the same batch as the session.
+    pub async fn start_session(&mut self, context: &RequestContext<'_>, person: Person, passkey_id: Option<String>, also: Plan) -> Result<(), PortalError> {
         let previous = self.signed_in.take().map(|signed_in| signed_in.session_hash);
         // Signing in (or enrolling) is itself a passkey check with user verification.
         let record = SessionRecord {
@@ -158,20 +161,22 @@ impl Visit {
             passkey_id,
         };
         let presentation = Presentation::of(&context.store.needs(&person.id, false).await?);
-        self.rotate(context, previous.as_deref(), record, person, presentation).await
+        self.rotate(context, previous.as_deref(), record, person, presentation, also).await
     }
 
     /// Records that the signed-in person just proved themselves again with the passkey
     /// `passkey_id`, and rotates the session: a new id and cookie, the old row gone, so a copy
     /// of the cookie taken before is dead. The absolute timeout still counts from sign-in.
-    pub async fn reauthenticated(&mut self, context: &RequestContext<'_>, passkey_id: String) -> Result<(), PortalError> {
+    /// `also` (the check's audit event) is applied in the same batch.
+    pub async fn reauthenticated(&mut self, context: &RequestContext<'_>, passkey_id: String, also: Plan) -> Result<(), PortalError> {
         let Some(signed_in) = self.signed_in.take() else { return Err(PortalError::SignInRequired) };
         let Some(current) = context.store.session(&signed_in.session_hash).await? else { return Err(PortalError::SignInRequired) };
         let record = SessionRecord { last_seen_at: context.now, verified_at: context.now, passkey_id: Some(passkey_id), ..current };
-        self.rotate(context, Some(&signed_in.session_hash), record, signed_in.person, signed_in.presentation).await
+        self.rotate(context, Some(&signed_in.session_hash), record, signed_in.person, signed_in.presentation, also).await
     }
 
-    /// Replaces the session `previous` with a freshly minted one made from `record`.
+    /// Replaces the session `previous` with a freshly minted one made from `record`, in one
+    /// batch with `also`.
     async fn rotate(
         &mut self,
         context: &RequestContext<'_>,
@@ -179,10 +184,15 @@ impl Visit {
         record: SessionRecord,
         person: Person,
         presentation: Presentation,
+        also: Plan,
     ) -> Result<(), PortalError> {
         let minted = session::mint(&self.keys.session, SESSION_PURPOSE, context.random);
         let record = SessionRecord { id_hash: minted.id_hash.clone(), ..record };
-        context.store.rotate_session(previous, &record).await?;
+        let recorder = Recorder::new();
+        recorder.store().rotate_session(previous, &record).await?;
+        let mut plan = recorder.into_plan();
+        plan.extend(also);
+        context.store.apply(&plan).await?;
         self.new_session_cookie = Some(minted.cookie_value);
         self.clear_session_cookie = false;
         let recently_verified = session::recently_verified(&record, context.now);

@@ -12,6 +12,7 @@ pub mod context;
 pub mod credential;
 pub mod crypto;
 pub mod db;
+pub mod device;
 pub mod discussion;
 pub mod domain;
 pub mod emergency;

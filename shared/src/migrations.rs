@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 21, name: "0021_notifications.sql", sql: include_str!("../migrations/0021_notifications.sql") },
     Migration { number: 22, name: "0022_notification_preferences.sql", sql: include_str!("../migrations/0022_notification_preferences.sql") },
     Migration { number: 23, name: "0023_duty_contacts.sql", sql: include_str!("../migrations/0023_duty_contacts.sql") },
+    Migration { number: 24, name: "0024_devices.sql", sql: include_str!("../migrations/0024_devices.sql") },
     Migration { number: 25, name: "0025_grants_ending.sql", sql: include_str!("../migrations/0025_grants_ending.sql") },
 ];
 

@@ -40,10 +40,12 @@ pub enum NotificationKind {
     NewDeviceSignIn,
     /// A code to check a new email address or phone number.
     ContactCheck,
+    /// The confirmed email address or mobile number was replaced: told to the old one.
+    ContactChanged,
 }
 
 /// Every kind, in the order a settings page lists them.
-pub const KINDS: [NotificationKind; 10] = [
+pub const KINDS: [NotificationKind; 11] = [
     NotificationKind::EmergencyAccess,
     NotificationKind::Invitation,
     NotificationKind::AccessEnding,
@@ -54,6 +56,7 @@ pub const KINDS: [NotificationKind; 10] = [
     NotificationKind::PasskeyRemoved,
     NotificationKind::NewDeviceSignIn,
     NotificationKind::ContactCheck,
+    NotificationKind::ContactChanged,
 ];
 
 impl NotificationKind {
@@ -70,6 +73,7 @@ impl NotificationKind {
             NotificationKind::PasskeyRemoved => "passkey_removed",
             NotificationKind::NewDeviceSignIn => "new_device_sign_in",
             NotificationKind::ContactCheck => "contact_check",
+            NotificationKind::ContactChanged => "contact_changed",
         }
     }
 
@@ -79,12 +83,10 @@ impl NotificationKind {
     }
 
     /// Whether it is about the account's safety: a person may choose how, but not turn every
-    /// channel off.
+    /// channel off. A sign-in from a new device is not one: the issue makes it opt-out, since
+    /// someone who signs in on many devices may not want to hear of each.
     pub fn is_security(self) -> bool {
-        matches!(
-            self,
-            NotificationKind::EmergencyAccess | NotificationKind::PasskeyAdded | NotificationKind::PasskeyRemoved | NotificationKind::NewDeviceSignIn
-        )
+        matches!(self, NotificationKind::EmergencyAccess | NotificationKind::PasskeyAdded | NotificationKind::PasskeyRemoved | NotificationKind::ContactChanged)
     }
 }
 
@@ -220,6 +222,7 @@ impl NotificationKind {
             NotificationKind::PasskeyRemoved => "Passkey removed",
             NotificationKind::NewDeviceSignIn => "Signed in on a new device",
             NotificationKind::ContactCheck => "Code to check contact details",
+            NotificationKind::ContactChanged => "Contact details changed",
         }
     }
 }
@@ -399,6 +402,7 @@ mod tests {
     #[test]
     fn security_notices_are_the_ones_that_cannot_be_turned_off() {
         let security: Vec<&str> = KINDS.into_iter().filter(|kind| kind.is_security()).map(NotificationKind::as_str).collect();
-        assert_eq!(security, ["emergency_access", "passkey_added", "passkey_removed", "new_device_sign_in"]);
+        assert_eq!(security, ["emergency_access", "passkey_added", "passkey_removed", "contact_changed"]);
+        assert!(!NotificationKind::NewDeviceSignIn.is_security(), "a sign-in from a new device is opt-out");
     }
 }

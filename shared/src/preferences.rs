@@ -16,8 +16,9 @@ use crate::outbox::{Channel, NotificationKind};
 pub const CHANNELS: [Channel; 3] = [Channel::Email, Channel::Sms, Channel::Letter];
 
 /// The kinds a person chooses channels for, in the order the settings page lists them. An
-/// invitation goes to someone without an account yet, and a contact check always goes to the
-/// address being checked, so neither is a choice.
+/// invitation goes to someone without an account yet, a contact check always goes to the
+/// address being checked, and a contact change always goes to the address it replaced, so none
+/// of the three is a choice.
 pub const CHOOSABLE: [NotificationKind; 8] = [
     NotificationKind::EmergencyAccess,
     NotificationKind::NewDeviceSignIn,
@@ -42,6 +43,7 @@ pub fn kind_label(kind: NotificationKind) -> &'static str {
         NotificationKind::PasskeyRemoved => "A passkey was removed from your account",
         NotificationKind::NewDeviceSignIn => "Someone signed in to your account on a new device",
         NotificationKind::ContactCheck => "A code to confirm your email address or mobile number",
+        NotificationKind::ContactChanged => "Your email address or mobile number was changed",
     }
 }
 
@@ -280,6 +282,12 @@ mod tests {
             assert_eq!(check_choice(kind, &BTreeSet::new(), true), Err(ChoiceProblem::SecurityOff), "{kind:?}");
         }
         assert_eq!(check_choice(ANSWERED, &BTreeSet::new(), true), Ok(BTreeSet::new()));
+        // A sign-in from a new device is opt-out: "none" is accepted and silences it.
+        let device = NotificationKind::NewDeviceSignIn;
+        assert_eq!(check_choice(device, &BTreeSet::new(), true), Ok(BTreeSet::new()));
+        assert_eq!(channels(device, &reach(&[], true, true, true)), [Channel::Email, Channel::Sms], "on by default");
+        quiet.choices.insert(device, BTreeSet::new());
+        assert_eq!(channels(device, &quiet), Vec::<Channel>::new());
     }
 
     #[test]
@@ -309,11 +317,13 @@ mod tests {
     }
 
     #[test]
-    fn every_choosable_kind_has_words_and_the_two_that_are_not_are_left_out() {
+    fn every_choosable_kind_has_words_and_the_three_that_are_not_are_left_out() {
         for kind in CHOOSABLE {
             assert!(!kind_label(kind).is_empty());
         }
-        assert!(!CHOOSABLE.contains(&NotificationKind::Invitation) && !CHOOSABLE.contains(&NotificationKind::ContactCheck));
-        assert_eq!(CHOOSABLE.len() + 2, crate::outbox::KINDS.len());
+        for kind in [NotificationKind::Invitation, NotificationKind::ContactCheck, NotificationKind::ContactChanged] {
+            assert!(!CHOOSABLE.contains(&kind), "{kind:?}");
+        }
+        assert_eq!(CHOOSABLE.len() + 3, crate::outbox::KINDS.len());
     }
 }

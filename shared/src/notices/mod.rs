@@ -11,6 +11,8 @@ pub mod invitation;
 
 use std::collections::BTreeMap;
 
+pub mod device;
+
 use chrono::{DateTime, Utc};
 
 use crate::consent::{Category, GrantState, Grantee};

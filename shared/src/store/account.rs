@@ -5,9 +5,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{AUDIT_COLUMNS, PasskeyRemoval, Result, SqlStore, audit_event, time_text};
+use super::{AUDIT_COLUMNS, PasskeyRemoval, Result, SqlStore, audit_event, time, time_text};
 use crate::access::AuditAction;
 use crate::db::{Statement, Value};
+use crate::device::KnownDevice;
 use crate::domain::{AuditEvent, SessionRecord};
 
 /// Keeping a person's sessions and passkeys safe.
@@ -27,6 +28,11 @@ pub trait AccountStore {
     async fn end_person_sessions(&self, person_id: &str, keep: Option<&str>, event: &AuditEvent) -> Result<()>;
     /// The audit events about `subject_id` with `action` at or after `since`, newest first.
     async fn audit_since(&self, subject_id: &str, action: AuditAction, since: DateTime<Utc>) -> Result<Vec<AuditEvent>>;
+    /// The devices the person has signed in (or enrolled) from, first seen first.
+    async fn known_devices(&self, person_id: &str) -> Result<Vec<KnownDevice>>;
+    /// Records that the person signed in (or enrolled) from the device with `device_hash` at
+    /// `now`: a new row, or a known one's last sighting. No read: record it in the sign-in's plan.
+    async fn record_device(&self, person_id: &str, device_hash: &str, now: DateTime<Utc>) -> Result<()>;
 }
 
 /// The event's columns as parameters `?n` to `?n+8`, after `leading` parameters.
@@ -135,5 +141,25 @@ impl AccountStore for SqlStore<'_> {
             audit_event,
         )
         .await
+    }
+
+    async fn known_devices(&self, person_id: &str) -> Result<Vec<KnownDevice>> {
+        self.all(
+            "SELECT device_hash, first_seen_at, last_seen_at FROM known_devices WHERE person_id = ?1 ORDER BY first_seen_at, device_hash",
+            &[person_id.into()],
+            |row| Ok(KnownDevice { device_hash: row.text(0)?, first_seen_at: time(row, 1)?, last_seen_at: time(row, 2)? }),
+        )
+        .await
+    }
+
+    async fn record_device(&self, person_id: &str, device_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        self.db
+            .execute(
+                "INSERT INTO known_devices (person_id, device_hash, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (person_id, device_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+                &[person_id.into(), device_hash.into(), time_text(now).into()],
+            )
+            .await
+            .map(|_| ())
     }
 }
