@@ -1,7 +1,7 @@
 // e2e/notify.test.mjs — notifications that reach people (issue 12), on the runtime named by
 // CAREFRONT_RUNTIME, through a local GOV.UK Notify stand-in that checks each request's JWT the
 // way Notify does: a clinician uses Margaret's emergency code; her son Sam, who asked to be told,
-// gets a text within seconds; he taps its stop link; the clinician's next page is refused; her
+// gets a text within seconds (and her care provider's duty manager an email); he taps its stop link; the clinician's next page is refused; her
 // access log, which Sam reads too, says who stopped it. And a Notify that fails the first three tries of each message
 // loses nothing and sends nothing twice.
 
@@ -13,6 +13,7 @@ import { enrolled, startStackAndBrowser } from './pages.mjs';
 import { signedFetch } from './sign.mjs';
 
 const SAM_MOBILE = '07700 900 123';
+const BROOKSIDE_DUTY_EMAIL = 'duty@brookside.example.org';
 const ALEX = { name: 'Alex Smith', role: 'Paramedic', organisation: 'North West Ambulance Service' };
 
 let stack;
@@ -41,16 +42,23 @@ async function clinicianWithTheCode() {
 
 const textsToSam = (messages) => messages.filter((message) => message.type === 'sms' && message.to === SAM_MOBILE);
 const lettersToMargaret = (messages) => messages.filter((message) => message.type === 'letter' && message.to === 'Margaret Okafor');
+const emailsToBrooksideDuty = (messages) => messages.filter((message) => message.type === 'email' && message.to === BROOKSIDE_DUTY_EMAIL);
+/** Everyone this emergency access tells: Margaret by letter, Sam by text, Brookside's duty manager by email. */
+const everyoneTold = (messages) => textsToSam(messages).length === 1 && lettersToMargaret(messages).length === 1 && emailsToBrooksideDuty(messages).length === 1;
 
 describe(`notifications (${runtime})`, () => {
   test("Sam is texted a stop link at once; tapping it ends the clinician's access; Margaret's log says so", async () => {
     stack.notify.reset();
     const started = Date.now();
     const clinician = await clinicianWithTheCode();
-    const messages = await stack.notify.waitFor((all) => textsToSam(all).length === 1 && lettersToMargaret(all).length === 1, 15_000);
+    const messages = await stack.notify.waitFor(everyoneTold, 15_000);
     // Margaret herself is told by letter: she has no confirmed email or mobile, and the council
-    // holds her address.
+    // holds her address. Brookside, her care provider, is told at its duty manager's email
+    // address, with a stop link of its own.
     assert.equal(lettersToMargaret(messages)[0].personalisation.name, 'you');
+    const duty = emailsToBrooksideDuty(messages)[0];
+    assert.equal(duty.personalisation.name, 'Margaret Okafor');
+    assert.match(duty.personalisation.stop_link, /\/emergency\/stop\//);
     const text = textsToSam(messages)[0];
     console.log(`Sam's text reached the Notify stand-in ${Date.now() - started} ms after the code was entered`);
     assert.match(text.reference, /^[\w-]+$/, 'the reference is the outbox id, no personal data');
@@ -59,6 +67,7 @@ describe(`notifications (${runtime})`, () => {
     const link = new URL(text.personalisation.stop_link);
     assert.equal(link.origin, new URL(stack.portalUrl).origin);
     assert.match(link.pathname, /^\/emergency\/stop\//);
+    assert.notEqual(duty.personalisation.stop_link, text.personalisation.stop_link, 'each recipient has a stop link of their own');
 
     // Sam's phone, signed in to nothing: opening the link asks first; the button stops it.
     const sam = new Client(stack.portalUrl);
@@ -84,28 +93,29 @@ describe(`notifications (${runtime})`, () => {
     assert.match(await son.page.locator('main').innerText(), /(You|Sam Okafor) stopped the emergency access of Alex Smith/);
   });
 
-  test('while Notify fails the first three tries of each message, both wait and are then sent exactly once', async () => {
+  test('while Notify fails the first three tries of each message, all wait and are then sent exactly once', async () => {
     stack.notify.reset();
-    // This access queues two messages (Margaret's letter, Sam's text). Each try of the two is
-    // about as due as the other's (the same backoff, at most a quarter apart), so six failures
-    // are the first three tries of each.
-    stack.notify.failNext(6, 500);
+    // This access queues three messages (Margaret's letter, Sam's text, Brookside's email). Each
+    // try of one is about as due as the others' (the same backoff, at most a quarter apart), so
+    // nine failures are the first three tries of each.
+    stack.notify.failNext(9, 500);
     await clinicianWithTheCode();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     assert.equal(stack.notify.messages().length, 0, `nothing was accepted yet: ${JSON.stringify(stack.notify.messages())}`);
     // The outbox keeps them and tries again after its backoff (10, 20 and 40 seconds, less up to
     // a quarter), from the deployment's scheduled send.
-    await sweepUntil(() => textsToSam(stack.notify.messages()).length === 1 && lettersToMargaret(stack.notify.messages()).length === 1, 150_000);
+    await sweepUntil(() => everyoneTold(stack.notify.messages()), 150_000);
     assert.equal(textsToSam(stack.notify.messages()).length, 1, 'sent once, not twice');
     assert.equal(lettersToMargaret(stack.notify.messages()).length, 1, 'sent once, not twice');
+    assert.equal(emailsToBrooksideDuty(stack.notify.messages()).length, 1, 'sent once, not twice');
     // A few more scheduled sends change nothing: nothing is due.
     await sweepUntil(() => false, 3_000);
     const byMessage = Map.groupBy(stack.notify.tries(), (t) => t.reference);
-    assert.equal(byMessage.size, 2, 'two messages were tried');
+    assert.equal(byMessage.size, 3, 'three messages were tried');
     for (const [reference, tries] of byMessage) {
       assert.deepEqual(tries.map((t) => t.status), [500, 500, 500, 201], `the tries of ${reference}`);
     }
-    assert.equal(stack.notify.messages().length, 2, 'exactly once each');
+    assert.equal(stack.notify.messages().length, 3, 'exactly once each');
   });
 });
 

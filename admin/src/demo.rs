@@ -13,7 +13,7 @@ use carefront_shared::outbox::{Channel, NotificationKind};
 use carefront_shared::person::{NewPerson, PersonInput};
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::{Random, SeededRandom, new_id};
-use carefront_shared::store::{EmergencyStore as _, PreferenceStore as _, Store, StoreError};
+use carefront_shared::store::{DutyContactStore as _, EmergencyStore as _, PreferenceStore as _, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 
 const COUNCIL: &str = "org-northshire-council";
@@ -25,6 +25,8 @@ fn lines(items: &[&str]) -> Vec<String> {
 
 /// Sam's mobile number in the demo: confirmed, and told of emergency access to his mother's record.
 pub const SAM_MOBILE: &str = "07700 900 123";
+/// Brookside's on-call duty manager's confirmed email address, told of emergency access.
+pub const BROOKSIDE_DUTY_EMAIL: &str = "duty@brookside.example.org";
 
 /// Adds the demo data (leaving rows that already exist alone) and a fresh invitation for each
 /// demo service user.
@@ -144,6 +146,14 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
         store.apply(&recorder.into_plan()).await?;
     }
     invitations.push(invite(store, sam, now, random).await?);
+    // Brookside's on-call duty manager has a confirmed email address: emergency access to the
+    // people Brookside cares for is told there too, with a stop link of the provider's own.
+    if store.duty_contact_points(PROVIDER).await?.is_empty() {
+        let recorder = Recorder::new();
+        recorder.store().start_duty_contact_check(PROVIDER, Medium::Email, BROOKSIDE_DUTY_EMAIL, "seeded", now, now).await?;
+        recorder.store().confirm_duty_contact(PROVIDER, Medium::Email, "seeded", now).await?;
+        store.apply(&recorder.into_plan()).await?;
+    }
 
     // Staff: a council social worker (a caseworker), the council's administrator (who looks
     // after system credentials) and a provider care coordinator.

@@ -48,7 +48,8 @@ struct SweepAnswer {
 }
 
 /// POST /api/v1/outbox/send: queues the notices time brings (access ending in 14 days), then
-/// sends what is due. Only where messages are sent: elsewhere they would wait to go stale.
+/// sends what is due, sweeping on while sweeps come back full (up to
+/// [`courier::SCHEDULED_LIMIT`]). Only where messages are sent: elsewhere they would wait to go stale.
 pub async fn send(context: &RequestContext<'_>) -> Result<Response, ApiError> {
     if context.config.notify.sender().is_none() || context.outbound.is_none() {
         return Err(not_configured());
@@ -61,7 +62,7 @@ pub async fn send(context: &RequestContext<'_>) -> Result<Response, ApiError> {
             0
         }
     };
-    match courier::deliver(context).await.or_problem(context)? {
+    match courier::deliver_scheduled(context).await.or_problem(context)? {
         Some(sweep) => Ok(json(StatusCode::OK, &SweepAnswer { queued, sent: sweep.sent, retrying: sweep.retrying, failed: sweep.failed })),
         None => Err(not_configured()),
     }

@@ -163,10 +163,12 @@ async fn row_of(context: &RequestContext<'_>, invitation: &Invitation, message: 
     })
 }
 
-/// The ways to send an invitation, as the forms list them.
-pub(crate) fn sending_choices() -> Vec<Value> {
+/// The ways to send an invitation, as the forms list them: a recovery invitation's only by
+/// letter or by hand.
+pub(crate) fn sending_choices(recovery: bool) -> Vec<Value> {
     Sending::ALL
         .into_iter()
+        .filter(|way| !recovery || matches!(way, Sending::Letter | Sending::HandOver))
         .map(|way| {
             let label = match way {
                 Sending::Email => channel_label(Channel::Email),
@@ -247,7 +249,7 @@ async fn render_list(
         posted,
         errors,
         notice,
-        sending => sending_choices(),
+        sending => sending_choices(enrolled),
         invitee => person.display_name.clone(),
         letter_on_record,
     };
@@ -293,7 +295,7 @@ pub async fn issue(context: &RequestContext<'_>, request: &Request, visit: &Visi
     };
     let on_record = letter_on_record(context, &person).await?;
     let typed = Typed { how: &form.how, email: &form.email, mobile: &form.mobile, letter: LetterTo::OnRecord(on_record.as_deref()) };
-    let send = match invitation_notice::sending(&typed) {
+    let send = match if enrolled { invitation_notice::recovery_sending(&typed) } else { invitation_notice::sending(&typed) } {
         Ok(send) => send,
         Err(problems) => {
             errors.extend(problems.into_iter().map(|problem| FieldError { field: problem.field(), message: problem.to_string() }));

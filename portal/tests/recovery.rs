@@ -246,3 +246,25 @@ fn the_recovery_letter_as_printed() {
     assert!(!html[html.find("<main").unwrap()..].contains("name=\"csrf\""));
     insta::assert_snapshot!("recovery_letter", essence(&html));
 }
+
+/// A recovery invitation opens an existing account: an email address or mobile number typed at
+/// the desk (perhaps by someone posing as the person) must never receive one. Found while
+/// merging invitations by email and text.
+#[test]
+fn a_recovery_invitation_is_never_emailed_or_texted_to_an_address_typed_at_the_desk() {
+    let (portal, cath, _margaret) = council(&mut ResidentSoftPasskey::new());
+    let path = format!("/council/people/{MARGARET}/invitations");
+    let page = text(&cath.get(&path));
+    assert!(!page.contains("value=\"email\"") && !page.contains("value=\"sms\""), "the form offers only a letter or by hand: {page}");
+    let before = (count(&portal, "SELECT COUNT(*) FROM invitations"), count(&portal, "SELECT COUNT(*) FROM notifications"));
+    for (how, field, value) in [("email", "email", "someone@example.com"), ("sms", "mobile", "07700 900 321")] {
+        let csrf = cath.csrf_from("/home");
+        let response = cath.post_form(
+            &path,
+            &[("csrf", &csrf), ("lifetime", "1"), ("check-method", "in_person_photo_id"), ("check-note", "Saw a passport"), ("how", how), (field, value)],
+        );
+        assert_eq!(response.status(), 400, "{how}");
+        assert!(text(&response).contains("A recovery invitation can only be posted to the address on their record, or handed over"), "{how}");
+    }
+    assert_eq!((count(&portal, "SELECT COUNT(*) FROM invitations"), count(&portal, "SELECT COUNT(*) FROM notifications")), before, "nothing written");
+}

@@ -52,12 +52,12 @@ pub struct KnownDevice {
     pub last_seen_at: DateTime<Utc>,
 }
 
-/// Whether a sign-in from the device with `hash` should be told to the account holder: only
-/// when the account already knows at least one device and not this one. An account with no
-/// device recorded (enrolled before devices were kept) learns its first one quietly, so nobody
-/// is sent a message for the device they have always used.
+/// Whether a sign-in from the device with `hash` should be told to the account holder: when the
+/// account does not know it. An account with no device recorded (enrolled before devices were
+/// kept) is told of its first one too: a sign-in nobody can vouch for is told, never learned
+/// quietly (the enrolling browser is recorded at enrolment, so a new account is not).
 pub fn is_new_device(known: &[KnownDevice], hash: &str) -> bool {
-    !known.is_empty() && !known.iter().any(|device| device.device_hash == hash)
+    !known.iter().any(|device| device.device_hash == hash)
 }
 
 /// A short description of the browser from its `User-Agent` ("Chrome on Android", "Safari on
@@ -164,11 +164,11 @@ mod tests {
     }
 
     #[test]
-    fn only_an_unknown_device_on_an_account_that_knows_one_is_new() {
+    fn a_device_the_account_does_not_know_is_new_even_its_first() {
         let at = DateTime::<Utc>::UNIX_EPOCH;
         let known = vec![KnownDevice { device_hash: "a".into(), first_seen_at: at, last_seen_at: at }];
         assert!(is_new_device(&known, "b"));
         assert!(!is_new_device(&known, "a"));
-        assert!(!is_new_device(&[], "b"), "the first device an account is seen on is learned quietly");
+        assert!(is_new_device(&[], "b"), "an account with no device recorded is told of its first, never learned quietly");
     }
 }

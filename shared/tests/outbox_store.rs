@@ -81,10 +81,11 @@ fn a_message_queued_in_a_plan_is_sent_once_and_its_notify_id_kept() {
         assert!(!store.notification_status("notify-other", NotificationStatus::Delivered, "delivered", now).await.unwrap());
         // A late "sending" does not undo the delivery.
         store.notification_status("notify-1", NotificationStatus::Sent, "sending", now).await.unwrap();
-        let rows = db.query("SELECT status, notify_id, attempts FROM notifications", &[]).await.unwrap();
+        let rows = db.query("SELECT status, notify_id, attempts, personalisation FROM notifications", &[]).await.unwrap();
         assert_eq!(rows[0].text(0).unwrap(), "delivered");
         assert_eq!(rows[0].text(1).unwrap(), "notify-1");
         assert_eq!(rows[0].integer(2).unwrap(), 1);
+        assert_eq!(rows[0].text(3).unwrap(), "{}", "a sent message's personalisation (codes, links) is not kept");
     });
 }
 

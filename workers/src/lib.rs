@@ -209,16 +209,26 @@ pub const NOTICES_CRON: &str = "0 8 * * *";
 /// Sends what is due in the outbox; errors are logged, and the messages stay queued for the
 /// next sweep. After a change, and on the every-minute Cron Trigger.
 pub async fn sweep(env: worker::Env, app: App) {
-    run(env, app, false).await;
+    run(env, app, Run::AfterChange).await;
 }
 
 /// A Cron Trigger's run: on [`NOTICES_CRON`], queues the "access ending" notices first; then
 /// sends what is due.
 pub async fn scheduled(env: worker::Env, app: App, cron: &str) {
-    run(env, app, cron == NOTICES_CRON).await;
+    run(env, app, Run::Scheduled { notices: cron == NOTICES_CRON }).await;
 }
 
-async fn run(env: worker::Env, app: App, notices: bool) {
+/// Why the outbox is being swept.
+#[derive(Clone, Copy)]
+enum Run {
+    /// After a change: one sweep, for what the change queued.
+    AfterChange,
+    /// On a Cron Trigger: sweeping on while sweeps come back full (a backlog after an outage),
+    /// and on the notices cron the scan first.
+    Scheduled { notices: bool },
+}
+
+async fn run(env: worker::Env, app: App, why: Run) {
     let outcome = async {
         let config = config(app, &env)?;
         let random = random()?;
@@ -227,14 +237,18 @@ async fn run(env: worker::Env, app: App, notices: bool) {
         let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client: None, outbound: Some(&WorkersFetch) };
         // Only where messages are sent (as on Spin's scheduled send): elsewhere they would wait
         // to go stale. A failed scan is logged and the sweep goes on.
-        if notices && config.notify.sender().is_some() {
+        if matches!(why, Run::Scheduled { notices: true }) && config.notify.sender().is_some() {
             match carefront_shared::notices::ending::queue_access_ending(&store, &config.origin, context.now, &random).await {
                 Ok(queued) if queued > 0 => worker::console_log!("carefront outbox: {queued} access-ending notices queued"),
                 Ok(_) => {}
                 Err(error) => worker::console_error!("carefront access-ending scan failed: {error}"),
             }
         }
-        carefront_shared::notify::courier::deliver(&context).await.map_err(|error| error.to_string())
+        match why {
+            Run::AfterChange => carefront_shared::notify::courier::deliver(&context).await,
+            Run::Scheduled { .. } => carefront_shared::notify::courier::deliver_scheduled(&context).await,
+        }
+        .map_err(|error| error.to_string())
     };
     match outcome.await {
         Ok(Some(sweep)) if sweep.failed > 0 || sweep.retrying > 0 => {

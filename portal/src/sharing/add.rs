@@ -102,7 +102,7 @@ fn render_form(
         errors,
         choices => words::category_choices(subject.whose()),
         offer_act_for => offers_act_for(subject),
-        sending => handover::sending_choices(),
+        sending => handover::sending_choices(false),
         posted => form,
         invitee => if form.name.is_empty() { "them".to_owned() } else { form.name.clone() },
         letter_typed => true,

@@ -117,18 +117,33 @@ pub enum SendProblem {
     /// The typed postcode is not a UK postcode.
     #[error("Enter a real UK postcode, like NT1 1AA")]
     Postcode,
+    /// An email or text was chosen for a recovery invitation, which opens an existing account:
+    /// it goes only to the address on record, or by hand after the identity check.
+    #[error("A recovery invitation can only be posted to the address on their record, or handed over")]
+    RecoveryByPostOnly,
 }
 
 impl SendProblem {
     /// The form field it is about.
     pub fn field(self) -> &'static str {
         match self {
-            SendProblem::NoChoice | SendProblem::NoAddressOnRecord => "how",
+            SendProblem::NoChoice | SendProblem::NoAddressOnRecord | SendProblem::RecoveryByPostOnly => "how",
             SendProblem::Email => "email",
             SendProblem::Mobile => "mobile",
             SendProblem::Address => "address",
             SendProblem::Postcode => "postcode",
         }
+    }
+}
+
+/// Reads how to send a recovery invitation: as [`sending`], but only by letter to the address
+/// on record or by hand. A recovery invitation adds a passkey to an account that exists, so an
+/// email address or number typed at the desk (perhaps given by someone posing as the person)
+/// must never receive one.
+pub fn recovery_sending(typed: &Typed<'_>) -> Result<Option<(Channel, String)>, Vec<SendProblem>> {
+    match sending(typed)? {
+        Some((Channel::Email | Channel::Sms, _)) => Err(vec![SendProblem::RecoveryByPostOnly]),
+        other => Ok(other),
     }
 }
 

@@ -25,7 +25,9 @@ pub trait OutboxStore {
     /// Takes up to `limit` messages due at `now` (queued, or taken before by a sender whose
     /// lease has ended), oldest due first, and holds them until `lease_until`.
     async fn take_due_notifications(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<Notification>>;
-    /// Records that the service accepted the message as `notify_id` on try `attempts`.
+    /// Records that the service accepted the message as `notify_id` on try `attempts`, and
+    /// forgets its personalisation: Notify has it, and what it held (an invitation's code and
+    /// link, a contact check's code, a stop link) must not wait in the store for anyone to read.
     async fn notification_sent(&self, id: &str, attempts: i64, notify_id: &str, now: DateTime<Utc>) -> Result<()>;
     /// Records a failed try to be repeated at `next_attempt_at`.
     async fn notification_retry(&self, id: &str, attempts: i64, next_attempt_at: DateTime<Utc>, error: &str, now: DateTime<Utc>) -> Result<()>;
@@ -144,7 +146,7 @@ impl OutboxStore for SqlStore<'_> {
     async fn notification_sent(&self, id: &str, attempts: i64, notify_id: &str, now: DateTime<Utc>) -> Result<()> {
         self.db
             .execute(
-                "UPDATE notifications SET status = 'sent', attempts = ?2, notify_id = ?3, last_error = NULL, updated_at = ?4 WHERE id = ?1",
+                "UPDATE notifications SET status = 'sent', attempts = ?2, notify_id = ?3, last_error = NULL, personalisation = '{}', updated_at = ?4 WHERE id = ?1",
                 &[id.into(), Value::Integer(attempts), notify_id.into(), time_text(now).into()],
             )
             .await
