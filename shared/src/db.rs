@@ -84,6 +84,11 @@ pub enum DbError {
     /// The backing store could not be reached or refused the call; retrying later may work.
     #[error("the backing store is unavailable: {0}")]
     Unavailable(String),
+    /// Another connection holds the lock (SQLite's `SQLITE_BUSY`/`SQLITE_LOCKED`, D1's
+    /// "database is locked"): nothing was done, and trying again in a moment usually works
+    /// ([`crate::retry::Retrying`] does, and answers [`DbError::Unavailable`] if it still fails).
+    #[error("the backing store is busy: {0}")]
+    Busy(String),
     /// A constraint (unique key, foreign key, check, append-only trigger) rejected the write.
     #[error("a constraint rejected the write: {0}")]
     Constraint(String),
@@ -115,8 +120,54 @@ pub trait Database {
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError>;
 }
 
-/// Classifies a backend's error message: constraint failures are the caller's problem, anything
-/// else means the store is unavailable.
+impl DbError {
+    /// Whether the store could not answer (busy or unavailable): a 503, worth trying again later,
+    /// rather than a bug or a refused write.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, DbError::Unavailable(_) | DbError::Busy(_))
+    }
+}
+
+/// What each backend says when another connection holds the lock, as seen: local D1 (workerd)
+/// "D1_ERROR: database is locked: SQLITE_BUSY" (and "… (extended: SQLITE_BUSY_SNAPSHOT)");
+/// SQLite through rusqlite, the Spin host or Spin itself "database is locked" (`SQLITE_BUSY`),
+/// "database table is locked" and "database schema is locked" (`SQLITE_LOCKED`).
+const BUSY_TEXTS: &[&str] = &["SQLITE_BUSY", "SQLITE_LOCKED", "database is locked", "database table is locked", "database schema is locked"];
+
+/// Classifies a backend's error message: constraint failures are the caller's problem, a lock
+/// held elsewhere is worth a retry, anything else means the store is unavailable.
 pub fn classify_error(message: String) -> DbError {
-    if message.contains("constraint failed") || message.contains("append-only") { DbError::Constraint(message) } else { DbError::Unavailable(message) }
+    if message.contains("constraint failed") || message.contains("append-only") {
+        DbError::Constraint(message)
+    } else if BUSY_TEXTS.iter().any(|text| message.contains(text)) {
+        DbError::Busy(message)
+    } else {
+        DbError::Unavailable(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_texts_each_backend_gives_are_busy() {
+        for message in [
+            "D1_ERROR: database is locked: SQLITE_BUSY",
+            "D1_ERROR: database is locked: SQLITE_BUSY (extended: SQLITE_BUSY_SNAPSHOT)",
+            "database is locked",
+            "database table is locked: grants",
+            "database schema is locked: main",
+        ] {
+            assert_eq!(classify_error(message.into()), DbError::Busy(message.into()), "{message}");
+        }
+    }
+
+    #[test]
+    fn constraints_and_other_failures_are_not_busy() {
+        let unique = "UNIQUE constraint failed: people.id";
+        assert_eq!(classify_error(unique.into()), DbError::Constraint(unique.into()));
+        let lost = "D1_ERROR: Network connection lost.";
+        assert_eq!(classify_error(lost.into()), DbError::Unavailable(lost.into()));
+    }
 }

@@ -40,6 +40,7 @@ pub mod random;
 pub mod receipt;
 pub mod record;
 pub mod record_writes;
+pub mod retry;
 pub mod routing;
 pub mod session;
 #[cfg(not(target_family = "wasm"))]

@@ -134,3 +134,14 @@ impl Database for SqliteDatabase {
         })
     }
 }
+
+/// Waiting natively, for [`crate::retry::Retrying`] over a SQLite file in tools and tests: the
+/// thread blocks, which is what a native caller of this synchronous backend does anyway.
+pub struct ThreadSleep;
+
+#[async_trait(?Send)]
+impl crate::retry::Sleep for ThreadSleep {
+    async fn sleep(&self, duration: std::time::Duration) {
+        std::thread::sleep(duration);
+    }
+}
