@@ -250,21 +250,20 @@ fn problem_with(problem: Problem, extensions: serde_json::Map<String, serde_json
     response
 }
 
-/// The problem for a failed store call: 503 if the store is unavailable (try again), else 500
-/// with a reference that is also in the log.
+/// The problem for a failed store call: 503 if the store is unavailable (it was retried inside
+/// the request already; the response says when to try again), else 500. Either way the error is
+/// logged with a reference that the problem's `instance` quotes.
 fn store_problem(context: &RequestContext<'_>, error: DbError) -> Problem {
-    match error {
-        DbError::Unavailable(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+    let reference = carefront_shared::random::token(context.random, 6);
+    eprintln!("carefront-api error {reference}: {error}");
+    let problem = if error.is_unavailable() {
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE)
             .with_type("store-unavailable", "The backing store is unavailable")
-            .with_detail("Try again in a few minutes."),
-        other => {
-            let reference = carefront_shared::random::token(context.random, 6);
-            eprintln!("carefront-api error {reference}: {other}");
-            Problem::new(StatusCode::INTERNAL_SERVER_ERROR)
-                .with_detail("Something went wrong on our side. Quote the instance reference if you report it.")
-                .with_instance(format!("urn:carefront:error:{reference}"))
-        }
-    }
+            .with_detail("Try again in a moment. Quote the instance reference if you report it.")
+    } else {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR).with_detail("Something went wrong on our side. Quote the instance reference if you report it.")
+    };
+    problem.with_instance(format!("urn:carefront:error:{reference}"))
 }
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {

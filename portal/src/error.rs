@@ -64,7 +64,7 @@ impl PortalError {
             PortalError::SignInRequired => StatusCode::UNAUTHORIZED,
             PortalError::Passkey(PasskeyError::Configuration(_) | PasskeyError::State(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             PortalError::Passkey(_) => StatusCode::BAD_REQUEST,
-            PortalError::Store(DbError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            PortalError::Store(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             PortalError::Store(_) | PortalError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,7 +100,7 @@ impl PortalError {
                 vec!["Use your passkey again (your fingerprint, face or screen lock), then try again.".into(), "Refresh the page to start.".into()],
             ),
             PortalError::Passkey(error) => ("There is a problem with your passkey", vec![passkey_advice(error).into()]),
-            PortalError::Store(DbError::Unavailable(_)) => (
+            PortalError::Store(error) if error.is_unavailable() => (
                 "Sorry, the service is unavailable",
                 vec![
                     "We cannot reach the care records right now. Try again in a few minutes.".into(),
@@ -115,6 +115,8 @@ impl PortalError {
     pub fn retry_after(&self) -> Option<i64> {
         match self {
             PortalError::TooManyRequests { retry_after } => Some(*retry_after),
+            // The store was already retried inside the request; a moment later usually works.
+            PortalError::Store(error) if error.is_unavailable() => Some(i64::from(carefront_shared::problem::STORE_RETRY_AFTER_SECONDS)),
             _ => None,
         }
     }

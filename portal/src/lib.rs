@@ -37,7 +37,6 @@ mod visit;
 mod web;
 
 use carefront_shared::context::RequestContext;
-use carefront_shared::db::DbError;
 use carefront_shared::domain::{CouncilRole, ProviderRole, Role};
 use carefront_shared::record_writes::VersionKind;
 use carefront_shared::routing::{Resolution, resolve};
@@ -79,7 +78,8 @@ async fn handle_page(context: &RequestContext<'_>, request: &Request) -> Respons
         Err(error) => {
             // Every error page says whom to call: the council's contact settings, when the
             // store answers (a page about the store being down says what to do instead).
-            let page = !wants_json(request) && !matches!(error, PortalError::SignInRequired | PortalError::Store(DbError::Unavailable(_)));
+            let store_down = matches!(&error, PortalError::Store(error) if error.is_unavailable());
+            let page = !wants_json(request) && !store_down && !matches!(error, PortalError::SignInRequired);
             let council = if page { help::council_contact(context).await.ok() } else { None };
             error_response(context, request, &visit, &error, council.as_ref())
         }
@@ -291,7 +291,7 @@ fn page_with_status(context: &RequestContext<'_>, visit: &Visit, status: StatusC
 }
 
 fn error_response(context: &RequestContext<'_>, request: &Request, visit: &Visit, error: &PortalError, council: Option<&help::CouncilContact>) -> Response {
-    let reference = error.needs_reference().then(|| carefront_shared::random::token(context.random, 6));
+    let reference = error.needs_reference().then(|| carefront_shared::problem::error_reference(request.headers(), context.random));
     if let Some(reference) = &reference {
         // The only record of a server-side failure: the runtime's log, keyed by the reference
         // the person sees. No care information is in the message.
@@ -328,7 +328,8 @@ pub fn unavailable(reason: &str) -> Response {
     let (title, lines) = error.explain();
     let body = pages::render("error.html", context! { title, lines, signed_in => false })
         .unwrap_or_else(|_| format!("<!DOCTYPE html><title>{title}</title><h1>{title}</h1>"));
-    let mut response = web::html(StatusCode::SERVICE_UNAVAILABLE, body);
+    let response = web::html(StatusCode::SERVICE_UNAVAILABLE, body);
+    let mut response = limits::with_retry_after(response, i64::from(carefront_shared::problem::STORE_RETRY_AFTER_SECONDS));
     web::apply_security_headers(&mut response);
     response
 }

@@ -120,6 +120,23 @@ pub trait Database {
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError>;
 }
 
+/// A borrowed database is a database: so a decorator such as [`crate::retry::Retrying`] can
+/// wrap one the caller keeps.
+#[async_trait(?Send)]
+impl<D: Database + ?Sized> Database for &D {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        (**self).query(sql, params).await
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        (**self).execute(sql, params).await
+    }
+
+    async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
+        (**self).batch(statements).await
+    }
+}
+
 impl DbError {
     /// Whether the store could not answer (busy or unavailable): a 503, worth trying again later,
     /// rather than a bug or a refused write.

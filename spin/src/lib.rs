@@ -11,6 +11,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value, classify_error};
 use carefront_shared::outbound::{Outbound, OutboundError, OutboundRequest, OutboundResponse};
 use carefront_shared::random::SeededRandom;
+use carefront_shared::retry::{Retrying, Sleep};
 use carefront_shared::store::SqlStore;
 use chrono::{DateTime, Utc};
 use http_body_util::Full;
@@ -79,7 +80,26 @@ impl Database for SpinSqlite {
                 return Err(error);
             }
         }
-        self.run("COMMIT", &[]).await.map(|_| ())
+        // A COMMIT refused as busy leaves the transaction open: roll it back, so the batch
+        // applied none of its statements and can be tried again from the start.
+        if let Err(error) = self.run("COMMIT", &[]).await {
+            let _ = self.run("ROLLBACK", &[]).await;
+            return Err(error);
+        }
+        Ok(())
+    }
+}
+
+/// Waiting on WASI's monotonic clock (`wasi:clocks/monotonic-clock@0.3.0` `wait-for`, through
+/// spin-sdk's re-export), for retries of a busy database: the component yields to the host
+/// while it waits.
+pub struct WasiSleep;
+
+#[async_trait(?Send)]
+impl Sleep for WasiSleep {
+    async fn sleep(&self, duration: std::time::Duration) {
+        let nanoseconds = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        spin_sdk::wasip3::clocks::monotonic_clock::wait_for(nanoseconds).await;
     }
 }
 
@@ -153,7 +173,9 @@ pub async fn request(request: spin_sdk::http::Request, method: http::Method, lim
     {
         builder = builder.header(http::header::HOST, authority.as_str());
     }
-    for (name, value) in &parts.headers {
+    // Cloudflare's request id means nothing here (the routers quote it in error references), so a
+    // client's `cf-ray` is dropped and the router draws its own reference.
+    for (name, value) in parts.headers.iter().filter(|(name, _)| name.as_str() != "cf-ray") {
         builder = builder.header(name, value);
     }
     builder.body(body).map_err(|error| error.to_string())
@@ -210,7 +232,8 @@ pub async fn serve(
         Err(error) => return response(unavailable(&error)),
     };
     let database = match SpinSqlite::open().await {
-        Ok(database) => database,
+        // A lock held by another writer (the portal's component, on the same file) is waited out.
+        Ok(database) => Retrying::new(database, &WasiSleep, &random),
         Err(error) => return response(unavailable(&error.to_string())),
     };
     let store = SqlStore::new(&database);

@@ -10,6 +10,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value, classify_error};
 use carefront_shared::outbound::{Outbound, OutboundError, OutboundRequest, OutboundResponse};
 use carefront_shared::random::SeededRandom;
+use carefront_shared::retry::{Retrying, Sleep};
 use carefront_shared::store::SqlStore;
 use chrono::{DateTime, Utc};
 use worker::wasm_bindgen::JsValue;
@@ -68,6 +69,16 @@ impl Database for D1 {
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
         let prepared = statements.iter().map(|statement| self.prepare(&statement.sql, &statement.params)).collect::<Result<Vec<_>, _>>()?;
         self.0.batch(prepared).await.map_err(error).map(|_| ())
+    }
+}
+
+/// Waiting on the Workers timer (`setTimeout`), for retries of a busy D1.
+pub struct WorkersDelay;
+
+#[async_trait(?Send)]
+impl Sleep for WorkersDelay {
+    async fn sleep(&self, duration: std::time::Duration) {
+        worker::Delay::from(duration).await;
     }
 }
 
@@ -185,7 +196,8 @@ pub async fn serve(
         Err(error) => return response(unavailable(&error)),
     };
     let database = match D1::from_env(env) {
-        Ok(database) => database,
+        // A lock held by another writer (local D1 shared by two workers) is waited out here.
+        Ok(database) => Retrying::new(database, &WorkersDelay, &random),
         Err(error) => return response(unavailable(&error.to_string())),
     };
     let store = SqlStore::new(&database);
@@ -232,7 +244,7 @@ async fn run(env: worker::Env, app: App, why: Run) {
     let outcome = async {
         let config = config(app, &env)?;
         let random = random()?;
-        let database = D1::from_env(&env).map_err(|error| error.to_string())?;
+        let database = Retrying::new(D1::from_env(&env).map_err(|error| error.to_string())?, &WorkersDelay, &random);
         let store = SqlStore::new(&database);
         let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client: None, outbound: Some(&WorkersFetch) };
         // Only where messages are sent (as on Spin's scheduled send): elsewhere they would wait

@@ -242,6 +242,20 @@ impl Api {
         reply(pollster::block_on(handle(&context, request)))
     }
 
+    /// Answers `request` over `database` (a wrapper of [`Api::db`] that misbehaves).
+    pub fn call_over(&self, database: &dyn Database, request: Request) -> Reply {
+        let store = SqlStore::new(database);
+        let random = SeededRandom::new(self.nonces.get() + 1000);
+        let context = RequestContext { store: &store, config: &self.config, now: self.now.get(), random: &random, client: None, outbound: None };
+        reply(pollster::block_on(handle(&context, request)))
+    }
+
+    /// A batch of the busy stores below: `busy_for` calls (every query, execute and batch
+    /// counted) answer [`DbError::Busy`] before the real database answers.
+    pub fn busy(&self, busy_for: usize) -> BusyDatabase<'_> {
+        BusyDatabase { inner: &self.db, busy_for, calls: Cell::new(0) }
+    }
+
     /// Answers `request` over a store whose `fail_at`-th statement fails (see
     /// [`FailingDatabase`]); whether that statement was reached.
     pub fn call_failing(&self, request: Request, fail_at: usize) -> (Reply, bool) {
@@ -446,4 +460,47 @@ impl Database for FailingDatabase<'_> {
 /// The problem type's slug (`https://carefront.example/problems/<slug>`).
 pub fn problem_type(reply: &Reply) -> String {
     reply.body["type"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+/// A database whose first `busy_for` calls answer as SQLite does when another connection holds
+/// the lock ([`DbError::Busy`], "database is locked"), then the real database answers.
+pub struct BusyDatabase<'a> {
+    inner: &'a SqliteDatabase,
+    busy_for: usize,
+    /// How many calls were made, the busy ones included.
+    pub calls: Cell<usize>,
+}
+
+impl BusyDatabase<'_> {
+    fn busy(&self) -> Result<(), DbError> {
+        self.calls.set(self.calls.get() + 1);
+        if self.calls.get() <= self.busy_for { Err(DbError::Busy("database is locked".into())) } else { Ok(()) }
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl Database for BusyDatabase<'_> {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        self.busy()?;
+        self.inner.query(sql, params).await
+    }
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.busy()?;
+        self.inner.execute(sql, params).await
+    }
+    async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
+        self.busy()?;
+        self.inner.batch(statements).await
+    }
+}
+
+/// Waits asked for by [`carefront_shared::retry::Retrying`], recorded instead of waited.
+#[derive(Default)]
+pub struct NoWait(pub std::cell::RefCell<Vec<std::time::Duration>>);
+
+#[async_trait::async_trait(?Send)]
+impl carefront_shared::retry::Sleep for NoWait {
+    async fn sleep(&self, duration: std::time::Duration) {
+        self.0.borrow_mut().push(duration);
+    }
 }
