@@ -17,9 +17,10 @@ pub const STORE_RETRY_AFTER_SECONDS: u32 = 1;
 /// only if it looks like one (hex digits, a dash and a data centre code), so a client cannot
 /// write into the log; it is a reference for support, never trusted for anything else.
 pub fn error_reference(headers: &http::HeaderMap, random: &dyn crate::random::Random) -> String {
-    let ray = headers.get("cf-ray").and_then(|value| value.to_str().ok()).filter(|ray| {
-        (8..=40).contains(&ray.len()) && ray.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
-    });
+    let ray = headers
+        .get("cf-ray")
+        .and_then(|value| value.to_str().ok())
+        .filter(|ray| (8..=40).contains(&ray.len()) && ray.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-'));
     ray.map_or_else(|| crate::random::token(random, 6), str::to_owned)
 }
 
