@@ -124,7 +124,7 @@ fn fold<T>(rows: &[Row], width: usize, decode: impl Fn(&Row) -> Result<T>) -> Re
 impl SupportStore for SqlStore<'_> {
     async fn supported_people_page(&self, organisation_id: &str, now: DateTime<Utc>, after: Option<&str>, limit: i64) -> Result<Vec<SupportedPerson>> {
         let people = PERSON_COLUMNS.split(", ").map(|column| format!("p.{column}")).collect::<Vec<_>>().join(", ");
-        // The inner query walks the organisation's grants in subject order on the index
+        // CROSS JOIN keeps the page outermost (SQLite does not reorder it). The inner query walks the organisation's grants in subject order on the index
         // `grants_organisation` (migration 26) and stops after one page of people.
         let rows = self
             .db
@@ -133,8 +133,8 @@ impl SupportStore for SqlStore<'_> {
                     "SELECT {people}, {grants} FROM (
                        SELECT DISTINCT g.subject_id FROM grants g WHERE {LIVE} AND g.subject_id > ?3 ORDER BY g.subject_id LIMIT ?4
                      ) s
-                     JOIN people p ON p.id = s.subject_id
-                     JOIN grants g ON g.grantee_kind = 'organisation' AND g.grantee_id = ?1 AND g.subject_id = s.subject_id
+                     CROSS JOIN people p ON p.id = s.subject_id
+                     CROSS JOIN grants g ON g.grantee_kind = 'organisation' AND g.grantee_id = ?1 AND g.subject_id = s.subject_id
                      ORDER BY p.id, g.starts_at, g.id",
                     grants = grant_columns()
                 ),
@@ -152,7 +152,7 @@ impl SupportStore for SqlStore<'_> {
         after: Option<CommentAfter<'_>>,
         limit: i64,
     ) -> Result<Vec<SupportedComment>> {
-        let columns = super::voice::COMMENT_COLUMNS.split(", ").map(|column| format!("c.{column}")).collect::<Vec<_>>().join(", ");
+        let columns = super::voice::COMMENT_COLUMNS.split(", ").map(|column| format!("page.{column}")).collect::<Vec<_>>().join(", ");
         // Walks comments newest first on `comments_created` (or `comments_status`), keeping those
         // a live grant could show, until one page is found.
         let status_clause = if status.is_some() { "c.status = ?6 AND" } else { "?6 IS NULL AND" };
@@ -163,14 +163,14 @@ impl SupportStore for SqlStore<'_> {
                 &format!(
                     "SELECT {columns}, {grants} FROM (
                        SELECT c.* FROM comments c
-                       WHERE {status_clause} (c.created_at < ?3 OR (c.created_at = ?3 AND c.id < ?4))
+                       WHERE {status_clause} c.created_at <= ?3 AND (c.created_at < ?3 OR c.id < ?4)
                          AND EXISTS (SELECT 1 FROM grants g WHERE g.subject_id = c.person_id AND {LIVE}
                                        AND EXISTS (SELECT 1 FROM json_each(g.categories) WHERE json_each.value = c.category)
                                        AND EXISTS (SELECT 1 FROM json_each(g.actions) WHERE json_each.value = 'view'))
                        ORDER BY c.created_at DESC, c.id DESC LIMIT ?5
-                     ) c
-                     JOIN grants g ON g.grantee_kind = 'organisation' AND g.grantee_id = ?1 AND g.subject_id = c.person_id
-                     ORDER BY c.created_at DESC, c.id DESC, g.starts_at, g.id",
+                     ) page
+                     CROSS JOIN grants g ON g.grantee_kind = 'organisation' AND g.grantee_id = ?1 AND g.subject_id = page.person_id
+                     ORDER BY page.created_at DESC, page.id DESC, g.starts_at, g.id",
                     grants = grant_columns()
                 ),
                 &[
@@ -192,17 +192,17 @@ impl SupportStore for SqlStore<'_> {
             .db
             .query(
                 &format!(
-                    "SELECT c.seq, c.person_id, c.change, {needs}, {grants} FROM (
+                    "SELECT page.seq, page.person_id, page.change, {needs}, {grants} FROM (
                        SELECT c.* FROM format_need_changes c
                        WHERE c.seq > ?3
                          AND EXISTS (SELECT 1 FROM grants g WHERE g.subject_id = c.person_id AND {LIVE}
                                        AND EXISTS (SELECT 1 FROM json_each(g.categories) WHERE json_each.value = 'preferences')
                                        AND EXISTS (SELECT 1 FROM json_each(g.actions) WHERE json_each.value = 'view'))
                        ORDER BY c.seq LIMIT ?4
-                     ) c
-                     JOIN format_needs n ON n.id = c.need_id
-                     JOIN grants g ON g.grantee_kind = 'organisation' AND g.grantee_id = ?1 AND g.subject_id = c.person_id
-                     ORDER BY c.seq, g.starts_at, g.id",
+                     ) page
+                     CROSS JOIN format_needs n ON n.id = page.need_id
+                     CROSS JOIN grants g ON g.grantee_kind = 'organisation' AND g.grantee_id = ?1 AND g.subject_id = page.person_id
+                     ORDER BY page.seq, g.starts_at, g.id",
                     grants = grant_columns()
                 ),
                 &[organisation_id.into(), time_text(now).into(), after.into(), limit.clamp(1, 501).into()],
@@ -228,7 +228,7 @@ impl SupportStore for SqlStore<'_> {
             .query(
                 &format!(
                     "SELECT COUNT(*),
-                       COALESCE(SUM((SELECT COUNT(*) FROM comments c WHERE c.person_id = s.id AND c.status = 'open')), 0),
+                       COALESCE(SUM((SELECT COUNT(*) FROM comments c WHERE c.person_id = s.id AND +c.status = 'open')), 0),
                        COALESCE(SUM(EXISTS (SELECT 1 FROM format_needs n WHERE n.person_id = s.id AND n.ended_at IS NULL
                                               AND n.need NOT IN ('paper_copy_at_home', 'no_paper_copies'))), 0),
                        COALESCE(SUM(EXISTS (SELECT 1 FROM format_needs n WHERE n.person_id = s.id AND n.ended_at IS NULL
