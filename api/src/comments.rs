@@ -139,9 +139,8 @@ impl Key {
 
 /// The key a comments cursor names.
 fn split_key(text: &str) -> Result<Key, Problem> {
-    let (created_at, id) = text
-        .split_once('|')
-        .ok_or_else(|| bad_query("bad-cursor", "The cursor is not valid", "Use the next link of the previous page as it is."))?;
+    let (created_at, id) =
+        text.split_once('|').ok_or_else(|| bad_query("bad-cursor", "The cursor is not valid", "Use the next link of the previous page as it is."))?;
     Ok(Key { created_at: created_at.to_owned(), id: id.to_owned() })
 }
 
@@ -165,7 +164,11 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
     let mut shown: Vec<(Comment, Vec<Grant>)> = Vec::new();
     let mut more = false;
     'pages: loop {
-        let rows = context.store.supported_comments_page(&caller.organisation.id, context.now, status, cursor.as_ref().map(Key::after), fetch).await.or_problem(context)?;
+        let rows = context
+            .store
+            .supported_comments_page(&caller.organisation.id, context.now, status, cursor.as_ref().map(Key::after), fetch)
+            .await
+            .or_problem(context)?;
         let full = i64::try_from(rows.len()).is_ok_and(|count| count == fetch);
         for row in rows {
             cursor = Some(Key::of(&row.comment));

@@ -114,7 +114,11 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
     let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
     let (mut items, mut events, mut more) = (Vec::new(), Vec::new(), false);
     'pages: loop {
-        let rows = context.store.supported_people_page(&caller.organisation.id, context.now, after.as_deref(), fetch).await.map_err(|error| store_problem(context, error))?;
+        let rows = context
+            .store
+            .supported_people_page(&caller.organisation.id, context.now, after.as_deref(), fetch)
+            .await
+            .map_err(|error| store_problem(context, error))?;
         let full = i64::try_from(rows.len()).is_ok_and(|count| count == fetch);
         for row in rows {
             after = Some(row.person.id.clone());
@@ -129,7 +133,12 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
             let detail = format!("{} saw your name, and what it may see of your record, in its list of people it supports.", caller.described());
             events.extend(access.event(context, AuditAction::PersonListed, detail));
             let person = row.person;
-            items.push(PersonSummary { href: format!("/api/v1/people/{}", person.id), id: person.id, name: person.display_name, categories: access.categories });
+            items.push(PersonSummary {
+                href: format!("/api/v1/people/{}", person.id),
+                id: person.id,
+                name: person.display_name,
+                categories: access.categories,
+            });
         }
         // A short page means no one is left; a full one the decision thinned needs another.
         if !full {

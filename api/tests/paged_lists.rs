@@ -93,10 +93,8 @@ fn paging_through_comments_shows_only_granted_categories_newest_first() {
     let held = api.credential(PROVIDER, &[Permission::CommentsWrite]);
     let (comments, _) = every_page(&api, &held, "/api/v1/comments?status=open&limit=4", "id");
     // Even people: the care plan comment; odd: the medicines one; newest first.
-    let expected: Vec<String> = (0..30)
-        .rev()
-        .map(|index| if index % 2 == 0 { format!("c-person-{index:03}-plan") } else { format!("c-person-{index:03}-medicines") })
-        .collect();
+    let expected: Vec<String> =
+        (0..30).rev().map(|index| if index % 2 == 0 { format!("c-person-{index:03}-plan") } else { format!("c-person-{index:03}-medicines") }).collect();
     assert_eq!(comments, expected);
     let (unfiltered, _) = every_page(&api, &held, "/api/v1/comments?limit=5", "id");
     assert_eq!(unfiltered, expected);

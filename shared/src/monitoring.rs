@@ -61,7 +61,8 @@ pub async fn provider_report(store: &dyn Store, organisation_id: &str, now: Date
     let figures = store.support_figures(organisation_id, now, now - Duration::days(365)).await?;
     let since = now.date_naive() - Duration::days(365);
     let discussions = store.organisation_discussions(organisation_id, since).await?;
-    let people: BTreeSet<String> = if discussions.is_empty() { BTreeSet::new() } else { people_supported(store, organisation_id, now).await?.into_iter().collect() };
+    let people: BTreeSet<String> =
+        if discussions.is_empty() { BTreeSet::new() } else { people_supported(store, organisation_id, now).await?.into_iter().collect() };
     let mut by_person: BTreeMap<&str, Vec<&Discussion>> = BTreeMap::new();
     for discussion in discussions.iter().filter(|d| people.contains(&d.person_id)) {
         by_person.entry(discussion.person_id.as_str()).or_default().push(discussion);

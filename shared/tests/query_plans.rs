@@ -21,8 +21,18 @@ use carefront_shared::store::{AuditFilter, RecordStore, SqlStore, Store, Support
 use chrono::{DateTime, Duration, Utc};
 
 /// Tables that grow with the number of people: never read whole on a request.
-const LARGE: &[&str] =
-    &["people", "grants", "audit_events", "comments", "comment_answers", "administrations", "format_needs", "format_need_changes", "emergency_accesses", "consent_discussions"];
+const LARGE: &[&str] = &[
+    "people",
+    "grants",
+    "audit_events",
+    "comments",
+    "comment_answers",
+    "administrations",
+    "format_needs",
+    "format_need_changes",
+    "emergency_accesses",
+    "consent_discussions",
+];
 
 /// Passes every call to SQLite and keeps the queries it was asked.
 struct Recording<'a> {

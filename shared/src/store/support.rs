@@ -215,9 +215,11 @@ impl SupportStore for SqlStore<'_> {
     }
 
     async fn supported_ids(&self, organisation_id: &str, now: DateTime<Utc>) -> Result<Vec<String>> {
-        self.all(&format!("SELECT DISTINCT g.subject_id FROM grants g WHERE {LIVE} ORDER BY g.subject_id"), &[organisation_id.into(), time_text(now).into()], |row| {
-            row.text(0)
-        })
+        self.all(
+            &format!("SELECT DISTINCT g.subject_id FROM grants g WHERE {LIVE} ORDER BY g.subject_id"),
+            &[organisation_id.into(), time_text(now).into()],
+            |row| row.text(0),
+        )
         .await
     }
 
