@@ -28,6 +28,10 @@ const OTHERS: usize = 9;
 /// People with two years of medication rounds.
 const ROUNDS_SAMPLE: usize = 20;
 
+/// A grant as the generator writes it: grantee kind, grantee, categories, actions, basis,
+/// evidence.
+type GrantShape<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, Option<&'a str>);
+
 fn person_id(index: usize) -> String {
     format!("person-{index:06}")
 }
@@ -96,7 +100,7 @@ fn fill(db: &rusqlite::Transaction<'_>, people: usize) -> rusqlite::Result<()> {
         // 0: the provider measured; 1: the council; 2: another provider; 3-9: family members, one
         // of them revoked and one ended.
         let other = format!("org-provider-{}", index % OTHERS);
-        let grants: [(&str, &str, &str, &str, &str, Option<&str>); 10] = [
+        let grants: [GrantShape<'_>; 10] = [
             ("organisation", PROVIDER, care, r#"["contribute","view"]"#, "consent", None),
             ("organisation", COUNCIL, care, r#"["view"]"#, "statutory_duty", Some("Care Act 2014 assessment")),
             ("organisation", &other, care, r#"["view"]"#, "consent", None),

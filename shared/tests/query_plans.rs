@@ -6,6 +6,8 @@
 //! needs and their feed, emergency accesses) fails the test: each must be a `SEARCH … USING
 //! INDEX` (migration 26 adds the indexes the lists need).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should stop the test loudly
+
 #[path = "support/permit.rs"]
 mod permit;
 
@@ -17,7 +19,7 @@ use carefront_shared::db::{Database, DbError, Row, Statement, Value};
 use carefront_shared::domain::OrganisationKind;
 use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::support::CommentAfter;
-use carefront_shared::store::{AuditFilter, RecordStore, SqlStore, Store, SupportStore};
+use carefront_shared::store::{AuditFilter, SqlStore, Store};
 use chrono::{DateTime, Duration, Utc};
 
 /// Tables that grow with the number of people: never read whole on a request.
