@@ -23,8 +23,10 @@ fn main() -> Result<(), String> {
     // audit line, which would measure the disk, not the queries.
     pollster::block_on(db.query("PRAGMA synchronous = NORMAL", &[])).map_err(|error| error.to_string())?;
     let store = SqlStore::new(&db);
-    // The middle of the county, so neither end of an index is favoured.
-    let person = std::env::var("SCALE_PERSON").unwrap_or_else(|_| "person-000500".to_owned());
+    // The middle of a small county, so neither end of an index is favoured; with no comment or
+    // need (those are on every fifth person), off the first page of people, so the API runs
+    // before this one leave nothing in their access log.
+    let person = std::env::var("SCALE_PERSON").unwrap_or_else(|_| "person-000503".to_owned());
     let cookie = bench::sign_in(&store, &config, &person)?;
     for (name, page) in [("GET /access (signed in)", "/access"), ("GET /access-log (signed in)", "/access-log")] {
         let (samples, _) = bench::time_page(&store, &config, &cookie, page, rounds)?;
