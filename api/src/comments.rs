@@ -10,24 +10,25 @@ use std::collections::BTreeMap;
 
 use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::comments::{self, AnswerRecord, Comment, CommentKind, CommentProblem, CommentStatus};
-use carefront_shared::consent::{Action, Category};
+use carefront_shared::consent::{Action, Category, Grant};
 use carefront_shared::context::RequestContext;
 use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::problem::Problem;
 use carefront_shared::store::IdempotencyStore as _;
+use carefront_shared::store::support::CommentAfter;
 use carefront_shared::store::time_text;
 use carefront_shared::store::voice::{Answer, record_answer};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::access::{event_id, grants_for, grounded, log, organisation_grants};
+use crate::access::{event_id, grants_for, grounded, log};
 use crate::auth::Caller;
 use crate::body::{self, Checks};
 use crate::failure::{ApiError, Stored, not_found};
 use crate::idempotency::{self, Applied, Idempotent};
-use crate::query::{self, Order, Query, bad_query, next_link, page_of, page_response};
+use crate::query::{self, Query, bad_query, next_link, page_response};
 use crate::{Request, Response, json};
 
 /// One answer in a comment's history.
@@ -115,6 +116,34 @@ async fn current_view(context: &RequestContext<'_>, person_id: &str, comment_id:
     Ok(Some(CommentView::new(comment, &answers)))
 }
 
+/// A comment's place in the newest-first list: its time as stored, then its id (a cursor's key
+/// is `time|id`).
+struct Key {
+    created_at: String,
+    id: String,
+}
+
+impl Key {
+    fn of(comment: &Comment) -> Key {
+        Key { created_at: time_text(comment.created_at), id: comment.id.clone() }
+    }
+
+    fn after(&self) -> CommentAfter<'_> {
+        CommentAfter { created_at: &self.created_at, id: &self.id }
+    }
+
+    fn text(&self) -> String {
+        format!("{}|{}", self.created_at, self.id)
+    }
+}
+
+/// The key a comments cursor names.
+fn split_key(text: &str) -> Result<Key, Problem> {
+    let (created_at, id) =
+        text.split_once('|').ok_or_else(|| bad_query("bad-cursor", "The cursor is not valid", "Use the next link of the previous page as it is."))?;
+    Ok(Key { created_at: created_at.to_owned(), id: id.to_owned() })
+}
+
 /// GET /api/v1/comments?status=: comments and correction requests on the people the
 /// organisation supports, about parts of their record it may see, newest first.
 pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Caller) -> Result<Response, ApiError> {
@@ -127,34 +156,54 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
                 .ok_or_else(|| bad_query("bad-status", "The status is not valid", "status must be open, answered, corrected or declined."))?,
         ),
     };
-    let (grants, subjects) = organisation_grants(context, caller).await?;
+    // One query a page joins the organisation's live grants to the comments; the consent
+    // decision then judges each comment from the grants its row came with.
     let actor = caller.actor();
-    let mut shown: Vec<Comment> = Vec::new();
-    for subject in &subjects {
-        // What the organisation may see of the person: only comments on that are shown.
-        let Ok(permit) = Permit::ask_each(&actor, subject, Action::View, &Category::ALL, &grants, context.now) else { continue };
-        for comment in context.store.comments(subject).await.or_problem(context)? {
-            if status.is_none_or(|status| comment.status == status) && comments::visible_under(&permit, &comment) {
-                shown.push(comment);
+    let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+    let mut cursor = after.as_deref().map(split_key).transpose()?;
+    let mut shown: Vec<(Comment, Vec<Grant>)> = Vec::new();
+    let mut more = false;
+    'pages: loop {
+        let rows = context
+            .store
+            .supported_comments_page(&caller.organisation.id, context.now, status, cursor.as_ref().map(Key::after), fetch)
+            .await
+            .or_problem(context)?;
+        let full = i64::try_from(rows.len()).is_ok_and(|count| count == fetch);
+        for row in rows {
+            cursor = Some(Key::of(&row.comment));
+            let Ok(permit) = Permit::ask(&actor, &row.comment.person_id, Action::View, row.comment.category, &row.grants, context.now) else { continue };
+            if !comments::visible_under(&permit, &row.comment) || status.is_some_and(|status| row.comment.status != status) {
+                continue;
             }
+            if shown.len() == limit {
+                more = true;
+                break 'pages;
+            }
+            shown.push((row.comment, row.grants));
+        }
+        if !full {
+            break;
         }
     }
-    let key = |comment: &Comment| format!("{}|{}", time_text(comment.created_at), comment.id);
-    let (page, next) = page_of(shown, key, Order::Descending, after.as_deref(), limit);
-    let mut by_person: BTreeMap<&str, Vec<&Comment>> = BTreeMap::new();
-    for comment in &page {
-        by_person.entry(comment.person_id.as_str()).or_default().push(comment);
+    let next = shown.last().filter(|_| more).map(|(comment, _)| Key::of(comment).text());
+    let mut by_person: BTreeMap<&str, Vec<&(Comment, Vec<Grant>)>> = BTreeMap::new();
+    for shown in &shown {
+        by_person.entry(shown.0.person_id.as_str()).or_default().push(shown);
     }
     let mut events = Vec::new();
     let mut answers: BTreeMap<String, Vec<AnswerRecord>> = BTreeMap::new();
     for (person_id, comments) in by_person {
-        // The event names the grounds of exactly the categories on the page.
-        let categories: Vec<Category> = comments.iter().map(|comment| comment.category).collect();
-        let permit = Permit::ask_each(&actor, person_id, Action::View, &categories, &grants, context.now).map_err(|_| not_found())?;
+        // The event names the grounds of exactly the categories on the page, decided over the
+        // grants the person's rows came with.
+        let categories: Vec<Category> = comments.iter().map(|(comment, _)| comment.category).collect();
+        let grants = comments.first().map_or(&[][..], |(_, grants)| grants.as_slice());
+        let permit = Permit::ask_each(&actor, person_id, Action::View, &categories, grants, context.now).map_err(|_| not_found())?;
         let detail = format!("{} read your comments and correction requests ({}).", caller.described(), comments.len());
         events.push(permit.overall_event(event_id(context), AuditAction::CommentsRead, detail));
         answers.insert(person_id.to_owned(), context.store.comment_answers(person_id).await.or_problem(context)?);
     }
+    let page: Vec<Comment> = shown.into_iter().map(|(comment, _)| comment).collect();
     log(context, &events).await?;
     let params: Vec<(&str, String)> = status.map(|status| ("status", status.as_str().to_owned())).into_iter().collect();
     let next = next.map(|key| next_link("/api/v1/comments", &params, limit, &query::encode_cursor("comments", &key)));

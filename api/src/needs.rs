@@ -15,14 +15,11 @@ use carefront_shared::store::voice::NeedChange;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::access::{ask_permit, event_id, grounded, log, log_read, organisation_grants};
+use crate::access::{ask_permit, event_id, grounded, log, log_read};
 use crate::auth::Caller;
 use crate::failure::{ApiError, Stored};
 use crate::query::{self, Order, Query, bad_query, next_link, page_of, page_response};
 use crate::{Request, Response, json};
-
-/// How many people one feed query names (D1 binds at most 100 parameters a query).
-const PEOPLE_PER_QUERY: usize = 90;
 
 /// A SNOMED CT concept.
 #[derive(Debug, Serialize)]
@@ -120,25 +117,32 @@ pub async fn changes(context: &RequestContext<'_>, request: &Request, caller: &C
             }
         },
     };
-    let (grants, subjects) = organisation_grants(context, caller).await?;
+    // One query a page joins the organisation's live grants to the feed; the consent decision
+    // then judges each change from the grants its row came with.
     let actor = caller.actor();
-    let mut allowed: BTreeMap<String, Permit> = BTreeMap::new();
-    for subject in subjects {
-        if let Ok(permit) = Permit::ask(&actor, &subject, Action::View, Category::Preferences, &grants, context.now) {
-            allowed.insert(subject, permit);
+    let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+    let (mut found, mut allowed, mut more, mut scanned): (Vec<NeedChange>, BTreeMap<String, Permit>, bool, i64) = (Vec::new(), BTreeMap::new(), false, after);
+    'pages: loop {
+        let rows = context.store.supported_need_changes(&caller.organisation.id, context.now, scanned, fetch).await.or_problem(context)?;
+        let full = i64::try_from(rows.len()).is_ok_and(|count| count == fetch);
+        for row in rows {
+            scanned = row.change.seq;
+            let Ok(permit) = Permit::ask(&actor, &row.change.person_id, Action::View, Category::Preferences, &row.grants, context.now) else { continue };
+            // Defence in depth: nothing about anyone the organisation may not see leaves, whatever the store says.
+            if row.change.need.person_id != row.change.person_id {
+                continue;
+            }
+            if found.len() == limit {
+                more = true;
+                break 'pages;
+            }
+            allowed.insert(row.change.person_id.clone(), permit);
+            found.push(row.change);
+        }
+        if !full {
+            break;
         }
     }
-    let people: Vec<String> = allowed.keys().cloned().collect();
-    let mut found: Vec<NeedChange> = Vec::new();
-    let fetch = i64::try_from(limit).unwrap_or(1) + 1;
-    for chunk in people.chunks(PEOPLE_PER_QUERY) {
-        found.extend(context.store.need_changes(chunk, after, fetch).await.or_problem(context)?);
-    }
-    found.sort_by_key(|change| change.seq);
-    // Defence in depth: nothing about anyone the organisation may not see leaves, whatever the store says.
-    found.retain(|change| allowed.contains_key(&change.person_id) && change.need.person_id == change.person_id);
-    let more = found.len() > limit;
-    found.truncate(limit);
     let position = found.last().map_or(after, |change| change.seq);
 
     let seen: BTreeSet<&str> = found.iter().map(|change| change.person_id.as_str()).collect();

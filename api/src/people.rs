@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use carefront_shared::access::{AuditAction, Permit};
-use carefront_shared::consent::{Action, Actor, Basis, Category, Grant, GrantState};
+use carefront_shared::consent::{Action, Actor, Basis, Category, Grant, GrantState, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::AuditEvent;
 use carefront_shared::problem::Problem;
@@ -90,38 +90,60 @@ impl Access {
 
 const CURSOR_SCOPE: &str = "people";
 
-/// The grants to the caller's organisation (all states: the consent decision judges them).
-async fn organisation_grants(context: &RequestContext<'_>, caller: &Caller) -> Result<Vec<Grant>, Problem> {
+/// The grants about one person held by the caller's organisation (all states: the consent
+/// decision judges them): read by the person, never every grant the organisation holds.
+async fn organisation_grants(context: &RequestContext<'_>, caller: &Caller, subject_id: &str) -> Result<Vec<Grant>, Problem> {
     let actor = caller.actor();
-    context.store.grants_held_by(&actor.person_id, Some(&caller.organisation.id)).await.map_err(|error| store_problem(context, error))
+    let grants = context.store.grants_for_subject(subject_id).await.map_err(|error| store_problem(context, error))?;
+    Ok(grants
+        .into_iter()
+        .filter(|grant| match &grant.grantee {
+            Grantee::Organisation(id) => *id == caller.organisation.id,
+            Grantee::Person(id) => *id == actor.person_id,
+        })
+        .collect())
 }
 
-/// GET /api/v1/people: the people the organisation supports, by id, one page at a time.
+/// GET /api/v1/people: the people the organisation supports, by id, one page at a time. One
+/// query a page joins the organisation's live grants to the people; the consent decision then
+/// judges each person from the grants their row came with.
 pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Caller) -> Result<Response, Problem> {
     let query = Query::parse(request.uri().query(), &["limit", "cursor"])?;
-    let (limit, after) = (query.limit()?, query.cursor(CURSOR_SCOPE)?);
-    let grants = organisation_grants(context, caller).await?;
+    let (limit, mut after) = (query.limit()?, query.cursor(CURSOR_SCOPE)?);
     let actor = caller.actor();
-    let subjects: BTreeSet<&str> = grants
-        .iter()
-        .filter(|grant| grant.state(context.now) == GrantState::Active)
-        .map(|grant| grant.subject_id.as_str())
-        .filter(|subject| after.as_deref().is_none_or(|after| *subject > after))
-        .collect();
+    let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
     let (mut items, mut events, mut more) = (Vec::new(), Vec::new(), false);
-    for subject_id in subjects {
-        let access = access_to(&actor, subject_id, &grants, context.now);
-        if access.categories.is_empty() {
-            continue;
+    'pages: loop {
+        let rows = context
+            .store
+            .supported_people_page(&caller.organisation.id, context.now, after.as_deref(), fetch)
+            .await
+            .map_err(|error| store_problem(context, error))?;
+        let full = i64::try_from(rows.len()).is_ok_and(|count| count == fetch);
+        for row in rows {
+            after = Some(row.person.id.clone());
+            let access = access_to(&actor, &row.person.id, &row.grants, context.now);
+            if access.categories.is_empty() {
+                continue;
+            }
+            if items.len() == limit {
+                more = true;
+                break 'pages;
+            }
+            let detail = format!("{} saw your name, and what it may see of your record, in its list of people it supports.", caller.described());
+            events.extend(access.event(context, AuditAction::PersonListed, detail));
+            let person = row.person;
+            items.push(PersonSummary {
+                href: format!("/api/v1/people/{}", person.id),
+                id: person.id,
+                name: person.display_name,
+                categories: access.categories,
+            });
         }
-        if items.len() == limit {
-            more = true;
+        // A short page means no one is left; a full one the decision thinned needs another.
+        if !full {
             break;
         }
-        let Some(person) = context.store.person(subject_id).await.map_err(|error| store_problem(context, error))? else { continue };
-        let detail = format!("{} saw your name, and what it may see of your record, in its list of people it supports.", caller.described());
-        events.extend(access.event(context, AuditAction::PersonListed, detail));
-        items.push(PersonSummary { href: format!("/api/v1/people/{}", person.id), id: person.id, name: person.display_name, categories: access.categories });
     }
     context.store.append_audits(&events).await.map_err(|error| store_problem(context, error))?;
     let next = match items.last() {
@@ -135,7 +157,7 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
 /// grants that allow it; 404 if it may see nothing of them (or there is no such person).
 pub async fn show(context: &RequestContext<'_>, caller: &Caller, subject_id: &str) -> Result<Response, Problem> {
     let not_found = crate::failure::not_found_problem;
-    let grants = organisation_grants(context, caller).await?;
+    let grants = organisation_grants(context, caller, subject_id).await?;
     let access = access_to(&caller.actor(), subject_id, &grants, context.now);
     if access.categories.is_empty() {
         return Err(not_found());

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 23, name: "0023_duty_contacts.sql", sql: include_str!("../migrations/0023_duty_contacts.sql") },
     Migration { number: 24, name: "0024_devices.sql", sql: include_str!("../migrations/0024_devices.sql") },
     Migration { number: 25, name: "0025_grants_ending.sql", sql: include_str!("../migrations/0025_grants_ending.sql") },
+    Migration { number: 26, name: "0026_organisation_lists.sql", sql: include_str!("../migrations/0026_organisation_lists.sql") },
 ];
 
 /// The migrations still to run on a database at schema version `current`.

@@ -4,15 +4,12 @@
 //! Figures are counts of people the provider supports today (a live grant to the
 //! organisation), never of rows; emergency accesses are counted one by one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::comments::CommentStatus;
-use crate::consent::GrantState;
-use crate::discussion::{self, Status};
-use crate::needs::{Need, wants_paper_copy};
+use crate::discussion::{Discussion, Status};
 use crate::store::{Store, StoreError};
 
 /// The report.
@@ -51,52 +48,42 @@ impl ProviderReport {
     }
 }
 
-/// The people a provider supports at `now`: subjects of live grants to the organisation.
+/// The people a provider supports at `now`: subjects of live grants to the organisation, by id
+/// (one query on the organisation's grants).
 pub async fn people_supported(store: &dyn Store, organisation_id: &str, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-    let grants = store.grants_held_by("", Some(organisation_id)).await?;
-    let people: BTreeSet<String> = grants.into_iter().filter(|grant| grant.state(now) == GrantState::Active).map(|grant| grant.subject_id).collect();
-    Ok(people.into_iter().collect())
+    store.supported_ids(organisation_id, now).await
 }
 
-/// Builds the report for one provider at `now`.
+/// Builds the report for one provider at `now`: the counts over its people are aggregate
+/// queries, and its discussions of the last 12 months are grouped by person once.
 pub async fn provider_report(store: &dyn Store, organisation_id: &str, now: DateTime<Utc>) -> Result<Option<ProviderReport>, StoreError> {
     let Some(organisation) = store.organisation(organisation_id).await? else { return Ok(None) };
-    let people = people_supported(store, organisation_id, now).await?;
+    let figures = store.support_figures(organisation_id, now, now - Duration::days(365)).await?;
     let since = now.date_naive() - Duration::days(365);
-    let discussions: Vec<_> = store.organisation_discussions(organisation_id, since).await?.into_iter().filter(|d| people.contains(&d.person_id)).collect();
-    let (confirmed, _) = discussion::confirmed_share(&people, &discussions, now);
-    let awaiting = people
-        .iter()
-        .filter(|person| {
-            let theirs: Vec<_> = discussions.iter().filter(|d| &d.person_id == *person).collect();
-            theirs.iter().any(|d| d.status == Status::Awaiting) && !theirs.iter().any(|d| d.status == Status::Confirmed)
-        })
-        .count();
-    let disputed = discussions.iter().filter(|d| d.status == Status::Disputed).count();
-    let (mut open_comments, mut needs_recorded, mut no_paper_copy, mut emergency_accesses) = (0, 0, 0, 0);
-    let accesses_since = now - Duration::days(365);
-    for person in &people {
-        emergency_accesses += store.emergency_accesses_for_person(person, accesses_since).await?.len();
-        open_comments += store.comments(person).await?.iter().filter(|comment| comment.status == CommentStatus::Open).count();
-        let needs = store.needs(person, false).await?;
-        if needs.iter().any(|need| !matches!(need.need, Need::PaperCopyAtHome | Need::NoPaperCopies)) {
-            needs_recorded += 1;
-        }
-        if !wants_paper_copy(&needs) {
-            no_paper_copy += 1;
-        }
+    let discussions = store.organisation_discussions(organisation_id, since).await?;
+    let people: BTreeSet<String> =
+        if discussions.is_empty() { BTreeSet::new() } else { people_supported(store, organisation_id, now).await?.into_iter().collect() };
+    let mut by_person: BTreeMap<&str, Vec<&Discussion>> = BTreeMap::new();
+    for discussion in discussions.iter().filter(|d| people.contains(&d.person_id)) {
+        by_person.entry(discussion.person_id.as_str()).or_default().push(discussion);
     }
+    let confirmed = by_person.values().filter(|theirs| theirs.iter().any(|d| d.status == Status::Confirmed && d.held_on >= since)).count();
+    let awaiting = by_person
+        .values()
+        .filter(|theirs| theirs.iter().any(|d| d.status == Status::Awaiting) && !theirs.iter().any(|d| d.status == Status::Confirmed))
+        .count();
+    let disputed = by_person.values().flatten().filter(|d| d.status == Status::Disputed).count();
     Ok(Some(ProviderReport {
         organisation_id: organisation.id,
         organisation_name: organisation.name,
-        people: people.len(),
+        people: figures.people,
         confirmed_discussions: confirmed,
         awaiting_discussions: awaiting,
         disputed_discussions: disputed,
-        open_comments,
-        needs_recorded,
-        no_paper_copy,
-        paper_copy: people.len() - no_paper_copy,
-        emergency_accesses,
+        open_comments: figures.open_comments,
+        needs_recorded: figures.needs_recorded,
+        no_paper_copy: figures.no_paper_copy,
+        paper_copy: figures.people.saturating_sub(figures.no_paper_copy),
+        emergency_accesses: figures.emergency_accesses,
     }))
 }

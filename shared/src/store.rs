@@ -50,6 +50,7 @@ pub mod people;
 pub mod preferences;
 pub mod record;
 pub mod staff;
+pub mod support;
 pub mod versions;
 pub mod voice;
 
@@ -65,6 +66,7 @@ pub use people::PeopleStore;
 pub use preferences::PreferenceStore;
 pub use record::{Page, RecordStore};
 pub use staff::StaffStore;
+pub use support::SupportStore;
 pub use versions::VersionStore;
 pub use voice::VoiceStore;
 
@@ -86,6 +88,7 @@ pub trait Store:
     + OutboxStore
     + PreferenceStore
     + DutyContactStore
+    + SupportStore
 {
     /// Checks that the store answers.
     async fn health(&self) -> Result<()>;

@@ -40,7 +40,9 @@ pub fn median_and_p99(mut samples: Vec<f64>) -> (f64, f64) {
 
 /// Signs `person_id` in: the session cookie value.
 pub fn sign_in(store: &SqlStore<'_>, config: &Config, person_id: &str) -> Result<String, String> {
-    let random = SeededRandom::new(7);
+    // A fresh seed each run: a county file (bench/scale) is signed into more than once.
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |elapsed| elapsed.as_nanos() as u64);
+    let random = SeededRandom::new(seed);
     let keys = config.browser.as_ref().ok_or("the benchmark configuration has no browser keys")?;
     let minted = session::mint(&keys.session, session::SESSION_PURPOSE, &random);
     let record =

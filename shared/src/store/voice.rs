@@ -100,9 +100,9 @@ fn answer_record(row: &Row) -> Result<AnswerRecord> {
     })
 }
 
-const NEED_COLUMNS: &str = "id, person_id, need, detail, recorded_by, recorded_by_name, acting_for, consent_discussion_id, recorded_at, ended_at";
+pub(crate) const NEED_COLUMNS: &str = "id, person_id, need, detail, recorded_by, recorded_by_name, acting_for, consent_discussion_id, recorded_at, ended_at";
 
-fn need(row: &Row) -> Result<RecordedNeed> {
+pub(crate) fn need(row: &Row) -> Result<RecordedNeed> {
     let name = row.text(2)?;
     Ok(RecordedNeed {
         id: row.text(0)?,
@@ -118,9 +118,9 @@ fn need(row: &Row) -> Result<RecordedNeed> {
     })
 }
 
-const COMMENT_COLUMNS: &str = "id, person_id, category, entry_id, entry_label, kind, body, author_id, author_name, acting_for, created_at, status, response, responded_by, responded_at, version";
+pub(crate) const COMMENT_COLUMNS: &str = "id, person_id, category, entry_id, entry_label, kind, body, author_id, author_name, acting_for, created_at, status, response, responded_by, responded_at, version";
 
-fn comment(row: &Row) -> Result<Comment> {
+pub(crate) fn comment(row: &Row) -> Result<Comment> {
     let category = row.text(2)?;
     let kind = row.text(5)?;
     let status = row.text(11)?;

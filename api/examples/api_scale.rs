@@ -1,0 +1,125 @@
+//! The API's organisation lists at a county's scale, natively against a SQLite file that
+//! `shared/examples/county.rs` made: signed GET /api/v1/people?limit=20, GET /api/v1/comments,
+//! GET /api/v1/needs/changes and the council's GET /api/v1/monitoring, each `ROUNDS` times one
+//! at a time (after a tenth as many uncounted). Prints one line a request: its name, median
+//! and p99 in milliseconds (bench/scale puts the 1,000 and 100,000 people runs side by side).
+//!
+//! `cargo run --release -p carefront-api --example api_scale -- COUNTY.sqlite [ROUNDS]`
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use carefront_api::{Request, handle};
+use carefront_shared::config::{App, Config};
+use carefront_shared::context::RequestContext;
+use carefront_shared::credential::{self, DerivedKey, Permission};
+use carefront_shared::db::Database as _;
+use carefront_shared::random::SeededRandom;
+use carefront_shared::sqlite::SqliteDatabase;
+use carefront_shared::store::{CredentialStore, SqlStore, Store};
+use chrono::{DateTime, Utc};
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default()
+}
+
+fn config() -> Result<Config, String> {
+    Config::from_lookup(App::Api, |name| match name {
+        "RECEIPT_KEYS" => Some("bench:cmVjZWlwdC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ".into()),
+        "RP_ID" => Some("localhost".into()),
+        "CREDENTIAL_KEY" => Some("Y3JlZGVudGlhbC1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMhIQ".into()),
+        "ORIGIN" => Some("http://localhost:8787".into()),
+        _ => None,
+    })
+    .map_err(|error| error.to_string())
+}
+
+/// Signs requests as one organisation's system: each with a new nonce.
+struct Client {
+    key_id: String,
+    key: DerivedKey,
+    nonces: u64,
+}
+
+impl Client {
+    fn issue(store: &SqlStore<'_>, config: &Config, organisation_id: &str, permissions: &[Permission]) -> Result<Client, String> {
+        // A seed of its own each system and run: key ids are drawn from it, and a county file
+        // is measured more than once.
+        let clock = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(5, |elapsed| elapsed.as_nanos() as u64);
+        let random = SeededRandom::new(clock ^ organisation_id.bytes().map(u64::from).sum::<u64>());
+        let organisation =
+            pollster::block_on(store.organisation(organisation_id)).map_err(|error| error.to_string())?.ok_or("no such organisation: run county first")?;
+        let permissions: BTreeSet<Permission> = permissions.iter().copied().collect();
+        let issued = credential::issue(&config.credential_key, &organisation, "Bench system", permissions, "bench", &random, now())
+            .map_err(|error| error.to_string())?;
+        pollster::block_on(store.insert_credential(&issued.credential)).map_err(|error| error.to_string())?;
+        let key = DerivedKey::from_secret(&issued.secret).ok_or("the issued secret does not decode")?;
+        Ok(Client { key_id: issued.credential.key_id, key, nonces: 0 })
+    }
+
+    fn get(&mut self, path: &str) -> Result<Request, String> {
+        self.nonces += 1;
+        let nonce = format!("scale-nonce-{:016}-{}", self.nonces, self.key_id);
+        let mut request =
+            http::Request::builder().method("GET").uri(path).header("host", "localhost:8788").body(Vec::new()).map_err(|error| error.to_string())?;
+        let headers = credential::sign_request(&self.key, &self.key_id, &request, now().timestamp(), &nonce);
+        headers.insert_into(request.headers_mut()).map_err(|error| error.to_string())?;
+        Ok(request)
+    }
+}
+
+/// The router's time for each of `rounds` GETs of `path`, in milliseconds.
+fn time(store: &SqlStore<'_>, config: &Config, client: &mut Client, path: &str, rounds: usize) -> Result<Vec<f64>, String> {
+    let random = SeededRandom::new(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(3, |elapsed| elapsed.as_nanos() as u64));
+    let mut samples = Vec::with_capacity(rounds);
+    for round in 0..rounds / 10 + rounds {
+        let request = client.get(path)?;
+        let context = RequestContext { store, config, now: now(), random: &random, client: None, outbound: None };
+        let started = Instant::now();
+        let response = pollster::block_on(handle(&context, request));
+        let elapsed = started.elapsed().as_secs_f64() * 1e3;
+        if response.status().as_u16() != 200 {
+            return Err(format!("{path} answered {}: {}", response.status(), String::from_utf8_lossy(response.body())));
+        }
+        if round >= rounds / 10 {
+            samples.push(elapsed);
+        }
+    }
+    Ok(samples)
+}
+
+/// (median, p99).
+fn summary(mut samples: Vec<f64>) -> (f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples.get(((samples.len().max(1) - 1) as f64 * q).round() as usize).copied().unwrap_or_default();
+    (at(0.5), at(0.99))
+}
+
+fn main() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let path = std::path::PathBuf::from(args.next().ok_or("usage: api_scale COUNTY.sqlite [ROUNDS]")?);
+    let rounds: usize = args.next().and_then(|text| text.parse().ok()).unwrap_or(200);
+    let config = config()?;
+    let db = SqliteDatabase::open(&path).map_err(|error| error.to_string())?;
+    // As a served database runs (the file is in WAL mode): no sync to disk on every request's
+    // audit line, which would measure the disk, not the queries.
+    pollster::block_on(db.query("PRAGMA synchronous = NORMAL", &[])).map_err(|error| error.to_string())?;
+    let store = SqlStore::new(&db);
+    let mut provider = Client::issue(&store, &config, "org-brookside-care", &[Permission::PeopleRead, Permission::CommentsWrite, Permission::NeedsRead])?;
+    let mut council = Client::issue(&store, &config, "org-northshire-council", &[Permission::MonitoringRead])?;
+    let mut lines = Vec::new();
+    for (name, path, monitoring) in [
+        ("signed GET /api/v1/people?limit=20", "/api/v1/people?limit=20", false),
+        ("signed GET /api/v1/comments", "/api/v1/comments", false),
+        ("signed GET /api/v1/comments?status=open", "/api/v1/comments?status=open", false),
+        ("signed GET /api/v1/needs/changes", "/api/v1/needs/changes", false),
+        ("signed GET /api/v1/monitoring (council)", "/api/v1/monitoring", true),
+    ] {
+        let client = if monitoring { &mut council } else { &mut provider };
+        // The monitoring report reads every provider's people: fewer rounds.
+        let (median, p99) = summary(time(&store, &config, client, path, if monitoring { rounds.div_ceil(10).max(5) } else { rounds })?);
+        lines.push(format!("{name}\t{median:.3}\t{p99:.3}"));
+    }
+    println!("{}", lines.join("\n"));
+    Ok(())
+}
