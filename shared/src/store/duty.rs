@@ -7,10 +7,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::preferences::contact_point;
-use super::{Result, SqlStore, time_text};
-use crate::contact::{ContactPoint, MAX_TRIES, Medium};
-use crate::db::Value;
+use super::preferences::PointTable;
+use super::{Result, SqlStore};
+use crate::contact::{ContactPoint, Medium};
 
 /// Duty contacts of care providers.
 #[async_trait(?Send)]
@@ -38,18 +37,17 @@ pub trait DutyContactStore {
     async fn confirm_duty_contact(&self, organisation_id: &str, medium: Medium, code_hash: &str, now: DateTime<Utc>) -> Result<()>;
 }
 
-const DUTY_COLUMNS: &str =
-    "'organisation:' || organisation_id, medium, address, verified_at, pending_address, code_hash, code_expires_at, wrong_tries, updated_at";
-
-/// Stops a confirmation (and its plan) unless the code it checked is still the one waiting.
-const DUTY_CODE_GUARD: &str = "INSERT INTO plan_guards (reason) SELECT ?1 WHERE NOT EXISTS
-    (SELECT 1 FROM duty_contacts WHERE organisation_id = ?2 AND medium = ?3 AND code_hash = ?4)";
+/// The duty contacts, read back as points owned by [`crate::contact::duty_owner`].
+pub(super) const DUTY_POINTS: PointTable = PointTable {
+    table: "duty_contacts",
+    owner: "organisation_id",
+    columns: "'organisation:' || organisation_id, medium, address, verified_at, pending_address, code_hash, code_expires_at, wrong_tries, updated_at",
+};
 
 #[async_trait(?Send)]
 impl DutyContactStore for SqlStore<'_> {
     async fn duty_contact_points(&self, organisation_id: &str) -> Result<Vec<ContactPoint>> {
-        self.all(&format!("SELECT {DUTY_COLUMNS} FROM duty_contacts WHERE organisation_id = ?1 ORDER BY medium"), &[organisation_id.into()], contact_point)
-            .await
+        DUTY_POINTS.points(self, organisation_id).await
     }
 
     async fn start_duty_contact_check(
@@ -61,40 +59,14 @@ impl DutyContactStore for SqlStore<'_> {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.db
-            .execute(
-                "INSERT INTO duty_contacts (organisation_id, medium, pending_address, code_hash, code_expires_at, wrong_tries, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
-                 ON CONFLICT (organisation_id, medium) DO UPDATE SET pending_address = ?3, code_hash = ?4, code_expires_at = ?5, wrong_tries = 0, updated_at = ?6",
-                &[organisation_id.into(), medium.as_str().into(), address.into(), code_hash.into(), time_text(expires_at).into(), time_text(now).into()],
-            )
-            .await
-            .map(|_| ())
+        DUTY_POINTS.start_check(self, organisation_id, medium, address, code_hash, expires_at, now).await
     }
 
     async fn count_duty_contact_try(&self, organisation_id: &str, medium: Medium, code_hash: &str, now: DateTime<Utc>) -> Result<Option<ContactPoint>> {
-        self.one(
-            &format!(
-                "UPDATE duty_contacts SET wrong_tries = wrong_tries + 1, updated_at = ?4
-                 WHERE organisation_id = ?1 AND medium = ?2 AND code_hash = ?3 AND wrong_tries < ?5
-                 RETURNING {DUTY_COLUMNS}"
-            ),
-            &[organisation_id.into(), medium.as_str().into(), code_hash.into(), time_text(now).into(), Value::Integer(MAX_TRIES)],
-            contact_point,
-        )
-        .await
+        DUTY_POINTS.count_try(self, organisation_id, medium, code_hash, now).await
     }
 
     async fn confirm_duty_contact(&self, organisation_id: &str, medium: Medium, code_hash: &str, now: DateTime<Utc>) -> Result<()> {
-        self.db.execute(DUTY_CODE_GUARD, &[crate::plan::STALE.into(), organisation_id.into(), medium.as_str().into(), code_hash.into()]).await?;
-        self.db
-            .execute(
-                "UPDATE duty_contacts SET address = pending_address, verified_at = ?4, pending_address = NULL, code_hash = NULL,
-                        code_expires_at = NULL, wrong_tries = 0, updated_at = ?4
-                 WHERE organisation_id = ?1 AND medium = ?2 AND code_hash = ?3",
-                &[organisation_id.into(), medium.as_str().into(), code_hash.into(), time_text(now).into()],
-            )
-            .await
-            .map(|_| ())
+        DUTY_POINTS.confirm(self, organisation_id, medium, code_hash, now).await
     }
 }

@@ -68,9 +68,94 @@ pub async fn recipients_for(store: &dyn Store, person_id: &str, kind: Notificati
     Ok(reach(store, person_id).await?.map(|reach| preferences::recipients(kind, &reach)).unwrap_or_default())
 }
 
-const POINT_COLUMNS: &str = "person_id, medium, address, verified_at, pending_address, code_hash, code_expires_at, wrong_tries, updated_at";
+/// A table of contact points with their one-time codes, kept per owner: a person's own
+/// (`contact_points`) or a care provider's duty contact (`duty_contacts`). The same columns and
+/// code rules (hash, expiry, tries, lock) serve both; only the table and its owner differ.
+pub(super) struct PointTable {
+    /// The table.
+    pub(super) table: &'static str,
+    /// Its owner column.
+    pub(super) owner: &'static str,
+    /// The columns read back, the owner first as a [`ContactPoint`] names it.
+    pub(super) columns: &'static str,
+}
 
-/// A contact point from a row of [`POINT_COLUMNS`] (or the duty contacts' same columns).
+/// A person's own contact points.
+const PERSON_POINTS: PointTable = PointTable {
+    table: "contact_points",
+    owner: "person_id",
+    columns: "person_id, medium, address, verified_at, pending_address, code_hash, code_expires_at, wrong_tries, updated_at",
+};
+
+impl PointTable {
+    /// The owner's points, email then phone.
+    pub(super) async fn points(&self, store: &SqlStore<'_>, owner: &str) -> Result<Vec<ContactPoint>> {
+        let PointTable { table, owner: column, columns } = self;
+        store.all(&format!("SELECT {columns} FROM {table} WHERE {column} = ?1 ORDER BY medium"), &[owner.into()], contact_point).await
+    }
+
+    /// Keeps `address` as the owner's pending `medium`, with a new code's hash and expiry and no
+    /// tries yet; the confirmed one stays in use meanwhile.
+    #[allow(clippy::too_many_arguments)] // one statement's values, each its own
+    pub(super) async fn start_check(
+        &self,
+        store: &SqlStore<'_>,
+        owner: &str,
+        medium: Medium,
+        address: &str,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let PointTable { table, owner: column, .. } = self;
+        let sql = format!(
+            "INSERT INTO {table} ({column}, medium, pending_address, code_hash, code_expires_at, wrong_tries, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
+             ON CONFLICT ({column}, medium) DO UPDATE SET pending_address = ?3, code_hash = ?4, code_expires_at = ?5, wrong_tries = 0, updated_at = ?6"
+        );
+        let values = [owner.into(), medium.as_str().into(), address.into(), code_hash.into(), time_text(expires_at).into(), time_text(now).into()];
+        store.db.execute(&sql, &values).await.map(|_| ())
+    }
+
+    /// Counts one try at the code with `code_hash` in one statement, before it is checked; the
+    /// point after the count, or `None` when that code is no longer waiting or is locked.
+    pub(super) async fn count_try(
+        &self,
+        store: &SqlStore<'_>,
+        owner: &str,
+        medium: Medium,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ContactPoint>> {
+        let PointTable { table, owner: column, columns } = self;
+        let sql = format!(
+            "UPDATE {table} SET wrong_tries = wrong_tries + 1, updated_at = ?4
+             WHERE {column} = ?1 AND medium = ?2 AND code_hash = ?3 AND wrong_tries < ?5
+             RETURNING {columns}"
+        );
+        let values = [owner.into(), medium.as_str().into(), code_hash.into(), time_text(now).into(), Value::Integer(MAX_TRIES)];
+        store.one(&sql, &values, contact_point).await
+    }
+
+    /// Makes the pending address with `code_hash` the confirmed one at `now`. In a plan, a guard
+    /// first stops the plan unless the code it checked is still the one waiting (no new code was
+    /// asked for in between).
+    pub(super) async fn confirm(&self, store: &SqlStore<'_>, owner: &str, medium: Medium, code_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        let PointTable { table, owner: column, .. } = self;
+        let guard = format!(
+            "INSERT INTO plan_guards (reason) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {column} = ?2 AND medium = ?3 AND code_hash = ?4)"
+        );
+        store.db.execute(&guard, &[crate::plan::STALE.into(), owner.into(), medium.as_str().into(), code_hash.into()]).await?;
+        let sql = format!(
+            "UPDATE {table} SET address = pending_address, verified_at = ?4, pending_address = NULL, code_hash = NULL,
+                    code_expires_at = NULL, wrong_tries = 0, updated_at = ?4
+             WHERE {column} = ?1 AND medium = ?2 AND code_hash = ?3"
+        );
+        store.db.execute(&sql, &[owner.into(), medium.as_str().into(), code_hash.into(), time_text(now).into()]).await.map(|_| ())
+    }
+}
+
+/// A contact point from a row of a [`PointTable`]'s columns.
 pub(super) fn contact_point(row: &Row) -> Result<ContactPoint> {
     let medium = row.text(1)?;
     Ok(ContactPoint {
@@ -86,14 +171,10 @@ pub(super) fn contact_point(row: &Row) -> Result<ContactPoint> {
     })
 }
 
-/// Stops a confirmation (and its plan) unless the code it checked is still the one waiting.
-const CODE_GUARD: &str = "INSERT INTO plan_guards (reason) SELECT ?1 WHERE NOT EXISTS
-    (SELECT 1 FROM contact_points WHERE person_id = ?2 AND medium = ?3 AND code_hash = ?4)";
-
 #[async_trait(?Send)]
 impl PreferenceStore for SqlStore<'_> {
     async fn contact_points(&self, person_id: &str) -> Result<Vec<ContactPoint>> {
-        self.all(&format!("SELECT {POINT_COLUMNS} FROM contact_points WHERE person_id = ?1 ORDER BY medium"), &[person_id.into()], contact_point).await
+        PERSON_POINTS.points(self, person_id).await
     }
 
     async fn start_contact_check(
@@ -105,41 +186,15 @@ impl PreferenceStore for SqlStore<'_> {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.db
-            .execute(
-                "INSERT INTO contact_points (person_id, medium, pending_address, code_hash, code_expires_at, wrong_tries, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
-                 ON CONFLICT (person_id, medium) DO UPDATE SET pending_address = ?3, code_hash = ?4, code_expires_at = ?5, wrong_tries = 0, updated_at = ?6",
-                &[person_id.into(), medium.as_str().into(), address.into(), code_hash.into(), time_text(expires_at).into(), time_text(now).into()],
-            )
-            .await
-            .map(|_| ())
+        PERSON_POINTS.start_check(self, person_id, medium, address, code_hash, expires_at, now).await
     }
 
     async fn count_contact_try(&self, person_id: &str, medium: Medium, code_hash: &str, now: DateTime<Utc>) -> Result<Option<ContactPoint>> {
-        self.one(
-            &format!(
-                "UPDATE contact_points SET wrong_tries = wrong_tries + 1, updated_at = ?4
-                 WHERE person_id = ?1 AND medium = ?2 AND code_hash = ?3 AND wrong_tries < ?5
-                 RETURNING {POINT_COLUMNS}"
-            ),
-            &[person_id.into(), medium.as_str().into(), code_hash.into(), time_text(now).into(), Value::Integer(MAX_TRIES)],
-            contact_point,
-        )
-        .await
+        PERSON_POINTS.count_try(self, person_id, medium, code_hash, now).await
     }
 
     async fn confirm_contact(&self, person_id: &str, medium: Medium, code_hash: &str, now: DateTime<Utc>) -> Result<()> {
-        self.db.execute(CODE_GUARD, &[crate::plan::STALE.into(), person_id.into(), medium.as_str().into(), code_hash.into()]).await?;
-        self.db
-            .execute(
-                "UPDATE contact_points SET address = pending_address, verified_at = ?4, pending_address = NULL, code_hash = NULL,
-                        code_expires_at = NULL, wrong_tries = 0, updated_at = ?4
-                 WHERE person_id = ?1 AND medium = ?2 AND code_hash = ?3",
-                &[person_id.into(), medium.as_str().into(), code_hash.into(), time_text(now).into()],
-            )
-            .await
-            .map(|_| ())
+        PERSON_POINTS.confirm(self, person_id, medium, code_hash, now).await
     }
 
     async fn notification_choices(&self, person_id: &str) -> Result<BTreeMap<NotificationKind, BTreeSet<Channel>>> {
