@@ -15,7 +15,7 @@ use carefront_shared::contact::{self, CODES_SENT, CodeCheck, ContactCode, Contac
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{AuditEvent, Person};
 use carefront_shared::notices;
-use carefront_shared::outbox::{Channel, Notification, NotificationKind};
+use carefront_shared::outbox::{Channel, NotificationKind};
 use carefront_shared::person::FieldError;
 use carefront_shared::plan::Recorder;
 use carefront_shared::preferences::{self, CHANNELS, CHOOSABLE, Reach};
@@ -329,9 +329,7 @@ pub async fn change_contact(
     let check_path = format!("{}/{}/check", whose.base, medium.as_str());
     // The message's link is the person's own page: whoever gets the code may be them.
     let link = format!("{}{SETTINGS}/{}/check", context.config.origin_header(), medium.as_str());
-    let personalisation = BTreeMap::from([("code".to_owned(), sent.code.digits().to_owned()), ("link".to_owned(), link)]);
-    let message = Notification::queued(new_id(context.random), NotificationKind::ContactCheck, medium.channel(), address.clone(), personalisation, context.now)
-        .to_person(&person.id);
+    let message = sent.message(medium, &address, link, context.now, context.random).to_person(&person.id);
     let event = whose.event(context, AuditAction::ContactCheckSent, format!("Sent a code to check the {} {address}.", medium.label()));
     // The waiting address, the message that carries its code, and the log line: all or none.
     let recorder = Recorder::new();

@@ -5,13 +5,10 @@
 //! link to stop it. No path names an organisation: an administrator only ever reaches their own
 //! provider's duty contact, and every change is in its administration log.
 
-use std::collections::BTreeMap;
-
 use carefront_shared::administration::{self, DutyContactChange};
 use carefront_shared::contact::{self, CODES_SENT, CodeCheck, ContactCode, ContactPoint, Medium, Waiting, duty_owner};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::Organisation;
-use carefront_shared::outbox::{Notification, NotificationKind};
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::{DutyContactStore as _, OutboxStore as _, StaffStore as _};
@@ -111,8 +108,7 @@ pub async fn change(context: &RequestContext<'_>, request: &Request, visit: &Vis
     let sent = contact::send_code(&visit.keys().session, &owner, medium, &address, context.now, context.random);
     let check_path = format!("{DUTY_CONTACT}/{}/check", medium.as_str());
     let link = format!("{}{}", context.config.origin_header(), check_path);
-    let personalisation = BTreeMap::from([("code".to_owned(), sent.code.digits().to_owned()), ("link".to_owned(), link)]);
-    let message = Notification::queued(new_id(context.random), NotificationKind::ContactCheck, medium.channel(), address.clone(), personalisation, context.now);
+    let message = sent.message(medium, &address, link, context.now, context.random);
     let entry = administration::duty_contact_changed(
         new_id(context.random),
         context.now,

@@ -3,14 +3,16 @@
 //! code sent there. The code is held only as a keyed hash, lasts 30 minutes, and 5 tries at it
 //! lock it until a new one is asked for. Pure: `now`, the key and randomness are passed in.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::crypto::SigningKey;
 use crate::limits::Limit;
-use crate::outbox::Channel;
+use crate::outbox::{Channel, Notification, NotificationKind};
 use crate::person::{parse_email, parse_phone};
-use crate::random::Random;
+use crate::random::{Random, new_id};
 
 /// How long a code may be used after it is sent.
 pub const CODE_LIFETIME: Duration = Duration::minutes(30);
@@ -238,6 +240,15 @@ pub struct CodeSent {
     pub code_hash: String,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+}
+
+impl CodeSent {
+    /// The message that carries the code to `address` by `medium`, with `link` to the page where
+    /// it is typed: the only place the code itself goes.
+    pub fn message(&self, medium: Medium, address: &str, link: String, now: DateTime<Utc>, random: &dyn Random) -> Notification {
+        let personalisation = BTreeMap::from([("code".to_owned(), self.code.digits().to_owned()), ("link".to_owned(), link)]);
+        Notification::queued(new_id(random), NotificationKind::ContactCheck, medium.channel(), address.to_owned(), personalisation, now)
+    }
 }
 
 /// Makes a code for `person_id`'s new `address`.
