@@ -59,6 +59,7 @@ export function providerPages() {
     ['record a discussion', '/provider/people/person-margaret/discussions/new'],
     ['provider staff', '/provider/staff'],
     ['consent evidence', '/provider/consent-evidence'],
+    ['duty contact', '/provider/duty-contact'],
   ];
 }
 
