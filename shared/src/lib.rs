@@ -34,6 +34,7 @@ pub mod outbox;
 pub mod passkey;
 pub mod person;
 pub mod plan;
+pub mod postgres;
 pub mod preferences;
 pub mod problem;
 pub mod random;
