@@ -35,6 +35,8 @@ pub mod passkey;
 pub mod person;
 pub mod plan;
 pub mod postgres;
+#[cfg(not(target_family = "wasm"))]
+pub mod postgres_native;
 pub mod preferences;
 pub mod problem;
 pub mod random;

@@ -8,7 +8,7 @@
 //!
 //! | SQLite | PostgreSQL |
 //! |---|---|
-//! | `?3` | `$3::bigint` or `$3::text` (by the bound value's type), `$3` for NULL |
+//! | `?3` | `$3::bigint` or `$3::text` (by the bound value's type), or `NULL`; numbered again without the NULLs ([`bound`]) |
 //! | `json_each(x)` | `jsonb_array_elements_text((x)::jsonb) AS json_each(value)` |
 //! | `a LIKE b` (ASCII case-insensitive) | `a ILIKE b` |
 //! | `+c.status` (an index hint to SQLite's planner) | `c.status` |
@@ -41,12 +41,17 @@ pub fn dialect(sqlite_sql: &str, params: &[Value]) -> String {
             b'?' => {
                 let digits = bytes[index + 1..].iter().take_while(|digit| digit.is_ascii_digit()).count();
                 let number = &sqlite_sql[index + 1..index + 1 + digits];
-                out.push('$');
-                out.push_str(number);
-                match number.parse::<usize>().ok().and_then(|number| params.get(number.wrapping_sub(1))) {
-                    Some(Value::Integer(_)) => out.push_str("::bigint"),
-                    Some(Value::Text(_)) => out.push_str("::text"),
-                    Some(Value::Null) | None => {}
+                let position = number.parse::<usize>().ok().and_then(|number| number.checked_sub(1));
+                let renumbered = |position: usize| params[..position].iter().filter(|value| **value != Value::Null).count() + 1;
+                match position.and_then(|position| Some((position, params.get(position)?))) {
+                    Some((position, Value::Integer(_))) => out.push_str(&format!("${}::bigint", renumbered(position))),
+                    Some((position, Value::Text(_))) => out.push_str(&format!("${}::text", renumbered(position))),
+                    Some((_, Value::Null)) => out.push_str("NULL"),
+                    // A placeholder with no value: left for the server to refuse.
+                    None => {
+                        out.push('$');
+                        out.push_str(number);
+                    }
                 }
                 index += 1 + digits;
             }
@@ -75,6 +80,13 @@ pub fn dialect(sqlite_sql: &str, params: &[Value]) -> String {
         }
     }
     out
+}
+
+/// The values to bind to [`dialect`]'s SQL, in order: every one but the NULLs, which the SQL
+/// holds as `NULL` itself (PostgreSQL cannot tell the type of a parameter that is only ever
+/// tested with `IS NULL`, and a NULL needs none).
+pub fn bound(params: &[Value]) -> impl Iterator<Item = &Value> {
+    params.iter().filter(|value| **value != Value::Null)
 }
 
 /// Whether `word` (ASCII, matched without regard to case) starts at `index` and is not the end
@@ -163,8 +175,14 @@ mod tests {
         let params = [Value::Integer(3), Value::Text("a".into()), Value::Null];
         assert_eq!(
             dialect("UPDATE grants SET version = ?1 WHERE id = ?2 AND ends_at IS ?3 AND version = ?1", &params),
-            "UPDATE grants SET version = $1::bigint WHERE id = $2::text AND ends_at IS $3 AND version = $1::bigint"
+            "UPDATE grants SET version = $1::bigint WHERE id = $2::text AND ends_at IS NULL AND version = $1::bigint"
         );
+        let params = [Value::Null, Value::Text("b".into()), Value::Null, Value::Integer(4)];
+        assert_eq!(
+            dialect("?1 IS NULL OR id = ?1 OR id = ?2 OR ?3 OR ?4 OR ?5", &params),
+            "NULL IS NULL OR id = NULL OR id = $1::text OR NULL OR $2::bigint OR $5"
+        );
+        assert_eq!(bound(&params).collect::<Vec<_>>(), [&Value::Text("b".into()), &Value::Integer(4)]);
     }
 
     #[test]
