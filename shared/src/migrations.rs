@@ -1,5 +1,8 @@
-//! The numbered schema migrations, one set for every SQLite-dialect store. wrangler applies the
-//! same files to D1 (`migrations_dir`); native and test stores apply them with [`pending`].
+//! The numbered schema migrations: one set for every SQLite-dialect store, and PostgreSQL's own.
+//! wrangler applies the SQLite files to D1 (`migrations_dir`); native and test stores apply them
+//! with [`pending`]. PostgreSQL's history starts at a baseline equal to SQLite's schema after
+//! migration 26 (no PostgreSQL store is older); each later migration is written in both dialects,
+//! under the same name, and `shared/tests/postgres_schema.rs` checks the two schemas agree.
 
 /// One numbered migration.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +51,18 @@ pub fn pending(current: i64) -> impl Iterator<Item = &'static Migration> {
     MIGRATIONS.iter().filter(move |migration| migration.number > current)
 }
 
+/// PostgreSQL's migrations in order: the baseline (SQLite's schema after 26), then one for each
+/// later SQLite migration, with the same number and name.
+pub const POSTGRES: &[Migration] = &[
+    Migration { number: 26, name: "0026_baseline.sql", sql: include_str!("../migrations-postgres/0026_baseline.sql") },
+];
+
+/// The PostgreSQL migrations still to run on a database at schema version `current` (0 for an
+/// empty one, which gets the baseline and everything after it).
+pub fn pending_postgres(current: i64) -> impl Iterator<Item = &'static Migration> {
+    POSTGRES.iter().filter(move |migration| migration.number > current)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,7 +77,35 @@ mod tests {
             assert!(migration.name.starts_with(&format!("{:04}_", migration.number)));
             previous = migration.number;
         }
-        let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap().count();
-        assert_eq!(files, MIGRATIONS.len(), "every file in migrations/ is listed in MIGRATIONS");
+        assert_eq!(file_names("migrations"), names(MIGRATIONS), "migrations/ holds exactly what MIGRATIONS lists");
+    }
+
+    #[test]
+    fn postgres_has_the_baseline_then_every_later_sqlite_migration_by_name() {
+        let (baseline, later) = POSTGRES.split_first().unwrap();
+        assert_eq!((baseline.number, baseline.name), (26, "0026_baseline.sql"));
+        let sqlite_later: Vec<_> = MIGRATIONS.iter().filter(|migration| migration.number > baseline.number).collect();
+        assert_eq!(later.len(), sqlite_later.len(), "every SQLite migration after 26 has a PostgreSQL one");
+        for (postgres, sqlite) in later.iter().zip(sqlite_later) {
+            assert_eq!((postgres.number, postgres.name), (sqlite.number, sqlite.name), "PostgreSQL's migration {} is SQLite's {}", postgres.name, sqlite.name);
+        }
+        assert_eq!(file_names("migrations-postgres"), names(POSTGRES), "migrations-postgres/ holds exactly what POSTGRES lists");
+    }
+
+    #[test]
+    fn an_empty_postgres_database_gets_everything_and_a_current_one_nothing() {
+        assert_eq!(pending_postgres(0).count(), POSTGRES.len());
+        assert_eq!(pending_postgres(POSTGRES.last().unwrap().number).count(), 0);
+    }
+
+    fn file_names(directory: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(directory);
+        let mut names: Vec<String> = std::fs::read_dir(path).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        names
+    }
+
+    fn names(migrations: &[Migration]) -> Vec<String> {
+        migrations.iter().map(|migration| migration.name.to_owned()).collect()
     }
 }
