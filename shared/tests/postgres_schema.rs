@@ -397,6 +397,9 @@ fn conditional_triggers_refuse_and_write_as_on_sqlite() {
     let wrong_person = "INSERT INTO emergency_accesses (id, token_hash, code_id, person_id, clinician_name, clinician_role, organisation, started_at, expires_at) \
          VALUES ('access-2', 'token-2', 'code-1', 'staff-1', 'Dr Lee', 'Paramedic', 'YAS', '2026-11-01T09:00:00Z', '2026-11-01T13:00:00Z')";
     assert!(matches!(both.same(wrong_person, &[]), Err(DbError::Constraint(_))));
+    assert!(both.same("UPDATE emergency_accesses SET clinician_name = 'Dr Smith'", &[]).is_err());
+    both.ok("UPDATE emergency_accesses SET ended_at = '2026-11-01T10:00:00Z'");
+    assert!(both.same("UPDATE emergency_accesses SET ended_at = '2026-11-01T11:00:00Z'", &[]).is_err(), "ended once");
     both.ok("UPDATE emergency_codes SET ended_at = '2026-11-02T09:00:00Z', ended_by = 'person-1', end_reason = 'turned_off'");
     assert!(both.same("UPDATE emergency_codes SET end_reason = 'replaced'", &[]).is_err(), "ended once");
     // A consent discussion is answered, never rewritten.
@@ -406,6 +409,7 @@ fn conditional_triggers_refuse_and_write_as_on_sqlite() {
     assert!(matches!(both.same("UPDATE system_credentials SET revoked_at = '2026-11-02T09:00:00Z'", &[]), Err(DbError::Constraint(_))));
     both.ok("UPDATE system_credentials SET revoked_at = '2026-11-02T09:00:00Z', revoked_by = 'caseworker-1'");
     assert!(matches!(both.same("UPDATE system_credentials SET revoked_at = NULL", &[]), Err(DbError::Constraint(_))));
+    assert!(matches!(both.same("UPDATE system_credentials SET revoked_by = 'person-1'", &[]), Err(DbError::Constraint(_))));
     // Removing a member of staff's access names who, is final, and stops new sessions,
     // passkeys and invitations.
     assert!(both.same("UPDATE people SET access_removed_at = '2026-11-02T09:00:00Z' WHERE id = 'staff-1'", &[]).is_err());
