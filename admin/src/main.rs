@@ -12,6 +12,8 @@
 //! carefront-admin notify drill [--messages N] [--outage-minutes M] ...
 //! ```
 
+mod address;
+mod copy;
 mod credential;
 mod demo;
 mod demo_record;
@@ -63,6 +65,8 @@ fn main() -> ExitCode {
         Some("receipt-key") => receipt_key(args.get(1).map(String::as_str), chrono::Utc::now()),
         Some("credential") => random().and_then(|random| credential::run(&args[1..], &random, chrono::Utc::now())),
         Some("import") => import::parse(&args[1..], USAGE).and_then(|parsed| import::run(&parsed, chrono::Utc::now(), &random()?)),
+        Some("copy") => copy::run(&args[1..]),
+        Some("migrate") => copy::migrate(&args[1..], copy::USAGE),
         Some("export") => export::parse(&args[1..], USAGE).and_then(|parsed| export::run(&parsed, chrono::Utc::now(), &random()?)),
         Some("notify") => {
             let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
@@ -71,7 +75,7 @@ fn main() -> ExitCode {
                 _ => notify::run(&args[1..], env),
             }
         }
-        _ => Err(format!("{USAGE}\n{}\n{}\n{}", credential::USAGE, notify::USAGE, notify_drill::USAGE)),
+        _ => Err(format!("{USAGE}\n{}\n{}\n{}\n{}", copy::USAGE, credential::USAGE, notify::USAGE, notify_drill::USAGE)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
