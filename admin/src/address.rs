@@ -77,9 +77,8 @@ impl Address {
             }
             Address::Postgres(url) => {
                 let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(|error| format!("cannot reach {}: {error}", self.shown()))?;
-                let row = client
-                    .query_one("SELECT to_regclass('carefront_migrations') IS NOT NULL", &[])
-                    .map_err(|error| format!("{}: {error}", self.shown()))?;
+                let row =
+                    client.query_one("SELECT to_regclass('carefront_migrations') IS NOT NULL", &[]).map_err(|error| format!("{}: {error}", self.shown()))?;
                 if !row.get::<_, bool>(0) {
                     return Ok(None);
                 }

@@ -157,7 +157,8 @@ pub async fn copy(source: Side<'_>, target: Side<'_>) -> Result<Copied, String> 
     }
     let tables = tables().await?;
     for table in &tables {
-        let rows = target.database.query(&format!("SELECT 1 FROM {} LIMIT 1", quoted(&table.name)), &[]).await.map_err(|error| format!("the target: {error}"))?;
+        let rows =
+            target.database.query(&format!("SELECT 1 FROM {} LIMIT 1", quoted(&table.name)), &[]).await.map_err(|error| format!("the target: {error}"))?;
         if !rows.is_empty() {
             return Err(format!("the target is not empty ({} has rows): nothing was copied", table.name));
         }
@@ -229,10 +230,13 @@ pub async fn tables() -> Result<Vec<Table>, String> {
     }
     let mut ordered: Vec<Table> = Vec::with_capacity(found.len());
     while !found.is_empty() {
-        let ready = found
-            .iter()
-            .position(|(_, referenced)| referenced.iter().all(|other| ordered.iter().any(|table| &table.name == other)))
-            .ok_or_else(|| format!("the schema's foreign keys go round in a circle among: {}", found.iter().map(|(table, _)| table.name.as_str()).collect::<Vec<_>>().join(", ")))?;
+        let ready =
+            found.iter().position(|(_, referenced)| referenced.iter().all(|other| ordered.iter().any(|table| &table.name == other))).ok_or_else(|| {
+                format!(
+                    "the schema's foreign keys go round in a circle among: {}",
+                    found.iter().map(|(table, _)| table.name.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            })?;
         ordered.push(found.remove(ready).0);
     }
     Ok(ordered)
@@ -314,7 +318,9 @@ fn inserts(table: &Table, rows: &[Vec<Value>]) -> Vec<Statement> {
 /// triggers are dropped, to be made again from their own SQL in the same transaction.
 async fn triggers_off(target: Side<'_>) -> Result<Vec<Statement>, String> {
     Ok(match target.dialect {
-        Dialect::Postgres => trigger_tables(target).await?.iter().map(|table| statement(format!("ALTER TABLE {} DISABLE TRIGGER USER", quoted(table)))).collect(),
+        Dialect::Postgres => {
+            trigger_tables(target).await?.iter().map(|table| statement(format!("ALTER TABLE {} DISABLE TRIGGER USER", quoted(table)))).collect()
+        }
         Dialect::Sqlite => sqlite_triggers(target).await?.iter().map(|(name, _)| statement(format!("DROP TRIGGER {}", quoted(name)))).collect(),
     })
 }
@@ -366,7 +372,11 @@ async fn trigger_tables(target: Side<'_>) -> Result<Vec<String>, String> {
 
 /// The target's triggers and the SQL that makes each (SQLite).
 async fn sqlite_triggers(target: Side<'_>) -> Result<Vec<(String, String)>, String> {
-    let rows = target.database.query("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY rowid", &[]).await.map_err(|error| format!("the target: {error}"))?;
+    let rows = target
+        .database
+        .query("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY rowid", &[])
+        .await
+        .map_err(|error| format!("the target: {error}"))?;
     rows.iter().map(|row| Ok((row.text(0).map_err(|error| error.to_string())?, row.text(1).map_err(|error| error.to_string())?))).collect()
 }
 
@@ -426,7 +436,14 @@ pub fn report(tallies: &[(String, Tally, Tally)]) -> String {
     let mut text = format!("{:width$}  {:>9}  {:12}  {:>9}  {:12}\n", "table", "rows", "source", "rows", "target");
     for (name, from, to) in tallies {
         let verdict = if from == to { "ok" } else { "DIFFERS" };
-        let _ = writeln!(text, "{name:width$}  {:>9}  {:12}  {:>9}  {:12}  {verdict}", from.rows, &from.checksum[..12.min(from.checksum.len())], to.rows, &to.checksum[..12.min(to.checksum.len())]);
+        let _ = writeln!(
+            text,
+            "{name:width$}  {:>9}  {:12}  {:>9}  {:12}  {verdict}",
+            from.rows,
+            &from.checksum[..12.min(from.checksum.len())],
+            to.rows,
+            &to.checksum[..12.min(to.checksum.len())]
+        );
     }
     text
 }

@@ -17,19 +17,19 @@ use carefront_shared::store::{CredentialStore, SqlStore, Store, time_text};
 use chrono::{DateTime, Utc};
 
 pub const USAGE: &str =
-    "  carefront-admin credential create --organisation ORG --permissions P1,P2 [--name NAME] [--operator NAME] (--database FILE | --sql-out FILE)
+    "  carefront-admin credential create --organisation ORG --permissions P1,P2 [--name NAME] [--operator NAME] (--database ADDR | --sql-out FILE)
       Makes a system credential for the organisation's system and prints its key id and secret
       once (carefront keeps only a fingerprint). Needs CREDENTIAL_KEY in the environment: the
       deployment's own. Permissions: people:read, record:read, visits:write, medication:write,
       consent-discussions:write, needs:read, comments:write, export:read and monitoring:read
-      (the last two for the council's systems only). --database writes into a SQLite file;
+      (the last two for the council's systems only). --database writes into a store (sqlite:FILE or postgres://…);
       --sql-out writes SQL for `wrangler d1 execute carefront --remote --file FILE`, which
       fails if the organisation does not exist (or is not the council, for council-only
       permissions). --operator names who ran the tool: the credential and the administration
       log record it as made by them with carefront-admin (by carefront-admin if not given).
-  carefront-admin credential revoke KEY_ID [--operator NAME] (--database FILE | --sql-out FILE)
+  carefront-admin credential revoke KEY_ID [--operator NAME] (--database ADDR | --sql-out FILE)
       Revokes a credential at once: its next request is refused. Recorded like create.
-  carefront-admin credential list [--organisation ORG] --database FILE
+  carefront-admin credential list [--organisation ORG] --database ADDR
       Lists credentials (never secrets). On D1: wrangler d1 execute carefront --remote
       --command \"SELECT key_id, organisation_id, name, permissions, created_at, last_used_at, revoked_at FROM system_credentials\"
   carefront-admin credential-key
@@ -41,7 +41,7 @@ struct Options {
     organisation: Option<String>,
     permissions: Option<String>,
     name: Option<String>,
-    database: Option<PathBuf>,
+    database: Option<crate::address::Address>,
     sql_out: Option<PathBuf>,
     key_id: Option<String>,
     operator: Option<String>,
@@ -60,7 +60,7 @@ fn parse(args: &[String], positional_key_id: bool) -> Result<Options, String> {
             "--organisation" => options.organisation = Some(value),
             "--permissions" => options.permissions = Some(value),
             "--name" => options.name = Some(value),
-            "--database" => options.database = Some(value.into()),
+            "--database" => options.database = Some(crate::address::Address::parse(&value)?),
             "--sql-out" => options.sql_out = Some(value.into()),
             "--operator" => options.operator = Some(value),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
@@ -116,8 +116,8 @@ fn create(options: &Options, random: &dyn Random, now: DateTime<Utc>) -> Result<
     let by = tool_administrator(options.operator.as_deref())?;
     let key = key_from_env()?;
     let issued = if let Some(path) = &options.database {
-        let database = SqliteDatabase::open(path).map_err(|error| error.to_string())?;
-        pollster::block_on(create_in_store(&SqlStore::new(&database), &key, organisation_id, &name, permissions, &by, random, now))?
+        let database = path.open()?;
+        pollster::block_on(create_in_store(&SqlStore::new(database.database()), &key, organisation_id, &name, permissions, &by, random, now))?
     } else if let Some(path) = &options.sql_out {
         let (issued, statements) = create_sql(&key, organisation_id, &name, permissions, &by, random, now)?;
         write_sql(path, &statements)?;
@@ -278,8 +278,8 @@ fn revoke(options: &Options, random: &dyn Random, now: DateTime<Utc>) -> Result<
     let key_id = options.key_id.as_deref().ok_or_else(|| format!("name the key id to revoke\n{USAGE}"))?;
     let by = tool_administrator(options.operator.as_deref())?;
     if let Some(path) = &options.database {
-        let database = SqliteDatabase::open(path).map_err(|error| error.to_string())?;
-        pollster::block_on(revoke_in_store(&SqlStore::new(&database), key_id, &by, random, now))?;
+        let database = path.open()?;
+        pollster::block_on(revoke_in_store(&SqlStore::new(database.database()), key_id, &by, random, now))?;
         println!("Revoked {key_id}: its next request is refused.");
     } else if let Some(path) = &options.sql_out {
         write_sql(path, &revoke_sql(key_id, &by, random, now))?;
@@ -290,8 +290,8 @@ fn revoke(options: &Options, random: &dyn Random, now: DateTime<Utc>) -> Result<
 
 fn list(options: &Options) -> Result<(), String> {
     let path = options.database.as_ref().ok_or_else(|| format!("--database is required\n{USAGE}"))?;
-    let database = SqliteDatabase::open(path).map_err(|error| error.to_string())?;
-    let store = SqlStore::new(&database);
+    let database = path.open()?;
+    let store = SqlStore::new(database.database());
     let organisations = match &options.organisation {
         Some(id) => vec![pollster::block_on(store.organisation(id)).map_err(|error| error.to_string())?.ok_or_else(|| format!("no organisation {id}"))?],
         None => pollster::block_on(store.all_organisations()).map_err(|error| error.to_string())?,

@@ -1,8 +1,10 @@
 //! `carefront-admin export`: one person's whole record, as carefront's JSON or as a FHIR R4
-//! Bundle, straight from a SQLite database file (or from the demo data, for tests). The export
+//! Bundle, straight from a store — a SQLite file or PostgreSQL (or from the demo data, for tests). The export
 //! is written to the person's access log like any other, so they can see it was made.
 
 use std::path::PathBuf;
+
+use crate::address::{Address, Opened};
 
 use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::export::{self, RecordExport};
@@ -14,8 +16,8 @@ use chrono::{DateTime, Utc};
 /// Where the record comes from.
 #[derive(Debug, PartialEq)]
 enum Source {
-    /// A SQLite database file (local development, Spin).
-    Database(PathBuf),
+    /// A store (a SQLite file or a PostgreSQL database).
+    Database(Address),
     /// The demo data, seeded into memory first.
     Demo,
 }
@@ -38,7 +40,7 @@ pub fn parse(args: &[String], usage: &str) -> Result<ExportArgs, String> {
         let mut value = || iter.next().cloned().ok_or_else(|| format!("{flag} needs a value\n{usage}"));
         match flag.as_str() {
             "--person" => person = Some(value()?),
-            "--database" => database = Some(PathBuf::from(value()?)),
+            "--database" => database = Some(Address::parse(&value()?)?),
             "--origin" => origin = Some(value()?.trim_end_matches('/').to_owned()),
             "--out" => out = Some(PathBuf::from(value()?)),
             "--fhir" => fhir = true,
@@ -48,7 +50,7 @@ pub fn parse(args: &[String], usage: &str) -> Result<ExportArgs, String> {
     }
     let person = person.filter(|person| !person.trim().is_empty()).ok_or_else(|| format!("--person is required\n{usage}"))?;
     let source = match (database, demo) {
-        (Some(path), false) => Source::Database(path),
+        (Some(address), false) => Source::Database(address),
         (None, true) => Source::Demo,
         _ => return Err(format!("give exactly one of --database FILE and --demo\n{usage}")),
     };
@@ -60,16 +62,10 @@ pub fn parse(args: &[String], usage: &str) -> Result<ExportArgs, String> {
 /// Runs the export and writes the file (or prints it).
 pub fn run(args: &ExportArgs, now: DateTime<Utc>, random: &dyn Random) -> Result<(), String> {
     let database = match &args.source {
-        Source::Database(path) => {
-            if !path.exists() {
-                return Err(format!("no database at {}", path.display()));
-            }
-            SqliteDatabase::open(path)
-        }
-        Source::Demo => SqliteDatabase::in_memory(),
-    }
-    .map_err(|error| error.to_string())?;
-    let store = SqlStore::new(&database);
+        Source::Database(address) => address.open_existing()?,
+        Source::Demo => Opened::Sqlite(SqliteDatabase::in_memory().map_err(|error| error.to_string())?),
+    };
+    let store = SqlStore::new(database.database());
     if args.source == Source::Demo {
         pollster::block_on(crate::demo::seed(&store, now, random)).map_err(|error| error.to_string())?;
     }

@@ -1,12 +1,13 @@
-//! `carefront-admin import`: a council's caseload from a CSV file into a SQLite store, all of it
+//! `carefront-admin import`: a council's caseload from a CSV file into a store (SQLite or PostgreSQL), all of it
 //! in one transaction or none of it, with a report of every row that is not right.
 
 use std::path::PathBuf;
 
+use crate::address::Address;
+
 use carefront_shared::domain::OrganisationKind;
 use carefront_shared::import::{self, ImportOutcome};
 use carefront_shared::random::Random;
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{SqlStore, Store as _};
 use chrono::{DateTime, Utc};
 
@@ -17,7 +18,7 @@ const MOST_ROWS: usize = 200_000;
 #[derive(Debug, PartialEq, Eq)]
 pub struct ImportArgs {
     file: PathBuf,
-    database: PathBuf,
+    database: Address,
     council: Option<String>,
     check_only: bool,
 }
@@ -28,7 +29,7 @@ pub fn parse(args: &[String], usage: &str) -> Result<ImportArgs, String> {
     while let Some(arg) = iter.next() {
         let mut value = || iter.next().cloned().ok_or_else(|| format!("{arg} needs a value\n{usage}"));
         match arg.as_str() {
-            "--database" => database = Some(PathBuf::from(value()?)),
+            "--database" => database = Some(Address::parse(&value()?)?),
             "--council" => council = Some(value()?),
             "--check" => check_only = true,
             other if other.starts_with("--") => return Err(format!("unknown option {other}\n{usage}")),
@@ -48,11 +49,8 @@ pub fn parse(args: &[String], usage: &str) -> Result<ImportArgs, String> {
 pub fn run(args: &ImportArgs, now: DateTime<Utc>, random: &dyn Random) -> Result<(), String> {
     let text = std::fs::read(&args.file).map_err(|error| format!("cannot read {}: {error}", args.file.display()))?;
     let text = String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text: save it as CSV UTF-8", args.file.display()))?;
-    if !args.database.exists() {
-        return Err(format!("no database at {}", args.database.display()));
-    }
-    let database = SqliteDatabase::open(&args.database).map_err(|error| error.to_string())?;
-    let store = SqlStore::new(&database);
+    let database = args.database.open_existing()?;
+    let store = SqlStore::new(database.database());
     let council = council(&store, args.council.as_deref())?;
     if args.check_only {
         let rows = import::read(&text, MOST_ROWS).map_err(|problem| problem.to_string())?;
@@ -75,7 +73,7 @@ pub fn run(args: &ImportArgs, now: DateTime<Utc>, random: &dyn Random) -> Result
     .map_err(|error| error.to_string())?;
     match outcome {
         ImportOutcome::Imported(people) => {
-            println!("Imported {} people into {}. Each is in their access log as added by the council.", people.len(), args.database.display());
+            println!("Imported {} people into {}. Each is in their access log as added by the council.", people.len(), args.database.shown());
             println!("Invite them from the council's pages (Not enrolled yet).");
             Ok(())
         }

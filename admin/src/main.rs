@@ -1,13 +1,13 @@
 //! carefront-admin: the command-line tool for council administrators and developers.
 //!
 //! ```text
-//! carefront-admin seed --base-url URL [--sql-out FILE] [--database FILE] [--links-out FILE]
+//! carefront-admin seed --base-url URL [--sql-out FILE] [--database ADDR] [--links-out FILE]
 //!                      [--credential ORG:PERMISSIONS]... [--credentials-out FILE]
 //! carefront-admin key
 //! carefront-admin receipt-key [ID]
 //! carefront-admin credential create | revoke | list ...
-//! carefront-admin export --person ID [--fhir] (--database FILE | --demo) [--origin URL] [--out FILE]
-//! carefront-admin import people.csv --database FILE [--council ID] [--check]
+//! carefront-admin export --person ID [--fhir] (--database ADDR | --demo) [--origin URL] [--out FILE]
+//! carefront-admin import people.csv --database ADDR [--council ID] [--check]
 //! carefront-admin notify send --channel email|sms|letter --template ID --reference REF ...
 //! carefront-admin notify drill [--messages N] [--outage-minutes M] ...
 //! ```
@@ -30,12 +30,13 @@ use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::SqlStore;
 
 const USAGE: &str = "usage:
-  carefront-admin seed --base-url URL [--sql-out FILE] [--database FILE] [--links-out FILE]
+  carefront-admin seed --base-url URL [--sql-out FILE] [--database ADDR] [--links-out FILE]
                        [--credential ORG:PERMISSIONS]... [--credentials-out FILE]
       Adds the demo council, provider, two people and their care plans (idempotent), a fresh
       one-time invitation for each person and a fresh emergency code for Margaret (in the links
       file as emergency_code). --sql-out writes the rows as SQL for
-      `wrangler d1 execute --file`; --database writes them into a SQLite file directly.
+      `wrangler d1 execute --file`; --database writes them into a store directly (ADDR:
+      sqlite:FILE, a file path, or postgres://user@host:port/name; migrated first).
       Each --credential (e.g. org-brookside-care:people:read,needs:read) also makes a system
       credential for that organisation's system (needs CREDENTIAL_KEY in the environment);
       --credentials-out writes them, secrets included, as JSON for tests and local use.
@@ -45,12 +46,12 @@ const USAGE: &str = "usage:
   carefront-admin receipt-key [ID]
       Prints a new receipt key as ID:key (ID defaults to today's date, e.g. 2026-11-21) to put
       first in RECEIPT_KEYS, keeping the older keys after it so their receipts still verify.
-  carefront-admin export --person ID [--fhir] (--database FILE | --demo) [--origin URL] [--out FILE]
+  carefront-admin export --person ID [--fhir] (--database ADDR | --demo) [--origin URL] [--out FILE]
       Writes everything held about one person as carefront's JSON (carefront-record-export/1),
       or with --fhir as a FHIR R4 Bundle, to FILE or standard output, and logs the export in
       their access log. --demo exports from the demo data seeded into memory; --origin (default
       http://localhost:8787) names the deployment in the bundle's identifiers.
-  carefront-admin import people.csv --database FILE [--council ID] [--check]
+  carefront-admin import people.csv --database ADDR [--council ID] [--check]
       Adds a council's caseload from a CSV file (columns: name, date_of_birth, and any of
       nhs_number, address, postcode, phone, email), each row checked as the portal's 'Add a
       person' form checks it. Every row is added in one transaction, or — if any row is not
@@ -105,7 +106,7 @@ fn random() -> Result<SeededRandom, String> {
 struct SeedArgs {
     base_url: Option<String>,
     sql_out: Option<PathBuf>,
-    database: Option<PathBuf>,
+    database: Option<address::Address>,
     links_out: Option<PathBuf>,
     credentials: Vec<String>,
     credentials_out: Option<PathBuf>,
@@ -119,7 +120,7 @@ fn parse(args: &[String]) -> Result<SeedArgs, String> {
         match flag.as_str() {
             "--base-url" => parsed.base_url = Some(value.trim_end_matches('/').to_owned()),
             "--sql-out" => parsed.sql_out = Some(value.into()),
-            "--database" => parsed.database = Some(value.into()),
+            "--database" => parsed.database = Some(address::Address::parse(value)?),
             "--links-out" => parsed.links_out = Some(value.into()),
             "--credential" => parsed.credentials.push(value.clone()),
             "--credentials-out" => parsed.credentials_out = Some(value.into()),
@@ -135,18 +136,20 @@ fn seed(args: &[String]) -> Result<(), String> {
     if args.sql_out.is_none() && args.database.is_none() {
         return Err(format!("give --sql-out or --database\n{USAGE}"));
     }
-    let database = match &args.database {
-        Some(path) => SqliteDatabase::open(path),
-        None => SqliteDatabase::in_memory(),
-    }
-    .map_err(|error| error.to_string())?;
+    let opened = match &args.database {
+        Some(address) => address.open()?,
+        None => address::Opened::Sqlite(SqliteDatabase::in_memory().map_err(|error| error.to_string())?),
+    };
     let random = random()?;
-    let store = SqlStore::new(&database);
+    let store = SqlStore::new(opened.database());
     let now = chrono::Utc::now();
     let invitations = pollster::block_on(demo::seed(&store, now, &random)).map_err(|error| error.to_string())?;
     let (emergency, emergency_code) = pollster::block_on(demo::emergency_code(&store, now, &random)).map_err(|error| error.to_string())?;
     let credentials = seed_credentials(&store, &args.credentials, &random, now)?;
     if let Some(path) = &args.sql_out {
+        let address::Opened::Sqlite(database) = &opened else {
+            return Err(format!("--sql-out writes SQLite's SQL: give it with a SQLite --database or none\n{USAGE}"));
+        };
         let sql = database
             .dump_inserts(|table| match table {
                 // Fresh rows every run: a clash must fail, not silently print a dead link or secret.

@@ -133,10 +133,10 @@ fn the_demo_copies_sqlite_to_sqlite_with_identical_checksums_and_its_triggers_ba
 fn a_target_with_any_row_is_refused_and_left_as_it_was() {
     let source = demo();
     let target = SqliteDatabase::in_memory().unwrap();
-    pollster::block_on(target.execute(
-        "INSERT INTO organisations (id, name, kind, created_at) VALUES ('org-already', 'Already here', 'provider', '2026-11-21T09:00:00Z')",
-        &[],
-    ))
+    pollster::block_on(
+        target
+            .execute("INSERT INTO organisations (id, name, kind, created_at) VALUES ('org-already', 'Already here', 'provider', '2026-11-21T09:00:00Z')", &[]),
+    )
     .unwrap();
     let before = all(sqlite(&target));
     let error = pollster::block_on(copy(sqlite(&source), sqlite(&target))).unwrap_err();
@@ -210,4 +210,39 @@ fn a_postgresql_target_with_any_row_is_refused_and_one_refusing_a_row_is_left_em
     let error = pollster::block_on(copy(sqlite(&demo()), postgres(&target))).unwrap_err();
     assert!(error.contains("not empty (organisations has rows)"), "{error}");
     assert_eq!(all(postgres(&target)), before);
+}
+
+#[test]
+fn the_demo_seeded_into_postgresql_is_the_demo_seeded_into_sqlite() {
+    let Some(database) = fresh_postgres("seed") else { return };
+    let random = SeededRandom::new(7);
+    let store = SqlStore::new(&database);
+    pollster::block_on(crate::demo::seed(&store, now(), &random)).unwrap();
+    pollster::block_on(crate::demo::emergency_code(&store, now(), &random)).unwrap();
+    assert_eq!(all(postgres(&database)), all(sqlite(&demo())));
+}
+
+#[test]
+fn the_command_line_seeds_migrates_and_copies_through_postgresql_addresses() {
+    let Some(database) = fresh_postgres("command_line") else { return };
+    let url = std::env::var("CAREFRONT_TEST_POSTGRES").unwrap();
+    // The test's own schema, as the server's search path for every connection the tool makes.
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let address = format!("{url}{separator}options=-csearch_path%3Dcf_admin_copy_command_line");
+    let args = |text: &str| text.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    migrate(&args(&format!("--database {address}")), "usage").unwrap();
+    crate::seed(&args(&format!("--base-url http://localhost:8787 --database {address}"))).unwrap();
+    assert!(rows(postgres(&database)) > 50);
+    let directory = std::env::temp_dir().join(format!("carefront-admin-copy-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let file = directory.join("copy.sqlite");
+    let _ = std::fs::remove_file(&file);
+    run(&args(&format!("--from {address} --to sqlite:{}", file.display()))).unwrap();
+    let copied = SqliteDatabase::open(&file).unwrap();
+    assert_eq!(all(sqlite(&copied)), all(postgres(&database)));
+    let again = run(&args(&format!("--from {address} --to sqlite:{}", file.display()))).unwrap_err();
+    assert!(again.contains("not empty"), "{again}");
+    let none = run(&args(&format!("--from sqlite:{} --to sqlite:{}", directory.join("none.sqlite").display(), file.display()))).unwrap_err();
+    assert!(none.contains("holds no carefront store"), "{none}");
+    std::fs::remove_dir_all(&directory).unwrap();
 }
