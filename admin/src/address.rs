@@ -30,8 +30,8 @@ pub enum Dialect {
 pub enum Opened {
     /// A SQLite file or memory.
     Sqlite(SqliteDatabase),
-    /// A PostgreSQL database.
-    Postgres(PostgresDatabase),
+    /// A PostgreSQL database (boxed: its client is large).
+    Postgres(Box<PostgresDatabase>),
 }
 
 impl Address {
@@ -93,7 +93,7 @@ impl Address {
         let shown = self.shown();
         match self {
             Address::Sqlite(path) => SqliteDatabase::open(path).map(Opened::Sqlite),
-            Address::Postgres(url) => PostgresDatabase::open(url, migrations::POSTGRES).map(Opened::Postgres),
+            Address::Postgres(url) => PostgresDatabase::open(url, migrations::POSTGRES).map(|database| Opened::Postgres(Box::new(database))),
         }
         .map_err(|error| format!("{shown}: {error}"))
     }
@@ -114,7 +114,7 @@ impl Opened {
     pub fn database(&self) -> &dyn Database {
         match self {
             Opened::Sqlite(database) => database,
-            Opened::Postgres(database) => database,
+            Opened::Postgres(database) => database.as_ref(),
         }
     }
 

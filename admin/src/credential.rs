@@ -12,7 +12,6 @@ use carefront_shared::administration::{self, AdminEvent, Administrator};
 use carefront_shared::credential::{self, CredentialKey, IssuedCredential, Permission, SystemCredential};
 use carefront_shared::domain::{Organisation, OrganisationKind};
 use carefront_shared::random::{Random, new_id};
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore, SqlStore, Store, time_text};
 use chrono::{DateTime, Utc};
 
@@ -329,6 +328,7 @@ mod tests {
     use carefront_shared::credential::{DerivedKey, Permission};
     use carefront_shared::db::Database;
     use carefront_shared::random::SeededRandom;
+    use carefront_shared::sqlite::SqliteDatabase;
 
     use super::*;
 
