@@ -53,9 +53,7 @@ pub fn pending(current: i64) -> impl Iterator<Item = &'static Migration> {
 
 /// PostgreSQL's migrations in order: the baseline (SQLite's schema after 26), then one for each
 /// later SQLite migration, with the same number and name.
-pub const POSTGRES: &[Migration] = &[
-    Migration { number: 26, name: "0026_baseline.sql", sql: include_str!("../migrations-postgres/0026_baseline.sql") },
-];
+pub const POSTGRES: &[Migration] = &[Migration { number: 26, name: "0026_baseline.sql", sql: include_str!("../migrations-postgres/0026_baseline.sql") }];
 
 /// The PostgreSQL migrations still to run on a database at schema version `current` (0 for an
 /// empty one, which gets the baseline and everything after it).
