@@ -27,12 +27,7 @@ pub enum Dialect {
 }
 
 /// An open store, migrated to this tool's schema.
-pub enum Opened {
-    /// A SQLite file or memory.
-    Sqlite(SqliteDatabase),
-    /// A PostgreSQL database (boxed: its client is large).
-    Postgres(Box<PostgresDatabase>),
-}
+pub use carefront_shared::native_store::NativeDatabase as Opened;
 
 impl Address {
     /// Reads `sqlite:FILE`, `postgres://…` / `postgresql://…` or a file path.
@@ -109,21 +104,11 @@ impl Address {
     }
 }
 
-impl Opened {
-    /// The store's SQL interface.
-    pub fn database(&self) -> &dyn Database {
-        match self {
-            Opened::Sqlite(database) => database,
-            Opened::Postgres(database) => database.as_ref(),
-        }
-    }
-
-    /// Which SQL it speaks.
-    pub fn dialect(&self) -> Dialect {
-        match self {
-            Opened::Sqlite(_) => Dialect::Sqlite,
-            Opened::Postgres(_) => Dialect::Postgres,
-        }
+/// Which SQL an open store speaks.
+pub fn dialect(opened: &Opened) -> Dialect {
+    match opened {
+        Opened::Sqlite(_) => Dialect::Sqlite,
+        Opened::Postgres(_) => Dialect::Postgres,
     }
 }
 

@@ -115,8 +115,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("Copying {} to {} in one transaction", from.shown(), to.shown());
     let started = std::time::Instant::now();
     let copied = pollster::block_on(copy(
-        Side { database: source.database(), dialect: source.dialect() },
-        Side { database: target.database(), dialect: target.dialect() },
+        Side { database: &source, dialect: crate::address::dialect(&source) },
+        Side { database: &target, dialect: crate::address::dialect(&target) },
     ));
     let seconds = started.elapsed().as_secs_f64();
     let copied = copied?;
@@ -138,7 +138,7 @@ pub fn migrate(args: &[String], usage: &str) -> Result<(), String> {
     };
     let before = address.stored_version()?;
     let opened = address.open()?;
-    let after = pollster::block_on(schema_version(opened.database(), opened.dialect())).map_err(|error| error.to_string())?;
+    let after = pollster::block_on(schema_version(&opened, crate::address::dialect(&opened))).map_err(|error| error.to_string())?;
     match before {
         Some(before) if before == after => println!("{} is at schema version {after}: nothing to apply.", address.shown()),
         Some(before) => println!("{} migrated from schema version {before} to {after}.", address.shown()),

@@ -116,7 +116,7 @@ fn create(options: &Options, random: &dyn Random, now: DateTime<Utc>) -> Result<
     let key = key_from_env()?;
     let issued = if let Some(path) = &options.database {
         let database = path.open()?;
-        pollster::block_on(create_in_store(&SqlStore::new(database.database()), &key, organisation_id, &name, permissions, &by, random, now))?
+        pollster::block_on(create_in_store(&SqlStore::new(&database), &key, organisation_id, &name, permissions, &by, random, now))?
     } else if let Some(path) = &options.sql_out {
         let (issued, statements) = create_sql(&key, organisation_id, &name, permissions, &by, random, now)?;
         write_sql(path, &statements)?;
@@ -278,7 +278,7 @@ fn revoke(options: &Options, random: &dyn Random, now: DateTime<Utc>) -> Result<
     let by = tool_administrator(options.operator.as_deref())?;
     if let Some(path) = &options.database {
         let database = path.open()?;
-        pollster::block_on(revoke_in_store(&SqlStore::new(database.database()), key_id, &by, random, now))?;
+        pollster::block_on(revoke_in_store(&SqlStore::new(&database), key_id, &by, random, now))?;
         println!("Revoked {key_id}: its next request is refused.");
     } else if let Some(path) = &options.sql_out {
         write_sql(path, &revoke_sql(key_id, &by, random, now))?;
@@ -290,7 +290,7 @@ fn revoke(options: &Options, random: &dyn Random, now: DateTime<Utc>) -> Result<
 fn list(options: &Options) -> Result<(), String> {
     let path = options.database.as_ref().ok_or_else(|| format!("--database is required\n{USAGE}"))?;
     let database = path.open()?;
-    let store = SqlStore::new(database.database());
+    let store = SqlStore::new(&database);
     let organisations = match &options.organisation {
         Some(id) => vec![pollster::block_on(store.organisation(id)).map_err(|error| error.to_string())?.ok_or_else(|| format!("no organisation {id}"))?],
         None => pollster::block_on(store.all_organisations()).map_err(|error| error.to_string())?,

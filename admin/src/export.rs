@@ -65,7 +65,7 @@ pub fn run(args: &ExportArgs, now: DateTime<Utc>, random: &dyn Random) -> Result
         Source::Database(address) => address.open_existing()?,
         Source::Demo => Opened::Sqlite(SqliteDatabase::in_memory().map_err(|error| error.to_string())?),
     };
-    let store = SqlStore::new(database.database());
+    let store = SqlStore::new(&database);
     if args.source == Source::Demo {
         pollster::block_on(crate::demo::seed(&store, now, random)).map_err(|error| error.to_string())?;
     }

@@ -50,7 +50,7 @@ pub fn run(args: &ImportArgs, now: DateTime<Utc>, random: &dyn Random) -> Result
     let text = std::fs::read(&args.file).map_err(|error| format!("cannot read {}: {error}", args.file.display()))?;
     let text = String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text: save it as CSV UTF-8", args.file.display()))?;
     let database = args.database.open_existing()?;
-    let store = SqlStore::new(database.database());
+    let store = SqlStore::new(&database);
     let council = council(&store, args.council.as_deref())?;
     if args.check_only {
         let rows = import::read(&text, MOST_ROWS).map_err(|problem| problem.to_string())?;

@@ -141,7 +141,7 @@ fn seed(args: &[String]) -> Result<(), String> {
         None => address::Opened::Sqlite(SqliteDatabase::in_memory().map_err(|error| error.to_string())?),
     };
     let random = random()?;
-    let store = SqlStore::new(opened.database());
+    let store = SqlStore::new(&opened);
     let now = chrono::Utc::now();
     let invitations = pollster::block_on(demo::seed(&store, now, &random)).map_err(|error| error.to_string())?;
     let (emergency, emergency_code) = pollster::block_on(demo::emergency_code(&store, now, &random)).map_err(|error| error.to_string())?;

@@ -84,7 +84,11 @@ fn providers_never_read_the_report() {
     assert_eq!((reply.status, problem_type(&reply).as_str()), (403, "permission-required"));
     // Even a provider's credential whose stored row claims the permission (never issued so,
     // and the schema refuses the change: the trigger is dropped to forge it).
-    pollster::block_on(api.db.execute("DROP TRIGGER system_credentials_fixed", &[])).unwrap();
+    let unguard = match &api.db {
+        carefront_shared::native_store::NativeDatabase::Sqlite(_) => "DROP TRIGGER system_credentials_fixed",
+        carefront_shared::native_store::NativeDatabase::Postgres(_) => "ALTER TABLE system_credentials DISABLE TRIGGER USER",
+    };
+    pollster::block_on(api.db.execute(unguard, &[])).unwrap();
     pollster::block_on(
         api.db.execute("UPDATE system_credentials SET permissions = '[\"monitoring:read\"]' WHERE key_id = ?1", &[provider.key_id.as_str().into()]),
     )

@@ -6,8 +6,8 @@ use carefront_api::{Request, handle};
 use carefront_shared::config::{App, Config};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::random::SeededRandom;
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::SqlStore;
 use chrono::DateTime;
 
@@ -54,7 +54,7 @@ fn get(path: &str) -> Request {
 
 #[test]
 fn health_checks_the_store() {
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let (status, content_type, body, headers) = call(&database, get("/api/v1/health"));
     assert_eq!((status, content_type.as_str()), (200, "application/json"));
     assert_eq!(body, serde_json::json!({ "status": "ok", "store": "ok" }));
@@ -80,7 +80,7 @@ fn finding_12_health_does_not_leak_the_database_error() {
 
 #[test]
 fn errors_are_problem_documents() {
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let (status, content_type, body, _) = call(&database, get("/api/v1/nothing-here"));
     assert_eq!((status, content_type.as_str()), (404, "application/problem+json"));
     assert_eq!(body["title"], "Not Found");
@@ -102,7 +102,7 @@ fn errors_are_problem_documents() {
 #[test]
 fn consent_receipts_are_verified() {
     use carefront_shared::receipt::{Controller, PiiController, issue};
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let config = config();
     let grant = carefront_shared::consent::Grant {
         id: "g".into(),
@@ -154,7 +154,7 @@ fn a_receipt_made_before_key_ids_verifies_with_the_legacy_key_only() {
     use carefront_shared::crypto::SigningKey;
     use carefront_shared::receipt::{ConsentReceipt, Controller, PiiController, issue};
 
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let config = config();
     let grant = carefront_shared::consent::Grant {
         id: "g".into(),

@@ -10,6 +10,7 @@ mod support;
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::db::Database as _;
 use carefront_shared::domain::{Organisation, OrganisationKind};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::outbox::{Channel, Notification, NotificationKind};
 use carefront_shared::preferences::CHOOSABLE;
 use carefront_shared::store::{OutboxStore, PreferenceStore, Store as _};
@@ -142,7 +143,21 @@ fn the_sign_in_its_device_and_its_notice_stand_or_fall_together() {
     let count = |table: &str| block_on(portal.db.query(&format!("SELECT COUNT(*) FROM {table}"), &[])).unwrap()[0].integer(0).unwrap();
     let (sessions, signed_in) = (count("sessions"), count("audit_events WHERE action = 'session.signed_in'"));
     // The session's row cannot be written: the batch it is in fails as a whole.
-    block_on(portal.db.execute("CREATE TRIGGER refuse_sessions BEFORE INSERT ON sessions BEGIN SELECT RAISE(ABORT, 'refused'); END", &[])).unwrap();
+    let (refuse, allow): (&[&str], &str) = match portal.db.as_ref() {
+        NativeDatabase::Sqlite(_) => {
+            (&["CREATE TRIGGER refuse_sessions BEFORE INSERT ON sessions BEGIN SELECT RAISE(ABORT, 'refused'); END"], "DROP TRIGGER refuse_sessions")
+        }
+        NativeDatabase::Postgres(_) => (
+            &[
+                "CREATE FUNCTION refuse_sessions() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RAISE EXCEPTION ''refused''; END'",
+                "CREATE TRIGGER refuse_sessions BEFORE INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_sessions()",
+            ],
+            "DROP TRIGGER refuse_sessions ON sessions",
+        ),
+    };
+    for statement in refuse {
+        block_on(portal.db.execute(statement, &[])).unwrap();
+    }
     let laptop = portal.other_browser(9);
     let (csrf, credential) = laptop.sign_in_response(&mut passkey);
     let refused = laptop.post_json("/sign-in/finish", &csrf, &credential);
@@ -151,7 +166,7 @@ fn the_sign_in_its_device_and_its_notice_stand_or_fall_together() {
     assert!(messages(&portal, "person-1", NotificationKind::NewDeviceSignIn).is_empty(), "no notice");
     assert_eq!(devices(&portal).len(), 1, "no device");
     // Once it can be written, the same browser signs in and is told of once.
-    block_on(portal.db.execute("DROP TRIGGER refuse_sessions", &[])).unwrap();
+    block_on(portal.db.execute(allow, &[])).unwrap();
     sign_in_as(&laptop, &mut passkey, ANDROID_CHROME);
     assert_eq!(messages(&portal, "person-1", NotificationKind::NewDeviceSignIn).len(), 1);
 }

@@ -12,14 +12,14 @@ use std::time::Duration;
 use carefront_portal::{Request, Response, handle};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::retry::{Retrying, Sleep};
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::SqlStore;
 use support::{DownDatabase, Portal, text};
 
 /// A database whose first `busy_for` calls answer "database is locked", then the real one.
 struct BusyDatabase<'a> {
-    inner: &'a SqliteDatabase,
+    inner: &'a NativeDatabase,
     busy_for: usize,
     calls: Cell<usize>,
 }

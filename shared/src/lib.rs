@@ -25,6 +25,8 @@ pub mod live;
 pub mod method;
 pub mod migrations;
 pub mod monitoring;
+#[cfg(not(target_family = "wasm"))]
+pub mod native_store;
 pub mod needs;
 pub mod notices;
 pub mod notify;

@@ -62,6 +62,13 @@ impl PostgresDatabase {
         Ok(database)
     }
 
+    /// A second connection to the same database and schema (which stays the first one's).
+    pub fn another_connection(&self) -> Result<Self, DbError> {
+        let database = PostgresDatabase { config: self.config.clone(), schema: self.schema.clone(), client: Mutex::new(None), owned_schema: false };
+        database.with(|_| Ok(()))?;
+        Ok(database)
+    }
+
     /// Applies, each in its own transaction, the migrations this schema has not had.
     pub fn migrate(&self, migrations: &[Migration]) -> Result<(), DbError> {
         self.with(|client| {
@@ -76,6 +83,28 @@ impl PostgresDatabase {
                 transaction.commit()?;
             }
             Ok(())
+        })
+    }
+
+    /// Every value in every table of the schema, as text, one row a line: for checks that a
+    /// secret is stored nowhere.
+    pub fn dump_text(&self) -> Result<String, DbError> {
+        self.with(|client| {
+            let tables = client.query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
+                &[],
+            )?;
+            let mut out = String::new();
+            for table in tables {
+                let name: String = table.get(0);
+                for row in client.simple_query(&format!("SELECT * FROM \"{name}\""))? {
+                    if let postgres::SimpleQueryMessage::Row(row) = row {
+                        let values: Vec<&str> = (0..row.len()).map(|index| row.get(index).unwrap_or("NULL")).collect();
+                        out.push_str(&format!("{name}: {}\n", values.join(", ")));
+                    }
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -120,6 +149,17 @@ fn check_collation(client: &mut Client) -> Result<(), DbError> {
         Err(DbError::Unavailable(format!(
             "the database's collation is {collation}; carefront needs C: CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'"
         )))
+    }
+}
+
+/// An error in the SQL itself (the dialect missed something) names the statement, without its
+/// values: so the log says what to fix.
+fn naming(error: DbError, sql: &str) -> DbError {
+    match error {
+        DbError::Unavailable(message) if message.contains("syntax error") || message.contains("does not exist") => {
+            DbError::Unavailable(format!("{message} in: {}", sql.split_whitespace().collect::<Vec<_>>().join(" ")))
+        }
+        other => other,
     }
 }
 
@@ -195,14 +235,14 @@ impl Database for PostgresDatabase {
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let sql = dialect::dialect(sql, params);
         let bound = bind(params);
-        let rows = self.with(|client| client.query(sql.as_str(), &refs(&bound)))?;
+        let rows = self.with(|client| client.query(sql.as_str(), &refs(&bound))).map_err(|error| naming(error, &sql))?;
         rows.iter().map(read).collect()
     }
 
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let sql = dialect::dialect(sql, params);
         let bound = bind(params);
-        self.with(|client| client.execute(sql.as_str(), &refs(&bound)))
+        self.with(|client| client.execute(sql.as_str(), &refs(&bound))).map_err(|error| naming(error, &sql))
     }
 
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {

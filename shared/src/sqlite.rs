@@ -13,6 +13,12 @@ pub struct SqliteDatabase {
     connection: Mutex<rusqlite::Connection>,
 }
 
+impl std::fmt::Debug for SqliteDatabase {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("SqliteDatabase")
+    }
+}
+
 impl SqliteDatabase {
     /// A fresh in-memory database with every migration applied.
     pub fn in_memory() -> Result<Self, DbError> {

@@ -11,10 +11,10 @@ use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::contact::Medium;
 use carefront_shared::db::Database;
 use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::notices::ending::{self, queue_access_ending};
 use carefront_shared::outbox::{Channel, Notification, NotificationKind};
 use carefront_shared::random::SeededRandom;
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{OutboxStore, PreferenceStore, SqlStore, Store, time_text};
 use chrono::{DateTime, Duration, Utc};
 use pollster::block_on;
@@ -87,7 +87,7 @@ fn grant(id: &str, grantee: Grantee, ends_at: Option<DateTime<Utc>>, act_for: bo
 }
 
 /// Margaret's store with Priya acting for her (no end).
-fn store_with_representative(db: &SqliteDatabase) -> SqlStore<'_> {
+fn store_with_representative(db: &NativeDatabase) -> SqlStore<'_> {
     let store = SqlStore::new(db);
     people(&store);
     block_on(store.insert_grant(&grant("grant-priya", Grantee::Person(PRIYA.into()), None, true), now(), None)).unwrap();
@@ -99,7 +99,7 @@ fn scan(store: &SqlStore<'_>, now: DateTime<Utc>) -> usize {
 }
 
 /// Each queued row: id, person told, channel, and its personalisation.
-fn rows(db: &SqliteDatabase) -> Vec<(String, String, String, BTreeMap<String, String>)> {
+fn rows(db: &NativeDatabase) -> Vec<(String, String, String, BTreeMap<String, String>)> {
     block_on(db.query("SELECT id, person_id, channel, personalisation, kind, subject_id FROM notifications ORDER BY id", &[]))
         .unwrap()
         .iter()
@@ -113,7 +113,7 @@ fn rows(db: &SqliteDatabase) -> Vec<(String, String, String, BTreeMap<String, St
 
 #[test]
 fn two_scans_queue_each_side_of_an_ending_grant_once() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = store_with_representative(&db);
     block_on(store.insert_grant(&grant("grant-sam", Grantee::Person(SAM.into()), Some(at("2026-12-01T23:59:59Z")), false), now(), None)).unwrap();
     assert_eq!(scan(&store, now()), 3);
@@ -143,7 +143,7 @@ fn two_scans_queue_each_side_of_an_ending_grant_once() {
 
 #[test]
 fn a_second_insert_of_the_same_notice_id_is_ignored() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = SqlStore::new(&db);
     let notice = Notification::queued("ending-g-1-p-sms".into(), NotificationKind::AccessEnding, Channel::Sms, "07700 900 001".into(), BTreeMap::new(), now());
     assert!(block_on(store.queue_notification_once(&notice)).unwrap());
@@ -156,7 +156,7 @@ fn a_second_insert_of_the_same_notice_id_is_ignored() {
 
 #[test]
 fn an_extended_grant_nearing_its_new_end_is_told_of_again() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = store_with_representative(&db);
     let first = grant("grant-sam", Grantee::Person(SAM.into()), Some(now() + Duration::days(10)), false);
     block_on(store.insert_grant(&first, now(), None)).unwrap();
@@ -173,7 +173,7 @@ fn an_extended_grant_nearing_its_new_end_is_told_of_again() {
 
 #[test]
 fn nobody_is_told_of_a_grant_ending_in_15_days_already_ended_or_revoked() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = store_with_representative(&db);
     let later = grant("grant-later", Grantee::Person(SAM.into()), Some(now() + Duration::days(15)), false);
     let ended = Grant { id: "grant-ended".into(), starts_at: now() - Duration::days(60), ends_at: Some(now() - Duration::days(1)), ..later.clone() };
@@ -190,7 +190,7 @@ fn nobody_is_told_of_a_grant_ending_in_15_days_already_ended_or_revoked() {
 
 #[test]
 fn an_organisations_ending_grant_tells_the_person_and_whoever_acts_for_them_only() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = store_with_representative(&db);
     block_on(store.insert_grant(&grant("grant-provider", Grantee::Organisation(PROVIDER.into()), Some(now() + Duration::days(3)), false), now(), None))
         .unwrap();
@@ -202,7 +202,7 @@ fn an_organisations_ending_grant_tells_the_person_and_whoever_acts_for_them_only
 
 #[test]
 fn someone_acting_for_the_person_whose_own_grant_ends_is_told_once_with_the_page_to_extend_it() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = store_with_representative(&db);
     block_on(store.insert_grant(&grant("grant-sam", Grantee::Person(SAM.into()), Some(now() + Duration::days(3)), true), now(), None)).unwrap();
     assert_eq!(scan(&store, now()), 3);
@@ -215,7 +215,7 @@ fn someone_acting_for_the_person_whose_own_grant_ends_is_told_once_with_the_page
 
 #[test]
 fn the_scan_waits_for_the_morning() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = store_with_representative(&db);
     block_on(store.insert_grant(&grant("grant-sam", Grantee::Person(SAM.into()), Some(now() + Duration::days(3)), false), now(), None)).unwrap();
     assert_eq!(scan(&store, at("2026-11-21T23:30:00Z")), 0, "half past eleven at night");
@@ -228,7 +228,8 @@ fn the_scan_waits_for_the_morning() {
 
 #[test]
 fn the_scan_reads_the_grants_ending_soon_through_their_index() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    // SQLite's plan; PostgreSQL's plans are checked at a county's scale by bench/scale.
+    let db = carefront_shared::sqlite::SqliteDatabase::in_memory().unwrap();
     let plan = block_on(db.query(
         "EXPLAIN QUERY PLAN SELECT id FROM grants WHERE revoked_at IS NULL AND ends_at > ?1 AND ends_at <= ?2 ORDER BY ends_at, id",
         &[time_text(now()).into(), time_text(now() + Duration::days(14)).into()],

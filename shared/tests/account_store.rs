@@ -6,7 +6,7 @@
 
 use carefront_shared::db::{Database, DbError};
 use carefront_shared::domain::{AuditEvent, Person, Role, SessionRecord};
-use carefront_shared::sqlite::SqliteDatabase;
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::store::{AccountStore, PasskeyRemoval, SqlStore, Store};
 use chrono::{DateTime, Utc};
 use pollster::block_on;
@@ -42,7 +42,7 @@ fn session(id: &str, passkey: Option<&str>) -> SessionRecord {
 
 /// Margaret with passkeys a and b, and sessions made by a, by b, and before passkeys were
 /// recorded (none).
-fn seeded(db: &SqliteDatabase) -> SqlStore<'_> {
+fn seeded(db: &NativeDatabase) -> SqlStore<'_> {
     let store = SqlStore::new(db);
     let person = Person {
         id: "person-1".into(),
@@ -73,13 +73,13 @@ fn sessions(store: &SqlStore<'_>) -> Vec<String> {
     ids
 }
 
-fn count(db: &SqliteDatabase, sql: &str) -> i64 {
+fn count(db: &NativeDatabase, sql: &str) -> i64 {
     block_on(db.query(sql, &[])).unwrap()[0].integer(0).unwrap()
 }
 
 #[test]
 fn removing_a_passkey_ends_its_sessions_all_or_nothing() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     // An event whose id is taken makes the batch's audit statement fail after the sessions were
     // deleted: the whole batch is undone, nothing is left behind.
@@ -102,7 +102,7 @@ fn removing_a_passkey_ends_its_sessions_all_or_nothing() {
 
 #[test]
 fn rotation_replaces_the_row_and_sign_out_everywhere_keeps_only_the_one_asked_for() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     block_on(store.rotate_session(Some("by-a"), &session("rotated", Some("a")))).unwrap();
     assert_eq!(sessions(&store), ["by-b", "older", "rotated"]);

@@ -10,8 +10,8 @@ use carefront_shared::administration::{self, AdminAction, Administrator};
 use carefront_shared::credential::{self, CredentialKey, Permission, SystemCredential};
 use carefront_shared::db::{Database, DbError};
 use carefront_shared::domain::{AuditEvent, CouncilRole, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::random::SeededRandom;
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore, SqlStore, Store};
 use chrono::{DateTime, Duration, Utc};
 use pollster::block_on;
@@ -24,7 +24,7 @@ fn provider() -> Organisation {
     Organisation { id: "org-provider".into(), kind: OrganisationKind::Provider, name: "Brookside Home Care".into(), created_at: now() }
 }
 
-fn setup(database: &SqliteDatabase) -> (SqlStore<'_>, SystemCredential, String) {
+fn setup(database: &NativeDatabase) -> (SqlStore<'_>, SystemCredential, String) {
     let store = SqlStore::new(database);
     block_on(store.insert_organisation(&provider())).unwrap();
     let key = CredentialKey::new(&[5; 32]).unwrap();
@@ -36,14 +36,14 @@ fn setup(database: &SqliteDatabase) -> (SqlStore<'_>, SystemCredential, String) 
 
 #[test]
 fn a_credential_is_stored_without_its_key_and_read_back() {
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let (store, credential, secret) = setup(&database);
     assert_eq!(block_on(store.credential(&credential.key_id)).unwrap(), Some(credential.clone()));
     assert_eq!(block_on(store.credential("ck_unknown")).unwrap(), None);
     assert_eq!(block_on(store.credentials_for_organisation("org-provider")).unwrap(), vec![credential.clone()]);
     assert!(block_on(store.credentials_for_organisation("org-other")).unwrap().is_empty());
 
-    let dump = database.dump_inserts(|_| Some("INSERT")).unwrap();
+    let dump = database.dump_text().unwrap();
     assert!(dump.contains(&credential.fingerprint) && dump.contains("[\"people:read\"]"), "{dump}");
     assert!(!dump.contains(&secret), "the secret is stored nowhere");
 
@@ -63,7 +63,7 @@ fn revocation(id: &str, at: DateTime<Utc>, credential: &SystemCredential) -> adm
 
 #[test]
 fn revoking_is_once_and_for_good_and_credentials_are_never_deleted_or_changed() {
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let (store, credential, _) = setup(&database);
     assert!(block_on(store.revoke_credential(&credential.key_id, &revocation("e1", now(), &credential))).unwrap());
     assert!(!block_on(store.revoke_credential(&credential.key_id, &revocation("e2", now() + Duration::hours(1), &credential))).unwrap(), "already revoked");
@@ -96,7 +96,7 @@ fn revoking_is_once_and_for_good_and_credentials_are_never_deleted_or_changed() 
 
 #[test]
 fn a_nonce_is_taken_once_until_it_expires() {
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let (store, credential, _) = setup(&database);
     let key_id = credential.key_id.as_str();
     let expires = now() + Duration::minutes(5);
@@ -114,7 +114,7 @@ fn a_nonce_is_taken_once_until_it_expires() {
 
 #[test]
 fn expired_nonces_are_purged() {
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let (store, credential, _) = setup(&database);
     let key_id = credential.key_id.as_str();
     block_on(store.take_nonce(key_id, "nonce-old-aaaaaaaaaaaaa", now(), now() - Duration::minutes(5))).unwrap();
@@ -128,7 +128,7 @@ fn expired_nonces_are_purged() {
 
 #[test]
 fn organisations_are_listed_by_name_and_audit_events_appended_together() {
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let store = SqlStore::new(&database);
     block_on(store.insert_organisation(&provider())).unwrap();
     block_on(store.insert_organisation(&Organisation {
@@ -162,7 +162,7 @@ fn organisations_are_listed_by_name_and_audit_events_appended_together() {
 
 #[test]
 fn a_credential_and_its_log_entry_are_made_together_and_a_revocation_names_who_revoked() {
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let (store, credential, _) = setup(&database);
     let issued = credential::issue(
         &CredentialKey::new(&[5; 32]).unwrap(),
@@ -202,7 +202,7 @@ fn a_credential_and_its_log_entry_are_made_together_and_a_revocation_names_who_r
 
 #[test]
 fn council_staff_are_caseworkers_unless_made_administrators_and_only_they_have_a_council_role() {
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let store = SqlStore::new(&database);
     block_on(store.insert_organisation(&Organisation {
         id: "org-council".into(),
@@ -236,7 +236,7 @@ fn council_staff_are_caseworkers_unless_made_administrators_and_only_they_have_a
 
 #[test]
 fn a_credential_in_use_comes_with_its_organisation_and_its_makers_name() {
-    let database = SqliteDatabase::in_memory().unwrap();
+    let database = NativeDatabase::for_tests().unwrap();
     let (store, credential, _) = setup(&database);
     let loaded = block_on(store.credential_in_use(&credential.key_id)).unwrap().unwrap();
     assert_eq!((loaded.credential, loaded.organisation, loaded.maker.as_str()), (credential.clone(), provider(), "someone no longer on carefront"));

@@ -7,8 +7,8 @@
 use carefront_shared::db::{Database, DbError};
 use carefront_shared::domain::{Person, Role};
 use carefront_shared::emergency::{self, AccessState, Clinician, CodeEnd, EmergencyAccess, EmergencyCodeRecord};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::random::SeededRandom;
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{EmergencyStore, SqlStore, Store};
 use chrono::{DateTime, Duration, Utc};
 use pollster::block_on;
@@ -17,7 +17,7 @@ fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z").unwrap().with_timezone(&Utc)
 }
 
-fn seeded(db: &SqliteDatabase) -> SqlStore<'_> {
+fn seeded(db: &NativeDatabase) -> SqlStore<'_> {
     let store = SqlStore::new(db);
     for (index, id) in ["person-1", "person-2"].into_iter().enumerate() {
         let person = Person {
@@ -51,7 +51,7 @@ fn open(store: &SqlStore<'_>, code: &EmergencyCodeRecord, at: DateTime<Utc>, ran
 
 #[test]
 fn a_new_code_replaces_the_old_one_and_ends_what_it_opened() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let random = SeededRandom::new(1);
     let first = issue(&store, "person-1", now(), &random);
@@ -76,7 +76,7 @@ fn a_new_code_replaces_the_old_one_and_ends_what_it_opened() {
 
 #[test]
 fn the_database_holds_one_live_code_per_person() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let random = SeededRandom::new(2);
     let first = issue(&store, "person-1", now(), &random);
@@ -97,7 +97,7 @@ fn the_database_holds_one_live_code_per_person() {
 
 #[test]
 fn turning_off_ends_the_code_and_its_open_access() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let random = SeededRandom::new(3);
     assert!(!block_on(store.turn_off_emergency_code("person-1", "person-1", now())).unwrap(), "nothing to turn off");
@@ -114,7 +114,7 @@ fn turning_off_ends_the_code_and_its_open_access() {
 
 #[test]
 fn wrong_attempts_count_only_against_live_codes() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let random = SeededRandom::new(4);
     let code = issue(&store, "person-1", now(), &random);
@@ -130,7 +130,7 @@ fn wrong_attempts_count_only_against_live_codes() {
 
 #[test]
 fn access_needs_the_live_code_of_the_same_person() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let random = SeededRandom::new(5);
     let first = issue(&store, "person-1", now(), &random);
@@ -146,7 +146,7 @@ fn access_needs_the_live_code_of_the_same_person() {
 
 #[test]
 fn accesses_are_listed_newest_first_within_the_period() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let random = SeededRandom::new(6);
     let code = issue(&store, "person-1", now(), &random);
@@ -166,7 +166,7 @@ fn accesses_are_listed_newest_first_within_the_period() {
 
 #[test]
 fn leaving_ends_an_access_once() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let random = SeededRandom::new(7);
     let access = open(&store, &issue(&store, "person-1", now(), &random), now(), &random);
@@ -177,7 +177,7 @@ fn leaving_ends_an_access_once() {
 
 #[test]
 fn codes_and_accesses_are_logs_the_database_will_not_rewrite() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let random = SeededRandom::new(8);
     let code = issue(&store, "person-1", now(), &random);

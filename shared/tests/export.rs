@@ -12,15 +12,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use carefront_shared::consent::GrantState;
 use carefront_shared::export::{self, FORMAT, RecordExport, consent_status, encounter_status, fhir_bundle, medication_statement_status, stable_uuid};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::record::VisitStatus;
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::SqlStore;
 use fixture::{PERSON, VISITS, day, medicine, now};
 use pollster::block_on;
 use serde_json::{Value, json};
 
 fn record() -> RecordExport {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = SqlStore::new(&db);
     block_on(fixture::seed(&store)).unwrap();
     block_on(export::gather(&store, &fixture::everything(), true, now())).unwrap().unwrap()
@@ -81,7 +81,7 @@ fn gathering_takes_every_section_and_follows_every_page() {
     assert_eq!(export.emergency_accesses[0].clinician_role, "Paramedic");
     assert_eq!(export.sections().len(), 15, "{:?}", export.sections());
     assert_eq!(export.categories().len(), 8, "every category has something");
-    let empty = SqliteDatabase::in_memory().unwrap();
+    let empty = NativeDatabase::for_tests().unwrap();
     let nobody = carefront_shared::consent::Actor { person_id: "nobody".into(), role: carefront_shared::domain::Role::ServiceUser, organisation_id: None };
     let permit = carefront_shared::access::Permit::ask_each(
         &nobody,

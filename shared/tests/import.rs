@@ -4,8 +4,8 @@
 
 use carefront_shared::domain::{Organisation, OrganisationKind};
 use carefront_shared::import::{self, ImportOutcome};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::random::SeededRandom;
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{PeopleStore as _, SqlStore, Store as _};
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -34,7 +34,7 @@ Arthur Jenkins,1938-02-01,,2 Low Road,NT2 5CD,,arthur@example.com
 #[test]
 fn every_row_is_added_with_the_councils_access_and_a_line_in_their_log() {
     pollster::block_on(async {
-        let database = SqliteDatabase::in_memory().unwrap();
+        let database = NativeDatabase::for_tests().unwrap();
         let store = SqlStore::new(&database);
         council(&store).await;
         let outcome = import::import(&store, GOOD, &BY, now(), &SeededRandom::new(7)).await.unwrap();
@@ -55,7 +55,7 @@ fn every_row_is_added_with_the_councils_access_and_a_line_in_their_log() {
 #[test]
 fn one_bad_row_means_nothing_is_added() {
     pollster::block_on(async {
-        let database = SqliteDatabase::in_memory().unwrap();
+        let database = NativeDatabase::for_tests().unwrap();
         let store = SqlStore::new(&database);
         council(&store).await;
         let file = format!("{GOOD}Ellen Price,31/02/1940,,,,,\n");
@@ -69,7 +69,7 @@ fn one_bad_row_means_nothing_is_added() {
 #[test]
 fn a_file_that_cannot_be_read_adds_nothing_and_says_why() {
     pollster::block_on(async {
-        let database = SqliteDatabase::in_memory().unwrap();
+        let database = NativeDatabase::for_tests().unwrap();
         let store = SqlStore::new(&database);
         council(&store).await;
         let error = import::import(&store, "name;dob\n", &BY, now(), &SeededRandom::new(7)).await.unwrap_err();

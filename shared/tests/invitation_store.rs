@@ -7,9 +7,9 @@
 use carefront_shared::db::DbError;
 use carefront_shared::domain::{Person, Role};
 use carefront_shared::invitation::{DEFAULT_LIFETIME, issue, reissue};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::SeededRandom;
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{InvitationStore, SqlStore, Store};
 use chrono::{DateTime, Duration, Utc};
 
@@ -31,7 +31,7 @@ fn someone(id: &str, role: Role, seconds: i64) -> Person {
 #[test]
 fn a_reissue_plan_applied_twice_leaves_one_invitation_waiting() {
     pollster::block_on(async {
-        let db = SqliteDatabase::in_memory().unwrap();
+        let db = NativeDatabase::for_tests().unwrap();
         let store = SqlStore::new(&db);
         let random = SeededRandom::new(3);
         store.insert_person(&someone("ada", Role::ServiceUser, 0)).await.unwrap();
@@ -63,7 +63,7 @@ fn a_reissue_plan_applied_twice_leaves_one_invitation_waiting() {
 #[test]
 fn not_enrolled_lists_people_without_a_passkey_longest_waiting_first() {
     pollster::block_on(async {
-        let db = SqliteDatabase::in_memory().unwrap();
+        let db = NativeDatabase::for_tests().unwrap();
         let store = SqlStore::new(&db);
         let random = SeededRandom::new(4);
         for person in [someone("never", Role::ServiceUser, 50), someone("rep", Role::Representative, 0), someone("staff", Role::CouncilStaff, 0)] {

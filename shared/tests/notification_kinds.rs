@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use carefront_shared::db::Database;
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::outbox::{Channel, KINDS, Notification};
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{OutboxStore, SqlStore};
 
 const README: &str = include_str!("../../README.md");
@@ -34,7 +34,7 @@ fn the_e2e_harness_configures_a_template_for_every_kind() {
 #[test]
 fn the_outbox_table_allows_every_kind() {
     pollster::block_on(async {
-        let db = SqliteDatabase::in_memory().unwrap();
+        let db = NativeDatabase::for_tests().unwrap();
         let store = SqlStore::new(&db);
         let now = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
         for kind in KINDS {

@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use carefront_shared::db::Database;
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::outbox::{
     Channel, Courier, CourierError, MAX_ATTEMPTS, Notification, NotificationKind, NotificationStatus, Sweep, deliver_backlog, deliver_due,
 };
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::SeededRandom;
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{OutboxStore, SqlStore, Store, time_text};
 use chrono::{DateTime, Duration, Utc};
 
@@ -55,8 +55,8 @@ fn scripted(answers: Vec<Result<String, CourierError>>) -> Scripted {
     Scripted { answers: RefCell::new(answers), seen: RefCell::new(Vec::new()) }
 }
 
-fn database() -> SqliteDatabase {
-    SqliteDatabase::in_memory().unwrap()
+fn database() -> NativeDatabase {
+    NativeDatabase::for_tests().unwrap()
 }
 
 #[test]
@@ -198,7 +198,7 @@ fn when_a_message_that_had_failed_goes_through_what_waits_for_a_later_try_is_due
 }
 
 /// How many messages are waiting and due at `now`.
-async fn due(db: &SqliteDatabase, now: DateTime<Utc>) -> usize {
+async fn due(db: &NativeDatabase, now: DateTime<Utc>) -> usize {
     db.query("SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= ?1", &[time_text(now).into()]).await.unwrap().len()
 }
 

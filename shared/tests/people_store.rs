@@ -5,9 +5,9 @@
 
 use carefront_shared::db::DbError;
 use carefront_shared::domain::{Person, Role};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::person::{Likeness, NewPerson, PersonInput, PersonQuery};
 use carefront_shared::plan::Recorder;
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{PeopleStore, SqlStore, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use pollster::block_on;
@@ -33,7 +33,7 @@ fn details(name: &str, born: &str, nhs: &str) -> NewPerson {
     NewPerson::validate(&input, now()).unwrap()
 }
 
-fn seeded(db: &SqliteDatabase) -> SqlStore<'_> {
+fn seeded(db: &NativeDatabase) -> SqlStore<'_> {
     let store = SqlStore::new(db);
     let margaret = details("Margaret Okafor", "3/7/1941", "943 476 5919");
     block_on(store.insert_person_with_details(&person("margaret", "Margaret Okafor", Role::ServiceUser, 1), &margaret)).unwrap();
@@ -46,7 +46,7 @@ fn seeded(db: &SqliteDatabase) -> SqlStore<'_> {
 
 #[test]
 fn a_person_added_with_details_reads_back_whole() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let margaret = block_on(store.person_details("margaret")).unwrap().unwrap();
     assert_eq!(margaret.display_name, "Margaret Okafor");
@@ -68,7 +68,7 @@ fn a_person_added_with_details_reads_back_whole() {
 
 #[test]
 fn an_nhs_number_already_held_is_refused_by_the_database() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let again = details("Maggie Okafor", "3/7/1941", "9434765919");
     let refused = block_on(store.insert_person_with_details(&person("maggie", "Maggie Okafor", Role::ServiceUser, 9), &again));
@@ -78,7 +78,7 @@ fn an_nhs_number_already_held_is_refused_by_the_database() {
 
 #[test]
 fn adding_a_person_can_be_one_statement_of_a_plan() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = SqlStore::new(&db);
     let recorder = Recorder::new();
     let ada = details("Ada Lovelace", "10/12/1935", "401 023 2137");
@@ -92,7 +92,7 @@ fn adding_a_person_can_be_one_statement_of_a_plan() {
 
 #[test]
 fn people_are_found_by_name_date_of_birth_or_nhs_number() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let found = |text: &str| -> Vec<String> {
         let query = PersonQuery::parse(text).unwrap();
@@ -109,7 +109,7 @@ fn people_are_found_by_name_date_of_birth_or_nhs_number() {
 
 #[test]
 fn likely_duplicates_come_from_the_store() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let same_number = details("Someone Else", "1/1/1950", "943 476 5919");
     let found = block_on(store.likely_duplicates(&same_number)).unwrap();
@@ -128,7 +128,7 @@ fn the_council_adds_a_person_with_its_statutory_access_and_a_log_line_in_one_pla
     use carefront_shared::onboarding::{self, Commission, CommissionInput, NewRepresentative, RepresentativeInput};
     use carefront_shared::random::SeededRandom;
 
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = SqlStore::new(&db);
     let random = SeededRandom::new(7);
     let recorder = Recorder::new();
@@ -176,7 +176,7 @@ fn the_council_adds_a_person_with_its_statutory_access_and_a_log_line_in_one_pla
     assert_eq!(actions, ["person.added", "provider.commissioned", "representative.recorded"]);
 }
 
-async fn db_actions(db: &SqliteDatabase, subject: &str) -> Vec<String> {
+async fn db_actions(db: &NativeDatabase, subject: &str) -> Vec<String> {
     use carefront_shared::db::Database;
     let rows = db.query("SELECT action FROM audit_events WHERE subject_id = ?1 ORDER BY action", &[subject.into()]).await.unwrap();
     rows.iter().map(|row| row.text(0).unwrap()).collect()

@@ -12,11 +12,11 @@ use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::credential::system_actor;
 use carefront_shared::db::{Database, DbError};
 use carefront_shared::domain::{CarePlan, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::SeededRandom;
 use carefront_shared::record::{DocumentKind, GuideSection, Medicine, VisitStatus};
 use carefront_shared::record_writes::{self as writes, PlannedVisit, VersionKind, VisitSchedule, WriteError, Writer};
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{RecordStore, SqlStore, Store, VersionStore};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use pollster::block_on;
@@ -32,7 +32,7 @@ fn provider() -> Organisation {
     Organisation { id: PROVIDER.into(), kind: OrganisationKind::Provider, name: "Brookside Home Care".into(), created_at: now() }
 }
 
-fn seeded(db: &SqliteDatabase) -> SqlStore<'_> {
+fn seeded(db: &NativeDatabase) -> SqlStore<'_> {
     let store = SqlStore::new(db);
     block_on(store.insert_organisation(&provider())).unwrap();
     let person = Person {
@@ -94,13 +94,13 @@ fn plan(summary: &str) -> CarePlan {
     }
 }
 
-fn rows(db: &SqliteDatabase, sql: &str) -> usize {
+fn rows(db: &NativeDatabase, sql: &str) -> usize {
     block_on(db.query(sql, &[])).unwrap().len()
 }
 
 #[test]
 fn a_care_plan_change_adds_a_version_and_a_stale_one_writes_nothing() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let (permit, random) = (permit(Action::Contribute), SeededRandom::new(1));
     let writer = writer(&permit, &random);
@@ -164,7 +164,7 @@ fn a_view_permit_cannot_write_and_a_wrong_field_is_named() {
 
 #[test]
 fn a_ten_mib_document_is_kept_in_chunks_and_read_back_whole() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let (permit, random) = (permit(Action::Contribute), SeededRandom::new(3));
     let writer = writer(&permit, &random);
@@ -206,7 +206,7 @@ fn medicine() -> Medicine {
 
 #[test]
 fn medicines_allergies_schedule_and_visit_status_keep_their_history() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let (permit, random) = (permit(Action::Contribute), SeededRandom::new(4));
     let writer = writer(&permit, &random);
@@ -268,7 +268,7 @@ fn medicines_allergies_schedule_and_visit_status_keep_their_history() {
 
 #[test]
 fn an_id_that_is_another_persons_stops_the_whole_write() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let other = Person {
         id: "person-2".into(),

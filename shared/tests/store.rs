@@ -8,7 +8,10 @@ use std::collections::BTreeSet;
 use carefront_shared::consent::{Action, Basis, Category, Grant, GrantProblem, Grantee};
 use carefront_shared::db::{Database, DbError};
 use carefront_shared::domain::{CeremonyKind, CeremonyRecord, Person, Role};
-use carefront_shared::sqlite::SqliteDatabase;
+use carefront_shared::native_store::NativeDatabase;
+use carefront_shared::random::SeededRandom;
+use carefront_shared::retry::Retrying;
+use carefront_shared::sqlite::{SqliteDatabase, ThreadSleep};
 use carefront_shared::store::{GrantUpdate, RecordStore, SqlStore, Store};
 use chrono::{DateTime, Duration, Utc};
 use pollster::block_on;
@@ -47,7 +50,7 @@ fn grant() -> Grant {
     }
 }
 
-fn seeded(db: &SqliteDatabase) -> SqlStore<'_> {
+fn seeded(db: &dyn Database) -> SqlStore<'_> {
     let store = SqlStore::new(db);
     block_on(store.insert_person(&person("person-1", 1))).unwrap();
     block_on(store.insert_person(&person("person-2", 2))).unwrap();
@@ -56,7 +59,7 @@ fn seeded(db: &SqliteDatabase) -> SqlStore<'_> {
 
 #[test]
 fn a_grant_round_trips_and_every_version_is_kept() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     block_on(store.insert_grant(&grant(), now(), None)).unwrap();
     assert_eq!(block_on(store.grants_for_subject("person-1")).unwrap(), vec![grant()]);
@@ -77,7 +80,7 @@ fn a_grant_round_trips_and_every_version_is_kept() {
 
 #[test]
 fn a_stale_edit_is_a_conflict_and_writes_nothing() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     block_on(store.insert_grant(&grant(), now(), None)).unwrap();
     let first = Grant { purpose: "first".into(), ..grant() };
@@ -92,22 +95,32 @@ fn a_stale_edit_is_a_conflict_and_writes_nothing() {
 
 #[test]
 fn concurrent_conflicting_edits_lose_no_update() {
+    // Eight connections to one store: SQLite through a file, PostgreSQL through a schema.
+    let first = NativeDatabase::for_tests().unwrap();
     let dir = std::env::temp_dir().join(format!("carefront-store-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("grants.db");
+    let connect = || -> Box<dyn Database + Send> {
+        match &first {
+            NativeDatabase::Postgres(database) => Box::new(database.another_connection().unwrap()),
+            NativeDatabase::Sqlite(_) => Box::new(SqliteDatabase::open(&path).unwrap()),
+        }
+    };
+    std::fs::create_dir_all(&dir).unwrap();
     let _ = std::fs::remove_file(&path);
     {
-        let db = SqliteDatabase::open(&path).unwrap();
-        let store = seeded(&db);
+        let db = connect();
+        let store = seeded(db.as_ref());
         block_on(store.insert_grant(&grant(), now(), None)).unwrap();
     }
     let outcomes: Vec<GrantUpdate> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
             .map(|index| {
-                let path = path.clone();
+                let db = connect();
                 scope.spawn(move || {
-                    let db = SqliteDatabase::open(&path).unwrap();
-                    let store = SqlStore::new(&db);
+                    // A serialization failure is retried, as every runtime's store does.
+                    let random = SeededRandom::new(index);
+                    let retrying = Retrying::new(db.as_ref(), &ThreadSleep, &random);
+                    let store = SqlStore::new(&retrying);
                     block_on(store.update_grant(&Grant { purpose: format!("edit {index}"), ..grant() }, now(), None)).unwrap()
                 })
             })
@@ -117,14 +130,14 @@ fn concurrent_conflicting_edits_lose_no_update() {
     let winners = outcomes.iter().filter(|outcome| matches!(outcome, GrantUpdate::Updated(2))).count();
     assert_eq!(winners, 1, "{outcomes:?}");
     assert!(outcomes.iter().all(|outcome| matches!(outcome, GrantUpdate::Updated(2) | GrantUpdate::Conflict(Some(_)))));
-    let db = SqliteDatabase::open(&path).unwrap();
-    assert_eq!(block_on(SqlStore::new(&db).grant_history("grant-1")).unwrap().len(), 2, "one edit, one history row");
+    let db = connect();
+    assert_eq!(block_on(SqlStore::new(db.as_ref()).grant_history("grant-1")).unwrap().len(), 2, "one edit, one history row");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_forged_or_foreign_grant_id_changes_nothing() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     block_on(store.insert_grant(&grant(), now(), None)).unwrap();
     let forged = Grant { id: "grant-nope".into(), ..grant() };
@@ -136,7 +149,7 @@ fn a_forged_or_foreign_grant_id_changes_nothing() {
 
 #[test]
 fn grants_history_and_the_audit_log_cannot_be_rewritten() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     block_on(store.insert_grant(&grant(), now(), None)).unwrap();
     block_on(db.execute("INSERT INTO audit_events (id, at, action) VALUES ('a', 't', 'x')", &[])).unwrap();
@@ -153,7 +166,7 @@ fn grants_history_and_the_audit_log_cannot_be_rewritten() {
 
 #[test]
 fn the_schema_refuses_grants_that_make_no_sense() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let bad = [
         Grant { ends_at: Some(now() - Duration::days(1)), ..grant() },
@@ -186,7 +199,7 @@ fn grant_validation() {
 
 #[test]
 fn a_ceremony_can_be_taken_once() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = SqlStore::new(&db);
     let ceremony = CeremonyRecord {
         id_hash: "h".into(),
@@ -207,7 +220,7 @@ fn a_ceremony_can_be_taken_once() {
 
 #[test]
 fn attempts_count_per_key_and_window_and_a_right_code_gives_its_try_back() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = SqlStore::new(&db);
     let window = now();
     assert_eq!(block_on(store.count_attempt("a", window)).unwrap(), 1);
@@ -226,7 +239,7 @@ fn attempts_count_per_key_and_window_and_a_right_code_gives_its_try_back() {
 
 #[test]
 fn storing_a_ceremony_clears_expired_ceremonies_and_finished_rate_limit_windows() {
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = SqlStore::new(&db);
     let ceremony = |id: &str, at: DateTime<Utc>| CeremonyRecord {
         id_hash: id.into(),
@@ -252,7 +265,7 @@ fn storing_a_ceremony_clears_expired_ceremonies_and_finished_rate_limit_windows(
 fn visits_page_newest_first_with_a_cursor_that_survives_new_entries() {
     use carefront_shared::record::{CareVisit, VisitStatus};
     use carefront_shared::store::record::check_visit_cursor;
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     block_on(store.insert_organisation(&carefront_shared::domain::Organisation {
         id: "org-1".into(),
@@ -298,7 +311,7 @@ fn visits_page_newest_first_with_a_cursor_that_survives_new_entries() {
 #[test]
 fn administrations_are_append_only_and_a_retry_is_not_a_duplicate() {
     use carefront_shared::record::{Administration, Medicine, Outcome};
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let medicine = Medicine {
         id: "med-1".into(),
@@ -337,7 +350,7 @@ fn administrations_are_append_only_and_a_retry_is_not_a_duplicate() {
 fn needs_are_ended_not_changed_and_the_feed_sees_both() {
     use carefront_shared::needs::{Need, RecordedNeed};
     use carefront_shared::store::VoiceStore;
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let recorded = |id: &str, person: &str, need| RecordedNeed {
         id: id.into(),
@@ -387,7 +400,7 @@ fn a_comment_is_answered_once_per_version() {
     use carefront_shared::comments::{Comment, CommentKind, CommentStatus};
     use carefront_shared::store::VoiceStore;
     use carefront_shared::store::voice::{Answer, CommentAnswer};
-    let db = SqliteDatabase::in_memory().unwrap();
+    let db = NativeDatabase::for_tests().unwrap();
     let store = seeded(&db);
     let comment = Comment {
         id: "c1".into(),

@@ -20,8 +20,8 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, DerivedKey, Permission};
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
 use carefront_shared::domain::{AuditEvent, CouncilRole, Organisation, OrganisationKind, Person, Role};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::random::{SeededRandom, token};
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore, SqlStore, Store};
 use chrono::{DateTime, Duration, Utc};
 
@@ -75,7 +75,7 @@ pub struct Reply {
 }
 
 pub struct Api {
-    pub db: SqliteDatabase,
+    pub db: NativeDatabase,
     pub config: Config,
     pub now: Cell<DateTime<Utc>>,
     pub random: SeededRandom,
@@ -86,7 +86,7 @@ impl Api {
     /// An empty store.
     pub fn empty() -> Api {
         Api {
-            db: SqliteDatabase::in_memory().unwrap(),
+            db: NativeDatabase::for_tests().unwrap(),
             config: config_with_key(CREDENTIAL_KEY),
             now: Cell::new(start_time()),
             random: SeededRandom::new(7),
@@ -389,7 +389,7 @@ impl Future for YieldOnce {
 
 /// A database whose every call lets the other requests run first.
 struct YieldingDatabase<'a> {
-    inner: &'a SqliteDatabase,
+    inner: &'a NativeDatabase,
 }
 
 #[async_trait::async_trait(?Send)]
@@ -414,7 +414,7 @@ impl Database for YieldingDatabase<'_> {
 /// that statement made to fail, so its earlier statements run and are rolled back, as in a D1
 /// batch or a SQLite transaction.
 pub struct FailingDatabase<'a> {
-    inner: &'a SqliteDatabase,
+    inner: &'a NativeDatabase,
     fail_at: usize,
     seen: Cell<usize>,
     /// Whether the failing statement was reached.
@@ -422,7 +422,7 @@ pub struct FailingDatabase<'a> {
 }
 
 impl<'a> FailingDatabase<'a> {
-    pub fn new(inner: &'a SqliteDatabase, fail_at: usize) -> FailingDatabase<'a> {
+    pub fn new(inner: &'a NativeDatabase, fail_at: usize) -> FailingDatabase<'a> {
         FailingDatabase { inner, fail_at, seen: Cell::new(0), failed: Cell::new(false) }
     }
 
@@ -465,7 +465,7 @@ pub fn problem_type(reply: &Reply) -> String {
 /// A database whose first `busy_for` calls answer as SQLite does when another connection holds
 /// the lock ([`DbError::Busy`], "database is locked"), then the real database answers.
 pub struct BusyDatabase<'a> {
-    inner: &'a SqliteDatabase,
+    inner: &'a NativeDatabase,
     busy_for: usize,
     /// How many calls were made, the busy ones included.
     pub calls: Cell<usize>,

@@ -13,11 +13,11 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
 use carefront_shared::domain::{CarePlan, Organisation, OrganisationKind, Person, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::random::SeededRandom;
 use carefront_shared::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, GuideSection, Medicine, Outcome, ServiceUserGuide, VisitStatus,
 };
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore as _, RecordStore, SqlStore, Store};
 use carefront_shared::webauthn_rs::prelude::{CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -133,7 +133,7 @@ impl Database for DownDatabase {
 
 /// One browser talking to the portal.
 pub struct Portal {
-    pub db: Rc<SqliteDatabase>,
+    pub db: Rc<NativeDatabase>,
     /// When set, the Nth statement the portal runs from now on fails (once): see [`FailNth`].
     pub fail_at: Rc<Cell<Option<usize>>>,
     pub config: Config,
@@ -146,7 +146,7 @@ pub struct Portal {
 impl Portal {
     pub fn new() -> Portal {
         Portal {
-            db: Rc::new(SqliteDatabase::in_memory().unwrap()),
+            db: Rc::new(NativeDatabase::for_tests().unwrap()),
             fail_at: Rc::default(),
             config: config(),
             random: SeededRandom::new(42),

@@ -225,17 +225,19 @@ impl SupportStore for SqlStore<'_> {
 
     async fn support_figures(&self, organisation_id: &str, now: DateTime<Utc>, since: DateTime<Utc>) -> Result<SupportFigures> {
         // One pass over the organisation's people, each figure a lookup on the person's index.
+        // Written for both dialects: a truth counted through CASE (PostgreSQL sums no booleans),
+        // each sum cast back to an integer (PostgreSQL sums integers as numeric).
         let rows = self
             .db
             .query(
                 &format!(
                     "SELECT COUNT(*),
-                       COALESCE(SUM((SELECT COUNT(*) FROM comments c WHERE c.person_id = s.id AND +c.status = 'open')), 0),
-                       COALESCE(SUM(EXISTS (SELECT 1 FROM format_needs n WHERE n.person_id = s.id AND n.ended_at IS NULL
-                                              AND n.need NOT IN ('paper_copy_at_home', 'no_paper_copies'))), 0),
-                       COALESCE(SUM(EXISTS (SELECT 1 FROM format_needs n WHERE n.person_id = s.id AND n.ended_at IS NULL
-                                              AND n.need = 'no_paper_copies')), 0),
-                       COALESCE(SUM((SELECT COUNT(*) FROM emergency_accesses e WHERE e.person_id = s.id AND e.started_at >= ?3)), 0)
+                       CAST(COALESCE(SUM((SELECT COUNT(*) FROM comments c WHERE c.person_id = s.id AND +c.status = 'open')), 0) AS BIGINT),
+                       CAST(COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM format_needs n WHERE n.person_id = s.id AND n.ended_at IS NULL
+                                              AND n.need NOT IN ('paper_copy_at_home', 'no_paper_copies')) THEN 1 ELSE 0 END), 0) AS BIGINT),
+                       CAST(COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM format_needs n WHERE n.person_id = s.id AND n.ended_at IS NULL
+                                              AND n.need = 'no_paper_copies') THEN 1 ELSE 0 END), 0) AS BIGINT),
+                       CAST(COALESCE(SUM((SELECT COUNT(*) FROM emergency_accesses e WHERE e.person_id = s.id AND e.started_at >= ?3)), 0) AS BIGINT)
                      FROM (SELECT DISTINCT g.subject_id AS id FROM grants g WHERE {LIVE}) s"
                 ),
                 &[organisation_id.into(), time_text(now).into(), time_text(since).into()],
