@@ -49,7 +49,7 @@ async fn connect(allowed: &[AllowedHost], address: &str) -> Result<Connection, E
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(|e| Error::ConnectionFailed(e.to_string()))?;
+    let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(|e| Error::ConnectionFailed(with_cause(&e)))?;
     tokio::spawn(async move {
         // The connection ends when the guest drops its resource (and the client with it) or
         // the server goes away; the guest sees the latter as errors from its next call.
@@ -86,10 +86,19 @@ fn permit(allowed: &[AllowedHost], config: &tokio_postgres::Config) -> Result<()
     Ok(())
 }
 
+/// An error and its cause: tokio-postgres says "error connecting to server" and keeps the why
+/// ("Connection refused") in its source.
+fn with_cause(e: &tokio_postgres::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
 /// An error of a query or statement: the server's own (with its SQLSTATE) or the client's.
 fn query_error(e: &tokio_postgres::Error) -> Error {
     let Some(db) = e.as_db_error() else {
-        return Error::QueryFailed(QueryError::Text(e.to_string()));
+        return Error::QueryFailed(QueryError::Text(with_cause(e)));
     };
     let mut extras = Vec::new();
     let fields = [("hint", db.hint()), ("schema", db.schema()), ("table", db.table()), ("column", db.column()), ("constraint", db.constraint())];
