@@ -1,12 +1,13 @@
 //! PostgreSQL through Spin's outbound PostgreSQL (`spin_sdk::pg`, `spin:postgres/postgres@4.2.0`)
 //! as a carefront [`Database`]. The store's SQL is written once in SQLite's dialect;
 //! [`carefront_shared::postgres::dialect`] puts each statement into PostgreSQL's, casting every
-//! placeholder to the type of the value bound to it, so values are bound here by their own type:
-//! `Int64`, `Str` or `DbNull`.
+//! placeholder to the type of the value bound to it and writing NULLs into the SQL itself, so the
+//! values left ([`carefront_shared::postgres::bound`]) are bound here by their own type: `Int64`
+//! or `Str`.
 
 use async_trait::async_trait;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
-use carefront_shared::postgres::{BEGIN, classify, dialect};
+use carefront_shared::postgres::{BEGIN, bound, classify, dialect};
 use spin_sdk::pg::{self, Connection, DbValue, ParameterValue, PgError, QueryError};
 
 /// A connection to the council's PostgreSQL, opened for one request.
@@ -40,8 +41,7 @@ impl SpinPostgres {
 }
 
 fn bind(params: &[Value]) -> Vec<ParameterValue> {
-    params
-        .iter()
+    bound(params)
         .map(|value| match value {
             Value::Null => ParameterValue::DbNull,
             Value::Integer(number) => ParameterValue::Int64(*number),
