@@ -13,8 +13,8 @@
 //! raw bytes) and binding a parameter of any other kind is `bad-parameter`.
 
 use crate::bindings::spin::postgres::postgres::{
-    Column, DbDataType, DbError, DbValue, Error, Host, HostConnection, HostConnectionBuilder, HostConnectionBuilderWithStore, HostConnectionWithStore, ParameterValue,
-    QueryError, RowSet,
+    Column, DbDataType, DbError, DbValue, Error, Host, HostConnection, HostConnectionBuilder, HostConnectionBuilderWithStore, HostConnectionWithStore,
+    ParameterValue, QueryError, RowSet,
 };
 use crate::manifest::AllowedHost;
 use crate::state::{HostState, SpinImports};
