@@ -1,6 +1,7 @@
 //! A small local Spin host for carefront's development and tests; it implements only the imports of wit/ and fails loudly on anything else.
 
 mod manifest;
+mod postgres;
 mod routes;
 mod server;
 mod sqlite;
@@ -13,9 +14,15 @@ mod bindings {
         // The repo's own world: the host implements exactly the Spin imports of wit/.
         path: "../wit",
         world: "carefront:components/spin-imports",
-        imports: { default: trappable },
+        imports: {
+            // PostgreSQL's calls do network I/O: the host awaits them (its blocking forms too).
+            "spin:postgres/postgres": async | trappable,
+            default: trappable,
+        },
         with: {
             "spin:sqlite/sqlite.connection": crate::sqlite::Connection,
+            "spin:postgres/postgres.connection": crate::postgres::Connection,
+            "spin:postgres/postgres.connection-builder": crate::postgres::ConnectionBuilder,
         },
     });
 }
@@ -88,7 +95,7 @@ fn engine() -> Result<wasmtime::Engine> {
     wasmtime::Engine::new(&config).map_err(|e| anyhow!("cannot create the wasm engine: {e}"))
 }
 
-const IMPLEMENTED: &str = "this host implements only WASI 0.2/0.3 (cli, clocks, random, io, filesystem without preopens, sockets without network), wasi:http@0.3.0, spin:sqlite/sqlite@3.1.0 and spin:variables/variables@3.0.0";
+const IMPLEMENTED: &str = "this host implements only WASI 0.2/0.3 (cli, clocks, random, io, filesystem without preopens, sockets without network), wasi:http@0.3.0, spin:sqlite/sqlite@3.1.0, spin:postgres/postgres@4.2.0 and spin:variables/variables@3.0.0";
 
 fn prepare_component(
     engine: &wasmtime::Engine,

@@ -355,7 +355,7 @@ fn validate_component(id: &str, comp: RawComponent, base: &Path, app_vars: &BTre
     Ok(Component { id: id.to_string(), source, sqlite_databases: comp.sqlite_databases, variables, allowed_outbound_hosts })
 }
 
-/// One entry of `allowed_outbound_hosts` this host supports: `http://` or `https://`, an exact
+/// One entry of `allowed_outbound_hosts` this host supports: `http://`, `https://` or `postgres://`, an exact
 /// host, and a port (the scheme's default when none is written). No wildcards, no paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowedHost {
@@ -371,7 +371,8 @@ impl AllowedHost {
         let default_port = match scheme {
             "http" => 80,
             "https" => 443,
-            _ => bail!("{text:?}: only http and https are supported"),
+            "postgres" => crate::postgres::DEFAULT_PORT,
+            _ => bail!("{text:?}: only http, https and postgres are supported"),
         };
         let rest = rest.trim_end_matches('/');
         if rest.is_empty() || rest.contains(['/', '*', '?', '#', '@']) {
@@ -388,7 +389,13 @@ impl AllowedHost {
     pub fn allows(&self, uri: &http::Uri) -> bool {
         let scheme = uri.scheme_str().unwrap_or("");
         let default_port = if scheme == "https" { 443 } else { 80 };
-        scheme == self.scheme && uri.host().is_some_and(|host| host.eq_ignore_ascii_case(&self.host)) && uri.port_u16().unwrap_or(default_port) == self.port
+        uri.host().is_some_and(|host| self.allows_endpoint(scheme, host, uri.port_u16().unwrap_or(default_port)))
+    }
+
+    /// Whether a connection by `scheme` (`postgres` for outbound PostgreSQL) to `host:port` may
+    /// be made under this entry.
+    pub fn allows_endpoint(&self, scheme: &str, host: &str, port: u16) -> bool {
+        scheme == self.scheme && host.eq_ignore_ascii_case(&self.host) && port == self.port
     }
 }
 

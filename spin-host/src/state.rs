@@ -119,6 +119,8 @@ pub fn linker(engine: &wasmtime::Engine) -> anyhow::Result<Linker<HostState>> {
     wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(|e| anyhow::anyhow!("linking wasi:http@0.3.0: {e}"))?;
     crate::bindings::spin::sqlite::sqlite::add_to_linker::<HostState, SpinImports>(&mut linker, |state| state)
         .map_err(|e| anyhow::anyhow!("linking spin:sqlite: {e}"))?;
+    crate::bindings::spin::postgres::postgres::add_to_linker::<HostState, SpinImports>(&mut linker, |state| state)
+        .map_err(|e| anyhow::anyhow!("linking spin:postgres: {e}"))?;
     variables::add_to_linker::<HostState, SpinImports>(&mut linker, |state| state).map_err(|e| anyhow::anyhow!("linking spin:variables: {e}"))?;
     Ok(linker)
 }

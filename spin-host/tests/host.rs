@@ -388,3 +388,93 @@ fn a_missing_source_fails_at_startup() {
     let stderr = refuses_to_start(&manifest, Some("SPIN_VARIABLE_SESSION_KEY=x\n"));
     assert!(stderr.contains("does not exist"), "{stderr}");
 }
+
+/// The PostgreSQL the `spin:postgres` tests use, from `CAREFRONT_TEST_POSTGRES`
+/// (`postgres://user@host:port/database`, a database the tests may create tables in), and its
+/// `postgres://host:port` for `allowed_outbound_hosts`; `None` (the tests skip) when unset.
+fn test_postgres() -> Option<(String, String)> {
+    let Some(url) = std::env::var("CAREFRONT_TEST_POSTGRES").ok().filter(|url| !url.is_empty()) else {
+        eprintln!("skipped: set CAREFRONT_TEST_POSTGRES=postgres://user@host:port/database to test spin:postgres against a real PostgreSQL");
+        return None;
+    };
+    let config: tokio_postgres::Config = url.parse().expect("CAREFRONT_TEST_POSTGRES is not a PostgreSQL address");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => panic!("CAREFRONT_TEST_POSTGRES must name a TCP host"),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    Some((url, format!("postgres://{host}:{port}")))
+}
+
+fn pg_manifest(wasm: &str, allowed: &str) -> String {
+    format!(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "pg"
+[variables]
+pg_address = {{ required = true, secret = true }}
+pg_refused = {{ default = "" }}
+pg_outbound_host = {{ required = true }}
+[[trigger.http]]
+route = "/..."
+component = "c"
+[component.c]
+source = "{wasm}"
+allowed_outbound_hosts = ["{{{{ pg_outbound_host }}}}", {allowed}]
+[component.c.variables]
+pg_address = "{{{{ pg_address }}}}"
+pg_refused = "{{{{ pg_refused }}}}"
+"#
+    )
+}
+
+#[test]
+fn postgres_query_execute_and_transactions_reach_a_real_database() -> Result<()> {
+    let Some((url, allowed)) = test_postgres() else { return Ok(()) };
+    let wasm = fixture("spin_host_fixture.wasm");
+    let host = start(&pg_manifest(&wasm, "\"http://127.0.0.1:1\""), &[("SPIN_VARIABLE_PG_ADDRESS", &url), ("SPIN_VARIABLE_PG_OUTBOUND_HOST", &allowed)], None)?;
+    let pg = get_json(&host, "/pg")?;
+    assert_eq!(pg["inserted"], serde_json::json!([1, 1]), "{pg}");
+    assert_eq!(pg["updated"], 2, "{pg}");
+    // The server's errors come with their SQLSTATE: a unique key, a syntax error.
+    assert_eq!(pg["duplicate"]["code"], "23505", "{pg}");
+    assert_eq!(pg["syntax"]["code"], "42601", "{pg}");
+    let types: Vec<&str> = pg["columns"].as_array().unwrap().iter().map(|column| column[1].as_str().unwrap()).collect();
+    let expected = ["Int64", "Str", "Boolean", "Int32", "Jsonb", "Str", "Int64"].map(|kind| format!("DbDataType::{kind}"));
+    assert_eq!(types, expected, "{pg}");
+    // The rolled-back row (3) is not there; the committed one (4) is.
+    assert_eq!(
+        pg["rows"],
+        serde_json::json!([
+            [1, "alpha", true, -7, null, null, 3],
+            [2, "beta", false, -6, null, null, 3],
+            [4, "gamma", null, null, { "jsonb": "{\"a\": 1}" }, null, 3],
+        ]),
+        "{pg}"
+    );
+    Ok(())
+}
+
+#[test]
+fn postgres_connections_go_only_to_allowed_hosts() -> Result<()> {
+    let Some((url, allowed)) = test_postgres() else { return Ok(()) };
+    let wasm = fixture("spin_host_fixture.wasm");
+    // Allowed but nothing listens there: a connection error, not a trap.
+    let closed = "postgres://postgres@127.0.0.1:1/postgres";
+    let other_port = "postgres://postgres@127.0.0.1:2/postgres";
+    let unix = "host=/tmp";
+    let refused = format!("{closed} {other_port} {unix}");
+    let host = start(
+        &pg_manifest(&wasm, "\"postgres://127.0.0.1:1\""),
+        &[("SPIN_VARIABLE_PG_ADDRESS", &url), ("SPIN_VARIABLE_PG_OUTBOUND_HOST", &allowed), ("SPIN_VARIABLE_PG_REFUSED", &refused)],
+        None,
+    )?;
+    let errors = get_json(&host, "/pg-refused")?;
+    let errors: Vec<&str> = errors.as_array().unwrap().iter().map(|error| error.as_str().unwrap()).collect();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(errors[0].contains("ConnectionFailed") && errors[0].contains("refused"), "{errors:?}");
+    assert!(errors[1].contains("ConnectionFailed") && errors[1].contains("postgres://127.0.0.1:2 is not permitted"), "{errors:?}");
+    assert!(errors[2].contains("ConnectionFailed") && errors[2].contains("Unix socket"), "{errors:?}");
+    Ok(())
+}

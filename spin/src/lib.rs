@@ -1,7 +1,12 @@
-//! The Spin adapter: Spin SQLite as a carefront [`Database`], conversion between Spin's and our
+//! The Spin adapter: Spin SQLite or PostgreSQL (the `pg_address` variable) as a carefront
+//! [`Database`], conversion between Spin's and our
 //! `http` requests and responses, and configuration, time and randomness for one request. Only
 //! built for `wasm32-wasip2`; the portal and API entries are a few lines on top of it.
 #![cfg(target_os = "wasi")]
+
+mod postgres;
+
+pub use postgres::SpinPostgres;
 
 use std::collections::HashMap;
 
@@ -87,6 +92,55 @@ impl Database for SpinSqlite {
             return Err(error);
         }
         Ok(())
+    }
+}
+
+/// The Spin variable holding the council's PostgreSQL address
+/// (`postgres://user:password@host:port/database`); empty or unset: the component's Spin SQLite
+/// database. The host must also be in the component's `allowed_outbound_hosts` (`spin.toml`:
+/// `{{ pg_outbound_host }}`), or Spin refuses the connection.
+const PG_ADDRESS: &str = "pg_address";
+
+/// The backing store this deployment chose: PostgreSQL when `pg_address` is set, else Spin
+/// SQLite. Both components and the outbox sweep reach the store through this one choice.
+pub enum SpinDatabase {
+    /// The component's Spin SQLite database (`sqlite_databases` in `spin.toml`).
+    Sqlite(SpinSqlite),
+    /// The council's PostgreSQL, through Spin's outbound PostgreSQL.
+    Postgres(SpinPostgres),
+}
+
+impl SpinDatabase {
+    /// Opens the store `pg_address` chooses; a store that cannot be reached is
+    /// [`DbError::Unavailable`].
+    pub async fn open() -> Result<SpinDatabase, DbError> {
+        let address = spin_sdk::variables::get(PG_ADDRESS).await.ok().map(|address| address.trim().to_owned()).filter(|address| !address.is_empty());
+        match address {
+            Some(address) => SpinPostgres::open(&address).await.map(SpinDatabase::Postgres),
+            None => SpinSqlite::open().await.map(SpinDatabase::Sqlite),
+        }
+    }
+
+    fn inner(&self) -> &dyn Database {
+        match self {
+            SpinDatabase::Sqlite(database) => database,
+            SpinDatabase::Postgres(database) => database,
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl Database for SpinDatabase {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        self.inner().query(sql, params).await
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.inner().execute(sql, params).await
+    }
+
+    async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
+        self.inner().batch(statements).await
     }
 }
 
@@ -231,8 +285,9 @@ pub async fn serve(
         Ok(random) => random,
         Err(error) => return response(unavailable(&error)),
     };
-    let database = match SpinSqlite::open().await {
-        // A lock held by another writer (the portal's component, on the same file) is waited out.
+    let database = match SpinDatabase::open().await {
+        // A lock held by another writer (the portal's component, on the same SQLite file) or a
+        // PostgreSQL serialization failure is waited out and tried again.
         Ok(database) => Retrying::new(database, &WasiSleep, &random),
         Err(error) => return response(unavailable(&error.to_string())),
     };
