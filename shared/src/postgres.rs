@@ -12,6 +12,7 @@
 //! | `json_each(x)` | `jsonb_array_elements_text((x)::jsonb) AS json_each(value)` |
 //! | `a LIKE b` (ASCII case-insensitive) | `a ILIKE b` |
 //! | `+c.status` (an index hint to SQLite's planner) | `c.status` |
+//! | `CROSS JOIN t ON …` (SQLite's join-order hint) | `JOIN t ON …` |
 //!
 //! Each placeholder is cast to its value's type because PostgreSQL infers a parameter's type from
 //! its context and Spin's client binds each value by its own type: the cast makes the two agree
@@ -67,6 +68,12 @@ pub fn dialect(sqlite_sql: &str, params: &[Value]) -> String {
                 out.push_str(&dialect(&sqlite_sql[open + 1..close], params));
                 out.push_str(")::jsonb) AS json_each(value)");
                 index = close + 1;
+            }
+            // SQLite's CROSS JOIN is an inner join the planner may not reorder, and takes ON;
+            // PostgreSQL's takes none. The store writes it only with ON, so it is a plain JOIN.
+            _ if starts_word(bytes, index, "CROSS JOIN ") => {
+                out.push_str("JOIN ");
+                index += "CROSS JOIN ".len();
             }
             _ if starts_word(bytes, index, "LIKE ") => {
                 out.push_str("ILIKE ");
@@ -209,6 +216,14 @@ mod tests {
         assert_eq!(
             dialect("WHERE p.display_name LIKE ?1 ESCAPE '\\' AND unlike = 1", &[Value::Text("%ma%".into())]),
             "WHERE p.display_name ILIKE $1::text ESCAPE '\\' AND unlike = 1"
+        );
+    }
+
+    #[test]
+    fn sqlites_cross_join_with_on_is_a_plain_join() {
+        assert_eq!(
+            dialect("FROM (SELECT 1) s\n CROSS JOIN people p ON p.id = s.subject_id cross join grants g ON g.id = ?1", &[Value::Text("g".into())]),
+            "FROM (SELECT 1) s\n JOIN people p ON p.id = s.subject_id JOIN grants g ON g.id = $1::text"
         );
     }
 
