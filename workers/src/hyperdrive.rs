@@ -3,7 +3,8 @@
 //! (Hyperdrive keeps the pool to the council's database), made on the first call so a request
 //! that reads nothing (a health check of the worker alone, a static asset) never opens one.
 //!
-//! Every statement goes through [`carefront_shared::postgres::dialect`] and every error through
+//! Every statement goes through [`carefront_shared::postgres::dialect`] (binding what
+//! [`carefront_shared::postgres::bound`] keeps) and every error through
 //! [`carefront_shared::postgres::classify`], as on the other PostgreSQL clients, so the store's
 //! SQL and its error handling are the same everywhere.
 
@@ -83,8 +84,8 @@ fn error(error: tokio_postgres::Error) -> DbError {
     }
 }
 
-/// A parameter as PostgreSQL is told its type: the dialect casts each placeholder to its value's
-/// type (`$1::bigint`, `$2::text`), and a NULL's type is left to the server to infer.
+/// A parameter as PostgreSQL is told its type, the one the dialect casts its placeholder to
+/// (`$1::bigint`, `$2::text`). NULLs are never bound: the dialect writes them into the SQL.
 fn parameter_type(value: &Value) -> Type {
     match value {
         Value::Null => Type::UNKNOWN,
@@ -94,7 +95,7 @@ fn parameter_type(value: &Value) -> Type {
 }
 
 /// A [`Value`] bound as PostgreSQL's binary format for its own type: Integer as int8, Text as
-/// text, Null as NULL.
+/// text (and Null as NULL, though [`postgres::bound`] leaves none to bind).
 #[derive(Debug)]
 struct Bound<'a>(&'a Value);
 
@@ -158,7 +159,8 @@ fn row(row: &tokio_postgres::Row) -> Result<Row, DbError> {
 async fn run(client: &tokio_postgres::Client, sql: &str, params: &[Value]) -> Result<(Vec<Row>, u64), DbError> {
     use futures_util::TryStreamExt;
     let sql = postgres::dialect(sql, params);
-    let bound = params.iter().map(|value| (Bound(value), parameter_type(value)));
+    // Only the values the dialect left placeholders for, in its renumbered order.
+    let bound = postgres::bound(params).map(|value| (Bound(value), parameter_type(value)));
     let stream = client.query_typed_raw(&sql, bound).await.map_err(error)?;
     let mut stream = std::pin::pin!(stream);
     let mut rows = Vec::new();
