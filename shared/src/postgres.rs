@@ -12,6 +12,7 @@
 //! | `json_each(x)` | `jsonb_array_elements_text((x)::jsonb) AS json_each(value)` |
 //! | `a LIKE b` (ASCII case-insensitive) | `a ILIKE b` |
 //! | `+c.status` (an index hint to SQLite's planner) | `c.status` |
+//! | `CROSS JOIN t ON …` (SQLite's join-order hint) | `JOIN t ON …` |
 //!
 //! Each placeholder is cast to its value's type because PostgreSQL infers a parameter's type from
 //! its context and Spin's client binds each value by its own type: the cast makes the two agree

@@ -1,4 +1,5 @@
-//! The Cloudflare Workers adapter: D1 as a carefront [`Database`], conversion between
+//! The Cloudflare Workers adapter: D1, or PostgreSQL through Hyperdrive, as a carefront
+//! [`Database`], conversion between
 //! `worker` and `http` requests and responses, and configuration, time and randomness from the
 //! Worker's environment. Only built for `wasm32-unknown-unknown`; the portal and API entries
 //! are a few lines on top of it.
@@ -14,6 +15,10 @@ use carefront_shared::retry::{Retrying, Sleep};
 use carefront_shared::store::SqlStore;
 use chrono::{DateTime, Utc};
 use worker::wasm_bindgen::JsValue;
+
+mod hyperdrive;
+
+pub use hyperdrive::{HYPERDRIVE_BINDING, Hyperdrive};
 
 /// The D1 binding name in `wrangler.toml`.
 pub const DATABASE_BINDING: &str = "DB";
@@ -72,7 +77,49 @@ impl Database for D1 {
     }
 }
 
-/// Waiting on the Workers timer (`setTimeout`), for retries of a busy D1.
+/// The Worker's backing store: PostgreSQL through Hyperdrive when the environment binds
+/// [`HYPERDRIVE_BINDING`] (`wrangler dev --env postgres`, or a council's deployment), else D1.
+/// Every path that opens the store (requests, the outbox sweeps, the Cron Triggers) asks here.
+pub enum Backing {
+    /// The D1 database bound as [`DATABASE_BINDING`].
+    D1(D1),
+    /// PostgreSQL through the Hyperdrive binding.
+    Postgres(Hyperdrive),
+}
+
+impl Backing {
+    /// The store the environment binds.
+    pub fn from_env(env: &worker::Env) -> Result<Backing, DbError> {
+        match Hyperdrive::from_env(env, HYPERDRIVE_BINDING)? {
+            Some(postgres) => Ok(Backing::Postgres(postgres)),
+            None => D1::from_env(env).map(Backing::D1),
+        }
+    }
+
+    fn database(&self) -> &dyn Database {
+        match self {
+            Backing::D1(d1) => d1,
+            Backing::Postgres(postgres) => postgres,
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl Database for Backing {
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        self.database().query(sql, params).await
+    }
+
+    async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.database().execute(sql, params).await
+    }
+
+    async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
+        self.database().batch(statements).await
+    }
+}
+
+/// Waiting on the Workers timer (`setTimeout`), for retries of a busy store.
 pub struct WorkersDelay;
 
 #[async_trait(?Send)]
@@ -195,8 +242,9 @@ pub async fn serve(
         Ok(random) => random,
         Err(error) => return response(unavailable(&error)),
     };
-    let database = match D1::from_env(env) {
-        // A lock held by another writer (local D1 shared by two workers) is waited out here.
+    let database = match Backing::from_env(env) {
+        // A lock held by another writer (local D1 shared by two workers) or a serialization
+        // failure on PostgreSQL is waited out here.
         Ok(database) => Retrying::new(database, &WorkersDelay, &random),
         Err(error) => return response(unavailable(&error.to_string())),
     };
@@ -244,7 +292,7 @@ async fn run(env: worker::Env, app: App, why: Run) {
     let outcome = async {
         let config = config(app, &env)?;
         let random = random()?;
-        let database = Retrying::new(D1::from_env(&env).map_err(|error| error.to_string())?, &WorkersDelay, &random);
+        let database = Retrying::new(Backing::from_env(&env).map_err(|error| error.to_string())?, &WorkersDelay, &random);
         let store = SqlStore::new(&database);
         let context = RequestContext { store: &store, config: &config, now: now(), random: &random, client: None, outbound: Some(&WorkersFetch) };
         // Only where messages are sent (as on Spin's scheduled send): elsewhere they would wait
