@@ -66,8 +66,11 @@ export default class extends WorkerEntrypoint {
     if (new URL(request.url).pathname.endsWith('/__bench/floor')) return new Response(null, { status: 204 });
     // dispatchFetch arrives with Host naming Miniflare's loopback socket; a deployed worker sees
     // the host of its URL, and signed API requests cover it.
+    // The client's address as Cloudflare vouches for it (x-bench-client, from the driver).
     const sent = new Headers(request.headers);
     sent.set('host', new URL(request.url).host);
+    sent.set('cf-connecting-ip', sent.get('x-bench-client') ?? '192.0.2.1');
+    sent.delete('x-bench-client');
     request = new Request(request, { headers: sent });
     const timer = { store: 0, calls: 0 };
     const env = { ...this.env, DB: timedDatabase(this.env.DB, timer) };
@@ -124,7 +127,7 @@ async function send(wire) {
   const url = `http://localhost:8787${wire.path}`;
   const init = {
     method: wire.method,
-    headers: wire.headers,
+    headers: [...wire.headers, ['x-bench-client', wire.client ?? '192.0.2.1']],
     body: wire.body ? Buffer.from(wire.body, 'base64') : undefined,
     redirect: 'manual',
   };

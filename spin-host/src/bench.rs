@@ -1,5 +1,5 @@
 //! `--bench`: the components' own time without HTTP. Requests come in on stdin as JSON lines
-//! (`{"method", "path", "headers": [[name, value]…], "body": base64}`), each is routed as the
+//! (`{"method", "path", "headers": [[name, value]…], "body": base64, "client": ip}`), each is routed as the
 //! server routes it and handed to a fresh instance of its component's pre-instantiated
 //! `InstancePre`, as Spin does per request; the answer goes out on stdout as one JSON line with
 //! the status, headers, base64 body, the handler's time (instantiation, the call and the whole
@@ -87,6 +87,8 @@ struct WireRequest {
     path: String,
     headers: Vec<(String, String)>,
     body: String,
+    /// The client's address, as `spin-client-addr` carries it.
+    client: std::net::IpAddr,
 }
 
 /// One response on the wire.
@@ -105,7 +107,6 @@ pub async fn serve(app: &App, start_ms: f64) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::json!({ "ready": true, "start_ms": start_ms }))?;
     out.flush()?;
-    let client: std::net::SocketAddr = "127.0.0.1:40000".parse()?;
     loop {
         let mut line = String::new();
         let read = tokio::task::block_in_place(|| std::io::stdin().lock().read_line(&mut line))?;
@@ -113,13 +114,14 @@ pub async fn serve(app: &App, start_ms: f64) -> Result<()> {
             return Ok(());
         }
         let wire: WireRequest = serde_json::from_str(&line).context("a request line")?;
-        let answer = handle(app, wire, client).await?;
+        let answer = handle(app, wire).await?;
         writeln!(out, "{}", serde_json::to_string(&answer)?)?;
         out.flush()?;
     }
 }
 
-async fn handle(app: &App, wire: WireRequest, client: std::net::SocketAddr) -> Result<WireResponse> {
+async fn handle(app: &App, wire: WireRequest) -> Result<WireResponse> {
+    let client = std::net::SocketAddr::new(wire.client, 40000);
     let route = app.router.route(&wire.path).ok_or_else(|| anyhow!("no route for {}", wire.path))?;
     let handler = app.handlers.get(&route.component).ok_or_else(|| anyhow!("no component {}", route.component))?;
     let body = Full::new(Bytes::from(STANDARD.decode(&wire.body)?)).map_err(|never: std::convert::Infallible| match never {}).boxed_unsync();
