@@ -1,5 +1,6 @@
 //! A small local Spin host for carefront's development and tests; it implements only the imports of wit/ and fails loudly on anything else.
 
+mod bench;
 mod manifest;
 mod postgres;
 mod routes;
@@ -33,20 +34,23 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-const USAGE: &str = "usage: carefront-spin-host --manifest <spin.toml> --listen <ip:port> [--state-dir <dir>] [--env-file <file>]
+const USAGE: &str = "usage: carefront-spin-host --manifest <spin.toml> (--listen <ip:port> | --bench) [--state-dir <dir>] [--env-file <file>]
 
   --manifest   the Spin application manifest (spin_manifest_version = 2)
   --listen     address to listen on, e.g. 127.0.0.1:3000 (port 0 picks a free port)
   --state-dir  directory holding the default SQLite database file sqlite_db.db
                (default: .spin next to the manifest, as in Spin)
   --env-file   file of SPIN_VARIABLE_<NAME>=value lines for application variables
-               (the process environment's SPIN_VARIABLE_<NAME> takes precedence)";
+               (the process environment's SPIN_VARIABLE_<NAME> takes precedence)
+  --bench      no HTTP: JSON request lines on stdin, timed JSON answers on stdout
+               (see src/bench.rs; bench/runtime/run drives it)";
 
 /// Parsed command line.
 #[derive(Debug, PartialEq, Eq)]
 struct Args {
     manifest: PathBuf,
-    listen: std::net::SocketAddr,
+    /// Where to listen; `None` in bench mode.
+    listen: Option<std::net::SocketAddr>,
     state_dir: Option<PathBuf>,
     env_file: Option<PathBuf>,
 }
@@ -56,6 +60,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args> {
     let mut listen = None;
     let mut state_dir = None;
     let mut env_file = None;
+    let mut bench = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -76,13 +81,18 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args> {
             }
             "--state-dir" => state_dir = Some(PathBuf::from(value()?)),
             "--env-file" => env_file = Some(PathBuf::from(value()?)),
+            "--bench" => bench = true,
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
     Ok(Args {
         manifest: manifest.ok_or_else(|| anyhow!("--manifest is required\n{USAGE}"))?,
-        listen: listen.ok_or_else(|| anyhow!("--listen is required\n{USAGE}"))?,
+        listen: match (listen, bench) {
+            (Some(_), true) => bail!("--bench takes no --listen\n{USAGE}"),
+            (None, false) => bail!("--listen is required\n{USAGE}"),
+            (listen, _) => listen,
+        },
         state_dir,
         env_file,
     })
@@ -120,6 +130,7 @@ fn prepare_component(
 }
 
 async fn run(args: Args) -> Result<()> {
+    let started = std::time::Instant::now();
     let manifest = manifest::load(&args.manifest)?;
     let env_file = match &args.env_file {
         Some(path) => variables::load_env_file(path)?,
@@ -136,7 +147,7 @@ async fn run(args: Args) -> Result<()> {
     }
 
     let engine = engine()?;
-    let linker = state::linker(&engine)?;
+    let linker = if args.listen.is_none() { bench::linker(&engine)? } else { state::linker(&engine)? };
     let router = routes::Router::new(&manifest.routes);
     let mut handlers = BTreeMap::new();
     for route in &manifest.routes {
@@ -172,8 +183,11 @@ async fn run(args: Args) -> Result<()> {
         server::log(&format!("sqlite \"default\" -> {}", default_db.display()));
     }
 
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     let app = Arc::new(server::App { router, handlers });
+    let Some(listen) = args.listen else {
+        return bench::serve(&app, started.elapsed().as_secs_f64() * 1e3).await;
+    };
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     server::serve(app, listener).await
 }
 
@@ -213,13 +227,15 @@ mod tests {
     fn command_line() -> Result<()> {
         let a = args(&["--manifest", "spin.toml", "--listen=127.0.0.1:3000", "--env-file", ".env"])?;
         assert_eq!(a.manifest, PathBuf::from("spin.toml"));
-        assert_eq!(a.listen.port(), 3000);
+        assert_eq!(a.listen.map(|listen| listen.port()), Some(3000));
         assert_eq!(a.env_file, Some(PathBuf::from(".env")));
         assert_eq!(a.state_dir, None);
         assert!(args(&["--manifest", "x"]).is_err());
         assert!(args(&["--listen", "127.0.0.1:1"]).is_err());
         assert!(args(&["--manifest", "x", "--listen", "nope"]).is_err());
         assert!(args(&["--manifest", "x", "--listen", "127.0.0.1:1", "--bogus"]).is_err());
+        assert_eq!(args(&["--manifest", "x", "--bench"])?.listen, None);
+        assert!(args(&["--manifest", "x", "--bench", "--listen", "127.0.0.1:1"]).is_err());
         Ok(())
     }
 }

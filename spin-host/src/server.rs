@@ -107,7 +107,7 @@ fn header_value(value: &str) -> Result<HeaderValue, String> {
 
 /// Add the `spin-*` request headers (overwriting any the client sent) and make the URI
 /// absolute, as Spin does.
-fn prepare_request(req: &mut http::Request<Body>, route: &RouteMatch, host: &str, client: SocketAddr) -> Result<(), String> {
+pub fn prepare_request(req: &mut http::Request<Body>, route: &RouteMatch, host: &str, client: SocketAddr) -> Result<(), String> {
     let path_and_query = req.uri().path_and_query().map(|pq| pq.as_str().to_string()).unwrap_or_else(|| "/".to_string());
     let full_url = format!("http://{host}{path_and_query}");
     let uri: http::Uri = full_url.parse().map_err(|e| format!("cannot build the request URL {full_url:?}: {e}"))?;

@@ -113,12 +113,19 @@ impl<T> variables::HostWithStore<T> for SpinImports {
 /// Build the linker: WASI p2 and p3 (for Rust std and friends), wasi:http@0.3.0, and the Spin
 /// interfaces. Nothing else: a component importing anything more fails to instantiate.
 pub fn linker(engine: &wasmtime::Engine) -> anyhow::Result<Linker<HostState>> {
+    linker_with(engine, |linker| {
+        crate::bindings::spin::sqlite::sqlite::add_to_linker::<HostState, SpinImports>(linker, |state| state)
+            .map_err(|e| anyhow::anyhow!("linking spin:sqlite: {e}"))
+    })
+}
+
+/// The linker with `spin:sqlite` added by `sqlite` (the bench mode times each call).
+pub fn linker_with(engine: &wasmtime::Engine, sqlite: impl FnOnce(&mut Linker<HostState>) -> anyhow::Result<()>) -> anyhow::Result<Linker<HostState>> {
     let mut linker = Linker::<HostState>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI p2: {e}"))?;
     wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI p3: {e}"))?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(|e| anyhow::anyhow!("linking wasi:http@0.3.0: {e}"))?;
-    crate::bindings::spin::sqlite::sqlite::add_to_linker::<HostState, SpinImports>(&mut linker, |state| state)
-        .map_err(|e| anyhow::anyhow!("linking spin:sqlite: {e}"))?;
+    sqlite(&mut linker)?;
     crate::bindings::spin::postgres::postgres::add_to_linker::<HostState, SpinImports>(&mut linker, |state| state)
         .map_err(|e| anyhow::anyhow!("linking spin:postgres: {e}"))?;
     variables::add_to_linker::<HostState, SpinImports>(&mut linker, |state| state).map_err(|e| anyhow::anyhow!("linking spin:variables: {e}"))?;
