@@ -263,7 +263,12 @@ describe(`the person's whole record, in normal and large print (${runtime})`, ()
   test('finding 8: when the consent receipt cannot be written, adding someone leaves no access behind', async () => {
     const { page } = first;
     // The last statement of the change fails inside the runtime's own batch or transaction.
-    await stack.execute(`CREATE TRIGGER e2e_fail_receipt BEFORE INSERT ON consent_receipts
+    const postgres = stack.store === 'postgres';
+    await stack.execute(postgres
+      ? `CREATE FUNCTION e2e_fail_receipt() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN IF NEW.receipt LIKE '%Fail Halfway%' THEN RAISE EXCEPTION 'e2e: injected failure'; END IF; RETURN NEW; END $$;
+         CREATE TRIGGER e2e_fail_receipt BEFORE INSERT ON consent_receipts FOR EACH ROW EXECUTE FUNCTION e2e_fail_receipt();`
+      : `CREATE TRIGGER e2e_fail_receipt BEFORE INSERT ON consent_receipts
       WHEN NEW.receipt LIKE '%Fail Halfway%' BEGIN SELECT RAISE(ABORT, 'e2e: injected failure'); END;`);
     try {
       await fillAddSomeone(page, 'Fail Halfway', 'to see what happens');
@@ -276,7 +281,7 @@ describe(`the person's whole record, in normal and large print (${runtime})`, ()
       await page.goto(`${stack.portalUrl}/access-log?mine=yes`);
       assert.ok(!/Fail Halfway/.test(await page.locator('main').innerText()), 'nothing in the access log either');
     } finally {
-      await stack.execute('DROP TRIGGER e2e_fail_receipt;');
+      await stack.execute(postgres ? 'DROP TRIGGER e2e_fail_receipt ON consent_receipts;' : 'DROP TRIGGER e2e_fail_receipt;');
     }
   });
 

@@ -14,6 +14,12 @@
 //   ...
 //   await stack.stop();
 //
+// The backing store is the `store` option, else CAREFRONT_STORE, else `sqlite` (D1 on Workers,
+// a SQLite file on Spin). `postgres` gives each stack a database of its own on the PostgreSQL
+// server at CAREFRONT_POSTGRES_URL (scripts/test and scripts/dev start one: scripts/lib.sh
+// start_postgres), migrated and seeded by carefront-admin, reached through Hyperdrive's local
+// connection string on Workers and the `pg_address` variable on Spin.
+//
 // The runtime is the `runtime` option, else the environment's CAREFRONT_RUNTIME, else `workers`.
 // CAREFRONT_SPIN_HOST overrides the host binary (default: the dev build in the cache).
 // Needs node_modules installed (scripts/bootstrap).
@@ -35,6 +41,11 @@ export const RUNTIMES = ['workers', 'spin'];
 
 /** The runtime the tests run against: CAREFRONT_RUNTIME, `workers` when unset. */
 export const runtime = process.env.CAREFRONT_RUNTIME || 'workers';
+
+export const STORES = ['sqlite', 'postgres'];
+
+/** The backing store the tests run on: CAREFRONT_STORE, `sqlite` when unset. */
+export const store = process.env.CAREFRONT_STORE || 'sqlite';
 
 const cache = process.env.CAREFRONT_CACHE ?? path.join(os.homedir(), '.cache', 'carefront');
 /** The local Spin host binary (scripts/build-spin-host builds the dev profile). */
@@ -236,10 +247,14 @@ async function newStack(runtimeName, url, children) {
  * in <dir>/portal.log and <dir>/api.log; the Spin host always logs one line per request, in
  * <dir>/spin.log). Resolves once the stack answers: the api's /api/v1/health and the portal's /.
  */
-export async function startStack({ runtime: runtimeName = runtime, seed = true, logLevel = 'log' } = {}) {
+export async function startStack({ runtime: runtimeName = runtime, store: storeName = store, seed = true, logLevel = 'log' } = {}) {
   if (!RUNTIMES.includes(runtimeName)) {
     throw new Error(`unknown runtime ${JSON.stringify(runtimeName)} (CAREFRONT_RUNTIME): use ${RUNTIMES.join(' or ')}`);
   }
+  if (!STORES.includes(storeName)) {
+    throw new Error(`unknown store ${JSON.stringify(storeName)} (CAREFRONT_STORE): use ${STORES.join(' or ')}`);
+  }
+  const postgres = storeName === 'postgres' ? await newPostgresDatabase() : null;
   // Every stack sends its messages to its own local GOV.UK Notify stand-in (stack.notify).
   const notify = await startNotifyStandIn({ apiKey: newApiKey('carefront_e2e'), host: '127.0.0.1', port: 0 });
   const settings = {
@@ -250,19 +265,57 @@ export async function startStack({ runtime: runtimeName = runtime, seed = true, 
   };
   let stack;
   try {
-    stack = runtimeName === 'spin' ? await startSpin({ seed, notify: settings }) : await startWorkers({ seed, logLevel, notify: settings });
+    stack = runtimeName === 'spin'
+      ? await startSpin({ seed, notify: settings, postgres })
+      : await startWorkers({ seed, logLevel, notify: settings, postgres });
   } catch (error) {
     await notify.stop();
+    await postgres?.drop();
     throw error;
   }
   const stopRuntime = stack.stop;
   stack.notify = notify;
   stack.notifySettings = settings;
+  stack.store = storeName;
   stack.stop = async () => {
     await stopRuntime();
     await notify.stop();
+    await postgres?.drop();
   };
   return stack;
+}
+
+/**
+ * A new, empty database on the server at CAREFRONT_POSTGRES_URL (its collation C, as carefront
+ * needs), for one stack: { url, execute(sql), drop() }. carefront-admin migrates it as it seeds.
+ */
+async function newPostgresDatabase() {
+  const server = process.env.CAREFRONT_POSTGRES_URL;
+  if (!server) throw new Error('CAREFRONT_STORE=postgres needs CAREFRONT_POSTGRES_URL (scripts/lib.sh start_postgres)');
+  const name = `e2e_${randomBytes(6).toString('hex')}`;
+  const psql = (url, sql) => run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql]);
+  await psql(server, `CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    execute: (sql) => psql(url.toString(), sql),
+    drop: async () => {
+      if (process.env.CAREFRONT_KEEP_E2E) return;
+      await psql(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+    },
+  };
+}
+
+/** The seed's `--database` (and nothing else to load) when the stack is on PostgreSQL. */
+async function seedInto(database, stack, url) {
+  const links = path.join(stack.dir, 'invitations.json');
+  const credentials = path.join(stack.dir, 'credentials.json');
+  await run('cargo', ['run', '-q', '--release', '-p', 'carefront-admin', '--', 'seed',
+    '--base-url', url, '--database', database, '--links-out', links, ...credentialArgs(credentials)],
+  { cwd: repoRoot, env: { ...env, CREDENTIAL_KEY: stack.credentialKey } });
+  stack.invitations = JSON.parse(await readFile(links, 'utf8'));
+  stack.credentials = JSON.parse(await readFile(credentials, 'utf8'));
 }
 
 /** The kinds of message carefront sends (shared/src/outbox.rs). */
@@ -278,7 +331,7 @@ export function notifyTemplates() {
   return templates;
 }
 
-async function startWorkers({ seed, logLevel, notify }) {
+async function startWorkers({ seed, logLevel, notify, postgres }) {
   for (const crate of ['portal', 'api']) {
     const entry = path.join(repoRoot, crate, 'build', 'worker', 'shim.mjs');
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run scripts/build-wasm first`);
@@ -291,7 +344,7 @@ async function startWorkers({ seed, logLevel, notify }) {
   const stack = await newStack('workers', { portal: portalUrl, api: apiUrl }, children);
   const { dir, stateDir } = stack;
   // SQL straight into the running stack's database (tests that make one statement fail).
-  stack.execute = (sql) => run('wrangler', ['d1', 'execute', 'carefront', '--local', '--persist-to', stateDir,
+  stack.execute = postgres ? postgres.execute : (sql) => run('wrangler', ['d1', 'execute', 'carefront', '--local', '--persist-to', stateDir,
     '-c', path.join(repoRoot, 'portal', 'wrangler.toml'), '--command', sql, '-y'], { cwd: repoRoot });
 
   // The secrets go in env files, one per worker with only the keys it uses (the API has no
@@ -310,8 +363,14 @@ async function startWorkers({ seed, logLevel, notify }) {
 
   try {
     const d1 = ['carefront', '--local', '--persist-to', stateDir, '-c', config];
-    await run('wrangler', ['d1', 'migrations', 'apply', ...d1], { cwd: repoRoot });
-    if (seed) {
+    if (postgres) {
+      // carefront-admin migrates as it seeds; unseeded, it only migrates.
+      if (seed) await seedInto(postgres.url, stack, portalUrl);
+      else await run('cargo', ['run', '-q', '--release', '-p', 'carefront-admin', '--', 'migrate', '--database', postgres.url], { cwd: repoRoot });
+    } else {
+      await run('wrangler', ['d1', 'migrations', 'apply', ...d1], { cwd: repoRoot });
+    }
+    if (seed && !postgres) {
       const sql = path.join(dir, 'seed.sql');
       const links = path.join(dir, 'invitations.json');
       const credentials = path.join(dir, 'credentials.json');
@@ -325,12 +384,20 @@ async function startWorkers({ seed, logLevel, notify }) {
 
     const start = (crate, port, inspectorPort) => {
       const logFile = path.join(dir, `${crate}.log`);
+      // On PostgreSQL: wrangler's `postgres` environment, whose HYPERDRIVE binding connects
+      // locally to this stack's database (wrangler wants a password in it; trust ignores it).
+      const hyperdrive = postgres ? new URL(postgres.url) : null;
+      if (hyperdrive && !hyperdrive.password) hyperdrive.password = 'local';
       const child = startDetached('wrangler', [
         'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
         '--persist-to', stateDir, '--env-file', envFiles[crate],
+        ...(postgres ? ['--env', 'postgres'] : []),
         '--var', `ORIGIN:${portalUrl}`, '--var', 'RP_ID:localhost', '--var', 'RP_NAME:carefront',
         '--show-interactive-dev-session=false', '--log-level', logLevel,
-      ], logFile, { cwd: path.join(repoRoot, crate) });
+      ], logFile, {
+        cwd: path.join(repoRoot, crate),
+        env: hyperdrive ? { ...env, CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: hyperdrive.toString() } : env,
+      });
       children.push(child);
       return { child, logFile };
     };
@@ -346,7 +413,7 @@ async function startWorkers({ seed, logLevel, notify }) {
   }
 }
 
-async function startSpin({ seed, notify }) {
+async function startSpin({ seed, notify, postgres }) {
   for (const crate of ['portal', 'api']) {
     const wasm = path.join(repoRoot, 'build', 'spin', `carefront_${crate}.wasm`);
     if (!existsSync(wasm)) throw new Error(`${wasm} is missing: run scripts/build-spin first`);
@@ -363,21 +430,14 @@ async function startSpin({ seed, notify }) {
   const stack = await newStack('spin', { portal: url, api: url }, children);
   const { dir, stateDir } = stack;
   // SQL straight into the running stack's database (tests that make one statement fail).
-  stack.execute = (sql) => run('python3', ['-c', 'import sqlite3, sys\nwith sqlite3.connect(sys.argv[1]) as db: db.executescript(sys.argv[2])',
+  stack.execute = postgres ? postgres.execute : (sql) => run('python3', ['-c', 'import sqlite3, sys\nwith sqlite3.connect(sys.argv[1]) as db: db.executescript(sys.argv[2])',
     path.join(stateDir, 'sqlite_db.db'), sql]);
 
   try {
     // carefront-admin creates the file, applies the migrations and seeds it; the file name is
     // the one the host (like Spin) uses for the `default` database in its state dir.
     await mkdir(stateDir, { recursive: true });
-    const links = path.join(dir, 'invitations.json');
-    const credentials = path.join(dir, 'credentials.json');
-    await run('cargo', ['run', '-q', '--release', '-p', 'carefront-admin', '--', 'seed',
-      '--base-url', url, '--database', path.join(stateDir, 'sqlite_db.db'), '--links-out', links,
-      ...credentialArgs(credentials)],
-    { cwd: repoRoot, env: { ...env, CREDENTIAL_KEY: stack.credentialKey } });
-    stack.invitations = JSON.parse(await readFile(links, 'utf8'));
-    stack.credentials = JSON.parse(await readFile(credentials, 'utf8'));
+    await seedInto(postgres ? postgres.url : path.join(stateDir, 'sqlite_db.db'), stack, url);
 
     // Application variables from the environment, as Spin's environment provider reads them;
     // none inherited from the developer's shell.
@@ -394,6 +454,14 @@ async function startSpin({ seed, notify }) {
       // The one host a component may call out to: the stand-in's origin.
       SPIN_VARIABLE_NOTIFY_OUTBOUND_HOST: new URL(notify.NOTIFY_BASE_URL).origin,
     });
+    if (postgres) {
+      // pg_address selects PostgreSQL; the components may reach only that server.
+      const server = new URL(postgres.url);
+      Object.assign(hostEnv, {
+        SPIN_VARIABLE_PG_ADDRESS: postgres.url,
+        SPIN_VARIABLE_PG_OUTBOUND_HOST: `postgres://${server.hostname}:${server.port || 5432}`,
+      });
+    }
     const logFile = path.join(dir, 'spin.log');
     const child = startDetached(spinHost, [
       '--manifest', path.join(repoRoot, 'spin.toml'), '--listen', `127.0.0.1:${port}`,

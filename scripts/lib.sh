@@ -93,3 +93,58 @@ assets_digest() {
   # Every file, easy read's pictures in their folder included, in a fixed order.
   find "$REPO_ROOT/portal/assets/dist" -type f 2>/dev/null | LC_ALL=C sort | xargs -r cat | sha256sum | cut -c1-16
 }
+
+# postgres_bin — the directory of Debian's PostgreSQL server programs (the newest installed).
+postgres_bin() {
+  local dirs=(/usr/lib/postgresql/*/bin)
+  [[ -x ${dirs[-1]}/pg_ctl ]] && printf '%s\n' "${dirs[@]}" | sort -V | tail -n 1
+}
+
+# start_postgres DIR — a throwaway local PostgreSQL server for development and tests, from
+# Debian's package (installed with apt when missing): data in DIR (made afresh), collation C (the
+# store compares ISO times as text), TCP on 127.0.0.1 only, on a free port, durability off (it is
+# thrown away). Run as the `postgres` user when we are root, as PostgreSQL refuses root. Sets
+# CAREFRONT_POSTGRES_URL (its `postgres` database) and POSTGRES_DATA; stop_postgres stops it.
+start_postgres() {
+  local dir=$1 bin port as=()
+  bin=$(postgres_bin || true)
+  if [[ -z $bin ]]; then
+    local sudo=''
+    [[ $EUID == 0 ]] || sudo=sudo
+    log "installing PostgreSQL (Debian's postgresql package)"
+    $sudo apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q postgresql >/dev/null
+    bin=$(postgres_bin) || die "PostgreSQL's server programs are not in /usr/lib/postgresql/*/bin"
+  fi
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  if [[ $EUID == 0 ]]; then
+    as=(runuser -u postgres --)
+    chown postgres "$dir"
+    # The postgres user must reach the directory; a checkout under /root is closed to it.
+    if ! "${as[@]}" test -w "$dir"; then
+      rm -rf "$dir"
+      dir=$(mktemp -d /tmp/carefront-postgres.XXXXXX)
+      chown postgres "$dir"
+      log "the postgres user cannot reach the checkout: PostgreSQL's data is in $dir"
+    fi
+  fi
+  port=$(free_port)
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres --locale=C -E UTF8 >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+  # In its configuration file rather than on the command line, so a plain `pg_ctl start` (the
+  # end-to-end outage test stops and starts it) brings it back the same.
+  printf '%s\n' "port = $port" "listen_addresses = '127.0.0.1'" "unix_socket_directories = ''" \
+    'fsync = off' 'synchronous_commit = off' 'full_page_writes = off' 'max_connections = 300' \
+    >>"$dir/data/postgresql.conf"
+  "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/postgres.log" start >/dev/null \
+    || { tail -n 20 "$dir/postgres.log" >&2; die "PostgreSQL did not start"; }
+  export CAREFRONT_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/postgres POSTGRES_DATA=$dir/data POSTGRES_BIN=$bin
+}
+
+# stop_postgres — stop the server start_postgres started (if any).
+stop_postgres() {
+  [[ -n ${POSTGRES_DATA:-} && -d $POSTGRES_DATA ]] || return 0
+  local as=()
+  [[ $EUID == 0 ]] && as=(runuser -u postgres --)
+  "${as[@]}" "$(postgres_bin)/pg_ctl" -D "$POSTGRES_DATA" -m immediate stop >/dev/null 2>&1 || true
+}

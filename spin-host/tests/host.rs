@@ -394,6 +394,8 @@ fn a_missing_source_fails_at_startup() {
 /// `postgres://host:port` for `allowed_outbound_hosts`; `None` (the tests skip) when unset.
 fn test_postgres() -> Option<(String, String)> {
     let Some(url) = std::env::var("CAREFRONT_TEST_POSTGRES").ok().filter(|url| !url.is_empty()) else {
+        // scripts/test always runs them: there a missing server is a failure, not a skip.
+        assert!(std::env::var("CAREFRONT_REQUIRE_POSTGRES").as_deref() != Ok("1"), "CAREFRONT_REQUIRE_POSTGRES=1 but CAREFRONT_TEST_POSTGRES is not set");
         eprintln!("skipped: set CAREFRONT_TEST_POSTGRES=postgres://user@host:port/database to test spin:postgres against a real PostgreSQL");
         return None;
     };
