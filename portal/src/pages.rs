@@ -109,27 +109,30 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "provider_answer.html",
 ];
 
-fn environment() -> Result<&'static Environment<'static>, PortalError> {
-    static ENVIRONMENT: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
-    ENVIRONMENT
-        .get_or_init(|| {
-            let mut environment = Environment::new();
-            for (name, source) in TEMPLATES {
-                environment.add_template(name, source).map_err(|error| format!("template {name}: {error}"))?;
-            }
-            // Asset paths are our own constants: mark them safe so they are not entity-escaped.
-            // "a, b and c", for lists of things in a sentence.
-            environment.add_filter("and_list", |items: Vec<String>| crate::category_names::and_list(&items));
-            environment.add_function("asset", |name: &str| Value::from_safe_string(assets::url(name).unwrap_or("/assets/missing").to_owned()));
-            Ok(environment)
-        })
-        .as_ref()
-        .map_err(|error| PortalError::Internal(error.clone()))
+/// The embedded source of template `name`.
+fn source(name: &str) -> Option<&'static str> {
+    TEMPLATES.iter().find(|(known, _)| *known == name).map(|(_, source)| *source)
+}
+
+/// One environment per instance. Templates are compiled when a page first asks for them (and
+/// kept): a Spin instance serves one request and a Worker's isolate few kinds of page, so
+/// compiling all of them up front cost every Spin request most of its time (bench/runtime).
+fn environment() -> &'static Environment<'static> {
+    static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
+    ENVIRONMENT.get_or_init(|| {
+        let mut environment = Environment::new();
+        environment.set_loader(|name| Ok(source(name).map(str::to_owned)));
+        // "a, b and c", for lists of things in a sentence.
+        environment.add_filter("and_list", |items: Vec<String>| crate::category_names::and_list(&items));
+        // Asset paths are our own constants: mark them safe so they are not entity-escaped.
+        environment.add_function("asset", |name: &str| Value::from_safe_string(assets::url(name).unwrap_or("/assets/missing").to_owned()));
+        environment
+    })
 }
 
 /// Renders the template `name` with `context`.
 pub fn render(name: &str, context: Value) -> Result<String, PortalError> {
-    environment()?.get_template(name).and_then(|template| template.render(context)).map_err(|error| PortalError::Internal(format!("rendering {name}: {error}")))
+    environment().get_template(name).and_then(|template| template.render(context)).map_err(|error| PortalError::Internal(format!("rendering {name}: {error}")))
 }
 
 #[cfg(test)]
@@ -144,7 +147,12 @@ mod tests {
         let mut embedded: Vec<String> = TEMPLATES.iter().map(|(name, _)| (*name).to_owned()).collect();
         embedded.sort();
         assert_eq!(files, embedded);
-        assert!(environment().is_ok());
+        // Compiled on demand when served: each must compile here, includes and all.
+        for (name, _) in TEMPLATES {
+            if let Err(error) = environment().get_template(name) {
+                panic!("template {name}: {error:#}");
+            }
+        }
     }
 
     #[test]
