@@ -22,6 +22,12 @@ async function pgCtl(...args) {
   await run(command[0], command[1]);
 }
 
+/** Starts the server again, its output to start_postgres's log: without -l the server would
+ * keep pg_ctl's output pipes open, and waiting for pg_ctl would never end. */
+function startServer() {
+  return pgCtl('-w', '-t', '60', '-l', path.join(path.dirname(process.env.POSTGRES_DATA), 'postgres.log'), 'start');
+}
+
 const onPostgres = store === 'postgres';
 
 describe(`PostgreSQL stopped and started under a running stack (${runtime})`, { skip: !onPostgres && 'only on CAREFRONT_STORE=postgres' }, () => {
@@ -32,7 +38,7 @@ describe(`PostgreSQL stopped and started under a running stack (${runtime})`, { 
   });
   after(async () => {
     // Whatever happened, the server is left running for the tests after this one.
-    await pgCtl('-w', 'start').catch(() => {});
+    await startServer().catch(() => {});
     await stack?.stop();
   });
 
@@ -78,7 +84,7 @@ describe(`PostgreSQL stopped and started under a running stack (${runtime})`, { 
       assert.ok(Number(page.headers.get('retry-after')) >= 1, 'Retry-After on the portal');
       assert.match(page.body, /Try again in a few minutes/);
     } finally {
-      await pgCtl('-w', 'start');
+      await startServer();
     }
 
     // Back by itself: no restart of the runtime, only new connections.
