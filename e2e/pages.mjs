@@ -48,6 +48,7 @@ export function councilPages() {
     ['invitations', '/council/people/person-margaret/invitations'],
     ['not enrolled yet', '/council/invitations'],
     ['monitoring', '/council/monitoring'],
+    ['people a provider supports', '/council/monitoring/org-brookside-care/people'],
   ];
 }
 

@@ -14,7 +14,7 @@ use minijinja::{Value, context};
 
 use crate::error::PortalError;
 use crate::visit::Visit;
-use crate::{Response, page_with_status};
+use crate::{Request, Response, page_with_status, web};
 
 /// Council staff of a council organisation; everyone else gets "not found".
 pub async fn require_council_staff<'a>(context: &RequestContext<'_>, visit: &'a Visit) -> Result<&'a Person, PortalError> {
@@ -32,18 +32,18 @@ pub async fn require_council_staff<'a>(context: &RequestContext<'_>, visit: &'a 
     }
 }
 
-/// GET /council/monitoring: one row per provider.
+/// People one page of a provider's list shows.
+const PEOPLE_PAGE: i64 = 50;
+
+/// GET /council/monitoring: one row per provider, its figures and a link to the people it
+/// supports (a list of its own, a page at a time: a county's providers support tens of
+/// thousands of people between them).
 pub async fn monitoring(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
     let staff = require_council_staff(context, visit).await?;
     let mut rows: Vec<Value> = Vec::new();
     for provider in context.store.organisations(OrganisationKind::Provider).await? {
         let Some(report) = monitoring::provider_report(context.store, &provider.id, context.now).await? else { continue };
-        let mut people = Vec::new();
-        for id in monitoring::people_supported(context.store, &provider.id, context.now).await? {
-            let name = context.store.person(&id).await?.map_or_else(|| id.clone(), |person| person.display_name);
-            people.push(context! { id, name });
-        }
-        rows.push(context! { percent => report.confirmed_percent(), report, people });
+        rows.push(context! { percent => report.confirmed_percent(), report, provider_id => provider.id });
     }
     let event = access::statutory_event(
         new_id(context.random),
@@ -57,4 +57,42 @@ pub async fn monitoring(context: &RequestContext<'_>, visit: &Visit) -> Result<R
     context.store.append_audit(&event).await?;
     let generated = uk_time::day_and_time(context.now);
     page_with_status(context, visit, StatusCode::OK, "council_monitoring.html", context! { current => "home", wide => true, rows, generated })
+}
+
+/// GET /council/monitoring/{provider}/people?after=: the people a provider supports today (a
+/// live grant to it), [`PEOPLE_PAGE`] at a time in the order of the store's people list, each a
+/// link to their record (opened with the council's statutory access). Anything but a provider
+/// is not found.
+pub async fn provider_people(context: &RequestContext<'_>, request: &Request, visit: &Visit, provider_id: &str) -> Result<Response, PortalError> {
+    let staff = require_council_staff(context, visit).await?;
+    let provider = match context.store.organisation(provider_id).await? {
+        Some(provider) if provider.kind == OrganisationKind::Provider => provider,
+        _ => return Err(PortalError::NotFound),
+    };
+    let after = web::query_param(request, "after").filter(|after| !after.is_empty());
+    if after.as_ref().is_some_and(|after| after.len() > 200) {
+        return Err(PortalError::BadRequest("The page of people asked for is not one this list gives.".into()));
+    }
+    let mut page = context.store.supported_people_page(&provider.id, context.now, after.as_deref(), PEOPLE_PAGE + 1).await?;
+    let more = page.len() > PEOPLE_PAGE as usize;
+    page.truncate(PEOPLE_PAGE as usize);
+    let next = match page.last() {
+        Some(last) if more => {
+            Some(format!("/council/monitoring/{}/people?{}", provider.id, serde_urlencoded::to_string([("after", &last.person.id)]).unwrap_or_default()))
+        }
+        _ => None,
+    };
+    let people: Vec<Value> = page.iter().map(|supported| context! { id => supported.person.id, name => supported.person.display_name }).collect();
+    let event = access::statutory_event(
+        new_id(context.random),
+        context.now,
+        &staff.id,
+        None,
+        AuditAction::MonitoringViewed,
+        None,
+        format!("looked at the people {} supports", provider.name),
+    );
+    context.store.append_audit(&event).await?;
+    let extra = context! { current => "home", provider_id => provider.id, provider_name => provider.name, people, next, first_page => after.is_none() };
+    page_with_status(context, visit, StatusCode::OK, "council_provider_people.html", extra)
 }

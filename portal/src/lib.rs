@@ -205,6 +205,7 @@ async fn dispatch(context: &RequestContext<'_>, request: &Request, visit: &mut V
         (Endpoint::Discussions, [id]) => discussions::list(context, request, visit, id).await,
         (Endpoint::AnswerDiscussion, [id, discussion]) => discussions::answer(context, request, visit, id, discussion).await,
         (Endpoint::Monitoring, []) => council::monitoring(context, visit).await,
+        (Endpoint::ProviderPeople, [provider]) => council::provider_people(context, request, visit, provider).await,
         (Endpoint::PaperCopy, [id]) => print::paper_copy(context, visit, id).await,
         (Endpoint::PaperCopyWithCode, [id]) => print::paper_copy_with_code(context, request, visit, id).await,
         (Endpoint::Access, _) => sharing::access_page(context, request, visit, subject).await,

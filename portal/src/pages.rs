@@ -64,6 +64,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "comments.html",
     "discussions.html",
     "council_monitoring.html",
+    "council_provider_people.html",
     "provider_report.html",
     "council_staff.html",
     "council_staff_invite.html",

@@ -88,6 +88,7 @@ pub enum Endpoint {
     Discussions,
     AnswerDiscussion,
     Monitoring,
+    ProviderPeople,
     PaperCopy,
     PaperCopyWithCode,
     Access,
@@ -300,6 +301,7 @@ pub static ROUTES: &[Route] = &[
     route(POST, "/emergency/stop/{token}", Anyone, StopEmergency),
     // The council's staff.
     route(GET, "/council/monitoring", COUNCIL, Monitoring),
+    route(GET, "/council/monitoring/{provider}/people", COUNCIL, ProviderPeople),
     route(GET, "/council/emergency-access", COUNCIL, CouncilEmergencyAccess),
     route(GET, "/council/invitations", COUNCIL, NotEnrolled),
     route(GET, "/council/people/{id}/invitations", COUNCIL, PersonInvitations),
