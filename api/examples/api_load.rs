@@ -1,4 +1,5 @@
-//! Measures the API router natively, in-process, against SQLite: signed requests as a provider's
+//! Measures the API router natively, in-process, against SQLite in memory or a PostgreSQL
+//! database (a fresh schema of its own, dropped at the end): signed requests as a provider's
 //! system sends them — GET /api/v1/people?limit=20 (the read bench/load puts under load on both
 //! runtimes), a POST of a visit note with a new Idempotency-Key each time, and the same POST
 //! retried with its key (answered from the first, nothing written). Each request is signed
@@ -6,7 +7,8 @@
 //! nonce), the consent decision, the store, the audit log, JSON. Prints requests per second (one at a time),
 //! median and p99.
 //!
-//! `cargo run --release -p carefront-api --example api_load [PEOPLE] [ROUNDS]` (bench/api runs it).
+//! `cargo run --release -p carefront-api --example api_load [PEOPLE] [ROUNDS] [postgres://…]`
+//! (bench/api and bench/postgres run it).
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -17,6 +19,9 @@ use carefront_shared::consent::{Action, Basis, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, DerivedKey, Permission};
 use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
+use carefront_shared::migrations;
+use carefront_shared::native_store::NativeDatabase;
+use carefront_shared::postgres_native::PostgresDatabase;
 use carefront_shared::random::SeededRandom;
 use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore, SqlStore, Store};
@@ -165,7 +170,17 @@ fn main() -> Result<(), String> {
     let people: usize = args.next().and_then(|text| text.parse().ok()).unwrap_or(200);
     let rounds: usize = args.next().and_then(|text| text.parse().ok()).unwrap_or(2_000);
     let config = config()?;
-    let db = SqliteDatabase::in_memory().map_err(|error| error.to_string())?;
+    let db = match args.next() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let name = format!("api_load_{}", std::process::id());
+            NativeDatabase::Postgres(Box::new(PostgresDatabase::fresh(&url, migrations::POSTGRES, &name).map_err(|error| error.to_string())?))
+        }
+        _ => NativeDatabase::Sqlite(SqliteDatabase::in_memory().map_err(|error| error.to_string())?),
+    };
+    let place = match &db {
+        NativeDatabase::Sqlite(_) => "SQLite in memory",
+        NativeDatabase::Postgres(_) => "PostgreSQL, a schema of its own",
+    };
     let store = SqlStore::new(&db);
     let (key_id, secret) = populate(&store, &config, people)?;
     let key = DerivedKey::from_secret(&secret).ok_or("the issued secret does not decode")?;
@@ -178,7 +193,7 @@ fn main() -> Result<(), String> {
     })?;
     let replay = time(&store, &config, rounds, 200, |_| client.request("POST", "/api/v1/people/person-00000/visits", &visit_body(0), Some("bench-visit-0")))?;
 
-    println!("native router (in-process, SQLite in memory, {people} people supported, {rounds} requests each, one at a time)");
+    println!("native router (in-process, {place}, {people} people supported, {rounds} requests each, one at a time)");
     println!("{:<58} {:>10} {:>11} {:>8}", "request", "requests/s", "median ms", "p99 ms");
     for (name, samples) in [
         ("signed GET /api/v1/people?limit=20", read),

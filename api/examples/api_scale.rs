@@ -1,10 +1,13 @@
-//! The API's organisation lists at a county's scale, natively against a SQLite file that
-//! `shared/examples/county.rs` made: signed GET /api/v1/people?limit=20, GET /api/v1/comments,
-//! GET /api/v1/needs/changes and the council's GET /api/v1/monitoring, each `ROUNDS` times one
-//! at a time (after a tenth as many uncounted). Prints one line a request: its name, median
-//! and p99 in milliseconds (bench/scale puts the 1,000 and 100,000 people runs side by side).
+//! The API's organisation lists at a county's scale, natively against a county that
+//! `shared/examples/county.rs` made (a SQLite file or a `postgres://…` database): signed GET
+//! /api/v1/people?limit=20, GET /api/v1/comments, GET /api/v1/needs/changes and the council's GET
+//! /api/v1/monitoring, each `ROUNDS` times one at a time (after a tenth as many uncounted).
+//! Prints one line a request: its name, median and p99 in milliseconds, and the store (SQLite or
+//! PostgreSQL); bench/scale and bench/postgres put the runs side by side. With `SCALE_EXPLAIN=1`
+//! (PostgreSQL only) it makes one of each request and prints PostgreSQL's plans for the reads
+//! behind them instead.
 //!
-//! `cargo run --release -p carefront-api --example api_scale -- COUNTY.sqlite [ROUNDS]`
+//! `cargo run --release -p carefront-api --example api_scale -- COUNTY.sqlite|postgres://… [ROUNDS]`
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -13,11 +16,13 @@ use carefront_api::{Request, handle};
 use carefront_shared::config::{App, Config};
 use carefront_shared::context::RequestContext;
 use carefront_shared::credential::{self, DerivedKey, Permission};
-use carefront_shared::db::Database as _;
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::random::SeededRandom;
-use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::{CredentialStore, SqlStore, Store};
 use chrono::{DateTime, Utc};
+
+#[path = "support/county_store.rs"]
+mod county_store;
 
 fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default()
@@ -95,31 +100,53 @@ fn summary(mut samples: Vec<f64>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
+/// The requests measured: name, path, and whether it is the council's monitoring report (the
+/// council's credential, fewer rounds).
+const REQUESTS: [(&str, &str, bool); 5] = [
+    ("signed GET /api/v1/people?limit=20", "/api/v1/people?limit=20", false),
+    ("signed GET /api/v1/comments", "/api/v1/comments", false),
+    ("signed GET /api/v1/comments?status=open", "/api/v1/comments?status=open", false),
+    ("signed GET /api/v1/needs/changes", "/api/v1/needs/changes", false),
+    ("signed GET /api/v1/monitoring (council)", "/api/v1/monitoring", true),
+];
+
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let path = std::path::PathBuf::from(args.next().ok_or("usage: api_scale COUNTY.sqlite [ROUNDS]")?);
+    let address = args.next().ok_or("usage: api_scale COUNTY.sqlite|postgres://… [ROUNDS]")?;
     let rounds: usize = args.next().and_then(|text| text.parse().ok()).unwrap_or(200);
     let config = config()?;
-    let db = SqliteDatabase::open(&path).map_err(|error| error.to_string())?;
-    // As a served database runs (the file is in WAL mode): no sync to disk on every request's
-    // audit line, which would measure the disk, not the queries.
-    pollster::block_on(db.query("PRAGMA synchronous = NORMAL", &[])).map_err(|error| error.to_string())?;
+    let db = county_store::open(&address)?;
+    if county_store::explaining() {
+        return explain(&db, &config);
+    }
     let store = SqlStore::new(&db);
     let mut provider = Client::issue(&store, &config, "org-brookside-care", &[Permission::PeopleRead, Permission::CommentsWrite, Permission::NeedsRead])?;
     let mut council = Client::issue(&store, &config, "org-northshire-council", &[Permission::MonitoringRead])?;
     let mut lines = Vec::new();
-    for (name, path, monitoring) in [
-        ("signed GET /api/v1/people?limit=20", "/api/v1/people?limit=20", false),
-        ("signed GET /api/v1/comments", "/api/v1/comments", false),
-        ("signed GET /api/v1/comments?status=open", "/api/v1/comments?status=open", false),
-        ("signed GET /api/v1/needs/changes", "/api/v1/needs/changes", false),
-        ("signed GET /api/v1/monitoring (council)", "/api/v1/monitoring", true),
-    ] {
+    for (name, path, monitoring) in REQUESTS {
         let client = if monitoring { &mut council } else { &mut provider };
         // The monitoring report reads every provider's people: fewer rounds.
         let (median, p99) = summary(time(&store, &config, client, path, if monitoring { rounds.div_ceil(10).max(5) } else { rounds })?);
-        lines.push(format!("{name}\t{median:.3}\t{p99:.3}"));
+        lines.push(format!("{name}\t{median:.3}\t{p99:.3}\t{}", db.kind()));
     }
     println!("{}", lines.join("\n"));
+    Ok(())
+}
+
+/// PostgreSQL's plans for the reads behind one of each request measured.
+fn explain(db: &NativeDatabase, config: &Config) -> Result<(), String> {
+    if !matches!(db, NativeDatabase::Postgres(_)) {
+        return Err("SCALE_EXPLAIN needs a postgres:// county".into());
+    }
+    // The credentials are issued before any recording starts: their reads are not a request's.
+    let store = SqlStore::new(db);
+    let mut provider = Client::issue(&store, config, "org-brookside-care", &[Permission::PeopleRead, Permission::CommentsWrite, Permission::NeedsRead])?;
+    let mut council = Client::issue(&store, config, "org-northshire-council", &[Permission::MonitoringRead])?;
+    for (name, path, monitoring) in REQUESTS {
+        let client = if monitoring { &mut council } else { &mut provider };
+        let recording = county_store::Recording::new(db);
+        time(&SqlStore::new(&recording), config, client, path, 1)?;
+        println!("{}", recording.explain(name)?);
+    }
     Ok(())
 }

@@ -1,37 +1,56 @@
-//! The portal's `/access` page and access log at a county's scale, natively against a SQLite
-//! file that `shared/examples/county.rs` made: a service user with ten grants and their own
-//! access log, signed in, each page `ROUNDS` times one at a time. Prints one line a page: its
-//! name, median and p99 in milliseconds (bench/scale puts the 1,000 and 100,000 people runs
-//! side by side).
+//! The portal's `/access` page and access log at a county's scale, natively against a county
+//! that `shared/examples/county.rs` made (a SQLite file or a `postgres://…` database): a service
+//! user with ten grants and their own access log, signed in, each page `ROUNDS` times one at a
+//! time. Prints one line a page: its name, median and p99 in milliseconds, and the store (SQLite
+//! or PostgreSQL); bench/scale and bench/postgres put the runs side by side. With
+//! `SCALE_EXPLAIN=1` (PostgreSQL only) it loads `/access` and `/access-log` once each and prints
+//! PostgreSQL's plans for the reads behind them instead.
 //!
-//! `cargo run --release -p carefront-portal --example access_scale -- COUNTY.sqlite [ROUNDS]`
+//! `cargo run --release -p carefront-portal --example access_scale -- COUNTY.sqlite|postgres://… [ROUNDS]`
 
-use carefront_shared::db::Database as _;
-use carefront_shared::sqlite::SqliteDatabase;
+use carefront_shared::native_store::NativeDatabase;
 use carefront_shared::store::SqlStore;
 
 #[path = "support/bench.rs"]
 mod bench;
+#[path = "../../api/examples/support/county_store.rs"]
+mod county_store;
+
+const PAGES: [(&str, &str); 2] = [("GET /access (signed in)", "/access"), ("GET /access-log (signed in)", "/access-log")];
 
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let path = std::path::PathBuf::from(args.next().ok_or("usage: access_scale COUNTY.sqlite [ROUNDS]")?);
+    let address = args.next().ok_or("usage: access_scale COUNTY.sqlite|postgres://… [ROUNDS]")?;
     let rounds: usize = args.next().and_then(|text| text.parse().ok()).unwrap_or(200);
     let config = bench::config()?;
-    let db = SqliteDatabase::open(&path).map_err(|error| error.to_string())?;
-    // As a served database runs (the file is in WAL mode): no sync to disk on every request's
-    // audit line, which would measure the disk, not the queries.
-    pollster::block_on(db.query("PRAGMA synchronous = NORMAL", &[])).map_err(|error| error.to_string())?;
-    let store = SqlStore::new(&db);
+    let db = county_store::open(&address)?;
     // The middle of a small county, so neither end of an index is favoured; with no comment or
     // need (those are on every fifth person), off the first page of people, so the API runs
     // before this one leave nothing in their access log.
     let person = std::env::var("SCALE_PERSON").unwrap_or_else(|_| "person-000503".to_owned());
+    if county_store::explaining() {
+        return explain(&db, &config, &person);
+    }
+    let store = SqlStore::new(&db);
     let cookie = bench::sign_in(&store, &config, &person)?;
-    for (name, page) in [("GET /access (signed in)", "/access"), ("GET /access-log (signed in)", "/access-log")] {
+    for (name, page) in PAGES {
         let (samples, _) = bench::time_page(&store, &config, &cookie, page, rounds)?;
         let (median, p99) = bench::median_and_p99(samples);
-        println!("{name}\t{:.3}\t{:.3}", median / 1e3, p99 / 1e3);
+        println!("{name}\t{:.3}\t{:.3}\t{}", median / 1e3, p99 / 1e3, db.kind());
+    }
+    Ok(())
+}
+
+/// PostgreSQL's plans for the reads behind one load of each page.
+fn explain(db: &NativeDatabase, config: &carefront_shared::config::Config, person: &str) -> Result<(), String> {
+    if !matches!(db, NativeDatabase::Postgres(_)) {
+        return Err("SCALE_EXPLAIN needs a postgres:// county".into());
+    }
+    let cookie = bench::sign_in(&SqlStore::new(db), config, person)?;
+    for (name, page) in PAGES {
+        let recording = county_store::Recording::new(db);
+        bench::time_page(&SqlStore::new(&recording), config, &cookie, page, 1)?;
+        println!("{}", recording.explain(&format!("{name}, {person}"))?);
     }
     Ok(())
 }
