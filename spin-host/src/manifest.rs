@@ -471,7 +471,10 @@ command = "cargo build"
         let m = parse(&with(r#"["https://api.notifications.service.gov.uk", "{{ greeting }}"]"#), Path::new("/app"))?;
         assert_eq!(m.components["api"].allowed_outbound_hosts.len(), 2);
         refuses(&with(r#"["https://*.example.com"]"#), "wildcards");
-        refuses(&with(r#"["ftp://example.com"]"#), "only http and https");
+        refuses(&with(r#"["ftp://example.com"]"#), "only http, https and postgres");
+        // The PostgreSQL address the components may connect to (pg_outbound_host).
+        let m = parse(&with(r#"["postgres://127.0.0.1:5432"]"#), Path::new("/app"))?;
+        assert_eq!(m.components["api"].allowed_outbound_hosts.len(), 1);
         refuses(&with(r#"["https://example.com/path"]"#), "no wildcards or paths");
         refuses(&with(r#"["{{ nope }}"]"#), "nope");
         let host = AllowedHost::parse("http://127.0.0.1:6011")?;
