@@ -86,12 +86,22 @@ impl<'a> Recording<'a> {
             .transpose()
             .map_err(|error| error.to_string())?
             .unwrap_or_default();
+        // What the scan kept (its rows times its loops): a scan that keeps its whole table is
+        // reading what was asked for, and no index would spare it.
+        let kept = kept_rows(line).map_or_else(|| "?".to_owned(), |kept| kept.to_string());
         Ok(if rows >= SMALL_TABLE {
-            format!("\n**sequential scan of `{table}`, {rows} rows:** `{line}`\n")
+            format!("\n**sequential scan of `{table}`, {rows} rows, {kept} kept:** `{line}`\n")
         } else {
             format!("\nsequential scan of `{table}`, {rows} rows (a small table: the cheaper plan): `{line}`\n")
         })
     }
+}
+
+/// The rows a plan node produced in all its loops, from its `(actual time=… rows=R loops=L)`.
+fn kept_rows(line: &str) -> Option<u64> {
+    let actual = line.split("(actual ").nth(1)?;
+    let number = |name: &str| actual.split(name).nth(1)?.split(|char: char| !char.is_ascii_digit()).next()?.parse::<u64>().ok();
+    Some(number(" rows=")? * number(" loops=")?)
 }
 
 /// Fewer rows than this, and a sequential scan is not worth flagging: the table fits in a page
