@@ -32,6 +32,14 @@ pub async fn require_council_staff<'a>(context: &RequestContext<'_>, visit: &'a 
     }
 }
 
+/// Logs a council staff member's look at the monitoring report or a provider's list: the
+/// council's own statutory look, about no one person's record.
+async fn log_monitoring_look(context: &RequestContext<'_>, staff: &Person, detail: impl Into<String>) -> Result<(), PortalError> {
+    let event = access::statutory_event(new_id(context.random), context.now, &staff.id, None, AuditAction::MonitoringViewed, None, detail);
+    context.store.append_audit(&event).await?;
+    Ok(())
+}
+
 /// People one page of a provider's list shows.
 const PEOPLE_PAGE: i64 = 50;
 
@@ -45,16 +53,7 @@ pub async fn monitoring(context: &RequestContext<'_>, visit: &Visit) -> Result<R
         let Some(report) = monitoring::provider_report(context.store, &provider.id, context.now).await? else { continue };
         rows.push(context! { percent => report.confirmed_percent(), report, provider_id => provider.id });
     }
-    let event = access::statutory_event(
-        new_id(context.random),
-        context.now,
-        &staff.id,
-        None,
-        AuditAction::MonitoringViewed,
-        None,
-        "looked at the providers' monitoring report",
-    );
-    context.store.append_audit(&event).await?;
+    log_monitoring_look(context, staff, "looked at the providers' monitoring report").await?;
     let generated = uk_time::day_and_time(context.now);
     page_with_status(context, visit, StatusCode::OK, "council_monitoring.html", context! { current => "home", wide => true, rows, generated })
 }
@@ -83,16 +82,7 @@ pub async fn provider_people(context: &RequestContext<'_>, request: &Request, vi
         _ => None,
     };
     let people: Vec<Value> = page.iter().map(|supported| context! { id => supported.person.id, name => supported.person.display_name }).collect();
-    let event = access::statutory_event(
-        new_id(context.random),
-        context.now,
-        &staff.id,
-        None,
-        AuditAction::MonitoringViewed,
-        None,
-        format!("looked at the people {} supports", provider.name),
-    );
-    context.store.append_audit(&event).await?;
+    log_monitoring_look(context, staff, format!("looked at the people {} supports", provider.name)).await?;
     let extra = context! { current => "home", provider_id => provider.id, provider_name => provider.name, people, next, first_page => after.is_none() };
     page_with_status(context, visit, StatusCode::OK, "council_provider_people.html", extra)
 }
