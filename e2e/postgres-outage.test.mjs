@@ -67,6 +67,12 @@ describe(`PostgreSQL stopped and started under a running stack (${runtime})`, { 
     const key = `e2e-outage-${runtime}-${Date.now()}`;
     const note = `Written during the outage (${runtime})`;
 
+    // The portal's invitation form, fetched while the server is up (Spin opens the store before
+    // routing, so while it is down even this page is a 503 there).
+    const client = new Client(stack.portalUrl);
+    const form = forms((await client.request('/invitation')).body).find((each) => 'code' in each.fields);
+    assert.ok(form, 'the invitation form');
+
     await pgCtl('-m', 'immediate', 'stop');
     try {
       const read = await signedFetch(stack.apiUrl, credential('people:read'), '/api/v1/people');
@@ -75,10 +81,7 @@ describe(`PostgreSQL stopped and started under a running stack (${runtime})`, { 
       assert.match(read.headers.get('content-type') ?? '', /^application\/problem\+json/);
       const written = await write(key, note);
       assert.equal(written.status, 503, await written.clone().text());
-      // The portal: an invitation code, which must be looked up.
-      const client = new Client(stack.portalUrl);
-      const form = forms((await client.request('/invitation')).body).find((each) => 'code' in each.fields);
-      assert.ok(form, 'the invitation form');
+      // The portal: an invitation code, which must be looked up (the form was fetched before).
       const page = await client.postForm(form.action || '/invitation', { ...form.fields, code: stack.invitations[0].code });
       assert.equal(page.status, 503, 'the portal answers 503 too');
       assert.ok(Number(page.headers.get('retry-after')) >= 1, 'Retry-After on the portal');
