@@ -18,7 +18,7 @@
 //! its context and Spin's client binds each value by its own type: the cast makes the two agree
 //! (`version = $2::bigint`), whatever the context.
 
-use crate::db::{DbError, Value, classify_error};
+use crate::db::{DbError, Statement, Value, classify_error};
 
 /// The SQL of `sqlite_sql` in PostgreSQL's dialect, for these parameters.
 pub fn dialect(sqlite_sql: &str, params: &[Value]) -> String {
@@ -198,9 +198,80 @@ pub fn classify(code: Option<&str>, message: String) -> DbError {
 /// from the start by [`crate::retry::Retrying`], when its guard stops it as it would on SQLite.
 pub const BEGIN: &str = "BEGIN ISOLATION LEVEL SERIALIZABLE";
 
+/// One step of a batch's transaction, for a PostgreSQL client to carry out.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    /// A statement already in PostgreSQL's dialect, without parameters: [`BEGIN`], COMMIT or
+    /// ROLLBACK.
+    Control(&'static str),
+    /// One of the batch's statements, in the store's dialect.
+    Run(&'a Statement),
+}
+
+/// A batch as one transaction on PostgreSQL, whichever client carries out each `step`:
+/// [`BEGIN`], each statement, COMMIT; after any failure (a failed COMMIT included) a ROLLBACK,
+/// so that nothing of the batch is kept and the connection is clean for a retry, and the first
+/// error. The ROLLBACK's own failure is ignored: it would only hide the first.
+pub async fn transaction<'a, F, Fut>(statements: &'a [Statement], mut step: F) -> Result<(), DbError>
+where
+    F: FnMut(Step<'a>) -> Fut,
+    Fut: Future<Output = Result<(), DbError>>,
+{
+    step(Step::Control(BEGIN)).await?;
+    let mut outcome = Ok(());
+    for statement in statements {
+        outcome = step(Step::Run(statement)).await;
+        if outcome.is_err() {
+            break;
+        }
+    }
+    if outcome.is_ok() {
+        outcome = step(Step::Control("COMMIT")).await;
+    }
+    if outcome.is_err() {
+        let _ = step(Step::Control("ROLLBACK")).await;
+    }
+    outcome
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The steps `transaction` takes for two statements when the step named `failing` fails.
+    fn steps(failing: Option<&str>) -> (Vec<String>, Result<(), DbError>) {
+        let statements =
+            [Statement { sql: "INSERT INTO a VALUES (1)".into(), params: vec![] }, Statement { sql: "INSERT INTO b VALUES (2)".into(), params: vec![] }];
+        let mut taken = Vec::new();
+        let outcome = pollster::block_on(transaction(&statements, |step| {
+            let name = match step {
+                Step::Control(sql) => sql.to_owned(),
+                Step::Run(statement) => statement.sql.to_string(),
+            };
+            let result = if failing == Some(name.as_str()) { Err(DbError::Busy(format!("{name} failed"))) } else { Ok(()) };
+            taken.push(name);
+            std::future::ready(result)
+        }));
+        (taken, outcome)
+    }
+
+    #[test]
+    fn a_batch_is_one_transaction_rolled_back_on_any_failure() {
+        let (taken, outcome) = steps(None);
+        assert_eq!(taken, [BEGIN, "INSERT INTO a VALUES (1)", "INSERT INTO b VALUES (2)", "COMMIT"]);
+        assert_eq!(outcome, Ok(()));
+        let (taken, outcome) = steps(Some("INSERT INTO a VALUES (1)"));
+        assert_eq!(taken, [BEGIN, "INSERT INTO a VALUES (1)", "ROLLBACK"]);
+        assert_eq!(outcome, Err(DbError::Busy("INSERT INTO a VALUES (1) failed".into())));
+        let (taken, outcome) = steps(Some("COMMIT"));
+        assert_eq!(taken, [BEGIN, "INSERT INTO a VALUES (1)", "INSERT INTO b VALUES (2)", "COMMIT", "ROLLBACK"]);
+        assert_eq!(outcome, Err(DbError::Busy("COMMIT failed".into())), "the first error, not the rollback's");
+        let (taken, outcome) = steps(Some(BEGIN));
+        assert_eq!(taken, [BEGIN]);
+        assert!(outcome.is_err());
+        let (_, outcome) = steps(Some("ROLLBACK"));
+        assert_eq!(outcome, Ok(()), "no rollback without a failure");
+    }
 
     #[test]
     fn placeholders_are_numbered_and_cast_to_their_values_type() {

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
-use carefront_shared::postgres::{BEGIN, bound, classify, dialect};
+use carefront_shared::postgres::{Step, bound, classify, dialect, transaction};
 use spin_sdk::pg::{self, Connection, DbValue, ParameterValue, PgError, QueryError};
 
 /// A connection to the council's PostgreSQL, opened for one request.
@@ -129,23 +129,16 @@ impl Database for SpinPostgres {
         self.change(sql, params).await
     }
 
-    /// One serializable transaction: a serialization failure (40001) is [`DbError::Busy`], and
-    /// the whole batch is tried again by the `Retrying` around this database.
+    /// One serializable transaction ([`transaction`]): a serialization failure (40001) is
+    /// [`DbError::Busy`], and the whole batch is tried again by the `Retrying` around this
+    /// database.
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
-        self.control(BEGIN).await?;
-        for statement in statements {
-            if let Err(error) = self.change(&statement.sql, &statement.params).await {
-                // The rollback's own failure would only hide the first error.
-                let _ = self.control("ROLLBACK").await;
-                return Err(error);
+        transaction(statements, |step| async move {
+            match step {
+                Step::Control(sql) => self.control(sql).await,
+                Step::Run(statement) => self.change(&statement.sql, &statement.params).await.map(drop),
             }
-        }
-        // A failed COMMIT (a serialization failure found at commit) leaves nothing applied;
-        // the ROLLBACK ends the failed transaction so the connection is clean for a retry.
-        if let Err(error) = self.control("COMMIT").await {
-            let _ = self.control("ROLLBACK").await;
-            return Err(error);
-        }
-        Ok(())
+        })
+        .await
     }
 }

@@ -182,23 +182,17 @@ impl Database for Hyperdrive {
         run(&client, sql, params).await.map(|(_, changed)| changed)
     }
 
-    /// BEGIN (serializable), each statement, COMMIT; ROLLBACK on any error, a failed COMMIT
-    /// included, so a plan is written whole or not at all.
+    /// One serializable transaction ([`postgres::transaction`]), so a plan is written whole or
+    /// not at all.
     async fn batch(&self, statements: &[Statement]) -> Result<(), DbError> {
         let client = self.client().await?;
-        client.batch_execute(postgres::BEGIN).await.map_err(error)?;
-        let outcome = async {
-            for statement in statements {
-                run(&client, &statement.sql, &statement.params).await?;
+        let client = &*client;
+        postgres::transaction(statements, |step| async move {
+            match step {
+                postgres::Step::Control(sql) => client.batch_execute(sql).await.map_err(error),
+                postgres::Step::Run(statement) => run(client, &statement.sql, &statement.params).await.map(drop),
             }
-            client.batch_execute("COMMIT").await.map_err(error)
-        }
-        .await;
-        if outcome.is_err() {
-            // Best effort: after a failed COMMIT the server has already ended the transaction,
-            // and on a lost connection nothing was committed anyway.
-            let _ = client.batch_execute("ROLLBACK").await;
-        }
-        outcome
+        })
+        .await
     }
 }
