@@ -39,7 +39,7 @@ use crate::routes::{Handler, Public, Signed};
 use carefront_shared::routing::Resolution;
 
 /// The OpenAPI 3.1 document describing every route, served at `/api/v1/openapi.json`.
-pub const OPENAPI: &str = include_str!("../openapi.json");
+pub const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
 /// Largest request body the API reads, but for a document or a FHIR Bundle.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

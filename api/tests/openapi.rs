@@ -413,3 +413,17 @@ fn the_record_writes_and_their_history_fit_the_documented_schemas() {
     assert_eq!(added.status, 201);
     assert_fits(&document, "/api/v1/people/{id}/documents", "post", 201, &added.body);
 }
+
+/// The document served is api/openapi.json without its indentation (api/build.rs): the same
+/// JSON, members in the same order, and no whitespace left between tokens.
+#[test]
+fn the_served_document_is_the_file_without_its_indentation() {
+    let file = include_str!("../openapi.json");
+    assert_eq!(document(), serde_json::from_str::<Value>(file).unwrap());
+    assert!(!carefront_api::OPENAPI.contains("\n  "), "no indentation");
+    // Members keep their order: every operation id comes in the same order in both.
+    let ids = |text: &str| -> Vec<String> { text.split("\"operationId\"").skip(1).filter_map(|rest| rest.split('"').nth(1).map(str::to_owned)).collect() };
+    assert_eq!(ids(carefront_api::OPENAPI), ids(file));
+    assert!(ids(file).len() > 40, "{} operations", ids(file).len());
+    assert!(carefront_api::OPENAPI.len() * 4 < file.len() * 3, "{} of {} bytes", carefront_api::OPENAPI.len(), file.len());
+}
