@@ -10,6 +10,7 @@
 // (the per-source attempt counter) from the other worker or component on the same database: the
 // load under which the API used to answer 503 "store unavailable". WRITERS=0 reads alone.
 
+import { writeFileSync } from 'node:fs';
 import { startStack } from '../e2e/harness.mjs';
 import { Client, forms } from '../e2e/http.mjs';
 import { signedFetch } from '../e2e/sign.mjs';
@@ -85,4 +86,8 @@ console.log(`signed GET ${path}, ${concurrency} concurrent clients, ${writers} p
 console.log('runtime    requests/s   median ms   p99 ms   requests  not 2xx (API)          portal writes');
 for (const row of rows) {
   console.log(`${row.runtime.padEnd(10)} ${row.rps.toFixed(0).padStart(10)} ${row.median.toFixed(1).padStart(11)} ${row.p99.toFixed(1).padStart(8)} ${String(row.count).padStart(10)}  ${statuses(row.failures).padEnd(22)} ${statuses(row.written)}`);
+}
+// bench/run's one table (bench/summary.mjs) reads the rows from BENCH_SUMMARY.
+if (process.env.BENCH_SUMMARY) {
+  writeFileSync(`${process.env.BENCH_SUMMARY}/load.json`, JSON.stringify({ path, concurrency, writers, seconds, rows }));
 }
