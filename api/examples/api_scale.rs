@@ -1,7 +1,11 @@
 //! The API's organisation lists at a county's scale, natively against a county that
 //! `shared/examples/county.rs` made (a SQLite file or a `postgres://…` database): signed GET
-//! /api/v1/people?limit=20, GET /api/v1/comments, GET /api/v1/needs/changes and the council's GET
-//! /api/v1/monitoring, each `ROUNDS` times one at a time (after a tenth as many uncounted).
+//! /api/v1/people?limit=20, GET /api/v1/comments, GET /api/v1/needs/changes, GET
+//! /api/v1/consent-discussions and the council's GET
+//! /api/v1/monitoring, each `ROUNDS` times one at a time (after a tenth as many uncounted). The
+//! monitoring report is measured twice: as a council usually gets it (each provider's figures as
+//! kept, migration 27), and with every provider's figures counted (the kept figures forgotten
+//! before each request, as after a write about each provider's people).
 //! Prints one line a request: its name, median and p99 in milliseconds, and the store (SQLite or
 //! PostgreSQL); bench/scale and bench/postgres put the runs side by side. With `SCALE_EXPLAIN=1`
 //! (PostgreSQL only) it makes one of each request and prints PostgreSQL's plans for the reads
@@ -73,11 +77,15 @@ impl Client {
     }
 }
 
-/// The router's time for each of `rounds` GETs of `path`, in milliseconds.
-fn time(store: &SqlStore<'_>, config: &Config, client: &mut Client, path: &str, rounds: usize) -> Result<Vec<f64>, String> {
+/// The router's time for each of `rounds` GETs of `path`, in milliseconds; with `forget`, the
+/// kept monitoring figures are forgotten before each request (not timed).
+fn time(store: &SqlStore<'_>, config: &Config, client: &mut Client, path: &str, rounds: usize, forget: Option<&NativeDatabase>) -> Result<Vec<f64>, String> {
     let random = SeededRandom::new(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(3, |elapsed| elapsed.as_nanos() as u64));
     let mut samples = Vec::with_capacity(rounds);
     for round in 0..rounds / 10 + rounds {
+        if let Some(db) = forget {
+            pollster::block_on(carefront_shared::db::Database::execute(db, "DELETE FROM monitoring_figures", &[])).map_err(|error| error.to_string())?;
+        }
         let request = client.get(path)?;
         let context = RequestContext { store, config, now: now(), random: &random, client: None, outbound: None };
         let started = Instant::now();
@@ -100,14 +108,26 @@ fn summary(mut samples: Vec<f64>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
-/// The requests measured: name, path, and whether it is the council's monitoring report (the
-/// council's credential, fewer rounds).
-const REQUESTS: [(&str, &str, bool); 5] = [
-    ("signed GET /api/v1/people?limit=20", "/api/v1/people?limit=20", false),
-    ("signed GET /api/v1/comments", "/api/v1/comments", false),
-    ("signed GET /api/v1/comments?status=open", "/api/v1/comments?status=open", false),
-    ("signed GET /api/v1/needs/changes", "/api/v1/needs/changes", false),
-    ("signed GET /api/v1/monitoring (council)", "/api/v1/monitoring", true),
+/// Who asks, and how.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Asker {
+    /// The provider's system.
+    Provider,
+    /// The council's system, reading the monitoring figures as kept.
+    Council,
+    /// The council's system, every provider's figures counted (fewer rounds).
+    CouncilCounted,
+}
+
+/// The requests measured: name, path, and who asks.
+const REQUESTS: [(&str, &str, Asker); 7] = [
+    ("signed GET /api/v1/people?limit=20", "/api/v1/people?limit=20", Asker::Provider),
+    ("signed GET /api/v1/comments", "/api/v1/comments", Asker::Provider),
+    ("signed GET /api/v1/comments?status=open", "/api/v1/comments?status=open", Asker::Provider),
+    ("signed GET /api/v1/needs/changes", "/api/v1/needs/changes", Asker::Provider),
+    ("signed GET /api/v1/consent-discussions", "/api/v1/consent-discussions", Asker::Provider),
+    ("signed GET /api/v1/monitoring (council)", "/api/v1/monitoring", Asker::Council),
+    ("signed GET /api/v1/monitoring, every figure counted", "/api/v1/monitoring", Asker::CouncilCounted),
 ];
 
 fn main() -> Result<(), String> {
@@ -120,13 +140,19 @@ fn main() -> Result<(), String> {
         return explain(&db, &config);
     }
     let store = SqlStore::new(&db);
-    let mut provider = Client::issue(&store, &config, "org-brookside-care", &[Permission::PeopleRead, Permission::CommentsWrite, Permission::NeedsRead])?;
+    let mut provider = Client::issue(
+        &store,
+        &config,
+        "org-brookside-care",
+        &[Permission::PeopleRead, Permission::CommentsWrite, Permission::NeedsRead, Permission::ConsentDiscussionsWrite],
+    )?;
     let mut council = Client::issue(&store, &config, "org-northshire-council", &[Permission::MonitoringRead])?;
     let mut lines = Vec::new();
-    for (name, path, monitoring) in REQUESTS {
-        let client = if monitoring { &mut council } else { &mut provider };
-        // The monitoring report reads every provider's people: fewer rounds.
-        let (median, p99) = summary(time(&store, &config, client, path, if monitoring { rounds.div_ceil(10).max(5) } else { rounds })?);
+    for (name, path, asker) in REQUESTS {
+        let client = if asker == Asker::Provider { &mut provider } else { &mut council };
+        // Counting reads every provider's people: fewer rounds.
+        let (counted, forget) = if asker == Asker::CouncilCounted { (rounds.div_ceil(10).max(5), Some(&db)) } else { (rounds, None) };
+        let (median, p99) = summary(time(&store, &config, client, path, counted, forget)?);
         lines.push(format!("{name}\t{median:.3}\t{p99:.3}\t{}", db.kind()));
     }
     println!("{}", lines.join("\n"));
@@ -140,12 +166,17 @@ fn explain(db: &NativeDatabase, config: &Config) -> Result<(), String> {
     }
     // The credentials are issued before any recording starts: their reads are not a request's.
     let store = SqlStore::new(db);
-    let mut provider = Client::issue(&store, config, "org-brookside-care", &[Permission::PeopleRead, Permission::CommentsWrite, Permission::NeedsRead])?;
+    let mut provider = Client::issue(
+        &store,
+        config,
+        "org-brookside-care",
+        &[Permission::PeopleRead, Permission::CommentsWrite, Permission::NeedsRead, Permission::ConsentDiscussionsWrite],
+    )?;
     let mut council = Client::issue(&store, config, "org-northshire-council", &[Permission::MonitoringRead])?;
-    for (name, path, monitoring) in REQUESTS {
-        let client = if monitoring { &mut council } else { &mut provider };
+    for (name, path, asker) in REQUESTS {
+        let client = if asker == Asker::Provider { &mut provider } else { &mut council };
         let recording = county_store::Recording::new(db);
-        time(&SqlStore::new(&recording), config, client, path, 1)?;
+        time(&SqlStore::new(&recording), config, client, path, 1, (asker == Asker::CouncilCounted).then_some(db))?;
         println!("{}", recording.explain(name)?);
     }
     Ok(())

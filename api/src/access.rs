@@ -3,10 +3,8 @@
 //! the person's grants; what it may not see is 404. Every read and write is audited in the
 //! person's own access log, by an event built from the permit.
 
-use std::collections::BTreeSet;
-
 use carefront_shared::access::{NotCovered, Permit};
-use carefront_shared::consent::{Action, Category, Grant, GrantState};
+use carefront_shared::consent::{Action, Category, Grant};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::AuditEvent;
 use carefront_shared::random::new_id;
@@ -36,13 +34,6 @@ pub fn support_permit(context: &RequestContext<'_>, caller: &Caller, subject_id:
 pub async fn ask_support(context: &RequestContext<'_>, caller: &Caller, subject_id: &str) -> Result<Permit, ApiError> {
     let grants = grants_for(context, subject_id).await?;
     support_permit(context, caller, subject_id, &grants).ok_or_else(not_found)
-}
-
-/// The grants to the caller's organisation (all states), and the people a live one is about.
-pub async fn organisation_grants(context: &RequestContext<'_>, caller: &Caller) -> Result<(Vec<Grant>, BTreeSet<String>), ApiError> {
-    let grants = context.store.grants_held_by(&caller.actor().person_id, Some(&caller.organisation.id)).await.or_problem(context)?;
-    let subjects = grants.iter().filter(|grant| grant.state(context.now) == GrantState::Active).map(|grant| grant.subject_id.clone()).collect();
-    Ok((grants, subjects))
 }
 
 /// A new audit event's id.

@@ -16,7 +16,7 @@ use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::problem::Problem;
 use carefront_shared::store::IdempotencyStore as _;
-use carefront_shared::store::support::CommentAfter;
+use carefront_shared::store::support::{CommentAfter, CommentOrder, SupportedComment, walk_pages};
 use carefront_shared::store::time_text;
 use carefront_shared::store::voice::{Answer, record_answer};
 use chrono::{DateTime, Utc};
@@ -159,33 +159,17 @@ pub async fn list(context: &RequestContext<'_>, request: &Request, caller: &Call
     // One query a page joins the organisation's live grants to the comments; the consent
     // decision then judges each comment from the grants its row came with.
     let actor = caller.actor();
-    let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
-    let mut cursor = after.as_deref().map(split_key).transpose()?;
-    let mut shown: Vec<(Comment, Vec<Grant>)> = Vec::new();
-    let mut more = false;
-    'pages: loop {
-        let rows = context
-            .store
-            .supported_comments_page(&caller.organisation.id, context.now, status, cursor.as_ref().map(Key::after), fetch)
-            .await
-            .or_problem(context)?;
-        let full = i64::try_from(rows.len()).is_ok_and(|count| count == fetch);
-        for row in rows {
-            cursor = Some(Key::of(&row.comment));
-            let Ok(permit) = Permit::ask(&actor, &row.comment.person_id, Action::View, row.comment.category, &row.grants, context.now) else { continue };
-            if !comments::visible_under(&permit, &row.comment) || status.is_some_and(|status| row.comment.status != status) {
-                continue;
-            }
-            if shown.len() == limit {
-                more = true;
-                break 'pages;
-            }
-            shown.push((row.comment, row.grants));
-        }
-        if !full {
-            break;
-        }
-    }
+    let start = after.as_deref().map(split_key).transpose()?;
+    let organisation = &caller.organisation.id;
+    let fetch = |after: Option<Key>, batch| async move {
+        context.store.supported_comments_page(organisation, context.now, status, CommentOrder::NewestFirst, after.as_ref().map(Key::after), batch).await
+    };
+    let keep = |row: &SupportedComment| {
+        Permit::ask(&actor, &row.comment.person_id, Action::View, row.comment.category, &row.grants, context.now)
+            .is_ok_and(|permit| comments::visible_under(&permit, &row.comment) && status.is_none_or(|status| row.comment.status == status))
+    };
+    let (rows, more) = walk_pages(start, limit, fetch, |row: &SupportedComment| Key::of(&row.comment), keep).await.or_problem(context)?;
+    let shown: Vec<(Comment, Vec<Grant>)> = rows.into_iter().map(|row| (row.comment, row.grants)).collect();
     let next = shown.last().filter(|_| more).map(|(comment, _)| Key::of(comment).text());
     let mut by_person: BTreeMap<&str, Vec<&(Comment, Vec<Grant>)>> = BTreeMap::new();
     for shown in &shown {

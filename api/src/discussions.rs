@@ -6,7 +6,7 @@
 //! person answers in the portal. An organisation sees only its own discussions, and only with
 //! people it supports now.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::consent::Grant;
@@ -15,14 +15,16 @@ use carefront_shared::discussion::{self, Discussion, DiscussionEntry, Discussion
 use carefront_shared::domain::AuditEvent;
 use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
+use carefront_shared::problem::Problem;
 use carefront_shared::store::IdempotencyStore as _;
 use carefront_shared::store::discussion::record_discussion;
+use carefront_shared::store::support::{DiscussionAfter, SupportedDiscussion, walk_pages};
 use carefront_shared::store::time_text;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::access::{ask_support, event_id, log, organisation_grants, support_permit};
+use crate::access::{ask_support, event_id, log, support_permit};
 use crate::auth::Caller;
 use crate::body;
 use crate::failure::{ApiError, InvalidParam, Stored, internal, invalid};
@@ -193,6 +195,32 @@ pub async fn record(context: &RequestContext<'_>, request: &Request, caller: &Ca
 }
 
 /// Newest held first, then newest recorded.
+/// Where a page of the organisation's discussions starts: the last one shown.
+struct Key {
+    held_on: String,
+    recorded_at: String,
+    id: String,
+}
+
+impl Key {
+    fn of(discussion: &Discussion) -> Key {
+        Key { held_on: discussion.held_on.format("%Y-%m-%d").to_string(), recorded_at: time_text(discussion.recorded_at), id: discussion.id.clone() }
+    }
+
+    fn after(&self) -> DiscussionAfter<'_> {
+        DiscussionAfter { held_on: &self.held_on, recorded_at: &self.recorded_at, id: &self.id }
+    }
+}
+
+/// The key a cursor of the organisation's discussions names ([`discussion_key`]'s text).
+fn split_key(text: &str) -> Result<Key, Problem> {
+    let mut parts = text.splitn(3, '|');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(held_on), Some(recorded_at), Some(id)) => Ok(Key { held_on: held_on.to_owned(), recorded_at: recorded_at.to_owned(), id: id.to_owned() }),
+        _ => Err(bad_query("bad-cursor", "The cursor is not valid", "Use the next link of the previous page as it is.")),
+    }
+}
+
 fn discussion_key(discussion: &Discussion) -> String {
     format!("{}|{}|{}", discussion.held_on.format("%Y-%m-%d"), time_text(discussion.recorded_at), discussion.id)
 }
@@ -234,15 +262,19 @@ pub async fn for_organisation(context: &RequestContext<'_>, request: &Request, c
             NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad_query("bad-date", "The date is not valid", "since must be a date like 2026-01-31."))?
         }
     };
-    let (grants, subjects) = organisation_grants(context, caller).await?;
-    let discussions = context.store.organisation_discussions(&caller.organisation.id, since).await.or_problem(context)?;
-    let shown: Vec<Discussion> = discussions
-        .into_iter()
-        .filter(|discussion| status.is_none_or(|status| discussion.status == status))
-        .filter(|discussion| subjects.contains(&discussion.person_id) && support_permit(context, caller, &discussion.person_id, &grants).is_some())
-        .collect();
-    let (page, next) = page_of(shown, discussion_key, Order::Descending, after.as_deref(), limit);
-    log(context, &read_events(context, caller, &page, &grants)).await?;
+    // One query a page joins the organisation's live grants to its discussions; the consent
+    // decision then judges each from the grants its row came with.
+    let start = after.as_deref().map(split_key).transpose()?;
+    let organisation = &caller.organisation.id;
+    let fetch = |after: Option<Key>, batch| async move {
+        context.store.supported_discussions_page(organisation, context.now, status, since, after.as_ref().map(Key::after), batch).await
+    };
+    let keep = |row: &SupportedDiscussion| support_permit(context, caller, &row.discussion.person_id, &row.grants).is_some();
+    let (rows, more) = walk_pages(start, limit, fetch, |row: &SupportedDiscussion| Key::of(&row.discussion), keep).await.or_problem(context)?;
+    let shown: Vec<(Discussion, Vec<Grant>)> = rows.into_iter().map(|row| (row.discussion, row.grants)).collect();
+    let next = shown.last().filter(|_| more).map(|(discussion, _)| discussion_key(discussion));
+    log(context, &read_events(context, caller, &shown)).await?;
+    let page: Vec<Discussion> = shown.into_iter().map(|(discussion, _)| discussion).collect();
     let mut params = Vec::new();
     if let Some(status) = status {
         params.push(("status", status.as_str().to_owned()));
@@ -252,12 +284,13 @@ pub async fn for_organisation(context: &RequestContext<'_>, request: &Request, c
     Ok(page_response(page.into_iter().map(DiscussionView::from).collect(), next))
 }
 
-/// One event per person whose discussions are on the page.
-fn read_events(context: &RequestContext<'_>, caller: &Caller, page: &[Discussion], grants: &[Grant]) -> Vec<AuditEvent> {
-    let people: BTreeSet<&str> = page.iter().map(|discussion| discussion.person_id.as_str()).collect();
+/// One event per person whose discussions are on the page, each on the grants their rows came
+/// with.
+fn read_events(context: &RequestContext<'_>, caller: &Caller, page: &[(Discussion, Vec<Grant>)]) -> Vec<AuditEvent> {
+    let people: BTreeMap<&str, &[Grant]> = page.iter().map(|(discussion, grants)| (discussion.person_id.as_str(), grants.as_slice())).collect();
     people
         .into_iter()
-        .filter_map(|person_id| {
+        .filter_map(|(person_id, grants)| {
             let permit: Permit = support_permit(context, caller, person_id, grants)?;
             let detail = format!("{} read the consent discussions it recorded with you, and your answers.", caller.described());
             Some(permit.overall_event(event_id(context), AuditAction::DiscussionsRead, detail))

@@ -33,6 +33,7 @@ struct ProviderView {
     paper_copy: usize,
     no_paper_copy: usize,
     emergency_accesses: usize,
+    figured_at: DateTime<Utc>,
 }
 
 impl From<ProviderReport> for ProviderView {
@@ -50,6 +51,7 @@ impl From<ProviderReport> for ProviderView {
             paper_copy: report.paper_copy,
             no_paper_copy: report.no_paper_copy,
             emergency_accesses: report.emergency_accesses,
+            figured_at: report.figured_at,
         }
     }
 }

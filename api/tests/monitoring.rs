@@ -68,6 +68,7 @@ fn the_council_reads_every_providers_figures() {
             "paperCopy": 1,
             "noPaperCopy": 1,
             "emergencyAccesses": 1,
+            "figuredAt": "2026-11-21T09:00:00Z",
         })
     );
     let other = providers.iter().find(|provider| provider["organisationId"] == OTHER_PROVIDER).unwrap();

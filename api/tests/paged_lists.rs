@@ -104,3 +104,36 @@ fn paging_through_comments_shows_only_granted_categories_newest_first() {
     let store_comments = pollster::block_on(api.store().comments("person-031")).unwrap();
     assert_eq!(store_comments.len(), 2, "the other provider's person has comments, unseen");
 }
+
+/// Regression: `GET /api/v1/consent-discussions` read every grant the organisation holds and
+/// every discussion it ever recorded at each request, then paged in memory. It is now a paged
+/// join: paging through gives each discussion with someone it supports now once, newest first
+/// (a tie on the day and time by id), never one with someone whose grant is revoked, ended or
+/// not yet started, nor another provider's, and each person on a page is audited once.
+#[test]
+fn discussions_list_read_every_grant_and_discussion_of_the_organisation() {
+    let api = county();
+    for index in 0..40 {
+        api.seed_discussion(&format!("person-{index:03}"), PROVIDER, &format!("d-{index:03}"), index);
+    }
+    api.seed_discussion("person-000", PROVIDER, "d-000-b", 0);
+    api.seed_discussion("person-001", OTHER_PROVIDER, "d-theirs", 0);
+    let held = api.credential(PROVIDER, &[Permission::ConsentDiscussionsWrite]);
+    let (discussions, pages) = every_page(&api, &held, "/api/v1/consent-discussions?limit=4", "id");
+    let mut expected = vec!["d-000-b".to_owned()];
+    expected.extend((0..30).map(|index| format!("d-{index:03}")));
+    assert_eq!(discussions, expected);
+    assert_eq!(pages, 8);
+    for index in 0..40 {
+        let id = format!("person-{index:03}");
+        let read = api.audit_actions(&id).iter().filter(|action| *action == "api.consent_discussions_read").count();
+        assert_eq!(read, usize::from(index < 30), "{id} is audited once if listed, never otherwise");
+    }
+    let (since, _) = every_page(&api, &held, "/api/v1/consent-discussions?limit=3&since=2026-11-18&status=awaiting", "id");
+    assert_eq!(since, ["d-000-b", "d-000", "d-001", "d-002", "d-003"], "held on or after November 18th");
+    // A cursor of the right scope whose key is not a discussion's is refused plainly.
+    use base64::Engine as _;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("organisation-discussions:2026-11-20");
+    let bad = api.get(&held, &format!("/api/v1/consent-discussions?cursor={forged}"));
+    assert_eq!(bad.status, 400, "a cursor that names no discussion: {:#}", bad.body);
+}

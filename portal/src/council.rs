@@ -51,11 +51,11 @@ pub async fn monitoring(context: &RequestContext<'_>, visit: &Visit) -> Result<R
     let mut rows: Vec<Value> = Vec::new();
     for provider in context.store.organisations(OrganisationKind::Provider).await? {
         let Some(report) = monitoring::provider_report(context.store, &provider.id, context.now).await? else { continue };
-        rows.push(context! { percent => report.confirmed_percent(), report, provider_id => provider.id });
+        let counted = uk_time::day_and_time(report.figured_at);
+        rows.push(context! { percent => report.confirmed_percent(), counted, report, provider_id => provider.id });
     }
     log_monitoring_look(context, staff, "looked at the providers' monitoring report").await?;
-    let generated = uk_time::day_and_time(context.now);
-    page_with_status(context, visit, StatusCode::OK, "council_monitoring.html", context! { current => "home", wide => true, rows, generated })
+    page_with_status(context, visit, StatusCode::OK, "council_monitoring.html", context! { current => "home", wide => true, rows })
 }
 
 /// GET /council/monitoring/{provider}/people?after=: the people a provider supports today (a

@@ -135,12 +135,12 @@ pub async fn remove(context: &RequestContext<'_>, visit: &Visit, person_id: &str
 pub async fn consent_evidence(context: &RequestContext<'_>, visit: &Visit) -> Result<Response, PortalError> {
     let (_, organisation) = administrator(context, visit).await?;
     let report = monitoring::provider_report(context.store, &organisation.id, context.now).await?.ok_or(PortalError::NotFound)?;
-    let generated = uk_time::day_and_time(context.now);
+    let counted = uk_time::day_and_time(report.figured_at);
     page_with_status(
         context,
         visit,
         StatusCode::OK,
         "provider_consent_evidence.html",
-        context! { current => "consent-evidence", percent => report.confirmed_percent(), report, generated },
+        context! { current => "consent-evidence", percent => report.confirmed_percent(), report, counted },
     )
 }

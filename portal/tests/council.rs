@@ -179,6 +179,7 @@ fn monitoring_report_listed_every_supported_person_one_query_each() {
     assert!(report.contains("See the 120 people Brookside Home Care supports"), "{report}");
     assert!(report.contains("href=\"/council/monitoring/org-care/people\""));
     assert!(report.contains("See the 1 person Riverside Care supports"));
+    assert!(report.contains("Counted ") && report.contains("at least every 15 minutes"), "each provider's figures say when they were counted");
     assert_eq!(record_links(&report), Vec::<String>::new(), "the report names nobody");
 
     let first = read(&council.get("/council/monitoring/org-care/people"));

@@ -398,3 +398,35 @@ fn nobody_else_reaches_these_pages_or_these_people() {
     assert_eq!(Portal::new().get("/provider").status(), 303);
     assert!(block_on(world.margaret.store().discussions("person-1")).unwrap().is_empty());
 }
+
+/// Regression: `/provider/comments` read every person the organisation supports, and each
+/// one's comments, at every look (thousands of queries for a large provider) and listed every
+/// open comment on one page. It is now one query a page, 50 comments a page, the longest
+/// waiting first; each person on a page is audited once, and no one else.
+#[test]
+fn provider_comments_page_read_every_person_the_organisation_supports() {
+    let world = world();
+    let margaret = &world.margaret;
+    for index in 0..60 {
+        let id = format!("person-many-{index:02}");
+        margaret.person_with_invitation(&id, &format!("Person {index:02}"));
+        grant(margaret, &format!("g-many-{index:02}"), &id, "org-care", &[Category::CarePlan], &[Action::View, Action::Contribute], None);
+        comment(margaret, &format!("c-many-{index:02}"), &id, Category::CarePlan, CommentKind::Comment, &format!("Comment number {index:02}."), 1000 - index);
+    }
+    let first = text(&world.priya.get("/provider/comments")).replace("&#x2f;", "/");
+    let order = |page: &str| -> Vec<String> { page.match_indices("Comment number ").map(|(at, _)| page[at + 15..at + 17].to_owned()).collect() };
+    let expected: Vec<String> = (0..50).map(|index| format!("{index:02}")).collect();
+    assert_eq!(order(&first), expected, "the 50 longest waiting, oldest first");
+    assert!(!first.contains("I walk to the shop"), "Margaret's newer comment waits for the next page");
+    let next = first.split("href=\"/provider/comments?after=").nth(1).and_then(|rest| rest.split('"').next()).expect("a next page link");
+    let second = text(&world.priya.get(&format!("/provider/comments?after={}", next.replace("&amp;", "&"))));
+    assert_eq!(order(&second), (50..60).map(|index| format!("{index:02}")).collect::<Vec<_>>());
+    assert!(second.contains("I walk to the shop") && second.contains("The evening tablets") && second.contains("My daughter"), "{second}");
+    assert!(!second.contains("Riverside only.") && !second.contains("Next 50 comments"), "{second}");
+    assert!(second.contains("Back to the longest waiting"));
+    // Each person on a page once in their log; Beatrice (Riverside's) never.
+    let seen = rows(margaret, "SELECT subject_id FROM audit_events WHERE action = 'comments.viewed' ORDER BY subject_id");
+    assert_eq!(seen.len(), 62, "60 people, Margaret and Arthur: {seen:?}");
+    assert!(!seen.contains(&"person-3".to_owned()));
+    assert_eq!(world.priya.get("/provider/comments?after=nonsense").status(), 400);
+}

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 24, name: "0024_devices.sql", sql: include_str!("../migrations/0024_devices.sql") },
     Migration { number: 25, name: "0025_grants_ending.sql", sql: include_str!("../migrations/0025_grants_ending.sql") },
     Migration { number: 26, name: "0026_organisation_lists.sql", sql: include_str!("../migrations/0026_organisation_lists.sql") },
+    Migration { number: 27, name: "0027_monitoring_figures.sql", sql: include_str!("../migrations/0027_monitoring_figures.sql") },
 ];
 
 /// The migrations still to run on a database at schema version `current`.
@@ -53,7 +54,10 @@ pub fn pending(current: i64) -> impl Iterator<Item = &'static Migration> {
 
 /// PostgreSQL's migrations in order: the baseline (SQLite's schema after 26), then one for each
 /// later SQLite migration, with the same number and name.
-pub const POSTGRES: &[Migration] = &[Migration { number: 26, name: "0026_baseline.sql", sql: include_str!("../migrations-postgres/0026_baseline.sql") }];
+pub const POSTGRES: &[Migration] = &[
+    Migration { number: 26, name: "0026_baseline.sql", sql: include_str!("../migrations-postgres/0026_baseline.sql") },
+    Migration { number: 27, name: "0027_monitoring_figures.sql", sql: include_str!("../migrations-postgres/0027_monitoring_figures.sql") },
+];
 
 /// The PostgreSQL migrations still to run on a database at schema version `current` (0 for an
 /// empty one, which gets the baseline and everything after it).

@@ -66,7 +66,7 @@ pub use people::PeopleStore;
 pub use preferences::PreferenceStore;
 pub use record::{Page, RecordStore};
 pub use staff::StaffStore;
-pub use support::SupportStore;
+pub use support::{KeptFigures, SupportStore};
 pub use versions::VersionStore;
 pub use voice::VoiceStore;
 

@@ -257,7 +257,7 @@ fn postgres_schema_has_sqlites_shape() {
     let count = |schema: &BTreeMap<String, Table>| {
         schema.values().fold((0, 0, 0), |(tables, indexes, triggers), table| (tables + 1, indexes + table.indexes.len(), triggers + table.triggers.len()))
     };
-    assert_eq!(count(&actual), (40, 39, 42), "tables, named indexes and triggers after migration 26 (SQLite's 41 tables count sqlite_sequence)");
+    assert_eq!(count(&actual), (42, 40, 51), "tables, named indexes and triggers after migration 27 (SQLite's 43 tables count sqlite_sequence)");
 }
 
 /// The two stores side by side, running the same SQL (SQLite's dialect; PostgreSQL's client puts
@@ -490,4 +490,22 @@ fn checks_refuse_as_constraint_errors() {
     // The changes feed numbers itself on both.
     both.ok("INSERT INTO format_needs (id, person_id, need, recorded_by, recorded_by_name, recorded_at) VALUES ('need-2', 'person-1', 'large_print', 'person-1', 'Sam', '2026-11-01T10:00:00Z')");
     both.rows("SELECT seq, need_id FROM format_need_changes ORDER BY seq");
+}
+
+/// Migration 27's triggers note the same changes on both: one for the provider at each write
+/// to what its monitoring figures count (the fixture's grant, need, comment, discussion and
+/// emergency access), and one for each answer, revocation and ended need after.
+#[test]
+fn the_monitoring_triggers_note_the_same_changes() {
+    let Some(both) = with_fixture("monitoring_changes") else { return };
+    both.ok("UPDATE consent_discussions SET status = 'confirmed', responded_by = 'person-1', responded_at = '2026-11-02T09:00:00Z' WHERE id = 'discussion-1'");
+    both.ok("UPDATE format_needs SET ended_at = '2026-11-03T09:00:00Z', ended_by = 'person-1' WHERE id = 'need-1'");
+    both.ok("UPDATE grants SET revoked_at = '2026-11-04T09:00:00Z', version = 2 WHERE id = 'grant-0'");
+    both.ok(
+        "INSERT INTO grants (id, version, subject_id, grantee_kind, grantee_id, categories, actions, act_for, purpose, starts_at, basis, recorded_by, changed_at) \
+         VALUES ('grant-9', 1, 'person-1', 'person', 'person-2', '[\"medication\"]', '[\"view\"]', 0, 'Family', '2026-11-01T09:00:00Z', 'consent', 'person-1', '2026-11-01T09:00:00Z')",
+    );
+    let rows = both.rows("SELECT organisation_id, COUNT(*) FROM monitoring_changes GROUP BY organisation_id ORDER BY organisation_id");
+    assert_eq!(rows.len(), 1, "only the provider, and no change for a grant to a person: {rows:?}");
+    assert_eq!(rows[0].integer(1).unwrap(), 8, "five writes in the fixture, three after");
 }

@@ -16,9 +16,10 @@ use std::cell::RefCell;
 use async_trait::async_trait;
 use carefront_shared::comments::CommentStatus;
 use carefront_shared::db::{Database, DbError, Row, Statement, Value};
+use carefront_shared::discussion::Status;
 use carefront_shared::domain::OrganisationKind;
 use carefront_shared::sqlite::SqliteDatabase;
-use carefront_shared::store::support::CommentAfter;
+use carefront_shared::store::support::{CommentAfter, CommentOrder, DiscussionAfter};
 use carefront_shared::store::{AuditFilter, SqlStore, Store};
 use chrono::{DateTime, Duration, Utc};
 
@@ -34,6 +35,7 @@ const LARGE: &[&str] = &[
     "format_need_changes",
     "emergency_accesses",
     "consent_discussions",
+    "monitoring_changes",
 ];
 
 /// Passes every call to SQLite and keeps the queries it was asked.
@@ -73,16 +75,25 @@ async fn request_path_reads(store: &dyn Store) {
     store.person(person).await.unwrap();
     store.grants_for_subject(person).await.unwrap();
     // GET /api/v1/comments (any status, one status, a later page)
-    store.supported_comments_page(organisation, now(), None, None, 21).await.unwrap();
-    store.supported_comments_page(organisation, now(), Some(CommentStatus::Open), None, 21).await.unwrap();
-    store.supported_comments_page(organisation, now(), None, Some(after), 21).await.unwrap();
-    store.supported_comments_page(organisation, now(), Some(CommentStatus::Open), Some(after), 21).await.unwrap();
+    for order in [CommentOrder::NewestFirst, CommentOrder::OldestFirst] {
+        store.supported_comments_page(organisation, now(), None, order, None, 21).await.unwrap();
+        store.supported_comments_page(organisation, now(), Some(CommentStatus::Open), order, None, 21).await.unwrap();
+        store.supported_comments_page(organisation, now(), None, order, Some(after), 21).await.unwrap();
+        store.supported_comments_page(organisation, now(), Some(CommentStatus::Open), order, Some(after), 21).await.unwrap();
+    }
     store.comment_answers(person).await.unwrap();
+    // GET /api/v1/consent-discussions (any status, one status, a later page)
+    let since = now().date_naive() - Duration::days(3660);
+    let discussion_after = DiscussionAfter { held_on: "2026-11-20", recorded_at: "2026-11-20T09:00:00.000Z", id: "discussion-9" };
+    store.supported_discussions_page(organisation, now(), None, since, None, 21).await.unwrap();
+    store.supported_discussions_page(organisation, now(), Some(Status::Confirmed), since, Some(discussion_after), 21).await.unwrap();
     // GET /api/v1/needs/changes
     store.supported_need_changes(organisation, now(), 0, 21).await.unwrap();
     // The monitoring report (API and the council's page)
     store.organisations(OrganisationKind::Provider).await.unwrap();
     store.organisation(organisation).await.unwrap();
+    store.kept_figures(organisation).await.unwrap();
+    store.figures_change_mark().await.unwrap();
     store.support_figures(organisation, now(), now() - Duration::days(365)).await.unwrap();
     store.supported_ids(organisation, now()).await.unwrap();
     store.organisation_discussions(organisation, now().date_naive() - Duration::days(365)).await.unwrap();

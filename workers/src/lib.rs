@@ -272,8 +272,8 @@ pub async fn sweep(env: worker::Env, app: App) {
     run(env, app, Run::AfterChange).await;
 }
 
-/// A Cron Trigger's run: on [`NOTICES_CRON`], queues the "access ending" notices first; then
-/// sends what is due.
+/// A Cron Trigger's run: on [`NOTICES_CRON`], queues the "access ending" notices first; counts
+/// the monitoring figures that no longer stand; then sends what is due.
 pub async fn scheduled(env: worker::Env, app: App, cron: &str) {
     run(env, app, Run::Scheduled { notices: cron == NOTICES_CRON }).await;
 }
@@ -302,6 +302,15 @@ async fn run(env: worker::Env, app: App, why: Run) {
                 Ok(queued) if queued > 0 => worker::console_log!("carefront outbox: {queued} access-ending notices queued"),
                 Ok(_) => {}
                 Err(error) => worker::console_error!("carefront access-ending scan failed: {error}"),
+            }
+        }
+        // The monitoring figures that no longer stand are counted here rather than at the
+        // council's next look. A failure is logged and the sweep goes on.
+        if matches!(why, Run::Scheduled { .. }) {
+            match carefront_shared::monitoring::count_stale_figures(&store, context.now).await {
+                Ok(counted) if counted > 0 => worker::console_log!("carefront monitoring: {counted} providers' figures counted"),
+                Ok(_) => {}
+                Err(error) => worker::console_error!("carefront monitoring figures failed: {error}"),
             }
         }
         match why {

@@ -10,20 +10,22 @@ use std::collections::BTreeMap;
 
 use carefront_shared::access::{AuditAction, Permit};
 use carefront_shared::comments::{self, Comment, CommentKind, CommentProblem, CommentStatus};
-use carefront_shared::consent::{Action, Category};
+use carefront_shared::consent::{Action, Category, Grant};
 use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
 use carefront_shared::domain::{AuditEvent, Organisation, Person};
 use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
+use carefront_shared::store::support::{CommentAfter, CommentOrder, SupportedComment, walk_pages};
+use carefront_shared::store::time_text;
 use carefront_shared::store::voice::{Answer, record_answer};
 use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::{described, organisation_grants_for, person_name, staff, supported_people};
+use super::{described, organisation_grants_for, person_name, staff};
 use crate::care::actor;
 use crate::comments::{answer_history, category_words, status_words};
 use crate::error::PortalError;
@@ -39,53 +41,69 @@ fn kind_words(kind: CommentKind) -> &'static str {
     if kind == CommentKind::Correction { "Correction asked for" } else { "Comment" }
 }
 
-/// GET /provider/comments: the open comments on the people the organisation supports, about
-/// the parts of their record it may see, oldest first (the longest waiting at the top); each
-/// with a link to answer it when the organisation may.
+/// Comments one page of `/provider/comments` shows.
+const COMMENTS_PAGE: usize = 50;
+
+/// GET /provider/comments?after=: the open comments on the people the organisation supports,
+/// about the parts of their record it may see, oldest first (the longest waiting at the top),
+/// [`COMMENTS_PAGE`] at a time; each with a link to answer it when the organisation may. One
+/// query a page joins the organisation's live grants to the comments (a provider supporting
+/// thousands of people is not read person by person); the consent decision then judges each
+/// comment from the grants its row came with.
 pub async fn waiting(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
     let (reader, organisation) = staff(context, visit).await?;
     let who = actor(reader);
-    let mut items: Vec<(Comment, String, bool)> = Vec::new();
-    let mut by_person: BTreeMap<String, Vec<Category>> = BTreeMap::new();
-    let mut grants_of = BTreeMap::new();
-    for subject_id in supported_people(context, reader, &organisation).await? {
-        let grants = organisation_grants_for(context, &organisation, &subject_id).await?;
-        let Ok(permit) = Permit::ask_each(&who, &subject_id, Action::View, &Category::ALL, &grants, context.now) else { continue };
-        let open: Vec<Comment> = context
-            .store
-            .comments(&subject_id)
-            .await?
-            .into_iter()
-            .filter(|comment| comment.status == CommentStatus::Open && comments::visible_under(&permit, comment))
-            .collect();
-        if open.is_empty() {
-            continue;
+    let after = web::query_param(request, "after").filter(|after| !after.is_empty());
+    let start = match after.as_deref() {
+        None => None,
+        Some(text) => Some(
+            text.split_once('|')
+                .filter(|(created_at, id)| text.len() <= 200 && !created_at.is_empty() && !id.is_empty())
+                .map(|(created_at, id)| (created_at.to_owned(), id.to_owned()))
+                .ok_or_else(|| PortalError::BadRequest("The page of comments asked for is not one this list gives.".into()))?,
+        ),
+    };
+    let fetch = |after: Option<(String, String)>, batch| {
+        let organisation = &organisation.id;
+        async move {
+            let after = after.as_ref().map(|(created_at, id)| CommentAfter { created_at, id });
+            context.store.supported_comments_page(organisation, context.now, Some(CommentStatus::Open), CommentOrder::OldestFirst, after, batch).await
         }
-        let name = person_name(context, &subject_id).await?;
-        for comment in open {
-            let answerable = comments::leave_to_answer(&who, &comment, &grants, context.now).is_ok();
-            by_person.entry(subject_id.clone()).or_default().push(comment.category);
-            items.push((comment, name.clone(), answerable));
-        }
-        grants_of.insert(subject_id, grants);
-    }
-    items.sort_by(|a, b| a.0.created_at.cmp(&b.0.created_at).then_with(|| a.0.id.cmp(&b.0.id)));
+    };
+    let keep = |row: &SupportedComment| {
+        Permit::ask(&who, &row.comment.person_id, Action::View, row.comment.category, &row.grants, context.now)
+            .is_ok_and(|permit| row.comment.status == CommentStatus::Open && comments::visible_under(&permit, &row.comment))
+    };
+    let key = |row: &SupportedComment| (time_text(row.comment.created_at), row.comment.id.clone());
+    let (rows, more) = walk_pages(start.clone(), COMMENTS_PAGE, fetch, key, keep).await?;
+    let shown: Vec<(Comment, Vec<Grant>)> = rows.into_iter().map(|row| (row.comment, row.grants)).collect();
+    let next = shown.last().filter(|_| more).map(|(comment, _)| {
+        let key = format!("{}|{}", time_text(comment.created_at), comment.id);
+        format!("/provider/comments?{}", serde_urlencoded::to_string([("after", key)]).unwrap_or_default())
+    });
     // One line in each person's access log, naming the grounds of exactly the parts shown.
+    let mut by_person: BTreeMap<&str, (Vec<Category>, &[Grant])> = BTreeMap::new();
+    for (comment, grants) in &shown {
+        by_person.entry(comment.person_id.as_str()).or_insert_with(|| (Vec::new(), grants.as_slice())).0.push(comment.category);
+    }
     let mut events: Vec<AuditEvent> = Vec::new();
-    for (subject_id, categories) in &by_person {
-        let grants = grants_of.get(subject_id).map_or(&[][..], Vec::as_slice);
+    let mut names: BTreeMap<&str, String> = BTreeMap::new();
+    for (subject_id, (categories, grants)) in &by_person {
         let permit = Permit::ask_each(&who, subject_id, Action::View, categories, grants, context.now).map_err(|_| PortalError::NotFound)?;
         let detail =
             format!("{} looked at your comments and correction requests waiting for an answer ({}).", described(reader, &organisation), categories.len());
         events.push(permit.overall_event(new_id(context.random), AuditAction::CommentsViewed, detail));
+        names.insert(subject_id, person_name(context, subject_id).await?);
     }
     context.store.append_audits(&events).await?;
-    let items: Vec<Value> = items
-        .into_iter()
-        .map(|(comment, name, answerable)| {
+    let items: Vec<Value> = shown
+        .iter()
+        .map(|(comment, grants)| {
+            let answerable = comments::leave_to_answer(&who, comment, grants, context.now).is_ok();
+            let person = names.get(comment.person_id.as_str()).cloned().unwrap_or_default();
             context! {
-                person => name, person_id => comment.person_id.clone(), id => comment.id.clone(), kind => kind_words(comment.kind),
-                about => about(&comment), body => comment.body.clone(), by => comment.author_name.clone(),
+                person, person_id => comment.person_id.clone(), id => comment.id.clone(), kind => kind_words(comment.kind),
+                about => about(comment), body => comment.body.clone(), by => comment.author_name.clone(),
                 when => uk_time::day(comment.created_at), answerable,
             }
         })
@@ -96,7 +114,7 @@ pub async fn waiting(context: &RequestContext<'_>, request: &Request, visit: &Vi
         visit,
         StatusCode::OK,
         "provider_comments.html",
-        context! { current => "provider", organisation => organisation.name, items, notice },
+        context! { current => "provider", organisation => organisation.name, items, notice, next, first_page => start.is_none() },
     )
 }
 

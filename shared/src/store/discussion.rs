@@ -63,10 +63,10 @@ pub async fn record_discussion(recorder: &Recorder, discussion: &Discussion, ide
     store.append_audit(event).await
 }
 
-const COLUMNS: &str = "id, person_id, organisation_id, held_on, method, participants, covered, decisions, persons_words, recorded_by, recorded_at, \
+pub(crate) const COLUMNS: &str = "id, person_id, organisation_id, held_on, method, participants, covered, decisions, persons_words, recorded_by, recorded_at, \
                        status, response, responded_by, acting_for, responded_at, version";
 
-fn discussion(row: &Row) -> Result<Discussion> {
+pub(crate) fn discussion(row: &Row) -> Result<Discussion> {
     let held_on = row.text(3)?;
     let method = row.text(4)?;
     let status = row.text(11)?;

@@ -5,13 +5,14 @@
 //! state, so the handler still asks the consent decision for a permit row by row.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::voice::NeedChange;
-use super::{GRANT_COLUMNS, PERSON_COLUMNS, Result, SqlStore, grant, person, time_text};
+use super::{GRANT_COLUMNS, PERSON_COLUMNS, Result, SqlStore, grant, person, time, time_text};
 use crate::comments::{Comment, CommentStatus};
 use crate::consent::Grant;
-use crate::db::{Row, Value};
+use crate::db::{Row, Statement, Value};
+use crate::discussion::{Discussion, Status};
 use crate::domain::Person;
 
 /// A person the organisation supports, with its grants about them.
@@ -41,6 +42,27 @@ pub struct SupportedNeedChange {
     pub grants: Vec<Grant>,
 }
 
+/// A consent discussion the organisation recorded with someone, with its grants about them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupportedDiscussion {
+    /// The discussion.
+    pub discussion: Discussion,
+    /// Every grant to the organisation about the discussion's person.
+    pub grants: Vec<Grant>,
+}
+
+/// Where a page of discussions (newest first: held, then recorded, then id) starts: after this
+/// one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscussionAfter<'a> {
+    /// The day it was held, `YYYY-MM-DD`.
+    pub held_on: &'a str,
+    /// When it was recorded, as stored.
+    pub recorded_at: &'a str,
+    /// Its id.
+    pub id: &'a str,
+}
+
 /// The monitoring report's counts over the people a provider supports, each one aggregate
 /// query rather than one query a person.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -57,7 +79,28 @@ pub struct SupportFigures {
     pub emergency_accesses: usize,
 }
 
-/// Where a page of comments (newest first) starts: after this comment.
+/// An organisation's monitoring figures as last kept (migration 27's `monitoring_figures`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptFigures {
+    /// The counts, as JSON (shared/src/monitoring.rs reads them).
+    pub figures: String,
+    /// When they were counted.
+    pub figured_at: DateTime<Utc>,
+    /// Whether a write has changed what they count since (a row in `monitoring_changes`
+    /// after the last change they include).
+    pub changed_since: bool,
+}
+
+/// The order of a list of comments, by when they were made (then by id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentOrder {
+    /// Newest first (the API's list).
+    NewestFirst,
+    /// Oldest first: the longest waiting at the top (the portal's comments to answer).
+    OldestFirst,
+}
+
+/// Where a page of comments (in its order) starts: after this comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommentAfter<'a> {
     /// Its time, as stored.
@@ -73,22 +116,78 @@ pub trait SupportStore {
     /// by id, at most `limit`.
     async fn supported_people_page(&self, organisation_id: &str, now: DateTime<Utc>, after: Option<&str>, limit: i64) -> Result<Vec<SupportedPerson>>;
     /// Comments (of `status`, if given) on people with a live grant to `organisation_id` that
-    /// lets it view the comment's category, newest first, after `after`, at most `limit`.
+    /// lets it view the comment's category, in `order`, after `after`, at most `limit`.
     async fn supported_comments_page(
         &self,
         organisation_id: &str,
         now: DateTime<Utc>,
         status: Option<CommentStatus>,
+        order: CommentOrder,
         after: Option<CommentAfter<'_>>,
         limit: i64,
     ) -> Result<Vec<SupportedComment>>;
     /// Needs changes after `after` (a feed `seq`) about people with a live grant to
     /// `organisation_id` that lets it view their preferences, oldest first, at most `limit`.
     async fn supported_need_changes(&self, organisation_id: &str, now: DateTime<Utc>, after: i64, limit: i64) -> Result<Vec<SupportedNeedChange>>;
+    /// The organisation's consent discussions (of `status`, if given) held on or after `since`
+    /// with people it has a live grant about, newest first, after `after`, at most `limit`.
+    async fn supported_discussions_page(
+        &self,
+        organisation_id: &str,
+        now: DateTime<Utc>,
+        status: Option<Status>,
+        since: NaiveDate,
+        after: Option<DiscussionAfter<'_>>,
+        limit: i64,
+    ) -> Result<Vec<SupportedDiscussion>>;
     /// The ids of everyone with a live grant to `organisation_id` at `now`, by id.
     async fn supported_ids(&self, organisation_id: &str, now: DateTime<Utc>) -> Result<Vec<String>>;
     /// The everyone-at-once counts of the monitoring report; emergency accesses from `since`.
     async fn support_figures(&self, organisation_id: &str, now: DateTime<Utc>, since: DateTime<Utc>) -> Result<SupportFigures>;
+    /// The organisation's figures as last kept, if any.
+    async fn kept_figures(&self, organisation_id: &str) -> Result<Option<KeptFigures>>;
+    /// The last change to anyone's figures so far (0 before any): read it before counting, and
+    /// keep the counts with it, so a change made while they were counted is a change since.
+    async fn figures_change_mark(&self) -> Result<i64>;
+    /// Keeps the organisation's figures, counted after change `through`, unless figures
+    /// counted after a later change are kept already; forgets the changes they include.
+    async fn keep_figures(&self, organisation_id: &str, through: i64, figures: &str, figured_at: DateTime<Utc>) -> Result<()>;
+}
+
+/// Walks a paged join from `start` until `limit` rows the consent decision keeps are found (the
+/// SQL only narrows, so a batch may hold rows the decision drops): `fetch(after, batch)` gives the
+/// next batch of up to `batch` rows after a cursor, `key` is a row's cursor and `keep` the
+/// decision. The kept rows in order, and whether more are waiting after the last.
+pub async fn walk_pages<R, K, E, Fut>(
+    start: Option<K>,
+    limit: usize,
+    mut fetch: impl FnMut(Option<K>, i64) -> Fut,
+    key: impl Fn(&R) -> K,
+    keep: impl Fn(&R) -> bool,
+) -> std::result::Result<(Vec<R>, bool), E>
+where
+    Fut: std::future::Future<Output = std::result::Result<Vec<R>, E>>,
+{
+    let batch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+    let mut cursor = start;
+    let mut kept = Vec::new();
+    loop {
+        let rows = fetch(cursor.take(), batch).await?;
+        let full = i64::try_from(rows.len()).is_ok_and(|count| count == batch);
+        for row in rows {
+            cursor = Some(key(&row));
+            if !keep(&row) {
+                continue;
+            }
+            if kept.len() == limit {
+                return Ok((kept, true));
+            }
+            kept.push(row);
+        }
+        if !full || cursor.is_none() {
+            return Ok((kept, false));
+        }
+    }
 }
 
 /// A live grant `g` to the organisation `?1` at `?2` (the decision's "active", in SQL).
@@ -149,28 +248,33 @@ impl SupportStore for SqlStore<'_> {
         organisation_id: &str,
         now: DateTime<Utc>,
         status: Option<CommentStatus>,
+        order: CommentOrder,
         after: Option<CommentAfter<'_>>,
         limit: i64,
     ) -> Result<Vec<SupportedComment>> {
         let columns = super::voice::COMMENT_COLUMNS.split(", ").map(|column| format!("page.{column}")).collect::<Vec<_>>().join(", ");
-        // Walks comments newest first on `comments_created` (or `comments_status`), keeping those
-        // a live grant could show, until one page is found.
+        // Walks comments in order on `comments_created` (or `comments_status`), keeping those a
+        // live grant could show, until one page is found.
         let status_clause = if status.is_some() { "c.status = ?6 AND" } else { "?6 IS NULL AND" };
-        let (before_at, before_id) = after.map_or(("~", ""), |after| (after.created_at, after.id));
+        let (from, past, direction, start) = match order {
+            CommentOrder::NewestFirst => ("<=", "<", "DESC", ("~", "")),
+            CommentOrder::OldestFirst => (">=", ">", "ASC", ("", "")),
+        };
+        let (before_at, before_id) = after.map_or(start, |after| (after.created_at, after.id));
         let rows = self
             .db
             .query(
                 &format!(
                     "SELECT {columns}, {grants} FROM (
                        SELECT c.* FROM comments c
-                       WHERE {status_clause} c.created_at <= ?3 AND (c.created_at < ?3 OR c.id < ?4)
+                       WHERE {status_clause} c.created_at {from} ?3 AND (c.created_at {past} ?3 OR c.id {past} ?4)
                          AND EXISTS (SELECT 1 FROM grants g WHERE g.subject_id = c.person_id AND {LIVE}
                                        AND EXISTS (SELECT 1 FROM json_each(g.categories) WHERE json_each.value = c.category)
                                        AND EXISTS (SELECT 1 FROM json_each(g.actions) WHERE json_each.value = 'view'))
-                       ORDER BY c.created_at DESC, c.id DESC LIMIT ?5
+                       ORDER BY c.created_at {direction}, c.id {direction} LIMIT ?5
                      ) page
                      CROSS JOIN grants g ON g.grantee_kind = 'organisation' AND g.grantee_id = ?1 AND g.subject_id = page.person_id
-                     ORDER BY page.created_at DESC, page.id DESC, g.starts_at, g.id",
+                     ORDER BY page.created_at {direction}, page.id {direction}, g.starts_at, g.id",
                     grants = grant_columns()
                 ),
                 &[
@@ -184,6 +288,51 @@ impl SupportStore for SqlStore<'_> {
             )
             .await?;
         Ok(fold(&rows, 16, super::voice::comment)?.into_iter().map(|(comment, grants)| SupportedComment { comment, grants }).collect())
+    }
+
+    async fn supported_discussions_page(
+        &self,
+        organisation_id: &str,
+        now: DateTime<Utc>,
+        status: Option<Status>,
+        since: NaiveDate,
+        after: Option<DiscussionAfter<'_>>,
+        limit: i64,
+    ) -> Result<Vec<SupportedDiscussion>> {
+        let columns = super::discussion::COLUMNS.split(", ").map(|column| format!("page.{}", column.trim())).collect::<Vec<_>>().join(", ");
+        // Walks the organisation's discussions newest first on
+        // `consent_discussions_organisation` (migration 27), keeping those about someone it has
+        // a live grant about, until one page is found.
+        let (held_on, recorded_at, id) = after.map_or(("9999-12-31", "~", "~"), |after| (after.held_on, after.recorded_at, after.id));
+        let rows = self
+            .db
+            .query(
+                &format!(
+                    "SELECT {columns}, {grants} FROM (
+                       SELECT d.* FROM consent_discussions d
+                       WHERE d.organisation_id = ?1 AND d.held_on >= ?3 AND (?8 IS NULL OR d.status = ?8)
+                         AND (d.held_on < ?4 OR (d.held_on = ?4 AND (d.recorded_at < ?5 OR (d.recorded_at = ?5 AND d.id < ?6))))
+                         AND EXISTS (SELECT 1 FROM grants g WHERE g.subject_id = d.person_id AND {LIVE})
+                       ORDER BY d.held_on DESC, d.recorded_at DESC, d.id DESC LIMIT ?7
+                     ) page
+                     CROSS JOIN grants g ON g.grantee_kind = 'organisation' AND g.grantee_id = ?1 AND g.subject_id = page.person_id
+                     ORDER BY page.held_on DESC, page.recorded_at DESC, page.id DESC, g.starts_at, g.id",
+                    grants = grant_columns()
+                ),
+                &[
+                    organisation_id.into(),
+                    time_text(now).into(),
+                    since.format("%Y-%m-%d").to_string().into(),
+                    held_on.into(),
+                    recorded_at.into(),
+                    id.into(),
+                    limit.clamp(1, 501).into(),
+                    status.map(|status| status.as_str()).into(),
+                ],
+            )
+            .await?;
+        let width = super::discussion::COLUMNS.split(", ").count();
+        Ok(fold(&rows, width, super::discussion::discussion)?.into_iter().map(|(discussion, grants)| SupportedDiscussion { discussion, grants }).collect())
     }
 
     async fn supported_need_changes(&self, organisation_id: &str, now: DateTime<Utc>, after: i64, limit: i64) -> Result<Vec<SupportedNeedChange>> {
@@ -249,5 +398,65 @@ impl SupportStore for SqlStore<'_> {
         };
         let (people, open_comments, needs_recorded, no_paper_copy, emergency_accesses) = (figure(0)?, figure(1)?, figure(2)?, figure(3)?, figure(4)?);
         Ok(SupportFigures { people, open_comments, needs_recorded, no_paper_copy, emergency_accesses })
+    }
+
+    async fn kept_figures(&self, organisation_id: &str) -> Result<Option<KeptFigures>> {
+        let rows = self
+            .db
+            .query(
+                "SELECT f.figures, f.figured_at,
+                   CASE WHEN EXISTS (SELECT 1 FROM monitoring_changes c WHERE c.organisation_id = f.organisation_id AND c.seq > f.figured_through)
+                        THEN 1 ELSE 0 END
+                 FROM monitoring_figures f WHERE f.organisation_id = ?1",
+                &[organisation_id.into()],
+            )
+            .await?;
+        rows.first().map(|row| Ok(KeptFigures { figures: row.text(0)?, figured_at: time(row, 1)?, changed_since: row.integer(2)? != 0 })).transpose()
+    }
+
+    async fn figures_change_mark(&self) -> Result<i64> {
+        let rows = self.db.query("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM monitoring_changes", &[]).await?;
+        rows.first().map_or(Ok(0), |row| row.integer(0))
+    }
+
+    async fn keep_figures(&self, organisation_id: &str, through: i64, figures: &str, figured_at: DateTime<Utc>) -> Result<()> {
+        let statements = [
+            Statement {
+                sql: "INSERT INTO monitoring_figures (organisation_id, figured_through, figures, figured_at) VALUES (?1, ?2, ?3, ?4)
+                      ON CONFLICT (organisation_id) DO UPDATE SET figured_through = excluded.figured_through, figures = excluded.figures,
+                        figured_at = excluded.figured_at
+                      WHERE excluded.figured_through >= monitoring_figures.figured_through"
+                    .into(),
+                params: vec![organisation_id.into(), through.into(), figures.into(), time_text(figured_at).into()],
+            },
+            Statement {
+                sql: "DELETE FROM monitoring_changes WHERE organisation_id = ?1
+                        AND seq <= (SELECT f.figured_through FROM monitoring_figures f WHERE f.organisation_id = ?1)"
+                    .into(),
+                params: vec![organisation_id.into()],
+            },
+        ];
+        self.db.batch(&statements).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::walk_pages;
+
+    #[test]
+    fn walks_batches_until_a_page_of_kept_rows_and_says_whether_more_wait() {
+        let rows: Vec<i64> = (1..=20).collect();
+        let fetch = |after: Option<i64>, batch: i64| {
+            let rows = rows.clone();
+            async move { Ok::<_, ()>(rows.into_iter().filter(|row| after.is_none_or(|after| *row > after)).take(batch as usize).collect::<Vec<_>>()) }
+        };
+        let even = |row: &i64| row % 2 == 0;
+        assert_eq!(pollster::block_on(walk_pages(None, 3, fetch, |row| *row, even)), Ok((vec![2, 4, 6], true)));
+        assert_eq!(pollster::block_on(walk_pages(Some(14), 5, fetch, |row| *row, even)), Ok((vec![16, 18, 20], false)));
+        let all_even: Vec<i64> = (1..=10).map(|n| n * 2).collect();
+        assert_eq!(pollster::block_on(walk_pages(None, 10, fetch, |row| *row, even)), Ok((all_even, false)), "across two batches, the last short");
+        let failing = |_: Option<i64>, _: i64| async { Err::<Vec<i64>, _>("down") };
+        assert_eq!(pollster::block_on(walk_pages(None, 3, failing, |row| *row, even)), Err("down"));
     }
 }
