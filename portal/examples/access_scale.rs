@@ -1,7 +1,8 @@
-//! The portal's `/access` page and access log at a county's scale, natively against a county
-//! that `shared/examples/county.rs` made (a SQLite file or a `postgres://…` database): a service
-//! user with ten grants and their own access log, signed in, each page `ROUNDS` times one at a
-//! time. Prints one line a page: its name, median and p99 in milliseconds, and the store (SQLite
+//! The portal's `/access` page and access log, and a provider's "People I support today", at a
+//! county's scale, natively against a county that `shared/examples/county.rs` made (a SQLite
+//! file or a `postgres://…` database): a service user with ten grants and their own access log,
+//! signed in, and the provider's member of staff (its first page: today's visits; and a page of
+//! everyone else, after the service user), each page `ROUNDS` times one at a time. Prints one line a page: its name, median and p99 in milliseconds, and the store (SQLite
 //! or PostgreSQL); bench/scale and bench/postgres put the runs side by side. With
 //! `SCALE_EXPLAIN=1` (PostgreSQL only) it loads `/access` and `/access-log` once each and prints
 //! PostgreSQL's plans for the reads behind them instead.
@@ -17,6 +18,14 @@ mod bench;
 mod county_store;
 
 const PAGES: [(&str, &str); 2] = [("GET /access (signed in)", "/access"), ("GET /access-log (signed in)", "/access-log")];
+
+/// The provider's member of staff (`county.rs`).
+const STAFF: &str = "staff-priya";
+
+/// The staff pages: today's visits first; everyone else, after `person`.
+fn staff_pages(person: &str) -> [(&'static str, String); 2] {
+    [("GET /provider (staff, today's visits)", "/provider".into()), ("GET /provider, everyone else (staff)", format!("/provider?after=o%7C{person}"))]
+}
 
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
@@ -38,6 +47,12 @@ fn main() -> Result<(), String> {
         let (median, p99) = bench::median_and_p99(samples);
         println!("{name}\t{:.3}\t{:.3}\t{}", median / 1e3, p99 / 1e3, db.kind());
     }
+    let staff = bench::sign_in(&store, &config, STAFF)?;
+    for (name, page) in staff_pages(&person) {
+        let (samples, _) = bench::time_page(&store, &config, &staff, &page, rounds)?;
+        let (median, p99) = bench::median_and_p99(samples);
+        println!("{name}\t{:.3}\t{:.3}\t{}", median / 1e3, p99 / 1e3, db.kind());
+    }
     Ok(())
 }
 
@@ -51,6 +66,12 @@ fn explain(db: &NativeDatabase, config: &carefront_shared::config::Config, perso
         let recording = county_store::Recording::new(db);
         bench::time_page(&SqlStore::new(&recording), config, &cookie, page, 1)?;
         println!("{}", recording.explain(&format!("{name}, {person}"))?);
+    }
+    let staff = bench::sign_in(&SqlStore::new(db), config, STAFF)?;
+    for (name, page) in staff_pages(person) {
+        let recording = county_store::Recording::new(db);
+        bench::time_page(&SqlStore::new(&recording), config, &staff, &page, 1)?;
+        println!("{}", recording.explain(name)?);
     }
     Ok(())
 }

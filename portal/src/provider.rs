@@ -10,15 +10,15 @@
 mod comments;
 mod discussion;
 
-use std::collections::BTreeSet;
-
 use carefront_shared::access::{AuditAction, Permit};
-use carefront_shared::consent::{Action, Category, Grant, GrantState, Grantee};
+use carefront_shared::consent::{Action, Category, Grant, Grantee};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{AuditEvent, Organisation, Person};
 use carefront_shared::needs::{Need, RecordedNeed, wants_paper_copy};
 use carefront_shared::random::new_id;
 use carefront_shared::record::{CareVisit, VisitStatus};
+use carefront_shared::store::support::{SupportedPerson, VisitedAfter, VisitedPerson, walk_pages};
+use carefront_shared::store::time_text;
 use carefront_shared::uk_time;
 use minijinja::{Value, context};
 
@@ -55,12 +55,6 @@ fn support_permit(context: &RequestContext<'_>, reader: &Person, subject_id: &st
     Permit::ask_each(&actor(reader), subject_id, Action::View, &Category::ALL, grants, context.now).map_err(|_| PortalError::NotFound)
 }
 
-/// The people a live grant to the organisation is about.
-async fn supported_people(context: &RequestContext<'_>, reader: &Person, organisation: &Organisation) -> Result<BTreeSet<String>, PortalError> {
-    let held = to_organisation(context.store.grants_held_by(&reader.id, Some(&organisation.id)).await?, organisation);
-    Ok(held.into_iter().filter(|grant| grant.state(context.now) == GrantState::Active).map(|grant| grant.subject_id).collect())
-}
-
 /// "Margaret Okafor", or 404 when the person is not there.
 async fn person_name(context: &RequestContext<'_>, subject_id: &str) -> Result<String, PortalError> {
     Ok(context.store.person(subject_id).await?.ok_or(PortalError::NotFound)?.display_name)
@@ -86,17 +80,9 @@ fn paper_choice(needs: &[RecordedNeed]) -> &'static str {
 /// The person's live format and communication needs in words (the paper copy apart), and
 /// their paper-copy choice. The person's own words about another need stay on their needs
 /// page, for those granted it, as on every other page that flags needs.
-async fn needs_and_paper(context: &RequestContext<'_>, subject_id: &str) -> Result<(Vec<&'static str>, &'static str), PortalError> {
-    let needs = context.store.needs(subject_id, false).await?;
+fn needs_words(needs: &[RecordedNeed]) -> (Vec<&'static str>, &'static str) {
     let labels = needs.iter().filter(|need| !matches!(need.need, Need::PaperCopyAtHome | Need::NoPaperCopies)).map(|need| need.need.label()).collect();
-    Ok((labels, paper_choice(&needs)))
-}
-
-/// One person on the list, with when they are next seen today (for the order).
-struct Entry {
-    first_visit: Option<chrono::DateTime<chrono::Utc>>,
-    name: String,
-    view: Value,
+    (labels, paper_choice(needs))
 }
 
 fn visit_words(visit: &CareVisit) -> Value {
@@ -112,55 +98,148 @@ fn visit_words(visit: &CareVisit) -> Value {
     context! { from => uk_time::time(visit.starts_at), to => uk_time::time(visit.ends_at), status, carers => visit.carers.clone() }
 }
 
-/// GET /provider: "People I support today". First those with a visit by the organisation
-/// today (UK day), earliest first, with its time; then everyone else the organisation supports,
-/// by name. Each person's line in their access log says they were on the list.
+/// People one page of `/provider` shows.
+const TODAY_PAGE: usize = 25;
+
+/// Where a page of `/provider` starts (its `after` parameter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TodayCursor {
+    /// At the start: the first people visited today.
+    Start,
+    /// Among the people visited today (`v|<first visit>|<id>`), after this one.
+    Visited { first_visit: String, id: String },
+    /// Among everyone else, after this person (`o|<id>`), or from the first (`o|`).
+    Unvisited { after: Option<String> },
+}
+
+/// The answer to a page link this list never gives.
+fn not_a_page() -> PortalError {
+    PortalError::BadRequest("The page of people asked for is not one this list gives.".into())
+}
+
+impl TodayCursor {
+    /// The cursor in a page's link, or 400 for one this list never gives.
+    fn parse(text: Option<&str>) -> Result<Self, PortalError> {
+        let Some(text) = text.filter(|text| !text.is_empty()) else { return Ok(Self::Start) };
+        if text.len() > 200 {
+            return Err(not_a_page());
+        }
+        match text.split('|').collect::<Vec<_>>().as_slice() {
+            ["v", first_visit, id] if !id.is_empty() => {
+                // As stored, so the text comparison in the query is a time comparison.
+                let at = chrono::DateTime::parse_from_rfc3339(first_visit).map_err(|_| not_a_page())?;
+                Ok(Self::Visited { first_visit: time_text(at.with_timezone(&chrono::Utc)), id: (*id).to_owned() })
+            }
+            ["o", ""] => Ok(Self::Unvisited { after: None }),
+            ["o", id] => Ok(Self::Unvisited { after: Some((*id).to_owned()) }),
+            _ => Err(not_a_page()),
+        }
+    }
+}
+
+/// GET /provider?after=: "People I support today". First those the organisation visits today
+/// (UK day), by their first visit, with its times; then everyone else it supports, by name;
+/// [`TODAY_PAGE`] at a time. A page is two paged joins on the organisation's live grants (the
+/// people visited today, from the day's visits; everyone else, walked by name), so a provider
+/// supporting thousands is not read person by person; the consent decision then judges each
+/// person from the grants their row came with. Each person on the page shown, and only they,
+/// gets a line in their access log saying they were on the list.
 pub async fn today(context: &RequestContext<'_>, request: &Request, visit: &Visit) -> Result<Response, PortalError> {
     let (reader, organisation) = staff(context, visit).await?;
+    let cursor = TodayCursor::parse(web::query_param(request, "after").as_deref())?;
     let today = uk_time::date(context.now);
-    let (from, to) = (uk_time::start_of(today), uk_time::end_of(today) + chrono::Duration::seconds(1));
-    let mut entries = Vec::new();
+    let day = (uk_time::start_of(today), uk_time::end_of(today) + chrono::Duration::seconds(1));
+    let org = organisation.id.as_str();
+    let permit_of = |person: &Person, grants: &[Grant]| support_permit(context, reader, &person.id, grants);
+
+    // Those visited today, unless the page starts among everyone else.
+    let (visited, more_visited) = match &cursor {
+        TodayCursor::Unvisited { .. } => (Vec::new(), false),
+        TodayCursor::Start | TodayCursor::Visited { .. } => {
+            let start = match &cursor {
+                TodayCursor::Visited { first_visit, id } => Some((first_visit.clone(), id.clone())),
+                _ => None,
+            };
+            let fetch = |after: Option<(String, String)>, batch| async move {
+                let after = after.as_ref().map(|(first_visit, id)| VisitedAfter { first_visit, id });
+                context.store.visited_people_page(org, context.now, day, after, batch).await
+            };
+            let keep = |row: &VisitedPerson| permit_of(&row.person, &row.grants).is_ok_and(|permit| permit.covers(Category::VisitsAndNotes));
+            let key = |row: &VisitedPerson| (time_text(row.first_visit), row.person.id.clone());
+            walk_pages(start, TODAY_PAGE, fetch, key, keep).await?
+        }
+    };
+    let mut next = visited.last().filter(|_| more_visited).map(|row| format!("v|{}|{}", time_text(row.first_visit), row.person.id));
+
+    // Then everyone else, while the page has room (with none left, only whether anyone waits).
+    let mut unvisited = Vec::new();
+    if !more_visited {
+        let start = match &cursor {
+            // Only someone the organisation supports: a page starting after anyone else's
+            // name would tell where in the alphabet that name falls.
+            TodayCursor::Unvisited { after: Some(id) } => {
+                let grants = organisation_grants_for(context, &organisation, id).await?;
+                support_permit(context, reader, id, &grants).map_err(|_| not_a_page())?;
+                Some(id.clone())
+            }
+            _ => None,
+        };
+        let fetch = |after: Option<String>, batch| async move { context.store.unvisited_people_page(org, context.now, day, after.as_deref(), batch).await };
+        let keep = |row: &SupportedPerson| permit_of(&row.person, &row.grants).is_ok();
+        let key = |row: &SupportedPerson| row.person.id.clone();
+        let (rows, more) = walk_pages(start, TODAY_PAGE - visited.len(), fetch, key, keep).await?;
+        if more {
+            next = Some(format!("o|{}", rows.last().map_or("", |row: &SupportedPerson| row.person.id.as_str())));
+        }
+        unvisited = rows;
+    }
+
     let mut events: Vec<AuditEvent> = Vec::new();
-    for subject_id in supported_people(context, reader, &organisation).await? {
-        let grants = organisation_grants_for(context, &organisation, &subject_id).await?;
-        let Ok(permit) = support_permit(context, reader, &subject_id, &grants) else { continue };
-        let name = person_name(context, &subject_id).await?;
-        let (needs, paper) = needs_and_paper(context, &subject_id).await?;
-        let visits =
-            if permit.covers(Category::VisitsAndNotes) { context.store.visits_between(&permit, &organisation.id, from, to).await? } else { Vec::new() };
-        let links = crate::record::sections(context, reader, &subject_id).await?;
-        let comments = permit.categories().into_iter().any(|category| category != Category::AccessLog);
+    let mut view = |person: &Person, grants: &[Grant], visits: Vec<CareVisit>, needs: Vec<RecordedNeed>| -> Result<Value, PortalError> {
+        let permit = permit_of(person, grants)?;
         let seen = if visits.is_empty() { "" } else { " and the time of today's visit" };
         let detail =
             format!("{} saw you on their list of people to support today, with your format and communication needs{seen}.", described(reader, &organisation));
         events.push(permit.overall_event(new_id(context.random), AuditAction::TodayListViewed, detail));
-        let view = context! {
-            id => subject_id, name => name.clone(), needs, paper, links, comments,
+        let (needs, paper) = needs_words(&needs);
+        Ok(context! {
+            id => person.id.clone(), name => person.display_name.clone(), needs, paper,
+            links => crate::record::sections_under(context, reader, &person.id, grants),
+            comments => permit.categories().into_iter().any(|category| category != Category::AccessLog),
             visits => visits.iter().map(visit_words).collect::<Vec<_>>(),
-        };
-        entries.push(Entry { first_visit: visits.first().map(|visit| visit.starts_at), name, view });
+        })
+    };
+    let mut visiting = Vec::new();
+    for row in &visited {
+        let permit = permit_of(&row.person, &row.grants)?;
+        let visits = context.store.visits_between(&permit, org, day.0, day.1).await?;
+        let needs = context.store.needs(&row.person.id, false).await?;
+        visiting.push(view(&row.person, &row.grants, visits, needs)?);
     }
-    // Today's visits first, earliest first; then everyone else by name.
-    entries.sort_by(|a, b| match (a.first_visit, b.first_visit) {
-        (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.name.cmp(&b.name)),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.name.cmp(&b.name),
-    });
+    let mut others = Vec::new();
+    for row in &unvisited {
+        let needs = context.store.needs(&row.person.id, false).await?;
+        others.push(view(&row.person, &row.grants, Vec::new(), needs)?);
+    }
     context.store.append_audits(&events).await?;
-    let (visiting, others): (Vec<Entry>, Vec<Entry>) = entries.into_iter().partition(|entry| entry.first_visit.is_some());
+
     let notice = match web::query_param(request, "done").as_deref() {
         Some("discussion") => Some("Conversation saved. The person, or someone acting for them, will be asked in carefront to check it is right."),
         _ => None,
     };
+    let others_heading = match &cursor {
+        TodayCursor::Start if visiting.is_empty() => "Everyone you support",
+        TodayCursor::Unvisited { .. } => "Everyone you support without a visit today",
+        _ => "Everyone else you support",
+    };
+    let next = next.map(|after| format!("/provider?{}", serde_urlencoded::to_string([("after", after)]).unwrap_or_default()));
     page(
         context,
         visit,
         "provider_today.html",
         context! {
             current => "provider", organisation => organisation.name, today => today.format("%A %-d %B %Y").to_string(), notice,
-            visiting => visiting.into_iter().map(|entry| entry.view).collect::<Vec<_>>(),
-            others => others.into_iter().map(|entry| entry.view).collect::<Vec<_>>(),
+            visiting, others, others_heading, next, first_page => cursor == TodayCursor::Start, page_size => TODAY_PAGE,
         },
     )
 }

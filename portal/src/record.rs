@@ -5,7 +5,7 @@
 //! is written to the access log.
 
 use carefront_shared::access::Permit;
-use carefront_shared::consent::{Action, Category};
+use carefront_shared::consent::{Action, Category, Grant};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::Person;
 use carefront_shared::live::{self, DoseState};
@@ -41,13 +41,18 @@ pub fn slug(category: Category) -> Option<&'static str> {
 /// The record pages `reader` may open for `subject_id`, in display order (for navigation).
 pub async fn sections(context: &RequestContext<'_>, reader: &Person, subject_id: &str) -> Result<Vec<Value>, PortalError> {
     let grants = context.store.grants_for_subject(subject_id).await?;
+    Ok(sections_under(context, reader, subject_id, &grants))
+}
+
+/// The record pages `grants` let the reader open (those [`sections`] reads, or a list's own).
+pub fn sections_under(context: &RequestContext<'_>, reader: &Person, subject_id: &str, grants: &[Grant]) -> Vec<Value> {
     let own = reader.id == subject_id;
-    Ok(Category::ALL
+    Category::ALL
         .into_iter()
         .filter_map(|category| slug(category).map(|slug| (category, slug)))
-        .filter(|(category, _)| Permit::ask(&actor(reader), subject_id, Action::View, *category, &grants, context.now).is_ok())
+        .filter(|(category, _)| Permit::ask(&actor(reader), subject_id, Action::View, *category, grants, context.now).is_ok())
         .map(|(category, slug)| context! { subject_id, title => names::heading(category, own), slug })
-        .collect())
+        .collect()
 }
 
 /// Who the page is about, as the templates show it.

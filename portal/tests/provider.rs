@@ -16,7 +16,8 @@ use carefront_shared::discussion::{Role as Part, Status};
 use carefront_shared::domain::{Organisation, OrganisationKind, Person, Role};
 use carefront_shared::invitation::{self, DEFAULT_LIFETIME};
 use carefront_shared::needs::{Need, RecordedNeed};
-use carefront_shared::store::{DiscussionStore, Store, VoiceStore};
+use carefront_shared::record::{CareVisit, VisitStatus};
+use carefront_shared::store::{DiscussionStore, RecordStore, Store, VoiceStore};
 use chrono::Duration;
 use pollster::block_on;
 use support::{Holding, Portal, ResidentSoftPasskey, text};
@@ -429,4 +430,87 @@ fn provider_comments_page_read_every_person_the_organisation_supports() {
     assert_eq!(seen.len(), 62, "60 people, Margaret and Arthur: {seen:?}");
     assert!(!seen.contains(&"person-3".to_owned()));
     assert_eq!(world.priya.get("/provider/comments?after=nonsense").status(), 400);
+}
+
+/// A visit by `organisation` to `person` starting `minutes` from now.
+fn visit_today(portal: &Portal, id: &str, person: &str, organisation: &str, minutes: i64) {
+    let starts_at = portal.now.get() + Duration::minutes(minutes);
+    block_on(portal.store().upsert_visit(&CareVisit {
+        id: id.into(),
+        person_id: person.into(),
+        organisation_id: organisation.into(),
+        starts_at,
+        ends_at: starts_at + Duration::minutes(30),
+        status: VisitStatus::Planned,
+        carers: "Jo Adeyemi".into(),
+        note: String::new(),
+        recorded_at: portal.now.get(),
+    }))
+    .unwrap();
+}
+
+/// The people on a page of `/provider`, in order.
+fn names_on(page: &str) -> Vec<String> {
+    page.split("<h3 class=\"govuk-summary-card__title\">").skip(1).filter_map(|rest| rest.split("</h3>").next()).map(str::to_owned).collect()
+}
+
+/// Regression: `/provider` read every grant the member of staff held, then each person's grants,
+/// name, needs, visits and record sections one by one (five queries a person at every look, for
+/// a provider supporting thousands), and audited everyone on one endless page. It is now two
+/// paged joins, 25 people a page: those visited today by their first visit, then everyone else
+/// by name; only those on the page shown are audited, and each once.
+#[test]
+fn provider_today_page_read_every_person_the_organisation_supports() {
+    let world = world();
+    let margaret = &world.margaret;
+    for index in 0..60 {
+        let id = format!("person-many-{index:02}");
+        margaret.person_with_invitation(&id, &format!("Person {index:02}"));
+        grant(margaret, &format!("g-many-{index:02}"), &id, "org-care", &[Category::CarePlan, Category::VisitsAndNotes], &[Action::View], None);
+        if index % 2 == 0 {
+            // Later people are visited earlier.
+            visit_today(margaret, &format!("v-many-{index:02}"), &id, "org-care", 100 - index);
+        } else {
+            // Another provider's visit does not put them among Brookside's visits.
+            visit_today(margaret, &format!("v-river-{index:02}"), &id, "org-river", 10);
+        }
+    }
+    // Arthur's grant does not cover visits: Brookside's visit to him today stays off his card.
+    visit_today(margaret, "v-arthur", "person-2", "org-care", 200);
+
+    let first = text(&world.priya.get("/provider")).replace("&#x2f;", "/");
+    let mut expected = vec!["Margaret Okafor".to_owned()];
+    expected.extend((6..30).rev().map(|half| format!("Person {:02}", half * 2)));
+    assert_eq!(names_on(&first), expected, "today's visits by their first visit, 25 a page: {first}");
+    assert!(first.contains("Visits today") && !first.contains("Everyone else you support"));
+    let link = |page: &str| page.split("href=\"/provider?after=").nth(1).and_then(|rest| rest.split('"').next()).map(|after| after.replace("&amp;", "&"));
+    let second_link = link(&first).expect("a next page link");
+    let second = text(&world.priya.get(&format!("/provider?after={second_link}"))).replace("&#x2f;", "/");
+    let mut expected: Vec<String> = (0..6).rev().map(|half| format!("Person {:02}", half * 2)).collect();
+    expected.push("Arthur Hughes".into());
+    expected.extend((0..18).map(|half| format!("Person {:02}", half * 2 + 1)));
+    assert_eq!(names_on(&second), expected, "the rest of today's visits, then everyone else by name: {second}");
+    let arthur = second.split("Arthur Hughes</h3>").nth(1).and_then(|rest| rest.split("govuk-summary-card__title").next()).unwrap();
+    assert!(!arthur.contains("Visit "), "no visit time without a grant to visits: {arthur}");
+    assert!(second.contains("Back to the start of today's list") && second.contains("Everyone else you support"));
+    let third_link = link(&second).expect("a third page");
+    let third = text(&world.priya.get(&format!("/provider?after={third_link}")));
+    assert_eq!(names_on(&third), (18..30).map(|half| format!("Person {:02}", half * 2 + 1)).collect::<Vec<_>>());
+    assert!(third.contains("Everyone you support without a visit today") && link(&third).is_none(), "{third}");
+
+    // Everyone once in their own log, across the pages; Beatrice (Riverside's) and Colin (ended) never.
+    let seen = rows(margaret, "SELECT subject_id FROM audit_events WHERE action = 'provider.today_viewed' ORDER BY subject_id");
+    assert_eq!(seen.len(), 62, "60 people, Margaret and Arthur: {seen:?}");
+    assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), 62, "each once");
+    assert!(!seen.contains(&"person-3".to_owned()) && !seen.contains(&"person-4".to_owned()));
+    // Links this list never gives.
+    for bad in ["nonsense", "o|nobody", "v|not-a-time|person-1", "v|2026-01-01T00:00:00.000Z|", "x|y"] {
+        let path = format!("/provider?{}", serde_urlencoded::to_string([("after", bad)]).unwrap());
+        assert_eq!(world.priya.get(&path).status(), 400, "{bad}");
+    }
+    // Ravi (Riverside) sees only Beatrice. A page after someone Riverside does not support is
+    // not one it is given (it would tell where their name falls in the alphabet).
+    assert_eq!(names_on(&text(&world.ravi.get("/provider"))), ["Beatrice Lowe"]);
+    assert_eq!(world.ravi.get(&format!("/provider?after={third_link}")).status(), 400);
+    assert_eq!(world.ravi.get("/provider?after=o%7Cperson-4").status(), 400, "nor after someone whose grant ended");
 }

@@ -2,7 +2,8 @@
 //! in a SQLite file or straight into a PostgreSQL database: PEOPLE service users, 10 grants each
 //! (the benchmark provider, the council, another provider, family members; some revoked, some
 //! ended), 10 access-log events each (1,000,000 for 100,000 people), comments, format needs,
-//! consent discussions, and two years of medication rounds for a sample of people. The same rows
+//! consent discussions, four visits today for every tenth person and the provider's member of
+//! staff who makes them, and two years of medication rounds for a sample of people. The same rows
 //! in the same order either way. SQLite: prepared statements in one transaction (100,000 people
 //! take about a minute on a small machine). PostgreSQL: COPY, a slice of people at a time, then
 //! VACUUM ANALYZE, as a database that has been running a while would have been (statistics for
@@ -19,6 +20,7 @@ use carefront_shared::migrations;
 use carefront_shared::postgres_native::PostgresDatabase;
 use carefront_shared::sqlite::SqliteDatabase;
 use carefront_shared::store::time_text;
+use carefront_shared::uk_time;
 use chrono::{DateTime, Duration, Utc};
 
 /// The benchmarks' "now" (as in bench/api and bench/record).
@@ -28,6 +30,8 @@ fn now() -> DateTime<Utc> {
 
 /// The provider whose lists are measured.
 const PROVIDER: &str = "org-brookside-care";
+/// The provider's member of staff.
+const STAFF: &str = "staff-priya";
 /// The council.
 const COUNCIL: &str = "org-northshire-council";
 /// Other providers, sharing the county.
@@ -72,6 +76,7 @@ const CONSENT_DISCUSSIONS: Table = Table {
 const MEDICINES: Table =
     Table { name: "medicines", columns: "id, person_id, name, dose, route, times, as_needed, instructions, prescriber, started_on, stopped_on" };
 const ADMINISTRATIONS: Table = Table { name: "administrations", columns: "id, person_id, medicine_id, due_at, outcome, reason, recorded_by, recorded_at" };
+const CARE_VISITS: Table = Table { name: "care_visits", columns: "id, person_id, organisation_id, starts_at, ends_at, status, carers, note, recorded_at" };
 
 /// Where the rows go.
 trait Sink {
@@ -239,6 +244,12 @@ fn fill(sink: &mut dyn Sink, people: usize) -> Result<(), String> {
     for other in 0..OTHERS {
         sink.row(&ORGANISATIONS, &[text(format!("org-provider-{other}")), text("provider"), text(format!("Provider {other}")), text(&at)])?;
     }
+    // The provider's member of staff whose "People I support today" is measured.
+    sink.row(
+        &PEOPLE,
+        &[text(STAFF), text("provider_staff"), text("Priya Shah"), text(PROVIDER), text(uuid::Uuid::from_u128(u128::MAX).to_string()), text(&at)],
+    )?;
+    let today = uk_time::start_of(uk_time::date(now));
     let care = r#"["care_plan","medication","visits_and_notes","contacts","documents","preferences"]"#;
     let family = r#"["care_plan","medication"]"#;
     for index in 0..people {
@@ -370,6 +381,27 @@ fn fill(sink: &mut dyn Sink, people: usize) -> Result<(), String> {
         if index % 20 == 0 {
             sink.row(&FORMAT_NEEDS, &need("paper", "no_paper_copies"))?;
         }
+        // Every tenth person gets four visits from the provider today (morning, lunch, tea and
+        // bed), each at its own minute.
+        if index % 10 == 0 {
+            for (visit, hour) in [7, 12, 17, 21].into_iter().enumerate() {
+                let starts_at = today + Duration::hours(hour) + Duration::minutes(i64::try_from(index / 10 % 120).unwrap_or(0));
+                sink.row(
+                    &CARE_VISITS,
+                    &[
+                        text(format!("visit-{index}-{visit}")),
+                        text(&id),
+                        text(PROVIDER),
+                        text(time_text(starts_at)),
+                        text(time_text(starts_at + Duration::minutes(30))),
+                        text("planned"),
+                        text("Jo"),
+                        text(""),
+                        text(time_text(now - Duration::days(7))),
+                    ],
+                )?;
+            }
+        }
         // Every fourth person had a consent discussion with the provider this year.
         if index % 4 == 0 {
             let held = (now - Duration::days(100)).date_naive().format("%Y-%m-%d").to_string();
@@ -387,7 +419,7 @@ fn fill(sink: &mut dyn Sink, people: usize) -> Result<(), String> {
                     text(r#"["electronic_records"]"#),
                     text("Records in carefront."),
                     text("Yes."),
-                    text("staff-priya"),
+                    text(STAFF),
                     text(time_text(now - Duration::days(100))),
                     text(status),
                     maybe(by),

@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { number: 25, name: "0025_grants_ending.sql", sql: include_str!("../migrations/0025_grants_ending.sql") },
     Migration { number: 26, name: "0026_organisation_lists.sql", sql: include_str!("../migrations/0026_organisation_lists.sql") },
     Migration { number: 27, name: "0027_monitoring_figures.sql", sql: include_str!("../migrations/0027_monitoring_figures.sql") },
+    Migration { number: 28, name: "0028_provider_today.sql", sql: include_str!("../migrations/0028_provider_today.sql") },
 ];
 
 /// The migrations still to run on a database at schema version `current`.
@@ -57,6 +58,7 @@ pub fn pending(current: i64) -> impl Iterator<Item = &'static Migration> {
 pub const POSTGRES: &[Migration] = &[
     Migration { number: 26, name: "0026_baseline.sql", sql: include_str!("../migrations-postgres/0026_baseline.sql") },
     Migration { number: 27, name: "0027_monitoring_figures.sql", sql: include_str!("../migrations-postgres/0027_monitoring_figures.sql") },
+    Migration { number: 28, name: "0028_provider_today.sql", sql: include_str!("../migrations-postgres/0028_provider_today.sql") },
 ];
 
 /// The PostgreSQL migrations still to run on a database at schema version `current` (0 for an

@@ -19,7 +19,7 @@ use carefront_shared::db::{Database, DbError, Row, Statement, Value};
 use carefront_shared::discussion::Status;
 use carefront_shared::domain::OrganisationKind;
 use carefront_shared::sqlite::SqliteDatabase;
-use carefront_shared::store::support::{CommentAfter, CommentOrder, DiscussionAfter};
+use carefront_shared::store::support::{CommentAfter, CommentOrder, DiscussionAfter, VisitedAfter};
 use carefront_shared::store::{AuditFilter, SqlStore, Store};
 use chrono::{DateTime, Duration, Utc};
 
@@ -31,6 +31,7 @@ const LARGE: &[&str] = &[
     "comments",
     "comment_answers",
     "administrations",
+    "care_visits",
     "format_needs",
     "format_need_changes",
     "emergency_accesses",
@@ -87,6 +88,13 @@ async fn request_path_reads(store: &dyn Store) {
     let discussion_after = DiscussionAfter { held_on: "2026-11-20", recorded_at: "2026-11-20T09:00:00.000Z", id: "discussion-9" };
     store.supported_discussions_page(organisation, now(), None, since, None, 21).await.unwrap();
     store.supported_discussions_page(organisation, now(), Some(Status::Confirmed), since, Some(discussion_after), 21).await.unwrap();
+    // GET /provider: today's visits, a later page; everyone else by name, a later page
+    let day = (now() - Duration::hours(9), now() + Duration::hours(15));
+    let visited_after = VisitedAfter { first_visit: "2026-11-20T09:00:00.000Z", id: person };
+    store.visited_people_page(organisation, now(), day, None, 26).await.unwrap();
+    store.visited_people_page(organisation, now(), day, Some(visited_after), 26).await.unwrap();
+    store.unvisited_people_page(organisation, now(), day, None, 26).await.unwrap();
+    store.unvisited_people_page(organisation, now(), day, Some(person), 26).await.unwrap();
     // GET /api/v1/needs/changes
     store.supported_need_changes(organisation, now(), 0, 21).await.unwrap();
     // The monitoring report (API and the council's page)
@@ -167,7 +175,7 @@ fn no_request_path_query_scans_a_large_table() {
     let recording = Recording { inner: &db, queries: RefCell::new(Vec::new()) };
     pollster::block_on(request_path_reads(&SqlStore::new(&recording)));
     let queries = recording.queries.into_inner();
-    assert!(queries.len() >= 29, "the reads were captured ({})", queries.len());
+    assert!(queries.len() >= 33, "the reads were captured ({})", queries.len());
     let mut failures = Vec::new();
     for (sql, params) in &queries {
         let scans = full_scans(&db, sql, params);

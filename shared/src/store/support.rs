@@ -91,6 +91,27 @@ pub struct KeptFigures {
     pub changed_since: bool,
 }
 
+/// A person the organisation visits today, with when its first visit to them starts and its
+/// grants about them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitedPerson {
+    /// The person.
+    pub person: Person,
+    /// When the organisation's first visit to them in the day asked starts.
+    pub first_visit: DateTime<Utc>,
+    /// Every grant to the organisation about them (all states: the decision judges them).
+    pub grants: Vec<Grant>,
+}
+
+/// Where a page of the people visited in a day (by first visit, then id) starts: after this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitedAfter<'a> {
+    /// Their first visit's start, as stored.
+    pub first_visit: &'a str,
+    /// Their id.
+    pub id: &'a str,
+}
+
 /// The order of a list of comments, by when they were made (then by id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommentOrder {
@@ -140,6 +161,28 @@ pub trait SupportStore {
         after: Option<DiscussionAfter<'_>>,
         limit: i64,
     ) -> Result<Vec<SupportedDiscussion>>;
+    /// The people `organisation_id` visits from `from` up to (not including) `to` and has a live
+    /// grant at `now` letting it view their visits, by their first visit's start then id, after
+    /// `after`, at most `limit`.
+    async fn visited_people_page(
+        &self,
+        organisation_id: &str,
+        now: DateTime<Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        after: Option<VisitedAfter<'_>>,
+        limit: i64,
+    ) -> Result<Vec<VisitedPerson>>;
+    /// The people with a live grant to `organisation_id` at `now` but no visit by it from `from`
+    /// up to `to` that such a grant lets it view ([`Self::visited_people_page`]'s complement),
+    /// by name then id, after the person `after` (an id), at most `limit`.
+    async fn unvisited_people_page(
+        &self,
+        organisation_id: &str,
+        now: DateTime<Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<SupportedPerson>>;
     /// The ids of everyone with a live grant to `organisation_id` at `now`, by id.
     async fn supported_ids(&self, organisation_id: &str, now: DateTime<Utc>) -> Result<Vec<String>>;
     /// The everyone-at-once counts of the monitoring report; emergency accesses from `since`.
@@ -194,6 +237,24 @@ where
 const LIVE: &str = "g.grantee_kind = 'organisation' AND g.grantee_id = ?1 AND g.starts_at <= ?2
     AND (g.ends_at IS NULL OR g.ends_at > ?2) AND (g.revoked_at IS NULL OR g.revoked_at > ?2)";
 
+/// A visit `v` by the organisation `?1` from `?3` up to `?4` that a live grant to it lets it
+/// view (the decision's "active" and "covers visits and notes", in SQL). `organisation` is how
+/// the query names the visit's organisation column: `+v.organisation_id` keeps SQLite on a
+/// person's own visits (`care_visits_person`) rather than the organisation's whole day.
+fn visible_visit(organisation: &str) -> String {
+    format!(
+        "{organisation} = ?1 AND v.starts_at >= ?3 AND v.starts_at < ?4
+         AND EXISTS (SELECT 1 FROM grants g WHERE g.subject_id = v.person_id AND {LIVE}
+                       AND EXISTS (SELECT 1 FROM json_each(g.categories) WHERE json_each.value = 'visits_and_notes')
+                       AND EXISTS (SELECT 1 FROM json_each(g.actions) WHERE json_each.value = 'view'))"
+    )
+}
+
+/// The people columns prefixed for a join.
+fn person_columns() -> String {
+    PERSON_COLUMNS.split(", ").map(|column| format!("p.{column}")).collect::<Vec<_>>().join(", ")
+}
+
 /// The grant columns prefixed for a join.
 fn grant_columns() -> String {
     GRANT_COLUMNS.split(", ").map(|column| format!("g.{column}")).collect::<Vec<_>>().join(", ")
@@ -222,7 +283,7 @@ fn fold<T>(rows: &[Row], width: usize, decode: impl Fn(&Row) -> Result<T>) -> Re
 #[async_trait(?Send)]
 impl SupportStore for SqlStore<'_> {
     async fn supported_people_page(&self, organisation_id: &str, now: DateTime<Utc>, after: Option<&str>, limit: i64) -> Result<Vec<SupportedPerson>> {
-        let people = PERSON_COLUMNS.split(", ").map(|column| format!("p.{column}")).collect::<Vec<_>>().join(", ");
+        let people = person_columns();
         // CROSS JOIN keeps the page outermost (SQLite does not reorder it). The inner query walks the organisation's grants in subject order on the index
         // `grants_organisation` (migration 26) and stops after one page of people.
         let rows = self
@@ -238,6 +299,97 @@ impl SupportStore for SqlStore<'_> {
                     grants = grant_columns()
                 ),
                 &[organisation_id.into(), time_text(now).into(), after.unwrap_or("").into(), limit.clamp(1, 501).into()],
+            )
+            .await?;
+        Ok(fold(&rows, 6, person)?.into_iter().map(|(person, grants)| SupportedPerson { person, grants }).collect())
+    }
+
+    async fn visited_people_page(
+        &self,
+        organisation_id: &str,
+        now: DateTime<Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        after: Option<VisitedAfter<'_>>,
+        limit: i64,
+    ) -> Result<Vec<VisitedPerson>> {
+        // Walks the day's visits by the organisation in time order on
+        // `care_visits_organisation` (migration 28), keeping each person's first (checked on
+        // `care_visits_person`), until one page of people is found: a page costs the same
+        // however many visits the organisation makes in a day.
+        let (first_visit, id) = after.map_or(("", ""), |after| (after.first_visit, after.id));
+        let rows = self
+            .db
+            .query(
+                &format!(
+                    "SELECT {people}, page.starts_at, {grants} FROM (
+                       SELECT v.person_id, v.starts_at FROM care_visits v
+                       WHERE {visible}
+                         AND v.starts_at >= ?5 AND (v.starts_at > ?5 OR v.person_id > ?6)
+                         AND NOT EXISTS (SELECT 1 FROM care_visits w
+                                         WHERE w.person_id = v.person_id AND +w.organisation_id = ?1 AND w.starts_at >= ?3
+                                           AND (w.starts_at < v.starts_at OR (w.starts_at = v.starts_at AND w.id < v.id)))
+                       ORDER BY v.starts_at, v.person_id LIMIT ?7
+                     ) page
+                     CROSS JOIN people p ON p.id = page.person_id
+                     CROSS JOIN grants g ON g.grantee_kind = 'organisation' AND g.grantee_id = ?1 AND g.subject_id = page.person_id
+                     ORDER BY page.starts_at, p.id, g.starts_at, g.id",
+                    people = person_columns(),
+                    visible = visible_visit("v.organisation_id"),
+                    grants = grant_columns()
+                ),
+                &[
+                    organisation_id.into(),
+                    time_text(now).into(),
+                    time_text(from).into(),
+                    time_text(to).into(),
+                    first_visit.into(),
+                    id.into(),
+                    limit.clamp(1, 501).into(),
+                ],
+            )
+            .await?;
+        let decode = |row: &Row| Ok((person(row)?, time(row, 6)?));
+        Ok(fold(&rows, 7, decode)?.into_iter().map(|((person, first_visit), grants)| VisitedPerson { person, first_visit, grants }).collect())
+    }
+
+    async fn unvisited_people_page(
+        &self,
+        organisation_id: &str,
+        now: DateTime<Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<SupportedPerson>> {
+        // Walks people by name on `people_name` (migration 28), keeping those with a live grant
+        // to the organisation and no visit by it today, until one page is found. The page
+        // starts after the person `?5` (by their name then id; from the first without one).
+        let rows = self
+            .db
+            .query(
+                &format!(
+                    "SELECT {people}, {grants} FROM (
+                       SELECT p.id, p.display_name FROM people p
+                       WHERE p.display_name >= COALESCE((SELECT a.display_name FROM people a WHERE a.id = ?5), '')
+                         AND (p.display_name > COALESCE((SELECT a.display_name FROM people a WHERE a.id = ?5), '') OR p.id > ?5)
+                         AND EXISTS (SELECT 1 FROM grants g WHERE g.subject_id = p.id AND {LIVE})
+                         AND NOT EXISTS (SELECT 1 FROM care_visits v WHERE v.person_id = p.id AND {visible})
+                       ORDER BY p.display_name, p.id LIMIT ?6
+                     ) page
+                     CROSS JOIN people p ON p.id = page.id
+                     CROSS JOIN grants g ON g.grantee_kind = 'organisation' AND g.grantee_id = ?1 AND g.subject_id = page.id
+                     ORDER BY page.display_name, page.id, g.starts_at, g.id",
+                    people = person_columns(),
+                    visible = visible_visit("+v.organisation_id"),
+                    grants = grant_columns()
+                ),
+                &[
+                    organisation_id.into(),
+                    time_text(now).into(),
+                    time_text(from).into(),
+                    time_text(to).into(),
+                    after.unwrap_or("").into(),
+                    limit.clamp(1, 501).into(),
+                ],
             )
             .await?;
         Ok(fold(&rows, 6, person)?.into_iter().map(|(person, grants)| SupportedPerson { person, grants }).collect())
