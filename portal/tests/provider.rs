@@ -477,6 +477,11 @@ fn provider_today_page_read_every_person_the_organisation_supports() {
     }
     // Arthur's grant does not cover visits: Brookside's visit to him today stays off his card.
     visit_today(margaret, "v-arthur", "person-2", "org-care", 200);
+    // Two visits at the same time, and later ones, list a person once, at the first; a visit
+    // yesterday does not count.
+    visit_today(margaret, "v-many-00-again", "person-many-00", "org-care", 100);
+    visit_today(margaret, "v-many-00-later", "person-many-00", "org-care", 300);
+    visit_today(margaret, "v-many-01-yesterday", "person-many-01", "org-care", -24 * 60);
 
     let first = text(&world.priya.get("/provider")).replace("&#x2f;", "/");
     let mut expected = vec!["Margaret Okafor".to_owned()];
