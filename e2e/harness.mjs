@@ -141,7 +141,7 @@ async function freePorts(count) {
 }
 
 /** Wait until `url` answers 200, failing early if `child` (named `name`) exits. */
-async function waitForHttp(url, child, logFile, name = 'wrangler', timeoutMs = 120_000) {
+async function waitForHttp(url, child, logFile, name = 'wrangler', timeoutMs = 120_000, ready = 200) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -150,12 +150,12 @@ async function waitForHttp(url, child, logFile, name = 'wrangler', timeoutMs = 1
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       await response.arrayBuffer();
-      if (response.status === 200) return;
+      if (response.status === ready) return;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
-      throw new Error(`no 200 from ${url} after ${timeoutMs / 1000} s:\n${tail(logFile)}`);
+      throw new Error(`no ${ready} from ${url} after ${timeoutMs / 1000} s:\n${tail(logFile)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -246,8 +246,11 @@ async function newStack(runtimeName, url, children) {
  * `workers`), `seed` (default true), `logLevel` of wrangler (default 'log': one line per request
  * in <dir>/portal.log and <dir>/api.log; the Spin host always logs one line per request, in
  * <dir>/spin.log). Resolves once the stack answers: the api's /api/v1/health and the portal's /.
+ * On Workers, `workersBuild` runs another build than the store's own (`build`, the D1 build, or
+ * `build-postgres`; scripts/build-wasm), and `readyStatus` is the status that counts as an
+ * answer (default 200).
  */
-export async function startStack({ runtime: runtimeName = runtime, store: storeName = store, seed = true, logLevel = 'log' } = {}) {
+export async function startStack({ runtime: runtimeName = runtime, store: storeName = store, seed = true, logLevel = 'log', workersBuild, readyStatus = 200 } = {}) {
   if (!RUNTIMES.includes(runtimeName)) {
     throw new Error(`unknown runtime ${JSON.stringify(runtimeName)} (CAREFRONT_RUNTIME): use ${RUNTIMES.join(' or ')}`);
   }
@@ -267,7 +270,7 @@ export async function startStack({ runtime: runtimeName = runtime, store: storeN
   try {
     stack = runtimeName === 'spin'
       ? await startSpin({ seed, notify: settings, postgres })
-      : await startWorkers({ seed, logLevel, notify: settings, postgres });
+      : await startWorkers({ seed, logLevel, notify: settings, postgres, build: workersBuild, readyStatus });
   } catch (error) {
     await notify.stop();
     await postgres?.drop();
@@ -331,9 +334,12 @@ export function notifyTemplates() {
   return templates;
 }
 
-async function startWorkers({ seed, logLevel, notify, postgres }) {
+async function startWorkers({ seed, logLevel, notify, postgres, build, readyStatus }) {
+  // The build wrangler.toml names for the store (PostgreSQL's environment runs build-postgres/),
+  // unless the caller names one: then it is passed to wrangler dev as the script.
+  const script = build ? path.join(build, 'worker', 'shim.mjs') : null;
   for (const crate of ['portal', 'api']) {
-    const entry = path.join(repoRoot, crate, 'build', 'worker', 'shim.mjs');
+    const entry = path.join(repoRoot, crate, build ?? (postgres ? 'build-postgres' : 'build'), 'worker', 'shim.mjs');
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run scripts/build-wasm first`);
   }
   const [portalPort, apiPort, portalInspector, apiInspector] = await freePorts(4);
@@ -389,7 +395,7 @@ async function startWorkers({ seed, logLevel, notify, postgres }) {
       const hyperdrive = postgres ? new URL(postgres.url) : null;
       if (hyperdrive && !hyperdrive.password) hyperdrive.password = 'local';
       const child = startDetached('wrangler', [
-        'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
+        'dev', ...(script ? [script] : []), '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
         '--persist-to', stateDir, '--env-file', envFiles[crate],
         ...(postgres ? ['--env', 'postgres'] : []),
         '--var', `ORIGIN:${portalUrl}`, '--var', 'RP_ID:localhost', '--var', 'RP_NAME:carefront',
@@ -403,9 +409,9 @@ async function startWorkers({ seed, logLevel, notify, postgres }) {
     };
     // One at a time: two workerd processes opening the fresh database together get SQLITE_BUSY.
     const api = start('api', apiPort, apiInspector);
-    await waitForHttp(`${apiUrl}/api/v1/health`, api.child, api.logFile);
+    await waitForHttp(`${apiUrl}/api/v1/health`, api.child, api.logFile, 'wrangler', 120_000, readyStatus);
     const portal = start('portal', portalPort, portalInspector);
-    await waitForHttp(`${portalUrl}/`, portal.child, portal.logFile);
+    await waitForHttp(`${portalUrl}/`, portal.child, portal.logFile, 'wrangler', 120_000, readyStatus);
     return stack;
   } catch (error) {
     await stack.stop();

@@ -81,7 +81,7 @@ pub async fn authenticate(context: &RequestContext<'_>, request: &Request) -> Re
     if roll[0].is_multiple_of(PURGE_ONE_IN) {
         // Housekeeping only: a failure here must not refuse a genuine request.
         if let Err(error) = context.store.purge_expired_nonces(context.now).await {
-            eprintln!("carefront-api: purging expired nonces failed: {error}");
+            carefront_shared::log_error!("carefront-api: purging expired nonces failed: {error}");
         }
     }
     let mut permissions = credential.permissions;

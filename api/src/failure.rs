@@ -112,6 +112,6 @@ impl<T> Stored<T> for Result<T, DbError> {
 /// A fault of ours: the route table and the handlers disagree, or the store gave back what it
 /// was never given.
 pub fn internal(detail: &str) -> ApiError {
-    eprintln!("carefront-api internal error: {detail}");
+    carefront_shared::log_error!("carefront-api internal error: {detail}");
     Problem::new(StatusCode::INTERNAL_SERVER_ERROR).with_detail("Something went wrong on our side.").into()
 }

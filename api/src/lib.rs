@@ -122,7 +122,7 @@ async fn public(context: &RequestContext<'_>, request: &Request, endpoint: Publi
             Ok(()) => Ok(json(StatusCode::OK, &Health { status: "ok", store: "ok" })),
             Err(error) => {
                 // The database's own words (its host, file or driver) are for the log only.
-                eprintln!("carefront-api health: the store is unavailable: {error}");
+                carefront_shared::log_error!("carefront-api health: the store is unavailable: {error}");
                 Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE)
                     .with_type("store-unavailable", "The backing store is unavailable")
                     .with_detail("The service cannot reach its backing store. Try again later."))
@@ -217,7 +217,7 @@ fn too_large(limit: usize) -> Response {
 /// The answer when the runtime cannot build a request context: a 503 problem document, with
 /// the reason in the log only.
 pub fn unavailable(reason: &str) -> Response {
-    eprintln!("carefront-api unavailable: {reason}");
+    carefront_shared::log_error!("carefront-api unavailable: {reason}");
     let mut response = Problem::new(StatusCode::SERVICE_UNAVAILABLE)
         .with_type("store-unavailable", "The service is unavailable")
         .with_detail("Try again in a few minutes.")
@@ -255,7 +255,7 @@ fn problem_with(problem: Problem, extensions: serde_json::Map<String, serde_json
 /// logged with a reference that the problem's `instance` quotes.
 fn store_problem(context: &RequestContext<'_>, error: DbError) -> Problem {
     let reference = carefront_shared::random::token(context.random, 6);
-    eprintln!("carefront-api error {reference}: {error}");
+    carefront_shared::log_error!("carefront-api error {reference}: {error}");
     let problem = if error.is_unavailable() {
         Problem::new(StatusCode::SERVICE_UNAVAILABLE)
             .with_type("store-unavailable", "The backing store is unavailable")

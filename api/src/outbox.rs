@@ -58,7 +58,7 @@ pub async fn send(context: &RequestContext<'_>) -> Result<Response, ApiError> {
     let queued = match ending::queue_access_ending(context.store, &context.config.origin, context.now, context.random).await {
         Ok(queued) => queued,
         Err(error) => {
-            eprintln!("carefront-api: the access-ending scan failed: {error}");
+            carefront_shared::log_error!("carefront-api: the access-ending scan failed: {error}");
             0
         }
     };

@@ -296,7 +296,7 @@ fn error_response(context: &RequestContext<'_>, request: &Request, visit: &Visit
     if let Some(reference) = &reference {
         // The only record of a server-side failure: the runtime's log, keyed by the reference
         // the person sees. No care information is in the message.
-        eprintln!("carefront-portal error {reference}: {} {}: {error}", request.method(), request.uri().path());
+        carefront_shared::log_error!("carefront-portal error {reference}: {} {}: {error}", request.method(), request.uri().path());
     }
     if matches!(error, PortalError::SignInRequired) && !wants_json(request) {
         return web::redirect("/sign-in");
@@ -324,7 +324,7 @@ fn error_response(context: &RequestContext<'_>, request: &Request, visit: &Visit
 /// The answer when the runtime cannot build a request context (no database binding, no
 /// configuration, no entropy): a 503 page, with the reason in the log only.
 pub fn unavailable(reason: &str) -> Response {
-    eprintln!("carefront-portal unavailable: {reason}");
+    carefront_shared::log_error!("carefront-portal unavailable: {reason}");
     let error = PortalError::Store(carefront_shared::db::DbError::Unavailable(reason.to_owned()));
     let (title, lines) = error.explain();
     let body = pages::render("error.html", context! { title, lines, signed_in => false })

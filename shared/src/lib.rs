@@ -22,6 +22,7 @@ pub mod import;
 pub mod invitation;
 pub mod limits;
 pub mod live;
+pub mod log;
 pub mod method;
 pub mod migrations;
 pub mod monitoring;

@@ -19,10 +19,6 @@ use carefront_shared::postgres;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use worker::postgres_tls::PassthroughTls;
 
-/// The Hyperdrive binding name in `wrangler.toml` (`[[env.postgres.hyperdrive]]`): present, it
-/// selects PostgreSQL over D1.
-pub const HYPERDRIVE_BINDING: &str = "HYPERDRIVE";
-
 /// A PostgreSQL database reached through a Hyperdrive binding.
 pub struct Hyperdrive {
     binding: worker::Hyperdrive,

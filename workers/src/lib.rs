@@ -16,9 +16,15 @@ use carefront_shared::store::SqlStore;
 use chrono::{DateTime, Utc};
 use worker::wasm_bindgen::JsValue;
 
+#[cfg(feature = "hyperdrive")]
 mod hyperdrive;
 
-pub use hyperdrive::{HYPERDRIVE_BINDING, Hyperdrive};
+#[cfg(feature = "hyperdrive")]
+pub use hyperdrive::Hyperdrive;
+
+/// The Hyperdrive binding name in `wrangler.toml` (`[[env.postgres.hyperdrive]]`): present, it
+/// selects PostgreSQL over D1 (and needs the postgres build).
+pub const HYPERDRIVE_BINDING: &str = "HYPERDRIVE";
 
 /// The D1 binding name in `wrangler.toml`.
 pub const DATABASE_BINDING: &str = "DB";
@@ -83,12 +89,14 @@ impl Database for D1 {
 pub enum Backing {
     /// The D1 database bound as [`DATABASE_BINDING`].
     D1(D1),
-    /// PostgreSQL through the Hyperdrive binding.
+    /// PostgreSQL through the Hyperdrive binding (the postgres build only).
+    #[cfg(feature = "hyperdrive")]
     Postgres(Hyperdrive),
 }
 
 impl Backing {
     /// The store the environment binds.
+    #[cfg(feature = "hyperdrive")]
     pub fn from_env(env: &worker::Env) -> Result<Backing, DbError> {
         match Hyperdrive::from_env(env, HYPERDRIVE_BINDING)? {
             Some(postgres) => Ok(Backing::Postgres(postgres)),
@@ -96,9 +104,26 @@ impl Backing {
         }
     }
 
+    /// The store the environment binds: D1 in this build, which has no PostgreSQL client. An
+    /// environment that binds Hyperdrive wants the postgres build: the store is unavailable
+    /// rather than D1 used in its place.
+    #[cfg(not(feature = "hyperdrive"))]
+    pub fn from_env(env: &worker::Env) -> Result<Backing, DbError> {
+        let bound =
+            js_sys::Reflect::get(env.as_ref(), &HYPERDRIVE_BINDING.into()).map_err(|_| DbError::Unavailable("the environment cannot be read".into()))?;
+        if !bound.is_undefined() {
+            return Err(DbError::Unavailable(format!(
+                "{HYPERDRIVE_BINDING} (PostgreSQL) is bound but this is the D1 build: \
+                 deploy build-postgres/ (scripts/build-wasm postgres, wrangler --env postgres)"
+            )));
+        }
+        D1::from_env(env).map(Backing::D1)
+    }
+
     fn database(&self) -> &dyn Database {
         match self {
             Backing::D1(d1) => d1,
+            #[cfg(feature = "hyperdrive")]
             Backing::Postgres(postgres) => postgres,
         }
     }
@@ -211,6 +236,12 @@ pub fn response(response: http::Response<Vec<u8>>) -> worker::Result<worker::Res
     Ok(worker::Response::from_bytes(body)?.with_status(parts.status.as_u16()).with_headers(headers))
 }
 
+/// Sends the handlers' error lines ([`carefront_shared::log`]) to the Worker's console: this
+/// target's std drops what is written to standard error.
+fn log_to_console() {
+    carefront_shared::log::set_sink(|line| worker::console_error!("{line}"));
+}
+
 /// Serves one fetch event for `app`: refuses a method it does not know (405, never `GET`),
 /// builds the request context from the Worker's bindings and hands the request to `handler`;
 /// `unavailable` answers when a binding, a setting or the entropy is missing.
@@ -223,6 +254,7 @@ pub async fn serve(
     unavailable: fn(&str) -> http::Response<Vec<u8>>,
     background: &worker::Context,
 ) -> worker::Result<worker::Response> {
+    log_to_console();
     // Cloudflare's edge sets CF-Connecting-IP itself, overwriting any the client sent.
     let client = request.headers().get("cf-connecting-ip").ok().flatten();
     // The method as sent: `worker::Request::method` maps every method it does not know to GET.
@@ -289,6 +321,7 @@ enum Run {
 }
 
 async fn run(env: worker::Env, app: App, why: Run) {
+    log_to_console();
     let outcome = async {
         let config = config(app, &env)?;
         let random = random()?;
