@@ -44,10 +44,17 @@ if (native) {
     for (const [name, report] of Object.entries(reports)) {
       const r = report.requests[request];
       if (!r) continue;
-      const own = name === 'workers' ? r.own_median_us : r.own_request_median_us;
+      const lessStore = name === 'workers' ? r.own_median_us : r.own_request_median_us;
+      // The component's time in wasm where the runtime reports it (Spin), else handler less store.
+      const own = r.guest_median_us ?? lessStore;
       const ratio = base > 0 ? own / base : 0;
       if (name !== 'native') worst = Math.max(worst, ratio);
-      cells[name] = name === 'native' ? `${ms(own)} ms` : `${ms(own)} ms (${times(ratio)}); median ${ms(r.median_us)}, p99 ${ms(r.p99_us)}, store ${ms(r.store_mean_us)}`;
+      const how = r.guest_median_us == null ? '' : ' in wasm';
+      const also = r.guest_median_us == null ? '' : `, handler less store ${ms(lessStore)}`;
+      cells[name] =
+        name === 'native'
+          ? `${ms(own)} ms`
+          : `${ms(own)} ms${how} (${times(ratio)}); median ${ms(r.median_us)}, p99 ${ms(r.p99_us)}, store ${ms(r.store_mean_us)}${also}`;
     }
     row('own time', request, cells, '≤ 2× native', Object.keys(reports).length > 1 ? worst <= 2 : null);
   }

@@ -1,7 +1,8 @@
 // bench/runtime/report.mjs — one table from bench/runtime/run's reports (NAME=FILE, native
 // first): per request and runtime, median and p99 of the handler's time inside the runtime,
-// the median time waiting on the store, the handler's own work (handler less store, per
-// request) and its ratio to native; then each runtime's cold start. Markdown on stdout.
+// the median time waiting on the store, the handler's own work (its time in wasm where the
+// runtime reports it, else handler less store, per request) and its ratio to native; then each
+// runtime's cold start. Markdown on stdout.
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -29,22 +30,29 @@ lines.push("host's call into a fresh instance of the pre-instantiated component 
 lines.push("as Spin does per request) to the end of the body; workers, Miniflare's dispatchFetch round trip");
 lines.push('less the median round trip of an empty request into the same isolate (the clock inside');
 lines.push('workerd ticks in whole ms). "store": the mean time a request waited on SQLite / D1 /');
-lines.push('spin:sqlite (calls per request). "own": routing, consent, templates, crypto: the median over');
-lines.push('requests of handler less store (native, spin), and for workers, where the store\'s spans tick');
-lines.push('in whole ms, handler median less store mean. "÷ native": own over native\'s own.', '');
+lines.push('spin:sqlite (calls per request). "handler less store": the median over requests of handler less');
+lines.push("store (native, spin), and for workers, where the store's spans tick in whole ms, handler median");
+lines.push('less store mean. "in wasm" (spin): the median time the component\'s own code ran, from');
+lines.push("wasmtime's call hooks (entering wasm or returning from the host, to leaving wasm or calling the");
+lines.push('host), instantiation included; the host\'s side of each import, the local host\'s task');
+lines.push('scheduling and its HTTP plumbing are not in it (the instantiation\'s median is in brackets).');
+lines.push('"own": the handler\'s own work (routing, consent, templates, crypto): "in wasm" where the runtime');
+lines.push('can tell, else handler less store. "÷ native": own over native\'s own.', '');
 for (const { name } of reports) lines.push(`- ${name}: ${LABEL[name] ?? name}`);
 lines.push('');
-lines.push('| request | runtime | n | median | p99 | store mean (calls) | own median | own ÷ native | median ÷ native |');
-lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+lines.push('| request | runtime | n | median | p99 | store mean (calls) | handler less store | in wasm (instantiation) | own ÷ native | median ÷ native |');
+lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const request of Object.keys(native.requests)) {
   const base = native.requests[request];
   for (const { name, report } of reports) {
     const row = report.requests[request];
     if (!row) continue;
-    row.own = name === 'workers' ? row.own_median_us : row.own_request_median_us;
-    const own = name === 'native' ? '1.00×' : ratio(row.own, base.own_request_median_us);
+    const lessStore = name === 'workers' ? row.own_median_us : row.own_request_median_us;
+    const guest = row.guest_median_us ?? null;
+    const own = name === 'native' ? '1.00×' : ratio(guest ?? lessStore, base.own_request_median_us);
     const total = name === 'native' ? '1.00×' : ratio(row.median_us, base.median_us);
-    lines.push(`| ${request} | ${name} | ${row.n} | ${ms(row.median_us)} | ${ms(row.p99_us)} | ${ms(row.store_mean_us)} (${row.store_calls}) | ${ms(row.own)} | ${own} | ${total} |`);
+    const inWasm = guest === null ? '' : `${ms(guest)} (${ms(row.instantiate_median_us ?? 0)})`;
+    lines.push(`| ${request} | ${name} | ${row.n} | ${ms(row.median_us)} | ${ms(row.p99_us)} | ${ms(row.store_mean_us)} (${row.store_calls}) | ${ms(lessStore)} | ${inWasm} | ${own} | ${total} |`);
   }
 }
 lines.push('', '| cold start | start: runtime up, module(s) compiled | first request (GET /sign-in) | spawn to ready |');

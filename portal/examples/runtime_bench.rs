@@ -77,6 +77,12 @@ struct WireResponse {
     handler_us: f64,
     store_us: f64,
     store_calls: u32,
+    /// The component's own time in wasm, where the runtime can tell (the Spin host's call hooks).
+    #[serde(default)]
+    guest_us: Option<f64>,
+    /// The instantiation's share of `handler_us`, where the runtime instantiates per request.
+    #[serde(default)]
+    instantiate_us: Option<f64>,
 }
 
 /// Where requests are handled.
@@ -172,6 +178,8 @@ impl Target for Native {
             handler_us,
             store_us: self.db.waited.get().as_secs_f64() * 1e6,
             store_calls: self.db.calls.get(),
+            guest_us: None,
+            instantiate_us: None,
         })
     }
 }
@@ -357,6 +365,8 @@ struct Samples {
     handler: Vec<f64>,
     store: Vec<f64>,
     calls: u32,
+    guest: Vec<f64>,
+    instantiate: Vec<f64>,
 }
 
 impl Samples {
@@ -364,6 +374,8 @@ impl Samples {
         self.handler.push(response.handler_us);
         self.store.push(response.store_us);
         self.calls = response.store_calls;
+        self.guest.extend(response.guest_us);
+        self.instantiate.extend(response.instantiate_us);
     }
 
     fn summary(&self) -> serde_json::Value {
@@ -376,6 +388,11 @@ impl Samples {
         let mut own: Vec<f64> = self.handler.iter().zip(&self.store).map(|(handler, store)| handler - store).collect();
         own.sort_by(f64::total_cmp);
         let own_median = own.get(own.len() / 2).copied().unwrap_or_default();
+        let median = |samples: &[f64]| {
+            let mut sorted = samples.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            sorted.get(sorted.len() / 2).copied()
+        };
         serde_json::json!({
             "n": self.handler.len(),
             "median_us": at(0.5), "p99_us": at(0.99),
@@ -384,6 +401,10 @@ impl Samples {
             // request by request, and (for workerd's ticking clock) median less mean.
             "own_request_median_us": own_median,
             "own_median_us": at(0.5) - store_mean,
+            // Where the runtime can tell: the median time the component's code ran in wasm,
+            // and the median instantiation.
+            "guest_median_us": median(&self.guest),
+            "instantiate_median_us": median(&self.instantiate),
         })
     }
 }

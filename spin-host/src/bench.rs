@@ -3,7 +3,9 @@
 //! server routes it and handed to a fresh instance of its component's pre-instantiated
 //! `InstancePre`, as Spin does per request; the answer goes out on stdout as one JSON line with
 //! the status, headers, base64 body, the handler's time (instantiation, the call and the whole
-//! body, in µs) and the time the component waited on `spin:sqlite` (`execute` calls, µs).
+//! body, in µs), the time the component waited on `spin:sqlite` (`execute` calls, µs), the
+//! time its own code ran in wasm (`guest_us`, from wasmtime's call hooks) and the
+//! instantiation's share (`instantiate_us`).
 //! The first line out is `{"ready": true, "start_ms": …}`: engine, linker and every
 //! component's compilation. portal/examples/runtime_bench.rs drives it.
 
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{BufRead as _, Write as _};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
+use wasmtime::CallHook;
 use wasmtime::component::{Accessor, FutureReader, HasData, Linker, Resource, StreamReader};
 
 /// Nanoseconds spent in `spin:sqlite` calls since the last request started (one request at a
@@ -27,6 +30,39 @@ use wasmtime::component::{Accessor, FutureReader, HasData, Linker, Resource, Str
 static STORE_NANOS: AtomicU64 = AtomicU64::new(0);
 /// How many `spin:sqlite` calls the current request made.
 static STORE_CALLS: AtomicU32 = AtomicU32::new(0);
+/// Nanoseconds the current request's instance spent running its own code in wasm (its calls
+/// into the host, the store's included, left out).
+static GUEST_NANOS: AtomicU64 = AtomicU64::new(0);
+/// Nanoseconds the current request's instantiation took.
+static INSTANTIATE_NANOS: AtomicU64 = AtomicU64::new(0);
+
+fn nanos(elapsed: std::time::Duration) -> u64 {
+    u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Keeps the time `store`'s instance runs in wasm in `GUEST_NANOS`: from each entry into wasm
+/// (or return from the host) to the next exit from it (or call into the host). This is the
+/// component's own work (routing, consent, templates, crypto); the host's side of its imports,
+/// the scheduling of its tasks and the HTTP plumbing are not.
+pub fn time_guest(store: &mut wasmtime::Store<HostState>) {
+    let mut entered: Option<Instant> = None;
+    store.call_hook(move |_, hook| {
+        match hook {
+            CallHook::CallingWasm | CallHook::ReturningFromHost => entered = Some(Instant::now()),
+            CallHook::ReturningFromWasm | CallHook::CallingHost => {
+                if let Some(since) = entered.take() {
+                    GUEST_NANOS.fetch_add(nanos(since.elapsed()), Ordering::Relaxed);
+                }
+            }
+        }
+        Ok(())
+    });
+}
+
+/// Notes how long the current request's instantiation took (from `started`).
+pub fn instantiated(started: Instant) {
+    INSTANTIATE_NANOS.store(nanos(started.elapsed()), Ordering::Relaxed);
+}
 
 /// `spin:sqlite` as the server links it, each call timed.
 pub struct TimedImports;
@@ -37,7 +73,7 @@ impl HasData for TimedImports {
 
 /// Adds the call's time since `started` to the current request's store time.
 fn count(started: Instant) {
-    STORE_NANOS.fetch_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    STORE_NANOS.fetch_add(nanos(started.elapsed()), Ordering::Relaxed);
     STORE_CALLS.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -100,6 +136,10 @@ struct WireResponse {
     handler_us: f64,
     store_us: f64,
     store_calls: u32,
+    /// The instance's own time in wasm (see `time_guest`), µs.
+    guest_us: f64,
+    /// Instantiating the component for this request, µs (inside `handler_us`).
+    instantiate_us: f64,
 }
 
 /// Answers requests from stdin until it closes.
@@ -137,6 +177,8 @@ async fn handle(app: &App, wire: WireRequest) -> Result<WireResponse> {
     prepare_request(&mut request, &route, &host, client).map_err(|e| anyhow!(e))?;
     STORE_NANOS.store(0, Ordering::Relaxed);
     STORE_CALLS.store(0, Ordering::Relaxed);
+    GUEST_NANOS.store(0, Ordering::Relaxed);
+    INSTANTIATE_NANOS.store(0, Ordering::Relaxed);
     let started = Instant::now();
     let response = handler.handle((), request).await.map_err(|e| anyhow!("the component failed: {e:?}"))?;
     let (parts, body) = response.into_parts();
@@ -150,5 +192,7 @@ async fn handle(app: &App, wire: WireRequest) -> Result<WireResponse> {
         handler_us,
         store_us: STORE_NANOS.load(Ordering::Relaxed) as f64 / 1e3,
         store_calls: STORE_CALLS.load(Ordering::Relaxed),
+        guest_us: GUEST_NANOS.load(Ordering::Relaxed) as f64 / 1e3,
+        instantiate_us: INSTANTIATE_NANOS.load(Ordering::Relaxed) as f64 / 1e3,
     })
 }

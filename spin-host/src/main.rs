@@ -102,6 +102,10 @@ fn engine() -> Result<wasmtime::Engine> {
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);
     config.wasm_component_model_async(true);
+    // For `perf record` on the host: perf then names the guest's functions (/tmp/perf-PID.map).
+    if std::env::var_os("CAREFRONT_SPIN_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     wasmtime::Engine::new(&config).map_err(|e| anyhow!("cannot create the wasm engine: {e}"))
 }
 
@@ -112,6 +116,7 @@ fn prepare_component(
     linker: &wasmtime::component::Linker<state::HostState>,
     component: &manifest::Component,
     config: state::ComponentConfig,
+    timed: bool,
 ) -> Result<server::PreparedComponent> {
     let id = &component.id;
     let path = &component.source;
@@ -126,7 +131,7 @@ fn prepare_component(
     let pre = wasmtime_wasi_http::p3::bindings::ServicePre::new(instance_pre).map_err(|e| {
         anyhow!("component {id:?} ({}) does not export wasi:http/handler@0.3.0 (build it with spin-sdk 7 for wasm32-wasip2): {e:#}", path.display())
     })?;
-    Ok(server::PreparedComponent { engine: engine.clone(), pre, config: Arc::new(config) })
+    Ok(server::PreparedComponent { engine: engine.clone(), pre, config: Arc::new(config), timed })
 }
 
 async fn run(args: Args) -> Result<()> {
@@ -171,7 +176,7 @@ async fn run(args: Args) -> Result<()> {
             },
         };
         let started = std::time::Instant::now();
-        let prepared = prepare_component(&engine, &linker, component, config)?;
+        let prepared = prepare_component(&engine, &linker, component, config, args.listen.is_none())?;
         server::log(&format!("component {:?} ready ({} ms)", component.id, started.elapsed().as_millis()));
         handlers.insert(route.component.clone(), wasmtime_wasi_http::handler::ProxyHandler::new(prepared));
     }

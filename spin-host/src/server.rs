@@ -29,6 +29,8 @@ pub struct PreparedComponent {
     pub engine: Engine,
     pub pre: ServicePre<HostState>,
     pub config: Arc<ComponentConfig>,
+    /// Bench mode: time each instance's instantiation and the time its code runs in wasm.
+    pub timed: bool,
 }
 
 impl HandlerState for PreparedComponent {
@@ -38,7 +40,14 @@ impl HandlerState for PreparedComponent {
 
     async fn instantiate(&self) -> wasmtime::Result<Instance<HostState, NeverExpires, SingleRequest>> {
         let mut store = Store::new(&self.engine, HostState::new(self.config.clone()));
+        let started = Instant::now();
+        if self.timed {
+            crate::bench::time_guest(&mut store);
+        }
         let proxy = ProxyPre::P3(self.pre.clone()).instantiate_async(&mut store).await?;
+        if self.timed {
+            crate::bench::instantiated(started);
+        }
         Ok(Instance { store, proxy, view: HostState::http, expiration: NeverExpires, state: SingleRequest { component: self.config.id.clone() } })
     }
 }

@@ -300,6 +300,52 @@ fn sqlite_execute_streams_rows_and_counts_changes() -> Result<()> {
     Ok(())
 }
 
+/// `--bench`: a request line in, a timed answer out, with the store's calls counted and the
+/// component's own time in wasm inside the handler's time.
+#[test]
+fn bench_mode_times_the_handler_the_store_and_the_wasm() -> Result<()> {
+    use std::io::Write as _;
+    let dir = scratch("bench");
+    std::fs::write(dir.join("spin.toml"), app_manifest(&fixture("spin_host_fixture.wasm")))?;
+    let mut child = Command::new(HOST)
+        .arg("--manifest")
+        .arg(dir.join("spin.toml"))
+        .arg("--bench")
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .env("SPIN_VARIABLE_GREETING", "bonjour")
+        .env("SPIN_VARIABLE_SESSION_KEY", "s3cret")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    output.read_line(&mut line)?;
+    let ready: Value = serde_json::from_str(&line)?;
+    assert_eq!(ready["ready"], true, "{line}");
+    for (path, calls) in [("/sql", true), ("/echo", false)] {
+        writeln!(input, "{}", serde_json::json!({ "method": "GET", "path": path, "headers": [], "body": "", "client": "192.0.2.1" }))?;
+        input.flush()?;
+        line.clear();
+        output.read_line(&mut line)?;
+        let answer: Value = serde_json::from_str(&line)?;
+        assert_eq!(answer["status"], 200, "{line}");
+        let handler = answer["handler_us"].as_f64().unwrap();
+        let store = answer["store_us"].as_f64().unwrap();
+        let guest = answer["guest_us"].as_f64().unwrap();
+        let instantiate = answer["instantiate_us"].as_f64().unwrap();
+        assert!(guest > 0.0 && guest < handler, "{line}");
+        assert!(instantiate > 0.0 && instantiate < handler, "{line}");
+        assert_eq!(answer["store_calls"].as_u64().unwrap() > 0, calls, "{line}");
+        assert!(guest + store <= handler, "{line}");
+    }
+    drop(input);
+    child.wait()?;
+    Ok(())
+}
+
 #[test]
 fn a_guest_trap_is_a_500_and_the_host_survives() -> Result<()> {
     let host = start_app()?;
