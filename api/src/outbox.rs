@@ -1,8 +1,11 @@
 //! The outbox through the API: GOV.UK Notify's delivery receipts (its callbacks, with the bearer
 //! token the service was given), and a sweep a deployment's schedule calls (on Spin, a
-//! Kubernetes CronJob or Fermyon Cloud job signing with an `outbox:send` credential).
+//! Kubernetes CronJob or Fermyon Cloud job signing with an `outbox:send` credential), which
+//! also does the rest of what the Workers' Cron Triggers do there: the notices time brings
+//! and the monitoring figures that no longer stand.
 
 use carefront_shared::context::RequestContext;
+use carefront_shared::monitoring;
 use carefront_shared::notices::ending;
 use carefront_shared::notify::callback::{self, CallbackError};
 use carefront_shared::notify::courier;
@@ -42,13 +45,16 @@ pub async fn notify_callback(context: &RequestContext<'_>, request: &Request) ->
 struct SweepAnswer {
     /// "Access ending in 14 days" notices the scan queued before sending.
     queued: usize,
+    /// Providers whose monitoring figures no longer stood and were counted again, so that the
+    /// council's next look reads them as kept (the Workers' cron does this on Workers).
+    counted: usize,
     sent: usize,
     retrying: usize,
     failed: usize,
 }
 
-/// POST /api/v1/outbox/send: queues the notices time brings (access ending in 14 days), then
-/// sends what is due, sweeping on while sweeps come back full (up to
+/// POST /api/v1/outbox/send: queues the notices time brings (access ending in 14 days), counts
+/// again the providers' monitoring figures that no longer stand, then sends what is due, sweeping on while sweeps come back full (up to
 /// [`courier::SCHEDULED_LIMIT`]). Only where messages are sent: elsewhere they would wait to go stale.
 pub async fn send(context: &RequestContext<'_>) -> Result<Response, ApiError> {
     if context.config.notify.sender().is_none() || context.outbound.is_none() {
@@ -62,8 +68,16 @@ pub async fn send(context: &RequestContext<'_>) -> Result<Response, ApiError> {
             0
         }
     };
+    // Likewise a failed count: the council's next look counts what this did not.
+    let counted = match monitoring::count_stale_figures(context.store, context.now).await {
+        Ok(counted) => counted,
+        Err(error) => {
+            carefront_shared::log_error!("carefront-api: counting the monitoring figures failed: {error}");
+            0
+        }
+    };
     match courier::deliver_scheduled(context).await.or_problem(context)? {
-        Some(sweep) => Ok(json(StatusCode::OK, &SweepAnswer { queued, sent: sweep.sent, retrying: sweep.retrying, failed: sweep.failed })),
+        Some(sweep) => Ok(json(StatusCode::OK, &SweepAnswer { queued, counted, sent: sweep.sent, retrying: sweep.retrying, failed: sweep.failed })),
         None => Err(not_configured()),
     }
 }

@@ -169,8 +169,11 @@ fn the_scheduled_send_queues_access_ending_notices_once_and_sends_them() {
     let outbound = Accepting(std::cell::Cell::new(0));
     let (status, body) = call_sending(&api, api.signed_send(&sweeper, "POST", "/api/v1/outbox/send", None, "", Vec::new()), &outbound);
     assert_eq!(status, 200, "{body:#}");
-    assert_eq!(body, serde_json::json!({ "queued": 2, "sent": 2, "retrying": 0, "failed": 0 }));
+    // Both providers' monitoring figures had never been counted: counted and kept, as the
+    // Workers' cron does, so the council's next look reads them.
+    assert_eq!(body, serde_json::json!({ "queued": 2, "counted": 2, "sent": 2, "retrying": 0, "failed": 0 }));
     assert_eq!(outbound.0.get(), 2);
+    assert_eq!(api.rows("SELECT organisation_id FROM monitoring_figures"), 2);
     let rows = block_on(api.db.query("SELECT id, status FROM notifications WHERE kind = 'access_ending' ORDER BY id", &[])).unwrap();
     let rows: Vec<(String, String)> = rows.iter().map(|row| (row.text(0).unwrap(), row.text(1).unwrap())).collect();
     assert_eq!(
@@ -181,7 +184,7 @@ fn the_scheduled_send_queues_access_ending_notices_once_and_sends_them() {
     api.advance(Duration::minutes(1));
     let (status, body) = call_sending(&api, api.signed_send(&sweeper, "POST", "/api/v1/outbox/send", None, "", Vec::new()), &outbound);
     assert_eq!(status, 200, "{body:#}");
-    assert_eq!(body, serde_json::json!({ "queued": 0, "sent": 0, "retrying": 0, "failed": 0 }));
+    assert_eq!(body, serde_json::json!({ "queued": 0, "counted": 0, "sent": 0, "retrying": 0, "failed": 0 }));
     assert_eq!(outbound.0.get(), 2);
     // Without Notify nothing is queued at all (it would only go stale).
     api.advance(Duration::days(1));
