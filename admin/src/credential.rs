@@ -144,7 +144,7 @@ fn print_issued(issued: &IssuedCredential) {
 /// entry in the same batch.
 #[allow(clippy::too_many_arguments)] // the command line's options, passed through
 pub async fn create_in_store(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     key: &CredentialKey,
     organisation_id: &str,
     name: &str,
@@ -263,7 +263,7 @@ fn write_sql(path: &std::path::Path, statements: &[String]) -> Result<(), String
 }
 
 /// Revokes a credential in a store, with its administration-log entry in the same batch.
-pub async fn revoke_in_store(store: &dyn Store, key_id: &str, by: &Administrator, random: &dyn Random, now: DateTime<Utc>) -> Result<(), String> {
+pub async fn revoke_in_store(store: &SqlStore<'_>, key_id: &str, by: &Administrator, random: &dyn Random, now: DateTime<Utc>) -> Result<(), String> {
     let live = || format!("there is no live credential {key_id}");
     let credential = store.credential(key_id).await.map_err(|error| error.to_string())?.ok_or_else(live)?;
     let organisation = store.organisation(&credential.organisation_id).await.map_err(|error| error.to_string())?;

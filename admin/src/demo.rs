@@ -1,5 +1,7 @@
 //! The demo council, provider, people and care plans.
 
+use carefront_shared::store::SqlStore;
+use carefront_shared::store::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use carefront_shared::access::{self, AuditAction};
@@ -13,7 +15,7 @@ use carefront_shared::outbox::{Channel, NotificationKind};
 use carefront_shared::person::{NewPerson, PersonInput};
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::{Random, SeededRandom, new_id};
-use carefront_shared::store::{DutyContactStore as _, EmergencyStore as _, PreferenceStore as _, Store, StoreError};
+use carefront_shared::store::{Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 
 const COUNCIL: &str = "org-northshire-council";
@@ -30,7 +32,7 @@ pub const BROOKSIDE_DUTY_EMAIL: &str = "duty@brookside.example.org";
 
 /// Adds the demo data (leaving rows that already exist alone) and a fresh invitation for each
 /// demo service user.
-pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) -> Result<Vec<(Person, InvitationCode)>, StoreError> {
+pub async fn seed(store: &SqlStore<'_>, now: DateTime<Utc>, random: &dyn Random) -> Result<Vec<(Person, InvitationCode)>, StoreError> {
     store
         .insert_organisation(&Organisation { id: COUNCIL.into(), kind: OrganisationKind::Council, name: "Northshire County Council".into(), created_at: now })
         .await?;
@@ -211,7 +213,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) ->
 
 /// Turns on a fresh emergency code for Margaret (ending any earlier one), as the council's social
 /// worker on its statutory duty: the code for the paper copy in her home, and for the e2e tests.
-pub async fn emergency_code(store: &dyn Store, now: DateTime<Utc>, random: &dyn Random) -> Result<(EmergencyCodeRecord, EmergencyCode), StoreError> {
+pub async fn emergency_code(store: &SqlStore<'_>, now: DateTime<Utc>, random: &dyn Random) -> Result<(EmergencyCodeRecord, EmergencyCode), StoreError> {
     let grants = store.grants_for_subject("person-margaret").await?;
     let council_grant = onboarding::council_grant(&grants, COUNCIL, now).map(|grant| grant.id.clone()).unwrap_or_default();
     let basis = format!("grant:{council_grant} ({})", Basis::StatutoryDuty.as_str());
@@ -264,7 +266,7 @@ fn details(person_id: &str) -> PersonInput {
 /// council's statutory access and the line in their log, in one plan), unless they are there. Ids
 /// are drawn from a generator seeded by the person's id, so a seed written out as SQL twice names
 /// the same rows and `INSERT OR IGNORE` keeps one.
-async fn add_as_the_council_does(store: &dyn Store, person: &Person, now: DateTime<Utc>) -> Result<(), StoreError> {
+async fn add_as_the_council_does(store: &SqlStore<'_>, person: &Person, now: DateTime<Utc>) -> Result<(), StoreError> {
     if store.person(&person.id).await?.is_some() {
         return Ok(());
     }
@@ -276,7 +278,7 @@ async fn add_as_the_council_does(store: &dyn Store, person: &Person, now: DateTi
     store.apply(&recorder.into_plan()).await
 }
 
-async fn invite(store: &dyn Store, person: Person, now: DateTime<Utc>, random: &dyn Random) -> Result<(Person, InvitationCode), StoreError> {
+async fn invite(store: &SqlStore<'_>, person: Person, now: DateTime<Utc>, random: &dyn Random) -> Result<(Person, InvitationCode), StoreError> {
     let (invitation, code) = invitation::issue(&person.id, Some(COUNCIL), now, DEFAULT_LIFETIME, random);
     store.insert_invitation(&invitation).await?;
     Ok((person, code))

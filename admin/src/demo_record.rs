@@ -13,6 +13,8 @@ use carefront_shared::record::{
     VisitStatus,
 };
 use carefront_shared::record_writes::{self, PlannedVisit, ScheduledVisit, VersionKind, VisitSchedule, WriteError, Writer};
+use carefront_shared::store::SqlStore;
+use carefront_shared::store::prelude::*;
 use carefront_shared::store::{Store, StoreError};
 use carefront_shared::uk_time;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -88,7 +90,7 @@ fn letter_pdf(text: &str) -> Vec<u8> {
 }
 
 async fn add_document(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     person_id: &str,
     id: &str,
     (title, kind, content_type): (&str, DocumentKind, &str),
@@ -105,7 +107,7 @@ async fn add_document(
 
 /// The administration record for the last `days` days: every scheduled dose due before `now`
 /// is recorded, with a refusal and a dose not given among them, as a real week has.
-async fn record_doses(store: &dyn Store, person_id: &str, medicines: &[Medicine], carers: &[&str], now: DateTime<Utc>, days: i64) -> Result<(), StoreError> {
+async fn record_doses(store: &SqlStore<'_>, person_id: &str, medicines: &[Medicine], carers: &[&str], now: DateTime<Utc>, days: i64) -> Result<(), StoreError> {
     let today = uk_time::date(now);
     for back in (0..days).rev() {
         let day = today - Duration::days(back);
@@ -152,7 +154,7 @@ struct VisitPattern<'a> {
 
 /// The visits of the `days` UK days before today, done, with their notes. Today's and the coming
 /// days' visits are the provider's schedule ([`brookside_puts_in`]), reported live as they happen.
-async fn record_visits(store: &dyn Store, person_id: &str, pattern: &VisitPattern<'_>, now: DateTime<Utc>, days: i64) -> Result<(), StoreError> {
+async fn record_visits(store: &SqlStore<'_>, person_id: &str, pattern: &VisitPattern<'_>, now: DateTime<Utc>, days: i64) -> Result<(), StoreError> {
     let VisitPattern { slots, notes, carers, weekdays_only } = *pattern;
     use chrono::Datelike as _;
     let today = uk_time::date(now);
@@ -186,7 +188,7 @@ async fn record_visits(store: &dyn Store, person_id: &str, pattern: &VisitPatter
 
 /// Adds the demo care records (re-running leaves the same record, with recent days filled in).
 /// Seeds the demo records; `plans` are the care plans Brookside's system puts in (as version 1).
-pub async fn seed(store: &dyn Store, now: DateTime<Utc>, plans: &[CarePlan]) -> Result<(), StoreError> {
+pub async fn seed(store: &SqlStore<'_>, now: DateTime<Utc>, plans: &[CarePlan]) -> Result<(), StoreError> {
     let started = now.date_naive() - Duration::days(60);
 
     // Margaret Okafor.
@@ -503,7 +505,7 @@ pub struct BrooksideParts<'a> {
 /// versioned writes (a first version of each part, its line in the person's access log), as its
 /// care coordinator under Brookside's grant to contribute, in one plan. Ids come from a generator
 /// seeded by the person's id, so a seed written out as SQL twice names the same rows.
-pub async fn brookside_puts_in(store: &dyn Store, person_id: &str, parts: &BrooksideParts<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn brookside_puts_in(store: &SqlStore<'_>, person_id: &str, parts: &BrooksideParts<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
     let grants = store.grants_for_subject(person_id).await?;
     let priya =
         Actor { person_id: "person-provider-priya".into(), role: carefront_shared::domain::Role::ProviderStaff, organisation_id: Some(PROVIDER.into()) };

@@ -80,7 +80,14 @@ pub fn run(args: &ExportArgs, now: DateTime<Utc>, random: &dyn Random) -> Result
 }
 
 /// Gathers the record, logs the export in the person's access log, and renders it.
-pub async fn export_record(store: &dyn Store, person_id: &str, fhir: bool, origin: &str, now: DateTime<Utc>, random: &dyn Random) -> Result<Vec<u8>, String> {
+pub async fn export_record(
+    store: &SqlStore<'_>,
+    person_id: &str,
+    fhir: bool,
+    origin: &str,
+    now: DateTime<Utc>,
+    random: &dyn Random,
+) -> Result<Vec<u8>, String> {
     let permit = Permit::operator(person_id, now);
     let record: RecordExport =
         export::gather(store, &permit, true, now).await.map_err(|error| error.to_string())?.ok_or_else(|| format!("no person {person_id}"))?;

@@ -8,6 +8,7 @@ use carefront_shared::consent::{Action, Category, Grant};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::AuditEvent;
 use carefront_shared::random::new_id;
+use carefront_shared::store::prelude::*;
 
 use crate::auth::Caller;
 use crate::failure::{ApiError, Stored, internal, not_found};

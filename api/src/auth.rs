@@ -3,6 +3,7 @@
 //! The handler gets a [`Caller`]; every refusal is a 401 problem document with a
 //! `WWW-Authenticate` challenge (400 for a malformed `Content-Digest`).
 
+use carefront_shared::store::prelude::*;
 use std::collections::BTreeSet;
 
 use carefront_shared::consent::Actor;

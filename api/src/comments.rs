@@ -6,6 +6,7 @@
 //! answered first). Only an organisation that may contribute to the comment's category answers
 //! it. Every answer is kept: the comment shows its whole history, and so does the portal.
 
+use carefront_shared::store::prelude::*;
 use std::collections::BTreeMap;
 
 use carefront_shared::access::{AuditAction, Permit};
@@ -15,7 +16,6 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::problem::Problem;
-use carefront_shared::store::IdempotencyStore as _;
 use carefront_shared::store::support::{CommentAfter, CommentOrder, SupportedComment, walk_pages};
 use carefront_shared::store::time_text;
 use carefront_shared::store::voice::{Answer, record_answer};

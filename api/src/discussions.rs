@@ -6,6 +6,7 @@
 //! person answers in the portal. An organisation sees only its own discussions, and only with
 //! people it supports now.
 
+use carefront_shared::store::prelude::*;
 use std::collections::BTreeMap;
 
 use carefront_shared::access::{AuditAction, Permit};
@@ -16,7 +17,6 @@ use carefront_shared::domain::AuditEvent;
 use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::problem::Problem;
-use carefront_shared::store::IdempotencyStore as _;
 use carefront_shared::store::discussion::record_discussion;
 use carefront_shared::store::support::{DiscussionAfter, SupportedDiscussion, walk_pages};
 use carefront_shared::store::time_text;

@@ -12,6 +12,7 @@
 //! each. If a part changed between reading it here and applying the plan, the whole Bundle is
 //! refused (409) and nothing is written.
 
+use carefront_shared::store::prelude::*;
 use std::collections::BTreeMap;
 
 use carefront_shared::access::Permit;
@@ -21,7 +22,6 @@ use carefront_shared::fhir_in::{self, BundleType, Current, EntryOutcome, Import,
 use carefront_shared::plan::Recorder;
 use carefront_shared::problem::Problem;
 use carefront_shared::record_writes::{VersionKind, Writer};
-use carefront_shared::store::IdempotencyStore as _;
 use http::{StatusCode, header};
 use serde::Serialize;
 

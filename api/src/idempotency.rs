@@ -14,6 +14,7 @@ use carefront_shared::plan::Plan;
 use carefront_shared::problem::Problem;
 use carefront_shared::random::new_id;
 use carefront_shared::store::idempotency::{IdempotencyRecord, request_fingerprint};
+use carefront_shared::store::prelude::*;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 

@@ -27,6 +27,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::db::DbError;
 use carefront_shared::receipt::ConsentReceipt;
 use carefront_shared::record_writes::VersionKind;
+use carefront_shared::store::prelude::*;
 use http::{HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 

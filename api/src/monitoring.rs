@@ -9,6 +9,7 @@ use carefront_shared::domain::OrganisationKind;
 use carefront_shared::monitoring::{self, ProviderReport};
 use carefront_shared::problem::Problem;
 use carefront_shared::random::new_id;
+use carefront_shared::store::prelude::*;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::Serialize;

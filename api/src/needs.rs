@@ -4,6 +4,7 @@
 //! now with the preferences category (`GET /api/v1/needs/changes?after=<seq>`), which never
 //! shows anyone else's changes.
 
+use carefront_shared::store::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use carefront_shared::access::{AuditAction, Permit};

@@ -9,7 +9,7 @@ use carefront_shared::onboarding;
 use carefront_shared::person::{self, NewPerson, PersonDetails, PersonInput};
 use carefront_shared::plan::Recorder;
 use carefront_shared::problem::Problem;
-use carefront_shared::store::IdempotencyStore as _;
+use carefront_shared::store::prelude::*;
 use http::{StatusCode, header};
 use serde::{Deserialize, Serialize};
 

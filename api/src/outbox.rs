@@ -11,6 +11,7 @@ use carefront_shared::notify::callback::{self, CallbackError};
 use carefront_shared::notify::courier;
 use carefront_shared::outbox::NotificationStatus;
 use carefront_shared::problem::Problem;
+use carefront_shared::store::prelude::*;
 use http::{StatusCode, header};
 
 use crate::failure::{ApiError, Stored};

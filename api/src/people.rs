@@ -4,6 +4,7 @@
 //! not exist for it (404). Every person whose details are returned is audited: one event each,
 //! in their own access log, written before the answer leaves.
 
+use carefront_shared::store::prelude::*;
 use std::collections::BTreeSet;
 
 use carefront_shared::access::{AuditAction, Permit};

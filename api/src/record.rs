@@ -12,6 +12,7 @@ use carefront_shared::record::{
     Administration, Allergy, CareVisit, Contact, ContactKind, Document, DocumentKind, GuideSection, Medicine, Outcome, VisitStatus,
 };
 use carefront_shared::record_writes::{RecordVersion, VersionKind};
+use carefront_shared::store::prelude::*;
 use carefront_shared::store::record::check_visit_cursor;
 use carefront_shared::store::time_text;
 use carefront_shared::uk_time;

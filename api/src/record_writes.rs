@@ -19,7 +19,7 @@ use carefront_shared::plan::Recorder;
 use carefront_shared::problem::Problem;
 use carefront_shared::record::{Contact, ContactKind, DocumentKind, GuideSection, Medicine, VisitStatus};
 use carefront_shared::record_writes::{self as writes, PlannedVisit, RecordVersion, ScheduledVisit, VersionKind, VisitSchedule, WriteError, Writer};
-use carefront_shared::store::IdempotencyStore as _;
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use http::StatusCode;

@@ -12,7 +12,7 @@ use carefront_shared::passkey::MAX_NAME_CHARS;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::PasskeyRemoval;
-use carefront_shared::store::Store as _;
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use chrono::Duration;
 use http::StatusCode;

@@ -6,6 +6,7 @@ use carefront_shared::consent::{Action, Actor, Category, GrantState};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{CarePlan, Person};
 use carefront_shared::random::new_id;
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use minijinja::{Value, context};
 use serde::Serialize;

@@ -10,7 +10,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::Person;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
-use carefront_shared::store::{Store as _, VoiceStore as _};
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};

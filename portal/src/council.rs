@@ -8,6 +8,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{OrganisationKind, Person, Role};
 use carefront_shared::monitoring;
 use carefront_shared::random::new_id;
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};

@@ -4,6 +4,7 @@
 //! everyone else get "page not found". Every change is in the administration log, written in
 //! the same batch as the change.
 
+use carefront_shared::store::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 
 use carefront_shared::administration::{self, Administrator};

@@ -9,7 +9,7 @@ use carefront_shared::domain::CouncilRole;
 use carefront_shared::outbox::masked_recipient;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
-use carefront_shared::store::{OutboxStore as _, StaffStore as _};
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};

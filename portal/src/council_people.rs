@@ -14,7 +14,7 @@ use carefront_shared::person::{self, FieldError, LikelyDuplicate, NewPerson, Per
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::receipt;
-use carefront_shared::store::Store as _;
+use carefront_shared::store::prelude::*;
 use http::StatusCode;
 use minijinja::{Value, context};
 use serde::Serialize;

@@ -8,6 +8,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{CouncilRole, Organisation, OrganisationKind, Person, ProviderRole};
 use carefront_shared::random::new_id;
 use carefront_shared::staff::{self, Invitee, Manager, StaffPosition};
+use carefront_shared::store::prelude::*;
 use http::StatusCode;
 use minijinja::{Value, context};
 use serde::Serialize;

@@ -9,6 +9,7 @@
 //! authority, it opens exactly three things, and every look is written to the audit log under
 //! `emergency_access:<id>`.
 
+use carefront_shared::store::prelude::*;
 use std::collections::HashMap;
 
 use carefront_shared::access::{self, AuditAction, Permit, Power};
@@ -24,7 +25,6 @@ use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::session;
-use carefront_shared::store::{EmergencyStore as _, Store as _};
 use carefront_shared::uk_time;
 use chrono::{DateTime, Utc};
 use http::{HeaderValue, StatusCode, header};

@@ -12,7 +12,7 @@ use carefront_shared::passkey::{self, CEREMONY_LIFETIME, ENROLMENT_LIFETIME, Pas
 use carefront_shared::plan::{Plan, Recorder};
 use carefront_shared::random::new_id;
 use carefront_shared::session;
-use carefront_shared::store::{AccountStore as _, Store as _};
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use carefront_shared::webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 use http::StatusCode;

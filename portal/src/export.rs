@@ -10,6 +10,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::Person;
 use carefront_shared::export::{self, RecordExport};
 use carefront_shared::random::new_id;
+use carefront_shared::store::prelude::*;
 use http::{HeaderValue, Method, StatusCode, header};
 use minijinja::context;
 use serde::Serialize;

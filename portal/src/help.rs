@@ -6,6 +6,7 @@
 
 use carefront_shared::context::RequestContext;
 use carefront_shared::session::IDLE_TIMEOUT;
+use carefront_shared::store::prelude::*;
 use minijinja::context;
 use serde::Serialize;
 

@@ -19,7 +19,7 @@ use carefront_shared::outbox::{Channel, Notification};
 use carefront_shared::plan::Recorder;
 use carefront_shared::preferences::{self, channel_label};
 use carefront_shared::random::new_id;
-use carefront_shared::store::{InvitationStore as _, OutboxStore as _, Store as _};
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use chrono::Duration;
 use http::StatusCode;

@@ -40,6 +40,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{CouncilRole, ProviderRole, Role};
 use carefront_shared::record_writes::VersionKind;
 use carefront_shared::routing::{Resolution, resolve};
+use carefront_shared::store::prelude::*;
 use http::{Method, StatusCode};
 use minijinja::context;
 

@@ -4,6 +4,7 @@
 
 use carefront_shared::context::RequestContext;
 use carefront_shared::limits::{self, CEREMONY_STARTS, CODE_FAILURES, CodeKind, StartKind};
+use carefront_shared::store::prelude::*;
 use chrono::{DateTime, Utc};
 use http::{HeaderValue, header};
 

@@ -9,6 +9,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::emergency;
 use carefront_shared::needs;
 use carefront_shared::random::new_id;
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};

@@ -17,6 +17,7 @@ use carefront_shared::domain::{AuditEvent, Organisation, Person};
 use carefront_shared::needs::{Need, RecordedNeed, wants_paper_copy};
 use carefront_shared::random::new_id;
 use carefront_shared::record::{CareVisit, VisitStatus};
+use carefront_shared::store::prelude::*;
 use carefront_shared::store::support::{SupportedPerson, VisitedAfter, VisitedPerson, walk_pages};
 use carefront_shared::store::time_text;
 use carefront_shared::uk_time;

@@ -11,7 +11,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::Organisation;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
-use carefront_shared::store::{DutyContactStore as _, OutboxStore as _, StaffStore as _};
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use chrono::{DateTime, Utc};
 use http::StatusCode;

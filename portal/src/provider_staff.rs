@@ -8,6 +8,7 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{Organisation, OrganisationKind, Person, ProviderRole, Role};
 use carefront_shared::monitoring;
 use carefront_shared::staff::{self, Invitee, Manager, StaffPosition};
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};

@@ -11,6 +11,7 @@ use carefront_shared::domain::Person;
 use carefront_shared::live::{self, DoseState};
 use carefront_shared::record::{self, Contact, ContactKind, DocumentKind, Dose, VisitStatus};
 use carefront_shared::record_writes::{RecordVersion, ScheduledVisit, VersionKind};
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use http::{HeaderValue, StatusCode, header};

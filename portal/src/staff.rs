@@ -7,7 +7,9 @@ use carefront_shared::context::RequestContext;
 use carefront_shared::domain::Person;
 use carefront_shared::random::new_id;
 use carefront_shared::staff::{self, Invitee, Manager, NameProblem, StaffMember, StaffPosition};
+use carefront_shared::store::SqlStore;
 use carefront_shared::store::Store;
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use http::StatusCode;
 use minijinja::{Value, context};
@@ -148,6 +150,6 @@ pub async fn remove_access(context: &RequestContext<'_>, by: &Person, member: &S
 }
 
 /// An organisation's name, or its id if it has gone.
-pub async fn organisation_name(store: &dyn Store, id: &str) -> Result<String, PortalError> {
+pub async fn organisation_name(store: &SqlStore<'_>, id: &str) -> Result<String, PortalError> {
     Ok(store.organisation(id).await?.map_or_else(|| id.to_owned(), |organisation| organisation.name))
 }

@@ -7,6 +7,7 @@ use carefront_shared::comments::CommentKind;
 use carefront_shared::consent::{Action, Category};
 use carefront_shared::context::RequestContext;
 use carefront_shared::domain::{Person, Role};
+use carefront_shared::store::prelude::*;
 use carefront_shared::today::{self, DoseCounts, TodayDose, VisitLine};
 use carefront_shared::uk_time;
 use minijinja::{Value, context};

@@ -8,7 +8,7 @@ use carefront_shared::needs::Presentation;
 use carefront_shared::plan::{Plan, Recorder};
 use carefront_shared::random::token;
 use carefront_shared::session::{self, SESSION_COOKIE, SESSION_PURPOSE};
-use carefront_shared::store::AccountStore as _;
+use carefront_shared::store::prelude::*;
 use http::header;
 use minijinja::context;
 

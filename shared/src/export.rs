@@ -35,6 +35,8 @@
 //! history, consent receipts, comments, consent discussions, uses of the emergency code and the
 //! access log are in carefront's JSON only.
 
+use crate::store::SqlStore;
+use crate::store::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
@@ -283,7 +285,7 @@ const VISIT_PAGE: i64 = 200;
 /// they may see); `None` if there is no such person. Their grants, receipts and consent
 /// discussions are only in it when `with_consent` (whoever manages the person's grants).
 /// Reads only: the audit entry for asking is the caller's business.
-pub async fn gather(store: &dyn Store, permit: &Permit, with_consent: bool, now: DateTime<Utc>) -> Result<Option<RecordExport>, StoreError> {
+pub async fn gather(store: &SqlStore<'_>, permit: &Permit, with_consent: bool, now: DateTime<Utc>) -> Result<Option<RecordExport>, StoreError> {
     let person_id = permit.subject_id();
     let Some(person) = store.person(person_id).await? else { return Ok(None) };
     let (earliest, latest) = all_time()?;
@@ -356,7 +358,7 @@ pub async fn gather(store: &dyn Store, permit: &Permit, with_consent: bool, now:
 }
 
 /// Looks up everyone the export mentions by id (people first: ids do not say which they are).
-async fn parties(store: &dyn Store, export: &RecordExport) -> Result<Vec<Party>, StoreError> {
+async fn parties(store: &SqlStore<'_>, export: &RecordExport) -> Result<Vec<Party>, StoreError> {
     let mut ids: BTreeSet<&str> = BTreeSet::new();
     ids.insert(&export.person.id);
     ids.extend(export.person.organisation_id.as_deref());

@@ -2,6 +2,8 @@
 //! the same checks as the portal's "Add a person" form, then added all together in one plan, or
 //! not at all. `carefront-admin import` and `POST /api/v1/people/import` share it.
 
+use crate::store::SqlStore;
+use crate::store::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -277,7 +279,7 @@ pub fn person_id(import_id: &str, line: u64) -> String {
 /// Reads and checks `text` against the people already held, and plans adding everyone on it for
 /// the council `council_id`, as `actor_id`.
 pub async fn prepare(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     text: &str,
     by: &ImportBy<'_>,
     import_id: &str,
@@ -300,7 +302,7 @@ pub async fn prepare(
 }
 
 /// Everyone already held whom a row of `rows` could duplicate.
-pub async fn held(store: &dyn Store, rows: &[ImportRow]) -> Result<Vec<PersonDetails>, StoreError> {
+pub async fn held(store: &SqlStore<'_>, rows: &[ImportRow]) -> Result<Vec<PersonDetails>, StoreError> {
     let numbers: Vec<String> =
         rows.iter().filter_map(|row| person::NhsNumber::parse(&row.input.nhs_number).ok()).map(|number| number.as_str().to_owned()).collect();
     let births: Vec<NaiveDate> = rows.iter().filter_map(|row| person::parse_uk_date(row.input.date_of_birth.trim())).collect();
@@ -309,7 +311,7 @@ pub async fn held(store: &dyn Store, rows: &[ImportRow]) -> Result<Vec<PersonDet
 
 /// Reads, checks and adds the people in `text` for the council `council_id`, as `actor_id`: all
 /// of them in one plan, or — when any row has a problem — none, with every problem listed.
-pub async fn import(store: &dyn Store, text: &str, by: &ImportBy<'_>, now: DateTime<Utc>, random: &dyn Random) -> Result<ImportOutcome, ImportError> {
+pub async fn import(store: &SqlStore<'_>, text: &str, by: &ImportBy<'_>, now: DateTime<Utc>, random: &dyn Random) -> Result<ImportOutcome, ImportError> {
     let import_id = crate::random::new_id(random);
     let (plan, people) = match prepare(store, text, by, &import_id, now, random).await? {
         Prepared::Ready { plan, people } => (plan, people),

@@ -10,6 +10,8 @@
 //! it), they are under [`FIGURES_STAND`] old (grants start and end with time, without a write)
 //! and were counted on the same day in UTC (the 12 months are counted in whole days).
 
+use crate::store::SqlStore;
+use crate::store::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
@@ -83,13 +85,13 @@ impl ProviderReport {
 
 /// The people a provider supports at `now`: subjects of live grants to the organisation, by id
 /// (one query on the organisation's grants).
-pub async fn people_supported(store: &dyn Store, organisation_id: &str, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+pub async fn people_supported(store: &SqlStore<'_>, organisation_id: &str, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
     store.supported_ids(organisation_id, now).await
 }
 
 /// The report for one provider at `now`: its kept counts while they stand, otherwise counted
 /// afresh and kept. `None` if there is no such organisation.
-pub async fn provider_report(store: &dyn Store, organisation_id: &str, now: DateTime<Utc>) -> Result<Option<ProviderReport>, StoreError> {
+pub async fn provider_report(store: &SqlStore<'_>, organisation_id: &str, now: DateTime<Utc>) -> Result<Option<ProviderReport>, StoreError> {
     let Some(organisation) = store.organisation(organisation_id).await? else { return Ok(None) };
     let kept = store.kept_figures(organisation_id).await?;
     let (counts, figured_at) = match kept.as_ref().and_then(|kept| Counts::standing(kept, now).map(|counts| (counts, kept.figured_at))) {
@@ -129,7 +131,7 @@ fn report(organisation: Organisation, counts: Counts, figured_at: DateTime<Utc>)
 /// Counts again every provider's figures that no longer stand at `now`, and keeps them: the
 /// scheduled job's part (every minute on Workers), so the council's next look reads them as
 /// kept. How many providers' figures were counted.
-pub async fn count_stale_figures(store: &dyn Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+pub async fn count_stale_figures(store: &SqlStore<'_>, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let mut counted = 0;
     for provider in store.organisations(OrganisationKind::Provider).await? {
         let kept = store.kept_figures(&provider.id).await?;
@@ -143,7 +145,7 @@ pub async fn count_stale_figures(store: &dyn Store, now: DateTime<Utc>) -> Resul
 
 /// Counts a provider's figures at `now`: aggregate queries over its people, and its
 /// discussions of the last 12 months grouped by person once.
-async fn count(store: &dyn Store, organisation_id: &str, now: DateTime<Utc>) -> Result<Counts, StoreError> {
+async fn count(store: &SqlStore<'_>, organisation_id: &str, now: DateTime<Utc>) -> Result<Counts, StoreError> {
     let figures = store.support_figures(organisation_id, now, now - Duration::days(365)).await?;
     let since = now.date_naive() - Duration::days(365);
     let discussions = store.organisation_discussions(organisation_id, since).await?;

@@ -6,6 +6,8 @@
 //! one or every retry is spent. Pure apart from the store and the courier it is given: `now`
 //! and randomness are passed in.
 
+use crate::store::SqlStore;
+use crate::store::prelude::*;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::notify::Channel;
 use crate::random::Random;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// What a notification is about; each kind has its own template per channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -303,7 +305,7 @@ pub struct Sweep {
 /// happened to each; once a message that had failed goes through, every message waiting to be
 /// tried again is due at once. A store error stops the sweep (what was taken is due again when its
 /// lease ends); a courier's error is the message's, not the sweep's.
-pub async fn deliver_due(store: &dyn Store, courier: &dyn Courier, now: DateTime<Utc>, limit: i64, random: &dyn Random) -> Result<Sweep, StoreError> {
+pub async fn deliver_due(store: &SqlStore<'_>, courier: &dyn Courier, now: DateTime<Utc>, limit: i64, random: &dyn Random) -> Result<Sweep, StoreError> {
     let mut sweep = Sweep::default();
     let mut recovered = false;
     for notification in store.take_due_notifications(now, now + LEASE, limit).await? {
@@ -337,7 +339,7 @@ pub async fn deliver_due(store: &dyn Store, courier: &dyn Courier, now: DateTime
 /// messages in all: what a scheduled send does, so that a queue an outage built up drains in one
 /// or two runs rather than `limit` a minute.
 pub async fn deliver_backlog(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     courier: &dyn Courier,
     now: DateTime<Utc>,
     limit: i64,

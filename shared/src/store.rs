@@ -70,6 +70,18 @@ pub use support::{KeptFigures, SupportStore};
 pub use versions::VersionStore;
 pub use voice::VoiceStore;
 
+/// Every store trait, unnamed, for calling the store's methods on a [`SqlStore`]
+/// (`use carefront_shared::store::prelude::*;`). Code takes the concrete `&SqlStore`, not
+/// `&SqlStore<'_>`: a trait object's vtable would keep every method of every store trait in each
+/// worker and component, the ones it never calls included (bench/bundle/README.md).
+pub mod prelude {
+    pub use super::{
+        AccountStore as _, CredentialStore as _, DiscussionStore as _, DutyContactStore as _, EmergencyStore as _, IdempotencyStore as _, InvitationStore as _,
+        OutboxStore as _, PeopleStore as _, PreferenceStore as _, RecordStore as _, StaffStore as _, Store as _, SupportStore as _, VersionStore as _,
+        VoiceStore as _,
+    };
+}
+
 /// Everything carefront keeps, behind one async interface (no `Send` bound). Larger areas have
 /// their own traits (e.g. [`RecordStore`]), which every `Store` also is.
 #[async_trait(?Send)]

@@ -11,6 +11,7 @@
 #[path = "support/permit.rs"]
 mod permit;
 
+use carefront_shared::store::prelude::*;
 use std::cell::RefCell;
 
 use async_trait::async_trait;
@@ -66,7 +67,7 @@ fn now() -> DateTime<Utc> {
 }
 
 /// Runs every request-path read of the lists, the `/access` page and the access log once.
-async fn request_path_reads(store: &dyn Store) {
+async fn request_path_reads(store: &SqlStore<'_>) {
     let (organisation, person) = ("org-provider", "person-1");
     let permit = permit::own_record(person, now());
     let after = CommentAfter { created_at: "2026-11-20T09:00:00.000Z", id: "comment-9" };

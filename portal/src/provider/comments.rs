@@ -6,6 +6,7 @@
 //! it was based on (someone else's answer first is a conflict, nothing saved), and every answer
 //! is kept in the comment's history ([`record_answer`]).
 
+use carefront_shared::store::prelude::*;
 use std::collections::BTreeMap;
 
 use carefront_shared::access::{AuditAction, Permit};

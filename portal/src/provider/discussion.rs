@@ -14,6 +14,7 @@ use carefront_shared::notices;
 use carefront_shared::plan::Recorder;
 use carefront_shared::random::new_id;
 use carefront_shared::store::discussion::record_discussion;
+use carefront_shared::store::prelude::*;
 use carefront_shared::uk_time;
 use chrono::NaiveDate;
 use http::StatusCode;

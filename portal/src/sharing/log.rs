@@ -1,6 +1,7 @@
 //! "Who has looked at my record": the person's access log in plain language, newest first,
 //! filterable by who and when; also shown to a representative granted the access log category.
 
+use carefront_shared::store::prelude::*;
 use std::collections::HashMap;
 
 use carefront_shared::access::Permit;

@@ -3,6 +3,7 @@
 //! address or mobile number replaced by a new one (to the old one directly: whoever lost it
 //! must hear of it there, whatever the account now says).
 
+use crate::store::SqlStore;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use super::{link, to_person};
 use crate::contact::Medium;
 use crate::outbox::{Notification, NotificationKind};
 use crate::random::{Random, new_id};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use crate::uk_time;
 
 /// Where the settings page is, for a link in a message to the account holder.
@@ -21,7 +22,7 @@ const SETTINGS: &str = "/account/notifications";
 /// when, the device in a few words ([`crate::device::describe`]) and a link to the passkeys
 /// page, where its session can be ended.
 pub async fn new_device_sign_in(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     person_id: &str,
     device: &str,
     origin: &url::Url,

@@ -2,6 +2,7 @@
 //! person, the person (and whoever acts for them) is told there is something to confirm, with a
 //! link to their discussions page. The message names the provider, never what was decided.
 
+use crate::store::SqlStore;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -15,7 +16,7 @@ use crate::store::{Store, StoreError};
 
 /// The people who may act for `subject_id` at `now`: the person grantees of their live grants
 /// with the act-for power, each once, oldest grant first.
-pub async fn acting_for(store: &dyn Store, subject_id: &str, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+pub async fn acting_for(store: &SqlStore<'_>, subject_id: &str, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
     let mut people: Vec<String> = Vec::new();
     for grant in store.grants_for_subject(subject_id).await? {
         if let Grantee::Person(person_id) = &grant.grantee
@@ -33,7 +34,7 @@ pub async fn acting_for(store: &dyn Store, subject_id: &str, now: DateTime<Utc>)
 /// acts for them; `provider` (the organisation that held it) and `link` (the person's
 /// discussions page under `origin`) are the message's only details.
 pub async fn discussion_to_confirm(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     discussion: &Discussion,
     origin: &url::Url,
     now: DateTime<Utc>,

@@ -3,6 +3,8 @@
 //! duty contact point, with a stop link of the provider's own (so the log says the duty manager
 //! stopped it). A provider without live access to the person hears nothing.
 
+use crate::store::SqlStore;
+use crate::store::prelude::*;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -18,7 +20,7 @@ use crate::store::{Store, StoreError};
 use crate::uk_time;
 
 /// The care providers (organisation ids, each once) holding a live grant to `person_id` at `now`.
-pub async fn providers_of(store: &dyn Store, person_id: &str, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+pub async fn providers_of(store: &SqlStore<'_>, person_id: &str, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
     let mut providers: Vec<String> = Vec::new();
     for grant in store.grants_for_subject(person_id).await? {
         let Grantee::Organisation(organisation_id) = &grant.grantee else { continue };
@@ -36,7 +38,7 @@ pub async fn providers_of(store: &dyn Store, person_id: &str, now: DateTime<Utc>
 /// `access.person_id` (named `name`): the emergency access template's keys, each provider with
 /// its own stop link (signed with `key`, under `origin`).
 pub async fn emergency_access(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     access: &EmergencyAccess,
     name: &str,
     origin: &url::Url,

@@ -5,6 +5,7 @@
 //! channel, so a notice is queued once per version of a grant however often (or however many
 //! at once) the scan runs, and an extended grant nearing its new end is told of again.
 
+use crate::store::SqlStore;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Timelike, Utc};
@@ -49,7 +50,7 @@ struct Told {
 /// plain words, `name` is the other side, `ends` the UK date, `link` the page to see (and, for
 /// the person or someone acting for them, extend) it.
 pub async fn access_ending(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     grant: &Grant,
     origin: &url::Url,
     now: DateTime<Utc>,
@@ -109,7 +110,7 @@ pub async fn access_ending(
 /// one read), each once per version of its grant; how many were queued now. Outside
 /// [`WAKING_HOURS`] it queues nothing: the next scan in the day does. Not a plan: the scan
 /// changes nothing else, and each notice stands alone.
-pub async fn queue_access_ending(store: &dyn Store, origin: &url::Url, now: DateTime<Utc>, random: &dyn Random) -> Result<usize, StoreError> {
+pub async fn queue_access_ending(store: &SqlStore<'_>, origin: &url::Url, now: DateTime<Utc>, random: &dyn Random) -> Result<usize, StoreError> {
     if !in_waking_hours(now) {
         return Ok(0);
     }

@@ -9,6 +9,8 @@ pub mod duty;
 pub mod ending;
 pub mod invitation;
 
+use crate::store::SqlStore;
+use crate::store::prelude::*;
 use std::collections::BTreeMap;
 
 pub mod device;
@@ -26,7 +28,7 @@ use crate::uk_time;
 
 /// One message per way `person_id` is to be told of `kind`, each with `personalisation`.
 pub async fn to_person(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     person_id: &str,
     subject_id: &str,
     kind: NotificationKind,
@@ -50,7 +52,7 @@ pub async fn to_person(
 /// each care provider with live access to the person ([`duty::emergency_access`]). Each gets
 /// their own stop link (signed with `key`, under `origin`), so the log can say who stopped it.
 pub async fn emergency_access(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     access: &EmergencyAccess,
     origin: &url::Url,
     key: &SigningKey,
@@ -95,7 +97,7 @@ pub fn link(origin: &url::Url, path: &str) -> String {
 /// Who hears that `grant` (to someone's information) was stopped: the person who lost access,
 /// if it was a person's; `subject_name` is whose information it was.
 pub async fn access_stopped(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     grant: &crate::consent::Grant,
     subject_name: &str,
     origin: &url::Url,
@@ -110,7 +112,7 @@ pub async fn access_stopped(
 /// A notice about `person_id`'s own account (a passkey added or removed, a sign-in on a new
 /// device): to them, with a link to their passkeys.
 pub async fn account(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     person_id: &str,
     kind: NotificationKind,
     origin: &url::Url,
@@ -133,7 +135,7 @@ pub async fn queue(recorder: &crate::plan::Recorder, told: &[Notification]) -> R
 /// Who hears that `comment` was answered: whoever wrote it, with a link to the comments on
 /// the record it is about.
 pub async fn comment_answered(
-    store: &dyn Store,
+    store: &SqlStore<'_>,
     comment: &crate::comments::Comment,
     origin: &url::Url,
     now: DateTime<Utc>,

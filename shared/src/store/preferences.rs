@@ -3,12 +3,13 @@
 //! a change makes (a new code, a confirmed address, saved choices) are ones a plan records, so
 //! each is applied with its audit event and, for a new code, its message in the outbox.
 
+use crate::store::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Result, SqlStore, Store, optional_time, time, time_text};
+use super::{Result, SqlStore, optional_time, time, time_text};
 use crate::contact::{ContactPoint, MAX_TRIES, Medium};
 use crate::db::{DbError, Row, Value};
 use crate::outbox::{Channel, NotificationKind};
@@ -48,7 +49,7 @@ pub trait PreferenceStore {
 /// Everything that decides how `person_id` is told ([`Reach`]): their choices, live needs,
 /// confirmed contact points and letter address (from the council's record). `None` if there is
 /// no such person.
-pub async fn reach(store: &dyn Store, person_id: &str) -> Result<Option<Reach>> {
+pub async fn reach(store: &SqlStore<'_>, person_id: &str) -> Result<Option<Reach>> {
     let Some(details) = store.person_details(person_id).await? else { return Ok(None) };
     let points = store.contact_points(person_id).await?;
     let verified = |medium: Medium| points.iter().find(|point| point.medium == medium).and_then(ContactPoint::verified).map(str::to_owned);
@@ -64,7 +65,7 @@ pub async fn reach(store: &dyn Store, person_id: &str) -> Result<Option<Reach>> 
 /// Who to send a notification of `kind` for `person_id` to, and how (see
 /// [`preferences::recipients`]): each `(channel, recipient)` goes into one
 /// [`crate::outbox::Notification::queued`]. Nobody (and no carer) for an unknown person.
-pub async fn recipients_for(store: &dyn Store, person_id: &str, kind: NotificationKind) -> Result<Recipients> {
+pub async fn recipients_for(store: &SqlStore<'_>, person_id: &str, kind: NotificationKind) -> Result<Recipients> {
     Ok(reach(store, person_id).await?.map(|reach| preferences::recipients(kind, &reach)).unwrap_or_default())
 }
 

@@ -6,6 +6,8 @@
 //! `shared/tests/export.rs` and by `examples/export_fixture.rs` (whose bundle the FHIR
 //! validation in `e2e/unit/fhir-export.test.mjs` checks).
 
+use carefront_shared::store::SqlStore;
+use carefront_shared::store::prelude::*;
 use std::collections::BTreeSet;
 
 use carefront_shared::comments::{Comment, CommentKind, CommentStatus};
@@ -97,7 +99,7 @@ fn person(id: &str, role: Role, name: &str, organisation: Option<&str>, handle: 
 }
 
 /// Writes the fixture's record into an empty store.
-pub async fn seed(store: &dyn Store) -> Result<(), StoreError> {
+pub async fn seed(store: &SqlStore<'_>) -> Result<(), StoreError> {
     let now = now();
     for (id, kind, name) in [("org-council", OrganisationKind::Council, "Northshire Council"), ("org-care", OrganisationKind::Provider, "Brookside")] {
         store.insert_organisation(&Organisation { id: id.into(), kind, name: name.into(), created_at: now }).await?;
