@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use minijinja::{Environment, Value};
+use minijinja::{Environment, Value, filters, tests as jinja_tests};
 
 use crate::assets;
 use crate::error::PortalError;
@@ -121,7 +121,22 @@ fn source(name: &str) -> Option<&'static str> {
 fn environment() -> &'static Environment<'static> {
     static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
     ENVIRONMENT.get_or_init(|| {
-        let mut environment = Environment::new();
+        // Only the filters and tests the templates use (`every_filter_test_and_function_the_templates_use_is_there`):
+        // `Environment::new` would register all of minijinja's, and each one registered is code in every
+        // worker and component whether a page uses it or not.
+        let mut environment = Environment::empty();
+        environment.set_auto_escape_callback(minijinja::default_auto_escape_callback);
+        environment.add_filter("capitalize", filters::capitalize);
+        environment.add_filter("first", filters::first);
+        environment.add_filter("join", filters::join);
+        environment.add_filter("length", filters::length);
+        environment.add_filter("list", filters::list);
+        environment.add_filter("lower", filters::lower);
+        environment.add_filter("map", filters::map);
+        environment.add_filter("replace", filters::replace);
+        environment.add_filter("selectattr", filters::selectattr);
+        environment.add_test("defined", jinja_tests::is_defined);
+        environment.add_test("equalto", jinja_tests::is_eq);
         environment.set_loader(|name| Ok(source(name).map(str::to_owned)));
         // "a, b and c", for lists of things in a sentence.
         environment.add_filter("and_list", |items: Vec<String>| crate::category_names::and_list(&items));
@@ -139,6 +154,7 @@ pub fn render(name: &str, context: Value) -> Result<String, PortalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     #[test]
     fn every_template_file_is_embedded_and_parses() {
@@ -154,6 +170,116 @@ mod tests {
                 panic!("template {name}: {error:#}");
             }
         }
+    }
+
+    /// The identifier at the start of `text` (letters, digits, underscores).
+    fn identifier(text: &str) -> &str {
+        let end = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(text.len());
+        &text[..end]
+    }
+
+    /// What is inside each `{{ … }}` and `{% … %}` of a template.
+    fn tags(text: &str) -> Vec<&str> {
+        let mut found = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find(['{']) {
+            let after = &rest[start + 1..];
+            let close = match after.chars().next() {
+                Some('{') => "}}",
+                Some('%') => "%}",
+                _ => {
+                    rest = after;
+                    continue;
+                }
+            };
+            let Some(end) = after.find(close) else { break };
+            found.push(&after[1..end]);
+            rest = &after[end + 2..];
+        }
+        found
+    }
+
+    /// `tag` with the insides of its string literals blanked, so words in them are not read as code.
+    fn code(tag: &str) -> String {
+        let mut quote = None;
+        tag.chars()
+            .map(|c| match quote {
+                Some(open) if c == open => {
+                    quote = None;
+                    c
+                }
+                Some(_) => ' ',
+                None => {
+                    if c == '"' || c == '\'' {
+                        quote = Some(c);
+                    }
+                    c
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_filter_test_and_function_the_templates_use_is_there() {
+        // The environment starts empty (not minijinja's every builtin): a filter, test or
+        // function a template names and nobody registered would fail only when that page runs.
+        let (mut filters, mut tests, mut functions, mut macros) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for (_, text) in TEMPLATES {
+            for raw in tags(text) {
+                // selectattr("attribute", "test", …) names a test in a string.
+                for (at, _) in raw.match_indices("selectattr(") {
+                    if let Some(name) = raw[at..].split('"').nth(3) {
+                        tests.insert(name.to_owned());
+                    }
+                }
+                let tag = code(raw);
+                let tag = tag.trim_matches(|c: char| c == '-' || c.is_whitespace());
+                if let Some(name) = tag.strip_prefix("macro ") {
+                    macros.insert(identifier(name.trim_start()).to_owned());
+                }
+                for (at, _) in tag.match_indices('|') {
+                    let name = identifier(tag[at + 1..].trim_start());
+                    if !name.is_empty() {
+                        filters.insert(name.to_owned());
+                    }
+                }
+                for (at, _) in tag.match_indices(" is ") {
+                    let rest = tag[at + 4..].trim_start();
+                    let name = identifier(rest.strip_prefix("not ").unwrap_or(rest).trim_start());
+                    tests.insert(name.to_owned());
+                }
+                for (at, _) in tag.match_indices('(') {
+                    let before = &tag[..at];
+                    let start = before.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+                    let name = &before[start..];
+                    let called_on = before[..start].trim_end().chars().last();
+                    if !name.is_empty() && !matches!(called_on, Some('.' | '|')) && !name.starts_with(|c: char| c.is_ascii_digit()) {
+                        functions.insert(name.to_owned());
+                    }
+                }
+            }
+        }
+        for name in &filters {
+            if let Err(error) = environment().render_str(&format!("{{{{ none|{name} }}}}"), ()) {
+                assert_ne!(error.kind(), minijinja::ErrorKind::UnknownFilter, "the templates use the filter {name}, which is not registered");
+            }
+        }
+        for name in &tests {
+            if let Err(error) = environment().render_str(&format!("{{{{ none is {name} }}}}"), ()) {
+                assert_ne!(error.kind(), minijinja::ErrorKind::UnknownTest, "the templates use the test {name}, which is not registered");
+            }
+        }
+        // Functions: the templates' own macros, minijinja's syntax, or registered globals.
+        for name in
+            functions.iter().filter(|name| !macros.contains(*name) && !["selectattr", "caller", "super", "not", "and", "or", "in"].contains(&name.as_str()))
+        {
+            let defined = environment().render_str(&format!("{{{{ {name} is defined }}}}"), ()).map_err(|error| error.to_string());
+            assert_eq!(defined, Ok("True".to_owned()), "the templates call {name}(), which is not registered");
+        }
+        // The scan sees what the templates use (so it would see a new one).
+        assert!(filters.contains("selectattr") && filters.contains("and_list"), "{filters:?}");
+        assert!(tests.contains("defined") && tests.contains("equalto"), "{tests:?}");
+        assert!(functions.contains("asset"), "{functions:?}");
     }
 
     #[test]
