@@ -130,8 +130,10 @@ fn margarets_home_starts_with_today_in_normal_and_28pt_large_print() {
     block_on(portal.store().set_visit_status("person-1", "visit-lunch", VisitStatus::CheckedIn, at("2026-11-21T08:58:00Z"))).unwrap();
     let main = text(&portal.get("/home"));
     assert!(main.contains("Visit now</h2>"), "{main}");
+    // The heading says it is under way: no tag and no "Today," in the line (see
+    // regression_a_visit_under_way_keeps_todays_medicines_on_the_first_screen).
     assert!(
-        main.contains("with Jo <strong class=\"govuk-tag govuk-tag--turquoise\">In progress</strong><span class=\"app-today__detail\">Arrived 8:58am</span>"),
+        main.contains("<p class=\"govuk-body app-today__line app-today__next\">1pm to 1:30pm with Jo<span class=\"app-today__detail\">Arrived 8:58am</span>"),
         "{main}"
     );
 
@@ -172,6 +174,41 @@ fn a_missed_dose_and_a_late_visit_say_so() {
     assert!(home.contains("Today, 1pm to 1:30pm with Jo <strong class=\"govuk-tag govuk-tag--red\">Missed</strong>"), "{home}");
     assert!(home.contains("<strong class=\"govuk-tag govuk-tag--orange\">Not given</strong><span class=\"app-today__detail\">In hospital</span>"), "{home}");
     assert!(home.contains("No visits planned in the next 7 days."), "{home}");
+}
+
+/// Found at 8:50am one morning: while a carer was with Margaret, today's medicines fell below
+/// the first screen of a phone in 28 point large print, on her home and on her son's. The visit
+/// line said "Today," under "Visit now", its "In progress" tag (GOV.UK's 160px cap) split the
+/// word over three lines, and the arrival took a line of its own. Now the heading (or, on a
+/// supporter's one-line card, its label) says the visit is under way and the line does not
+/// repeat it; large print lets a tag be as wide as its words. e2e/first-screen.test.mjs measures
+/// the screen; this holds the words.
+#[test]
+fn regression_a_visit_under_way_keeps_todays_medicines_on_the_first_screen() {
+    let portal = margaret_today();
+    block_on(portal.store().set_visit_status("person-1", "visit-lunch", VisitStatus::CheckedIn, at("2026-11-21T08:58:00Z"))).unwrap();
+    let home = text(&portal.get("/home"));
+    let card = main_of(&home);
+    assert!(card.contains("Visit now</h2>"), "{card}");
+    assert!(!card.contains("Today, 1pm") && !card.contains(">In progress<"), "{card}");
+
+    // Sam's one-line card for his mother says "Visit now:" in place of the tag.
+    let sam = support::representative(
+        &portal,
+        "person-sam",
+        "Sam Okafor",
+        Holding { categories: &[Category::Medication, Category::VisitsAndNotes], actions: &[Action::View], act_for: false },
+        21,
+    );
+    let home = text(&sam.get("/home"));
+    let main = main_of(&home);
+    assert!(main.contains("<strong>Visit now:</strong> 1pm to 1:30pm with Jo<span class=\"app-today__detail\">Arrived 8:58am</span>"), "{main}");
+    assert!(!main.contains("Next visit:") && !main.contains(">In progress<"), "{main}");
+
+    // Before the carer arrives, both say when and show the tag, as before.
+    let portal = margaret_today();
+    let home = text(&portal.get("/home"));
+    assert!(home.contains("Today, 1pm to 1:30pm with Jo <strong class=\"govuk-tag govuk-tag--blue\">"), "{home}");
 }
 
 /// Sam, Margaret's son, with a live grant for her medicines only.
