@@ -55,7 +55,8 @@ struct SweepAnswer {
 }
 
 /// POST /api/v1/outbox/send: queues the notices time brings (access ending in 14 days), counts
-/// again the providers' monitoring figures that no longer stand, then sends what is due, sweeping on while sweeps come back full (up to
+/// again the providers' monitoring figures that no longer stand, then sends what is due,
+/// sweeping on while sweeps come back full (up to
 /// [`courier::SCHEDULED_LIMIT`]). Only where messages are sent: elsewhere they would wait to go stale.
 pub async fn send(context: &RequestContext<'_>) -> Result<Response, ApiError> {
     if context.config.notify.sender().is_none() || context.outbound.is_none() {

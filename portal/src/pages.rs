@@ -182,7 +182,7 @@ mod tests {
     fn tags(text: &str) -> Vec<&str> {
         let mut found = Vec::new();
         let mut rest = text;
-        while let Some(start) = rest.find(['{']) {
+        while let Some(start) = rest.find('{') {
             let after = &rest[start + 1..];
             let close = match after.chars().next() {
                 Some('{') => "}}",
